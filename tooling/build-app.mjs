@@ -1,0 +1,37 @@
+// Bundles one app into a single runnable ESM file (dist/<bin>.js) with esbuild, sources of the workspace packages inlined.
+import { execSync } from "node:child_process";
+import { chmodSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { build } from "esbuild";
+
+const bin = process.argv[2];
+if (!bin) throw new Error("usage: build-app.mjs <bin-name>");
+const pkg = JSON.parse(readFileSync(resolve("package.json"), "utf8"));
+let sha = process.env.FLUXRIG_GIT_SHA ?? "";
+if (!sha) {
+  try {
+    sha = execSync("git rev-parse --short=12 HEAD", { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+  } catch {
+    sha = "unknown";
+  }
+}
+const outfile = resolve("dist", `${bin}.js`);
+await build({
+  entryPoints: [resolve("src/main.ts")],
+  outfile,
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  sourcemap: true,
+  conditions: ["@fluxrig/source"],
+  // Native modules stay outside the bundle; they are installed as dependencies.
+  external: ["@duckdb/node-api", "@duckdb/node-bindings*"],
+  define: { __FLUXRIG_VERSION__: JSON.stringify(`${pkg.version}+${sha}`) },
+  banner: {
+    // Bundled CommonJS dependencies still call require(); give them one.
+    js: "#!/usr/bin/env node\nimport { createRequire as __fluxrigCreateRequire } from 'node:module';\nconst require = __fluxrigCreateRequire(import.meta.url);",
+  },
+  logLevel: "warning",
+});
+chmodSync(outfile, 0o755);

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian machine with Node and npm: pnpm, the workspace's packages, nats-server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_pnpm="12.4.2"
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null)" != "$want_pnpm" ]; then
+  echo "setup: installing pnpm@$want_pnpm with npm" >&2
+  npm i -g "pnpm@$want_pnpm" >/dev/null
+fi
+
+if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ] || [ -n "${CI:-}" ]; then
+  echo "setup: pnpm install --frozen-lockfile" >&2
+  pnpm install --frozen-lockfile --reporter=append-only >/dev/null
+fi
+
+if ! command -v nats-server >/dev/null 2>&1 && [ -z "${NATS_SERVER_BIN:-}" ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+    echo "setup: installing nats-server with apt-get" >&2
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
+    # Debian's package enables a system service; the tests and the lab start their own servers on free ports.
+    (systemctl disable --now nats-server >/dev/null 2>&1 || true)
+  else
+    echo "setup: nats-server (2.9 or newer, with JetStream) is required and missing." >&2
+    echo "setup: install it (Debian: 'sudo apt-get install nats-server'; elsewhere see https://docs.nats.io)," >&2
+    echo "setup: or point NATS_SERVER_BIN at a nats-server binary." >&2
+    exit 1
+  fi
+fi

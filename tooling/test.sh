@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole check, as CI runs it: set-up, build, type-check, lint, then every unit and integration test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rm -f .reports/vitest.json
+bash tooling/setup.sh
+pnpm exec turbo run build typecheck --output-logs=errors-only
+pnpm exec biome check .
+pnpm exec vitest run "$@"

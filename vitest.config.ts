@@ -1,0 +1,34 @@
+// One vitest run for the whole workspace: a fast `unit` project and an `integration` project that uses real processes.
+import { defineConfig } from "vitest/config";
+
+const conditions = ["@fluxrig/source", "node", "import", "module", "default"];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ["@fluxrig/source"] } },
+  test: {
+    reporters: ["default", ["json", { outputFile: ".reports/vitest.json" }]],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["packages/*/src/**/*.test.ts", "apps/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts"],
+          exclude: ["**/*.int.test.ts", "**/*.fuzz.test.ts", "**/*.faults.test.ts", "**/node_modules/**"],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: ["packages/*/test/**/*.int.test.ts", "apps/*/test/**/*.int.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          // Each file starts its own nats-server and processes; two at a time suits a 2-core machine.
+          maxWorkers: 2,
+          fileParallelism: true,
+        },
+      },
+    ],
+  },
+});
