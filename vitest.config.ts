@@ -13,6 +13,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
+          // Unit tests run first and fast; integration tests follow with their own worker limit.
+          sequence: { groupOrder: 0 },
           include: ["packages/*/src/**/*.test.ts", "apps/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts"],
           exclude: ["**/*.int.test.ts", "**/*.fuzz.test.ts", "**/*.faults.test.ts", "**/node_modules/**"],
         },
@@ -21,6 +23,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "integration",
+          sequence: { groupOrder: 1 },
           include: ["packages/*/test/**/*.int.test.ts", "apps/*/test/**/*.int.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -1,0 +1,43 @@
+// @fluxrig/testkit: the helpers every integration test uses (nats-server, processes, temp files, waits).
+export {
+  type ExitStatus,
+  type LineFilter,
+  SpawnedProcess,
+  type StartProcessOptions,
+  startProcess,
+} from "./child-process.js";
+export { killAllStarted, type Started, startedResources } from "./cleanup-registry.js";
+export {
+  BundleMissingError,
+  NatsServerStartError,
+  ProcessExitedError,
+  ProcessTimeoutError,
+  TestkitError,
+  WaitForTimeout,
+} from "./errors.js";
+export { freePort } from "./free-port.js";
+export { type EntryMatcher, type LogEntry, matchesEntry, parseLogLine } from "./json-lines.js";
+export { type CapturedLine, LineLog, type LineLogOptions, type LineSource } from "./line-log.js";
+export {
+  attachLogsOnFailure,
+  formatLogs,
+  type HasOutput,
+  type LogsOnFailureOptions,
+  type OnTestFailed,
+} from "./logs-on-failure.js";
+export { type NatsConfigInput, natsConfigText } from "./nats-config.js";
+export { NatsServer, type NatsServerOptions, startNatsServer, type TakeDownOptions } from "./nats-server.js";
+export { type TempDir, type TempDuckDbPath, tempDir, tempDuckDbPath } from "./temp-files.js";
+export { eventually, type WaitForOptions, waitFor } from "./wait-for.js";
+export {
+  binaryPath,
+  type NodeSpawnOptions,
+  type RunOptions,
+  type RunResult,
+  repoRoot,
+  runBinary,
+  runScript,
+  spawnBinary,
+  spawnScript,
+  type WorkspaceBinary,
+} from "./workspace-binaries.js";
