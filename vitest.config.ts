@@ -24,6 +24,9 @@ export default defineConfig({
         test: {
           name: "integration",
           sequence: { groupOrder: 1 },
+          setupFiles: ["tooling/vitest-integration-setup.ts"],
+          // Benchmarks run once, in the unit project.
+          benchmark: { include: [] },
           include: ["packages/*/test/**/*.int.test.ts", "apps/*/test/**/*.int.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,

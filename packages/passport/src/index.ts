@@ -1,0 +1,56 @@
+// Public API of @fluxrig/passport: Ed25519 keys, the signed passport envelope, and atomic state.flux files.
+
+export {
+  decodePassportPayload,
+  MAX_PASSPORT_BYTES,
+  PASSPORT_FORMAT,
+  PASSPORT_VERSION,
+  type PassportEnvelope,
+  parsePassport,
+  signPassport,
+  stringifyPassport,
+} from "./envelope.js";
+export {
+  PASSPORT_ERROR_CODES,
+  PassportError,
+  type PassportErrorCode,
+  PassportExpiredError,
+  PassportFormatError,
+  PassportKeyError,
+  type PassportKeyErrorReason,
+  PassportKeyIdMismatchError,
+  PassportKeyPermissionError,
+  PassportMalformedError,
+  PassportNameMismatchError,
+  PassportNotYetValidError,
+  PassportRackKeyMismatchError,
+  PassportSignatureInvalidError,
+  StateFluxError,
+  type StateFluxErrorReason,
+} from "./errors.js";
+export {
+  loadOrCreateKeyPair,
+  loadPrivateKey,
+  loadPublicKey,
+  savePrivateKey,
+  savePublicKey,
+} from "./key-files.js";
+export {
+  type Ed25519KeyPair,
+  generateKeyPair,
+  keyId,
+  publicKeyFromBase64url,
+  publicKeyFromPrivate,
+  publicKeyToBase64url,
+  signBytes,
+  verifyBytes,
+} from "./keys.js";
+export { NAME_PATTERN, PASSPORT_PAYLOAD_KEYS, type PassportPayload, type PassportStatus } from "./payload.js";
+export { readStateFlux, stateFluxText, writeStateFlux } from "./state-flux.js";
+export {
+  DEFAULT_SKEW_MS,
+  type VerifiedPassport,
+  type VerifyPassportOptions,
+  verifyPassport,
+  verifyPassportSignature,
+} from "./verify.js";
