@@ -17,9 +17,28 @@ export interface EntityIdParts {
  */
 export const MAX_ENTITY_ID: bigint = 2n ** 64n - 1n;
 
-/** Largest value of each field. */
+/**
+ * Largest type id (8 bits).
+ *
+ * @example
+ * encodeEntityId({ typeId: MAX_TYPE_ID, machineId: 1, sequence: 0n }); // the largest type
+ */
 export const MAX_TYPE_ID = 0xff;
+
+/**
+ * Largest MachineID (16 bits).
+ *
+ * @example
+ * nodeEntityId(EntityType.Rack, MAX_MACHINE_ID); // the last MachineID
+ */
 export const MAX_MACHINE_ID = 0xffff;
+
+/**
+ * Largest sequence (40 bits).
+ *
+ * @example
+ * decodeEntityId(MAX_ENTITY_ID).sequence === MAX_SEQUENCE; // true
+ */
 export const MAX_SEQUENCE: bigint = 2n ** 40n - 1n;
 
 const MACHINE_SHIFT = 40n;

@@ -1,0 +1,146 @@
+// Schemas of the hello request (enrollment and session recovery) and its reply, SPEC §5.
+import { z } from "zod";
+import { PassportEnvelopeSchema } from "./passport-envelope-schema.js";
+import {
+  EntityIdStringSchema,
+  KeyIdSchema,
+  NameSchema,
+  NonceSchema,
+  PublicKeySchema,
+  ReasonTextSchema,
+  SignatureSchema,
+  TimestampSchema,
+  VersionSchema,
+  WIRE_LIMITS,
+} from "./schema-primitives.js";
+import { WIRE_ERROR_CODE_LIST } from "./wire-error-codes.js";
+
+const ATTRIBUTE_KEY = /^[a-z][a-z0-9_]{0,63}$/;
+
+/** Extra attributes beyond the named ones: short scalars or short lists of strings. */
+const AttributeValueSchema = z.union([
+  z.string().max(WIRE_LIMITS.attributeValueChars),
+  z.number(),
+  z.boolean(),
+  // Lists are allowed so the named `mac` list and the catch-all agree in TypeScript's index signature.
+  z.array(z.string().max(WIRE_LIMITS.attributeValueChars)).max(WIRE_LIMITS.macAddresses),
+]);
+
+const AttributesObjectSchema = z
+  .object({
+    hostname: z.string().min(1).max(WIRE_LIMITS.hostnameChars),
+    os: z.string().min(1).max(WIRE_LIMITS.shortTextChars),
+    arch: z.string().min(1).max(WIRE_LIMITS.shortTextChars),
+    mac: z
+      .array(
+        z
+          .string()
+          .regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5,7}$/, "expected a lowercase MAC like 02:42:ac:11:00:02"),
+      )
+      .max(WIRE_LIMITS.macAddresses)
+      .optional(),
+  })
+  .catchall(AttributeValueSchema);
+
+/**
+ * What a Rack reports about its host: hostname, os, arch, MACs where known, and more short scalars or string
+ * lists under snake_case keys (32 keys in all). Keys are checked on the raw input, so `__proto__` and friends
+ * are refused rather than silently dropped.
+ *
+ * @example
+ * RackAttributesSchema.parse({ hostname: "edge-1", os: "linux", arch: "arm64", cpus: 4 });
+ */
+export const RackAttributesSchema = z.preprocess((input, ctx) => {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return input;
+  const keys = Object.keys(input);
+  if (keys.length > WIRE_LIMITS.attributeKeys) {
+    ctx.addIssue({ code: "custom", message: `at most ${WIRE_LIMITS.attributeKeys} attributes`, input });
+  }
+  for (const key of keys) {
+    if (!ATTRIBUTE_KEY.test(key)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `attribute key ${JSON.stringify(key.slice(0, 70))} is not snake_case`,
+        input,
+      });
+    }
+  }
+  return input;
+}, AttributesObjectSchema);
+
+/** A Rack's host attributes. */
+export type RackAttributes = z.infer<typeof RackAttributesSchema>;
+
+/**
+ * Rack to Mixer on `fluxrig.agent.hello`. `sig` is the Rack key's Ed25519 signature over `helloSigningBytes`.
+ *
+ * @example
+ * const req = signHello({ v: 1, name, public_key, version, attributes, nonce, ts }, keys.privateKey);
+ */
+export const HelloRequestSchema = z.strictObject({
+  v: z.literal(1),
+  name: NameSchema,
+  public_key: PublicKeySchema,
+  version: VersionSchema,
+  attributes: RackAttributesSchema,
+  nonce: NonceSchema,
+  ts: TimestampSchema,
+  passport: PassportEnvelopeSchema.optional(),
+  sig: SignatureSchema,
+});
+
+/** A decoded hello request. */
+export type HelloRequest = z.infer<typeof HelloRequestSchema>;
+
+/**
+ * The statuses a hello reply can carry; `refused` means the request itself was refused (see `error`).
+ *
+ * @example
+ * if (reply.status === "refused") handle(reply.error);
+ */
+export const HELLO_REPLY_STATUSES = ["pending", "active", "rejected", "revoked", "refused"] as const;
+export type HelloReplyStatus = (typeof HELLO_REPLY_STATUSES)[number];
+
+/**
+ * A code from the closed table and a message for people.
+ *
+ * @example
+ * WireErrorBodySchema.parse({ code: "stale", message: "timestamp outside 120 s" });
+ */
+export const WireErrorBodySchema = z.strictObject({
+  code: z.enum(WIRE_ERROR_CODE_LIST),
+  message: ReasonTextSchema,
+});
+
+/** `{ code, message }`, the error shape of NATS replies and REST bodies alike. */
+export type WireErrorBody = z.infer<typeof WireErrorBodySchema>;
+
+/**
+ * Heartbeat intervals a Mixer may ask for: 100 ms to 1 hour.
+ *
+ * @example
+ * Math.min(Math.max(ms, HEARTBEAT_INTERVAL_BOUNDS.minMs), HEARTBEAT_INTERVAL_BOUNDS.maxMs);
+ */
+export const HEARTBEAT_INTERVAL_BOUNDS = { minMs: 100, maxMs: 3_600_000 } as const;
+
+/**
+ * Mixer to Rack, the reply to a hello. `entity_id` and `machine_id` once allocated; `passport` when active;
+ * `error` when refused.
+ *
+ * @example
+ * HelloReplySchema.parse({ v: 1, status: "pending", cluster_public_key, cluster_key_id, heartbeat_interval_ms: 5000 });
+ */
+export const HelloReplySchema = z.strictObject({
+  v: z.literal(1),
+  status: z.enum(HELLO_REPLY_STATUSES),
+  entity_id: EntityIdStringSchema.optional(),
+  machine_id: z.int().min(1).max(65535).optional(),
+  cluster_public_key: PublicKeySchema,
+  cluster_key_id: KeyIdSchema,
+  heartbeat_interval_ms: z.int().min(HEARTBEAT_INTERVAL_BOUNDS.minMs).max(HEARTBEAT_INTERVAL_BOUNDS.maxMs),
+  passport: PassportEnvelopeSchema.optional(),
+  error: WireErrorBodySchema.optional(),
+});
+
+/** A decoded hello reply. */
+export type HelloReply = z.infer<typeof HelloReplySchema>;
