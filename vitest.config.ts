@@ -1,7 +1,7 @@
 // One vitest run for the whole workspace: a fast `unit` project and an `integration` project that uses real processes.
 import { defineConfig } from "vitest/config";
 
-const conditions = ["@fluxrig/source", "node", "import", "module", "default"];
+const conditions = ["@fluxrig/source", "node", "import", "default"];
 
 export default defineConfig({
   resolve: { conditions },

@@ -1,0 +1,47 @@
+// What the REST API needs from the rest of the Mixer, passed in so tests can hand it fakes.
+import type { RequestIdVariables } from "hono/request-id";
+import type { Logger } from "pino";
+import type {
+  AuditOperations,
+  ClusterInfo,
+  RackOperations,
+  ScenarioOperations,
+} from "../fleet/operations.js";
+import type { RackMetricsStore } from "../telemetry/rack-metrics-store.js";
+
+export interface ApiAuth {
+  /** The bearer token of `[api] auth_token`; null or empty means none is set. */
+  token: string | null;
+  /** `[api] auth_disabled_dangerously`: no check at all. Without a token and without this, createApi refuses. */
+  disabled: boolean;
+  /**
+   * An optional second token accepted on `POST /v1/metrics` only, so Racks can export telemetry without holding
+   * the operator token that can adopt and revoke. The API token is accepted there too.
+   */
+  telemetryToken?: string | null;
+}
+
+export interface ApiDeps {
+  racks: RackOperations;
+  scenarios: ScenarioOperations;
+  audit: AuditOperations;
+  /** Cluster facts and counts; called per request, so it may read live counters. */
+  cluster: () => Promise<ClusterInfo> | ClusterInfo;
+  auth: ApiAuth;
+  logger: Logger;
+  /** Largest request body on any route (`[api] max_body_bytes`); scenario imports are capped lower. */
+  maxBodyBytes: number;
+  /** Where OTLP metrics land; a fresh bounded store when not given. */
+  metrics?: RackMetricsStore;
+  /** Named counters (`api.refused.<code>`, `otlp.accepted`, ...), shown in cluster info by the Mixer. */
+  counters?: { inc(name: string): void };
+  /** The Mixer's version, for the OpenAPI document's `info.version`. */
+  version?: string;
+  /** The Mixer's notion of now (metrics `received_at`). */
+  clock?: () => Date;
+}
+
+/** Hono's environment for every API handler. */
+export interface ApiEnv {
+  Variables: RequestIdVariables;
+}

@@ -1,0 +1,106 @@
+// The HTTP server: binds, serves the API, reports a taken port, and closes gracefully (drain, then stop).
+import { Hono } from "hono";
+import { pino } from "pino";
+import { afterEach, describe, expect, test } from "vitest";
+import {
+  ApiListenAddressError,
+  ApiListenError,
+  type ApiServer,
+  parseListen,
+  startApiServer,
+} from "./api-server.js";
+import { buildTestApi, TOKEN } from "./testing/test-api.js";
+
+const logger = pino({ level: "silent" });
+const started: ApiServer[] = [];
+
+async function start(app: { fetch: (r: Request) => Response | Promise<Response> }, listen = "127.0.0.1:0") {
+  const server = await startApiServer({ app, listen, logger });
+  started.push(server);
+  return server;
+}
+
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => s.close()));
+});
+
+describe("parseListen", () => {
+  test.each([
+    ["127.0.0.1:8090", { host: "127.0.0.1", port: 8090 }],
+    ["localhost:0", { host: "localhost", port: 0 }],
+    ["[::1]:8090", { host: "::1", port: 8090 }],
+  ])("%s", (listen, expected) => {
+    expect(parseListen(listen)).toEqual(expected);
+  });
+
+  test.each(["8090", "host:", ":8090", "a:99999", "http://x:1", "[::1:80"])("refuses %s", (listen) => {
+    expect(() => parseListen(listen)).toThrow(ApiListenAddressError);
+  });
+});
+
+describe("startApiServer", () => {
+  test("serves the API over HTTP on the port it was given (0: any free one)", async () => {
+    const server = await start(buildTestApi().app);
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
+    const health = await fetch(`${server.url}/health`);
+    expect(await health.json()).toEqual({ status: "ok" });
+    expect((await fetch(`${server.url}/api/v1/racks`)).status).toBe(401);
+    const racks = await fetch(`${server.url}/api/v1/racks`, {
+      headers: { Authorization: `Bearer ${TOKEN}` },
+    });
+    expect(racks.status).toBe(200);
+  });
+
+  test("a taken port is an ApiListenError that says so", async () => {
+    const first = await start(buildTestApi().app);
+    const second = startApiServer({ app: buildTestApi().app, listen: `127.0.0.1:${first.port}`, logger });
+    await expect(second).rejects.toThrow(ApiListenError);
+    await expect(second).rejects.toThrow(/port is taken/);
+  });
+
+  test("close() stops accepting, lets the request in flight finish, then resolves", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let entered!: () => void;
+    const inFlight = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const app = new Hono();
+    app.get("/slow", async (c) => {
+      entered();
+      await gate;
+      return c.text("finished");
+    });
+    app.get("/fast", (c) => c.text("ok"));
+    const server = await start(app);
+
+    const slow = fetch(`${server.url}/slow`);
+    await inFlight;
+    const closed = server.close();
+    await expect(fetch(`${server.url}/fast`)).rejects.toThrow();
+    release();
+    const res = await slow;
+    expect(await res.text()).toBe("finished");
+    await closed;
+    expect(server.close()).toBe(closed);
+  });
+
+  test("close() cuts requests still running after the grace period", async () => {
+    let entered!: () => void;
+    const inFlight = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const app = new Hono();
+    app.get("/stuck", async () => {
+      entered();
+      return new Promise<Response>(() => {});
+    });
+    const server = await startApiServer({ app, listen: "127.0.0.1:0", logger, closeGraceMs: 1 });
+    const stuck = fetch(`${server.url}/stuck`).catch((err: unknown) => err);
+    await inFlight;
+    await server.close();
+    expect(await stuck).toBeInstanceOf(Error);
+  });
+});

@@ -1,0 +1,87 @@
+// Auth: missing, wrong and right tokens, the telemetry token's reach, disabled auth, and health without a token.
+import { describe, expect, test } from "vitest";
+import { ApiAuthMissingError } from "../runtime/errors.js";
+import { authed, buildTestApi, errorOf, TELEMETRY_TOKEN, TOKEN } from "./testing/test-api.js";
+
+const OTLP_EMPTY = { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" };
+
+describe("bearer token", () => {
+  test("a request without a token is refused 401 unauthorized with a Bearer challenge", async () => {
+    const { app } = buildTestApi();
+    const res = await app.request("/api/v1/racks");
+    expect(res.status).toBe(401);
+    expect(res.headers.get("WWW-Authenticate")).toMatch(/^Bearer /);
+    expect(await errorOf(res)).toMatchObject({
+      code: "unauthorized",
+      message: expect.stringMatching(/missing/),
+    });
+  });
+
+  test.each([
+    ["a wrong token", `Bearer ${TOKEN}x`],
+    ["a prefix of the token", `Bearer ${TOKEN.slice(0, 5)}`],
+    ["another scheme", `Basic ${Buffer.from(`u:${TOKEN}`).toString("base64")}`],
+    ["a scheme without a token", "Bearer"],
+    ["two tokens", `Bearer ${TOKEN} ${TOKEN}`],
+  ])("%s is refused 401 unauthorized", async (_what, header) => {
+    const { app } = buildTestApi();
+    const res = await app.request("/api/v1/racks", { headers: { Authorization: header } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("WWW-Authenticate")).toMatch(/^Bearer /);
+    expect((await errorOf(res)).code).toBe("unauthorized");
+  });
+
+  test("the right token is let through, with the scheme in any case", async () => {
+    const { app } = buildTestApi();
+    expect((await app.request("/api/v1/racks", authed())).status).toBe(200);
+    const res = await app.request("/api/v1/racks", { headers: { Authorization: `bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+  });
+
+  test("the token never reaches the log, even when it is wrong", async () => {
+    const api = buildTestApi();
+    await api.app.request("/api/v1/racks", authed());
+    await api.app.request("/api/v1/racks", authed({ token: "wrong-secret-value" }));
+    expect(api.logText()).not.toContain(TOKEN);
+    expect(api.logText()).not.toContain("wrong-secret-value");
+    expect(api.counters.get("api.unauthorized.invalid")).toBe(1);
+  });
+
+  test("the telemetry token opens the OTLP receiver and nothing else", async () => {
+    const { app } = buildTestApi();
+    const otlp = await app.request("/v1/metrics", authed({ ...OTLP_EMPTY, token: TELEMETRY_TOKEN }));
+    expect(otlp.status).toBe(200);
+    const racks = await app.request("/api/v1/racks", authed({ token: TELEMETRY_TOKEN }));
+    expect(racks.status).toBe(401);
+    const withApiToken = await app.request("/v1/metrics", authed(OTLP_EMPTY));
+    expect(withApiToken.status).toBe(200);
+  });
+
+  test.each(["/health", "/api/v1/health"])("GET %s needs no token", async (path) => {
+    const { app } = buildTestApi();
+    const res = await app.request(path);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ok" });
+  });
+
+  test("the OpenAPI document and the docs page need no token", async () => {
+    const { app } = buildTestApi();
+    expect((await app.request("/api/v1/openapi.json")).status).toBe(200);
+    expect((await app.request("/api/v1/docs")).status).toBe(200);
+  });
+});
+
+describe("auth configuration", () => {
+  test("disabled auth lets every request through and warns once at start", async () => {
+    const api = buildTestApi({ auth: { token: null, disabled: true } });
+    expect((await api.app.request("/api/v1/racks")).status).toBe(200);
+    expect(
+      (await api.app.request("/api/v1/racks", { headers: { Authorization: "Bearer junk" } })).status,
+    ).toBe(200);
+    expect(api.logs.filter((l) => String(l.msg).includes("authentication is disabled"))).toHaveLength(1);
+  });
+
+  test.each([null, ""])("createApi refuses to build an API with token %j and auth enabled", (token) => {
+    expect(() => buildTestApi({ auth: { token, disabled: false } })).toThrow(ApiAuthMissingError);
+  });
+});

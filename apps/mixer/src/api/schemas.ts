@@ -1,0 +1,316 @@
+// Every input and output of the REST API as zod schemas: the routes validate with them, the OpenAPI doc is made of them.
+import {
+  EntityIdStringSchema,
+  PublicKeySchema,
+  RACK_NAME_PATTERN,
+  WIRE_ERROR_CODE_LIST,
+} from "@fluxrig/wire";
+import { z } from "zod";
+import type {
+  AuditEventView,
+  BulkAdoptResult,
+  ClusterInfo,
+  NameConflictView,
+  RackPage,
+  RackStatus,
+  RackView,
+  ScenarioImportResult,
+  ScenarioSummary,
+} from "../fleet/operations.js";
+import { RACK_STATUSES } from "../fleet/operations.js";
+import { MAX_SCENARIO_BYTES } from "../scenarios/scenario-spec.js";
+import {
+  OtlpAnyValueSchema,
+  OtlpExportMetricsRequestSchema,
+  OtlpKeyValueSchema,
+} from "../telemetry/otlp-json-schema.js";
+import { METRIC_TYPES } from "../telemetry/rack-metrics-store.js";
+
+/** What a component schema carries into the OpenAPI document. */
+export interface ComponentMeta {
+  id: string;
+  description?: string;
+}
+
+/** Schemas of request bodies, rendered as their input side (defaults make fields optional). */
+export const requestComponents = z.registry<ComponentMeta>();
+/** Schemas of response bodies, rendered as their output side. */
+export const responseComponents = z.registry<ComponentMeta>();
+
+const REF_PATTERN = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?|0x[0-9a-fA-F]{1,16})$/;
+const GLOB_PATTERN = /^[a-z0-9*?-]{1,63}$/;
+
+// ---- primitives -------------------------------------------------------------------------------------------
+
+/** A Rack reference in a path: a name, a decimal entity id or a 0x-hex entity id. The operations resolve it. */
+export const RackRefSchema = z
+  .string()
+  .max(63)
+  .regex(REF_PATTERN, "expected a Rack name, a decimal entity id or a 0x-hex entity id");
+export const NameParamSchema = z.string().max(63).regex(RACK_NAME_PATTERN, "expected a lowercase DNS label");
+export const RackStatusSchema = z.enum(RACK_STATUSES as [RackStatus, ...RackStatus[]]);
+const Timestamp = z.string().describe("ISO 8601 date-time");
+const Reason = z.string().max(1024).describe("Why, for the audit log");
+/** A boolean in a query string. */
+const QueryBool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const Limit = z.coerce.number().int().min(1).max(1000).default(100).describe("Page size (1..1000)");
+
+// ---- path parameters and queries --------------------------------------------------------------------------
+
+export const RefParams = z.strictObject({ ref: RackRefSchema });
+export const NameParams = z.strictObject({ name: NameParamSchema });
+
+export const RackListQuery = z.strictObject({
+  status: RackStatusSchema.optional(),
+  prefix: z
+    .string()
+    .max(63)
+    .regex(/^[a-z0-9-]+$/, "expected the start of a Rack name")
+    .optional(),
+  limit: Limit,
+  after: NameParamSchema.optional().describe("The `next` of the previous page"),
+});
+export const ConflictQuery = z.strictObject({ name: NameParamSchema.optional() });
+export const ScenarioImportQuery = z.strictObject({
+  dry_run: QueryBool.optional(),
+  activate: QueryBool.optional(),
+});
+export const EventQuery = z.strictObject({
+  rack: RackRefSchema.optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  limit: Limit,
+  after: z
+    .string()
+    .regex(/^[0-9]{1,15}$/, "expected an event seq")
+    .optional()
+    .describe("The `next` of the previous page"),
+});
+
+// ---- request bodies ---------------------------------------------------------------------------------------
+
+export const StateChangeBody = z.strictObject({ reason: Reason.optional() }).register(requestComponents, {
+  id: "StateChangeRequest",
+  description: "Optional body of a lifecycle change",
+});
+export const BulkAdoptBody = z
+  .strictObject({
+    refs: z.array(RackRefSchema).min(1).max(1000).optional(),
+    pattern: z.string().regex(GLOB_PATTERN, "expected a glob over names: [a-z0-9-] with * and ?").optional(),
+    dry_run: z.boolean().default(false),
+    reason: Reason.optional(),
+  })
+  .refine((b) => b.refs !== undefined || b.pattern !== undefined, { message: "give refs, pattern or both" })
+  .register(requestComponents, { id: "BulkAdoptRequest" });
+export const ReplaceBody = z
+  .strictObject({
+    public_key: PublicKeySchema.optional().describe(
+      "The key to hand the name to; default: the newest conflict",
+    ),
+    keep_machine_id: z.boolean().default(false),
+    reason: Reason.optional(),
+  })
+  .register(requestComponents, { id: "ReplaceRequest" });
+export const ScenarioImportBody = z
+  .strictObject({
+    yaml: z.string().min(1).describe(`The scenario YAML, at most ${MAX_SCENARIO_BYTES} bytes of UTF-8`),
+    dry_run: z.boolean().optional(),
+    activate: z.boolean().optional(),
+    reason: Reason.optional(),
+  })
+  .register(requestComponents, { id: "ScenarioImportRequest" });
+requestComponents.add(OtlpExportMetricsRequestSchema, { id: "OtlpExportMetricsRequest" });
+requestComponents.add(OtlpKeyValueSchema, { id: "OtlpKeyValue" });
+requestComponents.add(OtlpAnyValueSchema, { id: "OtlpAnyValue" });
+
+// ---- responses --------------------------------------------------------------------------------------------
+
+export const ErrorResponse = z
+  .object({
+    error: z.object({
+      code: z.enum(WIRE_ERROR_CODE_LIST),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()).optional(),
+    }),
+  })
+  .register(responseComponents, { id: "Error" });
+export const HealthResponse = z
+  .object({ status: z.literal("ok") })
+  .register(responseComponents, { id: "Health" });
+
+export const NameConflictSchema = z
+  .object({
+    name: z.string(),
+    claimed_key_fingerprint: z.string(),
+    claimed_public_key: z.string(),
+    first_at: Timestamp,
+    last_at: Timestamp,
+    attempts: z.number().int(),
+    last_source: z.string().nullable(),
+  })
+  .register(responseComponents, { id: "NameConflict" }) satisfies z.ZodType<NameConflictView>;
+export const ConflictListResponse = z
+  .object({ items: z.array(NameConflictSchema) })
+  .register(responseComponents, { id: "NameConflictList" });
+
+export const RackSchema = z
+  .object({
+    entity_id: EntityIdStringSchema,
+    entity_id_hex: z.string(),
+    type_id: z.number().int(),
+    machine_id: z.number().int(),
+    name: z.string(),
+    status: RackStatusSchema,
+    version: z.string(),
+    attributes: z.record(z.string(), z.unknown()),
+    stats: z.record(z.string(), z.unknown()).nullable(),
+    last_seen: Timestamp.nullable(),
+    first_seen: Timestamp.nullable(),
+    status_changed_at: Timestamp.nullable(),
+    key_fingerprint: z.string(),
+    passport: z.object({ serial: z.number().int(), issued_at: Timestamp, expires_at: Timestamp }).nullable(),
+    evidence: z
+      .object({
+        hello_count: z.number().int(),
+        last_source: z.string().nullable(),
+        conflicts: z.array(NameConflictSchema),
+      })
+      .optional(),
+  })
+  .register(responseComponents, { id: "Rack" }) satisfies z.ZodType<RackView>;
+export const RackPageResponse = z
+  .object({ items: z.array(RackSchema), next: z.string().nullable() })
+  .register(responseComponents, { id: "RackPage" }) satisfies z.ZodType<RackPage>;
+export const RackRemovedResponse = z
+  .object({ name: z.string(), entity_id: EntityIdStringSchema, machine_id: z.number().int() })
+  .register(responseComponents, { id: "RackRemoved" });
+export const BulkAdoptResponse = z
+  .object({
+    dry_run: z.boolean(),
+    adopted: z.array(z.object({ name: z.string(), entity_id: EntityIdStringSchema, from: RackStatusSchema })),
+    skipped: z.array(z.object({ ref: z.string(), reason: z.string(), code: z.enum(WIRE_ERROR_CODE_LIST) })),
+  })
+  .register(responseComponents, { id: "BulkAdoptResult" }) satisfies z.ZodType<BulkAdoptResult>;
+export const RackReplacedResponse = z
+  .object({ old: RackSchema, new: RackSchema })
+  .register(responseComponents, { id: "RackReplaced" });
+
+export const ScenarioSummarySchema = z
+  .object({
+    name: z.string(),
+    version: z.string(),
+    active: z.boolean(),
+    imported_at: Timestamp,
+    activated_at: Timestamp.nullable(),
+    racks: z.array(z.string()),
+    gears: z.number().int(),
+    wires: z.number().int(),
+  })
+  .register(responseComponents, { id: "ScenarioSummary" }) satisfies z.ZodType<ScenarioSummary>;
+export const ScenarioListResponse = z
+  .object({ items: z.array(ScenarioSummarySchema) })
+  .register(responseComponents, { id: "ScenarioList" });
+export const ActiveScenarioResponse = ScenarioSummarySchema.extend({ yaml: z.string() }).register(
+  responseComponents,
+  { id: "ActiveScenario" },
+);
+export const ScenarioImportResponse = z
+  .object({
+    dry_run: z.boolean(),
+    scenario: ScenarioSummarySchema,
+    activation: z
+      .object({ adopted: z.array(z.string()), pushed: z.array(z.string()), waiting: z.array(z.string()) })
+      .optional(),
+  })
+  .register(responseComponents, { id: "ScenarioImportResult" }) satisfies z.ZodType<ScenarioImportResult>;
+
+const statusCounts = Object.fromEntries(RACK_STATUSES.map((s) => [s, z.number().int()])) as Record<
+  RackStatus,
+  z.ZodNumber
+>;
+export const ClusterInfoResponse = z
+  .object({
+    cluster: z.string(),
+    public_key: z.string(),
+    key_id: z.string(),
+    mixer: z.object({
+      entity_id: EntityIdStringSchema,
+      entity_id_hex: z.string(),
+      machine_id: z.number().int(),
+      name: z.string(),
+      version: z.string(),
+    }),
+    counts: z.object({ ...statusCounts, total: z.number().int() }),
+    heartbeat_interval_ms: z.number().int(),
+    counters: z.record(z.string(), z.number()),
+  })
+  .register(responseComponents, { id: "ClusterInfo" }) satisfies z.ZodType<ClusterInfo>;
+
+export const AuditEventSchema = z
+  .object({
+    seq: z.number().int(),
+    at: Timestamp,
+    entity_id: z.string().nullable(),
+    name: z.string().nullable(),
+    kind: z.string(),
+    from_status: z.string().nullable(),
+    to_status: z.string().nullable(),
+    cause: z.string(),
+    actor: z.string(),
+    details: z.record(z.string(), z.unknown()).nullable(),
+    prev_hash: z.string(),
+    hash: z.string(),
+  })
+  .register(responseComponents, { id: "AuditEvent" }) satisfies z.ZodType<AuditEventView>;
+export const AuditEventPageResponse = z
+  .object({ items: z.array(AuditEventSchema), next: z.string().nullable() })
+  .register(responseComponents, { id: "AuditEventPage" });
+export const AuditVerifyResponse = z
+  .discriminatedUnion("ok", [
+    z.object({ ok: z.literal(true), count: z.number().int() }),
+    z.object({ ok: z.literal(false), broken_at: z.number().int(), reason: z.string() }),
+  ])
+  .register(responseComponents, { id: "AuditVerifyResult" });
+
+const AttributeValueSchema = z.unknown().describe("A scalar, or an array or map of them");
+const AggregateValueSchema = z.object({
+  count: z.number(),
+  sum: z.number().nullable(),
+  min: z.number().nullable(),
+  max: z.number().nullable(),
+});
+export const RackMetricsSchema = z
+  .object({
+    entity_id: EntityIdStringSchema,
+    rack_name: z.string().nullable(),
+    machine_id: z.number().int(),
+    received_at: Timestamp,
+    truncated: z.boolean(),
+    metrics: z.array(
+      z.object({
+        name: z.string(),
+        unit: z.string(),
+        type: z.enum(METRIC_TYPES),
+        points: z.array(
+          z.object({
+            attributes: z.record(z.string(), AttributeValueSchema),
+            value: z.union([z.number(), z.null(), AggregateValueSchema]),
+          }),
+        ),
+      }),
+    ),
+  })
+  .register(responseComponents, { id: "RackMetrics" });
+export const RackMetricsListResponse = z
+  .object({ items: z.array(RackMetricsSchema) })
+  .register(responseComponents, { id: "RackMetricsList" });
+export const OtlpExportResponse = z
+  .object({
+    partialSuccess: z
+      .object({ rejectedDataPoints: z.string().optional(), errorMessage: z.string().optional() })
+      .optional(),
+  })
+  .register(responseComponents, {
+    id: "OtlpExportMetricsResponse",
+    description: "`{}` on full success; `partialSuccess` when some resources named no Rack",
+  });
+export const OpenApiDocumentResponse = z.record(z.string(), z.unknown());

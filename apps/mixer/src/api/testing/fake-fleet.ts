@@ -1,0 +1,247 @@
+// In-memory fakes of the fleet operations for the HTTP-layer tests: real enough to page, resolve refs and fail on cue.
+import type { WireErrorCode } from "@fluxrig/wire";
+import {
+  type Actor,
+  type AuditEventView,
+  type AuditOperations,
+  type ClusterInfo,
+  type NameConflictView,
+  OperationError,
+  type RackOperations,
+  type RackStatus,
+  type RackView,
+  type ScenarioOperations,
+  type ScenarioSummary,
+} from "../../fleet/operations.js";
+
+const AT = "2025-01-01T00:00:00.000Z";
+
+/** A Rack view with MachineID `machineId`; its entity id is the Rack node id for that MachineID. */
+export function fakeRack(name: string, machineId: number, status: RackStatus = "pending"): RackView {
+  const id = (3n << 56n) | (BigInt(machineId) << 40n);
+  return {
+    entity_id: id.toString(),
+    entity_id_hex: `0x${id.toString(16).padStart(16, "0")}`,
+    type_id: 3,
+    machine_id: machineId,
+    name,
+    status,
+    version: "0.1.0",
+    attributes: { hostname: name, os: "linux", arch: "x64" },
+    stats: null,
+    last_seen: AT,
+    first_seen: AT,
+    status_changed_at: AT,
+    key_fingerprint: "SHA256:abc",
+    passport: status === "active" ? { serial: 1, issued_at: AT, expires_at: AT } : null,
+  };
+}
+
+export const FAKE_CONFLICT: NameConflictView = {
+  name: "rack-a",
+  claimed_key_fingerprint: "SHA256:other",
+  claimed_public_key: "A".repeat(43),
+  first_at: AT,
+  last_at: AT,
+  attempts: 3,
+  last_source: "10.0.0.9",
+};
+
+export const FAKE_SCENARIO: ScenarioSummary = {
+  name: "edge-demo",
+  version: "1",
+  active: false,
+  imported_at: AT,
+  activated_at: null,
+  racks: ["rack-a"],
+  gears: 1,
+  wires: 0,
+};
+
+export const FAKE_CLUSTER: ClusterInfo = {
+  cluster: "mixer-1",
+  public_key: "B".repeat(43),
+  key_id: "k1",
+  mixer: {
+    entity_id: "144116287587483648",
+    entity_id_hex: "0x0200010000000000",
+    machine_id: 1,
+    name: "mixer-1",
+    version: "0.1.0",
+  },
+  counts: { pending: 1, active: 1, offline: 0, rejected: 0, revoked: 0, total: 2 },
+  heartbeat_interval_ms: 10_000,
+  counters: { "api.refused.unauthorized": 0 },
+};
+
+function auditEvent(seq: number): AuditEventView {
+  return {
+    seq,
+    at: AT,
+    entity_id: fakeRack("rack-a", 1).entity_id,
+    name: "rack-a",
+    kind: "status",
+    from_status: "pending",
+    to_status: "active",
+    cause: "operator",
+    actor: "api",
+    details: null,
+    prev_hash: "0".repeat(64),
+    hash: "1".repeat(64),
+  };
+}
+
+/** Every call the fakes received, so tests can check what the API passed on. */
+export interface FakeCall {
+  op: string;
+  args: unknown[];
+}
+
+/** The fakes share one registry of Racks and one failure switch. */
+export class FakeFleet {
+  readonly calls: FakeCall[] = [];
+  readonly rackRows = new Map<string, RackView>();
+  activeScenario: (ScenarioSummary & { yaml: string }) | null = null;
+  #failure: Error | undefined;
+
+  constructor() {
+    for (const rack of [
+      fakeRack("rack-a", 1),
+      fakeRack("rack-b", 2, "active"),
+      fakeRack("rack-c", 3, "offline"),
+    ]) {
+      this.rackRows.set(rack.name, rack);
+    }
+  }
+
+  /** The next operation call throws `OperationError(code)`. */
+  failNext(code: WireErrorCode, details?: Record<string, unknown>): void {
+    this.#failure = new OperationError(code, `fake refusal: ${code}`, details);
+  }
+
+  /** The next operation call throws a plain Error, as a bug would. */
+  crashNext(message: string): void {
+    this.#failure = new Error(message);
+  }
+
+  #call(op: string, ...args: unknown[]): void {
+    this.calls.push({ op, args });
+    const failure = this.#failure;
+    this.#failure = undefined;
+    if (failure !== undefined) throw failure;
+  }
+
+  #resolve(ref: string): RackView {
+    for (const rack of this.rackRows.values()) {
+      if (rack.name === ref || rack.entity_id === ref || rack.entity_id_hex === ref.toLowerCase())
+        return rack;
+    }
+    throw new OperationError("not_found", `no Rack ${ref}`);
+  }
+
+  #change(ref: string, status: RackStatus): RackView {
+    const rack = { ...this.#resolve(ref), status };
+    this.rackRows.set(rack.name, rack);
+    return rack;
+  }
+
+  readonly racks: RackOperations = {
+    list: async (q) => {
+      this.#call("racks.list", q);
+      const all = [...this.rackRows.values()]
+        .filter((r) => q.status === undefined || r.status === q.status)
+        .filter((r) => q.namePrefix === undefined || r.name.startsWith(q.namePrefix))
+        .filter((r) => q.after === undefined || r.name > q.after)
+        .sort((a, b) => (a.name < b.name ? -1 : 1));
+      const items = all.slice(0, q.limit);
+      return { items, next: all.length > q.limit ? (items[items.length - 1]?.name ?? null) : null };
+    },
+    show: async (ref) => {
+      this.#call("racks.show", ref);
+      return this.#resolve(ref);
+    },
+    adopt: async (ref, by: Actor) => {
+      this.#call("racks.adopt", ref, by);
+      return this.#change(ref, "active");
+    },
+    reject: async (ref, by) => {
+      this.#call("racks.reject", ref, by);
+      return this.#change(ref, "rejected");
+    },
+    revoke: async (ref, by) => {
+      this.#call("racks.revoke", ref, by);
+      return this.#change(ref, "revoked");
+    },
+    remove: async (ref, by) => {
+      this.#call("racks.remove", ref, by);
+      const rack = this.#resolve(ref);
+      this.rackRows.delete(rack.name);
+      return { name: rack.name, entity_id: rack.entity_id, machine_id: rack.machine_id };
+    },
+    adoptMany: async (request) => {
+      this.#call("racks.adoptMany", request);
+      const adopted = [...this.rackRows.values()]
+        .filter((r) => r.status === "pending")
+        .map((r) => ({ name: r.name, entity_id: r.entity_id, from: r.status }));
+      return {
+        dry_run: request.dryRun,
+        adopted,
+        skipped: [{ ref: "rack-z", reason: "no such Rack", code: "not_found" }],
+      };
+    },
+    replace: async (name, opts) => {
+      this.#call("racks.replace", name, opts);
+      const old = this.#resolve(name);
+      return {
+        old: { ...old, status: "revoked" },
+        new: { ...old, key_fingerprint: "SHA256:new", status: "active" },
+      };
+    },
+    conflicts: async (name) => {
+      this.#call("racks.conflicts", name);
+      return [FAKE_CONFLICT];
+    },
+  };
+
+  readonly scenarios: ScenarioOperations = {
+    import: async (yaml, opts) => {
+      this.#call("scenarios.import", yaml, opts);
+      return {
+        dry_run: opts.dryRun,
+        scenario: FAKE_SCENARIO,
+        ...(opts.activate ? { activation: { adopted: ["rack-a"], pushed: ["rack-a"], waiting: [] } } : {}),
+      };
+    },
+    list: async () => {
+      this.#call("scenarios.list");
+      return [FAKE_SCENARIO];
+    },
+    active: async () => {
+      this.#call("scenarios.active");
+      return this.activeScenario;
+    },
+    activate: async (name, by) => {
+      this.#call("scenarios.activate", name, by);
+      return { dry_run: false, scenario: { ...FAKE_SCENARIO, name, active: true, activated_at: AT } };
+    },
+  };
+
+  readonly audit: AuditOperations = {
+    list: async (q) => {
+      this.#call("audit.list", q);
+      const first = (q.afterSeq ?? 0) + 1;
+      return Array.from({ length: Math.max(0, Math.min(q.limit, 5 - first + 1)) }, (_, i) =>
+        auditEvent(first + i),
+      );
+    },
+    verify: async () => {
+      this.#call("audit.verify");
+      return { ok: true, count: 5 };
+    },
+  };
+
+  readonly cluster = async (): Promise<ClusterInfo> => {
+    this.#call("cluster");
+    return FAKE_CLUSTER;
+  };
+}

@@ -1,0 +1,80 @@
+// fluxrig-mixer.toml: the schema of every key, its default, and the one place the Mixer reads configuration.
+import { duration, type LoadedConfig, loadConfig } from "@fluxrig/config";
+import { z } from "zod";
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const machineId = z.number().int().min(1).max(65535);
+
+/** The schema of fluxrig-mixer.toml. Durations are strings with units ("10s"); they come out in milliseconds. */
+export const MixerConfigSchema = z
+  .strictObject({
+    mixer: z.strictObject({
+      /** Cluster name: named in every passport. */
+      name: z.string().regex(DNS_LABEL, "expected a lowercase DNS label such as mixer-1").default("mixer-1"),
+      machine_id: machineId.default(1),
+      data_dir: z.string().min(1).default("./data"),
+      log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
+    }),
+    nats: z.strictObject({
+      url: z.string().min(1).default("nats://127.0.0.1:4222"),
+      /** How long the Mixer keeps trying to reach NATS at start before it gives up. */
+      connect_timeout: duration({ min: 0, default: "30s" }),
+    }),
+    api: z.strictObject({
+      listen: z
+        .string()
+        .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "expected host:port such as 127.0.0.1:8090")
+        .default("127.0.0.1:8090"),
+      auth_token: z.string().default(""),
+      auth_disabled_dangerously: z.boolean().default(false),
+      max_body_bytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(64 * 1024 * 1024)
+        .default(1024 * 1024),
+    }),
+    enrollment: z.strictObject({
+      auto_adopt: z.boolean().default(false),
+      pending_ttl: duration({ min: 1000, default: "24h" }),
+      max_pending: z.number().int().min(0).max(65535).default(1000),
+      /** The MachineIDs the Mixer hands out to Racks (both ends included). */
+      machine_id_min: machineId.default(1),
+      machine_id_max: machineId.default(65535),
+      /** How far a hello's timestamp may be from the Mixer's clock. */
+      clock_skew: duration({ min: 1000, max: 3_600_000, default: "2m" }),
+    }),
+    presence: z.strictObject({
+      heartbeat_interval: duration({ min: 50, default: "10s" }),
+      missed_heartbeats: z.number().int().min(1).max(100).default(3),
+      /** How often last_seen and stats are written to DuckDB in one batch. */
+      flush_interval: duration({ min: 50, max: 60_000, default: "1s" }),
+    }),
+    passport: z.strictObject({
+      ttl: duration({ min: 1000, default: "24h" }),
+    }),
+  })
+  .superRefine((config, ctx) => {
+    if (config.enrollment.machine_id_min > config.enrollment.machine_id_max) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["enrollment", "machine_id_max"],
+        message: "expected machine_id_max >= machine_id_min",
+      });
+    }
+  });
+
+export type MixerConfig = z.output<typeof MixerConfigSchema>;
+
+/** Loads fluxrig-mixer.toml (optional: without a file, defaults and FLUXRIG_* variables apply). */
+export function loadMixerConfig(opts: {
+  file?: string | undefined;
+  env?: Record<string, string | undefined>;
+}): Promise<LoadedConfig<MixerConfig>> {
+  return loadConfig({
+    schema: MixerConfigSchema,
+    file: opts.file,
+    env: opts.env,
+    optionalFile: opts.file === undefined,
+  });
+}

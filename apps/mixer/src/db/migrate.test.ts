@@ -1,0 +1,108 @@
+// Migrations: applied once and recorded, the seed's registry table exactly, failures rolled back, newer files refused.
+import { type TempDuckDbPath, tempDuckDbPath } from "@fluxrig/testkit";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type Db, openDatabase } from "./duckdb-database.js";
+import { currentVersion, migrate } from "./migrate.js";
+import { initialMigration } from "./migrations/0001-initial.js";
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "./migrations/migration.js";
+import { MigrationError } from "./store-errors.js";
+
+let file: TempDuckDbPath;
+let db: Db;
+
+beforeEach(async () => {
+  file = tempDuckDbPath();
+  db = await openDatabase({ path: file.path });
+});
+
+afterEach(async () => {
+  await db.close();
+  await file.remove();
+});
+
+async function tableNames(): Promise<string[]> {
+  const result = await db.query("SELECT table_name FROM information_schema.tables ORDER BY table_name");
+  return result.rows.map((row) => String(row[0]));
+}
+
+describe("migrate", () => {
+  it("applies every migration once and records it; a second run and a reopen apply nothing", async () => {
+    const first = await migrate(db, { now: new Date("2030-01-01T00:00:00Z") });
+    expect(first).toEqual({ from: 0, to: LATEST_SCHEMA_VERSION, applied: MIGRATIONS.map((m) => m.version) });
+    expect(await migrate(db)).toEqual({
+      from: LATEST_SCHEMA_VERSION,
+      to: LATEST_SCHEMA_VERSION,
+      applied: [],
+    });
+
+    await db.close();
+    db = await openDatabase({ path: file.path });
+    expect((await migrate(db)).applied).toEqual([]);
+    const recorded = await db.query(
+      "SELECT version, name, applied_at FROM schema_migrations ORDER BY version",
+    );
+    expect(recorded.rows.map((row) => [row[0], row[1], String(row[2])])).toEqual([
+      [1, "initial", "2030-01-01 00:00:00"],
+    ]);
+    expect(await tableNames()).toEqual([
+      "audit_events",
+      "machine_id_tombstones",
+      "name_conflicts",
+      "rack_lifecycle",
+      "registry",
+      "scenarios",
+      "schema_migrations",
+    ]);
+  });
+
+  it("creates the registry table with exactly the seed's columns and DuckDB types", async () => {
+    await migrate(db);
+    const described = await db.query("DESCRIBE registry");
+    const columns = described.rows.map((row) => ({ name: row[0], type: row[1], key: row[3] }));
+    // TEXT is DuckDB's alias of VARCHAR, so DESCRIBE reports the TEXT columns as VARCHAR.
+    expect(columns).toEqual([
+      { name: "entity_id", type: "UBIGINT", key: "PRI" },
+      { name: "type_id", type: "USMALLINT", key: null },
+      { name: "machine_id", type: "USMALLINT", key: null },
+      { name: "name", type: "VARCHAR", key: "UNI" },
+      { name: "status", type: "VARCHAR", key: null },
+      { name: "version", type: "VARCHAR", key: null },
+      { name: "attributes", type: "JSON", key: null },
+      { name: "stats", type: "JSON", key: null },
+      { name: "last_seen", type: "TIMESTAMP", key: null },
+    ]);
+  });
+
+  it("refuses a database written by a newer Mixer and leaves it untouched", async () => {
+    await migrate(db);
+    await db.run(
+      "INSERT INTO schema_migrations VALUES (99, 'from the future', TIMESTAMP '2031-01-01 00:00:00')",
+    );
+    const refused = await migrate(db).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(MigrationError);
+    expect(refused).toMatchObject({ version: 99, code: "migration_failed" });
+    expect((refused as Error).message).toMatch(/schema version 99.*only up to 1/);
+    expect(await currentVersion(db)).toBe(99);
+  });
+
+  it("rolls a failing migration back completely and names its version", async () => {
+    const broken = {
+      version: 2,
+      name: "broken",
+      statements: ["CREATE TABLE half_done (a INTEGER)", "SELECT * FROM no_such_table"],
+    };
+    const failed = await migrate(db, { migrations: [initialMigration, broken] }).catch(
+      (error: unknown) => error,
+    );
+    expect(failed).toBeInstanceOf(MigrationError);
+    expect(failed).toMatchObject({ version: 2 });
+    expect(await currentVersion(db)).toBe(1);
+    expect(await tableNames()).not.toContain("half_done");
+  });
+
+  it("refuses a migration list with gaps before touching the database", async () => {
+    const gap = { version: 3, name: "gap", statements: ["SELECT 1"] };
+    await expect(migrate(db, { migrations: [initialMigration, gap] })).rejects.toBeInstanceOf(MigrationError);
+    expect(await tableNames()).toEqual([]);
+  });
+});

@@ -1,0 +1,103 @@
+// Drizzle table definitions of the registry database; the DDL itself lives in ./migrations (see docs/registry-schema.md).
+//
+// These definitions type queries; they never generate DDL. `.notNull()` on a `registry` column states what the
+// store always writes, while the seed's DDL (SPEC §4, kept exact) leaves those columns nullable.
+import { bigint, boolean, integer, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+import { jsonObject, timestamp, ubigint, usmallint } from "./column-types.js";
+
+/** SPEC §4's table, exactly the seed's columns: one row per node (Mixer, Rack, Snake Tunnel). */
+export const registry = pgTable("registry", {
+  entityId: ubigint("entity_id").primaryKey(),
+  typeId: usmallint("type_id").notNull(),
+  machineId: usmallint("machine_id").notNull(),
+  name: text("name").notNull().unique(),
+  status: text("status").notNull(),
+  version: text("version").notNull(),
+  attributes: jsonObject("attributes").notNull(),
+  stats: jsonObject("stats"),
+  lastSeen: timestamp("last_seen"),
+});
+
+/** Per-Rack state that is not in the seed's columns; one row per Rack row in `registry`. */
+export const rackLifecycle = pgTable("rack_lifecycle", {
+  entityId: ubigint("entity_id").primaryKey(),
+  publicKey: text("public_key").notNull().unique(),
+  firstSeen: timestamp("first_seen").notNull(),
+  statusChangedAt: timestamp("status_changed_at").notNull(),
+  passportSerial: integer("passport_serial").notNull(),
+  passportIssuedAt: timestamp("passport_issued_at"),
+  passportExpiresAt: timestamp("passport_expires_at"),
+  passportsValidUntil: timestamp("passports_valid_until"),
+  lastSource: text("last_source"),
+  helloCount: bigint("hello_count", { mode: "number" }).notNull(),
+  flaps: integer("flaps").notNull(),
+});
+
+/** MachineIDs of deleted Racks, held back until no passport naming them can still be valid. */
+export const machineIdTombstones = pgTable("machine_id_tombstones", {
+  machineId: usmallint("machine_id").primaryKey(),
+  entityId: ubigint("entity_id").notNull(),
+  name: text("name").notNull(),
+  retiredAt: timestamp("retired_at").notNull(),
+  reusableAfter: timestamp("reusable_after").notNull(),
+});
+
+/** Other keys that claimed a taken name: never a takeover, always visible to the operator. */
+export const nameConflicts = pgTable(
+  "name_conflicts",
+  {
+    name: text("name").notNull(),
+    claimedPublicKey: text("claimed_public_key").notNull(),
+    holderEntityId: ubigint("holder_entity_id"),
+    firstAt: timestamp("first_at").notNull(),
+    lastAt: timestamp("last_at").notNull(),
+    attempts: bigint("attempts", { mode: "number" }).notNull(),
+    lastSource: text("last_source"),
+  },
+  (table) => [primaryKey({ columns: [table.name, table.claimedPublicKey] })],
+);
+
+/** The tamper-evident audit log: each row's hash covers its fields and the previous row's hash. */
+export const auditEvents = pgTable("audit_events", {
+  seq: bigint("seq", { mode: "number" }).primaryKey(),
+  at: timestamp("at").notNull(),
+  entityId: ubigint("entity_id"),
+  name: text("name"),
+  kind: text("kind").notNull(),
+  fromStatus: text("from_status"),
+  toStatus: text("to_status"),
+  cause: text("cause").notNull(),
+  actor: text("actor").notNull(),
+  details: jsonObject("details"),
+  prevHash: text("prev_hash").notNull(),
+  hash: text("hash").notNull(),
+});
+
+/** Imported scenarios; at most one has `active = true`. */
+export const scenarios = pgTable("scenarios", {
+  name: text("name").primaryKey(),
+  version: text("version").notNull(),
+  yaml: text("yaml").notNull(),
+  spec: jsonObject("spec").notNull(),
+  importedAt: timestamp("imported_at").notNull(),
+  activatedAt: timestamp("activated_at"),
+  active: boolean("active").notNull(),
+});
+
+/** Which migrations have been applied, and when. */
+export const schemaMigrations = pgTable("schema_migrations", {
+  version: integer("version").primaryKey(),
+  name: text("name").notNull(),
+  appliedAt: timestamp("applied_at").notNull(),
+});
+
+/** Every table, for `drizzle(callback, { schema })`. */
+export const registrySchema = {
+  registry,
+  rackLifecycle,
+  machineIdTombstones,
+  nameConflicts,
+  auditEvents,
+  scenarios,
+  schemaMigrations,
+};

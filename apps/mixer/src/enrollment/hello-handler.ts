@@ -1,0 +1,308 @@
+// Enrollment and session recovery on fluxrig.agent.hello: every check a hello must pass, and the reply it earns.
+import {
+  decodeHelloRequest,
+  type HelloReply,
+  type HelloRequest,
+  isTimestampFresh,
+  verifyHelloSignature,
+  type WireErrorCode,
+} from "@fluxrig/wire";
+import type { Logger } from "pino";
+import type { Db } from "../db/duckdb-database.js";
+import { NameTakenError, PublicKeyTakenError, RegistryFullError } from "../db/store-errors.js";
+import type { RackLifecycle } from "../fleet/rack-lifecycle.js";
+import type { PassportIssuer } from "../passports/passport-issuer.js";
+import type { PresenceTracker } from "../presence/presence-tracker.js";
+import { recordNameConflict } from "../registry/name-conflicts.js";
+import { getRackByName, getRackByPublicKey } from "../registry/rack-queries.js";
+import { insertRack, recordHello } from "../registry/rack-writes.js";
+import type { RackRecord } from "../registry/registry-records.js";
+import type { ClusterKey } from "../runtime/cluster-key.js";
+import type { Clock, Counters } from "../runtime/counters.js";
+import { KeyedMutex } from "../runtime/keyed-mutex.js";
+import { NonceCache } from "./nonce-cache.js";
+
+export interface EnrollmentOptions {
+  autoAdopt: boolean;
+  maxPending: number;
+  machineIdMin: number;
+  machineIdMax: number;
+  clockSkewMs: number;
+  heartbeatIntervalMs: number;
+}
+
+export interface HelloHandlerDeps {
+  db: Db;
+  lifecycle: RackLifecycle;
+  issuer: PassportIssuer;
+  presence: PresenceTracker;
+  clusterKey: ClusterKey;
+  /** Names the active scenario deploys to: a Rack it names is adopted when it enrolls (Path B). */
+  scenarioNames: () => ReadonlySet<string>;
+  clock: Clock;
+  counters: Counters;
+  logger: Logger;
+  options: EnrollmentOptions;
+}
+
+/** Where a hello came from, for the evidence shown to operators. */
+export interface HelloSource {
+  /** e.g. the reply inbox's client, or "nats" when unknown. */
+  source: string;
+}
+
+export class HelloHandler {
+  readonly #d: HelloHandlerDeps;
+  readonly #nonces: NonceCache;
+  readonly #perKey = new KeyedMutex();
+  /** New pending Racks being written right now: counted against max_pending before their rows exist. */
+  #reservedPending = 0;
+
+  constructor(deps: HelloHandlerDeps) {
+    this.#d = deps;
+    this.#nonces = new NonceCache({ windowMs: deps.options.clockSkewMs });
+  }
+
+  /** Handles one hello's bytes. Never throws: every failure becomes a refusal with a code. */
+  async handle(data: Uint8Array, from: HelloSource): Promise<HelloReply> {
+    const decoded = decodeHelloRequest(data);
+    if (!decoded.ok) {
+      this.#d.counters.inc(`hello.refused.${decoded.error.code}`);
+      return this.#refuse(decoded.error.code, decoded.error.message);
+    }
+    const req = decoded.value;
+    if (!verifyHelloSignature(req)) {
+      this.#d.counters.inc("hello.refused.bad_signature");
+      return this.#refuse(
+        "bad_signature",
+        "the hello signature does not verify with the public key it names",
+      );
+    }
+    const now = this.#d.clock();
+    if (!isTimestampFresh(req.ts, now, this.#d.options.clockSkewMs)) {
+      this.#d.counters.inc("hello.refused.stale");
+      const offset = Math.round((Date.parse(req.ts) - now.getTime()) / 1000);
+      return this.#refuse(
+        "stale",
+        `hello timestamp is ${Math.abs(offset)}s ${offset < 0 ? "behind" : "ahead of"} the Mixer's clock (allowed ${Math.round(this.#d.options.clockSkewMs / 1000)}s); check the Rack's clock`,
+      );
+    }
+    if (!this.#nonces.remember(`${req.public_key}:${req.nonce}`, now.getTime())) {
+      this.#d.counters.inc("hello.refused.replay");
+      return this.#refuse("replay", "this hello's nonce was already used");
+    }
+    try {
+      return await this.#perKey.run(req.public_key, () => this.#enroll(req, from));
+    } catch (err) {
+      this.#d.counters.inc("hello.failed");
+      this.#d.logger.error({ err, rack: req.name }, "hello failed");
+      return this.#refuse("internal", "the Mixer could not process this hello; it will be retried");
+    }
+  }
+
+  async #enroll(req: HelloRequest, from: HelloSource): Promise<HelloReply> {
+    const { db } = this.#d;
+    const now = this.#d.clock();
+    const known = await getRackByPublicKey(db, req.public_key);
+    if (known) return this.#known(known, req, from);
+
+    const holder = await getRackByName(db, req.name);
+    if (holder) {
+      // Identity is the key; the name is a claim. Another key never takes a row over: the operator sees the attempt.
+      await recordNameConflict(db, {
+        name: req.name,
+        claimedPublicKey: req.public_key,
+        holderEntityId: holder.entityId,
+        source: from.source,
+        now,
+      });
+      this.#d.counters.inc("hello.refused.name_taken");
+      this.#d.logger.warn(
+        { rack: req.name, source: from.source },
+        "name conflict: another key claims a taken name",
+      );
+      return this.#refuse(
+        "name_taken",
+        `the name ${req.name} belongs to another key; an operator can hand it over with racks replace`,
+      );
+    }
+
+    const byScenario = this.#d.scenarioNames().has(req.name);
+    const adopt = this.#d.options.autoAdopt || byScenario;
+    // Checked and reserved synchronously, so concurrent hellos cannot all pass the check before any row exists.
+    if (!adopt && this.#d.presence.pendingCount + this.#reservedPending >= this.#d.options.maxPending) {
+      this.#d.counters.inc("hello.refused.too_many_pending");
+      return this.#refuse(
+        "too_many_pending",
+        `${this.#d.options.maxPending} Racks already await adoption ([enrollment] max_pending)`,
+      );
+    }
+    this.#reservedPending += 1;
+    let rack: RackRecord;
+    try {
+      rack = await insertRack(db, {
+        name: req.name,
+        publicKey: req.public_key,
+        status: "pending",
+        version: req.version,
+        attributes: { ...req.attributes },
+        source: from.source,
+        cause: "enrollment",
+        actor: "rack",
+        now,
+        machineIdRange: { min: this.#d.options.machineIdMin, max: this.#d.options.machineIdMax },
+      });
+    } catch (err) {
+      if (err instanceof RegistryFullError) {
+        this.#reservedPending -= 1;
+        this.#d.counters.inc("hello.refused.registry_full");
+        return this.#refuse("registry_full", "no MachineID is free in the configured range");
+      }
+      if (err instanceof NameTakenError || err instanceof PublicKeyTakenError) {
+        // Lost a race with another hello for the same name: answer as if it came second.
+        this.#reservedPending -= 1;
+        return this.#enroll(req, from);
+      }
+      this.#reservedPending -= 1;
+      throw err;
+    }
+    this.#d.presence.upsert({
+      entityId: rack.entityId,
+      name: rack.name,
+      status: rack.status,
+      lastSeenMs: now.getTime(),
+    });
+    this.#reservedPending -= 1;
+    this.#d.counters.inc("hello.enrolled");
+    this.#d.logger.info(
+      {
+        rack: rack.name,
+        entity_id: rack.entityId.toString(),
+        machine_id: rack.machineId,
+        source: from.source,
+      },
+      "rack enrolled",
+    );
+    if (adopt) {
+      const cause = this.#d.options.autoAdopt ? "auto_adopt" : "scenario";
+      const { passport } = await this.#d.lifecycle.activate(rack, { cause, actor: "mixer", kind: "issued" });
+      return this.#reply(rack, "active", { passport });
+    }
+    return this.#reply(rack, "pending");
+  }
+
+  /** A key the registry knows: its status decides the answer. */
+  async #known(rack: RackRecord, req: HelloRequest, from: HelloSource): Promise<HelloReply> {
+    if (rack.name !== req.name) {
+      this.#d.counters.inc("hello.refused.conflict");
+      return this.#refuse("conflict", `this key is enrolled as ${rack.name}, not ${req.name}`);
+    }
+    const now = this.#d.clock();
+    const noted = await recordHello(this.#d.db, rack.entityId, {
+      version: req.version,
+      attributes: { ...req.attributes },
+      source: from.source,
+      now,
+    });
+    this.#d.presence.touch(rack.name, now.getTime());
+    switch (noted.status) {
+      case "rejected":
+        this.#d.counters.inc("hello.rejected");
+        return this.#reply(noted, "rejected", {
+          error: { code: "rejected", message: "an operator rejected this Rack" },
+        });
+      case "revoked":
+        this.#d.counters.inc("hello.revoked");
+        return this.#reply(noted, "revoked", {
+          error: { code: "revoked", message: "this Rack's passport was revoked" },
+        });
+      case "pending": {
+        if (this.#d.scenarioNames().has(noted.name)) {
+          const { passport } = await this.#d.lifecycle.activate(noted, {
+            cause: "scenario",
+            actor: "mixer",
+            kind: "issued",
+          });
+          return this.#reply(noted, "active", { passport });
+        }
+        return this.#reply(noted, "pending");
+      }
+      case "active":
+      case "offline":
+        return this.#recover(noted, req);
+    }
+  }
+
+  /** Session recovery: a valid passport is kept (or renewed past 2/3 of its life); anything else gets a new one. */
+  async #recover(rack: RackRecord, req: HelloRequest): Promise<HelloReply> {
+    const now = this.#d.clock();
+    if (req.passport) {
+      const check = this.#d.issuer.checkPresented(
+        req.passport,
+        {
+          entityId: rack.entityId,
+          machineId: rack.machineId,
+          name: rack.name,
+          publicKey: rack.lifecycle.publicKey,
+          serial: rack.lifecycle.passportSerial,
+        },
+        now,
+      );
+      if (check.valid && !check.needsRenewal) {
+        this.#d.counters.inc("hello.recovered");
+        if (rack.status === "offline") {
+          await this.#d.lifecycle.setStatus(rack, "active", {
+            cause: "presence",
+            actor: "mixer",
+            details: { via: "hello" },
+          });
+        }
+        this.#d.lifecycle.pushScenario(rack.name, now);
+        return this.#reply(rack, "active", { passport: req.passport });
+      }
+      if (!check.valid) {
+        this.#d.counters.inc(`hello.passport_refused.${check.code}`);
+        this.#d.logger.warn(
+          { rack: rack.name, code: check.code, reason: check.reason },
+          "presented passport refused; issuing a new one",
+        );
+      }
+    }
+    // The key proved itself and the registry says adopted: renew rather than strand the Rack.
+    const { passport } = await this.#d.lifecycle.activate(rack, {
+      cause: "renewal",
+      actor: "mixer",
+      kind: "renewed",
+    });
+    this.#d.counters.inc("hello.renewed");
+    return this.#reply(rack, "active", { passport });
+  }
+
+  #reply(
+    rack: RackRecord,
+    status: HelloReply["status"],
+    extra: Pick<HelloReply, "passport" | "error"> = {},
+  ): HelloReply {
+    return {
+      v: 1,
+      status,
+      entity_id: rack.entityId.toString(),
+      machine_id: rack.machineId,
+      cluster_public_key: this.#d.clusterKey.publicKeyB64,
+      cluster_key_id: this.#d.clusterKey.kid,
+      heartbeat_interval_ms: this.#d.options.heartbeatIntervalMs,
+      ...extra,
+    };
+  }
+
+  #refuse(code: WireErrorCode, message: string): HelloReply {
+    return {
+      v: 1,
+      status: code === "rejected" ? "rejected" : code === "revoked" ? "revoked" : "refused",
+      cluster_public_key: this.#d.clusterKey.publicKeyB64,
+      cluster_key_id: this.#d.clusterKey.kid,
+      heartbeat_interval_ms: this.#d.options.heartbeatIntervalMs,
+      error: { code, message: message.slice(0, 500) },
+    };
+  }
+}

@@ -1,0 +1,249 @@
+// Operator actions on Racks (Path C): adopt, reject, revoke, remove, replace, with refs by name or entity id.
+import { parseEntityId } from "@fluxrig/entity-id";
+import type { Db } from "../db/duckdb-database.js";
+import { IllegalTransitionError } from "../db/store-errors.js";
+import { clearNameConflicts, listNameConflicts } from "../registry/name-conflicts.js";
+import { getRackByEntityId, getRackByName, getRackByPublicKey, listRacks } from "../registry/rack-queries.js";
+import { insertRack } from "../registry/rack-writes.js";
+import type { RackRecord } from "../registry/registry-records.js";
+import type { Clock } from "../runtime/counters.js";
+import {
+  type Actor,
+  type BulkAdoptRequest,
+  type BulkAdoptResult,
+  type NameConflictView,
+  OperationError,
+  type RackListQuery,
+  type RackOperations,
+  type RackPage,
+  type RackView,
+} from "./operations.js";
+import type { RackLifecycle } from "./rack-lifecycle.js";
+import { toConflictView, toRackView } from "./rack-view.js";
+
+const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export class RackOperationsService implements RackOperations {
+  readonly #db: Db;
+  readonly #lifecycle: RackLifecycle;
+  readonly #clock: Clock;
+
+  constructor(opts: { db: Db; lifecycle: RackLifecycle; clock: Clock }) {
+    this.#db = opts.db;
+    this.#lifecycle = opts.lifecycle;
+    this.#clock = opts.clock;
+  }
+
+  async list(query: RackListQuery): Promise<RackPage> {
+    const page = await listRacks(this.#db, {
+      limit: query.limit,
+      ...(query.status ? { status: query.status } : {}),
+      ...(query.namePrefix ? { namePrefix: query.namePrefix } : {}),
+      ...(query.after ? { after: query.after } : {}),
+    });
+    return { items: page.racks.map((r) => toRackView(r)), next: page.nextAfter };
+  }
+
+  async show(ref: string): Promise<RackView> {
+    const rack = await this.resolve(ref);
+    return toRackView(rack, await listNameConflicts(this.#db, rack.name));
+  }
+
+  async adopt(ref: string, by: Actor): Promise<RackView> {
+    const rack = await this.resolve(ref);
+    if (rack.status === "active" || rack.status === "offline") return toRackView(rack);
+    if (rack.status === "rejected") {
+      throw new OperationError(
+        "invalid_transition",
+        `${rack.name} was rejected; remove it (racks rm) to let it enroll again`,
+        {
+          from: rack.status,
+          to: "active",
+        },
+      );
+    }
+    const { rack: adopted } = await this.#lifecycle.activate(rack, {
+      ...reason("operator", by),
+      kind: "issued",
+    });
+    return toRackView(adopted);
+  }
+
+  async adoptMany(request: BulkAdoptRequest): Promise<BulkAdoptResult> {
+    const targets = new Map<string, RackRecord>();
+    const skipped: BulkAdoptResult["skipped"] = [];
+    for (const ref of request.refs ?? []) {
+      try {
+        const rack = await this.resolve(ref);
+        targets.set(rack.name, rack);
+      } catch (err) {
+        skipped.push({
+          ref,
+          reason: (err as Error).message,
+          code: err instanceof OperationError ? err.code : "internal",
+        });
+      }
+    }
+    if (request.pattern) {
+      const match = globToRegExp(request.pattern);
+      let after: string | undefined;
+      do {
+        const page = await listRacks(this.#db, {
+          status: "pending",
+          limit: 1000,
+          ...(after ? { after } : {}),
+        });
+        for (const rack of page.racks) if (match.test(rack.name)) targets.set(rack.name, rack);
+        after = page.nextAfter ?? undefined;
+      } while (after);
+    }
+    const adopted: BulkAdoptResult["adopted"] = [];
+    for (const rack of targets.values()) {
+      if (rack.status !== "pending" && rack.status !== "revoked") {
+        skipped.push({
+          ref: rack.name,
+          reason: `already ${rack.status}`,
+          code: rack.status === "rejected" ? "invalid_transition" : "conflict",
+        });
+        continue;
+      }
+      if (!request.dryRun)
+        await this.#lifecycle.activate(rack, { ...reason("operator", request), kind: "issued" });
+      adopted.push({ name: rack.name, entity_id: rack.entityId.toString(), from: rack.status });
+    }
+    return { dry_run: request.dryRun, adopted, skipped };
+  }
+
+  async reject(ref: string, by: Actor): Promise<RackView> {
+    const rack = await this.resolve(ref);
+    if (rack.status === "rejected") return toRackView(rack);
+    return toRackView(await this.#change(rack, "rejected", by));
+  }
+
+  async revoke(ref: string, by: Actor): Promise<RackView> {
+    const rack = await this.resolve(ref);
+    if (rack.status === "revoked") return toRackView(rack);
+    return toRackView(await this.#change(rack, "revoked", by));
+  }
+
+  async remove(ref: string, by: Actor): Promise<{ name: string; entity_id: string; machine_id: number }> {
+    const rack = await this.resolve(ref);
+    await this.#lifecycle.remove(rack, reason("operator", by));
+    return { name: rack.name, entity_id: rack.entityId.toString(), machine_id: rack.machineId };
+  }
+
+  async replace(
+    name: string,
+    opts: Actor & { publicKey?: string; keepMachineId: boolean },
+  ): Promise<{ old: RackView; new: RackView }> {
+    const old = await this.resolve(name);
+    const conflicts = await listNameConflicts(this.#db, old.name);
+    const claim = opts.publicKey
+      ? conflicts.find((c) => c.claimedPublicKey === opts.publicKey)
+      : [...conflicts].sort((a, b) => b.lastAt.getTime() - a.lastAt.getTime())[0];
+    if (!claim) {
+      throw new OperationError(
+        "not_found",
+        `no other key has claimed ${old.name}${opts.publicKey ? " with that public key" : ""}`,
+      );
+    }
+    if (await getRackByPublicKey(this.#db, claim.claimedPublicKey)) {
+      throw new OperationError("conflict", "that key already holds another Rack");
+    }
+    const now = this.#clock();
+    const why = reason("operator", opts);
+    const created = await this.#db.transaction(async () => {
+      if (old.status !== "revoked" && old.status !== "rejected" && old.status !== "pending") {
+        await this.#lifecycle.setStatus(old, "revoked", { ...why, cause: "replaced" });
+      }
+      const removed = await this.#lifecycle.remove(
+        { ...old, status: "revoked" },
+        { ...why, cause: "replaced" },
+      );
+      if (opts.keepMachineId) {
+        // The operator hands the MachineID on: the old key can no longer use it (its row is gone and its name taken).
+        await this.#db.run("DELETE FROM machine_id_tombstones WHERE machine_id = $1", [removed.machineId]);
+      }
+      await clearNameConflicts(this.#db, old.name);
+      return insertRack(this.#db, {
+        name: old.name,
+        publicKey: claim.claimedPublicKey,
+        status: "pending",
+        version: "unknown",
+        attributes: { public_key: claim.claimedPublicKey },
+        source: claim.lastSource,
+        cause: "replaced",
+        actor: opts.actor,
+        now,
+        ...(opts.keepMachineId ? { machineId: removed.machineId } : {}),
+      });
+    });
+    const { rack: adopted } = await this.#lifecycle.activate(created, {
+      ...why,
+      cause: "replaced",
+      kind: "issued",
+    });
+    return { old: toRackView({ ...old, status: "revoked" }), new: toRackView(adopted) };
+  }
+
+  async conflicts(name?: string): Promise<NameConflictView[]> {
+    return (await listNameConflicts(this.#db, name)).map(toConflictView);
+  }
+
+  /** A name, a decimal entity id or a 0x-hex one. */
+  async resolve(ref: string): Promise<RackRecord> {
+    const trimmed = ref.trim();
+    let rack: RackRecord | undefined;
+    if (/^(0x[0-9a-fA-F]{1,16}|\d{1,20})$/.test(trimmed)) {
+      let id: bigint;
+      try {
+        id = parseEntityId(trimmed);
+      } catch (err) {
+        throw new OperationError("bad_request", `not a valid entity id: ${(err as Error).message}`);
+      }
+      rack = await getRackByEntityId(this.#db, id);
+      // A name may be all digits too; fall back to it.
+      if (!rack && NAME.test(trimmed)) rack = await getRackByName(this.#db, trimmed);
+    } else if (NAME.test(trimmed)) {
+      rack = await getRackByName(this.#db, trimmed);
+    } else {
+      throw new OperationError(
+        "bad_request",
+        "a Rack ref is a name (lowercase DNS label), a decimal or a 0x-hex entity id",
+      );
+    }
+    if (!rack) throw new OperationError("not_found", `no Rack ${trimmed}`);
+    return rack;
+  }
+
+  async #change(rack: RackRecord, to: "rejected" | "revoked", by: Actor): Promise<RackRecord> {
+    try {
+      return await this.#lifecycle.setStatus(rack, to, reason("operator", by));
+    } catch (err) {
+      if (err instanceof IllegalTransitionError) {
+        throw new OperationError(
+          "invalid_transition",
+          `cannot change ${rack.name} from ${rack.status} to ${to}`,
+          {
+            from: rack.status,
+            to,
+          },
+        );
+      }
+      throw err;
+    }
+  }
+}
+
+function reason(cause: string, by: Actor) {
+  return { cause, actor: by.actor, ...(by.reason ? { details: { reason: by.reason } } : {}) };
+}
+
+/** `*` any run of characters, `?` one; everything else literal. */
+export function globToRegExp(pattern: string): RegExp {
+  const escaped = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${escaped}$`);
+}

@@ -1,0 +1,334 @@
+// createMixer wires the registry, enrollment, presence, scenarios and the API over given connections; startMixer
+// opens those connections from config. main.ts only parses arguments and handles signals.
+import { join } from "node:path";
+import { EntityType, formatEntityIdHex, nodeEntityId } from "@fluxrig/entity-id";
+import { decodeHeartbeat, encodeMessage, parseHeartbeatSubject, SUBJECTS } from "@fluxrig/wire";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import type { MixerConfig } from "./config.js";
+import { type Db, openDatabase } from "./db/duckdb-database.js";
+import { migrate } from "./db/migrate.js";
+import { HelloHandler } from "./enrollment/hello-handler.js";
+import { AuditOperationsService } from "./fleet/audit-operations.js";
+import type { ClusterInfo } from "./fleet/operations.js";
+import { RackLifecycle } from "./fleet/rack-lifecycle.js";
+import { RackNotifier } from "./fleet/rack-notifier.js";
+import { RackOperationsService } from "./fleet/rack-operations.js";
+import { PassportIssuer } from "./passports/passport-issuer.js";
+import { PresenceSweeper } from "./presence/presence-sweeper.js";
+import { PresenceTracker } from "./presence/presence-tracker.js";
+import { upsertNodeRow } from "./registry/node-rows.js";
+import { flushPresence } from "./registry/presence-writes.js";
+import { countRacksByStatus, getRackByEntityId, loadPresence } from "./registry/rack-queries.js";
+import { type ClusterKey, loadClusterKey } from "./runtime/cluster-key.js";
+import { type Clock, Counters, systemClock } from "./runtime/counters.js";
+import { acquireDataDir, type DataDirLock } from "./runtime/data-dir.js";
+import { ApiAuthMissingError } from "./runtime/errors.js";
+import { connectNats } from "./runtime/nats-connection.js";
+import { ScenarioService } from "./scenarios/scenario-service.js";
+
+export const REGISTRY_FILE = "registry.duckdb";
+/** Every Mixer answers hellos in one queue group, so a second Mixer on the bus never answers twice. */
+export const HELLO_QUEUE = "fluxrig-mixer";
+
+export interface MixerDeps {
+  config: MixerConfig;
+  db: Db;
+  nc: NatsConnection;
+  clusterKey: ClusterKey;
+  logger: Logger;
+  version: string;
+  clock?: Clock;
+}
+
+export interface Mixer {
+  readonly racks: RackOperationsService;
+  readonly scenarios: ScenarioService;
+  readonly audit: AuditOperationsService;
+  readonly presence: PresenceTracker;
+  readonly counters: Counters;
+  readonly lifecycle: RackLifecycle;
+  clusterInfo(): Promise<ClusterInfo>;
+  /** Stops taking hellos and heartbeats, writes what presence holds, and checkpoints. Leaves db and nc open. */
+  stop(): Promise<void>;
+}
+
+/** Builds the Mixer over connections it is given, and starts listening. */
+export async function createMixer(deps: MixerDeps): Promise<Mixer> {
+  const { config, db, nc, clusterKey, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const counters = new Counters();
+  const now = clock();
+
+  const mixerRow = await upsertNodeRow(db, {
+    typeId: EntityType.Mixer,
+    machineId: config.mixer.machine_id,
+    name: config.mixer.name,
+    version: deps.version,
+    attributes: { public_key: clusterKey.publicKeyB64, key_id: clusterKey.kid, api: config.api.listen },
+    now,
+  });
+  await upsertNodeRow(db, {
+    typeId: EntityType.SnakeTunnel,
+    name: `${config.mixer.name}-snake`.slice(0, 63).replace(/-+$/, ""),
+    version: deps.version,
+    attributes: { nats_url: redactUrl(config.nats.url), mixer_entity_id: mixerRow.entityId.toString() },
+    now,
+    machineIdRange: { min: config.enrollment.machine_id_min, max: config.enrollment.machine_id_max },
+  });
+
+  const issuer = new PassportIssuer({
+    clusterKey,
+    cluster: config.mixer.name,
+    ttlMs: config.passport.ttl,
+    skewMs: config.enrollment.clock_skew,
+  });
+  const notifier = new RackNotifier({ nc, logger: logger.child({ component: "notifier" }), counters });
+  const scenarios = new ScenarioService({ db, clock });
+  await scenarios.load();
+
+  // Presence writes go through the lifecycle, which is built after the tracker: late-bound on purpose.
+  let lifecycle!: RackLifecycle;
+  const presenceLog = logger.child({ component: "presence" });
+  const presence = new PresenceTracker(
+    {
+      heartbeatIntervalMs: config.presence.heartbeat_interval,
+      missedHeartbeats: config.presence.missed_heartbeats,
+      startedAtMs: now.getTime(),
+    },
+    {
+      flush: async (rows) => {
+        await flushPresence(db, rows);
+      },
+      markOffline: async (entry, d) => {
+        const rack = await getRackByEntityId(db, entry.entityId);
+        if (rack?.status !== "active") return;
+        await lifecycle.setStatus(rack, "offline", {
+          cause: "presence",
+          actor: "mixer",
+          details: { last_seen: d.lastSeen.toISOString(), missed_intervals: d.missedIntervals },
+        });
+        counters.inc("presence.offline");
+        presenceLog.info(
+          { rack: entry.name, last_seen: d.lastSeen.toISOString(), missed: d.missedIntervals },
+          "rack offline",
+        );
+      },
+      markBack: async (entry, d) => {
+        const rack = await getRackByEntityId(db, entry.entityId);
+        if (rack?.status !== "offline") return;
+        await lifecycle.setStatus(rack, "active", {
+          cause: "presence",
+          actor: "mixer",
+          details: { offline_for_ms: d.offlineForMs, flaps: d.flaps },
+        });
+        counters.inc("presence.back");
+        presenceLog.info({ rack: entry.name, flaps: d.flaps }, "rack back online");
+      },
+    },
+  );
+  for (const seed of await loadPresence(db)) {
+    presence.upsert({
+      entityId: seed.entityId,
+      name: seed.name,
+      status: seed.status,
+      lastSeenMs: seed.lastSeen?.getTime() ?? 0,
+      stats: seed.stats,
+    });
+  }
+
+  lifecycle = new RackLifecycle({ db, issuer, notifier, presence, scenarios, clock, logger, counters });
+  scenarios.attach(lifecycle);
+  const racks = new RackOperationsService({ db, lifecycle, clock });
+  const audit = new AuditOperationsService(db, racks);
+  const hello = new HelloHandler({
+    db,
+    lifecycle,
+    issuer,
+    presence,
+    clusterKey,
+    scenarioNames: () => scenarios.activeRackNames(),
+    clock,
+    counters,
+    logger: logger.child({ component: "enrollment" }),
+    options: {
+      autoAdopt: config.enrollment.auto_adopt,
+      maxPending: config.enrollment.max_pending,
+      machineIdMin: config.enrollment.machine_id_min,
+      machineIdMax: config.enrollment.machine_id_max,
+      clockSkewMs: config.enrollment.clock_skew,
+      heartbeatIntervalMs: config.presence.heartbeat_interval,
+    },
+  });
+
+  const subs: Subscription[] = [];
+  const inflight = new Set<Promise<unknown>>();
+  const helloSub = nc.subscribe(SUBJECTS.hello, { queue: HELLO_QUEUE });
+  subs.push(helloSub);
+  void (async () => {
+    for await (const msg of helloSub) {
+      if (!msg.reply) {
+        counters.inc("hello.dropped.no_reply_subject");
+        continue;
+      }
+      const work = hello
+        .handle(msg.data, { source: msg.reply.split(".").slice(0, 2).join(".") })
+        .then((reply) => msg.respond(encodeMessage(reply)))
+        .catch((err: unknown) => logger.error({ err }, "hello reply failed"));
+      inflight.add(work);
+      void work.finally(() => inflight.delete(work));
+    }
+  })();
+
+  const hbSub = nc.subscribe(SUBJECTS.heartbeatAll);
+  subs.push(hbSub);
+  void (async () => {
+    for await (const msg of hbSub) {
+      const name = parseHeartbeatSubject(msg.subject);
+      const decoded = decodeHeartbeat(msg.data);
+      if (!decoded.ok) {
+        counters.inc(`heartbeat.dropped.${decoded.error.code}`);
+        continue;
+      }
+      if (name === null || decoded.value.name !== name) {
+        counters.inc("heartbeat.dropped.subject_mismatch");
+        continue;
+      }
+      let entityId: bigint;
+      try {
+        entityId = BigInt(decoded.value.entity_id);
+      } catch {
+        counters.inc("heartbeat.dropped.schema");
+        continue;
+      }
+      const verdict = presence.heartbeat(decoded.value, entityId, clock().getTime());
+      counters.inc(verdict.accepted ? "heartbeat.accepted" : `heartbeat.dropped.${verdict.reason}`);
+    }
+  })();
+
+  const sweeper = new PresenceSweeper({
+    presence,
+    db,
+    lifecycle,
+    clock,
+    logger: presenceLog,
+    counters,
+    flushIntervalMs: config.presence.flush_interval,
+    sweepIntervalMs: Math.max(25, Math.min(1000, Math.floor(config.presence.heartbeat_interval / 4))),
+    pendingTtlMs: config.enrollment.pending_ttl,
+  });
+  sweeper.start();
+
+  logger.info(
+    {
+      cluster: config.mixer.name,
+      entity_id: mixerRow.entityId.toString(),
+      key_id: clusterKey.kid,
+      racks: presence.size,
+      auto_adopt: config.enrollment.auto_adopt,
+    },
+    "mixer started",
+  );
+
+  return {
+    racks,
+    scenarios,
+    audit,
+    presence,
+    counters,
+    lifecycle,
+    clusterInfo: async () => {
+      const counts = await countRacksByStatus(db);
+      const total = Object.values(counts).reduce((a, b) => a + b, 0);
+      return {
+        cluster: config.mixer.name,
+        public_key: clusterKey.publicKeyB64,
+        key_id: clusterKey.kid,
+        mixer: {
+          entity_id: mixerRow.entityId.toString(),
+          entity_id_hex: formatEntityIdHex(mixerRow.entityId),
+          machine_id: mixerRow.machineId,
+          name: config.mixer.name,
+          version: deps.version,
+        },
+        counts: { ...counts, total },
+        heartbeat_interval_ms: config.presence.heartbeat_interval,
+        counters: counters.snapshot(),
+      };
+    },
+    stop: async () => {
+      for (const sub of subs) sub.unsubscribe();
+      await Promise.allSettled([...inflight]);
+      await sweeper.stop();
+      await presence.flush().catch((err: unknown) => logger.error({ err }, "final presence flush failed"));
+    },
+  };
+}
+
+export interface RunningMixer {
+  mixer: Mixer;
+  apiUrl: string | null;
+  stop(): Promise<void>;
+}
+
+/** Opens everything from config (data dir, key, DuckDB, NATS), creates the Mixer, and returns a stop function. */
+export async function startMixer(opts: {
+  config: MixerConfig;
+  logger: Logger;
+  version: string;
+}): Promise<RunningMixer> {
+  const { config, logger } = opts;
+  if (!config.api.auth_token && !config.api.auth_disabled_dangerously) throw new ApiAuthMissingError();
+  if (config.api.auth_disabled_dangerously) {
+    logger.warn(
+      "API AUTHENTICATION IS DISABLED ([api] auth_disabled_dangerously = true): anyone who reaches the API can adopt and revoke Racks",
+    );
+  }
+  const lock: DataDirLock = await acquireDataDir(config.mixer.data_dir);
+  const cleanups: Array<() => Promise<void>> = [() => lock.release()];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse())
+      await fn().catch((err: unknown) => logger.error({ err }, "cleanup failed"));
+  };
+  try {
+    const clusterKey = await loadClusterKey(lock.dir);
+    if (clusterKey.created)
+      logger.info({ key_id: clusterKey.kid, path: clusterKey.path }, "cluster key created");
+    const db = await openDatabase({ path: join(lock.dir, REGISTRY_FILE) });
+    cleanups.push(() => db.close());
+    const migrated = await migrate(db);
+    logger.info({ schema_version: migrated.to, applied: migrated.applied }, "registry ready");
+    const nc = await connectNats({
+      url: config.nats.url,
+      name: `fluxrig-mixer ${config.mixer.name}`,
+      connectTimeoutMs: config.nats.connect_timeout,
+      logger,
+    });
+    cleanups.push(async () => {
+      await nc.drain();
+    });
+    const mixer = await createMixer({ config, db, nc, clusterKey, logger, version: opts.version });
+    const { startApi } = await import("./api-server.js");
+    const api = await startApi({ mixer, config, logger, version: opts.version });
+    logger.info({ api: api.url, nats: redactUrl(config.nats.url) }, "mixer ready");
+    return {
+      mixer,
+      apiUrl: api.url,
+      stop: async () => {
+        await api.close();
+        await mixer.stop();
+        await db.checkpoint().catch((err: unknown) => logger.error({ err }, "checkpoint failed"));
+        await cleanup();
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
+}
+
+export { nodeEntityId };

@@ -1,0 +1,115 @@
+// Signs passports with the Cluster Key and decides when one presented by a Rack must be renewed.
+import { EntityType, formatEntityId } from "@fluxrig/entity-id";
+import {
+  type PassportEnvelope,
+  PassportError,
+  type PassportPayload,
+  signPassport,
+  verifyPassportSignature,
+} from "@fluxrig/passport";
+import type { ClusterKey } from "../runtime/cluster-key.js";
+
+/** A passport is renewed once past this fraction of its life (SPEC §6: well before it expires). */
+export const RENEW_AFTER_FRACTION = 2 / 3;
+
+export interface PassportSubject {
+  entityId: bigint;
+  machineId: number;
+  name: string;
+  publicKey: string;
+}
+
+export type PresentedPassport =
+  | { valid: true; payload: PassportPayload; expired: boolean; needsRenewal: boolean }
+  | { valid: false; reason: string; code: string };
+
+export class PassportIssuer {
+  readonly #key: ClusterKey;
+  readonly #cluster: string;
+  readonly #ttlMs: number;
+  readonly #skewMs: number;
+
+  constructor(opts: { clusterKey: ClusterKey; cluster: string; ttlMs: number; skewMs: number }) {
+    this.#key = opts.clusterKey;
+    this.#cluster = opts.cluster;
+    this.#ttlMs = opts.ttlMs;
+    this.#skewMs = opts.skewMs;
+  }
+
+  get ttlMs(): number {
+    return this.#ttlMs;
+  }
+
+  /** Signs an active passport for `rack` with the given serial. */
+  sign(
+    rack: PassportSubject,
+    opts: { serial: number; now: Date; status?: "active" | "revoked" },
+  ): {
+    envelope: PassportEnvelope;
+    payload: PassportPayload;
+  } {
+    const issuedAt = new Date(Math.floor(opts.now.getTime() / 1000) * 1000);
+    const payload: PassportPayload = {
+      cluster: this.#cluster,
+      entity_id: formatEntityId(rack.entityId),
+      type_id: EntityType.Rack,
+      machine_id: rack.machineId,
+      name: rack.name,
+      status: opts.status ?? "active",
+      rack_public_key: rack.publicKey,
+      issued_at: issuedAt.toISOString(),
+      expires_at: new Date(issuedAt.getTime() + this.#ttlMs).toISOString(),
+      serial: opts.serial,
+    };
+    return {
+      envelope: signPassport({ payload, clusterPrivateKey: this.#key.privateKey, kid: this.#key.kid }),
+      payload,
+    };
+  }
+
+  /**
+   * Checks a passport a Rack presents in its hello: signed by our key, for this key and name, for this entity.
+   * Expiry is reported rather than refused: a known key that proved itself gets a renewal, not a stranding.
+   */
+  checkPresented(
+    env: PassportEnvelope,
+    rack: PassportSubject & { serial: number | null },
+    now: Date,
+  ): PresentedPassport {
+    try {
+      const { payload, expired } = verifyPassportSignature(env, {
+        clusterPublicKey: this.#key.publicKey,
+        rackPublicKey: rack.publicKey,
+        name: rack.name,
+        now,
+        skewMs: this.#skewMs,
+      });
+      if (payload.entity_id !== formatEntityId(rack.entityId) || payload.cluster !== this.#cluster) {
+        return { valid: false, code: "passport_foreign", reason: "passport names another entity or cluster" };
+      }
+      if (payload.status !== "active")
+        return { valid: false, code: "passport_revoked", reason: "passport is revoked" };
+      if (rack.serial !== null && payload.serial < rack.serial) {
+        // An older passport than the last one issued: superseded (e.g. by a revocation and re-adoption).
+        return {
+          valid: false,
+          code: "passport_superseded",
+          reason: `serial ${payload.serial} < ${rack.serial}`,
+        };
+      }
+      return { valid: true, payload, expired, needsRenewal: expired || this.pastRenewalPoint(payload, now) };
+    } catch (err) {
+      if (err instanceof PassportError) return { valid: false, code: err.code, reason: err.message };
+      return { valid: false, code: "passport_malformed", reason: (err as Error).message };
+    }
+  }
+
+  /** True once the passport is past two thirds of its life. */
+  pastRenewalPoint(payload: Pick<PassportPayload, "issued_at" | "expires_at">, now: Date): boolean {
+    const issued = Date.parse(payload.issued_at);
+    const expires = Date.parse(payload.expires_at);
+    return now.getTime() >= issued + (expires - issued) * RENEW_AFTER_FRACTION;
+  }
+}
+
+export { PassportError };

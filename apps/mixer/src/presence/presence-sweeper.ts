@@ -1,0 +1,95 @@
+// The presence timers: batched flushes of last_seen and stats, offline sweeps, and removal of silent pending Racks.
+import type { Logger } from "pino";
+import type { Db } from "../db/duckdb-database.js";
+import type { RackLifecycle } from "../fleet/rack-lifecycle.js";
+import { getRackByEntityId } from "../registry/rack-queries.js";
+import type { Clock, Counters } from "../runtime/counters.js";
+import type { PresenceTracker } from "./presence-tracker.js";
+
+export interface PresenceSweeperOptions {
+  presence: PresenceTracker;
+  db: Db;
+  lifecycle: RackLifecycle;
+  clock: Clock;
+  logger: Logger;
+  counters: Counters;
+  flushIntervalMs: number;
+  sweepIntervalMs: number;
+  pendingTtlMs: number;
+}
+
+/** One timer loop per duty; each waits for its own work to finish before it is scheduled again. */
+export class PresenceSweeper {
+  readonly #o: PresenceSweeperOptions;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #running = new Set<Promise<unknown>>();
+  #stopped = false;
+
+  constructor(opts: PresenceSweeperOptions) {
+    this.#o = opts;
+  }
+
+  start(): void {
+    this.#loop(this.#o.flushIntervalMs, () => this.flush());
+    this.#loop(this.#o.sweepIntervalMs, async () => {
+      const marked = this.#o.presence.sweep(this.#o.clock().getTime());
+      if (marked > 0) this.#o.counters.inc("presence.sweep.marked", marked);
+    });
+    // Pending TTL is coarse by nature; checking ten times per TTL (at most once a second) is plenty.
+    this.#loop(Math.max(1000, Math.floor(this.#o.pendingTtlMs / 10)), () => this.expirePending());
+  }
+
+  /** Writes dirty presence now. */
+  async flush(): Promise<void> {
+    try {
+      const rows = await this.#o.presence.flush();
+      if (rows > 0) this.#o.counters.inc("presence.flushed_rows", rows);
+    } catch (err) {
+      this.#o.counters.inc("presence.flush_failed");
+      this.#o.logger.error({ err: (err as Error).message }, "presence flush failed; will retry");
+    }
+  }
+
+  /** Removes pending Racks silent for longer than pending_ttl. */
+  async expirePending(): Promise<number> {
+    const now = this.#o.clock();
+    let removed = 0;
+    for (const entry of this.#o.presence.stalePending(now.getTime() - this.#o.pendingTtlMs)) {
+      const rack = await getRackByEntityId(this.#o.db, entry.entityId);
+      if (rack?.status !== "pending") continue;
+      const lastSeen = rack.lastSeen?.getTime() ?? rack.lifecycle.firstSeen.getTime();
+      if (now.getTime() - Math.max(lastSeen, entry.lastSeenMs) <= this.#o.pendingTtlMs) continue;
+      await this.#o.lifecycle.remove(rack, { cause: "pending_ttl", actor: "mixer" });
+      this.#o.counters.inc("presence.pending_expired");
+      removed++;
+    }
+    return removed;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    await Promise.allSettled([...this.#running]);
+  }
+
+  #loop(intervalMs: number, fn: () => Promise<unknown>): void {
+    const tick = () => {
+      if (this.#stopped) return;
+      const work = Promise.resolve()
+        .then(fn)
+        .catch((err: unknown) => this.#o.logger.error({ err }, "presence task failed"));
+      this.#running.add(work);
+      void work.finally(() => {
+        this.#running.delete(work);
+        if (this.#stopped) return;
+        const timer = setTimeout(tick, intervalMs);
+        timer.unref();
+        this.#timers.add(timer);
+      });
+    };
+    const timer = setTimeout(tick, intervalMs);
+    timer.unref();
+    this.#timers.add(timer);
+  }
+}

@@ -1,0 +1,139 @@
+// Tests of presence: drops, offline after the window, coming back, grace after restart, batched flush.
+import type { Heartbeat } from "@fluxrig/wire";
+import { describe, expect, test } from "vitest";
+import { type PresenceEntry, type PresenceSink, PresenceTracker } from "./presence-tracker.js";
+
+const RACK_ID = 216282733276561408n;
+
+function recordingSink() {
+  const calls: string[] = [];
+  const flushed: Array<{ entityId: bigint; lastSeen: Date }> = [];
+  const sink: PresenceSink = {
+    flush: async (rows) => {
+      flushed.push(...rows);
+    },
+    markOffline: async (entry: PresenceEntry, d) => {
+      calls.push(`offline:${entry.name}:${d.missedIntervals}`);
+    },
+    markBack: async (entry: PresenceEntry, d) => {
+      calls.push(`back:${entry.name}:${d.flaps}`);
+    },
+  };
+  return { sink, calls, flushed };
+}
+
+function hb(over: Partial<Heartbeat> = {}): Heartbeat {
+  return {
+    v: 1,
+    entity_id: RACK_ID.toString(),
+    name: "rack-a",
+    status: "active",
+    seq: 1,
+    session: "s1",
+    version: "0.1.0",
+    stats: {
+      cpu: { process_pct: 1, host_pct: 2 },
+      mem: { rss_bytes: 1, heap_used_bytes: 1 },
+      event_loop_lag_ms: 0,
+      active_handles: 1,
+      uptime_s: 1,
+    },
+    ts: new Date(0).toISOString(),
+    ...over,
+  } as Heartbeat;
+}
+
+const opts = { heartbeatIntervalMs: 100, missedHeartbeats: 3, startedAtMs: 0 };
+
+describe("PresenceTracker", () => {
+  test("heartbeats for unknown names, other ids, refused Racks and replays are dropped with a reason", () => {
+    const { sink } = recordingSink();
+    const t = new PresenceTracker(opts, sink);
+    expect(t.heartbeat(hb(), RACK_ID, 10)).toEqual({ accepted: false, reason: "unknown_rack" });
+    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "active" });
+    expect(t.heartbeat(hb(), RACK_ID + 1n, 10)).toEqual({ accepted: false, reason: "entity_mismatch" });
+    expect(t.heartbeat(hb({ seq: 5 }), RACK_ID, 10).accepted).toBe(true);
+    expect(t.heartbeat(hb({ seq: 5 }), RACK_ID, 11)).toEqual({ accepted: false, reason: "replay" });
+    expect(t.heartbeat(hb({ seq: 1, session: "s2" }), RACK_ID, 12).accepted).toBe(true);
+    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "revoked" });
+    expect(t.heartbeat(hb({ seq: 9, session: "s2" }), RACK_ID, 13)).toEqual({
+      accepted: false,
+      reason: "revoked",
+    });
+    expect(t.size).toBe(1);
+  });
+
+  test("an active Rack silent past interval x missed is marked offline once, and comes back on a heartbeat", async () => {
+    const { sink, calls } = recordingSink();
+    const t = new PresenceTracker(opts, sink);
+    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "active" });
+    t.heartbeat(hb({ seq: 1 }), RACK_ID, 1000);
+    expect(t.sweep(1300)).toBe(0);
+    expect(t.sweep(1301)).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    expect(t.sweep(2000)).toBe(0);
+    expect(t.get("rack-a")?.status).toBe("offline");
+    const back = t.heartbeat(hb({ seq: 2 }), RACK_ID, 2100);
+    expect(back).toMatchObject({ accepted: true, cameBack: true });
+    expect(t.get("rack-a")?.status).toBe("active");
+    expect(t.get("rack-a")?.stats?.presence).toMatchObject({ flaps: 1 });
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toEqual(["offline:rack-a:3", "back:rack-a:1"]);
+  });
+
+  test("presence never changes adoption: a silent pending Rack stays pending", () => {
+    const { sink } = recordingSink();
+    const t = new PresenceTracker(opts, sink);
+    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "pending" });
+    t.heartbeat(hb({ status: "pending" }), RACK_ID, 1000);
+    expect(t.sweep(10_000)).toBe(0);
+    expect(t.get("rack-a")?.status).toBe("pending");
+    expect(t.stalePending(5000).map((e) => e.name)).toEqual(["rack-a"]);
+  });
+
+  test("the pending count follows upserts, status changes and removals", () => {
+    const t = new PresenceTracker(opts, recordingSink().sink);
+    t.upsert({ entityId: 1n, name: "a", status: "pending" });
+    t.upsert({ entityId: 2n, name: "b", status: "pending" });
+    t.upsert({ entityId: 2n, name: "b", status: "pending" });
+    expect(t.pendingCount).toBe(2);
+    t.upsert({ entityId: 1n, name: "a", status: "active" });
+    expect(t.pendingCount).toBe(1);
+    t.remove("b");
+    t.remove("nobody");
+    expect(t.pendingCount).toBe(0);
+    // A replaced row under the same name (another entity) does not count twice.
+    t.upsert({ entityId: 3n, name: "c", status: "pending" });
+    t.upsert({ entityId: 4n, name: "c", status: "pending" });
+    expect(t.pendingCount).toBe(1);
+  });
+
+  test("after a restart every Rack gets a full window from the Mixer's start (no offline storm)", () => {
+    const { sink } = recordingSink();
+    const t = new PresenceTracker({ ...opts, startedAtMs: 50_000 }, sink);
+    // Last seen long before the restart.
+    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "active", lastSeenMs: 1_000 });
+    expect(t.sweep(50_299)).toBe(0);
+    expect(t.sweep(50_301)).toBe(1);
+  });
+
+  test("flush writes only changed rows, once, and keeps them dirty when the write fails", async () => {
+    const { sink, flushed } = recordingSink();
+    const t = new PresenceTracker(opts, sink);
+    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "active" });
+    t.upsert({ entityId: RACK_ID + (1n << 40n), name: "rack-b", status: "active" });
+    t.heartbeat(hb({ seq: 1 }), RACK_ID, 500);
+    expect(await t.flush()).toBe(1);
+    expect(flushed).toEqual([expect.objectContaining({ entityId: RACK_ID, lastSeen: new Date(500) })]);
+    expect(await t.flush()).toBe(0);
+    t.heartbeat(hb({ seq: 2 }), RACK_ID, 600);
+    const failing = new PresenceTracker(opts, {
+      ...sink,
+      flush: async () => Promise.reject(new Error("disk full")),
+    });
+    failing.upsert({ entityId: RACK_ID, name: "rack-a", status: "active" });
+    failing.heartbeat(hb({ seq: 1 }), RACK_ID, 700);
+    await expect(failing.flush()).rejects.toThrow("disk full");
+    expect(failing.get("rack-a")?.dirty).toBe(true);
+  });
+});

@@ -1,0 +1,222 @@
+// Presence in memory: heartbeats update last_seen and stats at once; DuckDB gets them in batches; a sweep marks silence.
+import type { Heartbeat } from "@fluxrig/wire";
+import type { RackStatus } from "../fleet/operations.js";
+
+/** What the tracker knows of one Rack; loaded from the registry at start and kept in step by the Mixer. */
+export interface PresenceEntry {
+  entityId: bigint;
+  name: string;
+  status: RackStatus;
+  /** Last heartbeat or hello, in ms since the epoch; 0 when never seen. */
+  lastSeenMs: number;
+  stats: Record<string, unknown> | null;
+  /** Offline -> back transitions since the Mixer started counting (also in stats.presence.flaps). */
+  flaps: number;
+  session: string | null;
+  seq: number;
+  dirty: boolean;
+  /** A status transition for this Rack is being written; the sweep leaves it alone meanwhile. */
+  busy: boolean;
+}
+
+export type HeartbeatVerdict =
+  | { accepted: true; entry: PresenceEntry; cameBack: boolean }
+  | { accepted: false; reason: "unknown_rack" | "entity_mismatch" | "rejected" | "revoked" | "replay" };
+
+/** Where presence goes: the batched write, and the status transitions (written at once, with their audit event). */
+export interface PresenceSink {
+  flush(
+    rows: Array<{ entityId: bigint; lastSeen: Date; stats: Record<string, unknown> | null }>,
+  ): Promise<void>;
+  markOffline(entry: PresenceEntry, details: { lastSeen: Date; missedIntervals: number }): Promise<void>;
+  markBack(entry: PresenceEntry, details: { offlineForMs: number; flaps: number }): Promise<void>;
+}
+
+export interface PresenceOptions {
+  heartbeatIntervalMs: number;
+  missedHeartbeats: number;
+  /** The Mixer's start: every Rack gets a full window from here before it can be marked offline. */
+  startedAtMs: number;
+}
+
+/** Tracks presence of every Rack by name. Single-threaded by design: all calls happen on the event loop. */
+export class PresenceTracker {
+  readonly #entries = new Map<string, PresenceEntry>();
+  /** Kept in step on every upsert and removal, so the pending cap costs O(1) per hello. */
+  #pending = 0;
+  readonly #opts: PresenceOptions;
+  readonly #sink: PresenceSink;
+
+  constructor(opts: PresenceOptions, sink: PresenceSink) {
+    this.#opts = opts;
+    this.#sink = sink;
+  }
+
+  /** The silence after which an adopted Rack is offline. */
+  get offlineAfterMs(): number {
+    return this.#opts.heartbeatIntervalMs * this.#opts.missedHeartbeats;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** How many Racks are pending adoption. */
+  get pendingCount(): number {
+    return this.#pending;
+  }
+
+  get(name: string): PresenceEntry | undefined {
+    return this.#entries.get(name);
+  }
+
+  /** Adds or refreshes what the registry says about a Rack (enrollment, adoption, load at start). */
+  upsert(rack: {
+    entityId: bigint;
+    name: string;
+    status: RackStatus;
+    lastSeenMs?: number;
+    stats?: Record<string, unknown> | null;
+  }): PresenceEntry {
+    const existing = this.#entries.get(rack.name);
+    if (existing && existing.entityId === rack.entityId) {
+      this.#pending += (rack.status === "pending" ? 1 : 0) - (existing.status === "pending" ? 1 : 0);
+      existing.status = rack.status;
+      if (rack.lastSeenMs !== undefined && rack.lastSeenMs > existing.lastSeenMs)
+        existing.lastSeenMs = rack.lastSeenMs;
+      return existing;
+    }
+    const entry: PresenceEntry = {
+      entityId: rack.entityId,
+      name: rack.name,
+      status: rack.status,
+      lastSeenMs: rack.lastSeenMs ?? 0,
+      stats: rack.stats ?? null,
+      flaps: readFlaps(rack.stats),
+      session: null,
+      seq: 0,
+      dirty: false,
+      busy: false,
+    };
+    if (existing?.status === "pending") this.#pending -= 1;
+    if (entry.status === "pending") this.#pending += 1;
+    this.#entries.set(rack.name, entry);
+    return entry;
+  }
+
+  remove(name: string): void {
+    if (this.#entries.get(name)?.status === "pending") this.#pending -= 1;
+    this.#entries.delete(name);
+  }
+
+  /** A sign of life other than a heartbeat (a hello). */
+  touch(name: string, nowMs: number): void {
+    const entry = this.#entries.get(name);
+    if (entry && nowMs > entry.lastSeenMs) {
+      entry.lastSeenMs = nowMs;
+      entry.dirty = true;
+    }
+  }
+
+  /**
+   * Applies one heartbeat. Never creates a Rack: unknown names, mismatched ids, refused Racks and replays are
+   * dropped with a reason for the caller to count. A heartbeat from an offline Rack brings it back at once.
+   */
+  heartbeat(hb: Heartbeat, entityId: bigint, nowMs: number): HeartbeatVerdict {
+    const entry = this.#entries.get(hb.name);
+    if (!entry) return { accepted: false, reason: "unknown_rack" };
+    if (entry.entityId !== entityId) return { accepted: false, reason: "entity_mismatch" };
+    if (entry.status === "rejected") return { accepted: false, reason: "rejected" };
+    if (entry.status === "revoked") return { accepted: false, reason: "revoked" };
+    if (entry.session === hb.session && hb.seq <= entry.seq) return { accepted: false, reason: "replay" };
+    entry.session = hb.session;
+    entry.seq = hb.seq;
+    const silentForMs = entry.lastSeenMs > 0 ? nowMs - entry.lastSeenMs : 0;
+    entry.lastSeenMs = Math.max(entry.lastSeenMs, nowMs);
+    entry.stats = {
+      ...hb.stats,
+      rack_status: hb.status,
+      presence: { flaps: entry.flaps, session: hb.session, seq: hb.seq },
+    };
+    entry.dirty = true;
+    let cameBack = false;
+    if (entry.status === "offline" && !entry.busy) {
+      cameBack = true;
+      entry.flaps += 1;
+      entry.status = "active";
+      (entry.stats.presence as { flaps: number }).flaps = entry.flaps;
+      this.#transition(
+        entry,
+        () => this.#sink.markBack(entry, { offlineForMs: silentForMs, flaps: entry.flaps }),
+        "offline",
+      );
+    }
+    return { accepted: true, entry, cameBack };
+  }
+
+  /** Marks adopted Racks silent for longer than the window offline. Returns how many were marked. */
+  sweep(nowMs: number): number {
+    const window = this.offlineAfterMs;
+    const graceEnd = this.#opts.startedAtMs + window;
+    if (nowMs < graceEnd) return 0;
+    let marked = 0;
+    for (const entry of this.#entries.values()) {
+      if (entry.status !== "active" || entry.busy) continue;
+      // After a restart a Rack is judged from the Mixer's start, not from a last_seen the Mixer could not observe.
+      const since = Math.max(entry.lastSeenMs, this.#opts.startedAtMs);
+      if (nowMs - since <= window) continue;
+      entry.status = "offline";
+      marked++;
+      const missedIntervals = Math.floor((nowMs - since) / this.#opts.heartbeatIntervalMs);
+      const lastSeen = new Date(entry.lastSeenMs);
+      this.#transition(entry, () => this.#sink.markOffline(entry, { lastSeen, missedIntervals }), "active");
+    }
+    return marked;
+  }
+
+  /** Writes every changed last_seen and stats in one batch. Entries changed during the write stay dirty. */
+  async flush(): Promise<number> {
+    const rows: Array<{ entityId: bigint; lastSeen: Date; stats: Record<string, unknown> | null }> = [];
+    const taken: PresenceEntry[] = [];
+    for (const entry of this.#entries.values()) {
+      if (!entry.dirty || entry.lastSeenMs === 0) continue;
+      entry.dirty = false;
+      taken.push(entry);
+      rows.push({ entityId: entry.entityId, lastSeen: new Date(entry.lastSeenMs), stats: entry.stats });
+    }
+    if (rows.length === 0) return 0;
+    try {
+      await this.#sink.flush(rows);
+    } catch (err) {
+      for (const entry of taken) entry.dirty = true;
+      throw err;
+    }
+    return rows.length;
+  }
+
+  /** Pending Racks silent since before `olderThanMs` (candidates for pending_ttl). */
+  stalePending(olderThanMs: number): PresenceEntry[] {
+    return [...this.#entries.values()].filter((e) => e.status === "pending" && e.lastSeenMs < olderThanMs);
+  }
+
+  entries(): IterableIterator<PresenceEntry> {
+    return this.#entries.values();
+  }
+
+  #transition(entry: PresenceEntry, write: () => Promise<void>, revertTo: RackStatus): void {
+    entry.busy = true;
+    write()
+      .catch(() => {
+        // The write failed (it was logged by the sink): undo so the next sweep or heartbeat tries again.
+        if (entry.status !== revertTo) entry.status = revertTo;
+      })
+      .finally(() => {
+        entry.busy = false;
+      });
+  }
+}
+
+function readFlaps(stats: Record<string, unknown> | null | undefined): number {
+  const presence = stats?.presence as { flaps?: unknown } | undefined;
+  return typeof presence?.flaps === "number" && Number.isFinite(presence.flaps) ? presence.flaps : 0;
+}

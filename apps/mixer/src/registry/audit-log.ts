@@ -1,0 +1,133 @@
+// The audit log of decisions: append (inside the caller's transaction), list, and verify the hash chain.
+import { and, asc, desc, eq, gt, gte, type SQL } from "drizzle-orm";
+import type { Db } from "../db/duckdb-database.js";
+import { type JsonObject, toJsonText } from "../db/duckdb-values.js";
+import { auditEvents } from "../db/schema.js";
+import { InvalidInputError } from "../db/store-errors.js";
+import { ormQuery } from "../db/unwrap-drizzle-error.js";
+import {
+  type AuditChainVerdict,
+  AuditChainVerifier,
+  type AuditEvent,
+  auditHash,
+  GENESIS_HASH,
+} from "./audit-chain.js";
+
+/** Kinds the store writes itself; other parts of the Mixer may add their own. */
+export const AuditKind = {
+  RackEnrolled: "rack_enrolled",
+  StatusChanged: "status_changed",
+  RackDeleted: "rack_deleted",
+  PassportIssued: "passport_issued",
+  NodeRegistered: "node_registered",
+  ScenarioImported: "scenario_imported",
+  ScenarioActivated: "scenario_activated",
+} as const;
+
+/** What a caller gives to `appendAudit`; seq and hashes are the store's. */
+export interface AuditEventInput {
+  at: Date;
+  entityId?: bigint | null;
+  name?: string | null;
+  kind: string;
+  fromStatus?: string | null;
+  toStatus?: string | null;
+  /** Why: "operator", "auto_adopt", "presence", "pending_ttl", a scenario name, ... */
+  cause: string;
+  /** Who: an operator's token name, "mixer", ... */
+  actor: string;
+  /** JSON-serializable extra facts; bigints are stored as decimal strings. */
+  details?: object | null;
+}
+
+export interface ListAuditQuery {
+  entityId?: bigint;
+  since?: Date;
+  limit: number;
+  /** Keyset cursor: the last seq of the previous page. */
+  afterSeq?: number;
+}
+
+const VERIFY_PAGE = 5_000;
+
+/**
+ * Appends one event to the chain. Inside a store transaction it becomes part of it (and rolls back with it);
+ * outside, it runs in a transaction of its own, so reading the chain head and inserting cannot interleave.
+ */
+export async function appendAudit(db: Db, input: AuditEventInput): Promise<AuditEvent> {
+  if (input.cause === "" || input.actor === "") {
+    throw new InvalidInputError("audit", "cause and actor must not be empty");
+  }
+  // Round-trip details through JSON now, so the hash covers exactly what a later read gives back.
+  const details =
+    input.details === undefined || input.details === null
+      ? null
+      : (JSON.parse(toJsonText(input.details, "details")) as JsonObject);
+  return db.transaction(async () => {
+    const [head] = await db.orm
+      .select({ seq: auditEvents.seq, hash: auditEvents.hash })
+      .from(auditEvents)
+      .orderBy(desc(auditEvents.seq))
+      .limit(1);
+    const prevHash = head?.hash ?? GENESIS_HASH;
+    const fields = {
+      seq: (head?.seq ?? 0) + 1,
+      at: input.at,
+      entityId: input.entityId ?? null,
+      name: input.name ?? null,
+      kind: input.kind,
+      fromStatus: input.fromStatus ?? null,
+      toStatus: input.toStatus ?? null,
+      cause: input.cause,
+      actor: input.actor,
+      details,
+    };
+    const event: AuditEvent = { ...fields, prevHash, hash: auditHash(prevHash, fields) };
+    await db.orm.insert(auditEvents).values(event);
+    return event;
+  });
+}
+
+/** Events in seq order, filtered by entity and time, one keyset page at a time. */
+export async function listAudit(db: Db, query: ListAuditQuery): Promise<AuditEvent[]> {
+  const conditions: SQL[] = [];
+  if (query.entityId !== undefined) conditions.push(eq(auditEvents.entityId, query.entityId));
+  if (query.since !== undefined) conditions.push(gte(auditEvents.at, query.since));
+  if (query.afterSeq !== undefined) conditions.push(gt(auditEvents.seq, query.afterSeq));
+  return ormQuery(
+    db.orm
+      .select()
+      .from(auditEvents)
+      .where(and(...conditions))
+      .orderBy(asc(auditEvents.seq))
+      .limit(query.limit),
+  );
+}
+
+/**
+ * Recomputes every hash from the genesis hash on. Any edited, removed or reordered row breaks the chain at the
+ * first seq that no longer fits. (Removing the newest rows cannot be seen from inside; compare `head` with a
+ * copy kept elsewhere for that.)
+ */
+export async function verifyAuditChain(db: Db): Promise<AuditChainVerdict> {
+  const verifier = new AuditChainVerifier();
+  let afterSeq: number | undefined;
+  for (;;) {
+    const page = await ormQuery(
+      db.orm
+        .select()
+        .from(auditEvents)
+        .where(afterSeq === undefined ? undefined : gt(auditEvents.seq, afterSeq))
+        .orderBy(asc(auditEvents.seq))
+        .limit(VERIFY_PAGE),
+    );
+    for (const event of page) {
+      const reason = verifier.check(event);
+      if (reason !== undefined) return { ok: false, brokenAt: event.seq, reason };
+    }
+    const last = page.at(-1);
+    if (last === undefined || page.length < VERIFY_PAGE) break;
+    afterSeq = last.seq;
+  }
+  return { ok: true, count: verifier.count, head: verifier.head };
+}

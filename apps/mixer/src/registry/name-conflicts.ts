@@ -1,0 +1,80 @@
+// Name conflicts: a different key claiming a taken name never takes the row over, but the operator sees each attempt.
+import { desc, eq, sql } from "drizzle-orm";
+import type { Db } from "../db/duckdb-database.js";
+import { nameConflicts } from "../db/schema.js";
+import { ormQuery } from "../db/unwrap-drizzle-error.js";
+import { assertNonEmpty, assertValidDate } from "./input-checks.js";
+
+export interface RecordNameConflictInput {
+  name: string;
+  claimedPublicKey: string;
+  /** The row that holds the name now. */
+  holderEntityId: bigint | null;
+  source: string | null;
+  now: Date;
+}
+
+/** One (name, claiming key) pair and how often it tried. */
+export interface NameConflict {
+  name: string;
+  claimedPublicKey: string;
+  holderEntityId: bigint | null;
+  firstAt: Date;
+  lastAt: Date;
+  attempts: number;
+  lastSource: string | null;
+}
+
+/**
+ * Counts one more attempt of `claimedPublicKey` at `name` (first_at stays, last_at/last_source/holder follow).
+ * No audit event: the attempt changes no decision, and a flood of them must not flood the chain.
+ */
+export async function recordNameConflict(db: Db, input: RecordNameConflictInput): Promise<NameConflict> {
+  assertNonEmpty(input.name, "name");
+  assertNonEmpty(input.claimedPublicKey, "claimedPublicKey");
+  assertValidDate(input.now, "now");
+  const [row] = await ormQuery(
+    db.orm
+      .insert(nameConflicts)
+      .values({
+        name: input.name,
+        claimedPublicKey: input.claimedPublicKey,
+        holderEntityId: input.holderEntityId,
+        firstAt: input.now,
+        lastAt: input.now,
+        attempts: 1,
+        lastSource: input.source,
+      })
+      .onConflictDoUpdate({
+        target: [nameConflicts.name, nameConflicts.claimedPublicKey],
+        set: {
+          holderEntityId: input.holderEntityId,
+          lastAt: input.now,
+          attempts: sql`${nameConflicts.attempts} + 1`,
+          lastSource: input.source,
+        },
+      })
+      .returning(),
+  );
+  if (!row) throw new Error("INSERT ... RETURNING gave no row");
+  return row;
+}
+
+/** Conflicts, newest attempt first; only those for `name` when given. */
+export async function listNameConflicts(db: Db, name?: string): Promise<NameConflict[]> {
+  return ormQuery(
+    db.orm
+      .select()
+      .from(nameConflicts)
+      .where(name === undefined ? undefined : eq(nameConflicts.name, name))
+      .orderBy(desc(nameConflicts.lastAt), nameConflicts.name),
+  );
+}
+
+/** Forgets the conflicts recorded for `name` (e.g. once the operator resolved them); returns how many. */
+export async function clearNameConflicts(db: Db, name: string): Promise<number> {
+  const removed = await ormQuery(
+    db.orm.delete(nameConflicts).where(eq(nameConflicts.name, name)).returning({ name: nameConflicts.name }),
+  );
+  return removed.length;
+}

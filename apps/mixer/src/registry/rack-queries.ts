@@ -1,0 +1,129 @@
+// Reads of Rack rows: by name, entity id or key, keyset pages, counts, stale pending Racks, and the presence seed.
+import { EntityType } from "@fluxrig/entity-id";
+import { and, asc, count, eq, gt, lt, type SQL, sql } from "drizzle-orm";
+import type { Db } from "../db/duckdb-database.js";
+import { toTimestamp } from "../db/duckdb-values.js";
+import { rackLifecycle, registry } from "../db/schema.js";
+import { InvalidInputError } from "../db/store-errors.js";
+import { ormQuery } from "../db/unwrap-drizzle-error.js";
+import { isRackStatus, RACK_STATUSES, type RackStatus } from "./rack-status.js";
+import {
+  checkedStatus,
+  type PresenceSeed,
+  type RackPage,
+  type RackRecord,
+  toRackRecord,
+} from "./registry-records.js";
+
+export interface ListRacksQuery {
+  status?: RackStatus;
+  /** Only names starting with this text. */
+  namePrefix?: string;
+  /** Page size, 1..10000. */
+  limit: number;
+  /** Keyset cursor: the last name of the previous page (`nextAfter`). */
+  after?: string;
+}
+
+/** The Rack rows matching `where` (registry joined with its lifecycle; node rows never match). */
+async function selectRacks(db: Db, where: SQL | undefined, limit?: number): Promise<RackRecord[]> {
+  const query = db.orm
+    .select()
+    .from(registry)
+    .innerJoin(rackLifecycle, eq(registry.entityId, rackLifecycle.entityId))
+    .where(where)
+    .orderBy(asc(registry.name));
+  const rows = await ormQuery(limit === undefined ? query : query.limit(limit));
+  return rows.map((row) => toRackRecord(row.registry, row.rack_lifecycle));
+}
+
+/** The Rack called `name`; undefined when there is none (the Mixer's and Snake's rows are not Racks). */
+export async function getRackByName(db: Db, name: string): Promise<RackRecord | undefined> {
+  return (await selectRacks(db, eq(registry.name, name), 1))[0];
+}
+
+export async function getRackByEntityId(db: Db, entityId: bigint): Promise<RackRecord | undefined> {
+  return (await selectRacks(db, eq(registry.entityId, entityId), 1))[0];
+}
+
+/** The Rack enrolled with this Ed25519 public key: its identity (SPEC §4). */
+export async function getRackByPublicKey(db: Db, publicKey: string): Promise<RackRecord | undefined> {
+  return (await selectRacks(db, eq(rackLifecycle.publicKey, publicKey), 1))[0];
+}
+
+/** One page of Racks ordered by name; `nextAfter` is set only when another page exists. */
+export async function listRacks(db: Db, query: ListRacksQuery): Promise<RackPage> {
+  if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 10_000) {
+    throw new InvalidInputError("limit", `must be an integer in 1..10000, got ${query.limit}`);
+  }
+  const conditions: SQL[] = [];
+  if (query.status !== undefined) conditions.push(eq(registry.status, query.status));
+  if (query.namePrefix !== undefined && query.namePrefix !== "") {
+    conditions.push(sql`starts_with(${registry.name}, ${query.namePrefix})`);
+  }
+  if (query.after !== undefined) conditions.push(gt(registry.name, query.after));
+  // One extra row says whether a next page exists without a second query.
+  const rows = await selectRacks(db, and(...conditions), query.limit + 1);
+  const racks = rows.slice(0, query.limit);
+  const nextAfter = rows.length > query.limit ? (racks.at(-1)?.name ?? null) : null;
+  return { racks, nextAfter };
+}
+
+/** Number of Racks per status, every status present (0 when none). */
+export async function countRacksByStatus(db: Db): Promise<Record<RackStatus, number>> {
+  const rows = await ormQuery(
+    db.orm
+      .select({ status: registry.status, n: count() })
+      .from(registry)
+      .where(eq(registry.typeId, EntityType.Rack))
+      .groupBy(registry.status),
+  );
+  const counts = Object.fromEntries(RACK_STATUSES.map((status) => [status, 0])) as Record<RackStatus, number>;
+  for (const row of rows) {
+    if (!isRackStatus(row.status)) throw new TypeError(`a Rack row has unknown status ${row.status}`);
+    counts[row.status] = Number(row.n);
+  }
+  return counts;
+}
+
+export async function countPendingRacks(db: Db): Promise<number> {
+  const [row] = await ormQuery(
+    db.orm
+      .select({ n: count() })
+      .from(registry)
+      .where(and(eq(registry.typeId, EntityType.Rack), eq(registry.status, "pending"))),
+  );
+  return Number(row?.n ?? 0);
+}
+
+/** Pending Racks silent since before `olderThan` (last hello or heartbeat; first sight when never seen since). */
+export async function listStalePending(db: Db, olderThan: Date): Promise<RackRecord[]> {
+  return selectRacks(
+    db,
+    and(
+      eq(registry.status, "pending"),
+      lt(
+        sql`coalesce(${registry.lastSeen}, ${rackLifecycle.firstSeen})`,
+        sql`${toTimestamp(olderThan, "olderThan")}`,
+      ),
+    ),
+  );
+}
+
+/** Every Rack's presence facts, to seed the in-memory presence table at start. */
+export async function loadPresence(db: Db): Promise<PresenceSeed[]> {
+  const rows = await ormQuery(
+    db.orm
+      .select({
+        entityId: registry.entityId,
+        name: registry.name,
+        status: registry.status,
+        lastSeen: registry.lastSeen,
+        stats: registry.stats,
+        flaps: rackLifecycle.flaps,
+      })
+      .from(registry)
+      .innerJoin(rackLifecycle, eq(registry.entityId, rackLifecycle.entityId)),
+  );
+  return rows.map((row) => ({ ...row, status: checkedStatus(row.entityId, row.status) }));
+}

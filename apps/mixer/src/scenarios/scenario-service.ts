@@ -1,0 +1,181 @@
+// Scenarios (SPEC §10, Path B): import, list, activate; activation adopts the pending Racks it names and pushes logic.
+import type { ScenarioPush } from "@fluxrig/wire";
+import type { Db } from "../db/duckdb-database.js";
+import type { JsonObject } from "../db/duckdb-values.js";
+import type {
+  Actor,
+  ScenarioImportResult,
+  ScenarioOperations,
+  ScenarioSummary,
+} from "../fleet/operations.js";
+import { OperationError } from "../fleet/operations.js";
+import type { RackLifecycle, ScenarioSource } from "../fleet/rack-lifecycle.js";
+import { getRackByName } from "../registry/rack-queries.js";
+import {
+  activateScenario,
+  getActiveScenario,
+  getScenario,
+  listScenarios,
+  type ScenarioRecord,
+  saveScenario,
+} from "../registry/scenario-store.js";
+import type { Clock } from "../runtime/counters.js";
+import { scenarioPushFor, scenarioRackNames } from "./scenario-push.js";
+import { parseScenarioYaml, type ScenarioSpec, ScenarioSpecSchema } from "./scenario-spec.js";
+
+export class ScenarioService implements ScenarioOperations, ScenarioSource {
+  readonly #db: Db;
+  readonly #clock: Clock;
+  #lifecycle: RackLifecycle | undefined;
+  #active: { record: ScenarioRecord; spec: ScenarioSpec; names: ReadonlySet<string> } | null = null;
+
+  constructor(opts: { db: Db; clock: Clock }) {
+    this.#db = opts.db;
+    this.#clock = opts.clock;
+  }
+
+  /** The lifecycle and the scenarios need each other; it is wired after both exist. */
+  attach(lifecycle: RackLifecycle): void {
+    this.#lifecycle = lifecycle;
+  }
+
+  /** Loads the active scenario at start. */
+  async load(): Promise<void> {
+    const record = await getActiveScenario(this.#db);
+    this.#setActive(record ?? null);
+  }
+
+  /** Names of the Racks the active scenario names (adopted at enrollment: Path B). */
+  activeRackNames(): ReadonlySet<string> {
+    return this.#active?.names ?? EMPTY;
+  }
+
+  pushFor(name: string, now: Date): ScenarioPush | null {
+    if (!this.#active?.names.has(name)) return null;
+    return scenarioPushFor(this.#active.spec, name, now);
+  }
+
+  async import(
+    yaml: string,
+    opts: Actor & { dryRun: boolean; activate: boolean },
+  ): Promise<ScenarioImportResult> {
+    const parsed = parseScenarioYaml(yaml);
+    if (!parsed.ok) {
+      const first = parsed.issues[0];
+      const where = first?.line ? `line ${first.line}: ` : "";
+      throw new OperationError(
+        "schema",
+        `invalid scenario: ${where}${first?.path ? `${first.path}: ` : ""}${first?.message ?? ""}`,
+        {
+          issues: parsed.issues,
+        },
+      );
+    }
+    const spec = parsed.spec;
+    const now = this.#clock();
+    if (opts.dryRun) {
+      const summary = summarize({ spec, active: false, importedAt: now, activatedAt: null });
+      return {
+        dry_run: true,
+        scenario: summary,
+        ...(opts.activate ? { activation: await this.#plan(spec) } : {}),
+      };
+    }
+    const record = await saveScenario(this.#db, {
+      name: spec.meta.name,
+      version: spec.meta.version,
+      yaml,
+      spec: spec as unknown as JsonObject,
+      now,
+      actor: opts.actor,
+    });
+    if (this.#active?.record.name === record.name) this.#setActive(record);
+    if (opts.activate) return this.activate(record.name, opts);
+    return { dry_run: false, scenario: summarize({ ...record, spec }) };
+  }
+
+  async list(): Promise<ScenarioSummary[]> {
+    return (await listScenarios(this.#db)).map((r) => summarize({ ...r, spec: specOf(r) }));
+  }
+
+  async active(): Promise<(ScenarioSummary & { yaml: string }) | null> {
+    const record = await getActiveScenario(this.#db);
+    return record ? { ...summarize({ ...record, spec: specOf(record) }), yaml: record.yaml } : null;
+  }
+
+  async activate(name: string, by: Actor): Promise<ScenarioImportResult> {
+    const lifecycle = this.#lifecycle;
+    if (!lifecycle) throw new OperationError("unavailable", "the Mixer is still starting");
+    if (!(await getScenario(this.#db, name)))
+      throw new OperationError("not_found", `no scenario named ${name}`);
+    const record = await activateScenario(this.#db, name, {
+      now: this.#clock(),
+      actor: by.actor,
+      cause: "operator",
+    });
+    this.#setActive(record);
+    const spec = specOf(record);
+    const activation = { adopted: [] as string[], pushed: [] as string[], waiting: [] as string[] };
+    for (const rackName of scenarioRackNames(spec)) {
+      const rack = await getRackByName(this.#db, rackName);
+      if (rack?.status === "pending") {
+        await lifecycle.activate(rack, { cause: `scenario ${name}`, actor: by.actor, kind: "issued" });
+        activation.adopted.push(rackName);
+        activation.pushed.push(rackName);
+      } else if (rack?.status === "active" || rack?.status === "offline") {
+        lifecycle.pushScenario(rackName);
+        activation.pushed.push(rackName);
+      } else {
+        activation.waiting.push(rackName);
+      }
+    }
+    return { dry_run: false, scenario: summarize({ ...record, spec }), activation };
+  }
+
+  /** What activation would do, without doing it. */
+  async #plan(spec: ScenarioSpec): Promise<{ adopted: string[]; pushed: string[]; waiting: string[] }> {
+    const plan = { adopted: [] as string[], pushed: [] as string[], waiting: [] as string[] };
+    for (const rackName of scenarioRackNames(spec)) {
+      const rack = await getRackByName(this.#db, rackName);
+      if (rack?.status === "pending") plan.adopted.push(rackName);
+      if (rack?.status === "pending" || rack?.status === "active" || rack?.status === "offline")
+        plan.pushed.push(rackName);
+      else plan.waiting.push(rackName);
+    }
+    return plan;
+  }
+
+  #setActive(record: ScenarioRecord | null): void {
+    if (!record) {
+      this.#active = null;
+      return;
+    }
+    const spec = specOf(record);
+    this.#active = { record, spec, names: new Set(scenarioRackNames(spec)) };
+  }
+}
+
+const EMPTY: ReadonlySet<string> = new Set();
+
+function specOf(record: ScenarioRecord): ScenarioSpec {
+  // Stored specs were validated on import; parsing again keeps the types honest if the table was edited by hand.
+  return ScenarioSpecSchema.parse(record.spec);
+}
+
+function summarize(s: {
+  spec: ScenarioSpec;
+  active: boolean;
+  importedAt: Date;
+  activatedAt: Date | null;
+}): ScenarioSummary {
+  return {
+    name: s.spec.meta.name,
+    version: s.spec.meta.version,
+    active: s.active,
+    imported_at: s.importedAt.toISOString(),
+    activated_at: s.activatedAt?.toISOString() ?? null,
+    racks: scenarioRackNames(s.spec),
+    gears: s.spec.gears.length,
+    wires: s.spec.wires.length,
+  };
+}

@@ -1,0 +1,266 @@
+// Enrollment over real NATS into a real DuckDB file, against the fluxrig-mixer process.
+import { generateKeyPair, publicKeyFromBase64url, verifyPassport } from "@fluxrig/passport";
+import { attachLogsOnFailure, waitFor } from "@fluxrig/testkit";
+import { encodeMessage } from "@fluxrig/wire";
+import nacl from "tweetnacl";
+import { beforeEach, describe, expect, test } from "vitest";
+import { MixerHarness } from "./support/mixer-harness.js";
+import { readRegistry } from "./support/registry-file.js";
+import { ScriptedRack } from "./support/scripted-rack.js";
+
+beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
+
+describe("enrollment", () => {
+  test("a new Rack becomes a pending row with the seed's columns; the same key again is the same row", async () => {
+    await using h = await MixerHarness.create();
+    const rack = new ScriptedRack(await h.client(), "rack-nyc-01").listen();
+    const first = await rack.hello();
+    expect(first).toMatchObject({ v: 1, status: "pending", heartbeat_interval_ms: 10_000 });
+    expect(first.passport).toBeUndefined();
+    const again = await rack.hello();
+    expect(again).toMatchObject({
+      status: "pending",
+      entity_id: first.entity_id,
+      machine_id: first.machine_id,
+    });
+    // The entity id is a node id of type 3 with the allocated MachineID (SPEC §3).
+    expect(BigInt(first.entity_id!)).toBe((3n << 56n) | (BigInt(first.machine_id!) << 40n));
+
+    expect((await h.stop()).code).toBe(0);
+    await readRegistry(h.dataDir, async (q) => {
+      const columns = await q(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'registry' ORDER BY ordinal_position",
+      );
+      expect(columns.map((c) => `${c.column_name} ${c.data_type}`)).toEqual([
+        "entity_id UBIGINT",
+        "type_id USMALLINT",
+        "machine_id USMALLINT",
+        "name VARCHAR",
+        "status VARCHAR",
+        "version VARCHAR",
+        "attributes JSON",
+        "stats JSON",
+        "last_seen TIMESTAMP",
+      ]);
+      const rows = await q(
+        "SELECT entity_id::VARCHAR AS id, type_id, machine_id, name, status, version, attributes::VARCHAR AS attrs, last_seen FROM registry WHERE type_id = 3",
+      );
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({
+        id: first.entity_id,
+        type_id: 3,
+        machine_id: first.machine_id,
+        name: "rack-nyc-01",
+        status: "pending",
+        version: "0.0.0-test",
+      });
+      expect(JSON.parse(String(rows[0]?.attrs))).toMatchObject({
+        public_key: rack.publicKey,
+        hostname: "rack-nyc-01-host",
+        os: "linux",
+        arch: "x64",
+      });
+      expect(rows[0]?.last_seen).not.toBeNull();
+      const nodes = await q(
+        "SELECT type_id, machine_id FROM registry WHERE type_id IN (2, 8) ORDER BY type_id",
+      );
+      expect(nodes).toEqual([
+        { type_id: 2, machine_id: 1 },
+        { type_id: 8, machine_id: expect.any(Number) },
+      ]);
+      const audit = await q("SELECT kind, cause FROM audit_events WHERE name = 'rack-nyc-01'");
+      expect(audit).toContainEqual({ kind: "rack_enrolled", cause: "enrollment" });
+    });
+  });
+
+  test("auto_adopt (Path A): active at once with a passport that verifies under tweetnacl too", async () => {
+    await using h = await MixerHarness.create({ env: { FLUXRIG_ENROLLMENT_AUTO_ADOPT: "true" } });
+    const rack = new ScriptedRack(await h.client(), "rack-a").listen();
+    const reply = await rack.hello();
+    expect(reply.status).toBe("active");
+    const passport = reply.passport!;
+    const clusterKey = publicKeyFromBase64url(reply.cluster_public_key);
+    const payload = verifyPassport(passport, {
+      clusterPublicKey: clusterKey,
+      rackPublicKey: rack.publicKey,
+      name: "rack-a",
+    });
+    expect(payload).toMatchObject({
+      entity_id: reply.entity_id,
+      machine_id: reply.machine_id,
+      status: "active",
+      serial: 1,
+      cluster: "mixer-1",
+    });
+    const ok = nacl.sign.detached.verify(
+      Buffer.from(passport.payload, "base64url"),
+      Buffer.from(passport.sig, "base64url"),
+      Buffer.from(reply.cluster_public_key, "base64url"),
+    );
+    expect(ok).toBe(true);
+    // The passport is also pushed on the Rack's subject.
+    await waitFor(() => rack.passportPushes.find((p) => p.kind === "issued"), {
+      timeoutMs: 5000,
+      message: "passport push",
+    });
+  });
+
+  test("session recovery across a Mixer restart: same entity, same passport, nothing new in the registry", async () => {
+    await using h = await MixerHarness.create({ env: { FLUXRIG_ENROLLMENT_AUTO_ADOPT: "true" } });
+    const rack = new ScriptedRack(await h.client(), "rack-r").listen();
+    const first = await rack.hello();
+    expect(first.status).toBe("active");
+    expect((await h.stop()).code).toBe(0);
+    await h.start();
+    const again = await rack.hello();
+    expect(again).toMatchObject({
+      status: "active",
+      entity_id: first.entity_id,
+      machine_id: first.machine_id,
+    });
+    expect(again.passport).toEqual(first.passport);
+    await h.stop();
+    await readRegistry(h.dataDir, async (q) => {
+      expect(await q("SELECT count(*)::INTEGER AS n FROM registry WHERE type_id = 3")).toEqual([{ n: 1 }]);
+      expect(await q("SELECT passport_serial FROM rack_lifecycle")).toEqual([{ passport_serial: 1 }]);
+    });
+  });
+
+  test("an expired passport from a known key is renewed, a tampered one is replaced, never trusted", async () => {
+    await using h = await MixerHarness.create({
+      env: {
+        FLUXRIG_ENROLLMENT_AUTO_ADOPT: "true",
+        FLUXRIG_PASSPORT_TTL: "3s",
+        FLUXRIG_ENROLLMENT_CLOCK_SKEW: "1s",
+      },
+    });
+    const rack = new ScriptedRack(await h.client(), "rack-e").listen();
+    const first = await rack.hello();
+    const firstPassport = first.passport!;
+    // Past 2/3 of a 3 s life (and soon past expiry plus skew): the next hello gets a renewed passport.
+    const renewed = await waitFor(
+      async () => {
+        const r = await rack.hello({ passport: firstPassport });
+        return r.passport && r.passport.payload !== firstPassport.payload ? r : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 300, message: "renewed passport" },
+    );
+    expect(renewed).toMatchObject({ status: "active", entity_id: first.entity_id });
+    const tampered = { ...renewed.passport!, sig: `${renewed.passport!.sig.slice(0, -2)}AA` };
+    const reply = await rack.hello({ passport: tampered });
+    expect(reply.status).toBe("active");
+    expect(reply.passport?.sig).not.toBe(tampered.sig);
+  });
+});
+
+describe("refusals", () => {
+  test("name hijack, replay, stale and forged hellos are refused with codes and change nothing", async () => {
+    await using h = await MixerHarness.create();
+    const nc = await h.client();
+    const owner = new ScriptedRack(nc, "rack-owned");
+    const owned = await owner.hello();
+    expect(owned.status).toBe("pending");
+
+    const thief = new ScriptedRack(nc, "rack-owned");
+    expect((await thief.hello()).error?.code).toBe("name_taken");
+
+    const bytes = encodeMessage(owner.buildHello());
+    expect((await owner.sendRaw(bytes)).status).toBe("pending");
+    expect((await owner.sendRaw(bytes)).error?.code).toBe("replay");
+
+    const stale = await owner.hello({ ts: new Date(Date.now() - 10 * 60_000).toISOString() });
+    expect(stale).toMatchObject({ status: "refused", error: { code: "stale" } });
+    expect(stale.error?.message).toMatch(/behind/);
+
+    const forged = await owner.hello({ signWith: generateKeyPair().privateKey });
+    expect(forged.error?.code).toBe("bad_signature");
+    const edited = await owner.hello({ mutate: (r) => ({ ...r, version: "9.9.9" }) });
+    expect(edited.error?.code).toBe("bad_signature");
+
+    // The owner is untouched: still pending, same entity.
+    expect(await owner.hello()).toMatchObject({ status: "pending", entity_id: owned.entity_id });
+    await h.stop();
+    await readRegistry(h.dataDir, async (q) => {
+      expect(
+        await q("SELECT name, attributes->>'public_key' AS key FROM registry WHERE type_id = 3"),
+      ).toEqual([{ name: "rack-owned", key: owner.publicKey }]);
+      const conflicts = await q(
+        "SELECT name, claimed_public_key, attempts::INTEGER AS attempts FROM name_conflicts",
+      );
+      expect(conflicts).toEqual([{ name: "rack-owned", claimed_public_key: thief.publicKey, attempts: 1 }]);
+    });
+  });
+
+  test("MachineID exhaustion answers registry_full and changes nothing", async () => {
+    await using h = await MixerHarness.create({
+      env: { FLUXRIG_ENROLLMENT_MACHINE_ID_MIN: "10", FLUXRIG_ENROLLMENT_MACHINE_ID_MAX: "12" },
+    });
+    const nc = await h.client();
+    // 10 goes to the Snake Tunnel row; 11 and 12 to Racks; the third Rack finds the range full.
+    const a = await new ScriptedRack(nc, "rack-1").hello();
+    const b = await new ScriptedRack(nc, "rack-2").hello();
+    expect([a.machine_id, b.machine_id]).toEqual([11, 12]);
+    const full = await new ScriptedRack(nc, "rack-3").hello();
+    expect(full).toMatchObject({ status: "refused", error: { code: "registry_full" } });
+    await h.stop();
+    await readRegistry(h.dataDir, async (q) => {
+      expect(await q("SELECT name, machine_id FROM registry WHERE type_id = 3 ORDER BY name")).toEqual([
+        { name: "rack-1", machine_id: 11 },
+        { name: "rack-2", machine_id: 12 },
+      ]);
+    });
+  });
+
+  test("a flood of 5,000 fake hellos fills max_pending and no more; a known pending Rack still gets through", async () => {
+    await using h = await MixerHarness.create({ env: { FLUXRIG_ENROLLMENT_MAX_PENDING: "50" } });
+    const nc = await h.client();
+    const real = new ScriptedRack(nc, "rack-real");
+    expect((await real.hello()).status).toBe("pending");
+    const codes = new Map<string, number>();
+    const batch = 100;
+    for (let i = 0; i < 5000; i += batch) {
+      const replies = await Promise.all(
+        Array.from({ length: batch }, (_, j) => new ScriptedRack(nc, `fake-${i + j}`).hello()),
+      );
+      for (const r of replies) {
+        const key = r.error?.code ?? r.status;
+        codes.set(key, (codes.get(key) ?? 0) + 1);
+      }
+    }
+    expect(codes.get("pending")).toBe(49);
+    expect(codes.get("too_many_pending")).toBe(5000 - 49);
+    expect((await real.hello()).status).toBe("pending");
+    await h.stop();
+    await readRegistry(h.dataDir, async (q) => {
+      expect(
+        await q(
+          "SELECT count(*)::INTEGER AS n, count(DISTINCT machine_id)::INTEGER AS ids FROM registry WHERE type_id = 3",
+        ),
+      ).toEqual([{ n: 50, ids: 50 }]);
+    });
+  });
+
+  test("malformed and oversized input on every subject is refused or dropped; the Mixer keeps serving", async () => {
+    await using h = await MixerHarness.create();
+    const nc = await h.client();
+    const junk = [
+      new TextEncoder().encode("{not json"),
+      new Uint8Array(200_000).fill(0x5b),
+      encodeMessage({ v: 2 }),
+      new Uint8Array(),
+    ];
+    for (const data of junk) {
+      const reply = await new ScriptedRack(nc, "rack-x").sendRaw(data);
+      expect(reply.status).toBe("refused");
+      expect(["malformed", "too_large", "schema"]).toContain(reply.error?.code);
+    }
+    for (const data of junk) {
+      nc.publish("fluxrig.event.heartbeat.rack-x", data);
+      nc.publish("fluxrig.event.heartbeat.x", data);
+    }
+    await nc.flush();
+    const ok = await new ScriptedRack(nc, "rack-after").hello();
+    expect(ok.status).toBe("pending");
+    expect(h.mixer?.running).toBe(true);
+  });
+});
