@@ -1,0 +1,85 @@
+// What the agent's parts share: its deps, its mutable identity, and the few operations they call on the agent.
+
+import type { Ed25519KeyPair, PassportEnvelope, PassportPayload } from "@fluxrig/passport";
+import type { RackAttributes, ScenarioPush } from "@fluxrig/wire";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import type { RackConfig } from "../config.js";
+import type { GearTypeRegistry } from "../gears/gear-types.js";
+import type { ClusterPin } from "../identity/cluster-pin.js";
+import type { StatePaths } from "../identity/state-paths.js";
+import type { Backoff, RackTiming, RandomSource } from "../lifecycle/backoff.js";
+import type { NamedTimers } from "../lifecycle/named-timers.js";
+import type { LifecycleEvent, LifecycleState } from "../lifecycle/rack-lifecycle.js";
+import type { HelloPace } from "../lifecycle/reply-policy.js";
+import type { Workloads } from "../workloads.js";
+
+/** A wall clock, injectable for tests. */
+export interface Clock {
+  now(): Date;
+}
+
+/** What createRack needs: its connection, clock, logger, config and state paths. */
+export interface RackDeps {
+  config: RackConfig;
+  paths: StatePaths;
+  logger: Logger;
+  /** The NATS connection, or its promise while the first connect is still being retried. */
+  nc: NatsConnection | Promise<NatsConnection>;
+  clock?: Clock;
+  timing?: Partial<RackTiming>;
+  attributes?: RackAttributes;
+  gearTypes?: GearTypeRegistry;
+  version?: string;
+  random?: RandomSource;
+}
+
+/** A verified passport the Rack holds (and has stored as state.flux). */
+export interface HeldPassport {
+  envelope: PassportEnvelope;
+  payload: PassportPayload;
+}
+
+/** Who the Rack is, as far as it knows now. */
+export interface AgentIdentity {
+  keys: Ed25519KeyPair | undefined;
+  keyId: string | null;
+  pin: ClusterPin | null;
+  passport: HeldPassport | null;
+  entityId: string | null;
+  machineId: number | null;
+}
+
+/** The agent's timers. */
+export type AgentTimer = "hello" | "renew" | "expiry";
+
+/** The agent as its parts (hello exchange, passport keeper, push handlers) see it. */
+export interface AgentCore {
+  readonly deps: RackDeps;
+  readonly log: Logger;
+  readonly timing: RackTiming;
+  readonly name: string;
+  readonly version: string;
+  readonly timers: NamedTimers<AgentTimer>;
+  readonly backoffs: Record<HelloPace | "renew", Backoff>;
+  readonly workloads: Workloads;
+  readonly id: AgentIdentity;
+  readonly state: LifecycleState;
+  /** True from the moment stop() is called. */
+  readonly stopping: boolean;
+  readonly nc: NatsConnection | undefined;
+  scenario: ScenarioPush | undefined;
+  /** Consecutive hello transport failures: the first of a run is a warning, the rest are quiet. */
+  helloFailures: number;
+  now(): Date;
+  /** Runs a task after every task queued before it: state changes never interleave. */
+  enqueue(what: string, task: () => Promise<void>): Promise<void>;
+  /** Offers an event to the lifecycle; logs and runs the effects of a move. */
+  move(event: LifecycleEvent): Promise<boolean>;
+  startGears(): Promise<void>;
+  /** Adopts the heartbeat interval the Mixer asked for. */
+  setHeartbeatInterval(ms: number): void;
+  scheduleHello(delayMs: number, why: string): void;
+  /** Schedules the next hello after the delay of one backoff. */
+  schedulePaced(pace: HelloPace, why: string): void;
+}

@@ -1,0 +1,111 @@
+// One hello and what its reply means: pin on first enrollment, follow the Mixer's status, pace the next hello.
+import type { HelloReply } from "@fluxrig/wire";
+import { makePin, writePinFile } from "../identity/cluster-pin.js";
+import { sendHello } from "../identity/hello-client.js";
+import { hostAttributes } from "../identity/host-attributes.js";
+import { decideReply } from "../lifecycle/reply-policy.js";
+import { ClusterKeyMismatchError, HelloFailedError } from "../rack-error.js";
+import type { AgentCore } from "./agent-core.js";
+import { acceptPassport, armPassportTimers, dropPassport, revoke } from "./passport-keeper.js";
+
+/** Sends a hello (with the passport when the Rack holds one) and acts on the reply. */
+export async function runHello(core: AgentCore, why: string): Promise<void> {
+  const nc = core.nc;
+  const keys = core.id.keys;
+  if (core.stopping || nc === undefined || keys === undefined) return;
+  core.timers.clear("hello");
+  let reply: HelloReply;
+  try {
+    reply = await sendHello({
+      name: core.name,
+      version: core.version,
+      keys,
+      attributes: core.deps.attributes ?? hostAttributes(),
+      request: async (subject, data, timeout) => (await nc.request(subject, data, { timeout })).data,
+      timeoutMs: core.timing.helloTimeoutMs,
+      now: core.now(),
+      passport: core.id.passport?.envelope,
+    });
+  } catch (error) {
+    if (!(error instanceof HelloFailedError)) throw error;
+    const count = ++core.helloFailures;
+    // A Rack left offline would otherwise log a warning per retry, for days.
+    const level = count === 1 ? "warn" : "debug";
+    core.log[level]({ why, code: error.code, failures: count, err: error }, "hello: failed");
+    afterHelloFailure(core);
+    return;
+  }
+  if (core.helloFailures > 0)
+    core.log.info({ failures: core.helloFailures }, "hello: the Mixer answers again");
+  core.helloFailures = 0;
+  core.log.debug({ why, status: reply.status }, "hello: reply");
+  await applyReply(core, reply);
+}
+
+function afterHelloFailure(core: AgentCore): void {
+  // A running Rack with a valid passport needs the Mixer only to renew: keep running, retry then.
+  if (core.state === "active") armPassportTimers(core);
+  else if (core.state === "pending") core.schedulePaced("pending", "retry");
+  else if (core.state === "rejected" || core.state === "revoked") core.schedulePaced("rejected", "retry");
+  else core.schedulePaced("enroll", "retry");
+}
+
+/** Acts on a hello reply; see reply-policy.ts for what each reply means. */
+export async function applyReply(core: AgentCore, reply: HelloReply): Promise<void> {
+  const { id } = core;
+  const decision = decideReply(reply, id.pin?.publicKeyB64 ?? null);
+  if (decision.kind === "foreign_cluster") {
+    const error = new ClusterKeyMismatchError({
+      pinnedKeyId: id.pin?.keyId ?? "?",
+      offeredKeyId: decision.offeredKeyId,
+    });
+    core.log.error({ err: error, offered_key: decision.offeredKey }, "cluster: FOREIGN CLUSTER KEY REFUSED");
+    return core.schedulePaced("refused", "foreign cluster");
+  }
+  if (id.pin === null && (decision.kind === "pending" || decision.kind === "active")) {
+    id.pin = makePin({ publicKeyB64: reply.cluster_public_key, source: "enrollment", now: core.now() });
+    await writePinFile(core.deps.paths.rackJson, id.pin);
+    core.log.warn(
+      { cluster_key_id: id.pin.keyId },
+      "cluster: pinned the Mixer's key on first enrollment (set [cluster] public_key to pin it explicitly)",
+    );
+  }
+  core.setHeartbeatInterval(reply.heartbeat_interval_ms);
+  if (id.passport === null) {
+    if (reply.entity_id !== undefined) id.entityId = reply.entity_id;
+    if (reply.machine_id !== undefined) id.machineId = reply.machine_id;
+  }
+
+  switch (decision.kind) {
+    case "pending":
+      if (id.passport !== null) await dropPassport(core, "withdrawn", decision.reason);
+      await core.move({ type: "enrollment_pending", reason: decision.reason });
+      return core.schedulePaced("pending", "still pending");
+    case "active":
+      if (decision.passport !== undefined) {
+        if (!(await acceptPassport(core, decision.passport, "hello reply")))
+          core.schedulePaced("enroll", "passport refused");
+      } else if (core.state === "active" && id.passport !== null) {
+        armPassportTimers(core);
+      } else {
+        core.log.warn("hello: the Mixer answered active without a passport; asking again");
+        core.schedulePaced("enroll", "no passport");
+      }
+      return;
+    case "rejected":
+      if (id.passport !== null) await dropPassport(core, "rejected", decision.reason);
+      await core.move({ type: "rejected", reason: decision.reason });
+      return core.schedulePaced("rejected", "rejected");
+    case "revoked":
+      await revoke(core, decision.reason);
+      return core.schedulePaced("rejected", "revoked");
+    case "passport_refused":
+      await dropPassport(core, "refused", decision.reason);
+      await core.move({ type: "passport_lost", reason: decision.reason });
+      return core.schedulePaced("enroll", "enroll with the key alone");
+    case "retry":
+      core.log[decision.level]({ code: decision.code, state: core.state }, decision.reason);
+      if (core.state === "active") return armPassportTimers(core);
+      return core.schedulePaced(decision.pace, decision.code);
+  }
+}

@@ -1,0 +1,63 @@
+// What the Mixer pushes to this Rack: passports (verified before they count) and scenarios (cached until active).
+import { decodePassportPush, decodeScenarioPush, type PassportPush } from "@fluxrig/wire";
+import { describeRefusal } from "../identity/passport-checks.js";
+import { jitter } from "../lifecycle/backoff.js";
+import { writeScenarioFile } from "../scenario-cache.js";
+import type { AgentCore } from "./agent-core.js";
+import { acceptPassport, revoke, verifyForRack } from "./passport-keeper.js";
+
+/**
+ * A passport push. An issued or renewed passport that verifies is adopted at once; a signed revocation is
+ * obeyed at once; anything else (status changes, unverifiable passports) is a hint, answered with a hello.
+ */
+export async function onPassportPush(core: AgentCore, data: Uint8Array): Promise<void> {
+  const decoded = decodePassportPush(data);
+  if (!decoded.ok) {
+    core.log.warn({ reason: decoded.error.message }, "passport push: dropped (does not match its schema)");
+    return;
+  }
+  const push = decoded.value;
+  core.log.info({ kind: push.kind, status: push.status, reason: push.reason }, "passport push: received");
+  if (push.kind === "revoked" || push.status === "revoked") return onRevocationPush(core, push);
+  if (push.passport !== undefined && push.status === "active") {
+    if (await acceptPassport(core, push.passport, `${push.kind} push`)) return;
+  }
+  core.scheduleHello(jitter(250, 0.5), `${push.kind} push`);
+}
+
+async function onRevocationPush(core: AgentCore, push: PassportPush): Promise<void> {
+  if (push.passport !== undefined && core.id.pin !== null) {
+    try {
+      if (verifyForRack(core, push.passport, true).status === "revoked") {
+        return revoke(core, `signed revocation pushed${push.reason ? `: ${push.reason}` : ""}`);
+      }
+    } catch (error) {
+      core.log.error(
+        { ...describeRefusal(error) },
+        "passport push: revocation does not verify; confirming with a hello",
+      );
+    }
+  } else {
+    core.log.warn("passport push: unsigned revocation; confirming with a hello");
+  }
+  core.scheduleHello(0, "confirm revocation");
+}
+
+/** A scenario push: applied (and kept in scenario.json) when active, cached until adoption otherwise. */
+export async function onScenarioPush(core: AgentCore, data: Uint8Array): Promise<void> {
+  const decoded = decodeScenarioPush(data);
+  if (!decoded.ok) {
+    core.log.warn({ reason: decoded.error.message }, "scenario push: dropped (does not match its schema)");
+    return;
+  }
+  const push = decoded.value;
+  core.scenario = push;
+  const fields = { scenario: push.scenario.name, version: push.scenario.version, gears: push.gears.length };
+  if (core.state !== "active") {
+    core.log.info(fields, "scenario push: cached until this Rack is adopted");
+    return;
+  }
+  core.log.info(fields, "scenario push: applying");
+  if (!(await core.workloads.applyScenario(push))) await core.startGears();
+  await writeScenarioFile(core.deps.paths.scenario, push);
+}

@@ -1,0 +1,52 @@
+// A read-only view of the agent for logs, tests and debugging.
+import type { ScenarioPush } from "@fluxrig/wire";
+import type { GearInfo } from "../gears/gear-supervisor.js";
+import type { HeartbeatLoop } from "../heartbeat/heartbeat-loop.js";
+import { renewalDueAt } from "../identity/passport-checks.js";
+import { type LazySubsystem, loadedSubsystems } from "../lazy-subsystems.js";
+import type { LifecycleState } from "../lifecycle/rack-lifecycle.js";
+import type { TelemetryState } from "../workloads.js";
+import type { AgentCore } from "./agent-core.js";
+
+/** What `rack.snapshot()` returns. */
+export interface RackSnapshot {
+  state: LifecycleState;
+  entityId: string | null;
+  machineId: number | null;
+  keyId: string | null;
+  clusterKeyId: string | null;
+  passport: { serial: number; expiresAt: string; renewAt: string } | null;
+  heartbeat: { intervalMs: number; session: string; sent: number } | null;
+  telemetry: TelemetryState;
+  gears: GearInfo[] | null;
+  scenario: ScenarioPush["scenario"] | null;
+  /** Which lazy subsystems this process has loaded: empty until the first activation. */
+  loaded: LazySubsystem[];
+}
+
+/** Builds the snapshot of an agent and its heartbeat loop (absent until NATS is up). */
+export function buildSnapshot(core: AgentCore, heartbeat: HeartbeatLoop | undefined): RackSnapshot {
+  const { id } = core;
+  const held = id.passport;
+  return {
+    state: core.state,
+    entityId: id.entityId,
+    machineId: id.machineId,
+    keyId: id.keyId,
+    clusterKeyId: id.pin?.keyId ?? null,
+    passport: held
+      ? {
+          serial: held.payload.serial,
+          expiresAt: held.payload.expires_at,
+          renewAt: new Date(renewalDueAt(held.payload)).toISOString(),
+        }
+      : null,
+    heartbeat: heartbeat
+      ? { intervalMs: heartbeat.intervalMs, session: heartbeat.session, sent: heartbeat.sequence }
+      : null,
+    telemetry: core.workloads.telemetryState,
+    gears: core.workloads.gears(),
+    scenario: core.scenario?.scenario ?? null,
+    loaded: loadedSubsystems(),
+  };
+}

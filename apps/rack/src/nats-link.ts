@@ -1,0 +1,67 @@
+// Connecting to NATS: the first connect retried with jittered backoff (logged), then the client's own reconnects.
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { Backoff, type BackoffPolicy, DEFAULT_TIMING } from "./lifecycle/backoff.js";
+
+/** Options of {@link connectWithRetry}. */
+export interface ConnectWithRetryOptions {
+  url: string;
+  /** Client name shown by the server's monitoring, e.g. `fluxrig-rack/rack-nyc-01`. */
+  clientName: string;
+  logger: Logger;
+  policy?: BackoffPolicy;
+  /** Aborting gives up on a first connect still in progress (SIGTERM before NATS ever came up). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Resolves once connected; until then retries forever with jittered backoff, logging the first failure and
+ * every tenth. After that, reconnects are the client's, paced by the same backoff, reset on success.
+ */
+export async function connectWithRetry(opts: ConnectWithRetryOptions): Promise<NatsConnection> {
+  const backoff = new Backoff(opts.policy ?? DEFAULT_TIMING.reconnect);
+  const reconnectBackoff = new Backoff(opts.policy ?? DEFAULT_TIMING.reconnect);
+  for (let attempt = 1; ; attempt++) {
+    opts.signal?.throwIfAborted();
+    try {
+      const nc = await connect({
+        servers: opts.url,
+        name: opts.clientName,
+        maxReconnectAttempts: -1,
+        reconnectDelayHandler: () => reconnectBackoff.next(),
+        // Ping often enough that a dead server is noticed within a few heartbeats.
+        pingInterval: 20_000,
+        maxPingOut: 3,
+      });
+      void (async () => {
+        for await (const status of nc.status()) if (status.type === "reconnect") reconnectBackoff.reset();
+      })();
+      if (attempt > 1)
+        opts.logger.info({ url: opts.url, attempts: attempt }, "nats: connected after retrying");
+      return nc;
+    } catch (error) {
+      const delayMs = backoff.next();
+      if (attempt === 1 || attempt % 10 === 0) {
+        opts.logger.warn(
+          { url: opts.url, attempt, retry_in_ms: delayMs, err: error },
+          "nats: cannot connect, retrying",
+        );
+      }
+      await abortableDelay(delayMs, opts.signal);
+    }
+  }
+}
+
+function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,184 @@
+// A scripted stand-in for the Mixer on a real nats-server: answers hellos, records heartbeats, pushes passports.
+
+import { type PassportEnvelope, publicKeyFromBase64url, verifyPassport } from "@fluxrig/passport";
+import {
+  decodeHeartbeat,
+  decodeHelloRequest,
+  encodeMessage,
+  type Heartbeat,
+  type HelloReply,
+  type HelloRequest,
+  type PassportPush,
+  rackPassportSubject,
+  rackScenarioSubject,
+  type ScenarioPush,
+  SUBJECTS,
+  verifyHelloSignature,
+} from "@fluxrig/wire";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { TestCluster } from "./test-cluster.js";
+
+/** How the scripted Mixer answers hellos. */
+export type MixerMode = "pending" | "active" | "rejected" | "revoked" | "silent";
+
+/** Options of {@link ScriptedMixer}. */
+export interface ScriptedMixerOptions {
+  cluster?: TestCluster;
+  machineId?: number;
+  heartbeatIntervalMs?: number;
+  mode?: MixerMode;
+  /** Passport lifetime for issued passports (default 1 h). */
+  ttlMs?: number;
+  /** Reissue instead of confirming a presented passport once it is past this fraction of its life. */
+  renewAfter?: number;
+}
+
+/**
+ * Answers `fluxrig.agent.hello` the way the Mixer would for one scripted mode, checks every hello's
+ * signature, and records hellos and heartbeats.
+ *
+ * @example
+ * const mixer = await ScriptedMixer.start(nc, { mode: "pending" }); await mixer.adopt("rack-1");
+ */
+export class ScriptedMixer {
+  readonly cluster: TestCluster;
+  readonly hellos: HelloRequest[] = [];
+  readonly heartbeats: Heartbeat[] = [];
+  readonly badHellos: string[] = [];
+  mode: MixerMode;
+  readonly #nc: NatsConnection;
+  readonly #opts: ScriptedMixerOptions;
+  readonly #subs: Subscription[] = [];
+  readonly #keys = new Map<string, string>();
+
+  private constructor(nc: NatsConnection, opts: ScriptedMixerOptions) {
+    this.#nc = nc;
+    this.#opts = opts;
+    this.cluster = opts.cluster ?? new TestCluster();
+    this.mode = opts.mode ?? "pending";
+  }
+
+  static async start(nc: NatsConnection, opts: ScriptedMixerOptions = {}): Promise<ScriptedMixer> {
+    const mixer = new ScriptedMixer(nc, opts);
+    mixer.#subs.push(
+      nc.subscribe(SUBJECTS.hello, {
+        callback: (_e, msg) => mixer.#onHello(msg.data, (r) => msg.respond(encodeMessage(r))),
+      }),
+      nc.subscribe(SUBJECTS.heartbeatAll, {
+        callback: (_e, msg) => {
+          const hb = decodeHeartbeat(msg.data);
+          if (hb.ok) mixer.heartbeats.push(hb.value);
+        },
+      }),
+    );
+    await nc.flush();
+    return mixer;
+  }
+
+  get entityId(): string {
+    return TestCluster.entityId(this.#opts.machineId ?? 100);
+  }
+
+  /** Heartbeats of one status. */
+  beats(status: Heartbeat["status"]): Heartbeat[] {
+    return this.heartbeats.filter((h) => h.status === status);
+  }
+
+  /** Issues a passport to a Rack that said hello and pushes it ("issued"); hellos are answered active from now on. */
+  async adopt(name: string): Promise<PassportEnvelope> {
+    const env = this.#issue(name);
+    this.mode = "active";
+    await this.push(name, {
+      v: 1,
+      kind: "issued",
+      status: "active",
+      passport: env,
+      ts: new Date().toISOString(),
+    });
+    return env;
+  }
+
+  /** Pushes a signed revocation; hellos are answered revoked from now on. */
+  async revoke(name: string): Promise<void> {
+    const env = this.#issue(name, "revoked");
+    this.mode = "revoked";
+    await this.push(name, {
+      v: 1,
+      kind: "revoked",
+      status: "revoked",
+      passport: env,
+      reason: "test",
+      ts: new Date().toISOString(),
+    });
+  }
+
+  async push(name: string, push: PassportPush): Promise<void> {
+    this.#nc.publish(rackPassportSubject(name), encodeMessage(push));
+    await this.#nc.flush();
+  }
+
+  async pushScenario(name: string, push: ScenarioPush): Promise<void> {
+    this.#nc.publish(rackScenarioSubject(name), encodeMessage(push));
+    await this.#nc.flush();
+  }
+
+  stop(): void {
+    for (const sub of this.#subs) sub.unsubscribe();
+  }
+
+  #issue(name: string, status: "active" | "revoked" = "active"): PassportEnvelope {
+    const key = this.#keys.get(name);
+    if (key === undefined) throw new Error(`${name} has not said hello`);
+    const env = this.cluster.issue({
+      rackPublicKey: publicKeyFromBase64url(key),
+      name,
+      status,
+      machineId: this.#opts.machineId ?? 100,
+      ...(this.#opts.ttlMs !== undefined ? { ttlMs: this.#opts.ttlMs } : {}),
+    });
+    return env;
+  }
+
+  #onHello(data: Uint8Array, respond: (reply: HelloReply) => void): void {
+    const decoded = decodeHelloRequest(data);
+    if (!decoded.ok || !verifyHelloSignature(decoded.value)) {
+      this.badHellos.push(decoded.ok ? "bad signature" : decoded.error.message);
+      return;
+    }
+    const req = decoded.value;
+    this.hellos.push(req);
+    this.#keys.set(req.name, req.public_key);
+    if (this.mode === "silent") return;
+    const base = {
+      v: 1 as const,
+      entity_id: this.entityId,
+      machine_id: this.#opts.machineId ?? 100,
+      cluster_public_key: this.cluster.publicKeyB64,
+      cluster_key_id: this.cluster.keyId,
+      heartbeat_interval_ms: this.#opts.heartbeatIntervalMs ?? 200,
+    };
+    if (this.mode !== "active") {
+      respond({ ...base, status: this.mode });
+      return;
+    }
+    respond({ ...base, status: "active", passport: this.#passportFor(req) });
+  }
+
+  /** Confirms a presented passport that is still young, else issues a new one (renewal, recovery). */
+  #passportFor(req: HelloRequest): PassportEnvelope {
+    if (req.passport !== undefined) {
+      try {
+        const p = verifyPassport(req.passport, {
+          clusterPublicKey: this.cluster.keys.publicKey,
+          name: req.name,
+        });
+        const issued = Date.parse(p.issued_at);
+        const life = Date.parse(p.expires_at) - issued;
+        if (Date.now() - issued < life * (this.#opts.renewAfter ?? 2 / 3)) return req.passport;
+      } catch {
+        // An invalid presented passport is simply replaced, as a lenient Mixer would after checking the key.
+      }
+    }
+    return this.#issue(req.name);
+  }
+}
