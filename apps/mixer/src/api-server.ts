@@ -23,7 +23,11 @@ export async function startApi(opts: {
     scenarios: mixer.scenarios,
     audit: mixer.audit,
     cluster: () => mixer.clusterInfo(),
-    auth: { token: config.api.auth_token || null, disabled: config.api.auth_disabled_dangerously },
+    auth: {
+      token: config.api.auth_token || null,
+      disabled: config.api.auth_disabled_dangerously,
+      telemetryToken: config.api.telemetry_token || null,
+    },
     logger,
     maxBodyBytes: config.api.max_body_bytes,
     metrics: new RackMetricsStore(),

@@ -26,6 +26,8 @@ export const MixerConfigSchema = z
         .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "expected host:port such as 127.0.0.1:8090")
         .default("127.0.0.1:8090"),
       auth_token: z.string().default(""),
+      /** Accepted on POST /v1/metrics only, so Racks export telemetry without the operator token. */
+      telemetry_token: z.string().default(""),
       auth_disabled_dangerously: z.boolean().default(false),
       max_body_bytes: z
         .number()

@@ -1,9 +1,7 @@
 // The three adoption paths, reject and revoke, end to end: REST API calls against a real Mixer, scripted Racks on NATS.
-import { attachLogsOnFailure, waitFor } from "@fluxrig/testkit";
+import { attachLogsOnFailure, MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
 import { beforeEach, describe, expect, test } from "vitest";
-import { MixerHarness } from "./support/mixer-harness.js";
 import { readRegistry } from "./support/registry-file.js";
-import { ScriptedRack } from "./support/scripted-rack.js";
 
 beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 

@@ -1,12 +1,10 @@
 // Enrollment over real NATS into a real DuckDB file, against the fluxrig-mixer process.
 import { generateKeyPair, publicKeyFromBase64url, verifyPassport } from "@fluxrig/passport";
-import { attachLogsOnFailure, waitFor } from "@fluxrig/testkit";
+import { attachLogsOnFailure, MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
 import { encodeMessage } from "@fluxrig/wire";
 import nacl from "tweetnacl";
 import { beforeEach, describe, expect, test } from "vitest";
-import { MixerHarness } from "./support/mixer-harness.js";
 import { readRegistry } from "./support/registry-file.js";
-import { ScriptedRack } from "./support/scripted-rack.js";
 
 beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 

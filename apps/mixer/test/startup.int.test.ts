@@ -1,9 +1,15 @@
 // How fluxrig-mixer starts and stops: clear refusals for broken config, unsafe keys, a held data dir, no NATS.
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { attachLogsOnFailure, freePort, runBinary, tempDir } from "@fluxrig/testkit";
+import {
+  attachLogsOnFailure,
+  freePort,
+  MixerHarness,
+  runBinary,
+  TEST_TOKEN,
+  tempDir,
+} from "@fluxrig/testkit";
 import { beforeEach, describe, expect, test } from "vitest";
-import { MixerHarness, TEST_TOKEN } from "./support/mixer-harness.js";
 import { readRegistry } from "./support/registry-file.js";
 
 beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));

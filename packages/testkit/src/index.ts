@@ -25,8 +25,10 @@ export {
   type LogsOnFailureOptions,
   type OnTestFailed,
 } from "./logs-on-failure.js";
+export { MixerHarness, type MixerHarnessOptions, TEST_TOKEN } from "./mixer-harness.js";
 export { type NatsConfigInput, natsConfigText } from "./nats-config.js";
 export { NatsServer, type NatsServerOptions, startNatsServer, type TakeDownOptions } from "./nats-server.js";
+export { type HelloOverrides, ScriptedRack } from "./scripted-rack.js";
 export { type TempDir, type TempDuckDbPath, tempDir, tempDuckDbPath } from "./temp-files.js";
 export { eventually, type WaitForOptions, waitFor } from "./wait-for.js";
 export {

@@ -1,6 +1,8 @@
 // Failures everywhere get one JSON shape: bad JSON, oversized bodies, unknown routes, bugs (500, never leaked).
+
+import type { WireErrorCode } from "@fluxrig/wire";
 import { describe, expect, test } from "vitest";
-import type { RackView } from "../fleet/operations.js";
+import { OperationError, type RackView } from "../fleet/operations.js";
 import { authed, buildTestApi, errorOf } from "./testing/test-api.js";
 
 describe("request bodies", () => {
@@ -86,6 +88,16 @@ describe("unexpected errors", () => {
       err: { message: "duckdb: secret table path /var/lib/x" },
     });
     expect(api.counters.get("api.errors.internal")).toBe(1);
+  });
+
+  test("an OperationError with a code outside the wire table is a 500, not a response without a status", async () => {
+    const api = buildTestApi();
+    api.fleet.racks.show = async () => {
+      throw new OperationError("teapot" as WireErrorCode, "no such code");
+    };
+    const res = await api.app.request("/api/v1/racks/rack-a", authed());
+    expect(res.status).toBe(500);
+    expect((await errorOf(res)).code).toBe("internal");
   });
 
   test("a response that fails its own schema is a 500, not a leak of whatever came back", async () => {

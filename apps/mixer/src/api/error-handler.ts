@@ -39,12 +39,10 @@ function refusalOf(err: unknown): Refusal | undefined {
     };
   }
   if (err instanceof OperationError) {
-    return {
-      code: err.code,
-      status: WIRE_ERROR_HTTP_STATUS[err.code],
-      message: err.message,
-      details: err.details,
-    };
+    // A code outside the table can only come from a bug (or a cast): a 500, not a response with no status.
+    const status = (WIRE_ERROR_HTTP_STATUS as Record<string, number | undefined>)[err.code];
+    if (status === undefined) return undefined;
+    return { code: err.code, status, message: err.message, details: err.details };
   }
   if (err instanceof HTTPException) {
     // Raised by Hono itself (or its middleware); its text body is replaced by the JSON shape every client parses.

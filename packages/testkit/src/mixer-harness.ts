@@ -1,5 +1,6 @@
 // A real nats-server plus a real fluxrig-mixer process, for integration tests: start, restart, kill -9, API calls.
 import { join } from "node:path";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import {
   freePort,
   type NatsServer,
@@ -7,8 +8,7 @@ import {
   spawnBinary,
   startNatsServer,
   tempDir,
-} from "@fluxrig/testkit";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+} from "./index.js";
 
 export const TEST_TOKEN = "test-token-0123456789";
 
