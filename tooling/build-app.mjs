@@ -10,7 +10,9 @@ const pkg = JSON.parse(readFileSync(resolve("package.json"), "utf8"));
 let sha = process.env.FLUXRIG_GIT_SHA ?? "";
 if (!sha) {
   try {
-    sha = execSync("git rev-parse --short=12 HEAD", { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    sha = execSync("git rev-parse --short=12 HEAD", { stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim();
   } catch {
     sha = "unknown";
   }
