@@ -132,7 +132,10 @@ describe("adoption", () => {
     const good = new ScriptedRack(nc, "rack-good").listen();
     await good.hello();
     await h.api("/api/v1/racks/rack-good/adopt", { method: "POST" });
+    // Hello with the pushed passport (a hello without one would be answered with a fresh passport, serial 2).
+    await waitFor(() => good.passport, { timeoutMs: 5000, message: "adoption push" });
     const active = await good.hello();
+    expect(active.passport?.payload).toBe(good.passportPushes[0]?.passport?.payload);
     const oldPassport = active.passport!;
     const revoked = await h.api<RackBody>("/api/v1/racks/rack-good/revoke", { method: "POST" });
     expect(revoked.body.status).toBe("revoked");
