@@ -5,5 +5,6 @@ cd "$(dirname "$0")/.."
 rm -f .reports/vitest.json
 bash tooling/setup.sh
 pnpm exec turbo run build typecheck --output-logs=errors-only
+pnpm exec tsc -p tsconfig.json
 pnpm exec biome check .
 pnpm exec vitest run "$@"

@@ -1,0 +1,274 @@
+// Starts the lab in order (nats-server, Mixer, demo scenario, Racks) and stops it in reverse, each step bounded.
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { applyScenario } from "../../examples/lab/apply-scenario.mjs";
+import type { BannerInfo } from "./lab-banner.js";
+import {
+  extraRackNames,
+  LAB_FILES,
+  LAB_RACKS,
+  MANUAL_RACK,
+  mixerEnv,
+  natsEnv,
+  natsUrlPort,
+  REPO_ROOT,
+  rackEnv,
+} from "./lab-config.js";
+import {
+  type LabLayout,
+  labLayout,
+  logFile,
+  prepareLayout,
+  rackStateDir,
+  rotateLogs,
+  wipeLab,
+} from "./lab-layout.js";
+import { LabLock } from "./lab-lock.js";
+import { findNatsServer, natsConfigText } from "./lab-nats.js";
+import type { LabOptions } from "./lab-options.js";
+import { describeExit, LabProcess, LabWaitError } from "./lab-process.js";
+import { prepareRuntime } from "./lab-runtime.js";
+import { StatusMonitor } from "./status-monitor.js";
+import type { ProcessState } from "./status-table.js";
+
+/** The lab cannot start; the message says why and what to do. */
+export class LabStartError extends Error {
+  override readonly name = "LabStartError";
+}
+
+const NATS_READY_MS = 30_000;
+const MIXER_READY_MS = 90_000;
+const GRACE_MS = { rack: 10_000, mixer: 20_000, nats: 10_000 } as const;
+
+export class LabCluster {
+  readonly #options: LabOptions;
+  readonly #say: (text: string) => void;
+  readonly #layout: LabLayout;
+  readonly #starting = new AbortController();
+  readonly #racks = new Map<string, LabProcess>();
+  readonly #stopRequested: Promise<string>;
+  #requestStop: (reason: string) => void = () => {};
+  #lock: LabLock | undefined;
+  #nats: LabProcess | undefined;
+  #mixer: LabProcess | undefined;
+  #monitor: StatusMonitor | undefined;
+  #stopping: Promise<void> | undefined;
+  /** Set when nats-server or the Mixer died on its own: the lab then exits 1. */
+  failure: string | undefined;
+
+  constructor(opts: { options: LabOptions; say: (text: string) => void }) {
+    this.#options = opts.options;
+    this.#say = opts.say;
+    this.#layout = labLayout(opts.options.labDir);
+    this.#stopRequested = new Promise((resolve) => {
+      this.#requestStop = resolve;
+    });
+  }
+
+  /** Resolves with the reason once a signal or a failure asks the lab to stop. */
+  untilStopRequested(): Promise<string> {
+    return this.#stopRequested;
+  }
+
+  /** Asks the lab to stop; aborts a start in progress. */
+  requestStop(reason: string): void {
+    this.#starting.abort();
+    this.#requestStop(reason);
+  }
+
+  /** Starts everything and returns what the banner shows. Throws LabStartError (or a wait aborted by a signal). */
+  async start(): Promise<BannerInfo> {
+    const options = this.#options;
+    const layout = this.#layout;
+    for (const bundle of [LAB_FILES.mixerBundle, LAB_FILES.rackBundle]) {
+      if (!existsSync(bundle))
+        throw new LabStartError(`${bundle} is missing: run the lab without --no-build`);
+    }
+    const natsBin = findNatsServer();
+    if (natsBin === undefined) {
+      throw new LabStartError(
+        "nats-server is not installed: run without --no-setup, install it (Debian: apt-get install nats-server), or set NATS_SERVER_BIN",
+      );
+    }
+    await mkdir(layout.dir, { recursive: true, mode: 0o700 });
+    this.#lock = await LabLock.acquire({ file: layout.lockFile, labDir: layout.dir, note: this.#say });
+    if (options.reset) {
+      await wipeLab(layout);
+      this.#say(`reset: wiped ${layout.dir}`);
+    }
+    await prepareLayout(layout);
+    await rotateLogs(layout);
+    const run = await prepareRuntime({ options, layout, say: this.#say });
+    this.#checkpoint();
+
+    await writeFile(
+      layout.natsConfig,
+      natsConfigText({ port: natsUrlPort(run.natsUrl), storeDir: layout.natsDir }),
+    );
+    this.#say(`starting nats-server on ${run.natsUrl}`);
+    this.#nats = await this.#spawn({
+      name: "nats-server",
+      command: natsBin,
+      args: ["-c", layout.natsConfig],
+      env: natsEnv(run),
+      stopGraceMs: GRACE_MS.nats,
+      tier: 0,
+    });
+    await this.#nats.waitForLine((l) => (l.includes("Server is ready") ? true : undefined), {
+      timeoutMs: NATS_READY_MS,
+      what: '"Server is ready"',
+      signal: this.#starting.signal,
+    });
+
+    this.#checkpoint();
+    this.#say(`starting the Mixer (API ${run.apiUrl})`);
+    this.#mixer = await this.#spawn({
+      name: "mixer",
+      command: process.execPath,
+      args: ["--enable-source-maps", LAB_FILES.mixerBundle, "--config", LAB_FILES.mixerConfig],
+      env: mixerEnv(run, layout.mixerDir),
+      stopGraceMs: GRACE_MS.mixer,
+      tier: 1,
+    });
+    await this.#mixer.waitForLine(mixerReady, {
+      timeoutMs: MIXER_READY_MS,
+      what: '"mixer ready"',
+      signal: this.#starting.signal,
+    });
+
+    let scenario: BannerInfo["scenario"];
+    try {
+      scenario = await applyScenario({ apiUrl: run.apiUrl, token: run.token, file: LAB_FILES.scenario });
+    } catch (error) {
+      scenario = { error: (error as Error).message };
+      this.#say(`the demo scenario was not applied: ${scenario.error}`);
+    }
+
+    this.#checkpoint();
+    const names = [...LAB_RACKS, ...extraRackNames(options.extraRacks)];
+    this.#say(`starting ${names.length} Racks: ${names.join(", ")}`);
+    for (const name of names) {
+      const stateDir = rackStateDir(layout, name);
+      const proc = await this.#spawn({
+        name,
+        command: process.execPath,
+        args: ["--enable-source-maps", LAB_FILES.rackBundle, "--config", LAB_FILES.rackConfig],
+        env: rackEnv(run, name, stateDir),
+        stopGraceMs: GRACE_MS.rack,
+        tier: 2,
+      });
+      this.#racks.set(name, proc);
+    }
+    this.#monitor = new StatusMonitor({
+      apiUrl: run.apiUrl,
+      token: run.token,
+      out: process.stdout,
+      processes: () => this.#processStates(),
+    });
+    return {
+      labDir: layout.dir,
+      apiUrl: run.apiUrl,
+      token: run.token,
+      tokenFile: layout.tokenFile,
+      natsUrl: run.natsUrl,
+      logsDir: layout.logsDir,
+      scenario,
+      scenarioFile: LAB_FILES.scenario,
+      autoAdopt: options.autoAdopt,
+      manualRack: MANUAL_RACK,
+      cliBuilt: existsSync(LAB_FILES.cliBundle),
+      racks: names,
+    };
+  }
+
+  /** Starts the status table (after the banner is printed). */
+  startMonitor(): void {
+    this.#monitor?.start();
+  }
+
+  /** Racks, then the Mixer, then nats-server: SIGTERM each, SIGKILL what outlives its grace. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#starting.abort();
+      await this.#monitor?.stop();
+      const started = [...this.#racks.values(), this.#mixer, this.#nats].filter((p) => p !== undefined);
+      if (started.length > 0) this.#say("stopping the lab: Racks, then the Mixer, then nats-server");
+      await Promise.all([...this.#racks.values()].map((p) => this.#stopOne(p)));
+      if (this.#mixer) await this.#stopOne(this.#mixer);
+      if (this.#nats) await this.#stopOne(this.#nats);
+      await this.#lock?.release();
+      if (started.length > 0)
+        this.#say(`stopped. Run the lab again to resume (data in ${this.#layout.dir}).`);
+    })();
+    return this.#stopping;
+  }
+
+  /** Ends a start that a signal interrupted between two steps. */
+  #checkpoint(): void {
+    if (this.#starting.signal.aborted) throw new LabWaitError("stopped while starting", "aborted");
+  }
+
+  /** A second Ctrl-C: SIGKILL whatever still runs; `stop()` then finishes at once. */
+  killAll(): void {
+    for (const p of [...this.#racks.values(), this.#mixer, this.#nats]) p?.kill();
+  }
+
+  async #stopOne(proc: LabProcess): Promise<void> {
+    const exit = await proc.stop();
+    // nats-server shuts down cleanly on SIGTERM, then exits with 1 (with 0 only on SIGINT).
+    const normal = proc === this.#nats && exit.code === 1 ? ", its normal exit after SIGTERM" : "";
+    const killed = exit.killed ? ", killed after its grace period" : "";
+    this.#say(`  ${proc.name} stopped (${describeExit(exit)}${normal}${killed})`);
+  }
+
+  async #spawn(opts: {
+    name: string;
+    command: string;
+    args: string[];
+    env: Record<string, string>;
+    stopGraceMs: number;
+    /** Start order, for stopping orphans in reverse: nats-server 0, Mixer 1, Racks 2. */
+    tier: number;
+  }): Promise<LabProcess> {
+    const proc = new LabProcess({ ...opts, cwd: REPO_ROOT, logFile: logFile(this.#layout, opts.name) });
+    if (proc.pid !== undefined)
+      await this.#lock?.recordChild({ name: opts.name, pid: proc.pid, tier: opts.tier });
+    void proc.exited().then((exit) => this.#exited(proc, describeExit(exit)));
+    return proc;
+  }
+
+  #exited(proc: LabProcess, how: string): void {
+    if (this.#stopping !== undefined) return;
+    const tail = proc.tail(8).map((l) => `    ${l}`);
+    const message = [`${proc.name} exited on its own (${how}); its log: ${proc.logFile}`, ...tail].join("\n");
+    if (this.#monitor) this.#monitor.note(message);
+    else this.#say(message);
+    if (proc === this.#nats || proc === this.#mixer) {
+      this.failure = `${proc.name} exited (${how})`;
+      this.requestStop(this.failure);
+    }
+  }
+
+  #processStates(): Map<string, ProcessState> {
+    const states = new Map<string, ProcessState>();
+    for (const [name, proc] of this.#racks) {
+      const exit = proc.exitStatus;
+      states.set(
+        name,
+        exit === undefined ? { pid: proc.pid ?? 0 } : { exited: `exited ${describeExit(exit)}` },
+      );
+    }
+    return states;
+  }
+}
+
+/** The `api` of the Mixer's `{"msg":"mixer ready","api":"http://..."}` log line. */
+function mixerReady(line: string): string | undefined {
+  if (!line.startsWith("{")) return undefined;
+  try {
+    const entry = JSON.parse(line) as { msg?: unknown; api?: unknown };
+    return entry.msg === "mixer ready" ? String(entry.api ?? "") : undefined;
+  } catch {
+    return undefined;
+  }
+}

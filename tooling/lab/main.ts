@@ -1,0 +1,91 @@
+// `npm run lab`: parses the options, starts the lab cluster, prints where everything is, and stops it on Ctrl-C.
+import { relative } from "node:path";
+import { ConfigError } from "../../packages/config/src/index.js";
+import { bannerLines } from "./lab-banner.js";
+import { LabCluster, LabStartError } from "./lab-cluster.js";
+import { LabLockedError } from "./lab-lock.js";
+import { LabUsageError, parseLabOptions, USAGE } from "./lab-options.js";
+import { LabWaitError } from "./lab-process.js";
+
+// npm and pnpm forward the terminal's SIGINT to the script, which also gets it from the terminal: one Ctrl-C arrives
+// twice within milliseconds. Only a signal this long after the first is a second Ctrl-C.
+const REPEAT_SIGNAL_MS = 1_000;
+
+const say = (text: string): void => {
+  process.stdout.write(`${text}\n`);
+};
+
+/** A path as the operator would type it from here: relative when inside the working directory. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === "" ? "." : rel.startsWith("..") ? path : rel;
+}
+
+async function main(): Promise<number> {
+  let options: ReturnType<typeof parseLabOptions>;
+  try {
+    options = parseLabOptions(process.argv.slice(2), process.cwd());
+  } catch (error) {
+    if (!(error instanceof LabUsageError)) throw error;
+    process.stderr.write(`lab: ${error.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (options.help) {
+    say(USAGE);
+    return 0;
+  }
+
+  const lab = new LabCluster({ options, say: (text) => say(`lab: ${text}`) });
+  let firstSignalAt: number | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (firstSignalAt === undefined) {
+      firstSignalAt = Date.now();
+      say(`\nlab: ${signal}: stopping (Ctrl-C again to kill at once)`);
+      lab.requestStop(signal);
+    } else if (Date.now() - firstSignalAt >= REPEAT_SIGNAL_MS) {
+      say(`lab: ${signal} again: killing what is left`);
+      lab.killAll();
+    }
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal);
+  // Whatever happens to this process, the children it started do not outlive it.
+  process.on("exit", () => lab.killAll());
+
+  let failed = false;
+  try {
+    const info = await lab.start();
+    const banner = bannerLines({
+      ...info,
+      labDir: shown(info.labDir),
+      tokenFile: shown(info.tokenFile),
+      logsDir: shown(info.logsDir),
+      scenarioFile: shown(info.scenarioFile),
+    });
+    say(banner.join("\n"));
+    lab.startMonitor();
+    await lab.untilStopRequested();
+  } catch (error) {
+    const aborted = error instanceof LabWaitError && error.reason === "aborted";
+    if (!aborted) {
+      failed = true;
+      const known =
+        error instanceof LabStartError ||
+        error instanceof LabLockedError ||
+        error instanceof LabWaitError ||
+        error instanceof ConfigError;
+      say(
+        `lab: cannot start: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}`,
+      );
+    }
+  }
+  await lab.stop();
+  return failed || lab.failure !== undefined ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`lab: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);
