@@ -1,0 +1,137 @@
+// How Racks look in a terminal: the list table, the detail page with its evidence, conflicts, bulk results.
+import type { BulkAdoptResult, NameConflict, Rack, RackReplaced } from "../api-types.js";
+import { renderFields, renderTable } from "../columns.js";
+import type { Colors } from "../output.js";
+import { formatRelative, formatTimestamp } from "../relative-time.js";
+import { formatHardware, formatStats } from "./rack-stats.js";
+import { styleStatus } from "./status-style.js";
+
+/** The `racks list` table. */
+export function rackTable(racks: readonly Rack[], c: Colors, now: Date): string {
+  return renderTable(
+    racks,
+    [
+      { header: "NAME", value: (r) => c.bold(r.name) },
+      { header: "STATUS", value: (r) => styleStatus(r.status, c) },
+      { header: "MID", value: (r) => String(r.machine_id), align: "right" },
+      { header: "ENTITY ID", value: (r) => r.entity_id_hex },
+      { header: "LAST SEEN", value: (r) => formatRelative(r.last_seen, now) },
+      { header: "VERSION", value: (r) => r.version },
+      {
+        header: "HOST",
+        value: (r) => (typeof r.attributes.hostname === "string" ? r.attributes.hostname : ""),
+      },
+    ],
+    c.dim,
+  );
+}
+
+/** The name conflicts table: other keys that claimed a name. */
+export function conflictTable(conflicts: readonly NameConflict[], c: Colors, now: Date): string {
+  return renderTable(
+    conflicts,
+    [
+      { header: "NAME", value: (x) => x.name },
+      { header: "CLAIMED BY KEY", value: (x) => c.yellow(x.claimed_key_fingerprint) },
+      { header: "ATTEMPTS", value: (x) => String(x.attempts), align: "right" },
+      { header: "FIRST", value: (x) => formatRelative(x.first_at, now) },
+      { header: "LAST", value: (x) => formatRelative(x.last_at, now) },
+      { header: "LAST SOURCE", value: (x) => x.last_source ?? "-" },
+    ],
+    c.dim,
+  );
+}
+
+function passportText(rack: Rack, now: Date): string {
+  const p = rack.passport;
+  if (p === null) return "none";
+  return `serial ${p.serial}, issued ${formatTimestamp(p.issued_at, now)}\nexpires ${formatTimestamp(p.expires_at, now)}`;
+}
+
+/** The `racks show` page: identity, the evidence for a decision, presence, passport and conflicts. */
+export function rackDetail(rack: Rack, c: Colors, now: Date): string {
+  const since = rack.status_changed_at ? ` (since ${formatRelative(rack.status_changed_at, now)})` : "";
+  const fields: Array<[string, string]> = [
+    ["name", c.bold(rack.name)],
+    ["status", `${styleStatus(rack.status, c)}${since}`],
+    ["entity id", `${rack.entity_id} (${rack.entity_id_hex})`],
+    ["machine id", String(rack.machine_id)],
+    ["version", rack.version],
+    ["key", rack.key_fingerprint],
+    ["public key", typeof rack.attributes.public_key === "string" ? rack.attributes.public_key : "-"],
+    ["hardware", formatHardware(rack.attributes)],
+    ["first seen", formatTimestamp(rack.first_seen, now)],
+    ["last seen", formatTimestamp(rack.last_seen, now)],
+  ];
+  const ev = rack.evidence;
+  if (ev) {
+    fields.push(["hellos", String(ev.hello_count)]);
+    fields.push(["last source", ev.last_source ?? "-"]);
+  }
+  fields.push(["passport", passportText(rack, now)]);
+  fields.push(["stats", formatStats(rack.stats)]);
+  if (ev) {
+    fields.push([
+      "conflicts",
+      ev.conflicts.length === 0 ? "none" : c.yellow(`${ev.conflicts.length} other key(s) claimed this name`),
+    ]);
+  }
+  let text = renderFields(fields, c.dim);
+  if (ev && ev.conflicts.length > 0) text += `\n\n${conflictTable(ev.conflicts, c, now)}`;
+  return text;
+}
+
+/** What an operator may do next with a Rack, as commands to copy. */
+export function rackHints(rack: Rack): string[] {
+  const hints: string[] = [];
+  if (rack.status === "pending") {
+    hints.push(`adopt it:  fluxrig racks adopt ${rack.name}`, `reject it: fluxrig racks reject ${rack.name}`);
+  }
+  if ((rack.evidence?.conflicts.length ?? 0) > 0) {
+    hints.push(`hand the name to the newest claimant: fluxrig racks replace ${rack.name}`);
+  }
+  return hints;
+}
+
+/** One line after a lifecycle change: "rack-nyc-01 (0x0300640000000000): active, passport serial 1, expires in 1d". */
+export function changedLine(rack: Rack, c: Colors, now: Date): string {
+  const passport =
+    rack.status === "active" && rack.passport
+      ? `, passport serial ${rack.passport.serial}, expires ${formatRelative(rack.passport.expires_at, now)}`
+      : "";
+  return `${c.bold(rack.name)} (${rack.entity_id_hex}): ${styleStatus(rack.status, c)}${passport}`;
+}
+
+/** The outcome of a bulk adopt: what was (or would be) adopted and what was skipped, with why. */
+export function bulkAdoptText(result: BulkAdoptResult, c: Colors): string {
+  const verb = result.dry_run ? "would adopt" : "adopted";
+  const lines: string[] = [];
+  for (const a of result.adopted) lines.push(`${verb} ${c.bold(a.name)} (was ${styleStatus(a.from, c)})`);
+  for (const s of result.skipped) lines.push(`${c.yellow("skipped")} ${s.ref}: ${s.reason} (${s.code})`);
+  if (result.adopted.length === 0 && result.skipped.length === 0) lines.push("no pending Rack matched");
+  if (result.dry_run) lines.push(c.dim("dry run: nothing was changed"));
+  return lines.join("\n");
+}
+
+/** The outcome of `racks replace`: the old key revoked, the name handed to the new one. */
+export function replacedText(r: RackReplaced, c: Colors, now: Date): string {
+  const passport = r.new.passport
+    ? `, passport serial ${r.new.passport.serial}, expires ${formatRelative(r.new.passport.expires_at, now)}`
+    : "";
+  return [
+    `${c.bold(r.new.name)} handed to a new key`,
+    renderFields(
+      [
+        [
+          "old key",
+          `${r.old.key_fingerprint}  ${styleStatus(r.old.status, c)}, MachineID ${r.old.machine_id}`,
+        ],
+        [
+          "new key",
+          `${r.new.key_fingerprint}  ${styleStatus(r.new.status, c)}, MachineID ${r.new.machine_id} (${r.new.entity_id_hex})${passport}`,
+        ],
+      ],
+      c.dim,
+    ),
+  ].join("\n");
+}

@@ -1,0 +1,176 @@
+// The terminal views: tables, detail pages with evidence, stats, scenario issues and events.
+import pc from "picocolors";
+import { describe, expect, test } from "vitest";
+import { sampleConflict, sampleEvent, sampleRack } from "../testing/sample-bodies.js";
+import { eventTable, eventWhat } from "./event-views.js";
+import { formatBytes, formatHardware, formatStats } from "./rack-stats.js";
+import { bulkAdoptText, changedLine, rackDetail, rackHints, rackTable } from "./rack-views.js";
+import { importResultText, issueLines } from "./scenario-views.js";
+
+const c = pc.createColors(false);
+const now = new Date("2025-06-01T12:00:00.000Z");
+
+describe("racks", () => {
+  test("the list table", () => {
+    expect(
+      rackTable([sampleRack(), sampleRack({ name: "r2", status: "active", machine_id: 7 })], c, now),
+    ).toBe(
+      [
+        "NAME         STATUS   MID  ENTITY ID           LAST SEEN  VERSION  HOST",
+        "rack-nyc-01  pending  100  0x0300640000000000  12s ago    0.1.0    nyc-01",
+        "r2           active     7  0x0300640000000000  12s ago    0.1.0    nyc-01",
+      ].join("\n"),
+    );
+  });
+
+  test("the detail page shows the evidence for a pending Rack, conflicts included", () => {
+    const rack = sampleRack({
+      evidence: { hello_count: 4, last_source: "10.0.0.7", conflicts: [sampleConflict()] },
+    });
+    const text = rackDetail(rack, c, now);
+    expect(text).toContain("status       pending (since 2m ago)");
+    expect(text).toContain("entity id    216282733276561408 (0x0300640000000000)");
+    expect(text).toContain("key          SHA256:Zm9vYmFy");
+    expect(text).toContain("hardware     hostname nyc-01, os linux, arch x64");
+    expect(text).toContain("first seen   2025-06-01T11:58:00Z (2m ago)");
+    expect(text).toContain("last seen    2025-06-01T11:59:48Z (12s ago)");
+    expect(text).toContain("hellos       4");
+    expect(text).toContain("last source  10.0.0.7");
+    expect(text).toContain("conflicts    1 other key(s) claimed this name");
+    expect(text).toMatch(/rack-nyc-01 +SHA256:b3RoZXI +3 +2h ago +1h ago +10\.0\.0\.9/);
+    expect(rackHints(rack)).toEqual([
+      "adopt it:  fluxrig racks adopt rack-nyc-01",
+      "reject it: fluxrig racks reject rack-nyc-01",
+      "hand the name to the newest claimant: fluxrig racks replace rack-nyc-01",
+    ]);
+  });
+
+  test("a change line names the passport of an active Rack", () => {
+    const rack = sampleRack({
+      status: "active",
+      passport: { serial: 1, issued_at: "2025-06-01T12:00:00.000Z", expires_at: "2025-06-02T12:00:00.000Z" },
+    });
+    expect(changedLine(rack, c, now)).toBe(
+      "rack-nyc-01 (0x0300640000000000): active, passport serial 1, expires in 1d",
+    );
+  });
+
+  test("bulk results say what a dry run would do and why refs were skipped", () => {
+    expect(
+      bulkAdoptText(
+        {
+          dry_run: true,
+          adopted: [{ name: "rack-nyc-01", entity_id: "1", from: "pending" }],
+          skipped: [{ ref: "rack-nyc-07", reason: "rack-nyc-07 is rejected", code: "invalid_transition" }],
+        },
+        c,
+      ),
+    ).toBe(
+      [
+        "would adopt rack-nyc-01 (was pending)",
+        "skipped rack-nyc-07: rack-nyc-07 is rejected (invalid_transition)",
+        "dry run: nothing was changed",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("stats and hardware", () => {
+  test("known stats read as words, unknown keys as key=value", () => {
+    expect(
+      formatStats({
+        cpu: { process_pct: 1.5, host_pct: 10 },
+        mem: { rss_bytes: 50_000_000, heap_used_bytes: 20_000_000 },
+        event_loop_lag_ms: 0.5,
+        active_handles: 4,
+        uptime_s: 7200,
+        gears: { running: 2, failed: 0, restarts: 1 },
+        rack_status: "active",
+        presence: { flaps: 0, session: "s", seq: 9 },
+        future: { x: 1 },
+      }),
+    ).toBe(
+      "cpu 1.5% (host 10%), rss 47.7 MiB, heap 19.1 MiB, loop lag 0.5 ms, handles 4, up 2h, " +
+        'gears 2 running, 0 failed, 1 restarts, reports active, heartbeat seq 9, 0 flaps, future={"x":1}',
+    );
+    expect(formatStats(null)).toBe("none yet");
+  });
+
+  test("hardware leaves the public key out and lists mac addresses", () => {
+    expect(formatHardware({ public_key: "k", mac: ["a", "b"], arch: "arm64", cpus: 4 })).toBe(
+      "arch arm64, mac a b, cpus 4",
+    );
+    expect(formatHardware({ public_key: "k" })).toBe("nothing reported");
+    expect(formatBytes(512)).toBe("512 B");
+  });
+});
+
+describe("scenarios", () => {
+  test("issues point at the line and column in the file", () => {
+    const source = "meta: { name: x, version: 1 }\ngears:\n  - { name: t, type: tickr, deploy: r }\n";
+    expect(
+      issueLines({
+        file: "edge.yaml",
+        source,
+        issues: [
+          {
+            path: "gears.0.type",
+            message: "expected one of ticker, transform, counter",
+            line: 3,
+            column: 22,
+          },
+          { path: "", message: "something without a place" },
+        ],
+      }),
+    ).toEqual([
+      "edge.yaml:3:22: gears.0.type: expected one of ticker, transform, counter",
+      "    3 |   - { name: t, type: tickr, deploy: r }",
+      "      |                      ^",
+      "edge.yaml: something without a place",
+    ]);
+  });
+
+  test("import results list adoption and pushes", () => {
+    const scenario = {
+      name: "edge-demo",
+      version: "1",
+      active: true,
+      imported_at: "2025-06-01T12:00:00.000Z",
+      activated_at: "2025-06-01T12:00:00.000Z",
+      racks: ["rack-nyc-01"],
+      gears: 1,
+      wires: 0,
+    };
+    expect(
+      importResultText(
+        {
+          dry_run: false,
+          scenario,
+          activation: { adopted: ["rack-nyc-01"], pushed: ["rack-nyc-01"], waiting: [] },
+        },
+        c,
+        { verb: "imported and activated" },
+      ),
+    ).toBe(
+      "imported and activated edge-demo version 1 (1 rack, 1 gear, 0 wires)\nadopted: rack-nyc-01\npushed to: rack-nyc-01",
+    );
+  });
+});
+
+test("events read as a status move", () => {
+  expect(eventWhat({ kind: "status", from_status: "pending", to_status: "active" })).toBe(
+    "status pending -> active",
+  );
+  expect(eventWhat({ kind: "rack_enrolled", from_status: null, to_status: "pending" })).toBe(
+    "rack_enrolled -> pending",
+  );
+  expect(eventWhat({ kind: "rack_removed", from_status: "active", to_status: null })).toBe(
+    "rack_removed active ->",
+  );
+  expect(eventWhat({ kind: "scenario_imported", from_status: null, to_status: null })).toBe(
+    "scenario_imported",
+  );
+  expect(eventTable([sampleEvent()], c, now).split("\n")[1]).toBe(
+    "  1  2025-06-01T11:59:00Z (1m ago)  rack-nyc-01  status pending -> active  operator  api:alice  reason=ticket OPS-42",
+  );
+});

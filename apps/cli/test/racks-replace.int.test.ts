@@ -1,0 +1,60 @@
+// A rebuilt machine: a new key claims a taken name, the operator sees the conflict and hands the name over.
+import { attachLogsOnFailure, MixerHarness, ScriptedRack } from "@fluxrig/testkit";
+import { beforeEach, expect, test } from "vitest";
+import { cliFor } from "./support/fluxrig-cli.js";
+
+beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
+
+interface RackJson {
+  name: string;
+  status: string;
+  machine_id: number;
+  key_fingerprint: string;
+  attributes: { public_key?: string };
+  evidence?: { conflicts: Array<{ claimed_public_key: string; claimed_key_fingerprint: string }> };
+}
+
+test("conflict visible in racks show and racks conflicts, then racks replace hands the name to the new key", async () => {
+  await using h = await MixerHarness.create();
+  const fluxrig = cliFor(h);
+  const nc = await h.client();
+  const old = new ScriptedRack(nc, "rack-nyc-01").listen();
+  await old.hello();
+  expect((await fluxrig(["racks", "adopt", "rack-nyc-01"])).code).toBe(0);
+  expect((await old.hello()).status).toBe("active");
+
+  // The same name from another key (the machine was rebuilt): refused, and recorded.
+  const rebuilt = new ScriptedRack(nc, "rack-nyc-01");
+  expect(await rebuilt.hello()).toMatchObject({ status: "refused", error: { code: "name_taken" } });
+
+  const shown = (await fluxrig(["racks", "show", "rack-nyc-01", "--json"])).json<RackJson>();
+  expect(shown.evidence?.conflicts.map((c) => c.claimed_public_key)).toEqual([rebuilt.publicKey]);
+  const fingerprint = shown.evidence?.conflicts[0]?.claimed_key_fingerprint ?? "";
+  const page = await fluxrig(["racks", "show", "rack-nyc-01"]);
+  expect(page.stdout).toMatch(/^conflicts +1 other key\(s\) claimed this name$/m);
+  expect(page.stdout).toContain(fingerprint);
+  expect(page.stderr).toContain("fluxrig racks replace rack-nyc-01");
+
+  const conflicts = await fluxrig(["racks", "conflicts"]);
+  expect(conflicts.code).toBe(0);
+  expect(conflicts.stdout.split("\n")[1]).toMatch(
+    new RegExp(`^rack-nyc-01 +${fingerprint.replace(/[+/]/g, "\\$&")} +1 `),
+  );
+  const named = (await fluxrig(["racks", "conflicts", "rack-nyc-01", "--json"])).json<{ items: unknown[] }>();
+  expect(named.items).toHaveLength(1);
+
+  const replaced = await fluxrig(["racks", "replace", "rack-nyc-01", "--keep-machine-id", "--json"]);
+  expect(replaced.code).toBe(0);
+  const { old: was, new: now } = replaced.json<{ old: RackJson; new: RackJson }>();
+  expect(was).toMatchObject({ status: "revoked", attributes: { public_key: old.publicKey } });
+  expect(now).toMatchObject({ status: "active", machine_id: was.machine_id, key_fingerprint: fingerprint });
+
+  // The new key's hello now gets the name, active, with a passport for that key.
+  const reply = await rebuilt.hello();
+  expect(reply).toMatchObject({ status: "active", machine_id: was.machine_id, passport: expect.any(Object) });
+  const after = await fluxrig(["racks", "conflicts", "rack-nyc-01"]);
+  expect(after).toMatchObject({ code: 0, stdout: "", stderr: "no conflicts for rack-nyc-01\n" });
+  const again = await fluxrig(["racks", "replace", "rack-nyc-01"]);
+  expect(again.code).toBe(1);
+  expect(again.stderr).toBe("error: no other key has claimed rack-nyc-01 (not_found)\n");
+});
