@@ -38,6 +38,7 @@ export {
 export {
   type Ed25519KeyPair,
   generateKeyPair,
+  keyFingerprint,
   keyId,
   publicKeyFromBase64url,
   publicKeyFromPrivate,

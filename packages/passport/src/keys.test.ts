@@ -9,6 +9,7 @@ import { keyPairFromSeedHex, privateKeyFromSeed } from "../test/support/passport
 import { PassportKeyError } from "./errors.js";
 import {
   generateKeyPair,
+  keyFingerprint,
   keyId,
   publicKeyFromBase64url,
   publicKeyFromPrivate,
@@ -174,3 +175,14 @@ function catchError(fn: () => unknown): unknown {
   }
   throw new Error("expected an error");
 }
+
+describe("keyFingerprint", () => {
+  test("is ssh-style SHA256 of the raw key, the same from a KeyObject or its base64url form", () => {
+    const { publicKey } = generateKeyPair();
+    const b64 = publicKeyToBase64url(publicKey);
+    const expected = `SHA256:${createHash("sha256").update(Buffer.from(b64, "base64url")).digest("base64").replace(/=+$/, "")}`;
+    expect(keyFingerprint(publicKey)).toBe(expected);
+    expect(keyFingerprint(b64)).toBe(expected);
+    expect(expected).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+  });
+});

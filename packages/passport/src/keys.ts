@@ -166,3 +166,17 @@ function describeKey(key: KeyObject, want: string): string {
       : typeof key;
   return `expected an Ed25519 ${want === "any" ? "" : `${want} `}key, got ${kind}`;
 }
+
+/**
+ * The fingerprint operators compare by eye: "SHA256:" + unpadded standard base64 of SHA-256 over the raw key, as
+ * `ssh-keygen -l` prints them. The Mixer shows it for every Rack and `fluxrig-rack status` prints the Rack's own.
+ *
+ * @example
+ * keyFingerprint(rackPublicKey) // "SHA256:B2xG4DZYvfOJb/FdI9..."
+ */
+export function keyFingerprint(pub: KeyObject | string): string {
+  // Going through the KeyObject validates a base64url key first (PassportKeyError on a bad one).
+  const key = typeof pub === "string" ? publicKeyFromBase64url(pub) : pub;
+  const raw = Buffer.from(publicKeyToBase64url(key), "base64url");
+  return `SHA256:${createHash("sha256").update(raw).digest("base64").replace(/=+$/, "")}`;
+}

@@ -1,15 +1,9 @@
 // How a registry row looks to operators: decimal and hex ids, ISO times, a key fingerprint, and the evidence.
-import { createHash } from "node:crypto";
 import { formatEntityIdHex } from "@fluxrig/entity-id";
+import { keyFingerprint } from "@fluxrig/passport";
 import type { NameConflict } from "../registry/name-conflicts.js";
 import type { RackRecord } from "../registry/registry-records.js";
 import type { NameConflictView, RackView } from "./operations.js";
-
-/** `SHA256:` + unpadded base64 of the raw key's sha256, as `ssh-keygen -l` prints fingerprints. */
-export function keyFingerprint(publicKeyB64url: string): string {
-  const raw = Buffer.from(publicKeyB64url, "base64url");
-  return `SHA256:${createHash("sha256").update(raw).digest("base64").replace(/=+$/, "")}`;
-}
 
 export function toConflictView(c: NameConflict): NameConflictView {
   return {

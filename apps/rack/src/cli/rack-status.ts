@@ -5,6 +5,7 @@ import { readdir } from "node:fs/promises";
 import { formatEntityIdHex, parseEntityId } from "@fluxrig/entity-id";
 import {
   decodePassportPayload,
+  keyFingerprint,
   keyId,
   loadPrivateKey,
   type PassportPayload,
@@ -25,7 +26,9 @@ export type StatusVerdict = "active" | "no-passport" | "invalid" | "expired" | "
 export interface RackStatusReport {
   state_dir: string;
   verdict: StatusVerdict;
-  key: { present: true; key_id: string; public_key: string } | { present: false; problem: string };
+  key:
+    | { present: true; key_id: string; fingerprint: string; public_key: string }
+    | { present: false; problem: string };
   cluster:
     | { pinned: true; key_id: string; source: string; pinned_at: string }
     | { pinned: false; problem?: string };
@@ -68,7 +71,12 @@ export async function collectStatus(opts: CollectStatusOptions): Promise<RackSta
   let rackKey: KeyObject | undefined;
   try {
     rackKey = publicKeyFromPrivate(await loadPrivateKey(paths.key));
-    report.key = { present: true, key_id: keyId(rackKey), public_key: publicKeyToBase64url(rackKey) };
+    report.key = {
+      present: true,
+      key_id: keyId(rackKey),
+      fingerprint: keyFingerprint(rackKey),
+      public_key: publicKeyToBase64url(rackKey),
+    };
   } catch (error) {
     report.key = { present: false, problem: error instanceof Error ? error.message : String(error) };
   }
@@ -152,7 +160,9 @@ async function readPassport(ctx: {
 export function formatStatus(report: RackStatusReport): string {
   const lines: string[] = [`state dir   ${report.state_dir}`];
   lines.push(
-    report.key.present ? `rack key    ${report.key.key_id}` : `rack key    none (${report.key.problem})`,
+    report.key.present
+      ? `rack key    ${report.key.fingerprint} (${report.key.key_id})`
+      : `rack key    none (${report.key.problem})`,
   );
   lines.push(
     report.cluster.pinned
