@@ -11,6 +11,6 @@ pnpm exec vitest bench --run --project unit --outputJson bench-results/micro.jso
 for script in bench/*.bench.ts; do
   [ -e "$script" ] || continue
   echo "== $script"
-  pnpm exec tsx "$script" "$@"
+  pnpm exec tsx --conditions=@fluxrig/source "$script" "$@"
 done
 node tooling/bench-summary.mjs

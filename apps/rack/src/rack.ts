@@ -234,6 +234,11 @@ class RackAgent implements Rack, AgentCore {
   }
 
   setHeartbeatInterval(ms: number): void {
+    if (ms !== this.#heartbeatIntervalMs)
+      this.log.info(
+        { interval_ms: ms, was_ms: this.#heartbeatIntervalMs },
+        "heartbeat: interval set by the Mixer",
+      );
     this.#heartbeatIntervalMs = ms;
     this.#heartbeat?.setInterval(ms);
   }

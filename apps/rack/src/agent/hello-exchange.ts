@@ -35,17 +35,23 @@ export async function runHello(core: AgentCore, why: string): Promise<void> {
     afterHelloFailure(core);
     return;
   }
-  if (core.helloFailures > 0)
+  if (core.helloFailures > 0) {
     core.log.info({ failures: core.helloFailures }, "hello: the Mixer answers again");
+    // The run of failures is over: the next outage is retried from the start of the backoff again.
+    core.backoffs.enroll.reset();
+  }
   core.helloFailures = 0;
   core.log.debug({ why, status: reply.status }, "hello: reply");
   await applyReply(core, reply);
 }
 
 function afterHelloFailure(core: AgentCore): void {
-  // A running Rack with a valid passport needs the Mixer only to renew: keep running, retry then.
-  if (core.state === "active") armPassportTimers(core);
-  else if (core.state === "pending") core.schedulePaced("pending", "retry");
+  if (core.state === "active") {
+    // A running Rack with a valid passport keeps running without the Mixer, but still asks until it answers:
+    // the session is only recovered (heartbeat interval, status, scenario) once a hello gets through.
+    armPassportTimers(core);
+    core.schedulePaced("enroll", "retry");
+  } else if (core.state === "pending") core.schedulePaced("pending", "retry");
   else if (core.state === "rejected" || core.state === "revoked") core.schedulePaced("rejected", "retry");
   else core.schedulePaced("enroll", "retry");
 }

@@ -1,0 +1,125 @@
+// Revocation and SIGTERM with the real agent and the real Mixer: a revoked Rack stops its gears and OTLP export
+// and only heartbeats (status revoked); a stopped Rack says `stopping` in its last heartbeat and exits 0.
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import { attachLogsOnFailure, MixerHarness, tempDir, waitFor } from "@fluxrig/testkit";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import {
+  activateScenario,
+  clusterCounter,
+  fastMixerEnv,
+  HeartbeatTap,
+  type RackMetricsView,
+  rackAction,
+  setAside,
+  showRack,
+  spawnRack,
+  tickerScenario,
+  waitForRack,
+} from "./support/real-fleet.js";
+
+const REVOKED = "rack-revoke-01";
+const STOPPED = "rack-sigterm-01";
+let h: MixerHarness;
+
+beforeAll(async () => {
+  h = await MixerHarness.create({ env: fastMixerEnv({ FLUXRIG_ENROLLMENT_AUTO_ADOPT: "true" }) });
+  await activateScenario(h, tickerScenario("ends", [REVOKED, STOPPED]), "ends");
+});
+afterAll(async () => {
+  await h?.[Symbol.asyncDispose]();
+});
+beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
+
+async function receivedAt(name: string): Promise<string | undefined> {
+  const res = await h.api<RackMetricsView>(`/api/v1/racks/${name}/metrics`);
+  return res.status === 200 ? res.body.received_at : undefined;
+}
+
+describe("revocation and shutdown (real Rack, real Mixer)", () => {
+  test("revoke: gears and OTLP export stop, state.flux is set aside, heartbeats say revoked", async () => {
+    await using state = tempDir(REVOKED);
+    const tap = await HeartbeatTap.open(h, REVOKED);
+    await using rack = spawnRack(h, { name: REVOKED, stateDir: state.path });
+    await rack.waitForJson({ msg: "gears: scenario applied", scenario: "ends" });
+    await waitForRack(h, REVOKED, (r) => r.stats?.gears?.running === 2 && (r.stats.messages?.in ?? 0) > 0, {
+      message: "gears running and counting",
+    });
+    // Exports are flowing: received_at moves.
+    const firstExport = await waitFor(() => receivedAt(REVOKED), {
+      timeoutMs: 15_000,
+      message: "a first export",
+    });
+    await waitFor(async () => (await receivedAt(REVOKED)) !== firstExport, {
+      timeoutMs: 15_000,
+      message: "a later export",
+    });
+
+    expect(await rackAction(h, REVOKED, "revoke")).toMatchObject({ status: "revoked" });
+    expect(await rack.waitForJson({ msg: "lifecycle: active -> revoked" })).toMatchObject({
+      event: "revoked",
+    });
+    await rack.waitForJson({ msg: "gears: runtime stopped" });
+    await rack.waitForJson({ msg: "telemetry: stopped" });
+    await rack.waitForJson({ msg: /^telemetry: not started/, state: "revoked" });
+    const dropped = await rack.waitForJson({ msg: "passport: dropped" });
+    await expect(stat(join(state.path, "state.flux"))).rejects.toMatchObject({ code: "ENOENT" });
+    expect(await setAside(state.path, "revoked")).toEqual([dropped.moved_to]);
+
+    // From here on: heartbeats with status revoked and no gear stats, which the Mixer receives and refuses;
+    // no more exports (the final flush happened before "telemetry: stopped").
+    const lastExport = await receivedAt(REVOKED);
+    const refusedBefore = await clusterCounter(h, "heartbeat.dropped.revoked");
+    const after = await tap.more(4);
+    const revokedBeats = after.filter((b) => b.status === "revoked");
+    expect(revokedBeats.length).toBeGreaterThanOrEqual(3);
+    expect(revokedBeats.every((b) => b.stats.gears === undefined && b.stats.messages === undefined)).toBe(
+      true,
+    );
+    await waitFor(async () => (await clusterCounter(h, "heartbeat.dropped.revoked")) > refusedBefore, {
+      message: "revoked heartbeats refused by the Mixer",
+    });
+    expect(await receivedAt(REVOKED)).toBe(lastExport);
+    expect((await showRack(h, REVOKED)).status).toBe("revoked");
+    const exportFailures = rack.json().filter((e) => e.msg === "telemetry: export failed");
+    expect(exportFailures).toEqual([]);
+  });
+
+  test("SIGTERM: gears and telemetry stop, the last heartbeat says stopping, exit 0", async () => {
+    await using state = tempDir(STOPPED);
+    const tap = await HeartbeatTap.open(h, STOPPED);
+    const rack = spawnRack(h, { name: STOPPED, stateDir: state.path });
+    await rack.waitForJson({ msg: "gears: scenario applied", scenario: "ends" });
+    await waitForRack(h, STOPPED, (r) => r.status === "active" && r.stats?.gears?.running === 2, {
+      message: "active with gears",
+    });
+
+    expect(await rack.stop({ graceMs: 15_000 })).toEqual({ code: 0, signal: null });
+    const last = await waitFor(() => tap.beats.find((b) => b.status === "stopping"), {
+      message: "the stopping heartbeat",
+    });
+    expect(tap.beats.at(-1)).toBe(last);
+    expect(tap.with("stopping")).toHaveLength(1);
+    // In order: gears, then telemetry, then the last heartbeat, then a clean end.
+    const order = rack
+      .json()
+      .map((e) => String(e.msg))
+      .filter((m) =>
+        /^(rack: stopping|gears: runtime stopped|telemetry: stopped|heartbeat: sent the last heartbeat|rack: stopped)/.test(
+          m,
+        ),
+      );
+    expect(order).toEqual([
+      "rack: stopping",
+      "gears: runtime stopped",
+      "telemetry: stopped",
+      "heartbeat: sent the last heartbeat (stopping)",
+      "rack: stopped",
+    ]);
+    // The Mixer took it too: the stored stats end on the Rack's own word, and its passport is kept for next time.
+    await waitForRack(h, STOPPED, (r) => r.stats?.rack_status === "stopping", {
+      message: "last heartbeat stored",
+    });
+    expect((await stat(join(state.path, "state.flux"))).mode & 0o777).toBe(0o600);
+  });
+});
