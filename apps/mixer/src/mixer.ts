@@ -17,9 +17,12 @@ import { RackOperationsService } from "./fleet/rack-operations.js";
 import { PassportIssuer } from "./passports/passport-issuer.js";
 import { PresenceSweeper } from "./presence/presence-sweeper.js";
 import { PresenceTracker } from "./presence/presence-tracker.js";
+import { MachineIdPool } from "./registry/machine-id-pool.js";
 import { upsertNodeRow } from "./registry/node-rows.js";
 import { flushPresence } from "./registry/presence-writes.js";
-import { countRacksByStatus, getRackByEntityId, loadPresence } from "./registry/rack-queries.js";
+import { RackDirectory } from "./registry/rack-directory.js";
+import { countRacksByStatus } from "./registry/rack-queries.js";
+import { RegistryWriter } from "./registry/registry-writer.js";
 import { type ClusterKey, loadClusterKey } from "./runtime/cluster-key.js";
 import { type Clock, Counters, systemClock } from "./runtime/counters.js";
 import { acquireDataDir, type DataDirLock } from "./runtime/data-dir.js";
@@ -87,7 +90,12 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
   const scenarios = new ScenarioService({ db, clock });
   await scenarios.load();
 
-  // Presence writes go through the lifecycle, which is built after the tracker: late-bound on purpose.
+  // The Mixer is the only writer of its registry file: every Rack is loaded once, and from here on the directory
+  // and the MachineID pool change only when a write batch commits.
+  const directory = await RackDirectory.load(db);
+  const pool = await MachineIdPool.load(db);
+
+  // Presence status transitions go through the lifecycle, which is built after the tracker: late-bound on purpose.
   let lifecycle!: RackLifecycle;
   const presenceLog = logger.child({ component: "presence" });
   const presence = new PresenceTracker(
@@ -101,7 +109,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
         await flushPresence(db, rows);
       },
       markOffline: async (entry, d) => {
-        const rack = await getRackByEntityId(db, entry.entityId);
+        const rack = directory.rack(entry.entityId);
         if (rack?.status !== "active") return;
         await lifecycle.setStatus(rack, "offline", {
           cause: "presence",
@@ -115,7 +123,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
         );
       },
       markBack: async (entry, d) => {
-        const rack = await getRackByEntityId(db, entry.entityId);
+        const rack = directory.rack(entry.entityId);
         if (rack?.status !== "offline") return;
         await lifecycle.setStatus(rack, "active", {
           cause: "presence",
@@ -127,22 +135,47 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
       },
     },
   );
-  for (const seed of await loadPresence(db)) {
+  for (const rack of directory.racks()) {
     presence.upsert({
-      entityId: seed.entityId,
-      name: seed.name,
-      status: seed.status,
-      lastSeenMs: seed.lastSeen?.getTime() ?? 0,
-      stats: seed.stats,
+      entityId: rack.entityId,
+      name: rack.name,
+      status: rack.status,
+      lastSeenMs: rack.lastSeen?.getTime() ?? 0,
+      stats: rack.stats,
     });
   }
 
-  lifecycle = new RackLifecycle({ db, issuer, notifier, presence, scenarios, clock, logger, counters });
+  // One place follows every committed change: the directory (inside the writer) and presence (here).
+  const writer = new RegistryWriter({
+    db,
+    directory,
+    pool,
+    logger: logger.child({ component: "registry" }),
+    onCommitted: (change) => {
+      if (change.kind === "removed") {
+        if (presence.get(change.rack.name)?.entityId === change.rack.entityId)
+          presence.remove(change.rack.name);
+        return;
+      }
+      const { rack, previous } = change;
+      // An adoption starts a full presence window, as if the Rack had just been seen.
+      const adopted = rack.status === "active" && previous !== undefined && previous.status !== "active";
+      const seenMs = adopted ? clock().getTime() : rack.lastSeen?.getTime();
+      presence.upsert({
+        entityId: rack.entityId,
+        name: rack.name,
+        status: rack.status,
+        ...(seenMs !== undefined ? { lastSeenMs: seenMs } : {}),
+      });
+    },
+  });
+
+  lifecycle = new RackLifecycle({ writer, directory, issuer, notifier, scenarios, clock, logger, counters });
   scenarios.attach(lifecycle);
-  const racks = new RackOperationsService({ db, lifecycle, clock });
+  const racks = new RackOperationsService({ db, lifecycle });
   const audit = new AuditOperationsService(db, racks);
   const hello = new HelloHandler({
-    db,
+    directory,
     lifecycle,
     issuer,
     presence,
@@ -208,7 +241,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
 
   const sweeper = new PresenceSweeper({
     presence,
-    db,
+    directory,
     lifecycle,
     clock,
     logger: presenceLog,
@@ -253,7 +286,13 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
         },
         counts: { ...counts, total },
         heartbeat_interval_ms: config.presence.heartbeat_interval,
-        counters: counters.snapshot(),
+        counters: {
+          ...counters.snapshot(),
+          "registry.write_batches": writer.stats.batches,
+          "registry.writes": writer.stats.writes,
+          "registry.largest_batch": writer.stats.largestBatch,
+          "registry.retried_batches": writer.stats.retriedBatches,
+        },
       };
     },
     stop: async () => {
@@ -261,6 +300,10 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
       await Promise.allSettled([...inflight]);
       await sweeper.stop();
       await presence.flush().catch((err: unknown) => logger.error({ err }, "final presence flush failed"));
+      await lifecycle
+        .flushHelloFacts()
+        .catch((err: unknown) => logger.error({ err }, "final hello facts flush failed"));
+      await writer.close();
     },
   };
 }

@@ -8,14 +8,11 @@ import {
   type WireErrorCode,
 } from "@fluxrig/wire";
 import type { Logger } from "pino";
-import type { Db } from "../db/duckdb-database.js";
 import { NameTakenError, PublicKeyTakenError, RegistryFullError } from "../db/store-errors.js";
 import type { RackLifecycle } from "../fleet/rack-lifecycle.js";
 import type { PassportIssuer } from "../passports/passport-issuer.js";
 import type { PresenceTracker } from "../presence/presence-tracker.js";
-import { recordNameConflict } from "../registry/name-conflicts.js";
-import { getRackByName, getRackByPublicKey } from "../registry/rack-queries.js";
-import { insertRack, recordHello } from "../registry/rack-writes.js";
+import type { RackDirectory } from "../registry/rack-directory.js";
 import type { RackRecord } from "../registry/registry-records.js";
 import type { ClusterKey } from "../runtime/cluster-key.js";
 import type { Clock, Counters } from "../runtime/counters.js";
@@ -32,7 +29,8 @@ export interface EnrollmentOptions {
 }
 
 export interface HelloHandlerDeps {
-  db: Db;
+  /** Every lookup a hello needs, in memory: refusals cost no database work at all. */
+  directory: RackDirectory;
   lifecycle: RackLifecycle;
   issuer: PassportIssuer;
   presence: PresenceTracker;
@@ -101,20 +99,18 @@ export class HelloHandler {
   }
 
   async #enroll(req: HelloRequest, from: HelloSource): Promise<HelloReply> {
-    const { db } = this.#d;
-    const now = this.#d.clock();
-    const known = await getRackByPublicKey(db, req.public_key);
+    const { directory } = this.#d;
+    const known = directory.rackByPublicKey(req.public_key);
     if (known) return this.#known(known, req, from);
 
-    const holder = await getRackByName(db, req.name);
-    if (holder) {
+    const holder = directory.nameHolder(req.name);
+    if (holder !== undefined) {
       // Identity is the key; the name is a claim. Another key never takes a row over: the operator sees the attempt.
-      await recordNameConflict(db, {
+      await this.#d.lifecycle.recordNameConflict({
         name: req.name,
         claimedPublicKey: req.public_key,
-        holderEntityId: holder.entityId,
+        holderEntityId: holder,
         source: from.source,
-        now,
       });
       this.#d.counters.inc("hello.refused.name_taken");
       this.#d.logger.warn(
@@ -129,6 +125,7 @@ export class HelloHandler {
 
     const byScenario = this.#d.scenarioNames().has(req.name);
     const adopt = this.#d.options.autoAdopt || byScenario;
+    const cause = this.#d.options.autoAdopt ? "auto_adopt" : "scenario";
     // Checked and reserved synchronously, so concurrent hellos cannot all pass the check before any row exists.
     if (!adopt && this.#d.presence.pendingCount + this.#reservedPending >= this.#d.options.maxPending) {
       this.#d.counters.inc("hello.refused.too_many_pending");
@@ -138,41 +135,33 @@ export class HelloHandler {
       );
     }
     this.#reservedPending += 1;
-    let rack: RackRecord;
+    let enrolled: Awaited<ReturnType<RackLifecycle["enroll"]>>;
     try {
-      rack = await insertRack(db, {
+      enrolled = await this.#d.lifecycle.enroll({
         name: req.name,
         publicKey: req.public_key,
-        status: "pending",
         version: req.version,
         attributes: { ...req.attributes },
         source: from.source,
-        cause: "enrollment",
-        actor: "rack",
-        now,
         machineIdRange: { min: this.#d.options.machineIdMin, max: this.#d.options.machineIdMax },
+        ...(adopt ? { adopt: { cause, actor: "mixer" } } : {}),
       });
     } catch (err) {
       if (err instanceof RegistryFullError) {
-        this.#reservedPending -= 1;
         this.#d.counters.inc("hello.refused.registry_full");
         return this.#refuse("registry_full", "no MachineID is free in the configured range");
       }
       if (err instanceof NameTakenError || err instanceof PublicKeyTakenError) {
-        // Lost a race with another hello for the same name: answer as if it came second.
-        this.#reservedPending -= 1;
+        // Lost a race with another hello for the same name or key; that write has committed by now (a refusal
+        // settles with its batch), so asking again answers as if this hello came second.
         return this.#enroll(req, from);
       }
-      this.#reservedPending -= 1;
       throw err;
+    } finally {
+      // The committed row is in presence by now (the writer updates it on commit): the reservation is done.
+      this.#reservedPending -= 1;
     }
-    this.#d.presence.upsert({
-      entityId: rack.entityId,
-      name: rack.name,
-      status: rack.status,
-      lastSeenMs: now.getTime(),
-    });
-    this.#reservedPending -= 1;
+    const { rack } = enrolled;
     this.#d.counters.inc("hello.enrolled");
     this.#d.logger.info(
       {
@@ -180,14 +169,12 @@ export class HelloHandler {
         entity_id: rack.entityId.toString(),
         machine_id: rack.machineId,
         source: from.source,
+        status: enrolled.passport ? "active" : "pending",
+        ...(enrolled.passport ? { cause } : {}),
       },
       "rack enrolled",
     );
-    if (adopt) {
-      const cause = this.#d.options.autoAdopt ? "auto_adopt" : "scenario";
-      const { passport } = await this.#d.lifecycle.activate(rack, { cause, actor: "mixer", kind: "issued" });
-      return this.#reply(rack, "active", { passport });
-    }
+    if (enrolled.passport) return this.#reply(rack, "active", { passport: enrolled.passport });
     return this.#reply(rack, "pending");
   }
 
@@ -198,7 +185,7 @@ export class HelloHandler {
       return this.#refuse("conflict", `this key is enrolled as ${rack.name}, not ${req.name}`);
     }
     const now = this.#d.clock();
-    const noted = await recordHello(this.#d.db, rack.entityId, {
+    const noted = await this.#d.lifecycle.noteHello(rack, {
       version: req.version,
       attributes: { ...req.attributes },
       source: from.source,

@@ -2,13 +2,23 @@
 import type { PassportEnvelope } from "@fluxrig/passport";
 import type { ScenarioPush } from "@fluxrig/wire";
 import type { Logger } from "pino";
-import type { Db } from "../db/duckdb-database.js";
+import { UnexpectedStatusError } from "../db/store-errors.js";
 import type { PassportIssuer } from "../passports/passport-issuer.js";
-import type { PresenceTracker } from "../presence/presence-tracker.js";
+import { canonicalJson } from "../registry/audit-chain.js";
+import type { RackDirectory } from "../registry/rack-directory.js";
 import type { RackStatus } from "../registry/rack-status.js";
-import { deleteRack, setRackStatus } from "../registry/rack-status-writes.js";
-import { recordPassportIssued, requireRack } from "../registry/rack-writes.js";
-import type { RackRecord } from "../registry/registry-records.js";
+import type { MachineIdRange, RackRecord } from "../registry/registry-records.js";
+import type { RegistryWriter } from "../registry/registry-writer.js";
+import {
+  planAttributes,
+  planDeleteRack,
+  planInsertRack,
+  planNameConflict,
+  planPassportIssued,
+  planSetStatus,
+  stagedRack,
+} from "../registry/write-plans.js";
+import type { WriteStage } from "../registry/write-stage.js";
 import type { Clock, Counters } from "../runtime/counters.js";
 import type { RackNotifier } from "./rack-notifier.js";
 
@@ -25,15 +35,28 @@ export interface ScenarioSource {
 }
 
 export interface RackLifecycleDeps {
-  db: Db;
+  writer: RegistryWriter;
+  directory: RackDirectory;
   issuer: PassportIssuer;
   notifier: RackNotifier;
-  presence: PresenceTracker;
   scenarios: ScenarioSource;
   clock: Clock;
   logger: Logger;
   counters: Counters;
 }
+
+/** A new Rack's first hello, and whether it is adopted at once (auto_adopt, or named by the active scenario). */
+export interface EnrollInput {
+  name: string;
+  publicKey: string;
+  version: string;
+  attributes: Record<string, unknown>;
+  source: string | null;
+  machineIdRange: MachineIdRange;
+  adopt?: ChangeReason;
+}
+
+type Activation = ChangeReason & { kind?: "issued" | "renewed" };
 
 export class RackLifecycle {
   readonly #d: RackLifecycleDeps;
@@ -43,60 +66,48 @@ export class RackLifecycle {
   }
 
   /**
+   * Creates a pending Rack, and when `adopt` is given activates it with its passport in the SAME transaction, so no
+   * Rack is ever active without its passport recorded. Refuses a taken name or key, or a full MachineID range,
+   * with nothing written.
+   */
+  async enroll(input: EnrollInput): Promise<{ rack: RackRecord; passport?: PassportEnvelope }> {
+    const now = this.#d.clock();
+    const { adopt } = input;
+    const done = await this.#d.writer.submit((stage): { rack: RackRecord; envelope?: PassportEnvelope } => {
+      const inserted = planInsertRack(stage, {
+        name: input.name,
+        publicKey: input.publicKey,
+        status: "pending",
+        version: input.version,
+        attributes: input.attributes,
+        source: input.source,
+        cause: "enrollment",
+        actor: "rack",
+        now,
+        machineIdRange: input.machineIdRange,
+      });
+      return adopt ? this.#planActivation(stage, inserted.entityId, adopt, now) : { rack: inserted };
+    });
+    if (adopt && done.envelope) {
+      // The enrollment's own log line says it was adopted: one line per Rack, not two, in a flood of them.
+      this.#announceActive(done.rack, "pending", { ...adopt, kind: "issued" }, done.envelope, now, false);
+    }
+    return done.envelope ? { rack: done.rack, passport: done.envelope } : { rack: done.rack };
+  }
+
+  /**
    * Makes a Rack active and issues its passport in ONE transaction, so no Rack is ever active without a passport or
    * holds a passport the registry does not know. Then pushes the passport and its scenario.
    */
   async activate(
     rack: RackRecord,
-    why: ChangeReason & { kind?: "issued" | "renewed" },
+    why: Activation,
   ): Promise<{ rack: RackRecord; passport: PassportEnvelope }> {
     const now = this.#d.clock();
-    const { rack: updated, envelope } = await this.#d.db.transaction(async () => {
-      const current = await requireRack(this.#d.db, rack.entityId);
-      if (current.status !== "active") {
-        await setRackStatus(this.#d.db, rack.entityId, "active", { ...why, now, expectFrom: current.status });
-      }
-      const serial = current.lifecycle.passportSerial + 1;
-      const signed = this.#d.issuer.sign(
-        {
-          entityId: current.entityId,
-          machineId: current.machineId,
-          name: current.name,
-          publicKey: current.lifecycle.publicKey,
-        },
-        { serial, now },
-      );
-      const recorded = await recordPassportIssued(this.#d.db, rack.entityId, {
-        serial,
-        issuedAt: new Date(signed.payload.issued_at),
-        expiresAt: new Date(signed.payload.expires_at),
-        actor: why.actor,
-        cause: why.cause,
-      });
-      return { rack: { ...recorded, status: "active" as const }, envelope: signed.envelope };
-    });
-    this.#d.presence.upsert({
-      entityId: updated.entityId,
-      name: updated.name,
-      status: "active",
-      lastSeenMs: now.getTime(),
-    });
-    const kind = why.kind ?? (rack.status === "active" || rack.status === "offline" ? "renewed" : "issued");
-    this.#d.counters.inc(`passport.${kind}`);
-    this.#d.notifier.passport({ name: updated.name, kind, status: "active", passport: envelope, now });
-    if (rack.status !== "active") {
-      this.#d.logger.info(
-        {
-          rack: updated.name,
-          entity_id: updated.entityId.toString(),
-          from: rack.status,
-          cause: why.cause,
-          actor: why.actor,
-        },
-        "rack active",
-      );
-    }
-    this.pushScenario(updated.name, now);
+    const { rack: updated, envelope } = await this.#d.writer.submit((stage) =>
+      this.#planActivation(stage, rack.entityId, why, now),
+    );
+    this.#announceActive(updated, rack.status, why, envelope, now);
     return { rack: updated, passport: envelope };
   }
 
@@ -109,35 +120,183 @@ export class RackLifecycle {
   /** A status change that carries no passport: reject, revoke, offline, back online. */
   async setStatus(rack: RackRecord, to: RackStatus, why: ChangeReason): Promise<RackRecord> {
     const now = this.#d.clock();
-    const updated = await setRackStatus(this.#d.db, rack.entityId, to, {
-      ...why,
-      now,
-      expectFrom: rack.status,
-    });
-    this.#d.presence.upsert({ entityId: updated.entityId, name: updated.name, status: updated.status });
-    if (to === "rejected" || to === "revoked") {
-      this.#d.notifier.passport({
-        name: updated.name,
-        kind: to === "revoked" ? "revoked" : "status",
-        status: to,
-        reason: why.details?.reason === undefined ? why.cause : String(why.details.reason),
-        now,
-      });
-      this.#d.logger.info(
-        { rack: updated.name, from: rack.status, to, cause: why.cause, actor: why.actor },
-        `rack ${to}`,
-      );
-    }
+    const updated = await this.#d.writer.submit((stage) =>
+      planSetStatus(stage, rack.entityId, to, { ...why, now, expectFrom: rack.status }),
+    );
+    if (to === "rejected" || to === "revoked") this.#announceRefused(updated, rack.status, to, why, now);
     return updated;
   }
 
-  /** Deletes the row (its MachineID is tombstoned while a passport naming it could be valid) and tells the Rack. */
-  async remove(rack: RackRecord, why: ChangeReason): Promise<{ machineId: number; reusableAfter: Date }> {
+  /**
+   * Deletes the row (its MachineID is tombstoned while a passport naming it could be valid) and tells the Rack.
+   * With `expectFrom`, refuses with UnexpectedStatusError (nothing written) if the status changed meanwhile.
+   */
+  async remove(
+    rack: RackRecord,
+    why: ChangeReason & { expectFrom?: RackStatus },
+  ): Promise<{ machineId: number; reusableAfter: Date }> {
     const now = this.#d.clock();
-    const deleted = await deleteRack(this.#d.db, rack.entityId, { cause: why.cause, actor: why.actor, now });
-    this.#d.presence.remove(rack.name);
-    this.#d.notifier.passport({ name: rack.name, kind: "status", status: "removed", reason: why.cause, now });
-    this.#d.logger.info({ rack: rack.name, cause: why.cause, actor: why.actor }, "rack removed");
+    const deleted = await this.#d.writer.submit((stage) => {
+      const current = stagedRack(stage, rack.entityId);
+      if (why.expectFrom !== undefined && current.status !== why.expectFrom) {
+        throw new UnexpectedStatusError(why.expectFrom, current.status, rack.entityId);
+      }
+      return planDeleteRack(stage, rack.entityId, { cause: why.cause, actor: why.actor, now });
+    });
+    this.#announceRemoved(rack.name, why, now);
     return { machineId: deleted.machineId, reusableAfter: deleted.reusableAfter };
+  }
+
+  /**
+   * Hands a Rack's name to another key, in one transaction: the old Rack is revoked (if it was adopted) and removed,
+   * its MachineID kept for the new key when asked (the tombstone dropped), the name's conflicts cleared, and the new
+   * key enrolled as pending. Adopting it is the caller's next step.
+   */
+  async replace(
+    old: RackRecord,
+    opts: { publicKey: string; source: string | null; keepMachineId: boolean; why: ChangeReason },
+  ): Promise<RackRecord> {
+    const now = this.#d.clock();
+    const why = { ...opts.why, cause: "replaced" };
+    const { created, revoked } = await this.#d.writer.submit((stage) => {
+      const current = stagedRack(stage, old.entityId);
+      const revoke =
+        current.status !== "revoked" && current.status !== "rejected" && current.status !== "pending";
+      if (revoke) planSetStatus(stage, old.entityId, "revoked", { ...why, now, expectFrom: current.status });
+      const removed = planDeleteRack(stage, old.entityId, { cause: why.cause, actor: why.actor, now });
+      // The operator hands the MachineID on: the old key can no longer use it (its row is gone and its name taken).
+      if (opts.keepMachineId) stage.deleteTombstone(removed.machineId);
+      stage.recordConflict({ kind: "clear", name: current.name });
+      const inserted = planInsertRack(stage, {
+        name: current.name,
+        publicKey: opts.publicKey,
+        status: "pending",
+        version: "unknown",
+        attributes: { public_key: opts.publicKey },
+        source: opts.source,
+        cause: "replaced",
+        actor: why.actor,
+        now,
+        ...(opts.keepMachineId ? { machineId: removed.machineId } : {}),
+      });
+      return { created: inserted, revoked: revoke ? current.status : null };
+    });
+    if (revoked) this.#announceRefused({ ...old, status: "revoked" }, revoked, "revoked", why, now);
+    this.#announceRemoved(old.name, why, now);
+    return created;
+  }
+
+  /**
+   * A known Rack said hello: its count, source and version are kept in memory and written by the next flush. A
+   * pending Rack's changed attributes are written at once (rare), since they are evidence for its adoption.
+   */
+  async noteHello(
+    rack: RackRecord,
+    hello: { version: string; attributes: Record<string, unknown>; source: string | null; now: Date },
+  ): Promise<RackRecord> {
+    const noted = this.#d.directory.noteHello(rack.entityId, hello) ?? rack;
+    if (noted.status !== "pending") return noted;
+    const attributes = { ...hello.attributes, public_key: noted.lifecycle.publicKey };
+    if (canonicalJson(attributes) === canonicalJson(noted.attributes)) return noted;
+    await this.#d.writer.submit((stage) => planAttributes(stage, rack.entityId, attributes));
+    return this.#d.directory.rack(rack.entityId) ?? noted;
+  }
+
+  /** Counts one more attempt of another key at a taken name, for the operator (no audit event). */
+  async recordNameConflict(input: {
+    name: string;
+    claimedPublicKey: string;
+    holderEntityId: bigint | null;
+    source: string | null;
+  }): Promise<void> {
+    const now = this.#d.clock();
+    await this.#d.writer.submit((stage) => planNameConflict(stage, { ...input, now }));
+  }
+
+  /** Writes the hello facts noted since the last flush, in one batch; they stay pending if the write fails. */
+  async flushHelloFacts(): Promise<number> {
+    const ids = this.#d.directory.takeDirty();
+    if (ids.length === 0) return 0;
+    try {
+      return await this.#d.writer.submit((stage) => {
+        for (const id of ids) if (stage.rack(id)) stage.touch(id);
+        return ids.length;
+      });
+    } catch (error) {
+      this.#d.directory.markDirty(ids);
+      throw error;
+    }
+  }
+
+  #planActivation(
+    stage: WriteStage,
+    entityId: bigint,
+    why: Activation,
+    now: Date,
+  ): { rack: RackRecord; envelope: PassportEnvelope } {
+    const current = stagedRack(stage, entityId);
+    if (current.status !== "active") {
+      planSetStatus(stage, entityId, "active", { ...why, now, expectFrom: current.status });
+    }
+    const serial = current.lifecycle.passportSerial + 1;
+    const signed = this.#d.issuer.sign(
+      {
+        entityId: current.entityId,
+        machineId: current.machineId,
+        name: current.name,
+        publicKey: current.lifecycle.publicKey,
+      },
+      { serial, now },
+    );
+    const recorded = planPassportIssued(stage, entityId, {
+      serial,
+      issuedAt: new Date(signed.payload.issued_at),
+      expiresAt: new Date(signed.payload.expires_at),
+      actor: why.actor,
+      cause: why.cause,
+    });
+    return { rack: recorded, envelope: signed.envelope };
+  }
+
+  #announceActive(
+    rack: RackRecord,
+    from: RackStatus,
+    why: Activation,
+    envelope: PassportEnvelope,
+    now: Date,
+    log = true,
+  ): void {
+    const kind = why.kind ?? (from === "active" || from === "offline" ? "renewed" : "issued");
+    this.#d.counters.inc(`passport.${kind}`);
+    this.#d.notifier.passport({ name: rack.name, kind, status: "active", passport: envelope, now });
+    if (log && from !== "active") {
+      this.#d.logger.info(
+        { rack: rack.name, entity_id: rack.entityId.toString(), from, cause: why.cause, actor: why.actor },
+        "rack active",
+      );
+    }
+    this.pushScenario(rack.name, now);
+  }
+
+  #announceRefused(
+    rack: RackRecord,
+    from: RackStatus,
+    to: "rejected" | "revoked",
+    why: ChangeReason,
+    now: Date,
+  ): void {
+    this.#d.notifier.passport({
+      name: rack.name,
+      kind: to === "revoked" ? "revoked" : "status",
+      status: to,
+      reason: why.details?.reason === undefined ? why.cause : String(why.details.reason),
+      now,
+    });
+    this.#d.logger.info({ rack: rack.name, from, to, cause: why.cause, actor: why.actor }, `rack ${to}`);
+  }
+
+  #announceRemoved(name: string, why: ChangeReason, now: Date): void {
+    this.#d.notifier.passport({ name, kind: "status", status: "removed", reason: why.cause, now });
+    this.#d.logger.info({ rack: name, cause: why.cause, actor: why.actor }, "rack removed");
   }
 }

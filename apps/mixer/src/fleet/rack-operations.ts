@@ -2,11 +2,9 @@
 import { parseEntityId } from "@fluxrig/entity-id";
 import type { Db } from "../db/duckdb-database.js";
 import { IllegalTransitionError } from "../db/store-errors.js";
-import { clearNameConflicts, listNameConflicts } from "../registry/name-conflicts.js";
+import { listNameConflicts } from "../registry/name-conflicts.js";
 import { getRackByEntityId, getRackByName, getRackByPublicKey, listRacks } from "../registry/rack-queries.js";
-import { insertRack } from "../registry/rack-writes.js";
 import type { RackRecord } from "../registry/registry-records.js";
-import type { Clock } from "../runtime/counters.js";
 import {
   type Actor,
   type BulkAdoptRequest,
@@ -26,12 +24,10 @@ const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export class RackOperationsService implements RackOperations {
   readonly #db: Db;
   readonly #lifecycle: RackLifecycle;
-  readonly #clock: Clock;
 
-  constructor(opts: { db: Db; lifecycle: RackLifecycle; clock: Clock }) {
+  constructor(opts: { db: Db; lifecycle: RackLifecycle }) {
     this.#db = opts.db;
     this.#lifecycle = opts.lifecycle;
-    this.#clock = opts.clock;
   }
 
   async list(query: RackListQuery): Promise<RackPage> {
@@ -150,33 +146,13 @@ export class RackOperationsService implements RackOperations {
     if (await getRackByPublicKey(this.#db, claim.claimedPublicKey)) {
       throw new OperationError("conflict", "that key already holds another Rack");
     }
-    const now = this.#clock();
     const why = reason("operator", opts);
-    const created = await this.#db.transaction(async () => {
-      if (old.status !== "revoked" && old.status !== "rejected" && old.status !== "pending") {
-        await this.#lifecycle.setStatus(old, "revoked", { ...why, cause: "replaced" });
-      }
-      const removed = await this.#lifecycle.remove(
-        { ...old, status: "revoked" },
-        { ...why, cause: "replaced" },
-      );
-      if (opts.keepMachineId) {
-        // The operator hands the MachineID on: the old key can no longer use it (its row is gone and its name taken).
-        await this.#db.run("DELETE FROM machine_id_tombstones WHERE machine_id = $1", [removed.machineId]);
-      }
-      await clearNameConflicts(this.#db, old.name);
-      return insertRack(this.#db, {
-        name: old.name,
-        publicKey: claim.claimedPublicKey,
-        status: "pending",
-        version: "unknown",
-        attributes: { public_key: claim.claimedPublicKey },
-        source: claim.lastSource,
-        cause: "replaced",
-        actor: opts.actor,
-        now,
-        ...(opts.keepMachineId ? { machineId: removed.machineId } : {}),
-      });
+    // One transaction through the lifecycle: revoke and remove the old Rack, enroll the claiming key under its name.
+    const created = await this.#lifecycle.replace(old, {
+      publicKey: claim.claimedPublicKey,
+      source: claim.lastSource,
+      keepMachineId: opts.keepMachineId,
+      why,
     });
     const { rack: adopted } = await this.#lifecycle.activate(created, {
       ...why,

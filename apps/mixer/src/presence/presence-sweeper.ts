@@ -1,14 +1,14 @@
 // The presence timers: batched flushes of last_seen and stats, offline sweeps, and removal of silent pending Racks.
 import type { Logger } from "pino";
-import type { Db } from "../db/duckdb-database.js";
+import { NotFoundError, UnexpectedStatusError } from "../db/store-errors.js";
 import type { RackLifecycle } from "../fleet/rack-lifecycle.js";
-import { getRackByEntityId } from "../registry/rack-queries.js";
+import type { RackDirectory } from "../registry/rack-directory.js";
 import type { Clock, Counters } from "../runtime/counters.js";
 import type { PresenceTracker } from "./presence-tracker.js";
 
 export interface PresenceSweeperOptions {
   presence: PresenceTracker;
-  db: Db;
+  directory: RackDirectory;
   lifecycle: RackLifecycle;
   clock: Clock;
   logger: Logger;
@@ -39,7 +39,7 @@ export class PresenceSweeper {
     this.#loop(Math.max(1000, Math.floor(this.#o.pendingTtlMs / 10)), () => this.expirePending());
   }
 
-  /** Writes dirty presence now. */
+  /** Writes dirty presence (last_seen, stats) and the hello facts of known Racks now, each in one batch. */
   async flush(): Promise<void> {
     try {
       const rows = await this.#o.presence.flush();
@@ -48,21 +48,40 @@ export class PresenceSweeper {
       this.#o.counters.inc("presence.flush_failed");
       this.#o.logger.error({ err: (err as Error).message }, "presence flush failed; will retry");
     }
+    try {
+      const racks = await this.#o.lifecycle.flushHelloFacts();
+      if (racks > 0) this.#o.counters.inc("hello.facts_flushed", racks);
+    } catch (err) {
+      this.#o.counters.inc("hello.facts_flush_failed");
+      this.#o.logger.error({ err: (err as Error).message }, "hello facts flush failed; will retry");
+    }
   }
 
   /** Removes pending Racks silent for longer than pending_ttl. */
   async expirePending(): Promise<number> {
     const now = this.#o.clock();
-    let removed = 0;
-    for (const entry of this.#o.presence.stalePending(now.getTime() - this.#o.pendingTtlMs)) {
-      const rack = await getRackByEntityId(this.#o.db, entry.entityId);
-      if (rack?.status !== "pending") continue;
+    const stale = this.#o.presence.stalePending(now.getTime() - this.#o.pendingTtlMs).flatMap((entry) => {
+      const rack = this.#o.directory.rack(entry.entityId);
+      if (rack?.status !== "pending") return [];
       const lastSeen = rack.lastSeen?.getTime() ?? rack.lifecycle.firstSeen.getTime();
-      if (now.getTime() - Math.max(lastSeen, entry.lastSeenMs) <= this.#o.pendingTtlMs) continue;
-      await this.#o.lifecycle.remove(rack, { cause: "pending_ttl", actor: "mixer" });
-      this.#o.counters.inc("presence.pending_expired");
-      removed++;
-    }
+      return now.getTime() - Math.max(lastSeen, entry.lastSeenMs) <= this.#o.pendingTtlMs ? [] : [rack];
+    });
+    // All at once, so the writer commits them together rather than one transaction per Rack.
+    const results = await Promise.allSettled(
+      stale.map((rack) =>
+        this.#o.lifecycle.remove(rack, { cause: "pending_ttl", actor: "mixer", expectFrom: "pending" }),
+      ),
+    );
+    const removed = results.filter((r) => r.status === "fulfilled").length;
+    if (removed > 0) this.#o.counters.inc("presence.pending_expired", removed);
+    // A Rack adopted (or removed) since it was picked is left alone; anything else is worth a log line.
+    const failed = results.find(
+      (r): r is PromiseRejectedResult =>
+        r.status === "rejected" &&
+        !(r.reason instanceof UnexpectedStatusError) &&
+        !(r.reason instanceof NotFoundError),
+    );
+    if (failed) throw failed.reason;
     return removed;
   }
 

@@ -50,39 +50,69 @@ export interface ListAuditQuery {
 
 const VERIFY_PAGE = 5_000;
 
+/** The newest event of the chain (what the next event's prev_hash and seq follow), or null for an empty log. */
+export type AuditHead = { seq: number; hash: string } | null;
+
+/** appendAudit calls per handle, so a writer that keeps the chain head in memory knows when to read it again. */
+const appendsByDb = new WeakMap<Db, number>();
+
+/** How many events `appendAudit` has started on this handle (rolled back or not): a cheap staleness check. */
+export function auditAppendCount(db: Db): number {
+  return appendsByDb.get(db) ?? 0;
+}
+
+/** The chain head as stored; read it inside the transaction that appends after it. */
+export async function readAuditHead(db: Db): Promise<AuditHead> {
+  const [head] = await ormQuery(
+    db.orm
+      .select({ seq: auditEvents.seq, hash: auditEvents.hash })
+      .from(auditEvents)
+      .orderBy(desc(auditEvents.seq))
+      .limit(1),
+  );
+  return head ?? null;
+}
+
+/**
+ * The stored form of `input` appended after `head`: the next seq, the previous hash and its own hash. Details are
+ * round-tripped through JSON first, so the hash covers exactly what a later read gives back.
+ */
+export function sealAuditEvent(head: AuditHead, input: AuditEventInput): AuditEvent {
+  if (input.cause === "" || input.actor === "") {
+    throw new InvalidInputError("audit", "cause and actor must not be empty");
+  }
+  const details =
+    input.details === undefined || input.details === null
+      ? null
+      : (JSON.parse(toJsonText(input.details, "details")) as JsonObject);
+  const prevHash = head?.hash ?? GENESIS_HASH;
+  const fields = {
+    seq: (head?.seq ?? 0) + 1,
+    at: input.at,
+    entityId: input.entityId ?? null,
+    name: input.name ?? null,
+    kind: input.kind,
+    fromStatus: input.fromStatus ?? null,
+    toStatus: input.toStatus ?? null,
+    cause: input.cause,
+    actor: input.actor,
+    details,
+  };
+  return { ...fields, prevHash, hash: auditHash(prevHash, fields) };
+}
+
 /**
  * Appends one event to the chain. Inside a store transaction it becomes part of it (and rolls back with it);
  * outside, it runs in a transaction of its own, so reading the chain head and inserting cannot interleave.
  */
 export async function appendAudit(db: Db, input: AuditEventInput): Promise<AuditEvent> {
-  if (input.cause === "" || input.actor === "") {
-    throw new InvalidInputError("audit", "cause and actor must not be empty");
-  }
-  // Round-trip details through JSON now, so the hash covers exactly what a later read gives back.
-  const details =
-    input.details === undefined || input.details === null
-      ? null
-      : (JSON.parse(toJsonText(input.details, "details")) as JsonObject);
+  // Sealed once before the transaction to refuse bad input early; sealed again after the head is read.
+  sealAuditEvent(null, input);
   return db.transaction(async () => {
-    const [head] = await db.orm
-      .select({ seq: auditEvents.seq, hash: auditEvents.hash })
-      .from(auditEvents)
-      .orderBy(desc(auditEvents.seq))
-      .limit(1);
-    const prevHash = head?.hash ?? GENESIS_HASH;
-    const fields = {
-      seq: (head?.seq ?? 0) + 1,
-      at: input.at,
-      entityId: input.entityId ?? null,
-      name: input.name ?? null,
-      kind: input.kind,
-      fromStatus: input.fromStatus ?? null,
-      toStatus: input.toStatus ?? null,
-      cause: input.cause,
-      actor: input.actor,
-      details,
-    };
-    const event: AuditEvent = { ...fields, prevHash, hash: auditHash(prevHash, fields) };
+    const event = sealAuditEvent(await readAuditHead(db), input);
+    // Counted while the transaction still holds the handle, so a writer reading the count in its own
+    // transaction can never miss this event (a rolled-back one only costs it a needless re-read).
+    appendsByDb.set(db, auditAppendCount(db) + 1);
     await db.orm.insert(auditEvents).values(event);
     return event;
   });

@@ -31,10 +31,14 @@ export {
 } from "./audit-chain.js";
 export {
   type AuditEventInput,
+  type AuditHead,
   AuditKind,
   appendAudit,
+  auditAppendCount,
   type ListAuditQuery,
   listAudit,
+  readAuditHead,
+  sealAuditEvent,
   verifyAuditChain,
 } from "./audit-log.js";
 export { NODE_NAME_PATTERN } from "./input-checks.js";
@@ -45,6 +49,7 @@ export {
   type MachineIdHolder,
   machineIdHolder,
 } from "./machine-id-allocator.js";
+export { MachineIdPool, type MachineIdState, type MachineIdView } from "./machine-id-pool.js";
 export {
   clearNameConflicts,
   listNameConflicts,
@@ -54,6 +59,7 @@ export {
 } from "./name-conflicts.js";
 export { listNodeRows, type UpsertNodeRowInput, upsertNodeRow } from "./node-rows.js";
 export { flushPresence } from "./presence-writes.js";
+export { type HelloFacts, RackDirectory, type RackView } from "./rack-directory.js";
 export {
   countPendingRacks,
   countRacksByStatus,
@@ -63,6 +69,7 @@ export {
   type ListRacksQuery,
   listRacks,
   listStalePending,
+  loadAllRacks,
   loadPresence,
 } from "./rack-queries.js";
 export {
@@ -108,6 +115,13 @@ export {
   type WithOptionalNow,
 } from "./registry-store.js";
 export {
+  type RackChange,
+  RegistryWriter,
+  type RegistryWriterOptions,
+  type RegistryWriterStats,
+  WriterReentryError,
+} from "./registry-writer.js";
+export {
   type ActivateScenarioOptions,
   activateScenario,
   getActiveScenario,
@@ -117,3 +131,14 @@ export {
   type ScenarioRecord,
   saveScenario,
 } from "./scenario-store.js";
+export { rackRows, writeStage } from "./stage-writes.js";
+export {
+  planAttributes,
+  planDeleteRack,
+  planInsertRack,
+  planNameConflict,
+  planPassportIssued,
+  planSetStatus,
+  stagedRack,
+} from "./write-plans.js";
+export { type ConflictWrite, type StageBase, type TombstoneRow, WriteStage } from "./write-stage.js";

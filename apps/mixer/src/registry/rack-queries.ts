@@ -51,6 +51,11 @@ export async function getRackByPublicKey(db: Db, publicKey: string): Promise<Rac
   return (await selectRacks(db, eq(rackLifecycle.publicKey, publicKey), 1))[0];
 }
 
+/** Every Rack, to load the Mixer's in-memory directory at start. */
+export async function loadAllRacks(db: Db): Promise<RackRecord[]> {
+  return selectRacks(db, undefined);
+}
+
 /** One page of Racks ordered by name; `nextAfter` is set only when another page exists. */
 export async function listRacks(db: Db, query: ListRacksQuery): Promise<RackPage> {
   if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 10_000) {

@@ -1,0 +1,191 @@
+// The lifecycle over the group-commit writer and a real DuckDB file: adoption with its passport, replace, hello facts.
+import { generateKeyPair, keyId, publicKeyToBase64url, verifyPassport } from "@fluxrig/passport";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { pino } from "pino";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { UnexpectedStatusError } from "../db/store-errors.js";
+import { PassportIssuer } from "../passports/passport-issuer.js";
+import { MachineIdPool } from "../registry/machine-id-pool.js";
+import { RackDirectory } from "../registry/rack-directory.js";
+import { openTestRegistry, type TestRegistry } from "../registry/registry-test-harness.js";
+import { RegistryWriter } from "../registry/registry-writer.js";
+import { Counters } from "../runtime/counters.js";
+import { type EnrollInput, RackLifecycle } from "./rack-lifecycle.js";
+import { RackNotifier } from "./rack-notifier.js";
+
+const DAY = 86_400_000;
+const cluster = generateKeyPair();
+const clusterKey = {
+  ...cluster,
+  publicKeyB64: publicKeyToBase64url(cluster.publicKey),
+  kid: keyId(cluster.publicKey),
+  path: "",
+  created: false,
+};
+
+let t: TestRegistry;
+let directory: RackDirectory;
+let writer: RegistryWriter;
+let lifecycle: RackLifecycle;
+let pushes: string[];
+
+beforeEach(async () => {
+  t = await openTestRegistry();
+  directory = await RackDirectory.load(t.db);
+  writer = new RegistryWriter({ db: t.db, directory, pool: await MachineIdPool.load(t.db) });
+  pushes = [];
+  // Only publish is used by the notifier; the pushes are recorded by subject.
+  const nc = { publish: (subject: string) => void pushes.push(subject) } as unknown as NatsConnection;
+  const logger = pino({ level: "silent" });
+  const counters = new Counters();
+  lifecycle = new RackLifecycle({
+    writer,
+    directory,
+    issuer: new PassportIssuer({ clusterKey, cluster: "mixer-1", ttlMs: DAY, skewMs: 120_000 }),
+    notifier: new RackNotifier({ nc, logger, counters }),
+    scenarios: { pushFor: () => null },
+    clock: t.clock.now,
+    logger,
+    counters,
+  });
+});
+
+afterEach(async () => {
+  await writer.close();
+  await t.cleanup();
+});
+
+const rackKeys = new Map<number, string>();
+/** A real Ed25519 public key per Rack number (passports name it, and the issuer checks its form). */
+function rackKey(n: number): string {
+  let key = rackKeys.get(n);
+  if (key === undefined) {
+    key = publicKeyToBase64url(generateKeyPair().publicKey);
+    rackKeys.set(n, key);
+  }
+  return key;
+}
+
+function enrollInput(n: number, adopt = true): EnrollInput {
+  return {
+    name: `rack-${n}`,
+    publicKey: rackKey(n),
+    version: "1.0.0",
+    attributes: { hostname: `host-${n}` },
+    source: "test",
+    machineIdRange: { min: 1, max: 65_535 },
+    ...(adopt ? { adopt: { cause: "auto_adopt", actor: "mixer" } } : {}),
+  };
+}
+
+describe("RackLifecycle over the writer", () => {
+  it("enrolls and adopts in ONE transaction: never active without its passport recorded", async () => {
+    const { rack, passport } = await lifecycle.enroll(enrollInput(1));
+    expect(writer.stats.batches).toBe(1);
+    expect(
+      verifyPassport(passport!, {
+        clusterPublicKey: cluster.publicKey,
+        rackPublicKey: rackKey(1),
+        name: "rack-1",
+        now: t.clock.now(),
+      }),
+    ).toMatchObject({ serial: 1, status: "active" });
+    expect(await t.store.getByEntityId(rack.entityId)).toMatchObject({
+      status: "active",
+      lifecycle: { passportSerial: 1, passportsValidUntil: new Date(t.clock.now().getTime() + DAY) },
+    });
+    const events = await t.store.listAudit({ limit: 10 });
+    expect(events.map((e) => [e.kind, e.toStatus, e.cause])).toEqual([
+      ["rack_enrolled", "pending", "enrollment"],
+      ["status_changed", "active", "auto_adopt"],
+      ["passport_issued", null, "auto_adopt"],
+    ]);
+    expect(pushes).toEqual(["fluxrig.rack.rack-1.passport"]);
+  });
+
+  it("commits a burst of enrollments together, each with a distinct MachineID and a valid chain", async () => {
+    const enrolled = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => lifecycle.enroll(enrollInput(i))),
+    );
+    expect(writer.stats).toMatchObject({ batches: 1, writes: 100 });
+    expect(new Set(enrolled.map((e) => e.rack.machineId)).size).toBe(100);
+    expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true, count: 300 });
+    expect(await t.store.countByStatus()).toMatchObject({ active: 100 });
+  });
+
+  it("replaces a Rack's key in one write, keeping its MachineID and clearing the name's conflicts", async () => {
+    const { rack: old } = await lifecycle.enroll(enrollInput(1));
+    await lifecycle.recordNameConflict({
+      name: "rack-1",
+      claimedPublicKey: rackKey(99),
+      holderEntityId: old.entityId,
+      source: "x",
+    });
+    expect(await t.store.listConflicts("rack-1")).toHaveLength(1);
+    pushes.length = 0;
+    const created = await lifecycle.replace(old, {
+      publicKey: rackKey(99),
+      source: "x",
+      keepMachineId: true,
+      why: { cause: "operator", actor: "alice" },
+    });
+    expect(created).toMatchObject({ entityId: old.entityId, machineId: old.machineId, status: "pending" });
+    expect(directory.rackByName("rack-1")?.lifecycle.publicKey).toBe(rackKey(99));
+    expect(directory.rackByPublicKey(rackKey(1))).toBeUndefined();
+    expect(await t.store.listConflicts("rack-1")).toEqual([]);
+    expect((await t.db.query("SELECT count(*) FROM machine_id_tombstones")).rows).toEqual([[0n]]);
+    const kinds = (await t.store.listAudit({ afterSeq: 3, limit: 10 })).map((e) => `${e.kind}:${e.toStatus}`);
+    expect(kinds).toEqual(["status_changed:revoked", "rack_deleted:null", "rack_enrolled:pending"]);
+    expect(pushes).toEqual(["fluxrig.rack.rack-1.passport", "fluxrig.rack.rack-1.passport"]);
+  });
+
+  it("removes only what it expects: a Rack adopted meanwhile is left alone", async () => {
+    const { rack } = await lifecycle.enroll(enrollInput(1, false));
+    await lifecycle.activate(rack, { cause: "operator", actor: "alice" });
+    const refused = await lifecycle
+      .remove(rack, { cause: "pending_ttl", actor: "mixer", expectFrom: "pending" })
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(UnexpectedStatusError);
+    expect(directory.rack(rack.entityId)?.status).toBe("active");
+  });
+
+  it("keeps hello facts in memory until the flush; a pending Rack's new attributes are written at once", async () => {
+    const { rack } = await lifecycle.enroll(enrollInput(1, false));
+    const later = t.clock.advance(1_000);
+    const same = { hostname: "host-1" };
+    await lifecycle.noteHello(rack, { version: "1.1.0", attributes: same, source: "y", now: later });
+    expect(await t.store.getByEntityId(rack.entityId)).toMatchObject({
+      version: "1.0.0",
+      lifecycle: { helloCount: 1 },
+    });
+    expect(await lifecycle.flushHelloFacts()).toBe(1);
+    expect(await t.store.getByEntityId(rack.entityId)).toMatchObject({
+      version: "1.1.0",
+      lifecycle: { helloCount: 2, lastSource: "y" },
+    });
+    const moved = { hostname: "moved" };
+    const noted = await lifecycle.noteHello(rack, {
+      version: "1.1.0",
+      attributes: moved,
+      source: "y",
+      now: later,
+    });
+    expect(noted.attributes).toEqual({ hostname: "moved", public_key: rackKey(1) });
+    expect(await t.store.getByEntityId(rack.entityId)).toMatchObject({ attributes: { hostname: "moved" } });
+    // Adopted: attributes are immutable, a hello cannot change them any more.
+    const { rack: adopted } = await lifecycle.activate(rack, { cause: "operator", actor: "alice" });
+    const evil = { hostname: "evil" };
+    const after = await lifecycle.noteHello(adopted, {
+      version: "1.1.0",
+      attributes: evil,
+      source: "y",
+      now: later,
+    });
+    expect(after.attributes.hostname).toBe("moved");
+    await lifecycle.flushHelloFacts();
+    expect(await t.store.getByEntityId(rack.entityId)).toMatchObject({
+      attributes: { hostname: "moved" },
+      lifecycle: { helloCount: 4 },
+    });
+  });
+});

@@ -1,0 +1,242 @@
+// Group commit: many writes in one transaction, refusals and failures isolated, MachineIDs and the audit chain exact.
+import { EntityType, nodeEntityId } from "@fluxrig/entity-id";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  NameTakenError,
+  PublicKeyTakenError,
+  QueryFailedError,
+  RegistryFullError,
+  StalePassportSerialError,
+} from "../db/store-errors.js";
+import { allocateMachineId } from "./machine-id-allocator.js";
+import { MachineIdPool } from "./machine-id-pool.js";
+import { RackDirectory } from "./rack-directory.js";
+import type { InsertRackInput } from "./rack-writes.js";
+import {
+  auditCount,
+  openTestRegistry,
+  rackInput,
+  snapshotTables,
+  type TestRegistry,
+} from "./registry-test-harness.js";
+import { type RackChange, RegistryWriter } from "./registry-writer.js";
+import { planDeleteRack, planInsertRack, planPassportIssued, planSetStatus } from "./write-plans.js";
+import type { WriteStage } from "./write-stage.js";
+
+let t: TestRegistry;
+let directory: RackDirectory;
+let writer: RegistryWriter;
+let changes: string[];
+
+async function openWriter(): Promise<void> {
+  directory = await RackDirectory.load(t.db);
+  changes = [];
+  writer = new RegistryWriter({
+    db: t.db,
+    directory,
+    pool: await MachineIdPool.load(t.db),
+    onCommitted: (change: RackChange) => changes.push(`${change.kind}:${change.rack.name}`),
+  });
+}
+
+beforeEach(async () => {
+  t = await openTestRegistry();
+  await openWriter();
+});
+
+afterEach(async () => {
+  await writer.close();
+  await t.cleanup();
+});
+
+const DAY = 86_400_000;
+const by = { cause: "operator", actor: "alice" };
+
+function insert(n: number, overrides: Partial<InsertRackInput> = {}) {
+  return (stage: WriteStage) => planInsertRack(stage, { ...rackInput(n), now: t.clock.now(), ...overrides });
+}
+
+describe("RegistryWriter", () => {
+  it("commits concurrent writes in one transaction and settles each only after the commit", async () => {
+    const settled: string[] = [];
+    const racks = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        writer.submit(insert(i + 1)).then((rack) => {
+          // The directory (and so every hello after this) already knows the Rack when its caller hears back.
+          settled.push(`${rack.name}:${directory.rackByName(rack.name) ? "known" : "unknown"}`);
+          return rack;
+        }),
+      ),
+    );
+    expect(writer.stats).toMatchObject({ batches: 1, writes: 50, largestBatch: 50 });
+    expect(racks.map((rack) => rack.machineId)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(settled.every((s) => s.endsWith(":known"))).toBe(true);
+    expect(changes).toHaveLength(50);
+    // What the store reads back from the file is exactly what the writer returned.
+    for (const rack of racks.slice(0, 3)) expect(await t.store.getByEntityId(rack.entityId)).toEqual(rack);
+    expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true, count: 50 });
+  });
+
+  it("refuses a taken name or key alone, with typed errors, consuming no MachineID", async () => {
+    const results = await Promise.allSettled([
+      writer.submit(insert(1)),
+      writer.submit(insert(2, { name: "rack-001" })),
+      writer.submit(insert(3, { publicKey: "test-key-1" })),
+      writer.submit(insert(4)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "rejected", "fulfilled"]);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(NameTakenError);
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(PublicKeyTakenError);
+    const rows = await t.db.query("SELECT name, machine_id FROM registry ORDER BY name");
+    expect(rows.rows).toEqual([
+      ["rack-001", 1],
+      ["rack-004", 2],
+    ]);
+    expect(writer.stats.batches).toBe(1);
+    expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true, count: 2 });
+  });
+
+  it("commits a multi-step write whole or not at all: a refused step leaves none of its earlier steps", async () => {
+    const rack = await writer.submit(insert(1));
+    const before = await snapshotTables(t.db);
+    const now = t.clock.now();
+    const refused = await writer
+      .submit((stage) => {
+        planSetStatus(stage, rack.entityId, "active", { ...by, now });
+        // Serial 0 is not above the last one: the whole write is refused, the status change with it.
+        return planPassportIssued(stage, rack.entityId, {
+          serial: 0,
+          issuedAt: now,
+          expiresAt: new Date(now.getTime() + DAY),
+        });
+      })
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(StalePassportSerialError);
+    expect(await snapshotTables(t.db)).toEqual(before);
+    expect(directory.rack(rack.entityId)?.status).toBe("pending");
+  });
+
+  it("retries a failed batch write by write: the good ones commit, the bad one fails clearly, nothing partial", async () => {
+    // A row the directory does not know about (written behind the Mixer's back) makes one insert fail in SQL.
+    await t.db.run(
+      `INSERT INTO registry (entity_id, type_id, machine_id, name, status, version, attributes)
+       VALUES ($1, 3, 999, 'rack-002', 'pending', '1', '{}')`,
+      [nodeEntityId(EntityType.Rack, 999)],
+    );
+    const results = await Promise.allSettled([
+      writer.submit(insert(1)),
+      writer.submit(insert(2)),
+      writer.submit(insert(3)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(QueryFailedError);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/rack-002/);
+    expect(writer.stats.retriedBatches).toBe(1);
+    const lifecycle = await t.db.query("SELECT public_key FROM rack_lifecycle ORDER BY public_key");
+    expect(lifecycle.rows).toEqual([["test-key-1"], ["test-key-3"]]);
+    expect(directory.rackByPublicKey("test-key-2")).toBeUndefined();
+    expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true, count: 2 });
+    // The failed write's MachineID was never taken: the next Rack gets the lowest free one.
+    expect((await writer.submit(insert(4))).machineId).toBe(3);
+  });
+
+  it("hands out the lowest free MachineID like the SQL allocator, honouring tombstones until reusable_after", async () => {
+    const range = { min: 10, max: 13 };
+    const [a, b] = await Promise.all([
+      writer.submit(insert(1, { machineIdRange: range })),
+      writer.submit(insert(2, { machineIdRange: range })),
+      writer.submit(insert(3, { machineIdRange: range })),
+    ]);
+    const now = t.clock.now();
+    // a held a passport valid for a day: its id stays tombstoned that long. b never had one: free at once.
+    await writer.submit((stage) => {
+      planPassportIssued(stage, a!.entityId, {
+        serial: 1,
+        issuedAt: now,
+        expiresAt: new Date(now.getTime() + DAY),
+      });
+      return planDeleteRack(stage, a!.entityId, { ...by, now });
+    });
+    // A deletion and an insert in the same batch: the insert may take the id freed just before it.
+    const [, reused] = await Promise.all([
+      writer.submit((stage) => planDeleteRack(stage, b!.entityId, { ...by, now })),
+      writer.submit(insert(4, { machineIdRange: range })),
+    ]);
+    expect(reused?.machineId).toBe(11);
+    expect(await allocateMachineId(t.db, { ...range, now })).toBe(13);
+    expect((await writer.submit(insert(5, { machineIdRange: range }))).machineId).toBe(13);
+
+    const before = await snapshotTables(t.db);
+    const full = await writer.submit(insert(6, { machineIdRange: range })).catch((error: unknown) => error);
+    expect(full).toBeInstanceOf(RegistryFullError);
+    expect(await snapshotTables(t.db)).toEqual(before);
+
+    t.clock.advance(DAY);
+    expect(await allocateMachineId(t.db, { ...range, now: t.clock.now() })).toBe(10);
+    expect((await writer.submit(insert(6, { machineIdRange: range }))).machineId).toBe(10);
+  });
+
+  it("keeps a MachineID across a replace in one batch (delete and insert of the same entity id)", async () => {
+    const old = await writer.submit(insert(1));
+    const now = t.clock.now();
+    const created = await writer.submit((stage) => {
+      const removed = planDeleteRack(stage, old.entityId, { ...by, now });
+      stage.deleteTombstone(removed.machineId);
+      return planInsertRack(stage, {
+        ...rackInput(1, { publicKey: "new-key" }),
+        now,
+        machineId: removed.machineId,
+      });
+    });
+    expect(created.entityId).toBe(old.entityId);
+    expect(await t.store.getByEntityId(old.entityId)).toMatchObject({ lifecycle: { publicKey: "new-key" } });
+    expect((await t.db.query("SELECT count(*) FROM machine_id_tombstones")).rows).toEqual([[0n]]);
+    expect(directory.rackByPublicKey("test-key-1")).toBeUndefined();
+    expect(directory.rackByPublicKey("new-key")?.entityId).toBe(old.entityId);
+    expect(changes).toEqual(["put:rack-001", "removed:rack-001", "put:rack-001"]);
+  });
+
+  it("keeps the audit chain valid when other writers append between its batches", async () => {
+    const rack = await writer.submit(insert(1));
+    await t.store.appendAudit({ kind: "note", cause: "test", actor: "bob" });
+    await t.store.saveScenario({ name: "demo", version: "1", yaml: "meta: {}", spec: {}, actor: "alice" });
+    await writer.submit((stage) =>
+      planSetStatus(stage, rack.entityId, "active", { ...by, now: t.clock.now() }),
+    );
+    await t.store.appendAudit({ kind: "note", cause: "test", actor: "bob" });
+    await writer.submit((stage) =>
+      planSetStatus(stage, rack.entityId, "revoked", { ...by, now: t.clock.now() }),
+    );
+    expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true, count: 6 });
+  });
+
+  it("writes hello facts noted in memory with the next flush, and a reload sees what was committed", async () => {
+    const rack = await writer.submit(insert(1));
+    const later = t.clock.advance(60_000);
+    directory.noteHello(rack.entityId, { version: "2.0.0", source: "10.0.0.7", now: later });
+    directory.noteHello(rack.entityId, { version: "2.0.1", source: "10.0.0.8", now: later });
+    expect((await t.store.getByEntityId(rack.entityId))?.lifecycle.helloCount).toBe(1);
+    const ids = directory.takeDirty();
+    await writer.submit((stage) => {
+      for (const id of ids) stage.touch(id);
+    });
+    expect(await t.store.getByEntityId(rack.entityId)).toMatchObject({
+      version: "2.0.1",
+      lifecycle: { helloCount: 3, lastSource: "10.0.0.8" },
+    });
+    await writer.submit((stage) =>
+      planSetStatus(stage, rack.entityId, "active", { ...by, now: t.clock.now() }),
+    );
+    const reloaded = await RackDirectory.load(t.db);
+    const { lastSeen: _, ...inMemory } = directory.rack(rack.entityId)!;
+    expect(reloaded.rack(rack.entityId)).toMatchObject(inMemory);
+    expect(await auditCount(t.db)).toBe(2);
+  });
+
+  it("refuses writes once closed and refuses to run inside a transaction of its own database", async () => {
+    const inside = await t.db.transaction(() => writer.submit(insert(1))).catch((error: unknown) => error);
+    expect(inside).toMatchObject({ name: "WriterReentryError" });
+    await writer.close();
+    await expect(writer.submit(insert(2))).rejects.toMatchObject({ name: "DatabaseClosedError" });
+  });
+});

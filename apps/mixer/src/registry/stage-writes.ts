@@ -1,0 +1,314 @@
+// Writes a planned stage into DuckDB with a handful of statements, whatever its size: appenders, not row statements.
+//
+// Each statement through @duckdb/node-api costs about 0.6 ms here, whatever it does, and binding many parameters
+// is slower still (see presence-writes.ts). So new rows and audit events go through DuckDB appenders straight into
+// their tables, and changed rows through one appender-filled temp table and two UPDATE ... FROM. Deletions,
+// tombstones and name conflicts are rare and keep one statement per row.
+import type { DuckDBAppender, DuckDBConnection } from "@duckdb/node-api";
+import type { Db } from "../db/duckdb-database.js";
+import { toJsonText, toTimestamp } from "../db/duckdb-values.js";
+import { QueryFailedError } from "../db/store-errors.js";
+import type { AuditEvent } from "./audit-chain.js";
+import { type AuditHead, sealAuditEvent } from "./audit-log.js";
+import { clearNameConflicts, recordNameConflict } from "./name-conflicts.js";
+import type { RackView } from "./rack-directory.js";
+import type { RackRecord } from "./registry-records.js";
+import type { WriteStage } from "./write-stage.js";
+
+const CREATE_RACK_BATCH = `CREATE TEMP TABLE IF NOT EXISTS rack_batch (
+  entity_id UBIGINT,
+  status VARCHAR,
+  version VARCHAR,
+  attributes VARCHAR,
+  status_changed_at TIMESTAMP,
+  passport_serial INTEGER,
+  passport_issued_at TIMESTAMP,
+  passport_expires_at TIMESTAMP,
+  passports_valid_until TIMESTAMP,
+  last_source VARCHAR,
+  hello_count BIGINT,
+  flaps INTEGER
+)`;
+const CLEAR_RACK_BATCH = "DELETE FROM temp.main.rack_batch";
+// last_seen and stats belong to presence (presence-writes.ts): a Rack's other columns are written here.
+const APPLY_REGISTRY = `UPDATE registry
+SET status = b.status, version = b.version, attributes = b.attributes::JSON
+FROM temp.main.rack_batch AS b
+WHERE registry.entity_id = b.entity_id`;
+const APPLY_LIFECYCLE = `UPDATE rack_lifecycle
+SET status_changed_at = b.status_changed_at, passport_serial = b.passport_serial,
+  passport_issued_at = b.passport_issued_at, passport_expires_at = b.passport_expires_at,
+  passports_valid_until = b.passports_valid_until, last_source = b.last_source,
+  hello_count = b.hello_count, flaps = b.flaps
+FROM temp.main.rack_batch AS b
+WHERE rack_lifecycle.entity_id = b.entity_id`;
+
+/** What a stage comes to in rows: the sets below never overlap except deletes followed by inserts of the same id. */
+interface RackRows {
+  deletes: RackRecord[];
+  inserts: RackRecord[];
+  updates: RackRecord[];
+}
+
+/** Sorts the stage's Racks against what was committed before it: new rows, changed rows, deleted rows. */
+export function rackRows(stage: WriteStage, before: RackView): RackRows {
+  const rows: RackRows = { deletes: [], inserts: [], updates: [] };
+  for (const [entityId, after] of stage.racks) {
+    const previous = before.rack(entityId);
+    const replaced = stage.deleted.has(entityId);
+    if (previous && (replaced || !after)) rows.deletes.push(previous);
+    if (after && (!previous || replaced)) rows.inserts.push(after);
+    else if (after) rows.updates.push(after);
+  }
+  for (const entityId of stage.touched) {
+    if (stage.racks.has(entityId)) continue;
+    const current = before.rack(entityId);
+    if (current) rows.updates.push(current);
+  }
+  return rows;
+}
+
+/**
+ * Writes everything `stage` holds, in the caller's transaction, and returns the audit events as stored (the chain
+ * continued from `head`). `before` is the committed state the stage was planned on. With `checked`, new rows go
+ * through temp tables and INSERT ... SELECT instead of straight appenders: a little slower, but a constraint
+ * violation then fails with DuckDB's own message (an appender only reports "transaction is aborted").
+ */
+export async function writeStage(
+  db: Db,
+  stage: WriteStage,
+  before: RackView,
+  head: AuditHead,
+  options: { checked?: boolean } = {},
+): Promise<AuditEvent[]> {
+  const into = options.checked ? appendThroughTemp : appendDirect;
+  for (const [machineId, row] of stage.tombstones) {
+    await db.run("DELETE FROM machine_id_tombstones WHERE machine_id = $1", [machineId]);
+    if (row) {
+      await db.run(
+        `INSERT INTO machine_id_tombstones (machine_id, entity_id, name, retired_at, reusable_after)
+         VALUES ($1, $2, $3, $4, $5)`,
+        [row.machineId, row.entityId, row.name, toTimestamp(row.retiredAt), toTimestamp(row.reusableAfter)],
+      );
+    }
+  }
+  for (const write of stage.conflicts) {
+    if (write.kind === "clear") await clearNameConflicts(db, write.name);
+    else {
+      const { kind: _, ...input } = write;
+      await recordNameConflict(db, input);
+    }
+  }
+  const rows = rackRows(stage, before);
+  for (const rack of rows.deletes) {
+    await db.run("DELETE FROM rack_lifecycle WHERE entity_id = $1", [rack.entityId]);
+    await db.run("DELETE FROM registry WHERE entity_id = $1", [rack.entityId]);
+  }
+  const events: AuditEvent[] = [];
+  let last = head;
+  for (const input of stage.audits) {
+    const event = sealAuditEvent(last, input);
+    events.push(event);
+    last = { seq: event.seq, hash: event.hash };
+  }
+  // Serialized before taking the connection, so the queue is held only for database work.
+  const inserts = rows.inserts.map(insertValues);
+  const updates = rows.updates.map(updateValues);
+  await db.withConnection(async (connection) => {
+    let step = "append to registry";
+    try {
+      if (inserts.length > 0) {
+        await into(connection, "registry", inserts, appendRegistryRow);
+        step = "append to rack_lifecycle";
+        await into(connection, "rack_lifecycle", inserts, appendLifecycleRow);
+      }
+      if (updates.length > 0) {
+        step = CREATE_RACK_BATCH;
+        await connection.run(CREATE_RACK_BATCH);
+        step = CLEAR_RACK_BATCH;
+        await connection.run(CLEAR_RACK_BATCH);
+        step = "append to rack_batch";
+        await append(connection, "rack_batch", updates, appendBatchRow, "temp");
+        step = APPLY_REGISTRY;
+        await connection.run(APPLY_REGISTRY);
+        step = APPLY_LIFECYCLE;
+        await connection.run(APPLY_LIFECYCLE);
+      }
+      if (events.length > 0) {
+        step = "append to audit_events";
+        await into(connection, "audit_events", events, appendAuditRow);
+      }
+    } catch (error) {
+      throw new QueryFailedError(step, { cause: error });
+    }
+  });
+  return events;
+}
+
+type AppendRow<T> = (appender: DuckDBAppender, row: T) => void;
+
+function appendDirect<T>(
+  connection: DuckDBConnection,
+  table: string,
+  rows: readonly T[],
+  appendRow: AppendRow<T>,
+): Promise<void> {
+  return append(connection, table, rows, appendRow);
+}
+
+/** Appends into a temp copy of `table`'s shape, then one INSERT ... SELECT, which names any violated constraint. */
+async function appendThroughTemp<T>(
+  connection: DuckDBConnection,
+  table: string,
+  rows: readonly T[],
+  appendRow: AppendRow<T>,
+): Promise<void> {
+  const temp = `${table}_rows`;
+  await connection.run(`CREATE TEMP TABLE IF NOT EXISTS ${temp} AS SELECT * FROM main.${table} LIMIT 0`);
+  await connection.run(`DELETE FROM temp.main.${temp}`);
+  await append(connection, temp, rows, appendRow, "temp");
+  await connection.run(`INSERT INTO main.${table} SELECT * FROM temp.main.${temp}`);
+}
+
+async function append<T>(
+  connection: DuckDBConnection,
+  table: string,
+  rows: readonly T[],
+  appendRow: (appender: DuckDBAppender, row: T) => void,
+  catalog?: string,
+): Promise<void> {
+  const appender = await connection.createAppender(table, null, catalog ?? null);
+  try {
+    for (const row of rows) {
+      appendRow(appender, row);
+      appender.endRow();
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+}
+
+type Timestamp = ReturnType<typeof toTimestamp>;
+
+interface InsertValues {
+  rack: RackRecord;
+  attributes: string;
+  lastSeen: Timestamp | null;
+  firstSeen: Timestamp;
+  statusChangedAt: Timestamp;
+  passport: PassportTimes;
+}
+
+interface PassportTimes {
+  issuedAt: Timestamp | null;
+  expiresAt: Timestamp | null;
+  validUntil: Timestamp | null;
+}
+
+interface UpdateValues {
+  rack: RackRecord;
+  attributes: string;
+  statusChangedAt: Timestamp;
+  passport: PassportTimes;
+}
+
+function passportTimes(rack: RackRecord): PassportTimes {
+  const life = rack.lifecycle;
+  return {
+    issuedAt: life.passportIssuedAt && toTimestamp(life.passportIssuedAt, "passportIssuedAt"),
+    expiresAt: life.passportExpiresAt && toTimestamp(life.passportExpiresAt, "passportExpiresAt"),
+    validUntil: life.passportsValidUntil && toTimestamp(life.passportsValidUntil, "passportsValidUntil"),
+  };
+}
+
+function insertValues(rack: RackRecord): InsertValues {
+  return {
+    rack,
+    attributes: toJsonText(rack.attributes, "attributes"),
+    lastSeen: rack.lastSeen && toTimestamp(rack.lastSeen, "lastSeen"),
+    firstSeen: toTimestamp(rack.lifecycle.firstSeen, "firstSeen"),
+    statusChangedAt: toTimestamp(rack.lifecycle.statusChangedAt, "statusChangedAt"),
+    passport: passportTimes(rack),
+  };
+}
+
+function updateValues(rack: RackRecord): UpdateValues {
+  return {
+    rack,
+    attributes: toJsonText(rack.attributes, "attributes"),
+    statusChangedAt: toTimestamp(rack.lifecycle.statusChangedAt, "statusChangedAt"),
+    passport: passportTimes(rack),
+  };
+}
+
+function appendText(appender: DuckDBAppender, value: string | null): void {
+  if (value === null) appender.appendNull();
+  else appender.appendVarchar(value);
+}
+
+function appendTime(appender: DuckDBAppender, value: Timestamp | null): void {
+  if (value === null) appender.appendNull();
+  else appender.appendTimestamp(value);
+}
+
+// Column order of each table as created by migration 1 (appenders fill columns by position).
+
+function appendRegistryRow(a: DuckDBAppender, v: InsertValues): void {
+  a.appendUBigInt(v.rack.entityId);
+  a.appendUSmallInt(v.rack.typeId);
+  a.appendUSmallInt(v.rack.machineId);
+  a.appendVarchar(v.rack.name);
+  a.appendVarchar(v.rack.status);
+  a.appendVarchar(v.rack.version);
+  a.appendVarchar(v.attributes);
+  a.appendNull();
+  appendTime(a, v.lastSeen);
+}
+
+function appendLifecycleRow(a: DuckDBAppender, v: InsertValues): void {
+  const life = v.rack.lifecycle;
+  a.appendUBigInt(v.rack.entityId);
+  a.appendVarchar(life.publicKey);
+  a.appendTimestamp(v.firstSeen);
+  a.appendTimestamp(v.statusChangedAt);
+  a.appendInteger(life.passportSerial);
+  appendTime(a, v.passport.issuedAt);
+  appendTime(a, v.passport.expiresAt);
+  appendTime(a, v.passport.validUntil);
+  appendText(a, life.lastSource);
+  a.appendBigInt(BigInt(life.helloCount));
+  a.appendInteger(life.flaps);
+}
+
+function appendBatchRow(a: DuckDBAppender, v: UpdateValues): void {
+  const life = v.rack.lifecycle;
+  a.appendUBigInt(v.rack.entityId);
+  a.appendVarchar(v.rack.status);
+  a.appendVarchar(v.rack.version);
+  a.appendVarchar(v.attributes);
+  a.appendTimestamp(v.statusChangedAt);
+  a.appendInteger(life.passportSerial);
+  appendTime(a, v.passport.issuedAt);
+  appendTime(a, v.passport.expiresAt);
+  appendTime(a, v.passport.validUntil);
+  appendText(a, life.lastSource);
+  a.appendBigInt(BigInt(life.helloCount));
+  a.appendInteger(life.flaps);
+}
+
+function appendAuditRow(a: DuckDBAppender, e: AuditEvent): void {
+  a.appendBigInt(BigInt(e.seq));
+  a.appendTimestamp(toTimestamp(e.at, "at"));
+  if (e.entityId === null) a.appendNull();
+  else a.appendUBigInt(e.entityId);
+  appendText(a, e.name);
+  a.appendVarchar(e.kind);
+  appendText(a, e.fromStatus);
+  appendText(a, e.toStatus);
+  a.appendVarchar(e.cause);
+  a.appendVarchar(e.actor);
+  appendText(a, e.details === null ? null : toJsonText(e.details, "details"));
+  a.appendVarchar(e.prevHash);
+  a.appendVarchar(e.hash);
+}
