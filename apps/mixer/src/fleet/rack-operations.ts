@@ -94,6 +94,7 @@ export class RackOperationsService implements RackOperations {
       } while (after);
     }
     const adopted: BulkAdoptResult["adopted"] = [];
+    const eligible: RackRecord[] = [];
     for (const rack of targets.values()) {
       if (rack.status !== "pending" && rack.status !== "revoked") {
         skipped.push({
@@ -103,10 +104,29 @@ export class RackOperationsService implements RackOperations {
         });
         continue;
       }
-      if (!request.dryRun)
-        await this.#lifecycle.activate(rack, { ...reason("operator", request), kind: "issued" });
-      adopted.push({ name: rack.name, entity_id: rack.entityId.toString(), from: rack.status });
+      eligible.push(rack);
     }
+    // Submitted together, so the registry writer commits them in a few batches instead of one transaction each.
+    const results = request.dryRun
+      ? eligible.map(() => ({ status: "fulfilled" as const }))
+      : await Promise.allSettled(
+          eligible.map((rack) =>
+            this.#lifecycle.activate(rack, { ...reason("operator", request), kind: "issued" }),
+          ),
+        );
+    results.forEach((result, i) => {
+      const rack = eligible[i]!;
+      if (result.status === "fulfilled") {
+        adopted.push({ name: rack.name, entity_id: rack.entityId.toString(), from: rack.status });
+      } else {
+        const err = result.reason as Error;
+        skipped.push({
+          ref: rack.name,
+          reason: err.message,
+          code: err instanceof OperationError ? err.code : "internal",
+        });
+      }
+    });
     return { dry_run: request.dryRun, adopted, skipped };
   }
 
