@@ -144,7 +144,12 @@ describe("enrollment", () => {
       { timeoutMs: 10_000, intervalMs: 300, message: "renewed passport" },
     );
     expect(renewed).toMatchObject({ status: "active", entity_id: first.entity_id });
-    const tampered = { ...renewed.passport!, sig: `${renewed.passport!.sig.slice(0, -2)}AA` };
+    // Flip one character in the middle of the signature (replacing the tail could leave it unchanged by chance).
+    const sig = renewed.passport!.sig;
+    const tampered = {
+      ...renewed.passport!,
+      sig: `${sig.slice(0, 20)}${sig[20] === "A" ? "B" : "A"}${sig.slice(21)}`,
+    };
     const reply = await rack.hello({ passport: tampered });
     expect(reply.status).toBe("active");
     expect(reply.passport?.sig).not.toBe(tampered.sig);
