@@ -1,0 +1,130 @@
+// Phase 1: every Rack enrolls with a signed hello and is adopted at once (auto_adopt); each starts heartbeating.
+import { ascending, percentile, round } from "./figures.js";
+import { cpuMs, rssBytes } from "./proc-stats.js";
+import { bar } from "./progress-line.js";
+import { type HelloReply, helloBytes, machineIdOf, type SwarmContext, sleep } from "./swarm-context.js";
+
+const ATTEMPTS = 3;
+
+export interface EnrollOutcome {
+  active: number;
+  elapsedMs: number;
+}
+
+/** Checks an active reply: a passport, an entity id whose MachineID field is the MachineID the reply names. */
+function goodActive(reply: HelloReply): reply is HelloReply & { entity_id: string; machine_id: number } {
+  return (
+    reply.status === "active" &&
+    reply.passport !== undefined &&
+    reply.entity_id !== undefined &&
+    reply.machine_id !== undefined &&
+    machineIdOf(reply.entity_id) === reply.machine_id
+  );
+}
+
+export async function enrollPhase(ctx: SwarmContext): Promise<EnrollOutcome> {
+  const { fleet, opts, progress } = ctx;
+  progress.phase(`enrolling ${opts.racks} Racks (${opts.concurrency} hellos in flight)`);
+  const latencies: number[] = [];
+  const failures = new Map<string, number>();
+  const fail = (why: string) => failures.set(why, (failures.get(why) ?? 0) + 1);
+  let next = 0;
+  let active = 0;
+  let retries = 0;
+  /** Refused with registry_full: past the MachineID range (1..65535 less the Mixer's and Snake's), by design. */
+  let full = 0;
+  const started = performance.now();
+  const deadline = started + opts.enrollTimeoutMs;
+  const cpu0 = cpuMs(ctx.mut.mixerPid);
+
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = next++;
+      if (i >= fleet.size || performance.now() > deadline) return;
+      for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+        const t0 = performance.now();
+        try {
+          const reply = await fleet.racks[i]!.sendRaw(helloBytes(fleet, i, false));
+          if (goodActive(reply)) {
+            latencies.push(performance.now() - t0);
+            fleet.adopted(i, reply.entity_id, reply.machine_id);
+            fleet.live[i] = 1;
+            active++;
+            break;
+          }
+          if (reply.error?.code === "registry_full") {
+            full++;
+            break;
+          }
+          fail(reply.error?.code ?? `status ${reply.status}`);
+        } catch (err) {
+          fail((err as Error).message.slice(0, 60));
+        }
+        if (attempt < ATTEMPTS) {
+          retries++;
+          await sleep(1_000 * attempt);
+        }
+      }
+      progress.update(
+        `${bar(next, fleet.size)} ${active} active, ${round((active / (performance.now() - started)) * 1000, 0)} Racks/s`,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency, fleet.size) }, worker));
+  const elapsedMs = performance.now() - started;
+  const cpu1 = cpuMs(ctx.mut.mixerPid);
+
+  // The Mixer's own view: every Rack active in the registry (read once more after a flush interval if not yet).
+  let counts = (await ctx.mut.cluster()).counts;
+  if ((counts.active ?? 0) < active) {
+    await sleep(opts.flushIntervalMs + 500);
+    counts = (await ctx.mut.cluster()).counts;
+  }
+  const sorted = ascending(latencies);
+  const failed = [...failures].map(([k, n]) => `${n}x ${k}`).join("; ");
+  const mixerCpu =
+    cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / Math.max(1, active) : Number.NaN;
+  const rss = rssBytes(ctx.mut.mixerPid);
+  ctx.book.add(
+    {
+      name: "enroll.rate",
+      value: round((active / elapsedMs) * 1000, 0),
+      unit: "Racks/s",
+      note:
+        `${active}/${fleet.size} new Racks active with a passport in ${round(elapsedMs / 1000, 2)} s (signed hello -> ` +
+        `auto_adopt -> active); registry says ${counts.active ?? 0} active; ${opts.concurrency} hellos in flight ` +
+        `over ${opts.connections} connections, adopted Racks heartbeating meanwhile; retries ${retries}` +
+        `${failed ? `; failures: ${failed}` : ""}; mixer CPU ${round(mixerCpu * 1000, 0)} us/hello; ${ctx.command}`,
+    },
+    {
+      name: "enroll.p50",
+      value: round(percentile(sorted, 50), 1),
+      unit: "ms",
+      note: "hello request to active reply",
+    },
+    {
+      name: "enroll.p99",
+      value: round(percentile(sorted, 99), 1),
+      unit: "ms",
+      note: "hello request to active reply",
+    },
+    {
+      name: "enroll.mixer_rss",
+      value: round((rss ?? Number.NaN) / 1048576, 1),
+      unit: "MB",
+      note: `fluxrig-mixer VmRSS right after enrolling ${active} Racks`,
+    },
+  );
+  if (full > 0) {
+    ctx.book.add({
+      name: "enroll.registry_full",
+      value: full,
+      unit: "Racks",
+      note:
+        `refused with registry_full once the 16-bit MachineID range was used up (SPEC §4): one cluster holds at ` +
+        `most ${active} Racks here; the rest of the run uses those ${active}`,
+    });
+  }
+  if (active + full < fleet.size) throw new Error(`only ${active}/${fleet.size} Racks enrolled (${failed})`);
+  return { active, elapsedMs };
+}

@@ -1,0 +1,171 @@
+// Phase: thundering herd. nats-server restarts; every Rack reconnects and says hello with its passport at once.
+import { ascending, percentile, round } from "./figures.js";
+import type { NatsConnection, RackRow } from "./mixer-under-test.js";
+import { settle } from "./phase-steady.js";
+import { cpuMs } from "./proc-stats.js";
+import { helloBytes, type SwarmContext, sleep } from "./swarm-context.js";
+
+/** The Rack's own hello retry policy after transport failures (apps/rack DEFAULT_TIMING.enroll). */
+const RETRY = { initialMs: 1_000, maxMs: 30_000, factor: 2, jitter: 0.2 };
+
+function backoffMs(attempt: number): number {
+  const base = Math.min(RETRY.maxMs, RETRY.initialMs * RETRY.factor ** (attempt - 1));
+  return base * (1 - RETRY.jitter + Math.random() * 2 * RETRY.jitter);
+}
+
+/** Resolves true when `nc` reports a reconnect (after the restart began), false at the deadline. */
+function reconnected(nc: NatsConnection, deadline: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.max(0, deadline - performance.now()));
+    timer.unref();
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type !== "reconnect") continue;
+        clearTimeout(timer);
+        resolve(true);
+        return;
+      }
+    })();
+  });
+}
+
+export async function herdPhase(ctx: SwarmContext): Promise<void> {
+  const { fleet, opts, mut } = ctx;
+  ctx.progress.phase(
+    `thundering herd: nats-server restart, ${fleet.enrolled} Racks say hello with their passport at once`,
+  );
+  const before = new Map((await mut.allRacks()).map((r) => [r.name, r] as const));
+  const offline0 = (await mut.cluster()).counters["presence.offline"] ?? 0;
+  const deadline = performance.now() + opts.herdTimeoutMs;
+  const t0 = performance.now();
+  const t0Date = new Date();
+  const cpu0 = cpuMs(mut.mixerPid);
+  const reconnects = fleet.conns.map((nc) => reconnected(nc, deadline));
+  for (let i = 0; i < fleet.size; i++) fleet.live[i] = 0;
+  await mut.nats.restart();
+  const busReady = performance.now();
+
+  const doneAt = new Float64Array(fleet.size);
+  const herd = fleet.enrolled;
+  const latencies: number[] = [];
+  const failures = new Map<string, number>();
+  let active = 0;
+  let retries = 0;
+  let wrongIdentity = 0;
+  const fail = (why: string) => failures.set(why, (failures.get(why) ?? 0) + 1);
+
+  const rackHello = async (i: number): Promise<void> => {
+    for (let attempt = 1; performance.now() < deadline; attempt++) {
+      const t = performance.now();
+      try {
+        const reply = await fleet.racks[i]!.sendRaw(helloBytes(fleet, i, true));
+        if (reply.status === "active" && reply.passport !== undefined) {
+          if (reply.entity_id !== fleet.entityIds[i] || reply.machine_id !== fleet.machineIds[i])
+            wrongIdentity++;
+          latencies.push(performance.now() - t);
+          doneAt[i] = performance.now();
+          active++;
+          return;
+        }
+        fail(reply.error?.code ?? `status ${reply.status}`);
+      } catch (err) {
+        fail((err as Error).message.slice(0, 60));
+      }
+      retries++;
+      await sleep(backoffMs(attempt));
+    }
+  };
+
+  const hellos: Array<Promise<void>> = [];
+  await Promise.all(
+    reconnects.map(async (ok, c) => {
+      if (!(await ok)) return;
+      // This connection is back: its Racks heartbeat again and all say hello at once (the herd).
+      for (let i = c; i < fleet.size; i += fleet.conns.length) {
+        if (!fleet.isEnrolled(i)) continue;
+        fleet.live[i] = 1;
+        hellos.push(rackHello(i));
+      }
+    }),
+  );
+  const progress = setInterval(() => ctx.progress.update(`${active}/${herd} active again`), 250);
+  await Promise.all(hellos);
+  clearInterval(progress);
+  const cpu1 = cpuMs(mut.mixerPid);
+  const allDone = active === herd;
+  const lastDone = allDone ? doneAt.reduce((a, b) => Math.max(a, b), 0) : Number.NaN;
+
+  // What the registry says now: same rows, same entity ids and MachineIDs, nobody new.
+  await sleep(opts.flushIntervalMs);
+  const after = await mut.allRacks();
+  let changed = 0;
+  let added = 0;
+  for (const r of after) {
+    const was: RackRow | undefined = before.get(r.name);
+    if (was === undefined) added++;
+    else if (was.entity_id !== r.entity_id || was.machine_id !== r.machine_id) changed++;
+  }
+  const offlineMarked = ((await mut.cluster()).counters["presence.offline"] ?? 0) - offline0;
+  // When the sweep marked Racks offline during the herd, relative to the restart (a storm shows here).
+  const storm = (await mut.eventsSince(t0Date)).filter((e) => e.to_status === "offline");
+  const stormAt = ascending(storm.map((e) => (Date.parse(e.at) - t0Date.getTime()) / 1000));
+  const stormText =
+    storm.length === 0
+      ? ""
+      : ` (offline events from +${round(stormAt[0]!, 1)} s to +${round(stormAt[stormAt.length - 1]!, 1)} s after the restart began)`;
+  const settled = await settle(ctx, 60_000);
+  const counts = (await mut.cluster()).counts;
+  const settleText = `${settled ? "settled" : "NOT settled within 60 s"}: registry then says ${counts.active ?? 0} active, ${counts.offline ?? 0} offline`;
+  const sorted = ascending(latencies);
+  const failed = [...failures].map(([k, n]) => `${n}x ${k}`).join("; ");
+  ctx.book.add(
+    {
+      name: "herd.all_active",
+      value: round((lastDone - t0) / 1000, 2),
+      unit: "s",
+      note:
+        `nats-server restart (SIGTERM, same port) -> every one of ${herd} Racks answered active to a hello with its ` +
+        `passport (${active}/${herd}); bus back after ${round((busReady - t0) / 1000, 2)} s; each Rack hellos as ` +
+        `soon as its connection (${fleet.conns.length} shared) reconnects and heartbeats again at once; a hello waits ` +
+        `10 s for its reply (ScriptedRack; apps/rack waits 5 s), then retries 1 s doubling +-20% as apps/rack does; ` +
+        `${retries} retries${failed ? ` (${failed})` : ""}; ${settleText}; ` +
+        `target <= 10 s for 10,000; ${ctx.command}`,
+    },
+    {
+      name: "herd.after_bus_ready",
+      value: round((lastDone - busReady) / 1000, 2),
+      unit: "s",
+      note:
+        `nats-server accepting connections again -> all Racks active; fluxrig-mixer used ` +
+        `${cpu0 === undefined || cpu1 === undefined ? "?" : round((cpu1 - cpu0) / 1000, 1)} s of CPU meanwhile ` +
+        `(${cpu0 === undefined || cpu1 === undefined ? "?" : round(((cpu1 - cpu0) * 1000) / Math.max(1, active), 0)} us per hello, heartbeats and flapping included); ` +
+        `${mut.memoryText()}`,
+    },
+    {
+      name: "herd.hello_p50",
+      value: round(percentile(sorted, 50), 0),
+      unit: "ms",
+      note: "successful hello request to reply",
+    },
+    {
+      name: "herd.hello_p99",
+      value: round(percentile(sorted, 99), 0),
+      unit: "ms",
+      note: "successful hello request to reply",
+    },
+    {
+      name: "herd.false_offline",
+      value: offlineMarked,
+      unit: "Racks",
+      note:
+        `Racks the Mixer marked offline during the herd although every one kept heartbeating from its reconnect on${stormText}; ` +
+        `window heartbeat_interval ${opts.intervalMs} ms x missed ${opts.missed}`,
+    },
+    {
+      name: "herd.new_machine_ids",
+      value: changed + added + wrongIdentity,
+      unit: "Racks",
+      note: `registry rows before/after compared by name (GET /api/v1/racks, all pages): ${changed} changed entity id or MachineID, ${added} new rows, ${wrongIdentity} hello replies naming another identity; must be 0`,
+    },
+  );
+}

@@ -1,0 +1,134 @@
+// The swarm benchmark's flags: parsed once, checked, with defaults sized for a few minutes on a 2-core machine.
+import { parseArgs } from "node:util";
+
+export interface SwarmOptions {
+  racks: number;
+  /** Shared NATS connections the simulated Racks are spread over. */
+  connections: number;
+  /** Hellos in flight during enrollment. */
+  concurrency: number;
+  /** How long each offered heartbeat rate is held. */
+  stepMs: number;
+  /** Offered heartbeat rates, stepped up until lag or drops exceed their bounds. */
+  rates: number[];
+  /** Also offer heartbeats as fast as the generator can, to find the bus's own ceiling. */
+  flatOut: boolean;
+  /** The Mixer's `[presence] heartbeat_interval`: each Rack's cadence outside the rate steps. */
+  intervalMs: number;
+  missed: number;
+  flushIntervalMs: number;
+  lagBoundMs: number;
+  /** Largest fraction of heartbeats not accepted by the Mixer for a step to count as held. */
+  dropBound: number;
+  killFraction: number;
+  herdTimeoutMs: number;
+  enrollTimeoutMs: number;
+  skipSteps: boolean;
+  skipOffline: boolean;
+  skipHerd: boolean;
+  skipBaseline: boolean;
+  /** Flags for the Mixer's node, e.g. `--cpu-prof --cpu-prof-dir=DIR` (split on spaces). */
+  mixerNodeArgs: string[];
+  out: string;
+}
+
+/** `500ms`, `20s`, `2m` or a bare number of seconds, in milliseconds. */
+export function durationMs(flag: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  if (m === null) throw new Error(`--${flag}: expected a duration such as 500ms, 20s or 2m, got "${value}"`);
+  const n = Number(m[1]);
+  return Math.round(n * (m[2] === "ms" ? 1 : m[2] === "m" ? 60_000 : 1000));
+}
+
+function int(flag: string, value: string, min: number, max: number): number {
+  const n = Number(value.replaceAll("_", ""));
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`--${flag}: expected an integer in ${min}..${max}, got "${value}"`);
+  return n;
+}
+
+function fraction(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`--${flag}: expected 0..1, got "${value}"`);
+  return n;
+}
+
+/** Parses argv; unknown flags are reported and ignored (tooling/bench.sh hands the same flags to every bench). */
+export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
+  const { values, tokens } = parseArgs({
+    args: [...argv],
+    strict: false,
+    tokens: true,
+    options: {
+      racks: { type: "string", default: "10000" },
+      connections: { type: "string", default: "16" },
+      concurrency: { type: "string", default: "256" },
+      duration: { type: "string", default: "10s" },
+      rates: { type: "string" },
+      "no-flat-out": { type: "boolean", default: false },
+      interval: { type: "string" },
+      missed: { type: "string", default: "3" },
+      "flush-interval": { type: "string", default: "1s" },
+      "lag-bound": { type: "string", default: "2s" },
+      "drop-bound": { type: "string", default: "0.01" },
+      kill: { type: "string", default: "0.01" },
+      "herd-timeout": { type: "string", default: "120s" },
+      "enroll-timeout": { type: "string", default: "15m" },
+      "skip-steps": { type: "boolean", default: false },
+      "skip-offline": { type: "boolean", default: false },
+      "skip-herd": { type: "boolean", default: false },
+      "skip-baseline": { type: "boolean", default: false },
+      "mixer-node-args": { type: "string", default: "" },
+      out: { type: "string", default: "bench-results/swarm.json" },
+    },
+  });
+  const known = new Set(Object.keys(values));
+  for (const t of tokens ?? []) {
+    if (t.kind === "option" && !known.has(t.name)) console.error(`swarm: ignoring unknown flag --${t.name}`);
+  }
+  const s = (name: string): string => {
+    const v = values[name];
+    return typeof v === "string" ? v : "";
+  };
+  const b = (name: string): boolean => values[name] === true;
+  const racks = int("racks", s("racks"), 10, 200_000);
+  // One heartbeat per Rack per interval should come to about 10,000/s: 1 s at 10,000 Racks, 20 s at 200,000.
+  const intervalMs = s("interval")
+    ? durationMs("interval", s("interval"))
+    : Math.max(1000, Math.ceil(racks / 10_000) * 1000);
+  const baseRate = Math.round((racks * 1000) / intervalMs);
+  const rates = s("rates")
+    ? s("rates")
+        .split(",")
+        .map((r) => int("rates", r.trim(), 100, 2_000_000))
+    : [baseRate, 15_000, 20_000, 25_000, 30_000, 40_000, 50_000, 60_000, 80_000].filter((r) => r >= baseRate);
+  return {
+    racks,
+    connections: int("connections", s("connections"), 1, 256),
+    concurrency: int("concurrency", s("concurrency"), 1, 10_000),
+    stepMs: durationMs("duration", s("duration")),
+    rates: [...new Set(rates)].sort((a, b2) => a - b2),
+    flatOut: !b("no-flat-out"),
+    intervalMs,
+    missed: int("missed", s("missed"), 1, 100),
+    flushIntervalMs: durationMs("flush-interval", s("flush-interval")),
+    lagBoundMs: durationMs("lag-bound", s("lag-bound")),
+    dropBound: fraction("drop-bound", s("drop-bound")),
+    killFraction: fraction("kill", s("kill")),
+    herdTimeoutMs: durationMs("herd-timeout", s("herd-timeout")),
+    enrollTimeoutMs: durationMs("enroll-timeout", s("enroll-timeout")),
+    skipSteps: b("skip-steps"),
+    skipOffline: b("skip-offline"),
+    skipHerd: b("skip-herd"),
+    skipBaseline: b("skip-baseline"),
+    mixerNodeArgs: s("mixer-node-args")
+      .split(" ")
+      .filter((a) => a !== ""),
+    out: s("out"),
+  };
+}
+
+/** How a flag value is written back in the command line of a figure's note. */
+export function durationText(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
