@@ -35,6 +35,36 @@ export default defineConfig({
           fileParallelism: true,
         },
       },
+      {
+        extends: true,
+        test: {
+          // Hostile input: fast-check over every subject and endpoint. The default run takes a sample;
+          // `pnpm test:fuzz` sets FLUXRIG_FUZZ_RUNS=10000 (see packages/testkit/src/suite-intensity.ts).
+          name: "fuzz",
+          sequence: { groupOrder: 1 },
+          setupFiles: ["tooling/vitest-integration-setup.ts"],
+          benchmark: { include: [] },
+          include: ["packages/*/test/**/*.fuzz.test.ts", "apps/*/test/**/*.fuzz.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          maxWorkers: 2,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Faults with real processes (kill -9, nats restarts, full disks). The default run repeats each fault a few
+          // times; `pnpm test:faults` sets FLUXRIG_FAULT_ITERATIONS=20.
+          name: "faults",
+          sequence: { groupOrder: 2 },
+          setupFiles: ["tooling/vitest-integration-setup.ts"],
+          benchmark: { include: [] },
+          include: ["packages/*/test/**/*.faults.test.ts", "apps/*/test/**/*.faults.test.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 60_000,
+          maxWorkers: 2,
+        },
+      },
     ],
   },
 });

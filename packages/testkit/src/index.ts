@@ -29,6 +29,7 @@ export { MixerHarness, type MixerHarnessOptions, TEST_TOKEN } from "./mixer-harn
 export { type NatsConfigInput, natsConfigText } from "./nats-config.js";
 export { NatsServer, type NatsServerOptions, startNatsServer, type TakeDownOptions } from "./nats-server.js";
 export { type HelloOverrides, ScriptedRack } from "./scripted-rack.js";
+export { faultIterations, fuzzRuns, isFullSuiteRun } from "./suite-intensity.js";
 export { type TempDir, type TempDuckDbPath, tempDir, tempDuckDbPath } from "./temp-files.js";
 export { eventually, type WaitForOptions, waitFor } from "./wait-for.js";
 export {
