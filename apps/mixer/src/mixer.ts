@@ -249,8 +249,27 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     flushIntervalMs: config.presence.flush_interval,
     sweepIntervalMs: Math.max(25, Math.min(1000, Math.floor(config.presence.heartbeat_interval / 4))),
     pendingTtlMs: config.enrollment.pending_ttl,
+    confirmCaughtUp: () => caughtUpWith(nc, hbSub),
+    confirmTimeoutMs: presence.offlineAfterMs,
   });
   sweeper.start();
+
+  // While the Mixer cannot see the bus it judges nobody; when it sees it again, every Rack gets a fresh window.
+  // The loop ends when the connection closes.
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect") {
+        if (presence.busLost(clock().getTime())) presenceLog.warn("bus link lost: offline detection paused");
+      } else if (status.type === "reconnect") {
+        const blindForMs = presence.busRegained(clock().getTime());
+        counters.inc("presence.bus_regained");
+        presenceLog.info(
+          { blind_for_ms: blindForMs, grace_ms: presence.offlineAfterMs },
+          "bus link back: every Rack gets a full presence window",
+        );
+      }
+    }
+  })().catch(() => undefined);
 
   logger.info(
     {
@@ -375,3 +394,12 @@ function redactUrl(url: string): string {
 }
 
 export { nodeEntityId };
+
+/**
+ * Resolves once every heartbeat the server held for this connection has been applied: a PING/PONG round trip puts
+ * them all in the subscription's queue, and the queue is then drained by the heartbeat loop.
+ */
+async function caughtUpWith(nc: NatsConnection, sub: Subscription): Promise<void> {
+  await nc.flush();
+  while (sub.getPending() > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+}

@@ -190,6 +190,48 @@ describe("presence at small scale", () => {
     }
   });
 
+  test("a bus outage longer than the window marks nobody offline: the Mixer judges no one it could not see", async () => {
+    await using h = await MixerHarness.create({ env: { ...ENV, FLUXRIG_ENROLLMENT_AUTO_ADOPT: "true" } });
+    const nc = await h.client();
+    const racks = Array.from({ length: 50 }, (_, i) => new ScriptedRack(nc, `bus-${i}`));
+    const live = new Set(racks.map((r) => r.name));
+    const stop = heartbeatLoop(racks, live);
+    onTestFinished(stop);
+    try {
+      await Promise.all(racks.map((r) => r.hello()));
+      await waitFor(async () => [...(await allRacks(h)).values()].every((r) => r.status === "active"), {
+        timeoutMs: 20_000,
+        message: "all active",
+      });
+      const mixer = h.mixer!;
+      await h.nats.stopForNow();
+      await mixer.waitForJson({ msg: "bus link lost: offline detection paused" }, { timeoutMs: 10_000 });
+      // The outage itself: three windows of silence that the Mixer cannot observe.
+      const outageEnds = Date.now() + 3 * INTERVAL_MS * MISSED;
+      await waitFor(() => Date.now() >= outageEnds, { timeoutMs: 10_000, message: "outage length" });
+      await h.nats.start();
+      await mixer.waitForJson(
+        { msg: "bus link back: every Rack gets a full presence window" },
+        { timeoutMs: 20_000 },
+      );
+      const cluster = async () => (await h.api<{ counters: Record<string, number> }>("/api/v1/cluster")).body;
+      const acceptedAtReconnect = (await cluster()).counters["heartbeat.accepted"] ?? 0;
+      // Several windows of heartbeats after the reconnect, then: not one offline event, everyone active.
+      await waitFor(
+        async () => ((await cluster()).counters["heartbeat.accepted"] ?? 0) > acceptedAtReconnect + 50 * 8,
+        {
+          timeoutMs: 20_000,
+          message: "eight heartbeat rounds after the reconnect",
+        },
+      );
+      expect(await events(h, "offline")).toEqual([]);
+      expect([...(await allRacks(h)).values()].filter((r) => r.status !== "active")).toEqual([]);
+      expect((await cluster()).counters["presence.bus_regained"]).toBeGreaterThanOrEqual(1);
+    } finally {
+      stop();
+    }
+  });
+
   test("heartbeats for unknown names, with another entity id, or from revoked Racks are dropped and counted", async () => {
     await using h = await MixerHarness.create({ env: { ...ENV, FLUXRIG_ENROLLMENT_AUTO_ADOPT: "true" } });
     const nc = await h.client();

@@ -16,6 +16,14 @@ export interface PresenceSweeperOptions {
   flushIntervalMs: number;
   sweepIntervalMs: number;
   pendingTtlMs: number;
+  /**
+   * Resolves once every heartbeat the bus held when it was called has been applied (a round trip to the server, then
+   * the subscription's queue drained). A sweep that would mark a Rack offline waits for it first, so a Mixer that is
+   * behind on its own backlog never mistakes that backlog for silence. Rejecting or overrunning `confirmTimeoutMs`
+   * defers the sweep to the next tick.
+   */
+  confirmCaughtUp?: () => Promise<void>;
+  confirmTimeoutMs?: number;
 }
 
 /** One timer loop per duty; each waits for its own work to finish before it is scheduled again. */
@@ -31,10 +39,7 @@ export class PresenceSweeper {
 
   start(): void {
     this.#loop(this.#o.flushIntervalMs, () => this.flush());
-    this.#loop(this.#o.sweepIntervalMs, async () => {
-      const marked = this.#o.presence.sweep(this.#o.clock().getTime());
-      if (marked > 0) this.#o.counters.inc("presence.sweep.marked", marked);
-    });
+    this.#loop(this.#o.sweepIntervalMs, () => this.sweep());
     // Pending TTL is coarse by nature; checking ten times per TTL (at most once a second) is plenty.
     this.#loop(Math.max(1000, Math.floor(this.#o.pendingTtlMs / 10)), () => this.expirePending());
   }
@@ -55,6 +60,31 @@ export class PresenceSweeper {
       this.#o.counters.inc("hello.facts_flush_failed");
       this.#o.logger.error({ err: (err as Error).message }, "hello facts flush failed; will retry");
     }
+  }
+
+  /**
+   * Marks silent Racks offline. When someone looks silent, the sweep first confirms that the Mixer has caught up with
+   * the bus, then judges as of the moment it asked: a heartbeat that was already on its way counts.
+   */
+  async sweep(): Promise<number> {
+    const { presence, clock, counters } = this.#o;
+    const asOf = clock().getTime();
+    if (!presence.hasSilent(asOf)) return 0;
+    if (this.#o.confirmCaughtUp) {
+      try {
+        await withTimeout(this.#o.confirmCaughtUp(), this.#o.confirmTimeoutMs ?? 5000);
+      } catch (err) {
+        counters.inc("presence.sweep.deferred");
+        this.#o.logger.warn(
+          { err: (err as Error).message },
+          "presence sweep deferred: not caught up with the bus",
+        );
+        return 0;
+      }
+    }
+    const marked = presence.sweep(asOf);
+    if (marked > 0) counters.inc("presence.sweep.marked", marked);
+    return marked;
   }
 
   /** Removes pending Racks silent for longer than pending_ttl. */
@@ -111,4 +141,12 @@ export class PresenceSweeper {
     timer.unref();
     this.#timers.add(timer);
   }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

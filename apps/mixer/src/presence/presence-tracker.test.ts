@@ -136,4 +136,40 @@ describe("PresenceTracker", () => {
     await expect(failing.flush()).rejects.toThrow("disk full");
     expect(failing.get("rack-a")?.dirty).toBe(true);
   });
+  test("nobody is judged while the bus link is down, and everyone gets a full window once it is back", () => {
+    const { sink, calls } = recordingSink();
+    const t = new PresenceTracker(opts, sink);
+    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "active", lastSeenMs: 1000 });
+    t.upsert({ entityId: RACK_ID + 1n, name: "rack-b", status: "active", lastSeenMs: 1000 });
+    expect(t.busLost(1050)).toBe(true);
+    expect(t.busLost(1060)).toBe(false);
+    expect(t.blind).toBe(true);
+    // Long silent, but the Mixer could not see the bus: no verdict.
+    expect(t.hasSilent(5000)).toBe(false);
+    expect(t.sweep(5000)).toBe(0);
+    expect(t.busRegained(5000)).toBe(3950);
+    expect(t.blind).toBe(false);
+    // Inside the fresh window (300 ms from the reconnect) nobody goes offline, whatever their last_seen.
+    expect(t.hasSilent(5300)).toBe(false);
+    expect(t.sweep(5300)).toBe(0);
+    // rack-a speaks again; rack-b stays silent and is marked once the new window has passed.
+    t.heartbeat(hb({ seq: 1 }), RACK_ID, 5200);
+    expect(t.hasSilent(5301)).toBe(true);
+    expect(t.sweep(5301)).toBe(1);
+    expect(calls).toEqual(["offline:rack-b:3"]);
+    expect(t.get("rack-a")?.status).toBe("active");
+  });
+
+  test("hasSilent agrees with sweep and changes nothing", () => {
+    const { sink, calls } = recordingSink();
+    const t = new PresenceTracker(opts, sink);
+    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "active", lastSeenMs: 500 });
+    t.upsert({ entityId: RACK_ID + 1n, name: "rack-p", status: "pending", lastSeenMs: 0 });
+    expect(t.hasSilent(800)).toBe(false);
+    expect(t.hasSilent(801)).toBe(true);
+    expect(t.get("rack-a")?.status).toBe("active");
+    expect(calls).toEqual([]);
+    expect(t.sweep(801)).toBe(1);
+    expect(t.hasSilent(801)).toBe(false);
+  });
 });

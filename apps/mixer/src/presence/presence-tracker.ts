@@ -46,6 +46,10 @@ export class PresenceTracker {
   #pending = 0;
   readonly #opts: PresenceOptions;
   readonly #sink: PresenceSink;
+  /** Since when the Mixer's own bus link is down (it cannot see heartbeats then); undefined while connected. */
+  #blindSinceMs: number | undefined;
+  /** The last time the bus link came back: silence before it was not observable, so it is not held against Racks. */
+  #regainedAtMs = 0;
 
   constructor(opts: PresenceOptions, sink: PresenceSink) {
     this.#opts = opts;
@@ -154,16 +158,64 @@ export class PresenceTracker {
     return { accepted: true, entry, cameBack };
   }
 
-  /** Marks adopted Racks silent for longer than the window offline. Returns how many were marked. */
-  sweep(nowMs: number): number {
+  /**
+   * The Mixer lost its bus link: nobody is judged while it cannot see heartbeats. Idempotent; returns true on the
+   * first call of an outage.
+   */
+  busLost(nowMs: number): boolean {
+    if (this.#blindSinceMs !== undefined) return false;
+    this.#blindSinceMs = nowMs;
+    return true;
+  }
+
+  /**
+   * The bus link is back: every Rack gets a full window from now, as after a restart, so the Racks' own reconnects
+   * and the backlog they send are not mistaken for silence. Returns how long the Mixer was blind (0 if it was not).
+   */
+  busRegained(nowMs: number): number {
+    const blindFor = this.#blindSinceMs === undefined ? 0 : Math.max(0, nowMs - this.#blindSinceMs);
+    this.#blindSinceMs = undefined;
+    this.#regainedAtMs = Math.max(this.#regainedAtMs, nowMs);
+    return blindFor;
+  }
+
+  /** True while the Mixer's bus link is down. */
+  get blind(): boolean {
+    return this.#blindSinceMs !== undefined;
+  }
+
+  /** The start of the current grace window: the Mixer's start or the last bus reconnect, whichever is later. */
+  #graceFromMs(): number {
+    return Math.max(this.#opts.startedAtMs, this.#regainedAtMs);
+  }
+
+  /** True when a sweep at `nowMs` would mark at least one Rack offline (cheap; lets the caller confirm first). */
+  hasSilent(nowMs: number): boolean {
+    if (this.#blindSinceMs !== undefined) return false;
     const window = this.offlineAfterMs;
-    const graceEnd = this.#opts.startedAtMs + window;
-    if (nowMs < graceEnd) return 0;
+    const graceFrom = this.#graceFromMs();
+    if (nowMs - graceFrom <= window) return false;
+    for (const entry of this.#entries.values()) {
+      if (entry.status !== "active" || entry.busy) continue;
+      if (nowMs - Math.max(entry.lastSeenMs, graceFrom) > window) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Marks adopted Racks silent for longer than the window (as of `nowMs`) offline. Returns how many were marked.
+   * Nobody is marked while the bus link is down, nor within one window of the Mixer's start or of a bus reconnect.
+   */
+  sweep(nowMs: number): number {
+    if (this.#blindSinceMs !== undefined) return 0;
+    const window = this.offlineAfterMs;
+    const graceFrom = this.#graceFromMs();
+    if (nowMs - graceFrom <= window) return 0;
     let marked = 0;
     for (const entry of this.#entries.values()) {
       if (entry.status !== "active" || entry.busy) continue;
-      // After a restart a Rack is judged from the Mixer's start, not from a last_seen the Mixer could not observe.
-      const since = Math.max(entry.lastSeenMs, this.#opts.startedAtMs);
+      // A Rack is judged from the start of the grace window, not from a last_seen the Mixer could not observe.
+      const since = Math.max(entry.lastSeenMs, graceFrom);
       if (nowMs - since <= window) continue;
       entry.status = "offline";
       marked++;

@@ -1,0 +1,105 @@
+// The sweep confirms that the Mixer has caught up with the bus before it marks anyone offline.
+import { describe, expect, test } from "vitest";
+import type { RackLifecycle } from "../fleet/rack-lifecycle.js";
+import type { RackDirectory } from "../registry/rack-directory.js";
+import { Counters } from "../runtime/counters.js";
+import { createLogger } from "../runtime/logger.js";
+import { PresenceSweeper } from "./presence-sweeper.js";
+import { type PresenceEntry, PresenceTracker } from "./presence-tracker.js";
+
+const RACK_ID = 216282733276561408n;
+
+function setup(confirmCaughtUp?: () => Promise<void>) {
+  const offline: string[] = [];
+  const presence = new PresenceTracker(
+    { heartbeatIntervalMs: 100, missedHeartbeats: 3, startedAtMs: 0 },
+    {
+      flush: async () => undefined,
+      markOffline: async (entry: PresenceEntry) => {
+        offline.push(entry.name);
+      },
+      markBack: async () => undefined,
+    },
+  );
+  presence.upsert({ entityId: RACK_ID, name: "rack-a", status: "active", lastSeenMs: 1000 });
+  let nowMs = 2000;
+  const counters = new Counters();
+  const sweeper = new PresenceSweeper({
+    presence,
+    // The sweep itself never touches the directory or the lifecycle; only pending expiry does.
+    directory: {} as RackDirectory,
+    lifecycle: {} as RackLifecycle,
+    clock: () => new Date(nowMs),
+    logger: createLogger({ level: "silent" }),
+    counters,
+    flushIntervalMs: 1000,
+    sweepIntervalMs: 25,
+    pendingTtlMs: 60_000,
+    ...(confirmCaughtUp ? { confirmCaughtUp, confirmTimeoutMs: 50 } : {}),
+  });
+  return {
+    presence,
+    sweeper,
+    counters,
+    offline,
+    setNow: (ms: number) => {
+      nowMs = ms;
+    },
+  };
+}
+
+describe("PresenceSweeper.sweep", () => {
+  test("a heartbeat applied while catching up with the bus saves the Rack", async () => {
+    let ctx!: ReturnType<typeof setup>;
+    ctx = setup(async () => {
+      // The backlog holds a heartbeat sent before the sweep asked; applying it happens during the confirmation.
+      ctx.presence.heartbeat(
+        {
+          v: 1,
+          entity_id: RACK_ID.toString(),
+          name: "rack-a",
+          status: "active",
+          seq: 1,
+          session: "s",
+          version: "0.1.0",
+          stats: {
+            cpu: { process_pct: 0, host_pct: 0 },
+            mem: { rss_bytes: 1, heap_used_bytes: 1 },
+            event_loop_lag_ms: 0,
+            active_handles: 1,
+            uptime_s: 1,
+          },
+          ts: new Date(1990).toISOString(),
+        },
+        RACK_ID,
+        1990,
+      );
+    });
+    expect(await ctx.sweeper.sweep()).toBe(0);
+    expect(ctx.offline).toEqual([]);
+    expect(ctx.presence.get("rack-a")?.status).toBe("active");
+  });
+
+  test("a confirmation that fails or never answers defers the sweep", async () => {
+    const failing = setup(() => Promise.reject(new Error("disconnected")));
+    expect(await failing.sweeper.sweep()).toBe(0);
+    expect(failing.counters.get("presence.sweep.deferred")).toBe(1);
+    const hanging = setup(() => new Promise<void>(() => undefined));
+    expect(await hanging.sweeper.sweep()).toBe(0);
+    expect(hanging.counters.get("presence.sweep.deferred")).toBe(1);
+    expect([...failing.offline, ...hanging.offline]).toEqual([]);
+  });
+
+  test("once caught up, a Rack that is really silent is marked", async () => {
+    let confirmations = 0;
+    const ctx = setup(async () => {
+      confirmations++;
+    });
+    expect(await ctx.sweeper.sweep()).toBe(1);
+    expect(ctx.offline).toEqual(["rack-a"]);
+    expect(ctx.counters.get("presence.sweep.marked")).toBe(1);
+    // Nobody left to judge: no round trip to the bus at all.
+    expect(await ctx.sweeper.sweep()).toBe(0);
+    expect(confirmations).toBe(1);
+  });
+});
