@@ -47,6 +47,7 @@ export {
   verifyBytes,
 } from "./keys.js";
 export { NAME_PATTERN, PASSPORT_PAYLOAD_KEYS, type PassportPayload, type PassportStatus } from "./payload.js";
+export { SignatureMemo } from "./signature-memo.js";
 export { readStateFlux, stateFluxText, writeStateFlux } from "./state-flux.js";
 export {
   DEFAULT_SKEW_MS,

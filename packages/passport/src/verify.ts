@@ -12,6 +12,7 @@ import {
 } from "./errors.js";
 import { keyId, publicKeyToBase64url, verifyBytes } from "./keys.js";
 import { decodePayloadBytes, type PassportPayload } from "./payload.js";
+import type { SignatureMemo } from "./signature-memo.js";
 
 /** Default allowance for clock differences between Mixer and Rack. */
 export const DEFAULT_SKEW_MS = 120_000;
@@ -30,6 +31,11 @@ export interface VerifyPassportOptions {
   skewMs?: number;
   /** Return the payload of an expired passport instead of throwing (for renewal); see verifyPassportSignature. */
   allowExpired?: boolean;
+  /**
+   * Envelopes already known to verify under `clusterPublicKey` (for the same key id): a byte-identical one skips the
+   * Ed25519 check, and one that verifies is remembered. Every other check still runs.
+   */
+  knownSignatures?: SignatureMemo;
 }
 
 /** The result of {@link verifyPassportSignature}. */
@@ -86,8 +92,12 @@ function verifyInternal(env: PassportEnvelope, opts: VerifyPassportOptions) {
   if (e.kid !== expectedKid) throw new PassportKeyIdMismatchError({ expected: expectedKid, actual: e.kid });
 
   const bytes = payloadBytes(e);
-  if (!verifyBytes(opts.clusterPublicKey, bytes, signatureBytes(e))) {
-    throw new PassportSignatureInvalidError({ kid: e.kid });
+  const memo = opts.knownSignatures?.kid === expectedKid ? opts.knownSignatures : undefined;
+  if (!memo?.vouches(e)) {
+    if (!verifyBytes(opts.clusterPublicKey, bytes, signatureBytes(e))) {
+      throw new PassportSignatureInvalidError({ kid: e.kid });
+    }
+    memo?.remember(e);
   }
   // Only signed bytes are interpreted: nothing in the payload is looked at before the signature holds.
   const { payload, issuedAtMs, expiresAtMs } = decodePayloadBytes(bytes);
