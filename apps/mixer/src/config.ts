@@ -1,9 +1,13 @@
 // fluxrig-mixer.toml: the schema of every key, its default, and the one place the Mixer reads configuration.
+import { availableParallelism } from "node:os";
 import { duration, type LoadedConfig, loadConfig } from "@fluxrig/config";
 import { z } from "zod";
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const machineId = z.number().int().min(1).max(65535);
+
+/** One core is the event loop's; the rest (up to 4) may check signatures. At least one worker. */
+const DEFAULT_VERIFY_THREADS = Math.min(4, Math.max(1, availableParallelism() - 1));
 
 /** The schema of fluxrig-mixer.toml. Durations are strings with units ("10s"); they come out in milliseconds. */
 export const MixerConfigSchema = z
@@ -45,6 +49,8 @@ export const MixerConfigSchema = z
       machine_id_max: machineId.default(65535),
       /** How far a hello's timestamp may be from the Mixer's clock. */
       clock_skew: duration({ min: 1000, max: 3_600_000, default: "2m" }),
+      /** Worker threads that check hello signatures; 0 checks them on the event loop. */
+      verify_threads: z.number().int().min(0).max(16).default(DEFAULT_VERIFY_THREADS),
     }),
     presence: z.strictObject({
       heartbeat_interval: duration({ min: 50, default: "10s" }),

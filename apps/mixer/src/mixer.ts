@@ -9,6 +9,11 @@ import type { MixerConfig } from "./config.js";
 import { type Db, openDatabase } from "./db/duckdb-database.js";
 import { migrate } from "./db/migrate.js";
 import { HelloHandler } from "./enrollment/hello-handler.js";
+import {
+  inlineVerifier,
+  type SignatureVerifier,
+  WorkerSignatureVerifier,
+} from "./enrollment/signature-pool.js";
 import { AuditOperationsService } from "./fleet/audit-operations.js";
 import type { ClusterInfo } from "./fleet/operations.js";
 import { RackLifecycle } from "./fleet/rack-lifecycle.js";
@@ -28,6 +33,7 @@ import { type Clock, Counters, systemClock } from "./runtime/counters.js";
 import { acquireDataDir, type DataDirLock } from "./runtime/data-dir.js";
 import { ApiAuthMissingError } from "./runtime/errors.js";
 import { connectNats } from "./runtime/nats-connection.js";
+import { ReplyBatcher } from "./runtime/reply-batcher.js";
 import { ScenarioService } from "./scenarios/scenario-service.js";
 
 export const REGISTRY_FILE = "registry.duckdb";
@@ -172,9 +178,18 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
 
   lifecycle = new RackLifecycle({ writer, directory, issuer, notifier, scenarios, clock, logger, counters });
   scenarios.attach(lifecycle);
-  const racks = new RackOperationsService({ db, lifecycle });
+  const racks = new RackOperationsService({ db, lifecycle, directory, presence });
   const audit = new AuditOperationsService(db, racks);
+  const verifier: SignatureVerifier =
+    config.enrollment.verify_threads > 0
+      ? new WorkerSignatureVerifier({
+          threads: config.enrollment.verify_threads,
+          onWorkerLost: (err) =>
+            logger.error({ err: err.message }, "a signature worker failed; its checks run on the event loop"),
+        })
+      : inlineVerifier();
   const hello = new HelloHandler({
+    verifier,
     directory,
     lifecycle,
     issuer,
@@ -196,6 +211,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
 
   const subs: Subscription[] = [];
   const inflight = new Set<Promise<unknown>>();
+  const replies = new ReplyBatcher();
   const helloSub = nc.subscribe(SUBJECTS.hello, { queue: HELLO_QUEUE });
   subs.push(helloSub);
   void (async () => {
@@ -206,7 +222,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
       }
       const work = hello
         .handle(msg.data, { source: msg.reply.split(".").slice(0, 2).join(".") })
-        .then((reply) => msg.respond(encodeMessage(reply)))
+        .then((reply) => replies.respond(msg, encodeMessage(reply)))
         .catch((err: unknown) => logger.error({ err }, "hello reply failed"));
       inflight.add(work);
       void work.finally(() => inflight.delete(work));
@@ -311,12 +327,18 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
           "registry.writes": writer.stats.writes,
           "registry.largest_batch": writer.stats.largestBatch,
           "registry.retried_batches": writer.stats.retriedBatches,
+          "hello.replies_sent": replies.stats.sent,
+          "hello.signatures_offloaded": verifier.stats.offloaded,
+          "hello.signatures_inline": verifier.stats.inline,
+          "hello.reply_flushes": replies.stats.flushes,
         },
       };
     },
     stop: async () => {
       for (const sub of subs) sub.unsubscribe();
       await Promise.allSettled([...inflight]);
+      replies.flush();
+      await verifier.close();
       await sweeper.stop();
       await presence.flush().catch((err: unknown) => logger.error({ err }, "final presence flush failed"));
       await lifecycle

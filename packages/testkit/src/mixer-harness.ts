@@ -16,6 +16,8 @@ export interface MixerHarnessOptions {
   env?: Record<string, string>;
   /** Start the Mixer too (default true). */
   start?: boolean;
+  /** Extra Node flags for the Mixer process, e.g. `["--cpu-prof", "--cpu-prof-dir=DIR"]` (not allowed in NODE_OPTIONS). */
+  nodeArgs?: string[];
 }
 
 export class MixerHarness {
@@ -28,15 +30,23 @@ export class MixerHarness {
     readonly apiPort: number,
     readonly env: Record<string, string>,
     private readonly disposeDir: () => Promise<void>,
+    private readonly nodeArgs: string[] = [],
   ) {}
 
   static async create(opts: MixerHarnessOptions = {}): Promise<MixerHarness> {
     const nats = await startNatsServer();
     const dir = tempDir("fluxrig-mixer-test");
     const apiPort = await freePort();
-    const h = new MixerHarness(nats, join(dir.path, "data"), apiPort, opts.env ?? {}, async () => {
-      await dir[Symbol.asyncDispose]();
-    });
+    const h = new MixerHarness(
+      nats,
+      join(dir.path, "data"),
+      apiPort,
+      opts.env ?? {},
+      async () => {
+        await dir[Symbol.asyncDispose]();
+      },
+      opts.nodeArgs,
+    );
     if (opts.start !== false) await h.start();
     return h;
   }
@@ -48,6 +58,7 @@ export class MixerHarness {
   /** Starts the Mixer process and waits until it logs that it is started. */
   async start(extraEnv: Record<string, string> = {}): Promise<SpawnedProcess> {
     const mixer = spawnBinary("fluxrig-mixer", {
+      ...(this.nodeArgs.length > 0 ? { nodeArgs: ["--enable-source-maps", ...this.nodeArgs] } : {}),
       env: {
         FLUXRIG_NATS_URL: this.nats.url,
         FLUXRIG_MIXER_DATA_DIR: this.dataDir,

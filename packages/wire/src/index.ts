@@ -39,7 +39,14 @@ export {
   type WireErrorBody,
   WireErrorBodySchema,
 } from "./hello-schemas.js";
-export { helloSigningBytes, signHello, verifyHelloSignature } from "./hello-signature.js";
+export {
+  type HelloSignatureInput,
+  helloSignatureInput,
+  helloSigningBytes,
+  signHello,
+  verifyHelloSignature,
+  verifyHelloSignatureInput,
+} from "./hello-signature.js";
 export { PassportEnvelopeSchema, type WirePassportEnvelope } from "./passport-envelope-schema.js";
 export {
   PASSPORT_PUSH_KINDS,

@@ -3,8 +3,8 @@ import {
   decodeHelloRequest,
   type HelloReply,
   type HelloRequest,
+  helloSignatureInput,
   isTimestampFresh,
-  verifyHelloSignature,
   type WireErrorCode,
 } from "@fluxrig/wire";
 import type { Logger } from "pino";
@@ -18,6 +18,7 @@ import type { ClusterKey } from "../runtime/cluster-key.js";
 import type { Clock, Counters } from "../runtime/counters.js";
 import { KeyedMutex } from "../runtime/keyed-mutex.js";
 import { NonceCache } from "./nonce-cache.js";
+import { inlineVerifier, type SignatureVerifier } from "./signature-pool.js";
 
 export interface EnrollmentOptions {
   autoAdopt: boolean;
@@ -41,6 +42,8 @@ export interface HelloHandlerDeps {
   counters: Counters;
   logger: Logger;
   options: EnrollmentOptions;
+  /** Where Ed25519 checks run (worker threads in the Mixer); inline when absent. */
+  verifier?: SignatureVerifier;
 }
 
 /** Where a hello came from, for the evidence shown to operators. */
@@ -53,12 +56,14 @@ export class HelloHandler {
   readonly #d: HelloHandlerDeps;
   readonly #nonces: NonceCache;
   readonly #perKey = new KeyedMutex();
+  readonly #verifier: SignatureVerifier;
   /** New pending Racks being written right now: counted against max_pending before their rows exist. */
   #reservedPending = 0;
 
   constructor(deps: HelloHandlerDeps) {
     this.#d = deps;
     this.#nonces = new NonceCache({ windowMs: deps.options.clockSkewMs });
+    this.#verifier = deps.verifier ?? inlineVerifier();
   }
 
   /** Handles one hello's bytes. Never throws: every failure becomes a refusal with a code. */
@@ -69,7 +74,8 @@ export class HelloHandler {
       return this.#refuse(decoded.error.code, decoded.error.message);
     }
     const req = decoded.value;
-    if (!verifyHelloSignature(req)) {
+    const signed = helloSignatureInput(req);
+    if (signed === undefined || !(await this.#verifier.verify(signed))) {
       this.#d.counters.inc("hello.refused.bad_signature");
       return this.#refuse(
         "bad_signature",
