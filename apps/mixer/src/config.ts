@@ -18,6 +18,14 @@ export const MixerConfigSchema = z
       machine_id: machineId.default(1),
       data_dir: z.string().min(1).default("./data"),
       log_level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
+      /**
+       * DuckDB's memory cap (its `memory_limit`). DuckDB's own default is 80% of the machine's RAM, which it fills
+       * with cached blocks; the registry is small (about 1 KB a Rack), so a cap keeps the Mixer's footprint flat.
+       */
+      db_memory_limit: z
+        .string()
+        .regex(/^[0-9]+(\.[0-9]+)? ?(KB|MB|GB|KiB|MiB|GiB)$/, 'expected a size such as "128MB" or "1GiB"')
+        .default("256MB"),
     }),
     nats: z.strictObject({
       url: z.string().min(1).default("nats://127.0.0.1:4222"),
@@ -49,6 +57,11 @@ export const MixerConfigSchema = z
       machine_id_max: machineId.default(65535),
       /** How far a hello's timestamp may be from the Mixer's clock. */
       clock_skew: duration({ min: 1000, max: 3_600_000, default: "2m" }),
+      /**
+       * Hellos worked on at once; more are answered `unavailable` at once and the Rack retries with backoff, so a
+       * thundering herd cannot queue past the Racks' request timeouts.
+       */
+      max_inflight_hellos: z.number().int().min(1).max(1_000_000).default(4096),
       /** Worker threads that check hello signatures; 0 checks them on the event loop. */
       verify_threads: z.number().int().min(0).max(16).default(DEFAULT_VERIFY_THREADS),
     }),

@@ -220,6 +220,10 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
         counters.inc("hello.dropped.no_reply_subject");
         continue;
       }
+      if (inflight.size >= config.enrollment.max_inflight_hellos) {
+        replies.respond(msg, encodeMessage(hello.busy(inflight.size)));
+        continue;
+      }
       const work = hello
         .handle(msg.data, { source: msg.reply.split(".").slice(0, 2).join(".") })
         .then((reply) => replies.respond(msg, encodeMessage(reply)))
@@ -378,7 +382,10 @@ export async function startMixer(opts: {
     const clusterKey = await loadClusterKey(lock.dir);
     if (clusterKey.created)
       logger.info({ key_id: clusterKey.kid, path: clusterKey.path }, "cluster key created");
-    const db = await openDatabase({ path: join(lock.dir, REGISTRY_FILE) });
+    const db = await openDatabase({
+      path: join(lock.dir, REGISTRY_FILE),
+      config: { memory_limit: config.mixer.db_memory_limit },
+    });
     cleanups.push(() => db.close());
     const migrated = await migrate(db);
     logger.info({ schema_version: migrated.to, applied: migrated.applied }, "registry ready");

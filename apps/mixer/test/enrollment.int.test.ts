@@ -243,6 +243,42 @@ describe("refusals", () => {
     });
   });
 
+  test("admission control: hellos beyond max_inflight_hellos are answered unavailable at once and change nothing", async () => {
+    await using h = await MixerHarness.create({
+      env: { FLUXRIG_ENROLLMENT_AUTO_ADOPT: "true", FLUXRIG_ENROLLMENT_MAX_INFLIGHT_HELLOS: "4" },
+    });
+    const nc = await h.client();
+    const racks = Array.from({ length: 60 }, (_, i) => new ScriptedRack(nc, `herd-${i}`));
+    // All at once, as after a bus restart: at most 4 are worked on, the rest are told to come back.
+    const first = await Promise.all(racks.map((r) => r.hello()));
+    const busy = first.filter((r) => r.error?.code === "unavailable");
+    const active = first.filter((r) => r.status === "active");
+    expect(busy.length).toBeGreaterThan(0);
+    expect(busy.length + active.length).toBe(racks.length);
+    for (const r of busy) {
+      expect(r.status).toBe("refused");
+      expect(r.error?.message).toMatch(/busy .*retry with backoff/);
+      expect(r.entity_id).toBeUndefined();
+    }
+    const counters = async () =>
+      (await h.api<{ counters: Record<string, number>; counts: { total: number } }>("/api/v1/cluster")).body;
+    expect((await counters()).counters["hello.refused.busy"]).toBe(busy.length);
+    // Nothing was written for a refused hello: only the admitted Racks have rows.
+    expect((await h.api<{ items: unknown[] }>("/api/v1/racks?limit=1000")).body.items).toHaveLength(
+      active.length,
+    );
+    // Asked again, a few at a time as their backoff spreads them, every one gets in, each with its own MachineID.
+    const retried = racks.filter((_, i) => first[i]!.error?.code === "unavailable");
+    for (let i = 0; i < retried.length; i += 4)
+      await Promise.all(retried.slice(i, i + 4).map((r) => r.hello()));
+    const rows = (
+      await h.api<{ items: Array<{ machine_id: number; status: string }> }>("/api/v1/racks?limit=1000")
+    ).body.items;
+    expect(rows).toHaveLength(racks.length);
+    expect(rows.every((r) => r.status === "active")).toBe(true);
+    expect(new Set(rows.map((r) => r.machine_id)).size).toBe(racks.length);
+  });
+
   test("malformed and oversized input on every subject is refused or dropped; the Mixer keeps serving", async () => {
     await using h = await MixerHarness.create();
     const nc = await h.client();

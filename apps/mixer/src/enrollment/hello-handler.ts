@@ -104,6 +104,19 @@ export class HelloHandler {
     }
   }
 
+  /**
+   * The answer to a hello the Mixer will not look at now because `inFlight` hellos are already being worked on
+   * (admission control): a Rack retries `unavailable` with its own jittered backoff, so a herd spreads itself out
+   * instead of queueing past its request timeouts and asking again on top.
+   */
+  busy(inFlight: number): HelloReply {
+    this.#d.counters.inc("hello.refused.busy");
+    return this.#refuse(
+      "unavailable",
+      `the Mixer is busy (${inFlight} hellos in progress); retry with backoff`,
+    );
+  }
+
   async #enroll(req: HelloRequest, from: HelloSource): Promise<HelloReply> {
     const { directory } = this.#d;
     const known = directory.rackByPublicKey(req.public_key);

@@ -15,7 +15,7 @@ function hello(i: number): HelloRequest {
       name: `rack-${i}`,
       public_key: rawPublic,
       version: "1.0.0",
-      attributes: {},
+      attributes: { hostname: `host-${i}`, os: "linux", arch: "x64" },
       nonce: `nonce-${i}-0123456789abcdef`,
       ts: new Date(0).toISOString(),
     },

@@ -1,0 +1,34 @@
+// The Mixer's config: defaults, environment overrides and clear refusals for the keys whose form is not obvious.
+import { describe, expect, test } from "vitest";
+import { loadMixerConfig } from "./config.js";
+
+describe("loadMixerConfig", () => {
+  test("defaults: DuckDB capped, admission control on, at least one signature worker", async () => {
+    const { config } = await loadMixerConfig({ env: {} });
+    expect(config.mixer.db_memory_limit).toBe("256MB");
+    expect(config.enrollment.max_inflight_hellos).toBe(4096);
+    expect(config.enrollment.verify_threads).toBeGreaterThanOrEqual(1);
+    expect(config.enrollment.verify_threads).toBeLessThanOrEqual(4);
+  });
+
+  test("environment overrides reach the new keys", async () => {
+    const { config } = await loadMixerConfig({
+      env: {
+        FLUXRIG_MIXER_DB_MEMORY_LIMIT: "1GiB",
+        FLUXRIG_ENROLLMENT_MAX_INFLIGHT_HELLOS: "16",
+        FLUXRIG_ENROLLMENT_VERIFY_THREADS: "0",
+      },
+    });
+    expect(config.mixer.db_memory_limit).toBe("1GiB");
+    expect(config.enrollment.max_inflight_hellos).toBe(16);
+    expect(config.enrollment.verify_threads).toBe(0);
+  });
+
+  test.each([
+    ["FLUXRIG_MIXER_DB_MEMORY_LIMIT", "lots", /db_memory_limit/],
+    ["FLUXRIG_ENROLLMENT_MAX_INFLIGHT_HELLOS", "0", /max_inflight_hellos/],
+    ["FLUXRIG_ENROLLMENT_VERIFY_THREADS", "99", /verify_threads/],
+  ])("%s=%s is refused, naming the key", async (key, value, named) => {
+    await expect(loadMixerConfig({ env: { [key]: value } })).rejects.toThrow(named);
+  });
+});
