@@ -86,4 +86,26 @@ describe("flushPresence", () => {
       },
     ]);
   });
+  it("repeated flushes do not grow DuckDB's memory: the batch table is replaced, not emptied", async () => {
+    const racks = await insertRacks(t.store, 100);
+    const tempTableBytes = async () => {
+      const result = await t.store.db.query(
+        "SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT AS b FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'",
+      );
+      return Number(result.rows[0]?.[0] ?? 0);
+    };
+    const flush = (round: number) =>
+      t.store.flushPresence(
+        racks.map((rack, i) => ({
+          entityId: rack.entityId,
+          lastSeen: new Date(Date.UTC(2030, 0, 1, 0, 0, round, i % 1000)),
+          stats: { round, padding: "x".repeat(1500) },
+        })),
+      );
+    await flush(0);
+    const afterOne = await tempTableBytes();
+    for (let round = 1; round <= 20; round++) await flush(round);
+    // 20 more flushes of 100 rows of ~1.5 KB would hold about 3 MB if deleted rows kept their storage.
+    expect(await tempTableBytes()).toBeLessThanOrEqual(afterOne + 512 * 1024);
+  }, 60_000);
 });

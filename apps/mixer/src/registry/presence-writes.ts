@@ -9,13 +9,14 @@ import { toJsonText, toTimestamp } from "../db/duckdb-values.js";
 import { QueryFailedError } from "../db/store-errors.js";
 import type { PresenceUpdate } from "./registry-records.js";
 
-// Temp tables live in the `temp` catalog of this one connection: invisible to the file, gone on close.
-const CREATE_BATCH = `CREATE TEMP TABLE IF NOT EXISTS presence_batch (
+// Temp tables live in the `temp` catalog of this one connection: invisible to the file, gone on close. Each flush
+// replaces the table rather than deleting its rows: DuckDB keeps deleted rows' storage, and a DELETE per flush grew
+// the Mixer by about 2.7 MB per 10,000-row flush, without bound (seen in duckdb_memory() as IN_MEMORY_TABLE).
+const CREATE_BATCH = `CREATE OR REPLACE TEMP TABLE presence_batch (
   entity_id UBIGINT,
   last_seen TIMESTAMP,
   stats VARCHAR
 )`;
-const CLEAR_BATCH = "DELETE FROM temp.main.presence_batch";
 const APPLY_BATCH = `UPDATE registry
 SET last_seen = b.last_seen, stats = coalesce(b.stats::JSON, registry.stats)
 FROM temp.main.presence_batch AS b
@@ -41,8 +42,6 @@ export async function flushPresence(db: Db, rows: readonly PresenceUpdate[]): Pr
       let step = CREATE_BATCH;
       try {
         await connection.run(CREATE_BATCH);
-        step = CLEAR_BATCH;
-        await connection.run(CLEAR_BATCH);
         step = "append to presence_batch";
         const appender = await connection.createAppender("presence_batch", null, "temp");
         try {

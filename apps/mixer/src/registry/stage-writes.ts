@@ -15,7 +15,8 @@ import type { RackView } from "./rack-directory.js";
 import type { RackRecord } from "./registry-records.js";
 import type { WriteStage } from "./write-stage.js";
 
-const CREATE_RACK_BATCH = `CREATE TEMP TABLE IF NOT EXISTS rack_batch (
+// Replaced at every use, never emptied with DELETE: DuckDB keeps deleted rows' storage (see presence-writes.ts).
+const CREATE_RACK_BATCH = `CREATE OR REPLACE TEMP TABLE rack_batch (
   entity_id UBIGINT,
   status VARCHAR,
   version VARCHAR,
@@ -29,7 +30,6 @@ const CREATE_RACK_BATCH = `CREATE TEMP TABLE IF NOT EXISTS rack_batch (
   hello_count BIGINT,
   flaps INTEGER
 )`;
-const CLEAR_RACK_BATCH = "DELETE FROM temp.main.rack_batch";
 // last_seen and stats belong to presence (presence-writes.ts): a Rack's other columns are written here.
 const APPLY_REGISTRY = `UPDATE registry
 SET status = b.status, version = b.version, attributes = b.attributes::JSON
@@ -125,8 +125,6 @@ export async function writeStage(
       if (updates.length > 0) {
         step = CREATE_RACK_BATCH;
         await connection.run(CREATE_RACK_BATCH);
-        step = CLEAR_RACK_BATCH;
-        await connection.run(CLEAR_RACK_BATCH);
         step = "append to rack_batch";
         await append(connection, "rack_batch", updates, appendBatchRow, "temp");
         step = APPLY_REGISTRY;
@@ -164,8 +162,7 @@ async function appendThroughTemp<T>(
   appendRow: AppendRow<T>,
 ): Promise<void> {
   const temp = `${table}_rows`;
-  await connection.run(`CREATE TEMP TABLE IF NOT EXISTS ${temp} AS SELECT * FROM main.${table} LIMIT 0`);
-  await connection.run(`DELETE FROM temp.main.${temp}`);
+  await connection.run(`CREATE OR REPLACE TEMP TABLE ${temp} AS SELECT * FROM main.${table} LIMIT 0`);
   await append(connection, temp, rows, appendRow, "temp");
   await connection.run(`INSERT INTO main.${table} SELECT * FROM temp.main.${temp}`);
 }
