@@ -1,6 +1,7 @@
 // Presence in memory: heartbeats update last_seen and stats at once; DuckDB gets them in batches; a sweep marks silence.
 import type { Heartbeat } from "@fluxrig/wire";
 import type { RackStatus } from "../fleet/operations.js";
+import { LiveStats } from "./live-stats.js";
 
 /** What the tracker knows of one Rack; loaded from the registry at start and kept in step by the Mixer. */
 export interface PresenceEntry {
@@ -9,7 +10,12 @@ export interface PresenceEntry {
   status: RackStatus;
   /** Last heartbeat or hello, in ms since the epoch; 0 when never seen. */
   lastSeenMs: number;
-  stats: Record<string, unknown> | null;
+  /** Stats as loaded from the registry, until the first heartbeat of this run replaces them with `live`. */
+  storedStats: Record<string, unknown> | null;
+  /** The latest heartbeat's stats, overwritten in place (see live-stats.ts). */
+  live: LiveStats | undefined;
+  /** What the registry's `stats` column should hold now (built on each read from `live`, or `storedStats`). */
+  readonly stats: Record<string, unknown> | null;
   /** Offline -> back transitions since the Mixer started counting (also in stats.presence.flaps). */
   flaps: number;
   session: string | null;
@@ -95,7 +101,11 @@ export class PresenceTracker {
       name: rack.name,
       status: rack.status,
       lastSeenMs: rack.lastSeenMs ?? 0,
-      stats: rack.stats ?? null,
+      storedStats: rack.stats ?? null,
+      live: undefined,
+      get stats() {
+        return this.live ? this.live.toJSON() : this.storedStats;
+      },
       flaps: readFlaps(rack.stats),
       session: null,
       seq: 0,
@@ -133,22 +143,22 @@ export class PresenceTracker {
     if (entry.status === "rejected") return { accepted: false, reason: "rejected" };
     if (entry.status === "revoked") return { accepted: false, reason: "revoked" };
     if (entry.session === hb.session && hb.seq <= entry.seq) return { accepted: false, reason: "replay" };
-    entry.session = hb.session;
+    // The same session string is kept rather than replaced by an equal copy: nothing new retained per heartbeat.
+    if (entry.session !== hb.session) entry.session = hb.session;
     entry.seq = hb.seq;
     const silentForMs = entry.lastSeenMs > 0 ? nowMs - entry.lastSeenMs : 0;
     entry.lastSeenMs = Math.max(entry.lastSeenMs, nowMs);
-    entry.stats = {
-      ...hb.stats,
-      rack_status: hb.status,
-      presence: { flaps: entry.flaps, session: hb.session, seq: hb.seq },
-    };
-    entry.dirty = true;
     let cameBack = false;
     if (entry.status === "offline" && !entry.busy) {
       cameBack = true;
       entry.flaps += 1;
       entry.status = "active";
-      (entry.stats.presence as { flaps: number }).flaps = entry.flaps;
+    }
+    entry.live ??= new LiveStats();
+    entry.live.take(hb, entry.flaps);
+    entry.storedStats = null;
+    entry.dirty = true;
+    if (cameBack) {
       this.#transition(
         entry,
         () => this.#sink.markBack(entry, { offlineForMs: silentForMs, flaps: entry.flaps }),

@@ -1,0 +1,63 @@
+// LiveStats gives back exactly what the tracker used to store: the heartbeat's stats plus rack_status and presence.
+import { type Heartbeat, HeartbeatSchema, RackStatsSchema } from "@fluxrig/wire";
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { LIVE_STATS_KEYS, LiveStats } from "./live-stats.js";
+
+const count = fc.integer({ min: 0, max: 2 ** 40 });
+const gauge = fc.double({ min: 0, max: 1e6, noNaN: true, noDefaultInfinity: true });
+const statsArb = fc.record(
+  {
+    cpu: fc.record({ process_pct: gauge, host_pct: gauge }),
+    mem: fc.record({ rss_bytes: count, heap_used_bytes: count }),
+    event_loop_lag_ms: gauge,
+    active_handles: count,
+    uptime_s: gauge,
+    gears: fc.record({ running: count, failed: count, restarts: count }),
+    messages: fc.record({ in: count, out: count }),
+  },
+  { requiredKeys: ["cpu", "mem", "event_loop_lag_ms", "active_handles", "uptime_s"] },
+);
+
+function heartbeat(stats: unknown, seq: number, status: Heartbeat["status"]): Heartbeat {
+  return HeartbeatSchema.parse({
+    v: 1,
+    entity_id: "216282733276561408",
+    name: "rack-a",
+    status,
+    seq,
+    session: "session-0123456789",
+    version: "1.0.0",
+    stats,
+    ts: new Date(0).toISOString(),
+  });
+}
+
+describe("LiveStats", () => {
+  test("copies every key of the wire's stats schema", () => {
+    expect([...LIVE_STATS_KEYS].sort()).toEqual(Object.keys(RackStatsSchema.shape).sort());
+  });
+
+  test("round trip: the stored form equals the heartbeat's stats plus rack_status and presence (property)", () => {
+    const live = new LiveStats();
+    fc.assert(
+      fc.property(
+        statsArb,
+        fc.integer({ min: 1, max: 1e6 }),
+        fc.constantFrom("pending", "active", "stopping" as const),
+        fc.nat(100),
+        (stats, seq, status, flaps) => {
+          const hb = heartbeat(stats, seq, status);
+          // The same object is reused across heartbeats: leftovers of an earlier one must not leak through.
+          live.take(hb, flaps);
+          expect(live.toJSON()).toEqual({
+            ...hb.stats,
+            rack_status: status,
+            presence: { flaps, session: hb.session, seq },
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
