@@ -4,10 +4,9 @@ import type { RackLifecycle } from "../fleet/rack-lifecycle.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import { Counters } from "../runtime/counters.js";
 import { createLogger } from "../runtime/logger.js";
+import { heartbeatFixture, RACK_ID } from "./presence-fixtures.js";
 import { PresenceSweeper } from "./presence-sweeper.js";
 import { type PresenceEntry, PresenceTracker } from "./presence-tracker.js";
-
-const RACK_ID = 216282733276561408n;
 
 function setup(confirmCaughtUp?: () => Promise<void>) {
   const offline: string[] = [];
@@ -54,23 +53,7 @@ describe("PresenceSweeper.sweep", () => {
     ctx = setup(async () => {
       // The backlog holds a heartbeat sent before the sweep asked; applying it happens during the confirmation.
       ctx.presence.heartbeat(
-        {
-          v: 1,
-          entity_id: RACK_ID.toString(),
-          name: "rack-a",
-          status: "active",
-          seq: 1,
-          session: "s",
-          version: "0.1.0",
-          stats: {
-            cpu: { process_pct: 0, host_pct: 0 },
-            mem: { rss_bytes: 1, heap_used_bytes: 1 },
-            event_loop_lag_ms: 0,
-            active_handles: 1,
-            uptime_s: 1,
-          },
-          ts: new Date(1990).toISOString(),
-        },
+        heartbeatFixture({ session: "s", ts: new Date(1990).toISOString() }),
         RACK_ID,
         1990,
       );

@@ -1,9 +1,7 @@
 // Tests of presence: drops, offline after the window, coming back, grace after restart, batched flush.
-import type { Heartbeat } from "@fluxrig/wire";
 import { describe, expect, test } from "vitest";
+import { heartbeatFixture, RACK_ID } from "./presence-fixtures.js";
 import { type PresenceEntry, type PresenceSink, PresenceTracker } from "./presence-tracker.js";
-
-const RACK_ID = 216282733276561408n;
 
 function recordingSink() {
   const calls: string[] = [];
@@ -22,26 +20,7 @@ function recordingSink() {
   return { sink, calls, flushed };
 }
 
-function hb(over: Partial<Heartbeat> = {}): Heartbeat {
-  return {
-    v: 1,
-    entity_id: RACK_ID.toString(),
-    name: "rack-a",
-    status: "active",
-    seq: 1,
-    session: "s1",
-    version: "0.1.0",
-    stats: {
-      cpu: { process_pct: 1, host_pct: 2 },
-      mem: { rss_bytes: 1, heap_used_bytes: 1 },
-      event_loop_lag_ms: 0,
-      active_handles: 1,
-      uptime_s: 1,
-    },
-    ts: new Date(0).toISOString(),
-    ...over,
-  } as Heartbeat;
-}
+const hb = heartbeatFixture;
 
 const opts = { heartbeatIntervalMs: 100, missedHeartbeats: 3, startedAtMs: 0 };
 

@@ -1,0 +1,26 @@
+// Test fixtures for presence: one Rack id and a valid heartbeat to vary.
+import type { Heartbeat } from "@fluxrig/wire";
+
+export const RACK_ID = 216282733276561408n;
+
+/** A heartbeat from `rack-a` (RACK_ID), seq 1 of session "s1", with `over` applied. */
+export function heartbeatFixture(over: Partial<Heartbeat> = {}): Heartbeat {
+  return {
+    v: 1,
+    entity_id: RACK_ID.toString(),
+    name: "rack-a",
+    status: "active",
+    seq: 1,
+    session: "s1",
+    version: "0.1.0",
+    stats: {
+      cpu: { process_pct: 1, host_pct: 2 },
+      mem: { rss_bytes: 1, heap_used_bytes: 1 },
+      event_loop_lag_ms: 0,
+      active_handles: 1,
+      uptime_s: 1,
+    },
+    ts: new Date(0).toISOString(),
+    ...over,
+  };
+}
