@@ -1,6 +1,12 @@
 // Tests of scenario YAML parsing: a valid document, and each kind of mistake reported with its line.
 import { describe, expect, test } from "vitest";
-import { MAX_SCENARIO_BYTES, parseScenarioYaml, wireName } from "./scenario-spec.js";
+import {
+  MAX_SCENARIO_BYTES,
+  MAX_SCENARIO_DEPTH,
+  parseScenarioYaml,
+  wireName,
+  yamlNestingBound,
+} from "./scenario-spec.js";
 
 const VALID = `meta:
   name: demo
@@ -86,5 +92,32 @@ describe("parseScenarioYaml", () => {
         `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [*${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}]`,
       );
     expect(parseScenarioYaml(bomb.join("\n")).ok).toBe(false);
+  });
+
+  // Found by apps/mixer/test/fuzz/api.fuzz.test.ts: the yaml library recurses per level, and a stack overflow in
+  // it answered 500 (or, after earlier overflows, could abort the process); nesting is now refused before parsing.
+  test.each([
+    ["flow sequences", `gears: ${"[".repeat(5000)}${"]".repeat(5000)}`],
+    ["flow mappings", `gears: ${"{a: ".repeat(5000)}1${"}".repeat(5000)}`],
+    ["compact block sequences", `gears:\n  - ${"- ".repeat(5000)}x`],
+    [
+      "a staircase of compact sequences",
+      Array.from({ length: 40 }, (_, i) => `${" ".repeat(i * 8)}- - - - x`).join("\n"),
+    ],
+    ["nested mappings", Array.from({ length: 200 }, (_, i) => `${" ".repeat(i)}k:`).join("\n")],
+  ])("%s nested past the limit are refused with a line, before the parser recurses", (_what, text) => {
+    const result = parseScenarioYaml(`meta: {name: deep, version: 1}\n${text}\n`);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues[0]?.message).toBe(`scenario nests deeper than ${MAX_SCENARIO_DEPTH} levels`);
+    expect(result.issues[0]?.line).toBeGreaterThanOrEqual(2);
+  });
+
+  test("the nesting bound never refuses ordinary documents: long one-line flow lists stay shallow", () => {
+    expect(yamlNestingBound(VALID, MAX_SCENARIO_DEPTH).depth).toBeLessThan(10);
+    const wires = Array.from({ length: 500 }, (_, i) => `{from: g${i}.out, to: g${i + 1}.in}`).join(", ");
+    expect(yamlNestingBound(`wires: [${wires}]`, MAX_SCENARIO_DEPTH).line).toBeUndefined();
+    const config = `    config: { a: { b: { c: [1, [2, [3]]] } }, s: "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[" }`;
+    expect(parseScenarioYaml(VALID.replace("    config: { interval: 1s }", config)).ok).toBe(true);
   });
 });

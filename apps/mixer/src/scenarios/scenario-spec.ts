@@ -56,10 +56,84 @@ export interface ScenarioIssue {
 
 export type ScenarioParseResult = { ok: true; spec: ScenarioSpec } | { ok: false; issues: ScenarioIssue[] };
 
+/**
+ * The deepest nesting accepted, as bounded by {@link yamlNestingBound}. Real scenarios nest under 10 deep. The
+ * `yaml` library recurses once per level (parser and composer); a few thousand levels overflow the stack, and a
+ * stack overflow there can later abort the whole process (V8 fails compiling a regexp near the stack limit).
+ */
+export const MAX_SCENARIO_DEPTH = 64;
+
+/**
+ * An upper bound of how deep YAML text nests, without parsing it (no recursion). A line nests at most one level
+ * below the deepest point of the line that encloses it (the last line with less indentation), plus the block
+ * indicators on it (`- `, `? `, one `key:`) and the flow collections (`[`, `{`) it opens. Quoted text and comments
+ * are skipped. It overestimates (a mapping level costs two), never underestimates. Returns the bound, or where it
+ * first passes `limit` (1-based line and column).
+ */
+export function yamlNestingBound(
+  text: string,
+  limit: number,
+): { depth: number; line?: number; column?: number } {
+  // Enclosing lines: their indentation and the deepest point they reached.
+  const stack: Array<{ indent: number; depth: number }> = [];
+  let flow = 0;
+  let max = 0;
+  const lines = text.split(/\r?\n/);
+  for (let n = 0; n < lines.length; n++) {
+    const line = lines[n]!;
+    let i = 0;
+    while (i < line.length && (line[i] === " " || line[i] === "\t")) i++;
+    if (i === line.length || line[i] === "#") continue;
+    const inFlow = flow > 0;
+    if (!inFlow) while (stack.length > 0 && stack[stack.length - 1]!.indent >= i) stack.pop();
+    // Inside a flow collection that spans lines, the line that opened it already counted its brackets.
+    const base = inFlow ? (stack[stack.length - 1]?.depth ?? 0) : (stack[stack.length - 1]?.depth ?? 0) + 1;
+    const flowAtStart = flow;
+    let indicators = 0;
+    let colon = 0;
+    let quote: string | null = null;
+    let lineMax = base;
+    for (let at = i; at < line.length; at++) {
+      const c = line[at]!;
+      if (quote !== null) {
+        if (c === "\\" && quote === '"') at++;
+        else if (c === quote) quote = null;
+        continue;
+      }
+      const next = line[at + 1];
+      const spaced = next === undefined || next === " " || next === "\t";
+      if (c === '"' || c === "'") quote = c;
+      else if (c === "#" && (line[at - 1] === " " || line[at - 1] === "\t")) break;
+      else if (c === "[" || c === "{") flow++;
+      else if (c === "]" || c === "}") flow = Math.max(0, flow - 1);
+      else if (flow === 0 && (c === "-" || c === "?") && spaced) indicators++;
+      else if (flow === 0 && c === ":" && spaced) colon = 1;
+      const depth = base + indicators + colon + Math.max(0, flow - flowAtStart);
+      if (depth > lineMax) lineMax = depth;
+      if (depth > limit) return { depth, line: n + 1, column: at + 1 };
+    }
+    if (lineMax > max) max = lineMax;
+    if (inFlow) {
+      const top = stack[stack.length - 1];
+      if (top !== undefined) top.depth = Math.max(top.depth, lineMax);
+      else stack.push({ indent: i, depth: lineMax });
+    } else {
+      stack.push({ indent: i, depth: lineMax });
+    }
+  }
+  return { depth: max };
+}
+
 /** Parses and validates scenario YAML. Never throws: every problem comes back as an issue with its line. */
 export function parseScenarioYaml(text: string): ScenarioParseResult {
   if (Buffer.byteLength(text, "utf8") > MAX_SCENARIO_BYTES) {
     return { ok: false, issues: [{ path: "", message: `scenario larger than ${MAX_SCENARIO_BYTES} bytes` }] };
+  }
+  // Before the parser sees it: hostile nesting must not reach the yaml library's recursion (see MAX_SCENARIO_DEPTH).
+  const nesting = yamlNestingBound(text, MAX_SCENARIO_DEPTH);
+  if (nesting.line !== undefined) {
+    const message = `scenario nests deeper than ${MAX_SCENARIO_DEPTH} levels`;
+    return { ok: false, issues: [{ path: "", message, line: nesting.line, column: nesting.column }] };
   }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
