@@ -1,4 +1,5 @@
 // The HTTP server: binds, serves the API, reports a taken port, and closes gracefully (drain, then stop).
+import { request } from "node:http";
 import { Hono } from "hono";
 import { pino } from "pino";
 import { afterEach, describe, expect, test } from "vitest";
@@ -102,5 +103,46 @@ describe("startApiServer", () => {
     await inFlight;
     await server.close();
     expect(await stuck).toBeInstanceOf(Error);
+  });
+
+  // Found by apps/mixer/test/fuzz/api.fuzz.test.ts: the adapter refused these before the app with an empty 400.
+  test("a request target the adapter refuses (a backslash in the path) still gets the JSON error body", async () => {
+    const server = await start(buildTestApi().app);
+    const res = await new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port: server.port, path: "/api/v1/racks/..\\..\\x" }, (r) => {
+        let body = "";
+        r.on("data", (c: Buffer) => {
+          body += c.toString();
+        });
+        r.on("end", () =>
+          resolve({ status: r.statusCode ?? 0, type: String(r.headers["content-type"]), body }),
+        );
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(res.status).toBe(400);
+    expect(res.type).toMatch(/application\/json/);
+    expect(JSON.parse(res.body)).toMatchObject({ error: { code: "malformed" } });
+  });
+
+  test("a request Node's parser refuses (URL over its header limit) gets the JSON error body too", async () => {
+    const server = await start(buildTestApi().app);
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        { host: "127.0.0.1", port: server.port, path: `/api/v1/racks?x=${"a".repeat(40_000)}` },
+        (r) => {
+          let body = "";
+          r.on("data", (c: Buffer) => {
+            body += c.toString();
+          });
+          r.on("end", () => resolve({ status: r.statusCode ?? 0, body }));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    expect(res.status).toBe(431);
+    expect(JSON.parse(res.body)).toMatchObject({ error: { code: "too_large" } });
   });
 });

@@ -1,7 +1,8 @@
 // Serves the API app over HTTP/1.1 with @hono/node-server, and closes gracefully: stop accepting, drain, bounded.
-import type { Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createAdaptorServer } from "@hono/node-server";
+import type { Duplex } from "node:stream";
+import { getRequestListener } from "@hono/node-server";
 import type { Logger } from "pino";
 import { MixerError } from "../runtime/errors.js";
 
@@ -60,8 +61,32 @@ export async function startApiServer(opts: {
   closeGraceMs?: number;
 }): Promise<ApiServer> {
   const { host, port } = parseListen(opts.listen);
-  // The adapter creates a plain node:http server unless told otherwise.
-  const server = createAdaptorServer({ fetch: opts.app.fetch, hostname: host }) as Server;
+  // What createAdaptorServer builds, plus an error handler: a request the adapter cannot turn into a Request
+  // (e.g. a backslash in the path) gets the API's JSON error body instead of an empty 400.
+  const listener = getRequestListener(opts.app.fetch, {
+    hostname: host,
+    errorHandler: (err) => adapterErrorResponse(err, opts.logger),
+  });
+  const server = createServer({}, listener);
+  // Requests Node's HTTP parser refuses (headers or URL over its limit, broken HTTP) never reach the app; they get
+  // the same JSON error shape instead of Node's bodiless default. The answer mirrors Node's statuses.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === "ECONNRESET" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, reason, code, message] =
+      err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "Request Header Fields Too Large", "too_large", "request headers (or the URL) are too large"]
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? [408, "Request Timeout", "bad_request", "the request did not arrive in time"]
+          : [400, "Bad Request", "malformed", "the request is not valid HTTP/1.1"];
+    const body = JSON.stringify({ error: { code, message } });
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
   await new Promise<void>((resolve, reject) => {
     const onError = (cause: unknown) => {
       server.off("listening", onListening);
@@ -110,4 +135,17 @@ export async function startApiServer(opts: {
     return closing;
   };
   return { url, port: bound, close };
+}
+
+/** The JSON error for a request that never reached the app: 400 `malformed` for a bad target, else 500. */
+export function adapterErrorResponse(err: unknown, logger: Logger): Response {
+  const isRequestError = err instanceof Error && err.name === "RequestError";
+  if (!isRequestError) logger.error({ err }, "api: request failed before the app");
+  const body = isRequestError
+    ? { error: { code: "malformed", message: `invalid request: ${err.message.slice(0, 200)}` } }
+    : { error: { code: "internal", message: "internal error; see the Mixer's log" } };
+  return new Response(JSON.stringify(body), {
+    status: isRequestError ? 400 : 500,
+    headers: { "content-type": "application/json", "x-content-type-options": "nosniff" },
+  });
 }
