@@ -26,8 +26,16 @@ export interface NameConflict {
 }
 
 /**
+ * The most claiming keys remembered per name. A flood of fresh keys at one name (the fuzz suite's hijack property
+ * sent 10,000) would otherwise grow the table without bound and slow every later upsert; the operator needs the
+ * recent claimants, not all of them. When a new key arrives past the cap, the least recent ones are forgotten.
+ */
+export const MAX_CONFLICTS_PER_NAME = 32;
+
+/**
  * Counts one more attempt of `claimedPublicKey` at `name` (first_at stays, last_at/last_source/holder follow).
- * No audit event: the attempt changes no decision, and a flood of them must not flood the chain.
+ * No audit event: the attempt changes no decision, and a flood of them must not flood the chain. At most
+ * MAX_CONFLICTS_PER_NAME keys are kept per name.
  */
 export async function recordNameConflict(db: Db, input: RecordNameConflictInput): Promise<NameConflict> {
   assertNonEmpty(input.name, "name");
@@ -57,6 +65,15 @@ export async function recordNameConflict(db: Db, input: RecordNameConflictInput)
       .returning(),
   );
   if (!row) throw new Error("INSERT ... RETURNING gave no row");
+  if (row.attempts === 1) {
+    // A key not seen before at this name: keep only the most recent claimants.
+    await db.run(
+      `DELETE FROM name_conflicts WHERE name = $1 AND claimed_public_key IN (
+         SELECT claimed_public_key FROM name_conflicts WHERE name = $1
+         ORDER BY claimed_public_key = $2 DESC, last_at DESC, claimed_public_key OFFSET ${MAX_CONFLICTS_PER_NAME})`,
+      [input.name, input.claimedPublicKey],
+    );
+  }
   return row;
 }
 

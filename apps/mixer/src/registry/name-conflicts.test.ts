@@ -1,0 +1,50 @@
+// Name conflicts: attempts are counted per key, and a flood of fresh keys at one name keeps only the recent ones.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { listNameConflicts, MAX_CONFLICTS_PER_NAME, recordNameConflict } from "./name-conflicts.js";
+import { openTestRegistry, type TestRegistry } from "./registry-test-harness.js";
+
+let t: TestRegistry;
+beforeEach(async () => {
+  t = await openTestRegistry();
+});
+afterEach(async () => {
+  await t.cleanup();
+});
+
+const at = (second: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, second));
+
+describe("recordNameConflict", () => {
+  it("counts repeated attempts of one key and keeps its first time", async () => {
+    const input = { name: "rack-a", claimedPublicKey: "k1", holderEntityId: 1n, source: "s" };
+    await recordNameConflict(t.db, { ...input, now: at(1) });
+    const again = await recordNameConflict(t.db, { ...input, source: "s2", now: at(2) });
+    expect(again).toMatchObject({ attempts: 2, firstAt: at(1), lastAt: at(2), lastSource: "s2" });
+  });
+
+  it(`keeps at most ${MAX_CONFLICTS_PER_NAME} keys per name, the most recent, and never drops the newest`, async () => {
+    for (let i = 0; i < MAX_CONFLICTS_PER_NAME + 8; i++) {
+      await recordNameConflict(t.db, {
+        name: "rack-a",
+        claimedPublicKey: `key-${String(i).padStart(3, "0")}`,
+        holderEntityId: 1n,
+        source: null,
+        // Several keys share a timestamp: the newest must survive a tie.
+        now: at(Math.floor(i / 4)),
+      });
+    }
+    await recordNameConflict(t.db, {
+      name: "rack-b",
+      claimedPublicKey: "x",
+      holderEntityId: 2n,
+      source: null,
+      now: at(0),
+    });
+    const kept = await listNameConflicts(t.db, "rack-a");
+    expect(kept).toHaveLength(MAX_CONFLICTS_PER_NAME);
+    const keys = kept.map((c) => c.claimedPublicKey);
+    expect(keys).toContain(`key-${String(MAX_CONFLICTS_PER_NAME + 7).padStart(3, "0")}`);
+    expect(keys).not.toContain("key-000");
+    // Other names are untouched.
+    expect(await listNameConflicts(t.db, "rack-b")).toHaveLength(1);
+  }, 60_000);
+});
