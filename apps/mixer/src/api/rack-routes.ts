@@ -63,7 +63,9 @@ export function rackRoutes(racks: RackOperations): ApiRoute[] {
       operationId: "listRacks",
       summary: "List Racks",
       description:
-        "Ordered by name. Pass `next` as `after` to get the next page; `next` is null on the last page.",
+        "Ordered by name. Pass `next` as `after` to get the next page; `next` is null on the last page. Served " +
+        "from the Mixer's memory: a Rack is listed once its enrollment is answered, and its hello and heartbeat " +
+        "facts are current.",
       tag: TAG,
       auth: "api",
       query: RackListQuery,

@@ -58,6 +58,11 @@ export interface EnrollInput {
 
 type Activation = ChangeReason & { kind?: "issued" | "renewed" };
 
+/** One Rack's outcome in {@link RackLifecycle.activateMany}: its record and passport, or why it was refused. */
+export type ActivationOutcome =
+  | { ok: true; rack: RackRecord; passport: PassportEnvelope }
+  | { ok: false; error: unknown };
+
 export class RackLifecycle {
   readonly #d: RackLifecycleDeps;
 
@@ -109,6 +114,27 @@ export class RackLifecycle {
     );
     this.#announceActive(updated, rack.status, why, envelope, now);
     return { rack: updated, passport: envelope };
+  }
+
+  /**
+   * {@link activate} for many Racks at once (bulk adopt): every activation is queued before the writer runs, so
+   * they are planned in one batch (passports signed back to back) and committed in one transaction, with their
+   * audit events appended to the chain in one go. Each is still refused on its own (an illegal transition, a
+   * status changed meanwhile) without failing the others. The pushes go out after the commit, none awaited.
+   */
+  async activateMany(racks: readonly RackRecord[], why: Activation): Promise<ActivationOutcome[]> {
+    const now = this.#d.clock();
+    const settled = await Promise.allSettled(
+      racks.map((rack) =>
+        this.#d.writer.submit((stage) => this.#planActivation(stage, rack.entityId, why, now)),
+      ),
+    );
+    return settled.map((result, i): ActivationOutcome => {
+      if (result.status === "rejected") return { ok: false, error: result.reason };
+      const { rack, envelope } = result.value;
+      this.#announceActive(rack, racks[i]!.status, why, envelope, now);
+      return { ok: true, rack, passport: envelope };
+    });
   }
 
   /** Sends the active scenario's logic for this Rack, if it has any. */

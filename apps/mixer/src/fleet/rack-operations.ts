@@ -1,9 +1,14 @@
 // Operator actions on Racks (Path C): adopt, reject, revoke, remove, replace, with refs by name or entity id.
+//
+// Racks are read from the in-memory RackDirectory (never DuckDB): it changes only when a write commits, so a Rack
+// is listed as soon as its enrollment is answered and gone as soon as its deletion is, with its hello facts
+// (count, source, version, last hello) current rather than as of the last flush. Heartbeat facts (last seen,
+// stats) come from presence, which holds them before its batched flush.
 import { parseEntityId } from "@fluxrig/entity-id";
 import type { Db } from "../db/duckdb-database.js";
 import { IllegalTransitionError } from "../db/store-errors.js";
 import { listNameConflicts } from "../registry/name-conflicts.js";
-import { getRackByEntityId, getRackByName, getRackByPublicKey, listRacks } from "../registry/rack-queries.js";
+import type { RackDirectory } from "../registry/rack-directory.js";
 import type { RackRecord } from "../registry/registry-records.js";
 import {
   type Actor,
@@ -17,37 +22,54 @@ import {
   type RackView,
 } from "./operations.js";
 import type { RackLifecycle } from "./rack-lifecycle.js";
-import { toConflictView, toRackView } from "./rack-view.js";
+import { liveFacts, type PresenceFacts, toConflictView, toRackView } from "./rack-view.js";
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export interface RackOperationsDeps {
+  db: Db;
+  lifecycle: RackLifecycle;
+  /** The Racks as committed (plus unflushed hello facts): every read of a Rack goes here. */
+  directory: RackDirectory;
+  /** Heartbeat facts not yet flushed; without it, last seen and stats are the directory's. */
+  presence?: PresenceFacts;
+}
 
 export class RackOperationsService implements RackOperations {
   readonly #db: Db;
   readonly #lifecycle: RackLifecycle;
+  readonly #directory: RackDirectory;
+  readonly #presence: PresenceFacts | undefined;
 
-  constructor(opts: { db: Db; lifecycle: RackLifecycle }) {
-    this.#db = opts.db;
-    this.#lifecycle = opts.lifecycle;
+  constructor(deps: RackOperationsDeps) {
+    this.#db = deps.db;
+    this.#lifecycle = deps.lifecycle;
+    this.#directory = deps.directory;
+    this.#presence = deps.presence;
   }
 
   async list(query: RackListQuery): Promise<RackPage> {
-    const page = await listRacks(this.#db, {
+    // The API caps `limit` at 1000; the directory refuses anything outside 1..10000.
+    const page = this.#directory.page({
       limit: query.limit,
       ...(query.status ? { status: query.status } : {}),
       ...(query.namePrefix ? { namePrefix: query.namePrefix } : {}),
       ...(query.after ? { after: query.after } : {}),
     });
-    return { items: page.racks.map((r) => toRackView(r)), next: page.nextAfter };
+    return { items: page.racks.map((r) => this.#view(r)), next: page.nextAfter };
   }
 
   async show(ref: string): Promise<RackView> {
     const rack = await this.resolve(ref);
-    return toRackView(rack, await listNameConflicts(this.#db, rack.name));
+    const conflicts = await listNameConflicts(this.#db, rack.name);
+    // The conflicts were read from the database meanwhile: show the Rack as it is now, if it still is.
+    const current = this.#directory.rack(rack.entityId) ?? rack;
+    return toRackView(current, conflicts, liveFacts(current, this.#presence));
   }
 
   async adopt(ref: string, by: Actor): Promise<RackView> {
     const rack = await this.resolve(ref);
-    if (rack.status === "active" || rack.status === "offline") return toRackView(rack);
+    if (rack.status === "active" || rack.status === "offline") return this.#view(rack);
     if (rack.status === "rejected") {
       throw new OperationError(
         "invalid_transition",
@@ -62,7 +84,7 @@ export class RackOperationsService implements RackOperations {
       ...reason("operator", by),
       kind: "issued",
     });
-    return toRackView(adopted);
+    return this.#view(adopted);
   }
 
   async adoptMany(request: BulkAdoptRequest): Promise<BulkAdoptResult> {
@@ -70,7 +92,7 @@ export class RackOperationsService implements RackOperations {
     const skipped: BulkAdoptResult["skipped"] = [];
     for (const ref of request.refs ?? []) {
       try {
-        const rack = await this.resolve(ref);
+        const rack = this.resolveNow(ref);
         targets.set(rack.name, rack);
       } catch (err) {
         skipped.push({
@@ -82,16 +104,9 @@ export class RackOperationsService implements RackOperations {
     }
     if (request.pattern) {
       const match = globToRegExp(request.pattern);
-      let after: string | undefined;
-      do {
-        const page = await listRacks(this.#db, {
-          status: "pending",
-          limit: 1000,
-          ...(after ? { after } : {}),
-        });
-        for (const rack of page.racks) if (match.test(rack.name)) targets.set(rack.name, rack);
-        after = page.nextAfter ?? undefined;
-      } while (after);
+      for (const rack of this.#directory.racksByName()) {
+        if (rack.status === "pending" && match.test(rack.name)) targets.set(rack.name, rack);
+      }
     }
     const adopted: BulkAdoptResult["adopted"] = [];
     const eligible: RackRecord[] = [];
@@ -106,20 +121,17 @@ export class RackOperationsService implements RackOperations {
       }
       eligible.push(rack);
     }
-    // Submitted together, so the registry writer commits them in a few batches instead of one transaction each.
+    // One submission: the registry writer plans every activation (status, signed passport, audit events) in one
+    // batch and commits them in one transaction; each is still refused on its own.
     const results = request.dryRun
-      ? eligible.map(() => ({ status: "fulfilled" as const }))
-      : await Promise.allSettled(
-          eligible.map((rack) =>
-            this.#lifecycle.activate(rack, { ...reason("operator", request), kind: "issued" }),
-          ),
-        );
+      ? eligible.map(() => ({ ok: true as const }))
+      : await this.#lifecycle.activateMany(eligible, { ...reason("operator", request), kind: "issued" });
     results.forEach((result, i) => {
       const rack = eligible[i]!;
-      if (result.status === "fulfilled") {
+      if (result.ok) {
         adopted.push({ name: rack.name, entity_id: rack.entityId.toString(), from: rack.status });
       } else {
-        const err = result.reason as Error;
+        const err = result.error as Error;
         skipped.push({
           ref: rack.name,
           reason: err.message,
@@ -132,14 +144,14 @@ export class RackOperationsService implements RackOperations {
 
   async reject(ref: string, by: Actor): Promise<RackView> {
     const rack = await this.resolve(ref);
-    if (rack.status === "rejected") return toRackView(rack);
-    return toRackView(await this.#change(rack, "rejected", by));
+    if (rack.status === "rejected") return this.#view(rack);
+    return this.#view(await this.#change(rack, "rejected", by));
   }
 
   async revoke(ref: string, by: Actor): Promise<RackView> {
     const rack = await this.resolve(ref);
-    if (rack.status === "revoked") return toRackView(rack);
-    return toRackView(await this.#change(rack, "revoked", by));
+    if (rack.status === "revoked") return this.#view(rack);
+    return this.#view(await this.#change(rack, "revoked", by));
   }
 
   async remove(ref: string, by: Actor): Promise<{ name: string; entity_id: string; machine_id: number }> {
@@ -163,7 +175,7 @@ export class RackOperationsService implements RackOperations {
         `no other key has claimed ${old.name}${opts.publicKey ? " with that public key" : ""}`,
       );
     }
-    if (await getRackByPublicKey(this.#db, claim.claimedPublicKey)) {
+    if (this.#directory.rackByPublicKey(claim.claimedPublicKey)) {
       throw new OperationError("conflict", "that key already holds another Rack");
     }
     const why = reason("operator", opts);
@@ -179,7 +191,7 @@ export class RackOperationsService implements RackOperations {
       cause: "replaced",
       kind: "issued",
     });
-    return { old: toRackView({ ...old, status: "revoked" }), new: toRackView(adopted) };
+    return { old: this.#view({ ...old, status: "revoked" }), new: this.#view(adopted) };
   }
 
   async conflicts(name?: string): Promise<NameConflictView[]> {
@@ -188,6 +200,11 @@ export class RackOperationsService implements RackOperations {
 
   /** A name, a decimal entity id or a 0x-hex one. */
   async resolve(ref: string): Promise<RackRecord> {
+    return this.resolveNow(ref);
+  }
+
+  /** {@link resolve} without the promise: the directory answers at once. */
+  resolveNow(ref: string): RackRecord {
     const trimmed = ref.trim();
     let rack: RackRecord | undefined;
     if (/^(0x[0-9a-fA-F]{1,16}|\d{1,20})$/.test(trimmed)) {
@@ -197,11 +214,11 @@ export class RackOperationsService implements RackOperations {
       } catch (err) {
         throw new OperationError("bad_request", `not a valid entity id: ${(err as Error).message}`);
       }
-      rack = await getRackByEntityId(this.#db, id);
+      rack = this.#directory.rack(id);
       // A name may be all digits too; fall back to it.
-      if (!rack && NAME.test(trimmed)) rack = await getRackByName(this.#db, trimmed);
+      if (!rack && NAME.test(trimmed)) rack = this.#directory.rackByName(trimmed);
     } else if (NAME.test(trimmed)) {
-      rack = await getRackByName(this.#db, trimmed);
+      rack = this.#directory.rackByName(trimmed);
     } else {
       throw new OperationError(
         "bad_request",
@@ -210,6 +227,11 @@ export class RackOperationsService implements RackOperations {
     }
     if (!rack) throw new OperationError("not_found", `no Rack ${trimmed}`);
     return rack;
+  }
+
+  /** The operator's view of a Rack as it is now: its record, with presence's newer last seen and stats. */
+  #view(rack: RackRecord): RackView {
+    return toRackView(rack, undefined, liveFacts(rack, this.#presence));
   }
 
   async #change(rack: RackRecord, to: "rejected" | "revoked", by: Actor): Promise<RackRecord> {

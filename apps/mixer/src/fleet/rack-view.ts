@@ -1,9 +1,33 @@
 // How a registry row looks to operators: decimal and hex ids, ISO times, a key fingerprint, and the evidence.
+import { createHash } from "node:crypto";
 import { formatEntityIdHex } from "@fluxrig/entity-id";
 import { keyFingerprint } from "@fluxrig/passport";
 import type { NameConflict } from "../registry/name-conflicts.js";
 import type { RackRecord } from "../registry/registry-records.js";
 import type { NameConflictView, RackView } from "./operations.js";
+
+/**
+ * What presence knows of a Rack beyond its registry record: heartbeats land here at once and reach the database
+ * only in batches. `PresenceTracker` is one; only the fields read here are required.
+ */
+export interface PresenceFacts {
+  get(name: string):
+    | {
+        entityId: bigint;
+        /** Last heartbeat or hello, ms since the epoch; 0 when never seen. */
+        lastSeenMs: number;
+        stats: Record<string, unknown> | null;
+        /** The heartbeat session; null until the Rack has sent a heartbeat to this Mixer process. */
+        session: string | null;
+      }
+    | undefined;
+}
+
+/** The live facts a view shows on top of its record: last seen and stats. */
+export interface LiveFacts {
+  lastSeen: Date | null;
+  stats: Record<string, unknown> | null;
+}
 
 export function toConflictView(c: NameConflict): NameConflictView {
   return {
@@ -17,32 +41,92 @@ export function toConflictView(c: NameConflict): NameConflictView {
   };
 }
 
-export function toRackView(rack: RackRecord, conflicts?: NameConflict[]): RackView {
-  const life = rack.lifecycle;
+/**
+ * A Rack's last sighting and stats as of now: the record's (its last hello, or what was loaded at start), unless
+ * presence has heard a heartbeat since, which is newer and not yet in the database. Presence's own time is only
+ * taken once a heartbeat came, because an adoption also moves it (to start the Rack's offline window).
+ */
+export function liveFacts(rack: RackRecord, presence: PresenceFacts | undefined): LiveFacts {
+  const entry = presence?.get(rack.name);
+  if (!entry || entry.entityId !== rack.entityId) return { lastSeen: rack.lastSeen, stats: rack.stats };
+  const recordMs = rack.lastSeen?.getTime() ?? 0;
+  const lastSeen =
+    entry.session !== null && entry.lastSeenMs > recordMs ? new Date(entry.lastSeenMs) : rack.lastSeen;
+  return { lastSeen, stats: entry.stats ?? rack.stats };
+}
+
+/** The parts of a view that only depend on the record: computed once per record (records are never mutated). */
+interface FixedParts {
+  entity_id: string;
+  entity_id_hex: string;
+  first_seen: string;
+  status_changed_at: string;
+  key_fingerprint: string;
+  passport: RackView["passport"];
+}
+
+const fixedByRecord = new WeakMap<RackRecord, FixedParts>();
+
+/**
+ * `keyFingerprint(publicKey)` without building a KeyObject (which costs more than the rest of a view): for a
+ * canonical base64url encoding of 32 bytes it is the sha256 of those bytes, exactly as `keyFingerprint` computes it.
+ * Anything else goes through `keyFingerprint`, which refuses it as before.
+ */
+export function rackKeyFingerprint(publicKey: string): string {
+  const raw = Buffer.from(publicKey, "base64url");
+  if (raw.length !== 32 || raw.toString("base64url") !== publicKey) return keyFingerprint(publicKey);
+  return `SHA256:${createHash("sha256").update(raw).digest("base64").replace(/=+$/, "")}`;
+}
+
+function fixedParts(rack: RackRecord): FixedParts {
+  let fixed = fixedByRecord.get(rack);
+  if (fixed === undefined) {
+    const life = rack.lifecycle;
+    fixed = {
+      entity_id: rack.entityId.toString(),
+      entity_id_hex: formatEntityIdHex(rack.entityId),
+      first_seen: life.firstSeen.toISOString(),
+      status_changed_at: life.statusChangedAt.toISOString(),
+      key_fingerprint: rackKeyFingerprint(life.publicKey),
+      passport:
+        life.passportSerial > 0 && life.passportIssuedAt && life.passportExpiresAt
+          ? {
+              serial: life.passportSerial,
+              issued_at: life.passportIssuedAt.toISOString(),
+              expires_at: life.passportExpiresAt.toISOString(),
+            }
+          : null,
+    };
+    fixedByRecord.set(rack, fixed);
+  }
+  return fixed;
+}
+
+/**
+ * The operator's view of a Rack. `live` overrides the record's last seen and stats (see {@link liveFacts});
+ * `conflicts` adds the evidence for a decision (hello count, last source, other keys that claimed the name).
+ */
+export function toRackView(rack: RackRecord, conflicts?: NameConflict[], live?: LiveFacts): RackView {
+  const fixed = fixedParts(rack);
+  const lastSeen = live ? live.lastSeen : rack.lastSeen;
   const view: RackView = {
-    entity_id: rack.entityId.toString(),
-    entity_id_hex: formatEntityIdHex(rack.entityId),
+    entity_id: fixed.entity_id,
+    entity_id_hex: fixed.entity_id_hex,
     type_id: rack.typeId,
     machine_id: rack.machineId,
     name: rack.name,
     status: rack.status,
     version: rack.version,
     attributes: rack.attributes,
-    stats: rack.stats,
-    last_seen: rack.lastSeen?.toISOString() ?? null,
-    first_seen: life.firstSeen.toISOString(),
-    status_changed_at: life.statusChangedAt.toISOString(),
-    key_fingerprint: keyFingerprint(life.publicKey),
-    passport:
-      life.passportSerial > 0 && life.passportIssuedAt && life.passportExpiresAt
-        ? {
-            serial: life.passportSerial,
-            issued_at: life.passportIssuedAt.toISOString(),
-            expires_at: life.passportExpiresAt.toISOString(),
-          }
-        : null,
+    stats: live ? live.stats : rack.stats,
+    last_seen: lastSeen?.toISOString() ?? null,
+    first_seen: fixed.first_seen,
+    status_changed_at: fixed.status_changed_at,
+    key_fingerprint: fixed.key_fingerprint,
+    passport: fixed.passport,
   };
   if (conflicts !== undefined) {
+    const life = rack.lifecycle;
     view.evidence = {
       hello_count: life.helloCount,
       last_source: life.lastSource,

@@ -1,12 +1,19 @@
-// Every Rack record in memory, indexed by entity id, name and public key: the hello path's only source of lookups.
+// Every Rack record in memory, indexed by entity id, name and public key: the hello path's and the API's only source
+// of Rack lookups, and of the Rack list (names kept sorted, so a page is a binary search and a short scan).
 //
 // The Mixer is the only writer of its registry file, so the directory is loaded once at start and then changed
 // only by the writer after a batch commits (registry-writer.ts), plus the hello facts (count, source, version,
-// last seen) that known Racks' hellos update here and the writer flushes in batches.
+// last seen) that known Racks' hellos update here and the writer flushes in batches. The directory is therefore
+// never behind the database, and ahead of it only by hello facts not yet flushed.
 import type { Db } from "../db/duckdb-database.js";
+import { InvalidInputError } from "../db/store-errors.js";
 import { listNodeRows } from "./node-rows.js";
-import { loadAllRacks } from "./rack-queries.js";
-import type { RackRecord } from "./registry-records.js";
+import { type ListRacksQuery, loadAllRacks } from "./rack-queries.js";
+import type { RackPage, RackRecord } from "./registry-records.js";
+import { SortedNames } from "./sorted-names.js";
+
+/** Largest page {@link RackDirectory.page} serves (the same bound as the SQL `listRacks`). */
+export const MAX_DIRECTORY_PAGE = 10_000;
 
 /** Reads of Rack records, for the directory and for a batch's stage layered over it. */
 export interface RackView {
@@ -27,6 +34,8 @@ export class RackDirectory implements RackView {
   readonly #byId = new Map<bigint, RackRecord>();
   readonly #byName = new Map<string, bigint>();
   readonly #byKey = new Map<string, bigint>();
+  /** The keys of #byName, in name order. */
+  readonly #sorted = new SortedNames();
   /** Names of the Mixer's and Snake Tunnel's rows: taken, but not Racks. */
   readonly #nodeNames = new Map<string, bigint>();
   /** Racks whose hello facts changed since the last flush. */
@@ -66,12 +75,50 @@ export class RackDirectory implements RackView {
     return this.#byId.values();
   }
 
+  /** Every Rack in name order. */
+  *racksByName(): Generator<RackRecord> {
+    for (let i = 0; i < this.#sorted.size; i++) {
+      const rack = this.rackByName(this.#sorted.at(i)!);
+      if (rack) yield rack;
+    }
+  }
+
+  /**
+   * One page of Racks in name order, with the same semantics as the SQL `listRacks`: names after `after`
+   * (exclusive), starting with `namePrefix`, of `status`; `nextAfter` is set only when another matching Rack
+   * exists. Costs a binary search plus a scan of the Racks skipped by the status filter, never a sort.
+   */
+  page(query: ListRacksQuery): RackPage {
+    if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_DIRECTORY_PAGE) {
+      throw new InvalidInputError(
+        "limit",
+        `must be an integer in 1..${MAX_DIRECTORY_PAGE}, got ${query.limit}`,
+      );
+    }
+    const prefix = query.namePrefix || undefined;
+    const racks: RackRecord[] = [];
+    for (let i = this.#sorted.scanStart({ after: query.after, prefix }); i < this.#sorted.size; i++) {
+      const name = this.#sorted.at(i)!;
+      if (prefix !== undefined && !name.startsWith(prefix)) break;
+      const rack = this.rackByName(name);
+      if (!rack || (query.status !== undefined && rack.status !== query.status)) continue;
+      // A match beyond the page: there is a next page, and it starts after the last name of this one.
+      if (racks.length === query.limit) return { racks, nextAfter: racks.at(-1)!.name };
+      racks.push(rack);
+    }
+    return { racks, nextAfter: null };
+  }
+
   /** Adds or replaces a Rack (only after the write that made it has committed). */
   put(rack: RackRecord): void {
     const previous = this.#byId.get(rack.entityId);
-    if (previous) this.#unindex(previous);
+    // Most puts keep the name (a status change): the sorted names are then left as they are.
+    if (previous) this.#unindex(previous, rack);
     this.#byId.set(rack.entityId, rack);
-    this.#byName.set(rack.name, rack.entityId);
+    if (this.#byName.get(rack.name) !== rack.entityId) {
+      if (!this.#byName.has(rack.name)) this.#sorted.add(rack.name);
+      this.#byName.set(rack.name, rack.entityId);
+    }
     this.#byKey.set(rack.lifecycle.publicKey, rack.entityId);
   }
 
@@ -115,9 +162,13 @@ export class RackDirectory implements RackView {
     return this.#dirty.size;
   }
 
-  #unindex(rack: RackRecord): void {
-    if (this.#byName.get(rack.name) === rack.entityId) this.#byName.delete(rack.name);
-    if (this.#byKey.get(rack.lifecycle.publicKey) === rack.entityId)
-      this.#byKey.delete(rack.lifecycle.publicKey);
+  /** Drops `rack`'s name and key from the indexes, unless `next` (the same Rack's new record) keeps them. */
+  #unindex(rack: RackRecord, next?: RackRecord): void {
+    if (next?.name !== rack.name && this.#byName.get(rack.name) === rack.entityId) {
+      this.#byName.delete(rack.name);
+      this.#sorted.delete(rack.name);
+    }
+    const key = rack.lifecycle.publicKey;
+    if (next?.lifecycle.publicKey !== key && this.#byKey.get(key) === rack.entityId) this.#byKey.delete(key);
   }
 }

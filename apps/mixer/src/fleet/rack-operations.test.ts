@@ -1,0 +1,216 @@
+// Operator operations served from the in-memory directory: listing in step with every commit, current hello and
+// heartbeat facts, and bulk adopt as one batch with a hash chain that still verifies.
+import { generateKeyPair, keyId, publicKeyToBase64url } from "@fluxrig/passport";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { pino } from "pino";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { PassportIssuer } from "../passports/passport-issuer.js";
+import { MachineIdPool } from "../registry/machine-id-pool.js";
+import { RackDirectory } from "../registry/rack-directory.js";
+import { listRacks } from "../registry/rack-queries.js";
+import type { RackRecord } from "../registry/registry-records.js";
+import { openTestRegistry, type TestRegistry } from "../registry/registry-test-harness.js";
+import { RegistryWriter } from "../registry/registry-writer.js";
+import { Counters } from "../runtime/counters.js";
+import { OperationError } from "./operations.js";
+import { RackLifecycle } from "./rack-lifecycle.js";
+import { RackNotifier } from "./rack-notifier.js";
+import { RackOperationsService } from "./rack-operations.js";
+import type { PresenceFacts } from "./rack-view.js";
+
+const DAY = 86_400_000;
+const cluster = generateKeyPair();
+const clusterKey = {
+  ...cluster,
+  publicKeyB64: publicKeyToBase64url(cluster.publicKey),
+  kid: keyId(cluster.publicKey),
+  path: "",
+  created: false,
+};
+const alice = { actor: "api:alice" };
+
+type PresenceEntry = NonNullable<ReturnType<PresenceFacts["get"]>>;
+
+let t: TestRegistry;
+let directory: RackDirectory;
+let writer: RegistryWriter;
+let lifecycle: RackLifecycle;
+let ops: RackOperationsService;
+let pushes: string[];
+let presence: Map<string, PresenceEntry>;
+
+beforeEach(async () => {
+  t = await openTestRegistry();
+  directory = await RackDirectory.load(t.db);
+  writer = new RegistryWriter({ db: t.db, directory, pool: await MachineIdPool.load(t.db) });
+  pushes = [];
+  const nc = { publish: (subject: string) => void pushes.push(subject) } as unknown as NatsConnection;
+  const logger = pino({ level: "silent" });
+  const counters = new Counters();
+  lifecycle = new RackLifecycle({
+    writer,
+    directory,
+    issuer: new PassportIssuer({ clusterKey, cluster: "mixer-1", ttlMs: DAY, skewMs: 120_000 }),
+    notifier: new RackNotifier({ nc, logger, counters }),
+    scenarios: { pushFor: () => null },
+    clock: t.clock.now,
+    logger,
+    counters,
+  });
+  presence = new Map();
+  ops = new RackOperationsService({ db: t.db, lifecycle, directory, presence });
+});
+
+afterEach(async () => {
+  await writer.close();
+  await t.cleanup();
+});
+
+async function enroll(n: number): Promise<RackRecord> {
+  const { rack } = await lifecycle.enroll({
+    name: `rack-${String(n).padStart(3, "0")}`,
+    publicKey: publicKeyToBase64url(generateKeyPair().publicKey),
+    version: "1.0.0",
+    attributes: { hostname: `host-${n}` },
+    source: "10.0.0.1",
+    machineIdRange: { min: 1, max: 65_535 },
+  });
+  return rack;
+}
+
+async function names(query: { status?: "pending" | "active" } = {}): Promise<string[]> {
+  return (await ops.list({ limit: 1000, ...query })).items.map((r) => r.name);
+}
+
+describe("listing from the directory", () => {
+  it("lists a Rack as soon as its enrollment commits, and never after its removal commits", async () => {
+    const rack = await enroll(1);
+    expect(await names()).toEqual(["rack-001"]);
+    await ops.remove("rack-001", alice);
+    expect(await names()).toEqual([]);
+    await expect(ops.show(rack.entityId.toString())).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("gives the same items and cursor as the SQL listing, with the same shape as show", async () => {
+    for (const n of [5, 3, 1, 4, 2]) await enroll(n);
+    await ops.adopt("rack-002", alice);
+    await ops.reject("rack-004", alice);
+    const first = await ops.list({ limit: 2 });
+    const sql = await listRacks(t.db, { limit: 2 });
+    expect(first.items.map((r) => r.name)).toEqual(sql.racks.map((r) => r.name));
+    expect(first.next).toBe(sql.nextAfter);
+    const second = await ops.list({ limit: 2, after: first.next! });
+    expect(second.items.map((r) => r.name)).toEqual(["rack-003", "rack-004"]);
+    expect(await names({ status: "active" })).toEqual(["rack-002"]);
+    expect((await ops.list({ limit: 10, namePrefix: "rack-00", after: "rack-004" })).items).toHaveLength(1);
+    const { evidence: _, ...shown } = await ops.show("rack-002");
+    expect(second.items.length + first.items.length).toBe(4);
+    expect(first.items[1]).toEqual(shown);
+    expect(shown).toMatchObject({ status: "active", passport: { serial: 1 } });
+  });
+
+  it("shows hello facts before they are flushed", async () => {
+    const rack = await enroll(1);
+    const later = t.clock.advance(5_000);
+    await lifecycle.noteHello(rack, {
+      version: "1.2.0",
+      attributes: { hostname: "host-1" },
+      source: "10.0.0.9",
+      now: later,
+    });
+    const shown = await ops.show("rack-001");
+    expect(shown).toMatchObject({
+      version: "1.2.0",
+      last_seen: later.toISOString(),
+      evidence: { hello_count: 2, last_source: "10.0.0.9", conflicts: [] },
+    });
+    const [listed] = (await ops.list({ limit: 10 })).items;
+    expect(listed).toMatchObject({ version: "1.2.0", last_seen: later.toISOString() });
+    // The database still has the enrollment's facts: the flush has not run.
+    expect((await listRacks(t.db, { limit: 10 })).racks[0]).toMatchObject({ version: "1.0.0" });
+  });
+
+  it("shows presence's heartbeat time and stats, but not an adoption's presence window as a sighting", async () => {
+    const rack = await enroll(1);
+    const enrolledAt = t.clock.now().toISOString();
+    const later = t.clock.advance(30_000).getTime();
+    const entry: PresenceEntry = {
+      entityId: rack.entityId,
+      lastSeenMs: later,
+      stats: { cpu: 0.5 },
+      session: null,
+    };
+    presence.set(rack.name, entry);
+    // No heartbeat yet: presence's time may be an adoption's fresh window, not a sighting.
+    expect((await ops.show("rack-001")).last_seen).toBe(enrolledAt);
+    entry.session = "s1";
+    expect(await ops.show("rack-001")).toMatchObject({
+      last_seen: new Date(later).toISOString(),
+      stats: { cpu: 0.5 },
+    });
+    expect((await ops.list({ limit: 1 })).items[0]).toMatchObject({
+      last_seen: new Date(later).toISOString(),
+    });
+    // An entry for another Rack of the same name (a replaced key) is not this Rack's.
+    entry.entityId = rack.entityId + 1n;
+    expect(await ops.show("rack-001")).toMatchObject({ last_seen: enrolledAt, stats: null });
+  });
+
+  it("resolves names, decimal and hex ids from the directory", async () => {
+    const rack = await enroll(7);
+    const hex = `0x${rack.entityId.toString(16)}`;
+    expect((await ops.resolve(hex)).name).toBe("rack-007");
+    expect((await ops.resolve(rack.entityId.toString())).name).toBe("rack-007");
+    await expect(ops.resolve("rack-404")).rejects.toMatchObject({ code: "not_found" });
+    await expect(ops.resolve("Not A Name")).rejects.toBeInstanceOf(OperationError);
+  });
+});
+
+describe("bulk adopt", () => {
+  it("adopts by refs and pattern in one write batch, and the audit chain verifies", async () => {
+    for (let n = 1; n <= 30; n++) await enroll(n);
+    await ops.reject("rack-030", alice);
+    const auditBefore = (await t.store.verifyAuditChain()) as { ok: true; count: number };
+    const batchesBefore = writer.stats.batches;
+    pushes.length = 0;
+
+    const result = await ops.adoptMany({
+      actor: "api:alice",
+      reason: "OPS-1",
+      refs: ["rack-001", "rack-404", "rack-030"],
+      pattern: "rack-0??",
+      dryRun: false,
+    });
+    expect(result.adopted).toHaveLength(29);
+    expect(result.skipped).toEqual([
+      { ref: "rack-404", reason: "no Rack rack-404", code: "not_found" },
+      { ref: "rack-030", reason: "already rejected", code: "invalid_transition" },
+    ]);
+    expect(writer.stats.batches).toBe(batchesBefore + 1);
+    expect(await names({ status: "active" })).toHaveLength(29);
+    expect(pushes.filter((s) => s.endsWith(".passport"))).toHaveLength(29);
+
+    const verdict = await t.store.verifyAuditChain();
+    expect(verdict).toMatchObject({ ok: true, count: auditBefore.count + 29 * 2 });
+    const events = await t.store.listAudit({ afterSeq: auditBefore.count, limit: 100 });
+    expect(events.filter((e) => e.kind === "status_changed")).toHaveLength(29);
+    expect(events.filter((e) => e.kind === "passport_issued")).toHaveLength(29);
+    expect(events[0]).toMatchObject({ actor: "api:alice", cause: "operator", details: { reason: "OPS-1" } });
+  });
+
+  it("refuses one activation on its own: a Rack rejected after it was picked fails, its neighbours commit", async () => {
+    const racks = [await enroll(1), await enroll(2), await enroll(3)];
+    await ops.reject("rack-002", alice);
+    const outcomes = await lifecycle.activateMany(racks, { cause: "operator", actor: "api:alice" });
+    expect(outcomes.map((o) => o.ok)).toEqual([true, false, true]);
+    expect(directory.rackByName("rack-002")?.status).toBe("rejected");
+    expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true });
+  });
+
+  it("changes nothing on a dry run", async () => {
+    await enroll(1);
+    const result = await ops.adoptMany({ actor: "api", pattern: "rack-*", dryRun: true });
+    expect(result.adopted).toEqual([{ name: "rack-001", entity_id: expect.any(String), from: "pending" }]);
+    expect(await names({ status: "pending" })).toEqual(["rack-001"]);
+  });
+});

@@ -1,0 +1,185 @@
+// The directory's Rack list against the SQL listing it replaces: same order, filters, cursor and next page.
+import { EntityType } from "@fluxrig/entity-id";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { InvalidInputError } from "../db/store-errors.js";
+import { RackDirectory } from "./rack-directory.js";
+import { type ListRacksQuery, listRacks } from "./rack-queries.js";
+import type { RackStatus } from "./rack-status.js";
+import type { RackRecord } from "./registry-records.js";
+import { openTestRegistry, rackInput, type TestRegistry } from "./registry-test-harness.js";
+
+const by = { cause: "operator", actor: "alice" };
+/** Names in a scrambled insertion order, with shared prefixes, digits and dashes. */
+const NAMES = [
+  "rack-b-2",
+  "rack-a",
+  "edge-10",
+  "rack-b-10",
+  "edge-1",
+  "rack-b",
+  "0rack",
+  "edge-2",
+  "rack-a-1",
+  "rack-b-1",
+  "z",
+  "rack-c",
+];
+/** Status by position in NAMES (a few of each). */
+const PATHS: Record<RackStatus, RackStatus[]> = {
+  pending: [],
+  active: ["active"],
+  offline: ["active", "offline"],
+  rejected: ["rejected"],
+  revoked: ["active", "revoked"],
+};
+const STATUS_CYCLE: RackStatus[] = ["pending", "active", "pending", "offline", "rejected", "revoked"];
+
+let t: TestRegistry;
+let directory: RackDirectory;
+
+beforeAll(async () => {
+  t = await openTestRegistry();
+  for (const [i, name] of NAMES.entries()) {
+    const rack = await t.store.insertRack(rackInput(i + 1, { name }));
+    for (const step of PATHS[STATUS_CYCLE[i % STATUS_CYCLE.length]!]) {
+      await t.store.setStatus(rack.entityId, step, by);
+    }
+  }
+  // A node row holds a name but is not a Rack: listed by neither.
+  await t.store.upsertNodeRow({
+    typeId: EntityType.Mixer,
+    machineId: 100,
+    name: "rack-m",
+    version: "1",
+    attributes: {},
+  });
+  directory = await RackDirectory.load(t.db);
+});
+
+afterAll(async () => {
+  await t.cleanup();
+});
+
+function queries(): ListRacksQuery[] {
+  const out: ListRacksQuery[] = [];
+  const statuses: Array<RackStatus | undefined> = [
+    undefined,
+    "pending",
+    "active",
+    "offline",
+    "rejected",
+    "revoked",
+  ];
+  const prefixes: Array<string | undefined> = [undefined, "", "rack-b", "rack-b-1", "edge", "x"];
+  const afters: Array<string | undefined> = [undefined, "edge-1", "edge-11", "rack-b", "zz"];
+  for (const status of statuses) {
+    for (const namePrefix of prefixes) {
+      for (const after of afters) {
+        for (const limit of [1, 100]) {
+          out.push({
+            limit,
+            ...(status === undefined ? {} : { status }),
+            ...(namePrefix === undefined ? {} : { namePrefix }),
+            ...(after === undefined ? {} : { after }),
+          });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+describe("RackDirectory.page", () => {
+  it("answers every query exactly as the SQL listing does", async () => {
+    for (const query of queries()) {
+      const expected = await listRacks(t.db, query);
+      const got = directory.page(query);
+      expect({ query, names: got.racks.map((r) => r.name), next: got.nextAfter }).toEqual({
+        query,
+        names: expected.racks.map((r) => r.name),
+        next: expected.nextAfter,
+      });
+      expect(got.racks).toEqual(expected.racks);
+    }
+  });
+
+  it("pages through every Rack with the cursor, in name order", () => {
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = directory.page({ limit: 5, ...(after === undefined ? {} : { after }) });
+      seen.push(...page.racks.map((r) => r.name));
+      if (page.nextAfter === null) break;
+      after = page.nextAfter;
+    }
+    expect(seen).toEqual([...NAMES].sort());
+    expect([...directory.racksByName()].map((r) => r.name)).toEqual(seen);
+  });
+
+  it("refuses a limit outside 1..10000", () => {
+    expect(() => directory.page({ limit: 0 })).toThrow(InvalidInputError);
+    expect(() => directory.page({ limit: 10_001 })).toThrow(InvalidInputError);
+    expect(() => directory.page({ limit: 1.5 })).toThrow(InvalidInputError);
+  });
+});
+
+describe("the sorted names follow every change", () => {
+  function record(n: number, name: string, status: RackStatus = "pending"): RackRecord {
+    const at = new Date("2030-01-01T00:00:00.000Z");
+    return {
+      entityId: BigInt(n),
+      typeId: EntityType.Rack,
+      machineId: n,
+      name,
+      status,
+      version: "1.0.0",
+      attributes: { public_key: `key-${n}` },
+      stats: null,
+      lastSeen: at,
+      lifecycle: {
+        publicKey: `key-${n}`,
+        firstSeen: at,
+        statusChangedAt: at,
+        passportSerial: 0,
+        passportIssuedAt: null,
+        passportExpiresAt: null,
+        passportsValidUntil: null,
+        lastSource: null,
+        helloCount: 1,
+        flaps: 0,
+      },
+    };
+  }
+  const names = (d: RackDirectory) => d.page({ limit: 100 }).racks.map((r) => `${r.name}:${r.status}`);
+
+  it("on puts, status changes, renames, removals and hello facts", () => {
+    const d = new RackDirectory();
+    d.put(record(1, "b"));
+    d.put(record(2, "a"));
+    d.put(record(3, "c"));
+    expect(names(d)).toEqual(["a:pending", "b:pending", "c:pending"]);
+    d.put(record(1, "b", "active"));
+    expect(names(d)).toEqual(["a:pending", "b:active", "c:pending"]);
+    expect(d.page({ limit: 100, status: "active" }).racks.map((r) => r.name)).toEqual(["b"]);
+    d.put(record(1, "d", "active"));
+    expect(names(d)).toEqual(["a:pending", "c:pending", "d:active"]);
+    expect(d.rackByName("b")).toBeUndefined();
+    d.remove(2n);
+    expect(names(d)).toEqual(["c:pending", "d:active"]);
+    const noted = d.noteHello(3n, { version: "2.0.0", source: "10.0.0.7", now: new Date("2030-01-02") });
+    expect(d.page({ limit: 1 }).racks[0]).toBe(noted);
+    expect(noted?.lifecycle.helloCount).toBe(2);
+  });
+
+  it("when a new Rack takes a name before the old holder is forgotten", () => {
+    const d = new RackDirectory();
+    d.put(record(1, "a"));
+    d.put(record(2, "a"));
+    expect(d.page({ limit: 100 }).racks.map((r) => r.entityId)).toEqual([2n]);
+    d.remove(1n);
+    expect(d.page({ limit: 100 }).racks.map((r) => r.entityId)).toEqual([2n]);
+    d.remove(2n);
+    expect(d.page({ limit: 100 }).racks).toEqual([]);
+    expect(d.size).toBe(0);
+  });
+});
