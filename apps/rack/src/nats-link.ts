@@ -21,6 +21,7 @@ export interface ConnectWithRetryOptions {
 export async function connectWithRetry(opts: ConnectWithRetryOptions): Promise<NatsConnection> {
   const backoff = new Backoff(opts.policy ?? DEFAULT_TIMING.reconnect);
   const reconnectBackoff = new Backoff(opts.policy ?? DEFAULT_TIMING.reconnect);
+  const reconnectDelay = dialPacer(reconnectBackoff);
   for (let attempt = 1; ; attempt++) {
     opts.signal?.throwIfAborted();
     try {
@@ -28,7 +29,7 @@ export async function connectWithRetry(opts: ConnectWithRetryOptions): Promise<N
         servers: opts.url,
         name: opts.clientName,
         maxReconnectAttempts: -1,
-        reconnectDelayHandler: () => reconnectBackoff.next(),
+        reconnectDelayHandler: reconnectDelay,
         // Ping often enough that a dead server is noticed within a few heartbeats.
         pingInterval: 20_000,
         maxPingOut: 3,
@@ -50,6 +51,25 @@ export async function connectWithRetry(opts: ConnectWithRetryOptions): Promise<N
       await abortableDelay(delayMs, opts.signal);
     }
   }
+}
+
+/**
+ * The client asks for the reconnect delay on every pass of its dial loop, also the passes that only wait for the
+ * previous delay to run out. Calling `backoff.next()` each time grew the delay on every wait, so after a failed
+ * dial the next one came only at the backoff's maximum (30 s) however soon the server was back. This advances
+ * the backoff once the current delay has run out, so it paces the dials themselves: 0.5 s, 1 s, 2 s, ...
+ */
+export function dialPacer(backoff: Backoff, now: () => number = Date.now): () => number {
+  let current: number | undefined;
+  let since = 0;
+  return () => {
+    const t = now();
+    if (current === undefined || t - since >= current) {
+      current = backoff.next();
+      since = t;
+    }
+    return current;
+  };
 }
 
 function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {
