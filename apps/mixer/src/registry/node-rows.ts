@@ -92,7 +92,17 @@ export async function upsertNodeRow(db: Db, input: UpsertNodeRowInput): Promise<
       lastSeen: input.now,
     };
     if (kept) {
-      const { entityId: _, ...changes } = row;
+      // Only what can change, and `name` only when it does: DuckDB runs an UPDATE that names an indexed column
+      // (name is UNIQUE) as a delete plus an insert, and when that commit fails (disk full) its rollback aborts
+      // the whole process with a FATAL "duplicate key" instead of failing the start with the disk's error.
+      const changes = {
+        status: row.status,
+        version: row.version,
+        attributes: row.attributes,
+        stats: row.stats,
+        lastSeen: row.lastSeen,
+        ...(kept.name !== row.name ? { name: row.name } : {}),
+      };
       await db.orm.update(registry).set(changes).where(eq(registry.entityId, entityId));
     } else {
       await db.orm.insert(registry).values(row);
