@@ -1,6 +1,6 @@
 // The Mixer's data dir: created with mode 0700 and held by one process at a time through a pid lock file.
 import { constants } from "node:fs";
-import { mkdir, open, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, open, readFile, rm, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { DataDirError, DataDirLockedError } from "./errors.js";
 
@@ -48,8 +48,19 @@ export async function acquireDataDir(dataDir: string): Promise<DataDirLock> {
       const holder = await readHolder(lockPath);
       if (holder !== undefined && holder !== process.pid && isAlive(holder))
         throw new DataDirLockedError(dir, holder);
-      // A stale lock from a process that died without releasing it: remove and retry.
-      await rm(lockPath, { force: true });
+      // A stale lock from a process that died without releasing it: remove and retry. A crash is often followed
+      // by a disk that went read-only or full: say so as plainly as when the lock cannot be written.
+      try {
+        await unlink(lockPath);
+      } catch (rmErr) {
+        if ((rmErr as NodeJS.ErrnoException).code === "ENOENT") continue;
+        const rmCode = (rmErr as NodeJS.ErrnoException).code ?? "unknown error";
+        throw new DataDirError(
+          dir,
+          `cannot remove the stale lock file ${LOCK_FILE}${holder === undefined ? "" : ` of pid ${holder}`} (${rmCode})`,
+          { cause: rmErr },
+        );
+      }
     }
   }
   throw new DataDirError(dir, "could not take the lock file after 3 attempts");
