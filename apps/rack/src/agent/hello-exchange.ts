@@ -69,8 +69,18 @@ export async function applyReply(core: AgentCore, reply: HelloReply): Promise<vo
     return core.schedulePaced("refused", "foreign cluster");
   }
   if (id.pin === null && (decision.kind === "pending" || decision.kind === "active")) {
-    id.pin = makePin({ publicKeyB64: reply.cluster_public_key, source: "enrollment", now: core.now() });
-    await writePinFile(core.deps.paths.rackJson, id.pin);
+    const pin = makePin({ publicKeyB64: reply.cluster_public_key, source: "enrollment", now: core.now() });
+    try {
+      await writePinFile(core.deps.paths.rackJson, pin);
+    } catch (error) {
+      // Not pinned until rack.json holds it (a pin only in memory is gone at the next start); ask again later.
+      core.log.error(
+        { err: error, path: core.deps.paths.rackJson },
+        "cluster: cannot store the Mixer's key in rack.json (is the state dir writable?); asking again later",
+      );
+      return core.schedulePaced("enroll", "rack.json not writable");
+    }
+    id.pin = pin;
     core.log.warn(
       { cluster_key_id: id.pin.keyId },
       "cluster: pinned the Mixer's key on first enrollment (set [cluster] public_key to pin it explicitly)",

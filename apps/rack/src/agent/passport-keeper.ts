@@ -121,7 +121,18 @@ export async function dropPassport(core: AgentCore, label: string, reason: strin
   core.id.passport = null;
   core.timers.clear("renew");
   core.timers.clear("expiry");
-  const movedTo = await moveAside({ path: core.deps.paths.stateFlux, label, now: core.now() });
+  let movedTo: string;
+  try {
+    movedTo = await moveAside({ path: core.deps.paths.stateFlux, label, now: core.now() });
+  } catch (error) {
+    // The passport is dropped all the same: a revocation must stop the workloads even on a broken disk. The file
+    // stays; at the next start the Mixer's answer to its hello decides again.
+    core.log.error(
+      { err: error, reason, path: core.deps.paths.stateFlux },
+      "passport: dropped, but state.flux could not be set aside (is the state dir writable?)",
+    );
+    return;
+  }
   core.log.warn({ reason, moved_to: movedTo }, "passport: dropped");
 }
 

@@ -6,7 +6,7 @@ import { pino } from "pino";
 import { loadRackConfig } from "../../src/config.js";
 import { statePaths } from "../../src/identity/state-paths.js";
 import type { RackTiming } from "../../src/lifecycle/backoff.js";
-import { createRack, type Rack } from "../../src/rack.js";
+import { type Clock, createRack, type Rack } from "../../src/rack.js";
 
 const fast = (initialMs: number, maxMs: number) => ({ initialMs, maxMs, factor: 2, jitter: 0.2 });
 
@@ -28,6 +28,8 @@ export interface StartRackOptions {
   otlpUrl?: string;
   clusterKey?: string;
   timing?: Partial<RackTiming>;
+  /** The Rack's own clock (e.g. one that is minutes off). */
+  clock?: Clock;
 }
 
 /** A running in-process Rack and its captured log. */
@@ -61,6 +63,7 @@ export async function startRack(opts: StartRackOptions): Promise<TestRack> {
     logger,
     nc: opts.nc,
     timing: { ...FAST_TIMING, ...opts.timing },
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
   await rack.start();
   return {
