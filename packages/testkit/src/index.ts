@@ -15,7 +15,17 @@ export {
   TestkitError,
   WaitForTimeout,
 } from "./errors.js";
+export { type FaultRecord, FaultReport, faultSeed, SeededRandom } from "./fault-report.js";
 export { freePort } from "./free-port.js";
+export {
+  type FsFault,
+  type FsFaultSupport,
+  fillFilesystem,
+  fsFaultSupport,
+  lockDirectory,
+  mountTmpfs,
+  remountReadOnly,
+} from "./fs-faults.js";
 export { type EntryMatcher, type LogEntry, matchesEntry, parseLogLine } from "./json-lines.js";
 export { type CapturedLine, LineLog, type LineLogOptions, type LineSource } from "./line-log.js";
 export {

@@ -1,0 +1,84 @@
+// The Mixer's data dir full or read-only WHILE IT RUNS, with the real process and its real DuckDB file: the failure
+// is named in the log and the API, the Mixer neither crashes nor loses what it had acknowledged, the file is not
+// corrupted, and writes succeed again once the disk is fixed.
+//
+// How the faults are made (see @fluxrig/testkit fs-faults): as root (CI here), a tiny tmpfs mounted on the data dir
+// and filled to ENOSPC; `chattr +i` on the data dir and its files for "read-only" (root ignores mode bits, and a
+// read-only remount is refused while DuckDB holds its files open for writing). Without root both are out of reach
+// (no mount; chmod does not stop writes through descriptors DuckDB already holds) and the tests are skipped.
+import { mkdir } from "node:fs/promises";
+import {
+  attachLogsOnFailure,
+  FaultReport,
+  faultIterations,
+  fillFilesystem,
+  fsFaultSupport,
+  lockDirectory,
+  MixerHarness,
+  mountTmpfs,
+} from "@fluxrig/testkit";
+import { afterAll, beforeEach, describe, test } from "vitest";
+import { STORAGE_ENV as ENV, storageKit, TMPFS_BYTES } from "./support/storage-fleet.js";
+
+const ITERATIONS = faultIterations();
+const SUPPORT = fsFaultSupport();
+
+const report = new FaultReport({
+  scenario: "mixer-storage-running",
+  file: "apps/mixer/test/faults/mixer-storage-running.faults.test.ts",
+  iterations: ITERATIONS,
+});
+report.note(
+  `faults made with: ${SUPPORT.root ? "root" : "non-root"}, tmpfs ${SUPPORT.tmpfs ? "available" : "unavailable"}, directory lock by ${SUPPORT.lockMethod}`,
+);
+afterAll(() => {
+  report.write();
+});
+beforeEach(({ onTestFailed }) => {
+  attachLogsOnFailure(onTestFailed, { tail: 60 });
+  onTestFailed(() => report.failed());
+});
+
+const { faultCycle, runningFleet, verifyAfterRestart } = storageKit(report, ITERATIONS);
+if (!SUPPORT.tmpfs) report.skip("disk full while running", "mount -t tmpfs is not available (not root)");
+if (SUPPORT.lockMethod !== "chattr +i")
+  report.skip(
+    "read-only while running",
+    "needs root and chattr: chmod does not stop writes through open descriptors",
+  );
+
+describe("the Mixer's data dir full or read-only while it runs", () => {
+  test.skipIf(!SUPPORT.tmpfs)(
+    `disk full while running (${ITERATIONS} times): writes refused and named, nothing lost, recovers when space returns`,
+    async () => {
+      await using h = await MixerHarness.create({ start: false, env: ENV });
+      await mkdir(h.dataDir, { recursive: true });
+      // Disposed before the harness (reverse order): unmounted lazily if the Mixer still holds it.
+      await using _tmpfs = mountTmpfs(h.dataDir, TMPFS_BYTES);
+      await h.start();
+      const acks = await runningFleet(h);
+      for (let i = 0; i < ITERATIONS; i++) {
+        await faultCycle(h, acks, () => fillFilesystem(h.dataDir), /No space left on device/, "full");
+      }
+      await verifyAfterRestart(h, acks);
+    },
+  );
+
+  test.skipIf(SUPPORT.lockMethod !== "chattr +i")(
+    `data dir made read-only under the running Mixer (${ITERATIONS} times, chattr +i): writes refused, nothing lost, recovers`,
+    async () => {
+      await using h = await MixerHarness.create({ env: ENV });
+      const acks = await runningFleet(h);
+      for (let i = 0; i < ITERATIONS; i++) {
+        await faultCycle(
+          h,
+          acks,
+          () => lockDirectory(h.dataDir),
+          /Operation not permitted|Permission denied/,
+          "readonly",
+        );
+      }
+      await verifyAfterRestart(h, acks);
+    },
+  );
+});

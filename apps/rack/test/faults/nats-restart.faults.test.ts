@@ -1,0 +1,235 @@
+// nats-server restarted (SIGTERM or SIGKILL, seeded) under a running, adopted, heartbeating fleet of real
+// fluxrig-rack processes and scripted Racks: everyone reconnects on their own, nobody enrolls again (same rows, same
+// MachineIDs, no new pending row), and nobody is marked offline once the grace window has passed.
+//
+// Replay a failure with FLUXRIG_FAULT_SEED=<the seed this file logs>.
+import {
+  attachLogsOnFailure,
+  FaultReport,
+  faultIterations,
+  faultSeed,
+  MixerHarness,
+  ScriptedRack,
+  SeededRandom,
+  type SpawnedProcess,
+  tempDir,
+  waitFor,
+} from "@fluxrig/testkit";
+import { afterAll, beforeEach, describe, expect, onTestFinished, test } from "vitest";
+import {
+  clusterCounter,
+  fastMixerEnv,
+  HEARTBEAT_MS,
+  listRacks,
+  spawnRack,
+} from "../e2e/support/real-fleet.js";
+
+const ITERATIONS = faultIterations();
+const SEED = faultSeed();
+const REAL_RACKS = 3;
+const SCRIPTED_RACKS = 50;
+// 10 missed heartbeats of 500 ms = a 5 s grace window. A Rack's reconnect dials come at 0, ~1 s and ~3 s after the
+// disconnect (jittered backoff), so a window shorter than ~4 s would call a Rack offline that did nothing wrong.
+const MISSED = 10;
+
+const report = new FaultReport({
+  scenario: "nats-restart",
+  file: "apps/rack/test/faults/nats-restart.faults.test.ts",
+  iterations: ITERATIONS,
+  seed: SEED,
+});
+afterAll(() => {
+  report.write();
+});
+beforeEach(({ onTestFailed }) => {
+  attachLogsOnFailure(onTestFailed, { tail: 60 });
+  onTestFailed(() => report.failed());
+});
+
+interface AuditRow {
+  seq: number;
+  name: string | null;
+  kind: string;
+  to_status: string | null;
+  cause: string;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function eventsAfter(h: MixerHarness, seq: number): Promise<AuditRow[]> {
+  const out: AuditRow[] = [];
+  let after = seq;
+  for (;;) {
+    const res = await h.api<{ items: AuditRow[]; next: string | null }>(
+      `/api/v1/events?limit=1000&after=${after}`,
+    );
+    if (res.status !== 200) throw new Error(`GET /api/v1/events: ${res.status} ${JSON.stringify(res.body)}`);
+    out.push(...res.body.items);
+    if (!res.body.next) return out;
+    after = Number(res.body.next);
+  }
+}
+
+describe("nats-server restart under a running fleet", () => {
+  test(`${ITERATIONS} bus restarts: Racks and Mixer reconnect, nobody enrolls again, nobody goes offline`, async () => {
+    console.info(
+      `[nats-restart] seed ${SEED} (replay with FLUXRIG_FAULT_SEED=${SEED}), ${ITERATIONS} iterations`,
+    );
+    const rng = new SeededRandom(SEED);
+    await using h = await MixerHarness.create({
+      env: fastMixerEnv({
+        FLUXRIG_ENROLLMENT_AUTO_ADOPT: "true",
+        FLUXRIG_PRESENCE_MISSED_HEARTBEATS: String(MISSED),
+      }),
+    });
+
+    const real: SpawnedProcess[] = [];
+    for (let i = 0; i < REAL_RACKS; i++) {
+      const state = tempDir(`nats-restart-${i}`);
+      onTestFinished(() => state.remove());
+      const rack = spawnRack(h, {
+        name: `real-${i}`,
+        stateDir: state.path,
+        // Telemetry is not under test; the bus is.
+        env: { FLUXRIG_TELEMETRY_OTLP_ENDPOINT: undefined, FLUXRIG_RACK_LOG_LEVEL: "info" },
+      });
+      onTestFinished(async () => {
+        await rack.stop();
+      });
+      real.push(rack);
+    }
+    const nc = await h.client();
+    const scripted = Array.from({ length: SCRIPTED_RACKS }, (_, i) => new ScriptedRack(nc, `scripted-${i}`));
+    for (const r of scripted) expect((await r.hello()).status).toBe("active");
+    const beat = setInterval(() => {
+      for (const r of scripted) {
+        try {
+          r.heartbeat();
+        } catch {
+          // The client is closing (end of test).
+        }
+      }
+    }, HEARTBEAT_MS);
+    onTestFinished(() => clearInterval(beat));
+    for (const r of real) await r.waitForJson({ msg: "passport: stored state.flux" }, { timeoutMs: 20_000 });
+    const total = REAL_RACKS + SCRIPTED_RACKS;
+    await waitFor(
+      async () => {
+        const rows = await listRacks(h);
+        return rows.length === total && rows.every((r) => r.status === "active" && r.last_seen !== null);
+      },
+      { timeoutMs: 20_000, message: "the whole fleet active and seen" },
+    );
+    const baseline = new Map((await listRacks(h)).map((r) => [r.name, r]));
+    const startSeq = Math.max(0, ...(await eventsAfter(h, 0)).map((e) => e.seq));
+
+    const problems: string[] = [];
+    for (let i = 0; i < ITERATIONS; i++) {
+      const signal = rng.pick(["SIGTERM", "SIGKILL"] as const);
+      // A plain restart, or the bus down for 0.5-2 s first (still well inside the grace window, given the Racks'
+      // reconnect dials at ~1 s and ~3 s): the fault's random shape, not a synchronisation.
+      const downMs = rng.pick([0, rng.int(500, 2000)]);
+      report.count(`signal.${signal}`);
+      report.count(downMs === 0 ? "restarts" : "outages");
+      report.max("longest_outage_ms", downMs);
+      const seqBefore = Math.max(startSeq, ...(await eventsAfter(h, startSeq)).map((e) => e.seq));
+      const marks = real.map((r) => r.mark());
+      const mixerMark = h.mixer!.mark();
+      const acceptedBefore = await clusterCounter(h, "heartbeat.accepted");
+      const restartedAt = Date.now();
+      if (downMs === 0) await h.nats.restart({ signal });
+      else {
+        await h.nats.stopForNow({ signal });
+        await delay(downMs);
+        await h.nats.start();
+      }
+
+      // Everyone reconnects by themselves: the Mixer and every real Rack log it, every Rack is seen again.
+      await h.mixer!.waitForJson({ msg: "NATS reconnected" }, { since: mixerMark, timeoutMs: 20_000 });
+      for (const [k, r] of real.entries()) {
+        const back = await r.waitForJson(
+          { msg: "nats: reconnected" },
+          { since: marks[k], timeoutMs: 20_000 },
+        );
+        report.max("rack_reconnect_ms", Number(back.time) - restartedAt);
+      }
+      await waitFor(
+        async () =>
+          (await listRacks(h)).every((r) => r.last_seen !== null && Date.parse(r.last_seen) > restartedAt),
+        {
+          timeoutMs: 20_000,
+          intervalMs: 100,
+          message: `iteration ${i}: every Rack heard from after the restart`,
+        },
+      );
+      // Then more heartbeat rounds since the restart than the grace window holds: enough for a false offline to show.
+      await waitFor(
+        async () => (await clusterCounter(h, "heartbeat.accepted")) >= acceptedBefore + total * (MISSED + 2),
+        {
+          timeoutMs: 30_000,
+          intervalMs: 100,
+          message: `iteration ${i}: ${MISSED + 2} heartbeat rounds after the restart`,
+        },
+      );
+
+      const rows = await listRacks(h);
+      const after = new Map(rows.map((r) => [r.name, r]));
+      const events = await eventsAfter(h, seqBefore);
+      const offline = events.filter((e) => e.to_status === "offline");
+      report.count("false_offline", offline.length);
+      if (offline.length > 0) {
+        // KNOWN BUG (presence, being fixed by the lead): after a NATS reconnect the Mixer sweeps before heartbeat
+        // ingestion has caught up and marks live Racks offline. This test is the regression check for that fix.
+        problems.push(
+          `iteration ${i} (${signal}, down ${downMs} ms): KNOWN PRESENCE BUG - marked offline after the bus restart: ${offline.map((e) => e.name).join(", ")}`,
+        );
+      }
+      const enrolled = events.filter((e) => e.kind !== "status_changed" || e.to_status === "pending");
+      for (const e of enrolled)
+        problems.push(`iteration ${i} (${signal}): unexpected ${e.kind} ${e.to_status ?? ""} for ${e.name}`);
+      if (rows.length !== baseline.size) {
+        problems.push(`iteration ${i}: ${rows.length} rows, was ${baseline.size}`);
+        report.record.wronglyAdmitted += Math.max(0, rows.length - baseline.size);
+      }
+      for (const [name, before] of baseline) {
+        const now = after.get(name);
+        if (!now || now.entity_id !== before.entity_id || now.machine_id !== before.machine_id) {
+          report.record.rowsLost++;
+          problems.push(
+            `iteration ${i}: ${name} was ${before.entity_id}/${before.machine_id}, now ${now?.entity_id}/${now?.machine_id}`,
+          );
+        }
+        if (now && now.status !== "active") problems.push(`iteration ${i}: ${name} is ${now.status}`);
+        if (now && now.passport?.serial !== before.passport?.serial)
+          problems.push(`iteration ${i}: ${name} got a new passport (serial ${now.passport?.serial})`);
+      }
+      for (const [k, r] of real.entries()) {
+        if (!r.running) {
+          report.record.crashes++;
+          problems.push(`iteration ${i}: ${r.label} exited ${JSON.stringify(r.exitStatus)}`);
+          continue;
+        }
+        const again = r
+          .json({ since: marks[k] })
+          .filter(
+            (e) =>
+              e.event === "no_passport" || e.event === "enrollment_pending" || e.event === "passport_lost",
+          );
+        if (again.length > 0)
+          problems.push(`iteration ${i}: ${r.label} enrolled again: ${JSON.stringify(again[0])}`);
+      }
+      if (!h.mixer?.running) {
+        report.record.crashes++;
+        problems.push(`iteration ${i}: the Mixer exited`);
+        break;
+      }
+      report.max("iteration_ms", Date.now() - restartedAt);
+    }
+    report.note(
+      `${REAL_RACKS} fluxrig-rack processes + ${SCRIPTED_RACKS} scripted Racks, heartbeat ${HEARTBEAT_MS} ms, grace window ${MISSED} missed heartbeats; nats-server restarted on the same port with SIGTERM or SIGKILL, half of the times after 0.5-2 s down (seed ${SEED})`,
+    );
+    expect(problems).toEqual([]);
+  });
+});
