@@ -1,6 +1,7 @@
 // Signs passports with the Cluster Key and decides when one presented by a Rack must be renewed.
 import { EntityType, formatEntityId } from "@fluxrig/entity-id";
 import {
+  DEFAULT_SKEW_MS,
   type PassportEnvelope,
   PassportError,
   type PassportPayload,
@@ -55,7 +56,12 @@ export class PassportIssuer {
     envelope: PassportEnvelope;
     payload: PassportPayload;
   } {
-    const issuedAt = new Date(Math.floor(opts.now.getTime() / 1000) * 1000);
+    const nowS = Math.floor(opts.now.getTime() / 1000) * 1000;
+    // A Rack accepts a passport up to DEFAULT_SKEW_MS (120 s) before its issue time. A Mixer whose hello window
+    // ([enrollment] clock_skew) is wider dates the passport back by the difference, so a Rack it admitted with a
+    // clock behind is not handed a passport from its own future; the expiry stays now + ttl.
+    const backdateMs = Math.max(0, this.#skewMs - DEFAULT_SKEW_MS);
+    const issuedAt = new Date(nowS - backdateMs);
     const payload: PassportPayload = {
       cluster: this.#cluster,
       entity_id: formatEntityId(rack.entityId),
@@ -65,7 +71,7 @@ export class PassportIssuer {
       status: opts.status ?? "active",
       rack_public_key: rack.publicKey,
       issued_at: issuedAt.toISOString(),
-      expires_at: new Date(issuedAt.getTime() + this.#ttlMs).toISOString(),
+      expires_at: new Date(nowS + this.#ttlMs).toISOString(),
       serial: opts.serial,
     };
     const envelope = signPassport({ payload, clusterPrivateKey: this.#key.privateKey, kid: this.#key.kid });

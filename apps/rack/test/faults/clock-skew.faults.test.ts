@@ -99,7 +99,7 @@ describe("a Rack's clock off", () => {
     );
   });
 
-  test("window widened to 10 min: 5 min off enrolls; behind by 5 min it refuses the passport (not yet valid) and runs nothing", async () => {
+  test("window widened to 10 min: Racks 5 min ahead and 5 min behind both enroll and run", async () => {
     await using h = await MixerHarness.create({
       env: fastMixerEnv({ FLUXRIG_ENROLLMENT_AUTO_ADOPT: "true", FLUXRIG_ENROLLMENT_CLOCK_SKEW: "10m" }),
     });
@@ -108,33 +108,19 @@ describe("a Rack's clock off", () => {
     await ahead.waitForState("active");
     await waitForRack(h, "skew-wide-ahead", (r) => r.status === "active", { message: "adopted 5 min ahead" });
 
-    // Behind by 5 minutes: the Mixer (window 10 min) enrolls and adopts it, but the passport it signs is issued at
-    // the Mixer's "now", 5 minutes in this Rack's future, beyond the Rack's own 2-minute allowance. The Rack must
-    // not trust it: it logs why and starts nothing.
+    // Behind by 5 minutes: the Rack accepts a passport at most 120 s before its issue time, so a Mixer with a wider
+    // window dates its passports back by the difference (this fault test first found the Rack stranded here, refusing
+    // every passport as not yet valid while the Mixer signed a new one at each hello).
     const behind = await skewedRack(h, "skew-wide-behind", -5 * MINUTE);
+    await behind.waitForState("active");
     const row = await waitForRack(h, "skew-wide-behind", (r) => r.status === "active", {
-      message: "enrolled and adopted by the Mixer 5 min behind",
+      message: "adopted 5 min behind",
     });
     expect(row.machine_id).toBeGreaterThan(0);
-    const refusal = await behind.waitForLog(
-      (e: LogEntry) => e.msg === "passport: refused (not-yet-valid)",
-      "the Rack refuses a passport from its future",
-    );
-    expect(refusal.code).toBe("PASSPORT_NOT_YET_VALID");
-    expect(behind.rack.state).not.toBe("active");
-    expect(behind.logs.some((e) => e.msg === "passport: stored state.flux")).toBe(false);
-    // Its retries ask again without a passport, so the Mixer signs again: count how many were signed.
-    const first = (
-      await waitForRack(h, "skew-wide-behind", (r) => r.passport !== null, { message: "passport" })
-    ).passport?.serial;
-    await waitFor(
-      () => behind.logs.filter((e) => e.msg === "passport: refused (not-yet-valid)").length >= 3,
-      { timeoutMs: 15_000, message: "three refusals" },
-    );
-    const later = (await waitForRack(h, "skew-wide-behind", () => true, { message: "row" })).passport?.serial;
-    report.max("passports_signed_for_a_rack_behind", Number(later));
+    expect(behind.logs.some((e: LogEntry) => e.msg === "passport: refused (not-yet-valid)")).toBe(false);
+    expect(row.passport?.serial).toBe(1);
     report.note(
-      `clock_skew 10m: +5 min Rack adopted; -5 min Rack enrolled and adopted by the Mixer but it refuses every passport (PASSPORT_NOT_YET_VALID, its own allowance is 120 s) and runs nothing; passport serial ${first} -> ${later} over 3 refusals (the Mixer signs again when the Rack asks without one). Keep clock_skew <= the Rack's 2-minute passport allowance.`,
+      "clock_skew 10m: Racks 5 min ahead and 5 min behind adopted and running, one passport each (passports are dated back by clock_skew - 120 s, the part of the window the Rack's own allowance does not cover)",
     );
   });
 });
