@@ -2,6 +2,7 @@
 
 import type { WireErrorCode } from "@fluxrig/wire";
 import { describe, expect, test } from "vitest";
+import { QueryFailedError } from "../db/store-errors.js";
 import { OperationError, type RackView } from "../fleet/operations.js";
 import { authed, buildTestApi, errorOf } from "./testing/test-api.js";
 
@@ -88,6 +89,26 @@ describe("unexpected errors", () => {
       err: { message: "duckdb: secret table path /var/lib/x" },
     });
     expect(api.counters.get("api.errors.internal")).toBe(1);
+  });
+
+  test("a registry that cannot be written (full or read-only disk) is 503 unavailable with the cause, never the SQL", async () => {
+    const api = buildTestApi();
+    api.fleet.racks.adopt = async () => {
+      throw new QueryFailedError("INSERT INTO audit_events SELECT secret", {
+        cause: new Error(
+          'IO Error: Could not write file "registry.duckdb.wal": No space left on device\nmore',
+        ),
+      });
+    };
+    const res = await api.app.request("/api/v1/racks/rack-a/adopt", authed({ method: "POST" }));
+    expect(res.status).toBe(503);
+    expect(res.headers.get("Retry-After")).toBe("5");
+    const error = await errorOf(res);
+    expect(error.code).toBe("unavailable");
+    expect(error.message).toContain("No space left on device");
+    expect(error.message).toContain("nothing was changed");
+    expect(error.message).not.toContain("INSERT");
+    expect(error.message).not.toContain("more");
   });
 
   test("an OperationError with a code outside the wire table is a 500, not a response without a status", async () => {

@@ -4,6 +4,7 @@ import type { ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
+import { DatabaseClosedError, QueryFailedError } from "../db/store-errors.js";
 import { OperationError } from "../fleet/operations.js";
 import type { ApiEnv } from "./api-deps.js";
 import { ApiError, errorBody } from "./api-error.js";
@@ -44,6 +45,16 @@ function refusalOf(err: unknown): Refusal | undefined {
     if (status === undefined) return undefined;
     return { code: err.code, status, message: err.message, details: err.details };
   }
+  if (err instanceof QueryFailedError || err instanceof DatabaseClosedError) {
+    // The registry could not be read or written (a full or read-only disk, the Mixer stopping): the transaction
+    // was rolled back, so nothing changed, and the request can be retried once the cause is fixed.
+    return {
+      code: "unavailable",
+      status: 503,
+      message: `the registry could not be written or read (${storageCause(err)}); nothing was changed, retry once the Mixer's data dir is writable`,
+      headers: { "Retry-After": "5" },
+    };
+  }
   if (err instanceof HTTPException) {
     // Raised by Hono itself (or its middleware); its text body is replaced by the JSON shape every client parses.
     const code = CODE_OF_HTTP_STATUS[err.status];
@@ -51,6 +62,13 @@ function refusalOf(err: unknown): Refusal | undefined {
     return { code, status: err.status, message: err.message || code.replace("_", " ") };
   }
   return undefined;
+}
+
+/** The database's own first line (e.g. "IO Error: ... No space left on device"), never the SQL. */
+function storageCause(err: QueryFailedError | DatabaseClosedError): string {
+  if (err instanceof DatabaseClosedError) return "the database is closed";
+  const cause = err.cause instanceof Error ? err.cause.message : String(err.cause ?? "unknown cause");
+  return cause.split("\n")[0]!.slice(0, 200);
 }
 
 /**
