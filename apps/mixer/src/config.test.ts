@@ -1,14 +1,15 @@
 // The Mixer's config: defaults, environment overrides and clear refusals for the keys whose form is not obvious.
+import { availableParallelism } from "node:os";
 import { describe, expect, test } from "vitest";
 import { loadMixerConfig } from "./config.js";
 
 describe("loadMixerConfig", () => {
-  test("defaults: DuckDB capped, admission control on, at least one signature worker", async () => {
+  test("defaults: DuckDB capped, admission control on, signature workers only with cores to spare", async () => {
     const { config } = await loadMixerConfig({ env: {} });
     expect(config.mixer.db_memory_limit).toBe("256MB");
     expect(config.enrollment.max_inflight_hellos).toBe(4096);
-    expect(config.enrollment.verify_threads).toBeGreaterThanOrEqual(1);
-    expect(config.enrollment.verify_threads).toBeLessThanOrEqual(4);
+    const cores = availableParallelism();
+    expect(config.enrollment.verify_threads).toBe(cores >= 4 ? Math.min(4, cores - 2) : 0);
   });
 
   test("environment overrides reach the new keys", async () => {
@@ -16,12 +17,12 @@ describe("loadMixerConfig", () => {
       env: {
         FLUXRIG_MIXER_DB_MEMORY_LIMIT: "1GiB",
         FLUXRIG_ENROLLMENT_MAX_INFLIGHT_HELLOS: "16",
-        FLUXRIG_ENROLLMENT_VERIFY_THREADS: "0",
+        FLUXRIG_ENROLLMENT_VERIFY_THREADS: "2",
       },
     });
     expect(config.mixer.db_memory_limit).toBe("1GiB");
     expect(config.enrollment.max_inflight_hellos).toBe(16);
-    expect(config.enrollment.verify_threads).toBe(0);
+    expect(config.enrollment.verify_threads).toBe(2);
   });
 
   test.each([

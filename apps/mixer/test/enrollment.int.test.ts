@@ -158,7 +158,9 @@ describe("enrollment", () => {
 
 describe("refusals", () => {
   test("name hijack, replay, stale and forged hellos are refused with codes and change nothing", async () => {
-    await using h = await MixerHarness.create();
+    // Signatures checked on a worker thread here (the default on 2 cores is the event loop), so both paths meet
+    // forged hellos against the real binary.
+    await using h = await MixerHarness.create({ env: { FLUXRIG_ENROLLMENT_VERIFY_THREADS: "1" } });
     const nc = await h.client();
     const owner = new ScriptedRack(nc, "rack-owned");
     const owned = await owner.hello();
@@ -182,6 +184,9 @@ describe("refusals", () => {
 
     // The owner is untouched: still pending, same entity.
     expect(await owner.hello()).toMatchObject({ status: "pending", entity_id: owned.entity_id });
+    const { counters } = (await h.api<{ counters: Record<string, number> }>("/api/v1/cluster")).body;
+    expect(counters["hello.signatures_offloaded"]).toBeGreaterThanOrEqual(5);
+    expect(counters["hello.signatures_inline"] ?? 0).toBe(0);
     await h.stop();
     await readRegistry(h.dataDir, async (q) => {
       expect(
