@@ -60,7 +60,10 @@ if (fuzz.length > 0) {
       );
     }
   }
-  const runs = fuzz.map((f) => `${f.file}: ${f.full_run ? `full (FLUXRIG_FUZZ_RUNS=${f.fuzz_runs})` : "sample"}, ${Math.round(f.wall_ms / 1000)} s`);
+  const runs = fuzz.map(
+    (f) =>
+      `${f.file}: ${f.full_run ? `full (FLUXRIG_FUZZ_RUNS=${f.fuzz_runs})` : "sample"}, ${Math.round(f.wall_ms / 1000)} s`,
+  );
   lines.push("", `Runs: ${runs.join("; ")}.`, "");
   const allowed = fuzz.flatMap((f) => f.allowed_attacks ?? []);
   if (allowed.length > 0) {
@@ -71,7 +74,9 @@ if (fuzz.length > 0) {
 }
 
 if (lines.length === 0) {
-  console.error("no records under .reports/faults or .reports/fuzz: run pnpm test:faults / pnpm test:fuzz first");
+  console.error(
+    "no records under .reports/faults or .reports/fuzz: run pnpm test:faults / pnpm test:fuzz first",
+  );
   process.exit(1);
 }
 const text = `${lines.join("\n")}\n`;
