@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     env: { FLUXRIG_ENROLLMENT_MAX_PENDING: String(RACKS + 10), FLUXRIG_PRESENCE_HEARTBEAT_INTERVAL: "60s" },
     nodeArgs: NODE_ARGS,
   });
-  const connections = await Promise.all([h.client(), h.client(), h.client(), h.client()]);
+  const connections = await Promise.all([1, 2, 3, 4].map(() => h.client({ lean: true })));
   const racks = Array.from(
     { length: RACKS },
     (_, i) => new ScriptedRack(connections[i % connections.length]!, `rack-${String(i).padStart(6, "0")}`),

@@ -1,6 +1,6 @@
 // Enrollment end to end: signed hellos over real NATS into the built fluxrig-mixer and its real DuckDB file.
 //
-// Run: pnpm exec tsx --conditions=@fluxrig/source bench/enrollment.bench.ts [--racks 2000] [--concurrency 256]
+// Run: pnpm exec tsx --conditions=@fluxrig/source bench/enrollment.bench.ts [--racks 10000] [--concurrency 256]
 //      [--connections 4] [--fakes 5000] [--max-pending 50] [--phase-timeout 300] [--mixer-node-args="--cpu-prof ..."]
 // Needs the built binary (pnpm build, or pnpm bench which builds first). Writes bench-results/enrollment.json.
 
@@ -34,7 +34,7 @@ interface PhaseResult {
 
 const { values: args } = parseArgs({
   options: {
-    racks: { type: "string", default: "2000" },
+    racks: { type: "string", default: "10000" },
     concurrency: { type: "string", default: "256" },
     connections: { type: "string", default: "4" },
     fakes: { type: "string", default: "5000" },
@@ -230,7 +230,7 @@ async function main(): Promise<void> {
     nodeArgs: (args["mixer-node-args"] ?? "").split(" ").filter(Boolean),
   });
   const conns: NatsConnection[] = [];
-  for (let i = 0; i < CONNECTIONS; i++) conns.push(await h.client());
+  for (let i = 0; i < CONNECTIONS; i++) conns.push(await h.client({ lean: true }));
   console.log(`enrollment bench: ${setup}; generating keys...`);
   const racks = makeRacks(conns, "bench-rack", RACKS);
   const fakes = makeRacks(conns, "fake-rack", FAKES);
