@@ -30,6 +30,11 @@ export const MixerConfigSchema = z
         .string()
         .regex(/^[0-9]+(\.[0-9]+)? ?(KB|MB|GB|KiB|MiB|GiB)$/, 'expected a size such as "128MB" or "1GiB"')
         .default("256MB"),
+      /**
+       * A full garbage collection once V8's heap in use passes this many MB (then 1.5 x what survived, if more);
+       * 0 leaves collection to V8 alone. See runtime/heap-governor.ts.
+       */
+      heap_soft_limit_mb: z.number().int().min(0).max(1_000_000).default(64),
     }),
     nats: z.strictObject({
       url: z.string().min(1).default("nats://127.0.0.1:4222"),

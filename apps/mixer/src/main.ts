@@ -4,6 +4,7 @@ import { ConfigError } from "@fluxrig/config";
 import { loadMixerConfig } from "./config.js";
 import { startMixer } from "./mixer.js";
 import { MixerError } from "./runtime/errors.js";
+import { HeapGovernor } from "./runtime/heap-governor.js";
 import { createLogger } from "./runtime/logger.js";
 import { MIXER_VERSION } from "./version.js";
 
@@ -53,7 +54,12 @@ async function main(): Promise<number> {
   const logger = createLogger({ level: loaded.config.mixer.log_level });
   try {
     const mixer = await startMixer({ config: loaded.config, logger, version: MIXER_VERSION });
+    const softLimitMb = loaded.config.mixer.heap_soft_limit_mb;
+    const heap =
+      softLimitMb > 0 ? new HeapGovernor({ softLimitBytes: softLimitMb * 1024 * 1024 }) : undefined;
+    heap?.start();
     const stop = once(async (signal: string) => {
+      heap?.stop();
       logger.info({ signal }, "stopping");
       await mixer.stop();
       logger.info("stopped");
