@@ -7,6 +7,7 @@ describe("loadMixerConfig", () => {
   test("defaults: DuckDB capped, admission control on, signature workers only with cores to spare", async () => {
     const { config } = await loadMixerConfig({ env: {} });
     expect(config.mixer.db_memory_limit).toBe("256MB");
+    expect(config.mixer.heap_soft_limit_mb).toBe(64);
     expect(config.enrollment.max_inflight_hellos).toBe(4096);
     const cores = availableParallelism();
     expect(config.enrollment.verify_threads).toBe(cores >= 4 ? Math.min(4, cores - 2) : 0);
@@ -16,17 +17,20 @@ describe("loadMixerConfig", () => {
     const { config } = await loadMixerConfig({
       env: {
         FLUXRIG_MIXER_DB_MEMORY_LIMIT: "1GiB",
+        FLUXRIG_MIXER_HEAP_SOFT_LIMIT_MB: "0",
         FLUXRIG_ENROLLMENT_MAX_INFLIGHT_HELLOS: "16",
         FLUXRIG_ENROLLMENT_VERIFY_THREADS: "2",
       },
     });
     expect(config.mixer.db_memory_limit).toBe("1GiB");
+    expect(config.mixer.heap_soft_limit_mb).toBe(0);
     expect(config.enrollment.max_inflight_hellos).toBe(16);
     expect(config.enrollment.verify_threads).toBe(2);
   });
 
   test.each([
     ["FLUXRIG_MIXER_DB_MEMORY_LIMIT", "lots", /db_memory_limit/],
+    ["FLUXRIG_MIXER_HEAP_SOFT_LIMIT_MB", "-1", /heap_soft_limit_mb/],
     ["FLUXRIG_ENROLLMENT_MAX_INFLIGHT_HELLOS", "0", /max_inflight_hellos/],
     ["FLUXRIG_ENROLLMENT_VERIFY_THREADS", "99", /verify_threads/],
   ])("%s=%s is refused, naming the key", async (key, value, named) => {
