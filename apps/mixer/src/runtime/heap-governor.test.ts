@@ -5,9 +5,10 @@ import { HeapGovernor } from "./heap-governor.js";
 const MB = 1024 * 1024;
 
 function fakeHeap(startMb: number) {
-  const heap = { used: startMb * MB, liveAfterGc: 40 * MB, collections: 0 };
+  const heap = { used: startMb * MB, liveAfterGc: 40 * MB, collections: 0, nowMs: 0 };
   return {
     heap,
+    now: () => heap.nowMs,
     read: () => heap.used,
     collect: () => {
       heap.collections++;
@@ -19,14 +20,14 @@ function fakeHeap(startMb: number) {
 describe("HeapGovernor", () => {
   test("below the soft limit nothing is collected", () => {
     const f = fakeHeap(90);
-    const g = new HeapGovernor({ softLimitBytes: 96 * MB, read: f.read, collect: f.collect });
+    const g = new HeapGovernor({ softLimitBytes: 96 * MB, read: f.read, collect: f.collect, now: f.now });
     expect(g.check()).toBe(false);
     expect(f.heap.collections).toBe(0);
   });
 
   test("past the limit one full collection, and the limit stays the soft limit while live data is small", () => {
     const f = fakeHeap(150);
-    const g = new HeapGovernor({ softLimitBytes: 96 * MB, read: f.read, collect: f.collect });
+    const g = new HeapGovernor({ softLimitBytes: 96 * MB, read: f.read, collect: f.collect, now: f.now });
     expect(g.check()).toBe(true);
     expect(f.heap.collections).toBe(1);
     expect(g.limitBytes).toBe(96 * MB);
@@ -36,16 +37,29 @@ describe("HeapGovernor", () => {
   test("a fleet whose live data outgrows the soft limit is collected at 1.5 times its size, not at every check", () => {
     const f = fakeHeap(150);
     f.heap.liveAfterGc = 120 * MB;
-    const g = new HeapGovernor({ softLimitBytes: 96 * MB, read: f.read, collect: f.collect });
+    const g = new HeapGovernor({ softLimitBytes: 96 * MB, read: f.read, collect: f.collect, now: f.now });
     expect(g.check()).toBe(true);
     expect(g.limitBytes).toBe(180 * MB);
     f.heap.used = 170 * MB;
+    f.heap.nowMs += 10_000;
     expect(g.check()).toBe(false);
     // The fleet shrinks again: the limit comes back down after the next collection.
     f.heap.used = 190 * MB;
     f.heap.liveAfterGc = 30 * MB;
     expect(g.check()).toBe(true);
     expect(g.limitBytes).toBe(96 * MB);
+    expect(f.heap.collections).toBe(2);
+  });
+
+  test("at most one collection per 5 s, however fast the heap fills", () => {
+    const f = fakeHeap(150);
+    const g = new HeapGovernor({ softLimitBytes: 96 * MB, read: f.read, collect: f.collect, now: f.now });
+    expect(g.check()).toBe(true);
+    f.heap.used = 150 * MB;
+    f.heap.nowMs += 4_999;
+    expect(g.check()).toBe(false);
+    f.heap.nowMs += 1;
+    expect(g.check()).toBe(true);
     expect(f.heap.collections).toBe(2);
   });
 
