@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "vitest";
-import { faultSeed, SeededRandom } from "./fault-report.js";
+import { FaultReport, faultSeed, SeededRandom } from "./fault-report.js";
 
 describe("SeededRandom", () => {
   test("the same seed gives the same sequence; another seed another", () => {
@@ -36,5 +36,28 @@ describe("faultSeed", () => {
     expect(() => faultSeed()).toThrow(/FLUXRIG_FAULT_SEED/);
     delete process.env.FLUXRIG_FAULT_SEED;
     expect(Number.isInteger(faultSeed())).toBe(true);
+  });
+});
+
+describe("FaultReport.attach", () => {
+  test("a failing test marks the record failed and the file's end writes it", () => {
+    const report = new FaultReport({ scenario: "attach-probe", file: "probe", iterations: 1 });
+    let atEnd: (() => void) | undefined;
+    let eachTest: ((ctx: { onTestFailed: (h: () => void) => void }) => void) | undefined;
+    const written: string[] = [];
+    report.write = () => {
+      written.push(report.record.scenario);
+      return "";
+    };
+    report.attach({ afterAll: (fn) => (atEnd = fn), beforeEach: (fn) => (eachTest = fn) });
+    const failHandlers: Array<() => void> = [];
+    eachTest!({ onTestFailed: (h) => failHandlers.push(h) });
+    // One handler prints logs, one marks the record.
+    expect(failHandlers).toHaveLength(2);
+    expect(report.record.passed).toBe(true);
+    failHandlers[1]!();
+    expect(report.record.passed).toBe(false);
+    atEnd!();
+    expect(written).toEqual(["attach-probe"]);
   });
 });

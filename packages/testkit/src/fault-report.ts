@@ -2,6 +2,7 @@
 // random source so that every random kill moment can be replayed from the seed the test logged.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { attachLogsOnFailure, type OnTestFailed } from "./logs-on-failure.js";
 import { isFullSuiteRun } from "./suite-intensity.js";
 import { repoRoot } from "./workspace-binaries.js";
 
@@ -72,6 +73,33 @@ export class FaultReport {
   /** Marks the file failed: hand it to vitest's `onTestFailed`. */
   failed(): void {
     this.record.passed = false;
+  }
+
+  /**
+   * Wires the report into a test file: each failing test prints the last `tail` log lines of what it started and marks
+   * the record failed, and the record is written when the file ends. Pass vitest's `afterAll` and `beforeEach`.
+   *
+   * @example
+   * const report = new FaultReport({ scenario: "mixer-kill9", file: import.meta.url, iterations }).attach(
+   *   { afterAll, beforeEach },
+   *   { tail: 80 },
+   * );
+   */
+  attach(
+    hooks: {
+      afterAll: (fn: () => void) => void;
+      beforeEach: (fn: (ctx: { onTestFailed: OnTestFailed }) => void) => void;
+    },
+    opts: { tail?: number } = {},
+  ): this {
+    hooks.afterAll(() => {
+      this.write();
+    });
+    hooks.beforeEach(({ onTestFailed }) => {
+      attachLogsOnFailure(onTestFailed, { tail: opts.tail ?? 60 });
+      onTestFailed(() => this.failed());
+    });
+    return this;
   }
 
   /** Writes `.reports/faults/<scenario>.json` (creating the directory) and returns its path. */

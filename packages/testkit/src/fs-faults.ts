@@ -32,6 +32,11 @@ export interface FsFaultSupport {
 
 let support: FsFaultSupport | undefined;
 
+/** One line for a report: how this machine's disk faults are made. */
+export function describeFsFaultSupport(s: FsFaultSupport): string {
+  return `faults made with: ${s.root ? "root" : "non-root"}, tmpfs ${s.tmpfs ? "available" : "unavailable"}, directory lock by ${s.lockMethod}`;
+}
+
 /** Probes once (cached) what this machine allows. */
 export function fsFaultSupport(): FsFaultSupport {
   if (support) return support;

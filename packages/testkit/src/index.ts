@@ -18,6 +18,7 @@ export {
 export { type FaultRecord, FaultReport, faultSeed, SeededRandom } from "./fault-report.js";
 export { freePort } from "./free-port.js";
 export {
+  describeFsFaultSupport,
   type FsFault,
   type FsFaultSupport,
   fillFilesystem,

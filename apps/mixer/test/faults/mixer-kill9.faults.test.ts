@@ -4,7 +4,6 @@
 //
 // Replay a failure with FLUXRIG_FAULT_SEED=<the seed this file logs>.
 import {
-  attachLogsOnFailure,
   FaultReport,
   faultIterations,
   faultSeed,
@@ -32,14 +31,7 @@ const report = new FaultReport({
   file: "apps/mixer/test/faults/mixer-kill9.faults.test.ts",
   iterations: ITERATIONS,
   seed: SEED,
-});
-afterAll(() => {
-  report.write();
-});
-beforeEach(({ onTestFailed }) => {
-  attachLogsOnFailure(onTestFailed, { tail: 80 });
-  onTestFailed(() => report.failed());
-});
+}).attach({ afterAll, beforeEach }, { tail: 80 });
 
 /** What the test knows about one scripted Rack: what the Mixer acknowledged, and when it last heard from us. */
 interface Tracked {

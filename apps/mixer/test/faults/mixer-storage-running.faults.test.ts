@@ -8,7 +8,7 @@
 // (no mount; chmod does not stop writes through descriptors DuckDB already holds) and the tests are skipped.
 import { mkdir } from "node:fs/promises";
 import {
-  attachLogsOnFailure,
+  describeFsFaultSupport,
   FaultReport,
   faultIterations,
   fillFilesystem,
@@ -27,17 +27,8 @@ const report = new FaultReport({
   scenario: "mixer-storage-running",
   file: "apps/mixer/test/faults/mixer-storage-running.faults.test.ts",
   iterations: ITERATIONS,
-});
-report.note(
-  `faults made with: ${SUPPORT.root ? "root" : "non-root"}, tmpfs ${SUPPORT.tmpfs ? "available" : "unavailable"}, directory lock by ${SUPPORT.lockMethod}`,
-);
-afterAll(() => {
-  report.write();
-});
-beforeEach(({ onTestFailed }) => {
-  attachLogsOnFailure(onTestFailed, { tail: 60 });
-  onTestFailed(() => report.failed());
-});
+}).attach({ afterAll, beforeEach }, { tail: 60 });
+report.note(describeFsFaultSupport(SUPPORT));
 
 const { faultCycle, runningFleet, verifyAfterRestart } = storageKit(report, ITERATIONS);
 if (!SUPPORT.tmpfs) report.skip("disk full while running", "mount -t tmpfs is not available (not root)");

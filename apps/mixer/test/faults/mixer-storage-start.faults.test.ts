@@ -6,7 +6,7 @@
 // (EROFS) or filled (ENOSPC), and `chattr +i`; without root, `chmod a-w` only.
 import { mkdir } from "node:fs/promises";
 import {
-  attachLogsOnFailure,
+  describeFsFaultSupport,
   FaultReport,
   type FsFault,
   faultIterations,
@@ -27,17 +27,8 @@ const report = new FaultReport({
   scenario: "mixer-storage-start",
   file: "apps/mixer/test/faults/mixer-storage-start.faults.test.ts",
   iterations: ITERATIONS,
-});
-report.note(
-  `faults made with: ${SUPPORT.root ? "root" : "non-root"}, tmpfs ${SUPPORT.tmpfs ? "available" : "unavailable"}, directory lock by ${SUPPORT.lockMethod}`,
-);
-afterAll(() => {
-  report.write();
-});
-beforeEach(({ onTestFailed }) => {
-  attachLogsOnFailure(onTestFailed, { tail: 60 });
-  onTestFailed(() => report.failed());
-});
+}).attach({ afterAll, beforeEach }, { tail: 60 });
+report.note(describeFsFaultSupport(SUPPORT));
 
 const { runningFleet, verifyFileThenStart, startUnder } = storageKit(report, ITERATIONS);
 

@@ -4,14 +4,7 @@
 //
 // The agent runs in-process (createRack) with its injected clock set off: the fluxrig-rack binary has no way to
 // fake its clock, and adding one to the product would weaken its security.
-import {
-  attachLogsOnFailure,
-  FaultReport,
-  type LogEntry,
-  MixerHarness,
-  tempDir,
-  waitFor,
-} from "@fluxrig/testkit";
+import { FaultReport, type LogEntry, MixerHarness, tempDir, waitFor } from "@fluxrig/testkit";
 import { afterAll, beforeEach, describe, expect, onTestFinished, test } from "vitest";
 import { clusterCounter, fastMixerEnv, listRacks, waitForRack } from "../e2e/support/real-fleet.js";
 import { startRack, type TestRack } from "../support/in-process-rack.js";
@@ -22,14 +15,7 @@ const report = new FaultReport({
   scenario: "clock-skew",
   file: "apps/rack/test/faults/clock-skew.faults.test.ts",
   iterations: 1,
-});
-afterAll(() => {
-  report.write();
-});
-beforeEach(({ onTestFailed }) => {
-  attachLogsOnFailure(onTestFailed, { tail: 40 });
-  onTestFailed(() => report.failed());
-});
+}).attach({ afterAll, beforeEach }, { tail: 40 });
 
 async function skewedRack(h: MixerHarness, name: string, offsetMs: number): Promise<TestRack> {
   const state = tempDir(name);

@@ -4,7 +4,6 @@
 //
 // Replay a failure with FLUXRIG_FAULT_SEED=<the seed this file logs>.
 import {
-  attachLogsOnFailure,
   FaultReport,
   faultIterations,
   faultSeed,
@@ -37,14 +36,7 @@ const report = new FaultReport({
   file: "apps/rack/test/faults/nats-restart.faults.test.ts",
   iterations: ITERATIONS,
   seed: SEED,
-});
-afterAll(() => {
-  report.write();
-});
-beforeEach(({ onTestFailed }) => {
-  attachLogsOnFailure(onTestFailed, { tail: 60 });
-  onTestFailed(() => report.failed());
-});
+}).attach({ afterAll, beforeEach }, { tail: 60 });
 
 interface AuditRow {
   seq: number;

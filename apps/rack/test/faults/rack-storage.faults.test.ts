@@ -8,7 +8,6 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { generateKeyPair, savePrivateKey } from "@fluxrig/passport";
 import {
-  attachLogsOnFailure,
   FaultReport,
   faultIterations,
   fsFaultSupport,
@@ -30,15 +29,8 @@ const report = new FaultReport({
   scenario: "rack-storage",
   file: "apps/rack/test/faults/rack-storage.faults.test.ts",
   iterations: ITERATIONS,
-});
+}).attach({ afterAll, beforeEach });
 report.note(`state dir made unwritable with ${SUPPORT.lockMethod} (${SUPPORT.root ? "root" : "non-root"})`);
-afterAll(() => {
-  report.write();
-});
-beforeEach(({ onTestFailed }) => {
-  attachLogsOnFailure(onTestFailed, { tail: 60 });
-  onTestFailed(() => report.failed());
-});
 
 /** Files in the state dir that a failed atomic write could have left: temp files. */
 async function leftovers(dir: string): Promise<string[]> {
