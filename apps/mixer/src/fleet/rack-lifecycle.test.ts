@@ -1,28 +1,19 @@
 // The lifecycle over the group-commit writer and a real DuckDB file: adoption with its passport, replace, hello facts.
-import { generateKeyPair, keyId, publicKeyToBase64url, verifyPassport } from "@fluxrig/passport";
-import type { NatsConnection } from "@nats-io/transport-node";
-import { pino } from "pino";
+import { generateKeyPair, publicKeyToBase64url, verifyPassport } from "@fluxrig/passport";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { UnexpectedStatusError } from "../db/store-errors.js";
-import { PassportIssuer } from "../passports/passport-issuer.js";
-import { MachineIdPool } from "../registry/machine-id-pool.js";
-import { RackDirectory } from "../registry/rack-directory.js";
-import { openTestRegistry, type TestRegistry } from "../registry/registry-test-harness.js";
-import { RegistryWriter } from "../registry/registry-writer.js";
-import { Counters } from "../runtime/counters.js";
-import { type EnrollInput, RackLifecycle } from "./rack-lifecycle.js";
-import { RackNotifier } from "./rack-notifier.js";
+import type { RackDirectory } from "../registry/rack-directory.js";
+import type { TestRegistry } from "../registry/registry-test-harness.js";
+import type { RegistryWriter } from "../registry/registry-writer.js";
+import {
+  DAY,
+  type LifecycleHarness,
+  openLifecycleHarness,
+  TEST_CLUSTER_KEY,
+} from "./lifecycle-test-harness.js";
+import type { EnrollInput, RackLifecycle } from "./rack-lifecycle.js";
 
-const DAY = 86_400_000;
-const cluster = generateKeyPair();
-const clusterKey = {
-  ...cluster,
-  publicKeyB64: publicKeyToBase64url(cluster.publicKey),
-  kid: keyId(cluster.publicKey),
-  path: "",
-  created: false,
-};
-
+let h: LifecycleHarness;
 let t: TestRegistry;
 let directory: RackDirectory;
 let writer: RegistryWriter;
@@ -30,29 +21,12 @@ let lifecycle: RackLifecycle;
 let pushes: string[];
 
 beforeEach(async () => {
-  t = await openTestRegistry();
-  directory = await RackDirectory.load(t.db);
-  writer = new RegistryWriter({ db: t.db, directory, pool: await MachineIdPool.load(t.db) });
-  pushes = [];
-  // Only publish is used by the notifier; the pushes are recorded by subject.
-  const nc = { publish: (subject: string) => void pushes.push(subject) } as unknown as NatsConnection;
-  const logger = pino({ level: "silent" });
-  const counters = new Counters();
-  lifecycle = new RackLifecycle({
-    writer,
-    directory,
-    issuer: new PassportIssuer({ clusterKey, cluster: "mixer-1", ttlMs: DAY, skewMs: 120_000 }),
-    notifier: new RackNotifier({ nc, logger, counters }),
-    scenarios: { pushFor: () => null },
-    clock: t.clock.now,
-    logger,
-    counters,
-  });
+  h = await openLifecycleHarness();
+  ({ t, directory, writer, lifecycle, pushes } = h);
 });
 
 afterEach(async () => {
-  await writer.close();
-  await t.cleanup();
+  await h.close();
 });
 
 const rackKeys = new Map<number, string>();
@@ -84,7 +58,7 @@ describe("RackLifecycle over the writer", () => {
     expect(writer.stats.batches).toBe(1);
     expect(
       verifyPassport(passport!, {
-        clusterPublicKey: cluster.publicKey,
+        clusterPublicKey: TEST_CLUSTER_KEY.publicKey,
         rackPublicKey: rackKey(1),
         name: "rack-1",
         now: t.clock.now(),

@@ -1,36 +1,23 @@
 // Operator operations served from the in-memory directory: listing in step with every commit, current hello and
 // heartbeat facts, and bulk adopt as one batch with a hash chain that still verifies.
-import { generateKeyPair, keyId, publicKeyToBase64url } from "@fluxrig/passport";
-import type { NatsConnection } from "@nats-io/transport-node";
-import { pino } from "pino";
+import { generateKeyPair, publicKeyToBase64url } from "@fluxrig/passport";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { PassportIssuer } from "../passports/passport-issuer.js";
-import { MachineIdPool } from "../registry/machine-id-pool.js";
-import { RackDirectory } from "../registry/rack-directory.js";
+import type { RackDirectory } from "../registry/rack-directory.js";
 import { listRacks } from "../registry/rack-queries.js";
 import type { RackRecord } from "../registry/registry-records.js";
-import { openTestRegistry, type TestRegistry } from "../registry/registry-test-harness.js";
-import { RegistryWriter } from "../registry/registry-writer.js";
-import { Counters } from "../runtime/counters.js";
+import type { TestRegistry } from "../registry/registry-test-harness.js";
+import type { RegistryWriter } from "../registry/registry-writer.js";
+import { type LifecycleHarness, openLifecycleHarness } from "./lifecycle-test-harness.js";
 import { OperationError } from "./operations.js";
-import { RackLifecycle } from "./rack-lifecycle.js";
-import { RackNotifier } from "./rack-notifier.js";
+import type { RackLifecycle } from "./rack-lifecycle.js";
 import { RackOperationsService } from "./rack-operations.js";
 import type { PresenceFacts } from "./rack-view.js";
 
-const DAY = 86_400_000;
-const cluster = generateKeyPair();
-const clusterKey = {
-  ...cluster,
-  publicKeyB64: publicKeyToBase64url(cluster.publicKey),
-  kid: keyId(cluster.publicKey),
-  path: "",
-  created: false,
-};
 const alice = { actor: "api:alice" };
 
 type PresenceEntry = NonNullable<ReturnType<PresenceFacts["get"]>>;
 
+let h: LifecycleHarness;
 let t: TestRegistry;
 let directory: RackDirectory;
 let writer: RegistryWriter;
@@ -40,30 +27,14 @@ let pushes: string[];
 let presence: Map<string, PresenceEntry>;
 
 beforeEach(async () => {
-  t = await openTestRegistry();
-  directory = await RackDirectory.load(t.db);
-  writer = new RegistryWriter({ db: t.db, directory, pool: await MachineIdPool.load(t.db) });
-  pushes = [];
-  const nc = { publish: (subject: string) => void pushes.push(subject) } as unknown as NatsConnection;
-  const logger = pino({ level: "silent" });
-  const counters = new Counters();
-  lifecycle = new RackLifecycle({
-    writer,
-    directory,
-    issuer: new PassportIssuer({ clusterKey, cluster: "mixer-1", ttlMs: DAY, skewMs: 120_000 }),
-    notifier: new RackNotifier({ nc, logger, counters }),
-    scenarios: { pushFor: () => null },
-    clock: t.clock.now,
-    logger,
-    counters,
-  });
+  h = await openLifecycleHarness();
+  ({ t, directory, writer, lifecycle, pushes } = h);
   presence = new Map();
   ops = new RackOperationsService({ db: t.db, lifecycle, directory, presence });
 });
 
 afterEach(async () => {
-  await writer.close();
-  await t.cleanup();
+  await h.close();
 });
 
 async function enroll(n: number): Promise<RackRecord> {

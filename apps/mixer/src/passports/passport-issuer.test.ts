@@ -2,23 +2,15 @@
 import { formatEntityId } from "@fluxrig/entity-id";
 import {
   generateKeyPair,
-  keyId,
   PassportNotYetValidError,
   publicKeyToBase64url,
   verifyPassport,
 } from "@fluxrig/passport";
 import { describe, expect, test } from "vitest";
-import type { ClusterKey } from "../runtime/cluster-key.js";
+import { TEST_CLUSTER_KEY } from "../fleet/lifecycle-test-harness.js";
 import { PassportIssuer } from "./passport-issuer.js";
 
-const pair = generateKeyPair();
-const clusterKey: ClusterKey = {
-  ...pair,
-  publicKeyB64: publicKeyToBase64url(pair.publicKey),
-  kid: keyId(pair.publicKey),
-  path: "/dev/null",
-  created: false,
-};
+const clusterKey = TEST_CLUSTER_KEY;
 const rackKeys = generateKeyPair();
 const subject = {
   entityId: 216282733276561408n,
