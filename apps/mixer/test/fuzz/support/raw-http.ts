@@ -35,16 +35,18 @@ export class RawHttp {
 
   /**
    * Sends one request. A keep-alive socket the server closed just as it was reused fails with ECONNRESET before
-   * the request reached the server (Node documents this race); that attempt is retried once on a fresh socket.
+   * the request reached the server (Node documents this race); that attempt is retried once on a new connection
+   * outside the pool. (Retrying through the pool could pick another socket closed at the same moment: after a pause
+   * longer than the server's keep-alive timeout, every pooled socket is.)
    */
   async send(req: RawRequest): Promise<RawResponse> {
-    const first = await this.#attempt(req);
-    if (first.staleSocket) return this.#attempt(req);
+    const first = await this.#attempt(req, this.#agent);
+    if (first.staleSocket) return this.#attempt(req, false);
     const { staleSocket: _s, ...res } = first;
     return res;
   }
 
-  #attempt(req: RawRequest): Promise<RawResponse & { staleSocket?: boolean }> {
+  #attempt(req: RawRequest, agent: Agent | false): Promise<RawResponse & { staleSocket?: boolean }> {
     const timeoutMs = req.timeoutMs ?? 10_000;
     return new Promise<RawResponse & { staleSocket?: boolean }>((resolve) => {
       let settled = false;
@@ -66,7 +68,7 @@ export class RawHttp {
           method: req.method,
           path: req.path,
           headers,
-          agent: this.#agent,
+          agent,
         });
       } catch (err) {
         // Node refuses some paths and header values itself (e.g. control characters): the Mixer never saw them.
