@@ -24,7 +24,7 @@ import { PresenceSweeper } from "./presence/presence-sweeper.js";
 import { PresenceTracker } from "./presence/presence-tracker.js";
 import { MachineIdPool } from "./registry/machine-id-pool.js";
 import { upsertNodeRow } from "./registry/node-rows.js";
-import { flushPresence } from "./registry/presence-writes.js";
+import { writePresenceRows } from "./registry/presence-writes.js";
 import { RackDirectory } from "./registry/rack-directory.js";
 import { countRacksByStatus } from "./registry/rack-queries.js";
 import { RegistryWriter } from "./registry/registry-writer.js";
@@ -112,7 +112,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     },
     {
       flush: async (rows) => {
-        await flushPresence(db, rows);
+        await writePresenceRows(db, rows);
       },
       markOffline: async (entry, d) => {
         const rack = directory.rack(entry.entityId);

@@ -19,14 +19,21 @@ const statsArb = fc.record(
   { requiredKeys: ["cpu", "mem", "event_loop_lag_ms", "active_handles", "uptime_s"] },
 );
 
-function heartbeat(stats: unknown, seq: number, status: Heartbeat["status"]): Heartbeat {
+const sessionArb = fc.stringMatching(/^[A-Za-z0-9_-]{8,64}$/);
+
+function heartbeat(
+  stats: unknown,
+  seq: number,
+  status: Heartbeat["status"],
+  session = "session-0123456789",
+): Heartbeat {
   return HeartbeatSchema.parse({
     v: 1,
     entity_id: "216282733276561408",
     name: "rack-a",
     status,
     seq,
-    session: "session-0123456789",
+    session,
     version: "1.0.0",
     stats,
     ts: new Date(0).toISOString(),
@@ -59,5 +66,39 @@ describe("LiveStats", () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  test("toJSONText is byte for byte JSON.stringify of toJSON (property)", () => {
+    const live = new LiveStats();
+    fc.assert(
+      fc.property(
+        statsArb,
+        fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+        fc.constantFrom("pending", "active", "stopping" as const),
+        fc.nat(),
+        sessionArb,
+        (stats, seq, status, flaps, session) => {
+          live.take(heartbeat(stats, seq, status, session), flaps);
+          expect(live.toJSONText()).toBe(JSON.stringify(live.toJSON()));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  test("toJSONText writes a number JSON cannot hold as null, as JSON.stringify does", () => {
+    const live = new LiveStats();
+    const stats = {
+      cpu: { process_pct: 1, host_pct: 2 },
+      mem: { rss_bytes: 3, heap_used_bytes: 4 },
+      event_loop_lag_ms: 5,
+      active_handles: 6,
+      uptime_s: 7,
+    };
+    live.take(heartbeat(stats, 1, "active"), 0);
+    live.lag = Number.NaN;
+    live.uptime = Number.POSITIVE_INFINITY;
+    live.cpuHost = -0;
+    expect(live.toJSONText()).toBe(JSON.stringify(live.toJSON()));
   });
 });

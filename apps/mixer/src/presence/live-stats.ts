@@ -72,6 +72,28 @@ export class LiveStats {
       presence: { flaps: this.flaps, session: this.session, seq: this.seq },
     };
   }
+  /**
+   * The stored form as JSON text, written straight from the fields: exactly `JSON.stringify(this.toJSON())` (the
+   * test holds it to that), without the seven objects `toJSON` builds. The presence flush calls it once per Rack.
+   */
+  toJSONText(): string {
+    let text =
+      `{"cpu":{"process_pct":${num(this.cpuProcess)},"host_pct":${num(this.cpuHost)}},` +
+      `"mem":{"rss_bytes":${num(this.rss)},"heap_used_bytes":${num(this.heapUsed)}},` +
+      `"event_loop_lag_ms":${num(this.lag)},"active_handles":${num(this.handles)},"uptime_s":${num(this.uptime)}`;
+    if (this.hasGears)
+      text += `,"gears":{"running":${num(this.gearsRunning)},"failed":${num(this.gearsFailed)},"restarts":${num(this.gearsRestarts)}}`;
+    if (this.hasMessages) text += `,"messages":{"in":${num(this.messagesIn)},"out":${num(this.messagesOut)}}`;
+    return (
+      `${text},"rack_status":${JSON.stringify(this.rackStatus)},` +
+      `"presence":{"flaps":${num(this.flaps)},"session":${JSON.stringify(this.session)},"seq":${num(this.seq)}}}`
+    );
+  }
+}
+
+/** A number as JSON.stringify writes it: the shortest round-trip digits, and null for NaN and the infinities. */
+function num(n: number): string {
+  return Number.isFinite(n) ? String(n) : "null";
 }
 
 /**

@@ -5,10 +5,16 @@ import { type PresenceEntry, type PresenceSink, PresenceTracker } from "./presen
 
 function recordingSink() {
   const calls: string[] = [];
-  const flushed: Array<{ entityId: bigint; lastSeen: Date }> = [];
+  const flushed: Array<{ entityId: bigint; lastSeen: Date; stats: unknown }> = [];
   const sink: PresenceSink = {
     flush: async (rows) => {
-      flushed.push(...rows);
+      rows((entityId, lastSeenMs, statsJson) => {
+        flushed.push({
+          entityId,
+          lastSeen: new Date(lastSeenMs),
+          stats: statsJson === null ? null : JSON.parse(statsJson),
+        });
+      });
     },
     markOffline: async (entry: PresenceEntry, d) => {
       calls.push(`offline:${entry.name}:${d.missedIntervals}`);
@@ -114,6 +120,48 @@ describe("PresenceTracker", () => {
     failing.heartbeat(hb({ seq: 1 }), RACK_ID, 700);
     await expect(failing.flush()).rejects.toThrow("disk full");
     expect(failing.get("rack-a")?.dirty).toBe(true);
+  });
+
+  test("flush: a write that fails after taking its rows leaves them dirty; a heartbeat during a write stays dirty", async () => {
+    const { sink, flushed } = recordingSink();
+    let fail = true;
+    let during: (() => void) | undefined;
+    const t = new PresenceTracker(opts, {
+      ...sink,
+      flush: async (rows) => {
+        await sink.flush(rows);
+        during?.();
+        if (fail) throw new Error("UPDATE failed");
+      },
+    });
+    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "active" });
+    t.heartbeat(hb({ seq: 1 }), RACK_ID, 500);
+    await expect(t.flush()).rejects.toThrow("UPDATE failed");
+    expect(t.get("rack-a")?.dirty).toBe(true);
+    fail = false;
+    during = () => t.heartbeat(hb({ seq: 2 }), RACK_ID, 600);
+    expect(await t.flush()).toBe(1);
+    expect(t.get("rack-a")?.dirty).toBe(true);
+    during = undefined;
+    expect(await t.flush()).toBe(1);
+    expect(flushed.map((row) => row.lastSeen.getTime())).toEqual([500, 500, 600]);
+  });
+
+  test("flush writes the live stats as JSON, and null (keep the stored) for a Rack only touched by a hello", async () => {
+    const { sink, flushed } = recordingSink();
+    const t = new PresenceTracker(opts, sink);
+    const stored = { cpu: { process_pct: 9 }, presence: { flaps: 4 } };
+    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "active", stats: stored });
+    t.upsert({ entityId: RACK_ID + (1n << 40n), name: "rack-b", status: "active", stats: stored });
+    t.heartbeat(hb({ seq: 1 }), RACK_ID, 500);
+    t.touch("rack-b", 700);
+    expect(await t.flush()).toBe(2);
+    expect(flushed).toEqual([
+      { entityId: RACK_ID, lastSeen: new Date(500), stats: t.get("rack-a")?.stats },
+      { entityId: RACK_ID + (1n << 40n), lastSeen: new Date(700), stats: null },
+    ]);
+    expect(t.get("rack-a")?.stats).toMatchObject({ presence: { flaps: 4, session: "s1", seq: 1 } });
+    expect(t.get("rack-b")?.stats).toBe(stored);
   });
   test("nobody is judged while the bus link is down, and everyone gets a full window once it is back", () => {
     const { sink, calls } = recordingSink();

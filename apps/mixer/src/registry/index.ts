@@ -58,7 +58,12 @@ export {
   recordNameConflict,
 } from "./name-conflicts.js";
 export { listNodeRows, type UpsertNodeRowInput, upsertNodeRow } from "./node-rows.js";
-export { flushPresence } from "./presence-writes.js";
+export {
+  flushPresence,
+  type PresenceRowSink,
+  type PresenceRowSource,
+  writePresenceRows,
+} from "./presence-writes.js";
 export { type HelloFacts, RackDirectory, type RackView } from "./rack-directory.js";
 export {
   countPendingRacks,

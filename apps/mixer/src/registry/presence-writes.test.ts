@@ -1,6 +1,7 @@
 // flushPresence changes last_seen and stats of exactly the Racks it is given, and nothing else.
 import { EntityType } from "@fluxrig/entity-id";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { writePresenceRows } from "./presence-writes.js";
 import { insertRacks, openTestRegistry, snapshotTables, type TestRegistry } from "./registry-test-harness.js";
 
 let t: TestRegistry;
@@ -108,4 +109,30 @@ describe("flushPresence", () => {
     // 20 more flushes of 100 rows of ~1.5 KB would hold about 3 MB if deleted rows kept their storage.
     expect(await tempTableBytes()).toBeLessThanOrEqual(afterOne + 512 * 1024);
   }, 60_000);
+
+  it("writePresenceRows takes rows from a source, and a source that throws midway changes nothing", async () => {
+    const racks = await insertRacks(t.store, 3);
+    const before = await snapshotTables(t.db);
+    const untouched = await t.store.getByEntityId(racks[1]!.entityId);
+    const failing = writePresenceRows(t.db, (row) => {
+      row(racks[0]!.entityId, Date.UTC(2030, 0, 1), '{"cpu":1}');
+      throw new Error("source broke");
+    });
+    await expect(failing).rejects.toThrow("source broke");
+    expect(await snapshotTables(t.db)).toEqual(before);
+
+    const seen = Date.UTC(2030, 0, 1, 0, 0, 1, 999);
+    const changed = await writePresenceRows(t.db, (row) => {
+      row(racks[0]!.entityId, seen, '{"cpu":0.5}');
+      row(racks[2]!.entityId, seen + 1, null);
+      return 2;
+    });
+    expect(changed).toBe(2);
+    expect(await t.store.getByEntityId(racks[0]!.entityId)).toMatchObject({
+      lastSeen: new Date(seen),
+      stats: { cpu: 0.5 },
+    });
+    expect(await t.store.getByEntityId(racks[2]!.entityId)).toMatchObject({ lastSeen: new Date(seen + 1) });
+    expect(await t.store.getByEntityId(racks[1]!.entityId)).toEqual(untouched);
+  });
 });

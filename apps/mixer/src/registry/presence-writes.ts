@@ -5,22 +5,33 @@
 // bound into UPDATE ... FROM (VALUES ...) 320-520 ms; single-row updates about 14 s.
 import { EntityType } from "@fluxrig/entity-id";
 import type { Db } from "../db/duckdb-database.js";
-import { toJsonText, toTimestamp } from "../db/duckdb-values.js";
-import { QueryFailedError } from "../db/store-errors.js";
+import { toJsonText } from "../db/duckdb-values.js";
+import { InvalidInputError, QueryFailedError } from "../db/store-errors.js";
 import type { PresenceUpdate } from "./registry-records.js";
 
 // Temp tables live in the `temp` catalog of this one connection: invisible to the file, gone on close. Each flush
 // replaces the table rather than deleting its rows: DuckDB keeps deleted rows' storage, and a DELETE per flush grew
 // the Mixer by about 2.7 MB per 10,000-row flush, without bound (seen in duckdb_memory() as IN_MEMORY_TABLE).
+// last_seen travels as milliseconds (a DOUBLE holds every whole ms exactly) and becomes a TIMESTAMP in SQL: the
+// appender then takes a plain number, with no timestamp object built per row.
 const CREATE_BATCH = `CREATE OR REPLACE TEMP TABLE presence_batch (
   entity_id UBIGINT,
-  last_seen TIMESTAMP,
+  last_seen_ms DOUBLE,
   stats VARCHAR
 )`;
 const APPLY_BATCH = `UPDATE registry
-SET last_seen = b.last_seen, stats = coalesce(b.stats::JSON, registry.stats)
+SET last_seen = epoch_ms(b.last_seen_ms::BIGINT), stats = coalesce(b.stats::JSON, registry.stats)
 FROM temp.main.presence_batch AS b
 WHERE registry.entity_id = b.entity_id AND registry.type_id = ${EntityType.Rack}`;
+
+/** Takes one row of a presence batch: an entity id, last_seen in ms since the epoch, and stats as JSON text. */
+export type PresenceRowSink = (entityId: bigint, lastSeenMs: number, statsJson: string | null) => void;
+
+/**
+ * Produces a presence batch by calling `row` once per Rack, synchronously, while the write holds the connection.
+ * Each entity id at most once. Returns how many rows it gave.
+ */
+export type PresenceRowSource = (row: PresenceRowSink) => number;
 
 /**
  * Writes the latest `last_seen` and `stats` of many Racks in one UPDATE. Rows for unknown entity ids (or for the
@@ -34,9 +45,22 @@ export async function flushPresence(db: Db, rows: readonly PresenceUpdate[]): Pr
   // Serialize before taking the connection, so the queue is held only for database work.
   const batch = [...latest.values()].map((row) => ({
     entityId: row.entityId,
-    lastSeen: toTimestamp(row.lastSeen, "lastSeen"),
+    lastSeenMs: checkedMs(row.lastSeen),
     stats: row.stats === null ? null : toJsonText(row.stats, "stats"),
   }));
+  return writePresenceRows(db, (emit) => {
+    for (const row of batch) emit(row.entityId, row.lastSeenMs, row.stats);
+    return batch.length;
+  });
+}
+
+/**
+ * The same write, with rows drawn from `source` only once the connection is held. This is the Mixer's hot path: the
+ * rows are made and handed to DuckDB's appender one at a time, so none of them lives across an await (a batch of
+ * 10,000 row objects built up front survived V8's young-generation collections and was promoted, about 12 MB a
+ * flush). `source` must give each entity id at most once and only finite `lastSeenMs`.
+ */
+export async function writePresenceRows(db: Db, source: PresenceRowSource): Promise<number> {
   return db.transaction(() =>
     db.withConnection(async (connection) => {
       let step = CREATE_BATCH;
@@ -44,18 +68,20 @@ export async function flushPresence(db: Db, rows: readonly PresenceUpdate[]): Pr
         await connection.run(CREATE_BATCH);
         step = "append to presence_batch";
         const appender = await connection.createAppender("presence_batch", null, "temp");
+        let given: number;
         try {
-          for (const row of batch) {
-            appender.appendUBigInt(row.entityId);
-            appender.appendTimestamp(row.lastSeen);
-            if (row.stats === null) appender.appendNull();
-            else appender.appendVarchar(row.stats);
+          given = source((entityId, lastSeenMs, statsJson) => {
+            appender.appendUBigInt(entityId);
+            appender.appendDouble(lastSeenMs);
+            if (statsJson === null) appender.appendNull();
+            else appender.appendVarchar(statsJson);
             appender.endRow();
-          }
+          });
           appender.flushSync();
         } finally {
           appender.closeSync();
         }
+        if (given === 0) return 0;
         step = APPLY_BATCH;
         const result = await connection.run(APPLY_BATCH);
         return result.rowsChanged;
@@ -64,4 +90,10 @@ export async function flushPresence(db: Db, rows: readonly PresenceUpdate[]): Pr
       }
     }),
   );
+}
+
+function checkedMs(date: Date): number {
+  const ms = date.getTime();
+  if (!Number.isFinite(ms)) throw new InvalidInputError("lastSeen", "not a valid Date");
+  return ms;
 }
