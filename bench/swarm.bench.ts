@@ -88,7 +88,7 @@ async function runSwarm(): Promise<void> {
     const ctx: SwarmContext = { opts, command, mut, fleet, pump, noop, progress, book, mixerRss };
 
     await enrollPhase(ctx);
-    await steadyPhase(ctx, 5_000);
+    await steadyPhase(ctx, opts.steadyMs);
     if (!opts.skipSteps) {
       const steps = await rateStepsPhase(ctx);
       sustained = steps.sustained;

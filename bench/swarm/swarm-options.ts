@@ -9,6 +9,8 @@ export interface SwarmOptions {
   concurrency: number;
   /** How long each offered heartbeat rate is held. */
   stepMs: number;
+  /** How long the steady state (every Rack at its interval) is held while the Mixer's RSS and CPU are sampled. */
+  steadyMs: number;
   /** Offered heartbeat rates, stepped up until lag or drops exceed their bounds. */
   rates: number[];
   /** Also offer heartbeats as fast as the generator can, to find the bus's own ceiling. */
@@ -64,6 +66,7 @@ export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
       connections: { type: "string", default: "16" },
       concurrency: { type: "string", default: "256" },
       duration: { type: "string", default: "10s" },
+      steady: { type: "string", default: "30s" },
       rates: { type: "string" },
       "no-flat-out": { type: "boolean", default: false },
       interval: { type: "string" },
@@ -107,6 +110,7 @@ export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
     connections: int("connections", s("connections"), 1, 256),
     concurrency: int("concurrency", s("concurrency"), 1, 10_000),
     stepMs: durationMs("duration", s("duration")),
+    steadyMs: durationMs("steady", s("steady")),
     rates: [...new Set(rates)].sort((a, b2) => a - b2),
     flatOut: !b("no-flat-out"),
     intervalMs,
