@@ -2,7 +2,13 @@
 // opens those connections from config. main.ts only parses arguments and handles signals.
 import { join } from "node:path";
 import { EntityType, formatEntityIdHex, nodeEntityId } from "@fluxrig/entity-id";
-import { decodeHeartbeat, encodeMessage, parseHeartbeatSubject, SUBJECTS } from "@fluxrig/wire";
+import {
+  decodeHeartbeatValue,
+  encodeMessage,
+  parseHeartbeatSubject,
+  SUBJECTS,
+  WireDecodeError,
+} from "@fluxrig/wire";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { MixerConfig } from "./config.js";
@@ -238,23 +244,24 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
   void (async () => {
     for await (const msg of hbSub) {
       const name = parseHeartbeatSubject(msg.subject);
-      const decoded = decodeHeartbeat(msg.data);
-      if (!decoded.ok) {
-        counters.inc(`heartbeat.dropped.${decoded.error.code}`);
+      // The heartbeat itself, not a result object around it: see decodeHeartbeatValue.
+      const hb = decodeHeartbeatValue(msg.data);
+      if (hb instanceof WireDecodeError) {
+        counters.inc(`heartbeat.dropped.${hb.code}`);
         continue;
       }
-      if (name === null || decoded.value.name !== name) {
+      if (name === null || hb.name !== name) {
         counters.inc("heartbeat.dropped.subject_mismatch");
         continue;
       }
       let entityId: bigint;
       try {
-        entityId = BigInt(decoded.value.entity_id);
+        entityId = BigInt(hb.entity_id);
       } catch {
         counters.inc("heartbeat.dropped.schema");
         continue;
       }
-      const verdict = presence.heartbeat(decoded.value, entityId, clock().getTime());
+      const verdict = presence.heartbeat(hb, entityId, clock().getTime());
       counters.inc(verdict.accepted ? "heartbeat.accepted" : `heartbeat.dropped.${verdict.reason}`);
     }
   })();

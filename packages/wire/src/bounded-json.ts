@@ -88,17 +88,33 @@ export function parseBoundedJson(
   kind: WireMessageKind,
   options?: DecodeOptions,
 ): DecodeResult<unknown> {
+  const value = parseBoundedValue(data, kind, options);
+  return value instanceof WireDecodeError ? { ok: false, error: value } : { ok: true, value };
+}
+
+/**
+ * The same parse, answering the value itself or the error (JSON never yields a WireDecodeError, so `instanceof`
+ * tells them apart). For hot paths: no result object is made around the value. A small object that points at a
+ * freshly parsed message is what V8's allocation-site pretenuring can move to the old generation, and from there
+ * it keeps the whole message alive through young-generation collections until a full one: at 10,000 heartbeats/s
+ * that promoted about 4 MB/s of dead messages in the Mixer.
+ */
+export function parseBoundedValue(
+  data: Uint8Array | string,
+  kind: WireMessageKind,
+  options?: DecodeOptions,
+): unknown {
   const maxBytes = options?.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const maxDepth = options?.maxDepth ?? DEFAULT_MAX_JSON_DEPTH;
   const isText = typeof data === "string";
   if (!isText && !(data instanceof Uint8Array)) {
     const message = `${kind}: expected bytes or text, got ${data === null ? "null" : typeof data}`;
-    return { ok: false, error: new WireDecodeError({ reason: "malformed", kind, message }) };
+    return new WireDecodeError({ reason: "malformed", kind, message });
   }
   const bytes = isText ? byteSize(data, maxBytes) : data.byteLength;
   if (bytes > maxBytes) {
     const message = `${kind}: ${isText && data.length > maxBytes ? "at least " : ""}${bytes} bytes, the limit is ${maxBytes}`;
-    return { ok: false, error: new WireDecodeError({ reason: "too_large", kind, message, bytes }) };
+    return new WireDecodeError({ reason: "too_large", kind, message, bytes });
   }
   let text: string;
   try {
@@ -106,17 +122,17 @@ export function parseBoundedJson(
     text = isText ? data : strictUtf8.decode(data);
   } catch (cause) {
     const message = `${kind}: not valid UTF-8`;
-    return { ok: false, error: new WireDecodeError({ reason: "malformed", kind, message, bytes, cause }) };
+    return new WireDecodeError({ reason: "malformed", kind, message, bytes, cause });
   }
   if (nestsDeeperThan(text, maxDepth)) {
     const message = `${kind}: JSON nested deeper than ${maxDepth}`;
-    return { ok: false, error: new WireDecodeError({ reason: "depth", kind, message, bytes }) };
+    return new WireDecodeError({ reason: "depth", kind, message, bytes });
   }
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    return JSON.parse(text) as unknown;
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message.slice(0, 200) : "unparsable";
     const message = `${kind}: not JSON (${detail})`;
-    return { ok: false, error: new WireDecodeError({ reason: "malformed", kind, message, bytes, cause }) };
+    return new WireDecodeError({ reason: "malformed", kind, message, bytes, cause });
   }
 }

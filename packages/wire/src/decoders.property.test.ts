@@ -13,6 +13,7 @@ import {
 import { DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_MESSAGE_BYTES, type DecodeResult } from "./bounded-json.js";
 import {
   decodeHeartbeat,
+  decodeHeartbeatValue,
   decodeHelloReply,
   decodeHelloRequest,
   decodePassportPush,
@@ -180,5 +181,49 @@ describe("decode errors", () => {
     expect(r.error.issues?.[0]?.path).toEqual(["stats", "uptime_s"]);
     expect(r.error.message).toMatch(/^heartbeat: stats\.uptime_s: /);
     expect(r.error.cause).toBeInstanceOf(z.ZodError);
+  });
+});
+
+describe("decodeHeartbeatValue", () => {
+  /** The hot-path form answers exactly what decodeHeartbeat answers, without the result object. */
+  function agrees(input: Uint8Array | string) {
+    const result = decodeHeartbeat(input);
+    const value = decodeHeartbeatValue(input);
+    if (result.ok) {
+      expect(value).not.toBeInstanceOf(WireDecodeError);
+      expect(value).toEqual(result.value);
+    } else {
+      expect(value).toBeInstanceOf(WireDecodeError);
+      const error = value as WireDecodeError;
+      expect([error.reason, error.code, error.message]).toEqual([
+        result.error.reason,
+        result.error.code,
+        result.error.message,
+      ]);
+    }
+  }
+
+  it("agrees with decodeHeartbeat on valid, near-valid and arbitrary input", () => {
+    const base = sampleHeartbeat();
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 512 }),
+          fc.string({ unit: "binary" }),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+          fc
+            .tuple(fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), fc.jsonValue({ maxDepth: 3 }))
+            .map(([path, junk]) => JSON.stringify(mutate(base, path, junk))),
+          fc.constant(JSON.stringify(base)),
+        ),
+        agrees,
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("agrees on oversized and too deep input", () => {
+    agrees(`{${"x".repeat(DEFAULT_MAX_MESSAGE_BYTES)}`);
+    agrees(`${"[".repeat(DEFAULT_MAX_JSON_DEPTH + 1)}${"]".repeat(DEFAULT_MAX_JSON_DEPTH + 1)}`);
   });
 });

@@ -10,6 +10,7 @@ export { canonicalJson } from "./canonical-json.js";
 export {
   type DecodeWithOptions,
   decodeHeartbeat,
+  decodeHeartbeatValue,
   decodeHelloReply,
   decodeHelloRequest,
   decodePassportPush,
