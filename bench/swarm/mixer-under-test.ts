@@ -18,6 +18,7 @@ export interface ClusterView {
   counts: Record<string, number>;
   counters: Record<string, number>;
   heartbeat_interval_ms: number;
+  memory?: { db_bytes: number; db_by_tag: Record<string, number> };
 }
 
 /** The part of a Rack in `GET /api/v1/racks` the benchmark reads. */

@@ -49,6 +49,12 @@ export async function steadyPhase(ctx: SwarmContext, windowMs: number): Promise<
   }
   const r1 = await takeReading(ctx);
   const w = between(r0, r1);
+  const db = (await ctx.mut.cluster()).memory;
+  const dbNote = db
+    ? `; DuckDB's own accounting ${round(db.db_bytes / MB, 1)} MB (${Object.entries(db.db_by_tag)
+        .map(([tag, bytes]) => `${tag} ${round(bytes / MB, 1)}`)
+        .join(", ")})`
+    : "";
   const rssMax = rssSamples.length > 0 ? Math.max(...rssSamples) : Number.NaN;
   const heldNote = `${racks} Racks, each every ${opts.intervalMs} ms: offered ${rate}/s, sent ${round(w.sentRate, 0)}/s, accepted ${round(w.acceptedRate, 0)}/s over ${round(w.seconds, 1)} s`;
   ctx.book.add(
@@ -56,7 +62,7 @@ export async function steadyPhase(ctx: SwarmContext, windowMs: number): Promise<
       name: "mixer.rss_at_n",
       value: round(rssMax / MB, 1),
       unit: "MB",
-      note: `fluxrig-mixer VmRSS (max of 0.5 s samples) with ${heldNote}; ${ctx.mut.memoryText()}; target <= 300 MB at 10,000; ${ctx.command}`,
+      note: `fluxrig-mixer VmRSS (max of 0.5 s samples) with ${heldNote}; ${ctx.mut.memoryText()}${dbNote}; target <= 300 MB at 10,000; ${ctx.command}`,
     },
     {
       name: "mixer.cpu_at_n",

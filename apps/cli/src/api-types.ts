@@ -90,6 +90,15 @@ export interface ClusterInfo {
   counts: Record<RackStatus, number> & { total: number };
   heartbeat_interval_ms: number;
   counters: Record<string, number>;
+  /** Absent from Mixers older than this CLI. */
+  memory?: {
+    rss_bytes: number;
+    heap_used_bytes: number;
+    heap_total_bytes: number;
+    external_bytes: number;
+    db_bytes: number;
+    db_by_tag: Record<string, number>;
+  };
 }
 
 export interface AuditEvent {

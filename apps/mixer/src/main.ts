@@ -53,15 +53,20 @@ async function main(): Promise<number> {
 
   const logger = createLogger({ level: loaded.config.mixer.log_level });
   try {
-    const mixer = await startMixer({ config: loaded.config, logger, version: MIXER_VERSION });
+    const running = await startMixer({ config: loaded.config, logger, version: MIXER_VERSION });
     const softLimitMb = loaded.config.mixer.heap_soft_limit_mb;
     const heap =
-      softLimitMb > 0 ? new HeapGovernor({ softLimitBytes: softLimitMb * 1024 * 1024 }) : undefined;
+      softLimitMb > 0
+        ? new HeapGovernor({
+            softLimitBytes: softLimitMb * 1024 * 1024,
+            onCollect: () => running.mixer.counters.inc("memory.heap_collections_forced"),
+          })
+        : undefined;
     heap?.start();
     const stop = once(async (signal: string) => {
       heap?.stop();
       logger.info({ signal }, "stopping");
-      await mixer.stop();
+      await running.stop();
       logger.info("stopped");
       process.exit(0);
     });

@@ -38,6 +38,7 @@ import { type ClusterKey, loadClusterKey } from "./runtime/cluster-key.js";
 import { type Clock, Counters, systemClock } from "./runtime/counters.js";
 import { acquireDataDir, type DataDirLock } from "./runtime/data-dir.js";
 import { ApiAuthMissingError } from "./runtime/errors.js";
+import { memoryReport } from "./runtime/memory-report.js";
 import { connectNats } from "./runtime/nats-connection.js";
 import { ReplyBatcher } from "./runtime/reply-batcher.js";
 import { ScenarioService } from "./scenarios/scenario-service.js";
@@ -343,6 +344,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
           "hello.signatures_inline": verifier.stats.inline,
           "hello.reply_flushes": replies.stats.flushes,
         },
+        memory: await memoryReport(db),
       };
     },
     stop: async () => {

@@ -123,4 +123,18 @@ describe("fluxrig-mixer start and stop", () => {
     const info = await h.api<{ key_id: string; mixer: { machine_id: number } }>("/api/v1/cluster");
     expect(info.body).toMatchObject({ key_id: expect.stringMatching(/^ed25519:/), mixer: { machine_id: 1 } });
   });
+
+  test("cluster info reports the Mixer's memory: RSS, V8's heap and DuckDB's own accounting", async () => {
+    await using h = await MixerHarness.create();
+    type Memory = Record<"rss_bytes" | "heap_used_bytes" | "heap_total_bytes" | "db_bytes", number> & {
+      db_by_tag: Record<string, number>;
+    };
+    const { memory } = (await h.api<{ memory: Memory }>("/api/v1/cluster")).body;
+    expect(memory.heap_used_bytes).toBeGreaterThan(0);
+    expect(memory.heap_total_bytes).toBeGreaterThanOrEqual(memory.heap_used_bytes);
+    expect(memory.rss_bytes).toBeGreaterThan(memory.heap_used_bytes);
+    // The registry's tables and indexes are loaded: DuckDB holds something, and the total is the sum of its parts.
+    expect(Object.keys(memory.db_by_tag).length).toBeGreaterThan(0);
+    expect(memory.db_bytes).toBe(Object.values(memory.db_by_tag).reduce((a, b) => a + b, 0));
+  });
 });

@@ -2,6 +2,7 @@
 import pc from "picocolors";
 import { describe, expect, test } from "vitest";
 import { sampleConflict, sampleEvent, sampleRack } from "../testing/sample-bodies.js";
+import { clusterText } from "./cluster-views.js";
 import { eventTable, eventWhat } from "./event-views.js";
 import { formatBytes, formatHardware, formatStats } from "./rack-stats.js";
 import { bulkAdoptText, changedLine, rackDetail, rackHints, rackTable } from "./rack-views.js";
@@ -173,4 +174,43 @@ test("events read as a status move", () => {
   expect(eventTable([sampleEvent()], c, now).split("\n")[1]).toBe(
     "  1  2025-06-01T11:59:00Z (1m ago)  rack-nyc-01  status pending -> active  operator  api:alice  reason=ticket OPS-42",
   );
+});
+
+describe("cluster", () => {
+  const info = {
+    cluster: "lab",
+    public_key: "B".repeat(43),
+    key_id: "k1",
+    mixer: { entity_id: "1", entity_id_hex: "0x1", machine_id: 1, name: "mixer-1", version: "0.1.0" },
+    counts: { pending: 1, active: 2, offline: 0, rejected: 0, revoked: 0, total: 3 },
+    heartbeat_interval_ms: 10_000,
+    counters: { "heartbeat.accepted": 12 },
+  };
+
+  test("the Mixer's memory, split into V8's heap, DuckDB and buffers", () => {
+    const MiB = 1048576;
+    const text = clusterText(
+      {
+        ...info,
+        memory: {
+          rss_bytes: 262 * MiB,
+          heap_used_bytes: 54 * MiB,
+          heap_total_bytes: 93 * MiB,
+          external_bytes: 5 * MiB,
+          db_bytes: 21 * MiB,
+          db_by_tag: { BASE_TABLE: 21 * MiB },
+        },
+      },
+      c,
+      { apiUrl: "http://127.0.0.1:7300" },
+    );
+    expect(text).toContain(
+      "memory      RSS 262.0 MiB: V8 heap 54.0 MiB used of 93.0 MiB, DuckDB 21.0 MiB, buffers 5.0 MiB",
+    );
+    expect(text).toContain("racks       3 total: 2 active, 1 pending, 0 offline, 0 rejected, 0 revoked");
+  });
+
+  test("a Mixer that does not report memory gets no memory line", () => {
+    expect(clusterText(info, c, { apiUrl: "http://127.0.0.1:7300" })).not.toContain("memory");
+  });
 });

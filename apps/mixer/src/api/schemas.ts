@@ -242,6 +242,19 @@ export const ClusterInfoResponse = z
     counts: z.object({ ...statusCounts, total: z.number().int() }),
     heartbeat_interval_ms: z.number().int(),
     counters: z.record(z.string(), z.number()),
+    memory: z
+      .object({
+        rss_bytes: z.number().int(),
+        heap_used_bytes: z.number().int(),
+        heap_total_bytes: z.number().int(),
+        external_bytes: z.number().int(),
+        db_bytes: z.number().int(),
+        db_by_tag: z.record(z.string(), z.number().int()),
+      })
+      .describe(
+        "The Mixer's memory now: RSS, V8's heap, and DuckDB's own accounting (duckdb_memory()) by tag. RSS also " +
+          "holds code and allocator free lists, which neither counts.",
+      ),
   })
   .register(responseComponents, { id: "ClusterInfo" }) satisfies z.ZodType<ClusterInfo>;
 

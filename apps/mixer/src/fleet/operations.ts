@@ -132,6 +132,20 @@ export interface ClusterInfo {
   counts: Record<RackStatus, number> & { total: number };
   heartbeat_interval_ms: number;
   counters: Record<string, number>;
+  memory: MemoryView;
+}
+
+/** The Mixer's memory when asked: the process (RSS), V8's heap, and DuckDB's own accounting by component. */
+export interface MemoryView {
+  rss_bytes: number;
+  heap_used_bytes: number;
+  heap_total_bytes: number;
+  /** Memory of JavaScript objects held outside the heap (buffers). */
+  external_bytes: number;
+  /** The sum of `db_by_tag`: what DuckDB's buffer manager holds, within `[mixer] db_memory_limit`. */
+  db_bytes: number;
+  /** `duckdb_memory()` by tag (BASE_TABLE, ART_INDEX, ...), the ones above zero. */
+  db_by_tag: Record<string, number>;
 }
 
 export interface AuditEventView {

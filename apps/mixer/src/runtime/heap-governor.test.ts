@@ -27,11 +27,19 @@ describe("HeapGovernor", () => {
 
   test("past the limit one full collection, and the limit stays the soft limit while live data is small", () => {
     const f = fakeHeap(150);
-    const g = new HeapGovernor({ softLimitBytes: 96 * MB, read: f.read, collect: f.collect, now: f.now });
+    const told: number[] = [];
+    const g = new HeapGovernor({
+      softLimitBytes: 96 * MB,
+      read: f.read,
+      collect: f.collect,
+      now: f.now,
+      onCollect: (live) => told.push(live),
+    });
     expect(g.check()).toBe(true);
     expect(f.heap.collections).toBe(1);
     expect(g.limitBytes).toBe(96 * MB);
     expect(g.stats).toMatchObject({ collections: 1, lastLiveBytes: 40 * MB });
+    expect(told).toEqual([40 * MB]);
   });
 
   test("a fleet whose live data outgrows the soft limit is collected at 1.5 times its size, not at every check", () => {

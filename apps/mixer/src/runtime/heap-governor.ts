@@ -25,6 +25,7 @@ export class HeapGovernor {
   readonly #read: () => number;
   readonly #collect: () => void;
   readonly #now: () => number;
+  readonly #onCollect: ((liveBytes: number) => void) | undefined;
   #limit: number;
   #lastCollectionMs = Number.NEGATIVE_INFINITY;
   #timer: NodeJS.Timeout | undefined;
@@ -35,7 +36,10 @@ export class HeapGovernor {
     read?: () => number;
     collect?: () => void;
     now?: () => number;
+    /** Told after each forced collection, with what survived it (the Mixer counts them). */
+    onCollect?: (liveBytes: number) => void;
   }) {
+    this.#onCollect = opts.onCollect;
     this.#now = opts.now ?? (() => performance.now());
     this.#softLimit = opts.softLimitBytes;
     this.#limit = opts.softLimitBytes;
@@ -60,6 +64,7 @@ export class HeapGovernor {
     this.stats.collections++;
     this.stats.lastLiveBytes = live;
     this.#limit = Math.max(this.#softLimit, GROWTH * live);
+    this.#onCollect?.(live);
     return true;
   }
 

@@ -72,6 +72,14 @@ export const FAKE_CLUSTER: ClusterInfo = {
   counts: { pending: 1, active: 1, offline: 0, rejected: 0, revoked: 0, total: 2 },
   heartbeat_interval_ms: 10_000,
   counters: { "api.refused.unauthorized": 0 },
+  memory: {
+    rss_bytes: 250 * 1048576,
+    heap_used_bytes: 50 * 1048576,
+    heap_total_bytes: 90 * 1048576,
+    external_bytes: 4 * 1048576,
+    db_bytes: 12 * 1048576,
+    db_by_tag: { ART_INDEX: 4 * 1048576, BASE_TABLE: 8 * 1048576 },
+  },
 };
 
 function auditEvent(seq: number): AuditEventView {
