@@ -5,10 +5,11 @@ import { HeapGovernor } from "./heap-governor.js";
 const MB = 1024 * 1024;
 
 function fakeHeap(startMb: number) {
-  const heap = { used: startMb * MB, liveAfterGc: 40 * MB, collections: 0, nowMs: 0 };
+  const heap = { used: startMb * MB, liveAfterGc: 40 * MB, collections: 0, nowMs: 0, loop: 0.2 };
   return {
     heap,
     now: () => heap.nowMs,
+    utilization: () => heap.loop,
     read: () => heap.used,
     collect: () => {
       heap.collections++;
@@ -20,7 +21,13 @@ function fakeHeap(startMb: number) {
 describe("HeapGovernor", () => {
   test("below the soft limit nothing is collected", () => {
     const f = fakeHeap(90);
-    const g = new HeapGovernor({ softLimitBytes: 96 * MB, read: f.read, collect: f.collect, now: f.now });
+    const g = new HeapGovernor({
+      softLimitBytes: 96 * MB,
+      read: f.read,
+      collect: f.collect,
+      now: f.now,
+      utilization: f.utilization,
+    });
     expect(g.check()).toBe(false);
     expect(f.heap.collections).toBe(0);
   });
@@ -33,6 +40,7 @@ describe("HeapGovernor", () => {
       read: f.read,
       collect: f.collect,
       now: f.now,
+      utilization: f.utilization,
       onCollect: (live) => told.push(live),
     });
     expect(g.check()).toBe(true);
@@ -45,7 +53,13 @@ describe("HeapGovernor", () => {
   test("a fleet whose live data outgrows the soft limit is collected at 1.5 times its size, not at every check", () => {
     const f = fakeHeap(150);
     f.heap.liveAfterGc = 120 * MB;
-    const g = new HeapGovernor({ softLimitBytes: 96 * MB, read: f.read, collect: f.collect, now: f.now });
+    const g = new HeapGovernor({
+      softLimitBytes: 96 * MB,
+      read: f.read,
+      collect: f.collect,
+      now: f.now,
+      utilization: f.utilization,
+    });
     expect(g.check()).toBe(true);
     expect(g.limitBytes).toBe(180 * MB);
     f.heap.used = 170 * MB;
@@ -61,7 +75,13 @@ describe("HeapGovernor", () => {
 
   test("at most one collection per 5 s, however fast the heap fills", () => {
     const f = fakeHeap(150);
-    const g = new HeapGovernor({ softLimitBytes: 96 * MB, read: f.read, collect: f.collect, now: f.now });
+    const g = new HeapGovernor({
+      softLimitBytes: 96 * MB,
+      read: f.read,
+      collect: f.collect,
+      now: f.now,
+      utilization: f.utilization,
+    });
     expect(g.check()).toBe(true);
     f.heap.used = 150 * MB;
     f.heap.nowMs += 4_999;
@@ -71,8 +91,47 @@ describe("HeapGovernor", () => {
     expect(f.heap.collections).toBe(2);
   });
 
+  test("while the event loop is busy the collection waits for a quieter interval", () => {
+    const f = fakeHeap(150);
+    f.heap.loop = 0.9;
+    const g = new HeapGovernor({
+      softLimitBytes: 96 * MB,
+      read: f.read,
+      collect: f.collect,
+      now: f.now,
+      utilization: f.utilization,
+    });
+    expect(g.check()).toBe(false);
+    f.heap.nowMs += 1_000;
+    expect(g.check()).toBe(false);
+    expect(g.stats.deferredBusy).toBe(2);
+    f.heap.loop = 0.3;
+    f.heap.nowMs += 1_000;
+    expect(g.check()).toBe(true);
+    expect(f.heap.collections).toBe(1);
+  });
+
+  test("the real utilization reading: a busy interval defers, an idle one collects", async () => {
+    let nowMs = 0;
+    let collections = 0;
+    const g = new HeapGovernor({ softLimitBytes: 1, collect: () => collections++, now: () => nowMs });
+    g.check(); // Starts the readings; what it decides depends on the test runner's own load.
+    const before = { collections, deferred: g.stats.deferredBusy };
+    nowMs += 10_000;
+    const start = performance.now();
+    while (performance.now() - start < 50) {
+      // The whole interval on the event loop.
+    }
+    expect(g.check()).toBe(false);
+    expect(g.stats.deferredBusy).toBe(before.deferred + 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    nowMs += 10_000;
+    expect(g.check()).toBe(true);
+    expect(collections).toBe(before.collections + 1);
+  });
+
   test("the real collector can be called (V8's gc, exposed at run time)", () => {
-    const g = new HeapGovernor({ softLimitBytes: 1 });
+    const g = new HeapGovernor({ softLimitBytes: 1, utilization: () => 0 });
     expect(g.check()).toBe(true);
     expect(g.stats.lastLiveBytes).toBeGreaterThan(0);
   });
