@@ -159,6 +159,8 @@ export class HeartbeatPump {
         // A closed or draining connection: the Rack misses this beat, as a real one would.
         continue;
       }
+      const last = f.lastSentMs[i]!;
+      if (last > 0 && nowMs - last > f.maxGapMs[i]!) f.maxGapMs[i] = nowMs - last;
       f.lastSentMs[i] = nowMs;
       if (i < sampled) f.sampleSends[i * SEND_HISTORY + (seq % SEND_HISTORY)] = nowMs;
       if (f.watchNext[i] === 1) {

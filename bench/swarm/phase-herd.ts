@@ -40,6 +40,7 @@ export async function herdPhase(ctx: SwarmContext): Promise<void> {
   const t0 = performance.now();
   const t0Date = new Date();
   const cpu0 = cpuMs(mut.mixerPid);
+  const shed0 = ctx.pump.shed;
   const reconnects = fleet.conns.map((nc) => reconnected(nc, deadline));
   for (let i = 0; i < fleet.size; i++) fleet.live[i] = 0;
   await mut.nats.restart();
@@ -83,6 +84,9 @@ export async function herdPhase(ctx: SwarmContext): Promise<void> {
       // This connection is back: its Racks heartbeat again and all say hello at once (the herd).
       for (let i = c; i < fleet.size; i += fleet.conns.length) {
         if (!fleet.isEnrolled(i)) continue;
+        // Silence is counted from here: the outage before its reconnect is not the Rack's.
+        fleet.lastSentMs[i] = Date.now();
+        fleet.maxGapMs[i] = 0;
         fleet.live[i] = 1;
         hellos.push(rackHello(i));
       }
@@ -106,8 +110,17 @@ export async function herdPhase(ctx: SwarmContext): Promise<void> {
     else if (was.entity_id !== r.entity_id || was.machine_id !== r.machine_id) changed++;
   }
   const offlineMarked = ((await mut.cluster()).counters["presence.offline"] ?? 0) - offline0;
+  const pumpShed = ctx.pump.shed - shed0;
   // When the sweep marked Racks offline during the herd, relative to the restart (a storm shows here).
   const storm = (await mut.eventsSince(t0Date)).filter((e) => e.to_status === "offline");
+  // Which of them the generator itself left silent for a whole window after their reconnect (its pump falls behind
+  // and sheds when the machine is short of CPU): those were offline as far as anyone could tell, not false.
+  const windowMs = opts.intervalMs * opts.missed;
+  const indexOf = new Map(fleet.racks.map((r, i) => [r.name, i] as const));
+  const silentAtSource = storm.filter((e) => {
+    const i = e.name === null ? undefined : indexOf.get(e.name);
+    return i !== undefined && fleet.maxGapMs[i]! > windowMs;
+  }).length;
   const stormAt = ascending(storm.map((e) => (Date.parse(e.at) - t0Date.getTime()) / 1000));
   const stormText =
     storm.length === 0
@@ -155,11 +168,13 @@ export async function herdPhase(ctx: SwarmContext): Promise<void> {
     },
     {
       name: "herd.false_offline",
-      value: offlineMarked,
+      value: Math.max(0, offlineMarked - silentAtSource),
       unit: "Racks",
       note:
-        `Racks the Mixer marked offline during the herd although every one kept heartbeating from its reconnect on${stormText}; ` +
-        `window heartbeat_interval ${opts.intervalMs} ms x missed ${opts.missed}`,
+        `Racks the Mixer marked offline during the herd while the generator kept publishing their heartbeats (no gap ` +
+        `over the window from their reconnect on)${stormText}; ${offlineMarked} marked offline in all, ` +
+        `${silentAtSource} of them left silent over a whole window by the generator itself (pump ${pumpShed} heartbeats ` +
+        `shed meanwhile); window heartbeat_interval ${opts.intervalMs} ms x missed ${opts.missed}`,
     },
     {
       name: "herd.new_machine_ids",

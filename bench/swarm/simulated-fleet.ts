@@ -54,6 +54,11 @@ export class SimulatedFleet {
   /** Per Rack: set to 1 to have the pump record the next send in `firstSentMs` (back-online latency). */
   readonly watchNext: Uint8Array;
   readonly firstSentMs: Float64Array;
+  /**
+   * Per Rack: the longest time between two of its heartbeats as the pump published them (the herd resets it and
+   * `lastSentMs` at reconnect), so a Rack the Mixer marks offline can be told apart from one the generator left silent.
+   */
+  readonly maxGapMs: Float64Array;
   /** Per Rack: the entity id and MachineID of its first active hello reply. */
   readonly entityIds: Array<string | undefined>;
   readonly machineIds: Uint16Array;
@@ -73,6 +78,7 @@ export class SimulatedFleet {
     this.lastSentMs = new Float64Array(size);
     this.watchNext = new Uint8Array(size);
     this.firstSentMs = new Float64Array(size);
+    this.maxGapMs = new Float64Array(size);
     this.machineIds = new Uint16Array(size);
     this.sampleSends = new Float64Array(this.sampleSize * SEND_HISTORY);
   }
