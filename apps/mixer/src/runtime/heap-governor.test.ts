@@ -4,10 +4,11 @@ import { HeapGovernor } from "./heap-governor.js";
 
 const MB = 1024 * 1024;
 
-function fakeHeap(startMb: number) {
+/** A heap, clock and event loop the test moves by hand, and a governor over them (soft limit 96 MB). */
+function fakeHeap(startMb: number, onCollect?: (liveBytes: number) => void) {
   const heap = { used: startMb * MB, liveAfterGc: 40 * MB, collections: 0, nowMs: 0, loop: 0.2 };
-  return {
-    heap,
+  const governor = new HeapGovernor({
+    softLimitBytes: 96 * MB,
     now: () => heap.nowMs,
     utilization: () => heap.loop,
     read: () => heap.used,
@@ -15,34 +16,23 @@ function fakeHeap(startMb: number) {
       heap.collections++;
       heap.used = heap.liveAfterGc;
     },
-  };
+    ...(onCollect ? { onCollect } : {}),
+  });
+  return { heap, governor };
 }
 
 describe("HeapGovernor", () => {
   test("below the soft limit nothing is collected", () => {
     const f = fakeHeap(90);
-    const g = new HeapGovernor({
-      softLimitBytes: 96 * MB,
-      read: f.read,
-      collect: f.collect,
-      now: f.now,
-      utilization: f.utilization,
-    });
+    const g = f.governor;
     expect(g.check()).toBe(false);
     expect(f.heap.collections).toBe(0);
   });
 
   test("past the limit one full collection, and the limit stays the soft limit while live data is small", () => {
-    const f = fakeHeap(150);
     const told: number[] = [];
-    const g = new HeapGovernor({
-      softLimitBytes: 96 * MB,
-      read: f.read,
-      collect: f.collect,
-      now: f.now,
-      utilization: f.utilization,
-      onCollect: (live) => told.push(live),
-    });
+    const f = fakeHeap(150, (live) => told.push(live));
+    const g = f.governor;
     expect(g.check()).toBe(true);
     expect(f.heap.collections).toBe(1);
     expect(g.limitBytes).toBe(96 * MB);
@@ -53,13 +43,7 @@ describe("HeapGovernor", () => {
   test("a fleet whose live data outgrows the soft limit is collected at 1.5 times its size, not at every check", () => {
     const f = fakeHeap(150);
     f.heap.liveAfterGc = 120 * MB;
-    const g = new HeapGovernor({
-      softLimitBytes: 96 * MB,
-      read: f.read,
-      collect: f.collect,
-      now: f.now,
-      utilization: f.utilization,
-    });
+    const g = f.governor;
     expect(g.check()).toBe(true);
     expect(g.limitBytes).toBe(180 * MB);
     f.heap.used = 170 * MB;
@@ -75,13 +59,7 @@ describe("HeapGovernor", () => {
 
   test("at most one collection per 5 s, however fast the heap fills", () => {
     const f = fakeHeap(150);
-    const g = new HeapGovernor({
-      softLimitBytes: 96 * MB,
-      read: f.read,
-      collect: f.collect,
-      now: f.now,
-      utilization: f.utilization,
-    });
+    const g = f.governor;
     expect(g.check()).toBe(true);
     f.heap.used = 150 * MB;
     f.heap.nowMs += 4_999;
@@ -94,13 +72,7 @@ describe("HeapGovernor", () => {
   test("while the event loop is busy the collection waits for a quieter interval", () => {
     const f = fakeHeap(150);
     f.heap.loop = 0.9;
-    const g = new HeapGovernor({
-      softLimitBytes: 96 * MB,
-      read: f.read,
-      collect: f.collect,
-      now: f.now,
-      utilization: f.utilization,
-    });
+    const g = f.governor;
     expect(g.check()).toBe(false);
     f.heap.nowMs += 1_000;
     expect(g.check()).toBe(false);
