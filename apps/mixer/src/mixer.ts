@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { EntityType, formatEntityIdHex, nodeEntityId } from "@fluxrig/entity-id";
 import {
+  type ClusterInfo,
   decodeHeartbeatValue,
   encodeMessage,
   parseHeartbeatSubject,
@@ -21,7 +22,6 @@ import {
   WorkerSignatureVerifier,
 } from "./enrollment/signature-pool.js";
 import { AuditOperationsService } from "./fleet/audit-operations.js";
-import type { ClusterInfo } from "./fleet/operations.js";
 import { RackLifecycle } from "./fleet/rack-lifecycle.js";
 import { RackNotifier } from "./fleet/rack-notifier.js";
 import { RackOperationsService } from "./fleet/rack-operations.js";

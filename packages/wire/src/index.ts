@@ -1,4 +1,26 @@
-// Public API of @fluxrig/wire: NATS subjects, message schemas, hello signing bytes, safe decoders, error codes.
+// Public API of @fluxrig/wire: NATS subjects, message schemas, hello signing bytes, safe decoders, error codes, and
+// the REST API's bodies.
+
+export type {
+  ActiveScenario,
+  ApiErrorBody,
+  AuditEventPage,
+  AuditEventView,
+  AuditVerifyResult,
+  BulkAdoptResult,
+  ClusterInfo,
+  MemoryView,
+  NameConflictView,
+  RackPage,
+  RackRemoved,
+  RackReplaced,
+  RackStatus,
+  RackView,
+  ScenarioImportResult,
+  ScenarioIssueView,
+  ScenarioSummary,
+} from "./api-bodies.js";
+export { RACK_STATUSES } from "./api-bodies.js";
 export {
   DEFAULT_MAX_JSON_DEPTH,
   DEFAULT_MAX_MESSAGE_BYTES,

@@ -1,12 +1,9 @@
 // What the REST API needs from the rest of the Mixer, passed in so tests can hand it fakes.
+
+import type { ClusterInfo } from "@fluxrig/wire";
 import type { RequestIdVariables } from "hono/request-id";
 import type { Logger } from "pino";
-import type {
-  AuditOperations,
-  ClusterInfo,
-  RackOperations,
-  ScenarioOperations,
-} from "../fleet/operations.js";
+import type { AuditOperations, RackOperations, ScenarioOperations } from "../fleet/operations.js";
 import type { RackMetricsStore } from "../telemetry/rack-metrics-store.js";
 
 export interface ApiAuth {

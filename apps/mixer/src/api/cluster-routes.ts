@@ -1,5 +1,5 @@
 // Health (no token, for load balancers and probes) and cluster info (public key, key id, counts, counters).
-import type { ClusterInfo } from "../fleet/operations.js";
+import type { ClusterInfo } from "@fluxrig/wire";
 import { type ApiRoute, defineRoute } from "./route-spec.js";
 import { ClusterInfoResponse, HealthResponse } from "./schemas.js";
 

@@ -1,9 +1,9 @@
 // Failures everywhere get one JSON shape: bad JSON, oversized bodies, unknown routes, bugs (500, never leaked).
 
-import type { WireErrorCode } from "@fluxrig/wire";
+import type { RackView, WireErrorCode } from "@fluxrig/wire";
 import { describe, expect, test } from "vitest";
 import { QueryFailedError } from "../db/store-errors.js";
-import { OperationError, type RackView } from "../fleet/operations.js";
+import { OperationError } from "../fleet/operations.js";
 import { authed, buildTestApi, errorOf } from "./testing/test-api.js";
 
 describe("request bodies", () => {

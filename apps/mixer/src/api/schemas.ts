@@ -1,23 +1,28 @@
 // Every input and output of the REST API as zod schemas: the routes validate with them, the OpenAPI doc is made of them.
+// Each response schema `satisfies` its body type from @fluxrig/wire, the one the CLI reads: they cannot drift apart.
 import {
+  type ActiveScenario,
+  type ApiErrorBody,
+  type AuditEventPage,
+  type AuditEventView,
+  type AuditVerifyResult,
+  type BulkAdoptResult,
+  type ClusterInfo,
   EntityIdStringSchema,
+  type NameConflictView,
   PublicKeySchema,
   RACK_NAME_PATTERN,
+  RACK_STATUSES,
+  type RackPage,
+  type RackRemoved,
+  type RackReplaced,
+  type RackStatus,
+  type RackView,
+  type ScenarioImportResult,
+  type ScenarioSummary,
   WIRE_ERROR_CODE_LIST,
 } from "@fluxrig/wire";
 import { z } from "zod";
-import type {
-  AuditEventView,
-  BulkAdoptResult,
-  ClusterInfo,
-  NameConflictView,
-  RackPage,
-  RackStatus,
-  RackView,
-  ScenarioImportResult,
-  ScenarioSummary,
-} from "../fleet/operations.js";
-import { RACK_STATUSES } from "../fleet/operations.js";
 import { MAX_SCENARIO_BYTES } from "../scenarios/scenario-spec.js";
 import {
   OtlpAnyValueSchema,
@@ -132,7 +137,7 @@ export const ErrorResponse = z
       details: z.record(z.string(), z.unknown()).optional(),
     }),
   })
-  .register(responseComponents, { id: "Error" });
+  .register(responseComponents, { id: "Error" }) satisfies z.ZodType<ApiErrorBody>;
 export const HealthResponse = z
   .object({ status: z.literal("ok") })
   .register(responseComponents, { id: "Health" });
@@ -182,7 +187,7 @@ export const RackPageResponse = z
   .register(responseComponents, { id: "RackPage" }) satisfies z.ZodType<RackPage>;
 export const RackRemovedResponse = z
   .object({ name: z.string(), entity_id: EntityIdStringSchema, machine_id: z.number().int() })
-  .register(responseComponents, { id: "RackRemoved" });
+  .register(responseComponents, { id: "RackRemoved" }) satisfies z.ZodType<RackRemoved>;
 export const BulkAdoptResponse = z
   .object({
     dry_run: z.boolean(),
@@ -192,7 +197,7 @@ export const BulkAdoptResponse = z
   .register(responseComponents, { id: "BulkAdoptResult" }) satisfies z.ZodType<BulkAdoptResult>;
 export const RackReplacedResponse = z
   .object({ old: RackSchema, new: RackSchema })
-  .register(responseComponents, { id: "RackReplaced" });
+  .register(responseComponents, { id: "RackReplaced" }) satisfies z.ZodType<RackReplaced>;
 
 export const ScenarioSummarySchema = z
   .object({
@@ -212,7 +217,7 @@ export const ScenarioListResponse = z
 export const ActiveScenarioResponse = ScenarioSummarySchema.extend({ yaml: z.string() }).register(
   responseComponents,
   { id: "ActiveScenario" },
-);
+) satisfies z.ZodType<ActiveScenario>;
 export const ScenarioImportResponse = z
   .object({
     dry_run: z.boolean(),
@@ -276,13 +281,13 @@ export const AuditEventSchema = z
   .register(responseComponents, { id: "AuditEvent" }) satisfies z.ZodType<AuditEventView>;
 export const AuditEventPageResponse = z
   .object({ items: z.array(AuditEventSchema), next: z.string().nullable() })
-  .register(responseComponents, { id: "AuditEventPage" });
+  .register(responseComponents, { id: "AuditEventPage" }) satisfies z.ZodType<AuditEventPage>;
 export const AuditVerifyResponse = z
   .discriminatedUnion("ok", [
     z.object({ ok: z.literal(true), count: z.number().int() }),
     z.object({ ok: z.literal(false), broken_at: z.number().int(), reason: z.string() }),
   ])
-  .register(responseComponents, { id: "AuditVerifyResult" });
+  .register(responseComponents, { id: "AuditVerifyResult" }) satisfies z.ZodType<AuditVerifyResult>;
 
 const AttributeValueSchema = z.unknown().describe("A scalar, or an array or map of them");
 const AggregateValueSchema = z.object({

@@ -1,7 +1,9 @@
 // The audit log as operators read it: filtered by Rack and time, and its hash chain verified.
+
+import type { AuditEventView } from "@fluxrig/wire";
 import type { Db } from "../db/duckdb-database.js";
 import { listAudit, verifyAuditChain } from "../registry/audit-log.js";
-import type { AuditEventView, AuditOperations } from "./operations.js";
+import type { AuditOperations } from "./operations.js";
 import type { RackOperationsService } from "./rack-operations.js";
 
 export class AuditOperationsService implements AuditOperations {

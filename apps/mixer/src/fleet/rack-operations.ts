@@ -5,6 +5,7 @@
 // (count, source, version, last hello) current rather than as of the last flush. Heartbeat facts (last seen,
 // stats) come from presence, which holds them before its batched flush.
 import { parseEntityId } from "@fluxrig/entity-id";
+import type { BulkAdoptResult, NameConflictView, RackPage, RackView } from "@fluxrig/wire";
 import type { Db } from "../db/duckdb-database.js";
 import { IllegalTransitionError } from "../db/store-errors.js";
 import { listNameConflicts } from "../registry/name-conflicts.js";
@@ -13,13 +14,9 @@ import type { RackRecord } from "../registry/registry-records.js";
 import {
   type Actor,
   type BulkAdoptRequest,
-  type BulkAdoptResult,
-  type NameConflictView,
   OperationError,
   type RackListQuery,
   type RackOperations,
-  type RackPage,
-  type RackView,
 } from "./operations.js";
 import type { RackLifecycle } from "./rack-lifecycle.js";
 import { liveFacts, type PresenceFacts, toConflictView, toRackView } from "./rack-view.js";

@@ -2,9 +2,9 @@
 import { createHash } from "node:crypto";
 import { formatEntityIdHex } from "@fluxrig/entity-id";
 import { keyFingerprint } from "@fluxrig/passport";
+import type { NameConflictView, RackView } from "@fluxrig/wire";
 import type { NameConflict } from "../registry/name-conflicts.js";
 import type { RackRecord } from "../registry/registry-records.js";
-import type { NameConflictView, RackView } from "./operations.js";
 
 /**
  * What presence knows of a Rack beyond its registry record: heartbeats land here at once and reach the database

@@ -1,6 +1,5 @@
 // Presence in memory: heartbeats update last_seen and stats at once; DuckDB gets them in batches; a sweep marks silence.
-import type { Heartbeat } from "@fluxrig/wire";
-import type { RackStatus } from "../fleet/operations.js";
+import type { Heartbeat, RackStatus } from "@fluxrig/wire";
 import { LiveStats } from "./live-stats.js";
 
 /**

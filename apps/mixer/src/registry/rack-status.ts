@@ -1,15 +1,9 @@
 // The Rack status machine (SPEC §4): which status may follow which, and nothing else.
 
-/** The seed's pending/active/offline plus the documented `rejected` and `revoked`. */
-export type RackStatus = "pending" | "active" | "offline" | "rejected" | "revoked";
+import { RACK_STATUSES, type RackStatus } from "@fluxrig/wire";
 
-export const RACK_STATUSES: readonly RackStatus[] = Object.freeze([
-  "pending",
-  "active",
-  "offline",
-  "rejected",
-  "revoked",
-]);
+// The statuses are part of the REST API's bodies, declared in @fluxrig/wire; the transitions are the registry's.
+export { RACK_STATUSES, type RackStatus };
 
 /**
  * Allowed changes. Presence only moves active <-> offline, so a pending Rack that goes silent stays pending

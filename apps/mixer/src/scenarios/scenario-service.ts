@@ -1,13 +1,8 @@
 // Scenarios (SPEC §10, Path B): import, list, activate; activation adopts the pending Racks it names and pushes logic.
-import type { ScenarioPush } from "@fluxrig/wire";
+import type { ScenarioImportResult, ScenarioPush, ScenarioSummary } from "@fluxrig/wire";
 import type { Db } from "../db/duckdb-database.js";
 import type { JsonObject } from "../db/duckdb-values.js";
-import type {
-  Actor,
-  ScenarioImportResult,
-  ScenarioOperations,
-  ScenarioSummary,
-} from "../fleet/operations.js";
+import type { Actor, ScenarioOperations } from "../fleet/operations.js";
 import { OperationError } from "../fleet/operations.js";
 import type { RackLifecycle, ScenarioSource } from "../fleet/rack-lifecycle.js";
 import { getRackByName } from "../registry/rack-queries.js";

@@ -1,17 +1,19 @@
 // In-memory fakes of the fleet operations for the HTTP-layer tests: real enough to page, resolve refs and fail on cue.
-import type { WireErrorCode } from "@fluxrig/wire";
+import type {
+  AuditEventView,
+  ClusterInfo,
+  NameConflictView,
+  RackStatus,
+  RackView,
+  ScenarioSummary,
+  WireErrorCode,
+} from "@fluxrig/wire";
 import {
   type Actor,
-  type AuditEventView,
   type AuditOperations,
-  type ClusterInfo,
-  type NameConflictView,
   OperationError,
   type RackOperations,
-  type RackStatus,
-  type RackView,
   type ScenarioOperations,
-  type ScenarioSummary,
 } from "../../fleet/operations.js";
 
 const AT = "2025-01-01T00:00:00.000Z";
