@@ -32,7 +32,6 @@ import { MachineIdPool } from "./registry/machine-id-pool.js";
 import { upsertNodeRow } from "./registry/node-rows.js";
 import { writePresenceRows } from "./registry/presence-writes.js";
 import { RackDirectory } from "./registry/rack-directory.js";
-import { countRacksByStatus } from "./registry/rack-queries.js";
 import { RegistryWriter } from "./registry/registry-writer.js";
 import { type ClusterKey, loadClusterKey } from "./runtime/cluster-key.js";
 import { type Clock, Counters, systemClock } from "./runtime/counters.js";
@@ -318,7 +317,8 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     counters,
     lifecycle,
     clusterInfo: async () => {
-      const counts = await countRacksByStatus(db);
+      // From the directory: it is the registry as committed, and the bench polls this every second.
+      const counts = directory.counts();
       const total = Object.values(counts).reduce((a, b) => a + b, 0);
       return {
         cluster: config.mixer.name,

@@ -3,7 +3,7 @@ import { EntityType } from "@fluxrig/entity-id";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidInputError } from "../db/store-errors.js";
 import { RackDirectory } from "./rack-directory.js";
-import { type ListRacksQuery, listRacks } from "./rack-queries.js";
+import { countRacksByStatus, type ListRacksQuery, listRacks } from "./rack-queries.js";
 import type { RackStatus } from "./rack-status.js";
 import type { RackRecord } from "./registry-records.js";
 import { openTestRegistry, rackInput, type TestRegistry } from "./registry-test-harness.js";
@@ -103,6 +103,10 @@ describe("RackDirectory.page", () => {
     }
   });
 
+  it("counts Racks by status exactly as the SQL count does", async () => {
+    expect(directory.counts()).toEqual(await countRacksByStatus(t.db));
+  });
+
   it("pages through every Rack with the cursor, in name order", () => {
     const seen: string[] = [];
     let after: string | undefined;
@@ -169,6 +173,10 @@ describe("the sorted names follow every change", () => {
     const noted = d.noteHello(3n, { version: "2.0.0", source: "10.0.0.7", now: new Date("2030-01-02") });
     expect(d.page({ limit: 1 }).racks[0]).toBe(noted);
     expect(noted?.lifecycle.helloCount).toBe(2);
+    expect(d.counts()).toEqual({ pending: 1, active: 1, offline: 0, rejected: 0, revoked: 0 });
+    d.put(record(3, "c", "revoked"));
+    d.remove(99n);
+    expect(d.counts()).toEqual({ pending: 0, active: 1, offline: 0, rejected: 0, revoked: 1 });
   });
 
   it("when a new Rack takes a name before the old holder is forgotten", () => {
@@ -176,6 +184,8 @@ describe("the sorted names follow every change", () => {
     d.put(record(1, "a"));
     d.put(record(2, "a"));
     expect(d.page({ limit: 100 }).racks.map((r) => r.entityId)).toEqual([2n]);
+    // Both rows exist until the old one's removal commits, and both are counted, as the registry would.
+    expect(d.counts().pending).toBe(2);
     d.remove(1n);
     expect(d.page({ limit: 100 }).racks.map((r) => r.entityId)).toEqual([2n]);
     d.remove(2n);

@@ -9,6 +9,7 @@ import type { Db } from "../db/duckdb-database.js";
 import { InvalidInputError } from "../db/store-errors.js";
 import { listNodeRows } from "./node-rows.js";
 import { type ListRacksQuery, loadAllRacks } from "./rack-queries.js";
+import type { RackStatus } from "./rack-status.js";
 import type { RackPage, RackRecord } from "./registry-records.js";
 import { SortedNames } from "./sorted-names.js";
 
@@ -40,6 +41,14 @@ export class RackDirectory implements RackView {
   readonly #nodeNames = new Map<string, bigint>();
   /** Racks whose hello facts changed since the last flush. */
   #dirty = new Set<bigint>();
+  /** Racks by status, kept in step by put and remove. */
+  readonly #counts: Record<RackStatus, number> = {
+    pending: 0,
+    active: 0,
+    offline: 0,
+    rejected: 0,
+    revoked: 0,
+  };
 
   /** Loads every Rack (registry joined with rack_lifecycle) and the names of the node rows. */
   static async load(db: Db): Promise<RackDirectory> {
@@ -51,6 +60,11 @@ export class RackDirectory implements RackView {
 
   get size(): number {
     return this.#byId.size;
+  }
+
+  /** How many Racks have each status, as the registry has them (`countRacksByStatus` without a query). */
+  counts(): Record<RackStatus, number> {
+    return { ...this.#counts };
   }
 
   rack(entityId: bigint): RackRecord | undefined {
@@ -113,7 +127,11 @@ export class RackDirectory implements RackView {
   put(rack: RackRecord): void {
     const previous = this.#byId.get(rack.entityId);
     // Most puts keep the name (a status change): the sorted names are then left as they are.
-    if (previous) this.#unindex(previous, rack);
+    if (previous) {
+      this.#unindex(previous, rack);
+      this.#counts[previous.status]--;
+    }
+    this.#counts[rack.status]++;
     this.#byId.set(rack.entityId, rack);
     if (this.#byName.get(rack.name) !== rack.entityId) {
       if (!this.#byName.has(rack.name)) this.#sorted.add(rack.name);
@@ -127,6 +145,7 @@ export class RackDirectory implements RackView {
     const previous = this.#byId.get(entityId);
     if (!previous) return;
     this.#unindex(previous);
+    this.#counts[previous.status]--;
     this.#byId.delete(entityId);
     this.#dirty.delete(entityId);
   }
