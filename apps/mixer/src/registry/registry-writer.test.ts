@@ -176,6 +176,22 @@ describe("RegistryWriter", () => {
     expect((await writer.submit(insert(6, { machineIdRange: range }))).machineId).toBe(10);
   });
 
+  it("retires a reused MachineID again by rewriting its old tombstone row in place, not deleting and re-inserting it", async () => {
+    // b never held a passport: its id is free at once, and c gets it while b's tombstone row stays in the table.
+    const b = await writer.submit(insert(1));
+    await writer.submit((stage) => planDeleteRack(stage, b.entityId, { ...by, now: t.clock.now() }));
+    const c = await writer.submit(insert(2));
+    expect(c.machineId).toBe(b.machineId);
+    const tombstone = "SELECT rowid, entity_id, name FROM machine_id_tombstones WHERE machine_id = $1";
+    const [[rowid]] = (await t.db.query(tombstone, [c.machineId])).rows as [[bigint]];
+    await writer.submit((stage) => planDeleteRack(stage, c.entityId, { ...by, now: t.clock.now() }));
+    // Same rowid: updated in place. A DELETE then INSERT of the key in one transaction would get a new one, and
+    // makes DuckDB abort the process (FATAL "duplicate key" reverting the commit) when that commit fails on a full
+    // or read-only disk.
+    expect((await t.db.query(tombstone, [c.machineId])).rows).toEqual([[rowid, c.entityId, "rack-002"]]);
+    expect((await t.db.query("SELECT count(*) FROM machine_id_tombstones")).rows).toEqual([[1n]]);
+  });
+
   it("keeps a MachineID across a replace in one batch (delete and insert of the same entity id)", async () => {
     const old = await writer.submit(insert(1));
     const now = t.clock.now();

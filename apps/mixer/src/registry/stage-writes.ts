@@ -83,14 +83,21 @@ export async function writeStage(
 ): Promise<AuditEvent[]> {
   const into = options.checked ? appendThroughTemp : appendDirect;
   for (const [machineId, row] of stage.tombstones) {
-    await db.run("DELETE FROM machine_id_tombstones WHERE machine_id = $1", [machineId]);
-    if (row) {
-      await db.run(
-        `INSERT INTO machine_id_tombstones (machine_id, entity_id, name, retired_at, reusable_after)
-         VALUES ($1, $2, $3, $4, $5)`,
-        [row.machineId, row.entityId, row.name, toTimestamp(row.retiredAt), toTimestamp(row.reusableAfter)],
-      );
+    if (!row) {
+      await db.run("DELETE FROM machine_id_tombstones WHERE machine_id = $1", [machineId]);
+      continue;
     }
+    // A reused MachineID retired again still has its old tombstone row: rewrite it in place (only non-key columns
+    // change), never DELETE and re-INSERT the key. DuckDB aborts the whole process (FATAL "duplicate key" while
+    // reverting the commit) when a transaction that deleted and re-inserted one index key fails to commit, as it
+    // does on a full or read-only disk. Same statement as deleteRack's (rack-status-writes.ts).
+    await db.run(
+      `INSERT INTO machine_id_tombstones (machine_id, entity_id, name, retired_at, reusable_after)
+       VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (machine_id) DO UPDATE SET entity_id = excluded.entity_id, name = excluded.name,
+         retired_at = excluded.retired_at, reusable_after = excluded.reusable_after`,
+      [row.machineId, row.entityId, row.name, toTimestamp(row.retiredAt), toTimestamp(row.reusableAfter)],
+    );
   }
   for (const write of stage.conflicts) {
     if (write.kind === "clear") await clearNameConflicts(db, write.name);

@@ -17,8 +17,8 @@ import {
   MixerHarness,
   mountTmpfs,
 } from "@fluxrig/testkit";
-import { afterAll, beforeEach, describe, test } from "vitest";
-import { STORAGE_ENV as ENV, storageKit, TMPFS_BYTES } from "./support/storage-fleet.js";
+import { afterAll, beforeEach, describe, expect, test } from "vitest";
+import { STORAGE_ENV as ENV, type RackBody, storageKit, TMPFS_BYTES } from "./support/storage-fleet.js";
 
 const ITERATIONS = faultIterations();
 const SUPPORT = fsFaultSupport();
@@ -30,7 +30,10 @@ const report = new FaultReport({
 }).attach({ afterAll, beforeEach }, { tail: 60 });
 report.note(describeFsFaultSupport(SUPPORT));
 
-const { faultCycle, runningFleet, verifyAfterRestart } = storageKit(report, ITERATIONS);
+const { answered, expectRunning, faultCycle, runningFleet, verifyAfterRestart } = storageKit(
+  report,
+  ITERATIONS,
+);
 if (!SUPPORT.tmpfs) report.skip("disk full while running", "mount -t tmpfs is not available (not root)");
 if (SUPPORT.lockMethod !== "chattr +i")
   report.skip(
@@ -69,6 +72,39 @@ describe("the Mixer's data dir full or read-only while it runs", () => {
           "readonly",
         );
       }
+      await verifyAfterRestart(h, acks);
+    },
+  );
+
+  // A pending Rack's MachineID is free again as soon as it is removed, and its tombstone row stays in the file; the
+  // next Rack to get that id, once removed, retires it again. That rewrite of an existing tombstone must not abort
+  // DuckDB (and the Mixer) when its commit fails. Read-only, because every commit then fails.
+  test.skipIf(SUPPORT.lockMethod !== "chattr +i")(
+    "a Rack on a reused MachineID removed under a read-only data dir (chattr +i): refused, no DuckDB abort",
+    async () => {
+      await using h = await MixerHarness.create({ env: ENV });
+      const acks = await runningFleet(h);
+      const first = acks.pending()[0]!;
+      const reusedId = acks.enrolled.get(first)!;
+      expect((await acks.remove(h, first)).status).toBe(200);
+      const { rack, status } = await acks.enroll();
+      expect(status).toBe("pending");
+      expect(rack.entityId, "the next Rack gets the removed Rack's MachineID").toBe(reusedId);
+
+      const fault = lockDirectory(h.dataDir);
+      try {
+        const what = `a removal of ${rack.name} on a reused MachineID`;
+        const res = await answered(h, what, () => acks.remove(h, rack.name));
+        report.count("readonly.reused_id_removals_tried");
+        expectRunning(h, what);
+        expect(res.status, JSON.stringify(res.body)).toBe(503);
+        expect(res.body.error?.code).toBe("unavailable");
+        report.count("readonly.reused_id_removals_refused");
+        expect((await h.api<RackBody>(`/api/v1/racks/${rack.name}`)).body.status).toBe("pending");
+      } finally {
+        await fault.undo();
+      }
+      expect((await acks.remove(h, rack.name)).status).toBe(200);
       await verifyAfterRestart(h, acks);
     },
   );
