@@ -6,7 +6,7 @@ import { runInNewContext } from "node:vm";
 /**
  * Under a steady stream of heartbeats V8 lets its old generation grow to two or three times the live data before a
  * major collection. At 10,000 Racks the swarm bench saw the Mixer's RSS peak at 305 to 318 MB without this, and at
- * 283 to 288 MB with it (40 to 50 MB live). Lowering V8's growing factor instead (--heap-growing-percent=25) cost 30%
+ * 283 to 299 MB with it (40 to 50 MB live). Lowering V8's growing factor instead (--heap-growing-percent=25) cost 30%
  * more CPU per heartbeat.
  *
  * The limit follows the fleet: after each collection it becomes max(softLimit, 1.5 x what survived), so a fleet
