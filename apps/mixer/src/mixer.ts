@@ -339,6 +339,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
           "registry.writes": writer.stats.writes,
           "registry.largest_batch": writer.stats.largestBatch,
           "registry.retried_batches": writer.stats.retriedBatches,
+          "registry.deferred_writes": writer.stats.deferredWrites,
           "hello.replies_sent": replies.stats.sent,
           "hello.signatures_offloaded": verifier.stats.offloaded,
           "hello.signatures_inline": verifier.stats.inline,

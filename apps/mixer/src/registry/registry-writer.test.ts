@@ -157,12 +157,13 @@ describe("RegistryWriter", () => {
       });
       return planDeleteRack(stage, a!.entityId, { ...by, now });
     });
-    // A deletion and an insert in the same batch: the insert may take the id freed just before it.
+    // A deletion and an insert submitted together: the insert takes the id the deletion freed, in the next batch.
     const [, reused] = await Promise.all([
       writer.submit((stage) => planDeleteRack(stage, b!.entityId, { ...by, now })),
       writer.submit(insert(4, { machineIdRange: range })),
     ]);
     expect(reused?.machineId).toBe(11);
+    expect(writer.stats.deferredWrites).toBe(1);
     expect(await allocateMachineId(t.db, { ...range, now })).toBe(13);
     expect((await writer.submit(insert(5, { machineIdRange: range }))).machineId).toBe(13);
 
@@ -190,6 +191,36 @@ describe("RegistryWriter", () => {
     // or read-only disk.
     expect((await t.db.query(tombstone, [c.machineId])).rows).toEqual([[rowid, c.entityId, "rack-002"]]);
     expect((await t.db.query("SELECT count(*) FROM machine_id_tombstones")).rows).toEqual([[1n]]);
+  });
+
+  it("never commits a key freed and taken again in one transaction: such a write waits for the next batch", async () => {
+    // DuckDB cannot undo a transaction that deleted a key and inserted it again: if its commit fails (full or
+    // read-only disk) it aborts the process. So a write reusing what its batch freed goes to the next batch.
+    const [a, b] = await Promise.all([writer.submit(insert(1)), writer.submit(insert(2))]);
+    const now = t.clock.now();
+    const batches = writer.stats.batches;
+    const [, sameName, sameKey, unrelated] = await Promise.all([
+      writer.submit((stage) => {
+        planDeleteRack(stage, a.entityId, { ...by, now });
+        return planDeleteRack(stage, b.entityId, { ...by, now });
+      }),
+      // a's name under a new key, b's key under a new name: both were let go by the deletion above. The third
+      // shares nothing with them but takes the lowest free MachineID, which the deletion freed (no passport).
+      writer.submit(insert(3, { name: a.name })),
+      writer.submit(insert(4, { publicKey: b.lifecycle.publicKey })),
+      writer.submit(insert(5)),
+    ]);
+    expect(sameName.name).toBe(a.name);
+    expect(sameKey.lifecycle.publicKey).toBe(b.lifecycle.publicKey);
+    // The deletion commits alone; the three inserts together in the next batch, on the freed ids.
+    expect(writer.stats.deferredWrites).toBe(3);
+    expect(writer.stats.batches - batches).toBe(2);
+    expect([sameName, sameKey, unrelated].map((r) => r.machineId).sort()).toEqual(
+      [a.machineId, b.machineId, Math.max(a.machineId, b.machineId) + 1].sort(),
+    );
+    expect(directory.rackByName(a.name)?.entityId).toBe(sameName.entityId);
+    expect(directory.rackByPublicKey(b.lifecycle.publicKey)?.entityId).toBe(sameKey.entityId);
+    expect(await auditCount(t.db)).toBeGreaterThan(0);
   });
 
   it("keeps a MachineID across a replace in one batch (delete and insert of the same entity id)", async () => {

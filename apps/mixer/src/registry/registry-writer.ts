@@ -38,6 +38,8 @@ export interface RegistryWriterStats {
   largestBatch: number;
   /** Batches that failed as a whole and were retried one write at a time. */
   retriedBatches: number;
+  /** Writes moved to the next batch because they reused a key their batch freed. */
+  deferredWrites: number;
 }
 
 /** Thrown when a write is submitted from inside a transaction of the same handle: it would wait for itself. */
@@ -72,7 +74,13 @@ export class RegistryWriter {
   #scheduled = false;
   #draining: Promise<void> | undefined;
   #closed = false;
-  readonly stats: RegistryWriterStats = { batches: 0, writes: 0, largestBatch: 0, retriedBatches: 0 };
+  readonly stats: RegistryWriterStats = {
+    batches: 0,
+    writes: 0,
+    largestBatch: 0,
+    retriedBatches: 0,
+    deferredWrites: 0,
+  };
 
   constructor(options: RegistryWriterOptions) {
     this.#db = options.db;
@@ -151,15 +159,27 @@ export class RegistryWriter {
     const stage = new WriteStage(this.#base);
     const planned: Array<{ item: Pending; result: unknown }> = [];
     const refused: Array<{ item: Pending; error: unknown }> = [];
+    const deferred: Pending[] = [];
     for (const item of items) {
       const child = stage.fork();
       try {
         const result = item.plan(child);
+        // A key this batch freed (a removed Rack's MachineID, name or key): the write waits for the next batch,
+        // where it is planned again over what this one committed (see WriteStage.reusesKeyFreedByParent). The first
+        // write of a batch is never deferred, so every batch makes progress.
+        if (child.reusesKeyFreedByParent()) {
+          deferred.push(item);
+          continue;
+        }
         child.merge();
         planned.push({ item, result });
       } catch (error) {
         refused.push({ item, error });
       }
+    }
+    if (deferred.length > 0) {
+      this.stats.deferredWrites += deferred.length;
+      this.#queue.unshift(...deferred);
     }
     try {
       await this.#commitPlanned(stage, planned, mayRetry);

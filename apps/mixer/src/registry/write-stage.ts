@@ -88,6 +88,26 @@ export class WriteStage implements StageBase {
     parent.#lowestFreed = this.#lowestFreed;
   }
 
+  /**
+   * Whether this (forked) stage puts a Rack row on a key its parent stage let go of: an entity id or MachineID the
+   * parent deleted or retired, or a name or public key the parent released. Committed in one transaction, that is a
+   * key deleted and inserted again, which DuckDB cannot undo: when such a commit fails (a full or read-only disk) it
+   * aborts the whole process while reverting. The writer moves such a write to the next batch instead.
+   */
+  reusesKeyFreedByParent(): boolean {
+    const parent = this.#parent;
+    if (!(parent instanceof WriteStage)) return false;
+    for (const [entityId, rack] of this.racks) {
+      if (rack === null) continue;
+      if (parent.deleted.has(entityId)) return true;
+      if (parent.#names.get(rack.name) === null) return true;
+      if (parent.#keys.get(rack.lifecycle.publicKey) === null) return true;
+      const id = parent.#ids.get(rack.machineId);
+      if (id !== undefined && !(id.kind === "live" && id.entityId === entityId)) return true;
+    }
+    return false;
+  }
+
   // Reads
 
   rack(entityId: bigint): RackRecord | undefined {
