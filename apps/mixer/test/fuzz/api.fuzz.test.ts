@@ -60,6 +60,8 @@ function fill(template: string, value: string): string {
  */
 function expectTyped(res: RawResponse, allowed: readonly number[], rec: PropertyRecord, what: string): void {
   if (res.hung) rec.hung += 1;
+  // A retried reset is counted where the report shows it, not hidden (see RawHttp.send).
+  if (res.retriedAfter !== undefined) tally(rec, `retried after ${res.retriedAfter}`);
   if (res.status >= 500) rec.status_5xx += 1;
   const code = (res.body as { error?: { code?: unknown } } | null)?.error?.code;
   tally(rec, `${res.status}${typeof code === "string" ? ` ${code}` : ""}`);
