@@ -40,5 +40,8 @@ if [ ! -d node_modules/tsx ]; then
   exit 2
 fi
 
+# The lab runs the project's nats-server (2.10 or newer, see tooling/nats-server.sh).
+if NATS_SERVER_BIN=$(bash tooling/nats-server.sh); then export NATS_SERVER_BIN; fi
+
 # One node process runs the lab (no pnpm/tsx wrapper in between), so signals reach it directly.
 exec node --conditions=@fluxrig/source --import tsx tooling/lab/main.ts "$@"

@@ -14,20 +14,9 @@ if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.mod
   pnpm install --frozen-lockfile --reporter=append-only >/dev/null
 fi
 
-if ! command -v nats-server >/dev/null 2>&1 && [ -z "${NATS_SERVER_BIN:-}" ]; then
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
-    echo "setup: installing nats-server with apt-get" >&2
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
-    # Debian's package enables a system service; the tests and the lab start their own servers on free ports.
-    (systemctl disable --now nats-server >/dev/null 2>&1 || true)
-  else
-    echo "setup: nats-server (2.9 or newer, with JetStream) is required and missing." >&2
-    echo "setup: install it (Debian: 'sudo apt-get install nats-server'; elsewhere see https://docs.nats.io)," >&2
-    echo "setup: or point NATS_SERVER_BIN at a nats-server binary." >&2
-    exit 1
-  fi
-fi
+# nats-server 2.10 or newer (cluster mode and JWT auth need it; Debian 12 ships 2.9.10): tooling/nats-server.sh finds
+# one or unpacks Debian 13's package into .tools/ without touching the machine's apt configuration.
+bash tooling/nats-server.sh >/dev/null
 
 # Optional: `docker-compose config` validates docker-compose.yml in packages/testkit/test/lab.int.test.ts (skipped
 # without it). Debian's docker-compose 1.29 installs in about 20 s with --no-install-recommends (without that flag

@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -f .reports/vitest.json
 bash tooling/setup.sh
+NATS_SERVER_BIN=$(bash tooling/nats-server.sh)
+export NATS_SERVER_BIN
 pnpm exec turbo run build typecheck --output-logs=errors-only
 pnpm exec tsc -p tsconfig.json
 pnpm exec biome check .

@@ -87,7 +87,7 @@ export class LabCluster {
     const natsBin = findNatsServer();
     if (natsBin === undefined) {
       throw new LabStartError(
-        "nats-server is not installed: run without --no-setup, install it (Debian: apt-get install nats-server), or set NATS_SERVER_BIN",
+        "nats-server is not installed: run without --no-setup, run `bash tooling/nats-server.sh`, or set NATS_SERVER_BIN to a nats-server 2.10+",
       );
     }
     await mkdir(layout.dir, { recursive: true, mode: 0o700 });

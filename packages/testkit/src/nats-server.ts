@@ -1,7 +1,8 @@
 // A real nats-server per test: free port, own JetStream store, waited on until it serves, always stopped and removed.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { connect, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
 import { type ExitStatus, SpawnedProcess } from "./child-process.js";
 import { type Started, track } from "./cleanup-registry.js";
@@ -31,7 +32,7 @@ export interface NatsServerOptions {
   stopGraceMs?: number;
   /** Log lines kept in memory (default 5000). */
   maxLogLines?: number;
-  /** The nats-server binary (default env `NATS_SERVER_BIN`, else `nats-server` on PATH). */
+  /** The nats-server binary (default: env `NATS_SERVER_BIN`, else `.tools/bin/nats-server`, else PATH). */
   bin?: string;
 }
 
@@ -211,7 +212,7 @@ export class NatsServer implements AsyncDisposable, Started {
 
   async #launchProcess(): Promise<void> {
     if (this.running) return;
-    const bin = this.#opts.bin ?? process.env.NATS_SERVER_BIN ?? "nats-server";
+    const bin = this.#opts.bin ?? defaultNatsServerBin();
     this.#log.push("note", `starting ${bin} on port ${this.#port}`);
     const since = this.#log.mark();
     const proc = new SpawnedProcess({
@@ -271,7 +272,8 @@ export class NatsServer implements AsyncDisposable, Started {
       proc.pid === undefined ? "spawn-failed" : error instanceof ProcessExitedError ? "exited" : "timeout";
     const log = this.log(150);
     const why = {
-      "spawn-failed": "could not be run (install nats-server or point NATS_SERVER_BIN at it)",
+      "spawn-failed":
+        "could not be run (run `bash tooling/nats-server.sh`, or point NATS_SERVER_BIN at a nats-server 2.10+)",
       exited: `exited before it was ready (${status?.signal ? `signal ${status.signal}` : `code ${status?.code}`})`,
       timeout: `was not accepting connections within ${timeoutMs} ms`,
     }[reason];
@@ -328,4 +330,13 @@ export class NatsServer implements AsyncDisposable, Started {
  */
 export function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
   return NatsServer.launch(opts);
+}
+
+// The project's own nats-server (tooling/nats-server.sh puts 2.10+ there), so a bare `vitest run` uses the same
+// server as `npm test`; an older system nats-server on PATH is only the last resort.
+const PROJECT_NATS_SERVER = fileURLToPath(new URL("../../../.tools/bin/nats-server", import.meta.url));
+
+function defaultNatsServerBin(): string {
+  if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN;
+  return existsSync(PROJECT_NATS_SERVER) ? PROJECT_NATS_SERVER : "nats-server";
 }
