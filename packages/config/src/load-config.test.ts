@@ -100,6 +100,30 @@ describe("parseConfig", () => {
     );
   });
 
+  test("a bad string or duration from the environment names the variable, not the file", () => {
+    const env = { FLUXRIG_ENROLLMENT_PENDING_TTL: "lots" };
+    const err = (() => {
+      try {
+        parseConfig({ schema: Schema, file: "m.toml", text: "", env });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(ConfigValueError);
+    expect((err as ConfigValueError).message).toMatch(
+      /^enrollment\.pending_ttl: environment variable FLUXRIG_ENROLLMENT_PENDING_TTL: /,
+    );
+    expect((err as ConfigValueError).file).toBeUndefined();
+    expect(() =>
+      parseConfig({ schema: Schema, file: "m.toml", text: "", env: { FLUXRIG_MIXER_MACHINE_ID: "0" } }),
+    ).toThrow(/environment variable FLUXRIG_MIXER_MACHINE_ID/);
+    // The same bad value in the file still names the file.
+    expect(() =>
+      parseConfig({ schema: Schema, file: "m.toml", text: '[enrollment]\npending_ttl = "lots"', env: {} }),
+    ).toThrow(/^m\.toml: enrollment\.pending_ttl: /);
+  });
+
   test("broken TOML gives the line and column", () => {
     const err = catchError(() =>
       parseConfig({ schema: Schema, file: "m.toml", text: "[mixer]\nname = = 1", env: {} }),

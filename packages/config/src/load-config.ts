@@ -79,7 +79,7 @@ export function parseConfig<S extends z.ZodObject>(
   }
 
   const result = schema.safeParse(raw);
-  if (!result.success) throw issueToError(result.error, file);
+  if (!result.success) throw issueToError({ error: result.error, file, sources, prefix });
   return { config: result.data, sources, file };
 }
 
@@ -169,7 +169,13 @@ function coerceEnv(opts: { value: string; schema: ZodType; name: string; key: st
   return opts.value;
 }
 
-function issueToError(error: z.ZodError, file: string | undefined): ConfigValueError {
+function issueToError(opts: {
+  error: z.ZodError;
+  file: string | undefined;
+  sources: Record<string, ConfigSource>;
+  prefix: string;
+}): ConfigValueError {
+  const { error, file } = opts;
   const issue = error.issues[0];
   if (!issue) return new ConfigValueError({ file, message: "invalid configuration" });
   if (issue.code === "unrecognized_keys") {
@@ -180,6 +186,22 @@ function issueToError(error: z.ZodError, file: string | undefined): ConfigValueE
       : "unknown section";
     return new ConfigValueError({ file, key, expected: "a known key", message });
   }
-  const key = issue.path.map(String).join(".");
-  return new ConfigValueError({ file, key, expected: issue.message, message: issue.message, cause: error });
+  const key = issue.path.slice(0, 2).map(String).join(".");
+  // A value that came from the environment is the variable's fault, not the file's: name the variable.
+  if (opts.sources[key] === "env") {
+    const name = `${opts.prefix}_${key.replace(".", "_")}`.toUpperCase();
+    return new ConfigValueError({
+      key,
+      expected: issue.message,
+      message: `environment variable ${name}: ${issue.message}`,
+      cause: error,
+    });
+  }
+  return new ConfigValueError({
+    file,
+    key: issue.path.map(String).join("."),
+    expected: issue.message,
+    message: issue.message,
+    cause: error,
+  });
 }
