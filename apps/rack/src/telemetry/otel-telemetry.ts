@@ -14,6 +14,11 @@ import {
 } from "@opentelemetry/semantic-conventions";
 import type { RackTelemetry, TelemetryOptions } from "./telemetry-types.js";
 
+// A stopping Rack gives its last export this long, then shutdown this long: together well inside Docker's 10 s
+// stop grace. Unbounded, a dead endpoint held the stop for about 22 s (the exporter's own timeout and retries).
+const FINAL_FLUSH_MS = 1_000;
+const SHUTDOWN_MS = 500;
+
 type ExportCallback = Parameters<PushMetricExporter["export"]>[1];
 type ExportResult = Parameters<ExportCallback>[0];
 
@@ -107,12 +112,12 @@ export function startTelemetry(opts: TelemetryOptions): RackTelemetry {
       if (stopped) return;
       stopped = true;
       try {
-        await provider.forceFlush();
+        await provider.forceFlush({ timeoutMillis: FINAL_FLUSH_MS });
       } catch (error) {
-        opts.logger.warn({ err: error }, "telemetry: final flush failed");
+        opts.logger.warn({ err: error, timeout_ms: FINAL_FLUSH_MS }, "telemetry: final flush failed");
       }
       try {
-        await provider.shutdown();
+        await provider.shutdown({ timeoutMillis: SHUTDOWN_MS });
       } catch (error) {
         opts.logger.warn({ err: error }, "telemetry: shutdown failed");
       }
