@@ -38,17 +38,36 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
     } catch (err) {
       lastError = err;
       const waited = Date.now() - started;
-      if (waited + delay > opts.connectTimeoutMs || opts.signal?.aborted) {
+      const wait = nextConnectWait({ waitedMs: waited, backoffMs: delay, timeoutMs: opts.connectTimeoutMs });
+      if (wait === undefined || opts.signal?.aborted) {
         throw new NatsUnreachableError(opts.url, waited, { cause: lastError });
       }
       opts.logger.warn(
         { url: opts.url, attempt, err: (err as Error).message },
         "NATS not reachable yet, retrying",
       );
-      await new Promise((r) => setTimeout(r, delay));
+      await new Promise((r) => setTimeout(r, wait));
       delay = Math.min(delay * 2, 2000);
     }
   }
+}
+
+/**
+ * How long to wait before the next connect attempt, or undefined once the deadline has passed. The last wait is cut
+ * short so that one attempt is made at the deadline itself: `connect_timeout = "3s"` used to give up after 1.6 s,
+ * when the next full backoff step would have overshot it.
+ *
+ * @example
+ * nextConnectWait({ waitedMs: 1_500, backoffMs: 1_600, timeoutMs: 3_000 }); // 1_500
+ */
+export function nextConnectWait(opts: {
+  waitedMs: number;
+  backoffMs: number;
+  timeoutMs: number;
+}): number | undefined {
+  const remaining = opts.timeoutMs - opts.waitedMs;
+  if (remaining <= 0) return undefined;
+  return Math.min(opts.backoffMs, remaining);
 }
 
 function watchStatus(nc: NatsConnection, logger: Logger): void {
