@@ -1,7 +1,9 @@
 // The Mixer's config: defaults, environment overrides and clear refusals for the keys whose form is not obvious.
-import { availableParallelism } from "node:os";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { loadMixerConfig } from "./config.js";
+import { configFileToRead, DEFAULT_CONFIG_FILE, loadMixerConfig } from "./config.js";
 
 describe("loadMixerConfig", () => {
   test("defaults: DuckDB capped, admission control on, signature workers only with cores to spare", async () => {
@@ -35,5 +37,26 @@ describe("loadMixerConfig", () => {
     ["FLUXRIG_ENROLLMENT_VERIFY_THREADS", "99", /verify_threads/],
   ])("%s=%s is refused, naming the key", async (key, value, named) => {
     await expect(loadMixerConfig({ env: { [key]: value } })).rejects.toThrow(named);
+  });
+});
+
+describe("configFileToRead", () => {
+  test("./fluxrig-mixer.toml is read when nothing names a file, and only when it exists", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fluxrig-mixer-config-"));
+    try {
+      expect(configFileToRead({ named: undefined, cwd: dir })).toBeUndefined();
+      const file = join(dir, DEFAULT_CONFIG_FILE);
+      writeFileSync(file, '[mixer]\nname = "from-cwd"\n');
+      expect(configFileToRead({ named: undefined, cwd: dir })).toBe(file);
+      const { config } = await loadMixerConfig({
+        file: configFileToRead({ named: undefined, cwd: dir }),
+        env: {},
+      });
+      expect(config.mixer.name).toBe("from-cwd");
+      // A named file wins, even when the default exists.
+      expect(configFileToRead({ named: "/etc/other.toml", cwd: dir })).toBe("/etc/other.toml");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,7 @@
 // fluxrig-mixer.toml: the schema of every key, its default, and the one place the Mixer reads configuration.
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import { duration, type LoadedConfig, loadConfig } from "@fluxrig/config";
 import { z } from "zod";
 
@@ -95,6 +97,22 @@ export const MixerConfigSchema = z
   });
 
 export type MixerConfig = z.output<typeof MixerConfigSchema>;
+
+/** The file the Mixer reads when neither `--config` nor `FLUXRIG_CONFIG` names one, if it exists in the cwd. */
+export const DEFAULT_CONFIG_FILE = "fluxrig-mixer.toml";
+
+/**
+ * The config file to read: the one named, else `fluxrig-mixer.toml` in `cwd` when it exists, else none (defaults
+ * and FLUXRIG_* variables only).
+ *
+ * @example
+ * configFileToRead({ named: undefined, cwd: "/etc/fluxrig" }); // "/etc/fluxrig/fluxrig-mixer.toml" if present
+ */
+export function configFileToRead(opts: { named: string | undefined; cwd: string }): string | undefined {
+  if (opts.named !== undefined && opts.named !== "") return opts.named;
+  const candidate = join(opts.cwd, DEFAULT_CONFIG_FILE);
+  return existsSync(candidate) ? candidate : undefined;
+}
 
 /** Loads fluxrig-mixer.toml (optional: without a file, defaults and FLUXRIG_* variables apply). */
 export function loadMixerConfig(opts: {

@@ -1,7 +1,7 @@
 // fluxrig-mixer: reads its config, builds its connections and starts; the only file that touches process state.
 import { parseArgs } from "node:util";
 import { ConfigError } from "@fluxrig/config";
-import { loadMixerConfig } from "./config.js";
+import { configFileToRead, loadMixerConfig } from "./config.js";
 import { startMixer } from "./mixer.js";
 import { MixerError } from "./runtime/errors.js";
 import { HeapGovernor } from "./runtime/heap-governor.js";
@@ -14,7 +14,7 @@ Runs the fluxrig control plane: registry, enrollment, presence, passports, scena
 Every config key can be set by an environment variable FLUXRIG_<SECTION>_<KEY>, e.g. FLUXRIG_API_AUTH_TOKEN.
 
 Options:
-  -c, --config FILE   config file (default: fluxrig-mixer.toml when present)
+  -c, --config FILE   config file (default: $FLUXRIG_CONFIG, else ./fluxrig-mixer.toml when present)
   -v, --version       print the version
   -h, --help          this help`;
 
@@ -42,7 +42,11 @@ async function main(): Promise<number> {
 
   let loaded: Awaited<ReturnType<typeof loadMixerConfig>>;
   try {
-    loaded = await loadMixerConfig({ file: args.values.config ?? process.env.FLUXRIG_CONFIG });
+    const file = configFileToRead({
+      named: args.values.config ?? process.env.FLUXRIG_CONFIG,
+      cwd: process.cwd(),
+    });
+    loaded = await loadMixerConfig({ file });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`fluxrig-mixer: config error: ${err.message}\n`);
