@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { duration, type LoadedConfig, loadConfig } from "@fluxrig/config";
+import { ConfigValueError, duration, type LoadedConfig, loadConfig } from "@fluxrig/config";
 import { z } from "zod";
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -112,6 +112,22 @@ export function configFileToRead(opts: { named: string | undefined; cwd: string 
   if (opts.named !== undefined && opts.named !== "") return opts.named;
   const candidate = join(opts.cwd, DEFAULT_CONFIG_FILE);
   return existsSync(candidate) ? candidate : undefined;
+}
+
+/**
+ * The one start-up rule that spans two keys: the API needs a token unless the operator opted out on purpose. A config
+ * error like any other (exit 2, names the file and the key), checked before anything is opened.
+ */
+export function requireApiAuth(loaded: LoadedConfig<MixerConfig>): void {
+  const { api } = loaded.config;
+  if (api.auth_token || api.auth_disabled_dangerously) return;
+  throw new ConfigValueError({
+    ...(loaded.file !== undefined ? { file: loaded.file } : {}),
+    key: "api.auth_token",
+    expected: "a token",
+    message:
+      "auth_token is empty: set it (or FLUXRIG_API_AUTH_TOKEN), or set auth_disabled_dangerously = true for a lab",
+  });
 }
 
 /** Loads fluxrig-mixer.toml (optional: without a file, defaults and FLUXRIG_* variables apply). */

@@ -1,7 +1,7 @@
 // fluxrig-mixer: reads its config, builds its connections and starts; the only file that touches process state.
 import { parseArgs } from "node:util";
 import { ConfigError } from "@fluxrig/config";
-import { configFileToRead, loadMixerConfig } from "./config.js";
+import { configFileToRead, loadMixerConfig, requireApiAuth } from "./config.js";
 import { startMixer } from "./mixer.js";
 import { MixerError } from "./runtime/errors.js";
 import { HeapGovernor } from "./runtime/heap-governor.js";
@@ -47,6 +47,7 @@ async function main(): Promise<number> {
       cwd: process.cwd(),
     });
     loaded = await loadMixerConfig({ file });
+    requireApiAuth(loaded);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`fluxrig-mixer: config error: ${err.message}\n`);

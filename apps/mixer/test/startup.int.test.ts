@@ -1,5 +1,5 @@
 // How fluxrig-mixer starts and stops: clear refusals for broken config, unsafe keys, a held data dir, no NATS.
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   attachLogsOnFailure,
@@ -35,14 +35,18 @@ describe("fluxrig-mixer start and stop", () => {
     expect(env.stderr).toMatch(/FLUXRIG_PRESENCE_MISSED_HEARTBEATS: expected a number/);
   });
 
-  test("no API token and no dangerous opt-out: refuses to start", async () => {
+  test("no API token and no dangerous opt-out: a config error (exit 2) naming the file and the key", async () => {
     await using dir = tempDir("mixer-noauth");
-    const res = await runBinary("fluxrig-mixer", [], {
+    const file = join(dir.path, "fluxrig-mixer.toml");
+    await writeFile(file, `[mixer]\ndata_dir = ${JSON.stringify(join(dir.path, "data"))}\n`);
+    const res = await runBinary("fluxrig-mixer", ["--config", file], {
       timeoutMs: 20_000,
-      env: { FLUXRIG_MIXER_DATA_DIR: join(dir.path, "data"), FLUXRIG_API_AUTH_TOKEN: "" },
+      env: { FLUXRIG_API_AUTH_TOKEN: "" },
     });
-    expect(res.code).toBe(1);
-    expect(res.stderr).toMatch(/auth_token is empty/);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(`${file}: api.auth_token: auth_token is empty`);
+    // Nothing was opened: the data dir was never created.
+    await expect(stat(join(dir.path, "data"))).rejects.toMatchObject({ code: "ENOENT" });
   });
 
   test("NATS unreachable past the bounded retry: a clear error and exit 1", async () => {
