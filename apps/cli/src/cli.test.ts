@@ -96,7 +96,8 @@ describe("exit codes", () => {
       "GET /api/v1/cluster": () => apiError(401, "unauthorized", "invalid bearer token"),
     });
     const auth = await runInProcess(["cluster", "info"], { fetch });
-    expect(auth.code).toBe(3);
+    // Its own code: a script retrying exit 3 must not retry a bad token forever.
+    expect(auth.code).toBe(4);
     expect(auth.stderr).toContain("the token from FLUXRIG_API_TOKEN was refused");
   });
 

@@ -7,7 +7,7 @@ export function withExamples(cmd: Command, examples: readonly string[]): Command
   const lines = examples.map((e) => (e.startsWith("#") ? `  ${e}` : `  $ fluxrig ${e}`));
   return cmd.addHelpText(
     "after",
-    `\nExamples:\n${lines.join("\n")}\n\nExit codes: 0 ok, 1 refused, 2 usage, 3 unreachable or auth failed (see fluxrig --help).`,
+    `\nExamples:\n${lines.join("\n")}\n\nExit codes: 0 ok, 1 refused, 2 usage, 3 unreachable, 4 token refused (see fluxrig --help).`,
   );
 }
 

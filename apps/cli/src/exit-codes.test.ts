@@ -1,4 +1,4 @@
-// HTTP statuses to exit codes: refusals are 1, a Mixer that cannot answer or a refused token 3.
+// HTTP statuses to exit codes: refusals are 1, a Mixer that cannot answer 3, a refused token 4.
 import { expect, test } from "vitest";
 import { EXIT, exitCodeForStatus } from "./exit-codes.js";
 
@@ -9,8 +9,8 @@ test.each([
   [413, "too_large", EXIT.refused],
   [422, "schema", EXIT.refused],
   [429, "rate_limited", EXIT.refused],
-  [401, "unauthorized", EXIT.unreachable],
-  [403, "forbidden", EXIT.unreachable],
+  [401, "unauthorized", EXIT.auth],
+  [403, "forbidden", EXIT.auth],
   [500, "internal", EXIT.refused],
   [502, undefined, EXIT.unreachable],
   [503, "unavailable", EXIT.unreachable],

@@ -88,3 +88,14 @@ test("normalizeApiUrl keeps a path prefix and refuses what would leak or confuse
   expect(() => normalizeApiUrl("http://u:p@x", "--api-url")).toThrow(/credentials/);
   expect(() => normalizeApiUrl("http://x/?a=1", "--api-url")).toThrow(/query/);
 });
+
+test("a URL ending in /api/v1 is refused with the base URL to use instead", () => {
+  expect(() => normalizeApiUrl("http://127.0.0.1:8090/api/v1", "FLUXRIG_API_URL")).toThrow(
+    'FLUXRIG_API_URL: "http://127.0.0.1:8090/api/v1" ends with /api/v1; give the Mixer\'s base URL instead: http://127.0.0.1:8090',
+  );
+  expect(() => normalizeApiUrl("https://proxy/fluxrig/api/v1/", "--api-url")).toThrow(
+    /instead: https:\/\/proxy\/fluxrig$/,
+  );
+  // A prefix that merely contains the words is still a prefix.
+  expect(normalizeApiUrl("https://proxy/api/v1x", "--api-url")).toBe("https://proxy/api/v1x");
+});

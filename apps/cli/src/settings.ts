@@ -70,7 +70,14 @@ export function normalizeApiUrl(text: string, label: string): string {
   if (url.search || url.hash || url.username || url.password) {
     throw usageError(`${label}: the URL must not carry a query, a fragment or credentials (use the token)`);
   }
-  return url.toString().replace(/\/+$/, "");
+  const base = url.toString().replace(/\/+$/, "");
+  // Every request path starts with /api/v1 already; a base that ends with it would ask for /api/v1/api/v1/...
+  if (/\/api\/v1$/.test(base)) {
+    throw usageError(
+      `${label}: ${JSON.stringify(text)} ends with /api/v1; give the Mixer's base URL instead: ${base.slice(0, -"/api/v1".length)}`,
+    );
+  }
+  return base;
 }
 
 /**

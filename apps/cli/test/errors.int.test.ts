@@ -58,16 +58,16 @@ describe("without a Mixer", () => {
   });
 });
 
-test("with a Mixer: a wrong or missing token is exit 3, an unknown ref exit 1; settings from cli.json", async () => {
+test("with a Mixer: a wrong or missing token is exit 4, an unknown ref exit 1; settings from cli.json", async () => {
   await using h = await MixerHarness.create();
   using dir = tempDir("cli-errors");
   const fluxrig = cliFor(h);
 
   const wrong = await fluxrig(["racks", "list", "--token", "not-the-token"]);
-  expect(wrong.code).toBe(3);
+  expect(wrong.code).toBe(4);
   expect(wrong.stderr).toMatch(/\(unauthorized\)\n {2}the token from --token was refused\n$/);
   const none = await fluxrig(["racks", "list"], { env: { FLUXRIG_API_TOKEN: undefined } });
-  expect(none.code).toBe(3);
+  expect(none.code).toBe(4);
   expect(none.stderr).toContain("no token is set: pass --token, set FLUXRIG_API_TOKEN");
 
   const unknown = await fluxrig(["racks", "show", "rack-nobody"]);
@@ -90,5 +90,5 @@ test("with a Mixer: a wrong or missing token is exit 3, an unknown ref exit 1; s
   const flagWins = await runFluxrig(["racks", "list", "--token", "nope"], {
     env: { XDG_CONFIG_HOME: dir.path },
   });
-  expect(flagWins.code).toBe(3);
+  expect(flagWins.code).toBe(4);
 });
