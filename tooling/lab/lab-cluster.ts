@@ -16,6 +16,7 @@ import {
   REPO_ROOT,
   rackEnv,
 } from "./lab-config.js";
+import { writeLabEnv } from "./lab-env-file.js";
 import {
   type LabLayout,
   labLayout,
@@ -128,6 +129,14 @@ export class LabCluster {
     await prepareLayout(layout);
     await rotateLogs(layout);
     const run = await prepareRuntime({ options, layout, say: this.#say });
+    await writeLabEnv({
+      labDir: layout.dir,
+      envFile: layout.envFile,
+      binDir: layout.binDir,
+      apiUrl: run.apiUrl,
+      token: run.token,
+      cliBundle: LAB_FILES.cliBundle,
+    });
     this.#checkpoint();
 
     await writeFile(
