@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { setTimeout as delay } from "node:timers/promises";
 import { applyScenario } from "../../examples/lab/apply-scenario.mjs";
+import { listRacks } from "./lab-api.js";
 import type { BannerInfo } from "./lab-banner.js";
 import {
   extraRackNames,
@@ -182,6 +183,7 @@ export class LabCluster {
       this.#say(`the demo scenario was not applied: ${scenario.error}`);
     }
 
+    const known = await this.#knownRacks(run);
     this.#checkpoint();
     const names = [...LAB_RACKS, ...extraRackNames(options.extraRacks)];
     this.#say(`starting ${names.length} Racks: ${names.join(", ")}`);
@@ -209,6 +211,7 @@ export class LabCluster {
       apiUrl: run.apiUrl,
       token: run.token,
       tokenFile: layout.tokenFile,
+      envFile: layout.envFile,
       natsUrl: run.natsUrl,
       logsDir: layout.logsDir,
       scenario,
@@ -217,7 +220,25 @@ export class LabCluster {
       manualRack: MANUAL_RACK,
       cliBuilt: existsSync(LAB_FILES.cliBundle),
       racks: names,
+      extraRacks: options.extraRacks,
+      known,
     };
+  }
+
+  /** The registry's status by Rack name before this run's Racks start, so the banner says what will happen. */
+  async #knownRacks(run: { apiUrl: string; token: string }): Promise<Map<string, string>> {
+    try {
+      const racks = await listRacks({
+        apiUrl: run.apiUrl,
+        token: run.token,
+        signal: AbortSignal.any([this.#halt.signal, AbortSignal.timeout(5_000)]),
+      });
+      return new Map(racks.map((r) => [r.name, r.status]));
+    } catch (error) {
+      if (!this.#halt.signal.aborted)
+        this.#say(`could not list the known Racks (the banner assumes none): ${(error as Error).message}`);
+      return new Map();
+    }
   }
 
   /** Starts the status table (after the banner is printed). */
