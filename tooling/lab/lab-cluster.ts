@@ -1,7 +1,10 @@
-// Starts the lab in order (nats-server, Mixer, demo scenario, Racks) and stops it in reverse, each step bounded.
+// Starts the lab in order (nats-server, Mixer, demo scenario, Racks), restarts nats-server or the Mixer when one dies,
+// and stops it in reverse, each step bounded.
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
+import { setTimeout as delay } from "node:timers/promises";
 import { applyScenario } from "../../examples/lab/apply-scenario.mjs";
+import { listRacks } from "./lab-api.js";
 import type { BannerInfo } from "./lab-banner.js";
 import {
   extraRackNames,
@@ -14,6 +17,7 @@ import {
   REPO_ROOT,
   rackEnv,
 } from "./lab-config.js";
+import { writeLabEnv } from "./lab-env-file.js";
 import {
   type LabLayout,
   labLayout,
@@ -26,8 +30,9 @@ import {
 import { LabLock } from "./lab-lock.js";
 import { findNatsServer, natsConfigText } from "./lab-nats.js";
 import type { LabOptions } from "./lab-options.js";
-import { describeExit, LabProcess, LabWaitError } from "./lab-process.js";
+import { describeExit, type LabExit, LabProcess, LabWaitError } from "./lab-process.js";
 import { prepareRuntime } from "./lab-runtime.js";
+import { LAB_RESTART_POLICY, RestartPolicy } from "./restart-policy.js";
 import { StatusMonitor } from "./status-monitor.js";
 import type { ProcessState } from "./status-table.js";
 
@@ -40,11 +45,33 @@ const NATS_READY_MS = 30_000;
 const MIXER_READY_MS = 90_000;
 const GRACE_MS = { rack: 10_000, mixer: 20_000, nats: 10_000 } as const;
 
+/** How the lab starts a child: what `#spawn` takes, kept for nats-server and the Mixer to start them again. */
+interface SpawnSpec {
+  name: string;
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  stopGraceMs: number;
+  /** Start order, for stopping orphans in reverse: nats-server 0, Mixer 1, Racks 2. */
+  tier: number;
+}
+
+/** nats-server or the Mixer: how to start it and the log line that says it is ready. */
+interface CoreSpec {
+  spawn: SpawnSpec;
+  ready: (line: string) => string | boolean | undefined;
+  readyWhat: string;
+  readyMs: number;
+}
+
+type CoreName = "nats-server" | "mixer";
+
 export class LabCluster {
   readonly #options: LabOptions;
   readonly #say: (text: string) => void;
   readonly #layout: LabLayout;
-  readonly #starting = new AbortController();
+  /** Aborted once the lab is asked to stop: ends a start in progress and any pending restart. */
+  readonly #halt = new AbortController();
   readonly #racks = new Map<string, LabProcess>();
   readonly #stopRequested: Promise<string>;
   #requestStop: (reason: string) => void = () => {};
@@ -53,7 +80,11 @@ export class LabCluster {
   #mixer: LabProcess | undefined;
   #monitor: StatusMonitor | undefined;
   #stopping: Promise<void> | undefined;
-  /** Set when nats-server or the Mixer died on its own: the lab then exits 1. */
+  readonly #core = new Map<CoreName, CoreSpec>();
+  readonly #restarts = new RestartPolicy(LAB_RESTART_POLICY);
+  /** Set once everything runs: from then on nats-server and the Mixer are restarted when they die. */
+  #supervising = false;
+  /** Set when nats-server or the Mixer died while starting, or in a crash loop: the lab then exits 1. */
   failure: string | undefined;
 
   constructor(opts: { options: LabOptions; say: (text: string) => void }) {
@@ -72,7 +103,7 @@ export class LabCluster {
 
   /** Asks the lab to stop; aborts a start in progress. */
   requestStop(reason: string): void {
-    this.#starting.abort();
+    this.#halt.abort();
     this.#requestStop(reason);
   }
 
@@ -99,6 +130,14 @@ export class LabCluster {
     await prepareLayout(layout);
     await rotateLogs(layout);
     const run = await prepareRuntime({ options, layout, say: this.#say });
+    await writeLabEnv({
+      labDir: layout.dir,
+      envFile: layout.envFile,
+      binDir: layout.binDir,
+      apiUrl: run.apiUrl,
+      token: run.token,
+      cliBundle: LAB_FILES.cliBundle,
+    });
     this.#checkpoint();
 
     await writeFile(
@@ -106,34 +145,34 @@ export class LabCluster {
       natsConfigText({ port: natsUrlPort(run.natsUrl), storeDir: layout.natsDir }),
     );
     this.#say(`starting nats-server on ${run.natsUrl}`);
-    this.#nats = await this.#spawn({
-      name: "nats-server",
-      command: natsBin,
-      args: ["-c", layout.natsConfig],
-      env: natsEnv(run),
-      stopGraceMs: GRACE_MS.nats,
-      tier: 0,
-    });
-    await this.#nats.waitForLine((l) => (l.includes("Server is ready") ? true : undefined), {
-      timeoutMs: NATS_READY_MS,
-      what: '"Server is ready"',
-      signal: this.#starting.signal,
+    this.#nats = await this.#startCore({
+      spawn: {
+        name: "nats-server",
+        command: natsBin,
+        args: ["-c", layout.natsConfig],
+        env: natsEnv(run),
+        stopGraceMs: GRACE_MS.nats,
+        tier: 0,
+      },
+      ready: (l) => (l.includes("Server is ready") ? true : undefined),
+      readyWhat: '"Server is ready"',
+      readyMs: NATS_READY_MS,
     });
 
     this.#checkpoint();
     this.#say(`starting the Mixer (API ${run.apiUrl})`);
-    this.#mixer = await this.#spawn({
-      name: "mixer",
-      command: process.execPath,
-      args: ["--enable-source-maps", LAB_FILES.mixerBundle, "--config", LAB_FILES.mixerConfig],
-      env: mixerEnv(run, layout.mixerDir),
-      stopGraceMs: GRACE_MS.mixer,
-      tier: 1,
-    });
-    await this.#mixer.waitForLine(mixerReady, {
-      timeoutMs: MIXER_READY_MS,
-      what: '"mixer ready"',
-      signal: this.#starting.signal,
+    this.#mixer = await this.#startCore({
+      spawn: {
+        name: "mixer",
+        command: process.execPath,
+        args: ["--enable-source-maps", LAB_FILES.mixerBundle, "--config", LAB_FILES.mixerConfig],
+        env: mixerEnv(run, layout.mixerDir),
+        stopGraceMs: GRACE_MS.mixer,
+        tier: 1,
+      },
+      ready: mixerReady,
+      readyWhat: '"mixer ready"',
+      readyMs: MIXER_READY_MS,
     });
 
     let scenario: BannerInfo["scenario"];
@@ -144,6 +183,7 @@ export class LabCluster {
       this.#say(`the demo scenario was not applied: ${scenario.error}`);
     }
 
+    const known = await this.#knownRacks(run);
     this.#checkpoint();
     const names = [...LAB_RACKS, ...extraRackNames(options.extraRacks)];
     this.#say(`starting ${names.length} Racks: ${names.join(", ")}`);
@@ -165,11 +205,13 @@ export class LabCluster {
       out: process.stdout,
       processes: () => this.#processStates(),
     });
+    this.#supervising = true;
     return {
       labDir: layout.dir,
       apiUrl: run.apiUrl,
       token: run.token,
       tokenFile: layout.tokenFile,
+      envFile: layout.envFile,
       natsUrl: run.natsUrl,
       logsDir: layout.logsDir,
       scenario,
@@ -178,7 +220,25 @@ export class LabCluster {
       manualRack: MANUAL_RACK,
       cliBuilt: existsSync(LAB_FILES.cliBundle),
       racks: names,
+      extraRacks: options.extraRacks,
+      known,
     };
+  }
+
+  /** The registry's status by Rack name before this run's Racks start, so the banner says what will happen. */
+  async #knownRacks(run: { apiUrl: string; token: string }): Promise<Map<string, string>> {
+    try {
+      const racks = await listRacks({
+        apiUrl: run.apiUrl,
+        token: run.token,
+        signal: AbortSignal.any([this.#halt.signal, AbortSignal.timeout(5_000)]),
+      });
+      return new Map(racks.map((r) => [r.name, r.status]));
+    } catch (error) {
+      if (!this.#halt.signal.aborted)
+        this.#say(`could not list the known Racks (the banner assumes none): ${(error as Error).message}`);
+      return new Map();
+    }
   }
 
   /** Starts the status table (after the banner is printed). */
@@ -189,7 +249,7 @@ export class LabCluster {
   /** Racks, then the Mixer, then nats-server: SIGTERM each, SIGKILL what outlives its grace. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
-      this.#starting.abort();
+      this.#halt.abort();
       await this.#monitor?.stop();
       const started = [...this.#racks.values(), this.#mixer, this.#nats].filter((p) => p !== undefined);
       if (started.length > 0) this.#say("stopping the lab: Racks, then the Mixer, then nats-server");
@@ -205,7 +265,7 @@ export class LabCluster {
 
   /** Ends a start that a signal interrupted between two steps. */
   #checkpoint(): void {
-    if (this.#starting.signal.aborted) throw new LabWaitError("stopped while starting", "aborted");
+    if (this.#halt.signal.aborted) throw new LabWaitError("stopped while starting", "aborted");
   }
 
   /** A second Ctrl-C: SIGKILL whatever still runs; `stop()` then finishes at once. */
@@ -221,32 +281,92 @@ export class LabCluster {
     this.#say(`  ${proc.name} stopped (${describeExit(exit)}${normal}${killed})`);
   }
 
-  async #spawn(opts: {
-    name: string;
-    command: string;
-    args: string[];
-    env: Record<string, string>;
-    stopGraceMs: number;
-    /** Start order, for stopping orphans in reverse: nats-server 0, Mixer 1, Racks 2. */
-    tier: number;
-  }): Promise<LabProcess> {
-    const proc = new LabProcess({ ...opts, cwd: REPO_ROOT, logFile: logFile(this.#layout, opts.name) });
-    if (proc.pid !== undefined)
-      await this.#lock?.recordChild({ name: opts.name, pid: proc.pid, tier: opts.tier });
-    void proc.exited().then((exit) => this.#exited(proc, describeExit(exit)));
+  /** Starts nats-server or the Mixer and waits until it is ready; remembers how, to restart it. */
+  async #startCore(core: CoreSpec): Promise<LabProcess> {
+    this.#core.set(core.spawn.name as CoreName, core);
+    const proc = await this.#spawn(core.spawn);
+    await proc.waitForLine(core.ready, {
+      timeoutMs: core.readyMs,
+      what: core.readyWhat,
+      signal: this.#halt.signal,
+    });
     return proc;
   }
 
-  #exited(proc: LabProcess, how: string): void {
+  async #spawn(spec: SpawnSpec): Promise<LabProcess> {
+    const proc = this.#launch(spec);
+    await this.#record(proc, spec);
+    return proc;
+  }
+
+  /** Starts the process now (synchronously, so a stop that follows sees it) and watches for its exit. */
+  #launch(spec: SpawnSpec): LabProcess {
+    const proc = new LabProcess({ ...spec, cwd: REPO_ROOT, logFile: logFile(this.#layout, spec.name) });
+    void proc.exited().then((exit) => this.#exited(proc, exit));
+    return proc;
+  }
+
+  async #record(proc: LabProcess, spec: SpawnSpec): Promise<void> {
+    if (proc.pid !== undefined)
+      await this.#lock?.recordChild({ name: spec.name, pid: proc.pid, tier: spec.tier });
+  }
+
+  #exited(proc: LabProcess, exit: LabExit): void {
     if (this.#stopping !== undefined) return;
+    const how = describeExit(exit);
     const tail = proc.tail(8).map((l) => `    ${l}`);
-    const message = [`${proc.name} exited on its own (${how}); its log: ${proc.logFile}`, ...tail].join("\n");
-    if (this.#monitor) this.#monitor.note(message);
-    else this.#say(message);
-    if (proc === this.#nats || proc === this.#mixer) {
+    this.#note([`${proc.name} exited on its own (${how}); its log: ${proc.logFile}`, ...tail].join("\n"));
+    if (proc !== this.#nats && proc !== this.#mixer) return;
+    if (!this.#supervising) {
       this.failure = `${proc.name} exited (${how})`;
       this.requestStop(this.failure);
+      return;
     }
+    const verdict = this.#restarts.onExit(proc.name, Date.now());
+    if (!verdict.restart) {
+      const window = LAB_RESTART_POLICY.windowMs / 1000;
+      this.failure = `${proc.name} exited ${verdict.exits} times within ${window} s (last: ${how})`;
+      this.#note(`${this.failure}: a crash loop, stopping the lab`);
+      this.requestStop(this.failure);
+      return;
+    }
+    this.#note(`restarting ${proc.name} in ${verdict.delayMs / 1000} s; the Racks keep running`);
+    void this.#restart(proc.name as CoreName, verdict.delayMs);
+  }
+
+  /** Starts nats-server or the Mixer again with the same command and environment, unless the lab stops first. */
+  async #restart(name: CoreName, delayMs: number): Promise<void> {
+    const core = this.#core.get(name);
+    if (core === undefined) return;
+    try {
+      await delay(delayMs, undefined, { signal: this.#halt.signal });
+    } catch {
+      return; // The lab is stopping.
+    }
+    if (this.#stopping !== undefined) return;
+    const proc = this.#launch(core.spawn);
+    if (name === "mixer") this.#mixer = proc;
+    else this.#nats = proc;
+    this.#note(`${name} restarted (pid ${proc.pid ?? "?"})`);
+    try {
+      await this.#record(proc, core.spawn);
+      await proc.waitForLine(core.ready, {
+        timeoutMs: core.readyMs,
+        what: core.readyWhat,
+        signal: this.#halt.signal,
+      });
+      this.#note(`${name} is ready again`);
+    } catch (error) {
+      // An exit is handled by #exited and a stop needs no word; a timeout or a lock write error is worth one.
+      if (error instanceof LabWaitError && error.reason !== "timeout") return;
+      this.#note(`${name}: ${(error as Error).message}; its log: ${proc.logFile}`);
+    }
+  }
+
+  /** A line for the operator: above the status table once it runs. */
+  #note(text: string): void {
+    if (this.#monitor) this.#monitor.note(text);
+    else this.#say(text);
   }
 
   #processStates(): Map<string, ProcessState> {

@@ -14,6 +14,10 @@ export interface LabLayout {
   mixerDir: string;
   racksDir: string;
   logsDir: string;
+  /** `source .lab/env`: the CLI on PATH, pointed at this lab (holds the token). */
+  envFile: string;
+  /** Holds the `fluxrig` shim that `envFile` puts on PATH. */
+  binDir: string;
 }
 
 export function labLayout(dir: string): LabLayout {
@@ -27,6 +31,8 @@ export function labLayout(dir: string): LabLayout {
     mixerDir: join(dir, "mixer"),
     racksDir: join(dir, "racks"),
     logsDir: join(dir, "logs"),
+    envFile: join(dir, "env"),
+    binDir: join(dir, "bin"),
   };
 }
 
@@ -42,7 +48,7 @@ export function logFile(layout: LabLayout, name: string): string {
 
 /** Creates the directories (mode 0700: they hold keys and tokens). The Mixer and Racks create their own. */
 export async function prepareLayout(layout: LabLayout): Promise<void> {
-  for (const dir of [layout.dir, layout.natsDir, layout.racksDir, layout.logsDir]) {
+  for (const dir of [layout.dir, layout.natsDir, layout.racksDir, layout.logsDir, layout.binDir]) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
   }
 }

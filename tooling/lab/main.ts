@@ -58,6 +58,7 @@ async function main(): Promise<number> {
       ...info,
       labDir: shown(info.labDir),
       tokenFile: shown(info.tokenFile),
+      envFile: shown(info.envFile),
       logsDir: shown(info.logsDir),
       scenarioFile: shown(info.scenarioFile),
     });

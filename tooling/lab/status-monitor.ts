@@ -83,7 +83,11 @@ export class StatusMonitor {
       this.#apiError = message;
       return;
     }
-    if (this.#apiError !== undefined) this.note("status: the API answers again");
+    if (this.#apiError !== undefined) {
+      this.note("status: the API answers again");
+      // Show the table at once: after a Mixer restart the operator wants to see the Racks, not wait 10 s.
+      this.#lastKey = "";
+    }
     this.#apiError = undefined;
     const now = new Date();
     const table = renderTable({ racks, processes: this.#opts.processes(), now });

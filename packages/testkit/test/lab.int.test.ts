@@ -1,8 +1,9 @@
 // The local lab (npm run lab) end to end, and docker-compose.yml kept in step with the lab's config files.
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { beforeEach, describe, expect, test } from "vitest";
 import {
   configVariables,
@@ -224,6 +225,34 @@ async function entityIds(lab: RunningLab): Promise<Record<string, string>> {
   return Object.fromEntries(body.items.map((r) => [r.name, r.entity_id]));
 }
 
+/** The pids lab.lock records, by child name. */
+function lockedPids(labDir: string): Record<string, number> {
+  const lock = JSON.parse(readFileSync(join(labDir, "lab.lock"), "utf8")) as {
+    children: Array<{ name: string; pid: number }>;
+  };
+  return Object.fromEntries(lock.children.map((c) => [c.name, c.pid]));
+}
+
+function isAlive(pid: number): boolean {
+  // 0 and negative pids name process groups, never one child.
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `source <labDir>/env && fluxrig racks list --json` in a shell with no FLUXRIG_* of its own. */
+async function listWithSourcedEnv(labDir: string): Promise<{ items: RackBody[] }> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env)) if (name.startsWith("FLUXRIG_")) delete env[name];
+  const script = `source '${join(labDir, "env")}' && fluxrig racks list --json`;
+  const { stdout } = await promisify(execFile)("bash", ["-c", script], { env, timeout: 20_000 });
+  return JSON.parse(stdout) as { items: RackBody[] };
+}
+
 /** SIGINT, as Ctrl-C: exit 0, and none of the processes it started is left. */
 async function interrupt(lab: RunningLab): Promise<void> {
   const since = lab.proc.mark();
@@ -231,19 +260,11 @@ async function interrupt(lab: RunningLab): Promise<void> {
   const exit = await lab.proc.waitForExit({ timeoutMs: 45_000 });
   expect(exit).toEqual({ code: 0, signal: null });
   expect(lab.proc.lines({ since }).some((l) => l.includes("stopped. Run the lab again"))).toBe(true);
-  const alive = lab.children.filter((pid) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  expect(alive).toEqual([]);
+  expect(lab.children.filter(isAlive)).toEqual([]);
 }
 
 describe("npm run lab", () => {
-  test("starts the cluster, adopts by scenario and by operator, stops on SIGINT, resumes with the same identities", async () => {
+  test("starts the cluster, adopts by scenario and by operator, rides out a Mixer kill, stops on SIGINT, resumes with the same identities", async () => {
     await using dir = tempDir("lab");
     const labDir = join(dir.path, "lab");
 
@@ -257,12 +278,54 @@ describe("npm run lab", () => {
     expect(adopted).toMatchObject({ status: 200, body: { status: "active" } });
     await waitForStatuses(first, { [MANUAL_RACK]: "active", "rack-edge-01": "active" }, since);
     const ids = await entityIds(first);
+
+    // The CLI as the banner shows it: `source <labDir>/env`, then `fluxrig ...` (a shim in <labDir>/bin).
+    expect(statSync(join(labDir, "env")).mode & 0o777).toBe(0o600);
+    const listed = await listWithSourcedEnv(labDir);
+    expect(Object.fromEntries(listed.items.map((r) => [r.name, r.entity_id]))).toEqual(ids);
+
+    // The Mixer dies: the lab says so, starts it again and keeps the Racks, which stay active.
+    const before = lockedPids(labDir);
+    const oldMixer = before.mixer ?? 0;
+    expect(oldMixer).toBeGreaterThan(0);
+    const killedAt = first.proc.mark();
+    process.kill(oldMixer, "SIGKILL");
+    const restarted = await first.proc.waitForLine(/mixer restarted \(pid \d+\)/, {
+      since: killedAt,
+      timeoutMs: 30_000,
+    });
+    const newMixer = Number(/pid (\d+)/.exec(restarted)?.[1]);
+    first.children.push(newMixer);
+    expect(first.proc.lines({ since: killedAt }).some((l) => l.includes("mixer exited on its own"))).toBe(
+      true,
+    );
+    await first.proc.waitForLine(/mixer is ready again/, { since: killedAt, timeoutMs: 60_000 });
+    await waitForStatuses(
+      first,
+      { "rack-scenario": "active", [MANUAL_RACK]: "active", "rack-edge-01": "active" },
+      first.proc.mark(),
+    );
+    const after = lockedPids(labDir);
+    expect(after.mixer).toBe(newMixer);
+    expect(newMixer).not.toBe(oldMixer);
+    for (const name of LAB_RACKS) {
+      const pid = before[name];
+      expect(pid).toBeGreaterThan(0);
+      expect(after[name]).toBe(pid);
+      expect(pid !== undefined && isAlive(pid)).toBe(true);
+    }
+    expect(first.proc.running).toBe(true);
+    expect(await entityIds(first)).toEqual(ids);
     await interrupt(first);
     expect(existsSync(join(labDir, "lab.lock"))).toBe(false);
 
     // Again on the same dir: same token, and the Racks recover their sessions from state.flux.
     await using second = await startLab(labDir);
     expect(second.token).toBe(first.token);
+    // The banner knows rack-manual was adopted, rather than offering to adopt it again.
+    expect(second.proc.lines().some((l) => l.includes(`${MANUAL_RACK} was adopted in an earlier run`))).toBe(
+      true,
+    );
     await waitForStatuses(
       second,
       { "rack-scenario": "active", [MANUAL_RACK]: "active", "rack-edge-01": "active" },
