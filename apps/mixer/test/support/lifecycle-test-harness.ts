@@ -3,15 +3,15 @@
 import { generateKeyPair, keyId, publicKeyToBase64url } from "@fluxrig/passport";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
-import { PassportIssuer } from "../passports/passport-issuer.js";
-import { MachineIdPool } from "../registry/machine-id-pool.js";
-import { RackDirectory } from "../registry/rack-directory.js";
-import { openTestRegistry, type TestRegistry } from "../registry/registry-test-harness.js";
-import { RegistryWriter } from "../registry/registry-writer.js";
-import type { ClusterKey } from "../runtime/cluster-key.js";
-import { Counters } from "../runtime/counters.js";
-import { RackLifecycle } from "./rack-lifecycle.js";
-import { RackNotifier } from "./rack-notifier.js";
+import { RackLifecycle } from "../../src/fleet/rack-lifecycle.js";
+import { RackNotifier } from "../../src/fleet/rack-notifier.js";
+import { PassportIssuer } from "../../src/passports/passport-issuer.js";
+import { MachineIdPool } from "../../src/registry/machine-id-pool.js";
+import { RackDirectory } from "../../src/registry/rack-directory.js";
+import { openTestRegistry, type TestRegistry } from "../../src/registry/registry-test-harness.js";
+import { RegistryWriter } from "../../src/registry/registry-writer.js";
+import type { ClusterKey } from "../../src/runtime/cluster-key.js";
+import { Counters } from "../../src/runtime/counters.js";
 
 export const DAY = 86_400_000;
 
