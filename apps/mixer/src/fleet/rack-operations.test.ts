@@ -9,8 +9,8 @@ import type { RackRecord } from "../registry/registry-records.js";
 import type { TestRegistry } from "../registry/registry-test-harness.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
 import { OperationError } from "./operations.js";
-import type { RackLifecycle } from "./rack-lifecycle.js";
 import { RackOperationsService } from "./rack-operations.js";
+import type { RackStatusChanges } from "./rack-status-changes.js";
 import type { PresenceFacts } from "./rack-view.js";
 
 const alice = { actor: "api:alice" };
@@ -21,7 +21,7 @@ let h: LifecycleHarness;
 let t: TestRegistry;
 let directory: RackDirectory;
 let writer: RegistryWriter;
-let lifecycle: RackLifecycle;
+let lifecycle: RackStatusChanges;
 let ops: RackOperationsService;
 let pushes: string[];
 let presence: Map<string, PresenceEntry>;

@@ -1,10 +1,10 @@
-// Test fixture for the fleet layer: a RackLifecycle over a real DuckDB file, the group-commit writer and a fake bus
+// Test fixture for the fleet layer: a RackStatusChanges over a real DuckDB file, the group-commit writer and a fake bus
 // that records the subjects pushed to.
 import { generateKeyPair, keyId, publicKeyToBase64url } from "@fluxrig/passport";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
-import { RackLifecycle } from "../../src/fleet/rack-lifecycle.js";
 import { RackNotifier } from "../../src/fleet/rack-notifier.js";
+import { RackStatusChanges } from "../../src/fleet/rack-status-changes.js";
 import { PassportIssuer } from "../../src/passports/passport-issuer.js";
 import { MachineIdPool } from "../../src/registry/machine-id-pool.js";
 import { RackDirectory } from "../../src/registry/rack-directory.js";
@@ -29,7 +29,7 @@ export interface LifecycleHarness {
   t: TestRegistry;
   directory: RackDirectory;
   writer: RegistryWriter;
-  lifecycle: RackLifecycle;
+  lifecycle: RackStatusChanges;
   /** Subjects the notifier published to, in order. */
   pushes: string[];
   close(): Promise<void>;
@@ -45,7 +45,7 @@ export async function openLifecycleHarness(): Promise<LifecycleHarness> {
   const nc = { publish: (subject: string) => void pushes.push(subject) } as unknown as NatsConnection;
   const logger = pino({ level: "silent" });
   const counters = new Counters();
-  const lifecycle = new RackLifecycle({
+  const lifecycle = new RackStatusChanges({
     writer,
     directory,
     issuer: new PassportIssuer({
