@@ -109,7 +109,7 @@ export {
   type PresenceSeed,
   type PresenceUpdate,
   type RackAttributes,
-  type RackLifecycle,
+  type RackLifecycleRow,
   type RackPage,
   type RackRecord,
 } from "./registry-records.js";
