@@ -2,7 +2,6 @@
 // message schemas no app validates with directly). For the workspace's own tools and tests; no stability promise.
 
 export { DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_MESSAGE_BYTES } from "./bounded-json.js";
-export { canonicalJson } from "./canonical-json.js";
 export { type DecodeWithOptions, decodeWith } from "./decoders.js";
 export { SessionIdSchema } from "./heartbeat-schema.js";
 export {
@@ -15,6 +14,7 @@ export {
   WireErrorBodySchema,
 } from "./hello-schemas.js";
 export { helloSigningBytes } from "./hello-signature.js";
+export { jcsCanonicalJson } from "./jcs-canonical-json.js";
 export type { WirePassportEnvelope } from "./passport-envelope-schema.js";
 export {
   PASSPORT_PUSH_KINDS,
