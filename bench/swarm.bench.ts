@@ -23,8 +23,9 @@ import { steadyPhase } from "./swarm/phase-steady.js";
 import { RssWatch } from "./swarm/proc-stats.js";
 import { bar, ProgressLine } from "./swarm/progress-line.js";
 import { SimulatedFleet } from "./swarm/simulated-fleet.js";
-import { type SwarmContext, sleep, within } from "./swarm/swarm-context.js";
+import type { SwarmContext } from "./swarm/swarm-context.js";
 import { durationText, parseSwarmOptions } from "./swarm/swarm-options.js";
+import { sleep, within } from "./swarm/waits.js";
 
 const MB = 1024 * 1024;
 const opts = parseSwarmOptions(process.argv.slice(2));

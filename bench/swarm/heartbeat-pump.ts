@@ -1,6 +1,6 @@
 // Sends the fleet's heartbeats at a set cadence: a ring over every Rack, each live one once per period.
 import { SEND_HISTORY, type SimulatedFleet } from "./simulated-fleet.js";
-import { within } from "./swarm-context.js";
+import { within } from "./waits.js";
 
 const TICK_MS = 5;
 /** Most heartbeats sent in one turn of the event loop before yielding to socket writes and replies. */

@@ -1,7 +1,8 @@
 // Readings taken at the edges of a measurement window, and what happened between two of them: rates and CPU.
 import { readFileSync } from "node:fs";
 import { cpuMs, schedMs, selfCpuMs } from "./proc-stats.js";
-import { type SwarmContext, within } from "./swarm-context.js";
+import type { SwarmContext } from "./swarm-context.js";
+import { within } from "./waits.js";
 
 export interface Reading {
   /** performance.now() when the Mixer's counters were read (the reply's arrival). */

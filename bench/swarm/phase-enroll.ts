@@ -2,7 +2,8 @@
 import { ascending, percentile, round } from "./figures.js";
 import { cpuMs, rssBytes } from "./proc-stats.js";
 import { bar } from "./progress-line.js";
-import { type HelloReply, helloBytes, machineIdOf, type SwarmContext, sleep } from "./swarm-context.js";
+import { type HelloReply, helloBytes, machineIdOf, type SwarmContext } from "./swarm-context.js";
+import { sleep } from "./waits.js";
 
 const ATTEMPTS = 3;
 

@@ -3,7 +3,8 @@ import { ascending, percentile, round } from "./figures.js";
 import type { NatsConnection, RackRow } from "./mixer-under-test.js";
 import { settle } from "./phase-steady.js";
 import { cpuMs } from "./proc-stats.js";
-import { helloBytes, type SwarmContext, sleep } from "./swarm-context.js";
+import { helloBytes, type SwarmContext } from "./swarm-context.js";
+import { sleep } from "./waits.js";
 
 /** The Rack's own hello retry policy after transport failures (apps/rack DEFAULT_TIMING.enroll). */
 const RETRY = { initialMs: 1_000, maxMs: 30_000, factor: 2, jitter: 0.2 };

@@ -1,7 +1,8 @@
 // Phase: a slice of the Racks falls silent; how long until the Mixer marks each offline, and back when it returns.
 import { ascending, percentile, round } from "./figures.js";
 import type { AuditEventRow } from "./mixer-under-test.js";
-import { type SwarmContext, sleep } from "./swarm-context.js";
+import type { SwarmContext } from "./swarm-context.js";
+import { sleep } from "./waits.js";
 
 const POLL_MS = 250;
 

@@ -3,7 +3,8 @@ import { ascending, type Figure, percentile, round } from "./figures.js";
 import { sampleLag } from "./lag-sampler.js";
 import { between, cpuText, limitText, type Reading, takeReading, type Window } from "./load-meter.js";
 import { settle } from "./phase-steady.js";
-import { type SwarmContext, sleep } from "./swarm-context.js";
+import type { SwarmContext } from "./swarm-context.js";
+import { sleep } from "./waits.js";
 
 /** The generator must send at least this share of the offered rate for a step to say anything about the Mixer. */
 const GENERATOR_SHARE = 0.95;

@@ -2,7 +2,8 @@
 import { round } from "./figures.js";
 import { between, cpuText, takeReading, type Window } from "./load-meter.js";
 import { rssBytes } from "./proc-stats.js";
-import { type SwarmContext, sleep } from "./swarm-context.js";
+import type { SwarmContext } from "./swarm-context.js";
+import { sleep } from "./waits.js";
 
 const MB = 1024 * 1024;
 

@@ -38,25 +38,3 @@ export function helloBytes(fleet: SimulatedFleet, i: number, withPassport: boole
 export function machineIdOf(entityId: string): number {
   return Number((BigInt(entityId) >> 40n) & 0xffffn);
 }
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** `promise`, or `fallback` once `ms` have passed (the timer does not keep the process alive). */
-export function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => resolve(fallback), ms);
-    timer.unref();
-    promise.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
-}

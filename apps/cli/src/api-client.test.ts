@@ -1,9 +1,9 @@
 // The REST client with a fake fetch: headers, and every kind of failure mapped to its code and exit code.
 import { describe, expect, test } from "vitest";
+import { apiError, fakeFetch, json } from "../test/support/in-process.js";
 import { ApiClient, describeNetworkError, type FetchLike } from "./api-client.js";
 import { CliError } from "./cli-error.js";
 import { EXIT } from "./exit-codes.js";
-import { apiError, fakeFetch, json } from "./testing/in-process.js";
 
 function client(fetch: FetchLike, over: Partial<ConstructorParameters<typeof ApiClient>[0]> = {}) {
   return new ApiClient({

@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { stateFluxText } from "@fluxrig/passport";
 import { tempDir } from "@fluxrig/testkit";
 import { describe, expect, test } from "vitest";
+import { apiError, fakeFetch, json, runInProcess } from "../test/support/in-process.js";
+import { tamperedPassport, writePassportFixture } from "../test/support/passport-fixture.js";
+import { sampleRack } from "../test/support/sample-bodies.js";
 import type { FetchLike } from "./api-client.js";
-import { apiError, fakeFetch, json, runInProcess } from "./testing/in-process.js";
-import { tamperedPassport, writePassportFixture } from "./testing/passport-fixture.js";
-import { sampleRack } from "./testing/sample-bodies.js";
 
 const page = (names: string[], next: string | null) => ({
   items: names.map((name) => sampleRack({ name })),

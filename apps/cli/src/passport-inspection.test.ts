@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { generateKeyPair, keyId, stateFluxText } from "@fluxrig/passport";
 import { tempDir } from "@fluxrig/testkit";
 import { describe, expect, test } from "vitest";
+import { tamperedPassport, writePassportFixture } from "../test/support/passport-fixture.js";
 import { inspectPassport, keyFingerprint } from "./passport-inspection.js";
-import { tamperedPassport, writePassportFixture } from "./testing/passport-fixture.js";
 
 const issuedAt = new Date("2025-06-01T12:00:00.000Z");
 const now = new Date("2025-06-01T15:00:00.000Z");

@@ -22,9 +22,9 @@ import {
   WorkerSignatureVerifier,
 } from "./enrollment/signature-pool.js";
 import { AuditOperationsService } from "./fleet/audit-operations.js";
-import { RackLifecycle } from "./fleet/rack-lifecycle.js";
 import { RackNotifier } from "./fleet/rack-notifier.js";
 import { RackOperationsService } from "./fleet/rack-operations.js";
+import { RackStatusChanges } from "./fleet/rack-status-changes.js";
 import { PassportIssuer } from "./passports/passport-issuer.js";
 import { PresenceSweeper } from "./presence/presence-sweeper.js";
 import { PresenceTracker } from "./presence/presence-tracker.js";
@@ -62,7 +62,7 @@ export interface Mixer {
   readonly audit: AuditOperationsService;
   readonly presence: PresenceTracker;
   readonly counters: Counters;
-  readonly lifecycle: RackLifecycle;
+  readonly lifecycle: RackStatusChanges;
   clusterInfo(): Promise<ClusterInfo>;
   /** Stops taking hellos and heartbeats, writes what presence holds, and checkpoints. Leaves db and nc open. */
   stop(): Promise<void>;
@@ -108,7 +108,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
   const pool = await MachineIdPool.load(db);
 
   // Presence status transitions go through the lifecycle, which is built after the tracker: late-bound on purpose.
-  let lifecycle!: RackLifecycle;
+  let lifecycle!: RackStatusChanges;
   const presenceLog = logger.child({ component: "presence" });
   const presence = new PresenceTracker(
     {
@@ -182,7 +182,16 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     },
   });
 
-  lifecycle = new RackLifecycle({ writer, directory, issuer, notifier, scenarios, clock, logger, counters });
+  lifecycle = new RackStatusChanges({
+    writer,
+    directory,
+    issuer,
+    notifier,
+    scenarios,
+    clock,
+    logger,
+    counters,
+  });
   scenarios.attach(lifecycle);
   const racks = new RackOperationsService({ db, lifecycle, directory, presence });
   const audit = new AuditOperationsService(db, racks);

@@ -4,8 +4,8 @@ export type { GearInfo, GearState } from "./gears/gear-supervisor.js";
 export type { Gear, GearContext, GearMessage, GearType, GearTypeRegistry } from "./gears/gear-types.js";
 export { type StatePaths, statePaths } from "./identity/state-paths.js";
 export { type LazySubsystem, loadedSubsystems } from "./lazy-subsystems.js";
+export { type LifecycleState, transition } from "./lifecycle/agent-state-machine.js";
 export { DEFAULT_TIMING, type RackTiming } from "./lifecycle/backoff.js";
-export { type LifecycleState, transition } from "./lifecycle/rack-lifecycle.js";
 export { type Clock, createRack, type Rack, type RackDeps, type RackSnapshot } from "./rack.js";
 export {
   ClusterKeyMismatchError,

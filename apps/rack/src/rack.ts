@@ -13,15 +13,15 @@ import { HeartbeatLoop } from "./heartbeat/heartbeat-loop.js";
 import { StatsSampler } from "./heartbeat/rack-stats.js";
 import { loadBootIdentity } from "./identity/boot-identity.js";
 import { loadedSubsystems } from "./lazy-subsystems.js";
-import { Backoff, DEFAULT_TIMING, jitter, type RackTiming } from "./lifecycle/backoff.js";
-import { NamedTimers } from "./lifecycle/named-timers.js";
 import {
   heartbeatStatusOf,
   type LifecycleEvent,
   type LifecycleState,
   runsWorkloads,
   transition,
-} from "./lifecycle/rack-lifecycle.js";
+} from "./lifecycle/agent-state-machine.js";
+import { Backoff, DEFAULT_TIMING, jitter, type RackTiming } from "./lifecycle/backoff.js";
+import { NamedTimers } from "./lifecycle/named-timers.js";
 import type { HelloPace } from "./lifecycle/reply-policy.js";
 import { readScenarioFile } from "./scenario-cache.js";
 import { RACK_VERSION } from "./version.js";

@@ -1,14 +1,11 @@
 // A real nats-server plus a real fluxrig-mixer process, for integration tests: start, restart, kill -9, API calls.
 import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import {
-  freePort,
-  type NatsServer,
-  type SpawnedProcess,
-  spawnBinary,
-  startNatsServer,
-  tempDir,
-} from "./index.js";
+import type { SpawnedProcess } from "./child-process.js";
+import { freePort } from "./free-port.js";
+import { type NatsServer, startNatsServer } from "./nats-server.js";
+import { tempDir } from "./temp-files.js";
+import { spawnBinary } from "./workspace-binaries.js";
 
 export const TEST_TOKEN = "test-token-0123456789";
 

@@ -2,11 +2,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { generateKeyPair, sampleEnvelope, sampleUnsignedHello } from "../test/message-fixtures.js";
-import { canonicalJson } from "./canonical-json.js";
 import { decodeHelloRequest } from "./decoders.js";
 import { encodeMessage } from "./encode-message.js";
 import type { HelloRequest } from "./hello-schemas.js";
 import { helloSigningBytes, signHello, verifyHelloSignature } from "./hello-signature.js";
+import { jcsCanonicalJson } from "./jcs-canonical-json.js";
 
 const rack = generateKeyPair();
 const other = generateKeyPair();
@@ -21,7 +21,7 @@ describe("helloSigningBytes", () => {
     const req = signed();
     const { sig: _sig, ...rest } = req;
     const text = Buffer.from(helloSigningBytes(req)).toString("utf8");
-    expect(text).toBe(canonicalJson(rest));
+    expect(text).toBe(jcsCanonicalJson(rest));
     expect(text).not.toContain('"sig"');
     expect(text.startsWith('{"attributes":{"arch":"arm64","cpus":4,"hostname":')).toBe(true);
     expect(Buffer.from(helloSigningBytes(rest)).equals(Buffer.from(helloSigningBytes(req)))).toBe(true);

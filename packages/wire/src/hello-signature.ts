@@ -1,8 +1,8 @@
 // The one definition of the bytes a hello signature covers, and signing and verifying them with the Rack's key.
 import type { KeyObject } from "node:crypto";
 import { publicKeyFromBase64url, signBytes, verifyBytes } from "@fluxrig/passport";
-import { canonicalJson } from "./canonical-json.js";
 import type { HelloRequest } from "./hello-schemas.js";
+import { jcsCanonicalJson } from "./jcs-canonical-json.js";
 import { isCanonicalBase64url } from "./schema-primitives.js";
 
 const utf8 = new TextEncoder();
@@ -19,7 +19,7 @@ const ED25519_PUBLIC_KEY_BYTES = 32;
  */
 export function helloSigningBytes(req: Omit<HelloRequest, "sig">): Uint8Array {
   const { sig: _ignored, ...signed } = req as Omit<HelloRequest, "sig"> & { sig?: unknown };
-  return utf8.encode(canonicalJson(signed));
+  return utf8.encode(jcsCanonicalJson(signed));
 }
 
 /**

@@ -1,5 +1,6 @@
-// Public API of @fluxrig/wire: NATS subjects, message schemas, hello signing bytes, safe decoders, error codes, and
-// the REST API's bodies.
+// Public API of @fluxrig/wire: what the apps and published users need. NATS subjects, the messages and their safe
+// decoders, hello signing, error classes and codes, and the REST API's bodies. Building blocks (schema primitives,
+// limits, the canonical JSON, the unused message schemas) are in `@fluxrig/wire/internal`, with no stability promise.
 
 export type {
   ActiveScenario,
@@ -21,23 +22,14 @@ export type {
   ScenarioSummary,
 } from "./api-bodies.js";
 export { RACK_STATUSES } from "./api-bodies.js";
+export { type DecodeOptions, type DecodeResult, parseBoundedJson } from "./bounded-json.js";
 export {
-  DEFAULT_MAX_JSON_DEPTH,
-  DEFAULT_MAX_MESSAGE_BYTES,
-  type DecodeOptions,
-  type DecodeResult,
-  parseBoundedJson,
-} from "./bounded-json.js";
-export { canonicalJson } from "./canonical-json.js";
-export {
-  type DecodeWithOptions,
   decodeHeartbeat,
   decodeHeartbeatValue,
   decodeHelloReply,
   decodeHelloRequest,
   decodePassportPush,
   decodeScenarioPush,
-  decodeWith,
 } from "./decoders.js";
 export { encodeMessage } from "./encode-message.js";
 export {
@@ -47,74 +39,36 @@ export {
   type HeartbeatStatus,
   type RackStats,
   RackStatsSchema,
-  SessionIdSchema,
 } from "./heartbeat-schema.js";
 export {
-  HEARTBEAT_INTERVAL_BOUNDS,
-  HELLO_REPLY_STATUSES,
   type HelloReply,
-  HelloReplySchema,
-  type HelloReplyStatus,
   type HelloRequest,
   HelloRequestSchema,
   type RackAttributes,
-  RackAttributesSchema,
-  type WireErrorBody,
-  WireErrorBodySchema,
 } from "./hello-schemas.js";
 export {
   type HelloSignatureInput,
   helloSignatureInput,
-  helloSigningBytes,
   signHello,
   verifyHelloSignature,
   verifyHelloSignatureInput,
 } from "./hello-signature.js";
-export { PassportEnvelopeSchema, type WirePassportEnvelope } from "./passport-envelope-schema.js";
-export {
-  PASSPORT_PUSH_KINDS,
-  PASSPORT_PUSH_STATUSES,
-  type PassportPush,
-  type PassportPushKind,
-  PassportPushSchema,
-  type PassportPushStatus,
-  ScenarioGearSchema,
-  type ScenarioPush,
-  ScenarioPushSchema,
-  ScenarioWireSchema,
-} from "./push-schemas.js";
-export {
-  base64urlSchema,
-  CountSchema,
-  EntityIdStringSchema,
-  GaugeSchema,
-  isCanonicalBase64url,
-  KeyIdSchema,
-  NameSchema,
-  NonceSchema,
-  PublicKeySchema,
-  ReasonTextSchema,
-  SignatureSchema,
-  TimestampSchema,
-  VersionSchema,
-  WIRE_LIMITS,
-} from "./schema-primitives.js";
+export { PassportEnvelopeSchema } from "./passport-envelope-schema.js";
+export type { PassportPush, PassportPushStatus, ScenarioPush } from "./push-schemas.js";
+export { EntityIdStringSchema, PublicKeySchema } from "./schema-primitives.js";
 export {
   heartbeatSubject,
   isValidRackName,
   parseHeartbeatSubject,
-  parseRackSubject,
   RACK_NAME_PATTERN,
-  type RackSubjectKind,
   rackPassportSubject,
   rackScenarioSubject,
   SUBJECTS,
   wireMessageSubject,
 } from "./subjects.js";
-export { DEFAULT_FRESHNESS_WINDOW_MS, isTimestampFresh, parseTimestamp } from "./timestamps.js";
+export { isTimestampFresh } from "./timestamps.js";
 export {
   WireDecodeError,
-  type WireDecodeErrorOptions,
   type WireDecodeReason,
   WireEncodeError,
   WireError,
@@ -128,5 +82,4 @@ export {
   WIRE_ERROR_CODES,
   WIRE_ERROR_HTTP_STATUS,
   type WireErrorCode,
-  type WireErrorHttpStatus,
 } from "./wire-error-codes.js";

@@ -1,7 +1,7 @@
 // The terminal views: tables, detail pages with evidence, stats, scenario issues and events.
 import pc from "picocolors";
 import { describe, expect, test } from "vitest";
-import { sampleConflict, sampleEvent, sampleRack } from "../testing/sample-bodies.js";
+import { sampleConflict, sampleEvent, sampleRack } from "../../test/support/sample-bodies.js";
 import { clusterText } from "./cluster-views.js";
 import { eventTable, eventWhat } from "./event-views.js";
 import { formatBytes, formatHardware, formatStats } from "./rack-stats.js";

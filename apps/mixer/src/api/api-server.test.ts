@@ -3,6 +3,7 @@ import { request } from "node:http";
 import { Hono } from "hono";
 import { pino } from "pino";
 import { afterEach, describe, expect, test } from "vitest";
+import { buildTestApi, TOKEN } from "../../test/support/test-api.js";
 import {
   ApiListenAddressError,
   ApiListenError,
@@ -10,7 +11,6 @@ import {
   parseListen,
   startApiServer,
 } from "./api-server.js";
-import { buildTestApi, TOKEN } from "./testing/test-api.js";
 
 const logger = pino({ level: "silent" });
 const started: ApiServer[] = [];

@@ -1,7 +1,7 @@
 // Auth: missing, wrong and right tokens, the telemetry token's reach, disabled auth, and health without a token.
 import { describe, expect, test } from "vitest";
+import { authed, buildTestApi, errorOf, TELEMETRY_TOKEN, TOKEN } from "../../test/support/test-api.js";
 import { ApiAuthMissingError } from "../runtime/errors.js";
-import { authed, buildTestApi, errorOf, TELEMETRY_TOKEN, TOKEN } from "./testing/test-api.js";
 
 const OTLP_EMPTY = { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" };
 

@@ -1,7 +1,7 @@
 // Cluster info and the audit log routes: what they answer and how their queries are checked.
 import { describe, expect, test } from "vitest";
-import { FAKE_CLUSTER } from "./testing/fake-fleet.js";
-import { authed, buildTestApi, errorOf } from "./testing/test-api.js";
+import { FAKE_CLUSTER } from "../../test/support/fake-fleet.js";
+import { authed, buildTestApi, errorOf } from "../../test/support/test-api.js";
 
 describe("GET /api/v1/cluster", () => {
   test("answers the cluster info", async () => {

@@ -3,8 +3,8 @@ import { createHash } from "node:crypto";
 import { Script } from "node:vm";
 import { WIRE_ERROR_HTTP_STATUS } from "@fluxrig/wire";
 import { describe, expect, test } from "vitest";
+import { buildTestApi } from "../../test/support/test-api.js";
 import { DOCS_PAGE_CSP } from "./docs-page.js";
-import { buildTestApi } from "./testing/test-api.js";
 
 type Doc = {
   openapi: string;

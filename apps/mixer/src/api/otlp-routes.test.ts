@@ -1,9 +1,9 @@
 // The OTLP receiver over HTTP: JSON accepted and readable per Rack, protobuf and junk refused, token required.
 import { gzipSync } from "node:zlib";
 import { describe, expect, test } from "vitest";
-import { RACK_100_ID, rackExport } from "../telemetry/otlp-fixtures.js";
-import { fakeRack } from "./testing/fake-fleet.js";
-import { authed, buildTestApi, errorOf, TELEMETRY_TOKEN } from "./testing/test-api.js";
+import { fakeRack } from "../../test/support/fake-fleet.js";
+import { RACK_100_ID, rackExport } from "../../test/support/otlp-fixtures.js";
+import { authed, buildTestApi, errorOf, TELEMETRY_TOKEN } from "../../test/support/test-api.js";
 
 function post(
   body: string | Uint8Array,

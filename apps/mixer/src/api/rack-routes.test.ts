@@ -1,7 +1,7 @@
 // Rack routes: success paths, what they pass to the operations, and how bad refs, queries and bodies are refused.
 import { describe, expect, test } from "vitest";
-import { fakeRack } from "./testing/fake-fleet.js";
-import { authed, buildTestApi, errorOf } from "./testing/test-api.js";
+import { fakeRack } from "../../test/support/fake-fleet.js";
+import { authed, buildTestApi, errorOf } from "../../test/support/test-api.js";
 
 const RACK_A = fakeRack("rack-a", 1);
 

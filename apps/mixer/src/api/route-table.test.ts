@@ -1,9 +1,9 @@
 // Every route in the table, driven from its own example: it succeeds, and each code it documents maps to its status.
 import { WIRE_ERROR_HTTP_STATUS } from "@fluxrig/wire";
 import { describe, expect, test } from "vitest";
+import { FAKE_SCENARIO, fakeRack } from "../../test/support/fake-fleet.js";
+import { authed, buildTestApi, errorOf, type TestApi } from "../../test/support/test-api.js";
 import type { ApiRoute } from "./route-spec.js";
-import { FAKE_SCENARIO, fakeRack } from "./testing/fake-fleet.js";
-import { authed, buildTestApi, errorOf, type TestApi } from "./testing/test-api.js";
 
 const table = buildTestApi().routes;
 

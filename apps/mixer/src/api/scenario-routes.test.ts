@@ -1,8 +1,8 @@
 // Scenario routes: YAML as text or JSON, the dry-run and activate flags, 422 with issues, the size cap, 404 when none.
 import { describe, expect, test } from "vitest";
+import { FAKE_SCENARIO } from "../../test/support/fake-fleet.js";
+import { authed, buildTestApi, errorOf } from "../../test/support/test-api.js";
 import { MAX_SCENARIO_BYTES } from "../scenarios/scenario-spec.js";
-import { FAKE_SCENARIO } from "./testing/fake-fleet.js";
-import { authed, buildTestApi, errorOf } from "./testing/test-api.js";
 
 const YAML = "meta: { name: edge-demo, version: 1 }\nracks: [{ name: rack-a }]\n";
 

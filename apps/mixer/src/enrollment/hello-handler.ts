@@ -9,7 +9,7 @@ import {
 } from "@fluxrig/wire";
 import type { Logger } from "pino";
 import { NameTakenError, PublicKeyTakenError, RegistryFullError } from "../db/store-errors.js";
-import type { RackLifecycle } from "../fleet/rack-lifecycle.js";
+import type { RackStatusChanges } from "../fleet/rack-status-changes.js";
 import type { PassportIssuer } from "../passports/passport-issuer.js";
 import type { PresenceTracker } from "../presence/presence-tracker.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
@@ -32,7 +32,7 @@ export interface EnrollmentOptions {
 export interface HelloHandlerDeps {
   /** Every lookup a hello needs, in memory: refusals cost no database work at all. */
   directory: RackDirectory;
-  lifecycle: RackLifecycle;
+  lifecycle: RackStatusChanges;
   issuer: PassportIssuer;
   presence: PresenceTracker;
   clusterKey: ClusterKey;
@@ -154,7 +154,7 @@ export class HelloHandler {
       );
     }
     this.#reservedPending += 1;
-    let enrolled: Awaited<ReturnType<RackLifecycle["enroll"]>>;
+    let enrolled: Awaited<ReturnType<RackStatusChanges["enroll"]>>;
     try {
       enrolled = await this.#d.lifecycle.enroll({
         name: req.name,

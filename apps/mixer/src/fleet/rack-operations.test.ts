@@ -2,15 +2,15 @@
 // heartbeat facts, and bulk adopt as one batch with a hash chain that still verifies.
 import { generateKeyPair, publicKeyToBase64url } from "@fluxrig/passport";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type LifecycleHarness, openLifecycleHarness } from "../../test/support/lifecycle-test-harness.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import { listRacks } from "../registry/rack-queries.js";
 import type { RackRecord } from "../registry/registry-records.js";
 import type { TestRegistry } from "../registry/registry-test-harness.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
-import { type LifecycleHarness, openLifecycleHarness } from "./lifecycle-test-harness.js";
 import { OperationError } from "./operations.js";
-import type { RackLifecycle } from "./rack-lifecycle.js";
 import { RackOperationsService } from "./rack-operations.js";
+import type { RackStatusChanges } from "./rack-status-changes.js";
 import type { PresenceFacts } from "./rack-view.js";
 
 const alice = { actor: "api:alice" };
@@ -21,7 +21,7 @@ let h: LifecycleHarness;
 let t: TestRegistry;
 let directory: RackDirectory;
 let writer: RegistryWriter;
-let lifecycle: RackLifecycle;
+let lifecycle: RackStatusChanges;
 let ops: RackOperationsService;
 let pushes: string[];
 let presence: Map<string, PresenceEntry>;

@@ -18,14 +18,14 @@ import {
   type RackListQuery,
   type RackOperations,
 } from "./operations.js";
-import type { RackLifecycle } from "./rack-lifecycle.js";
+import type { RackStatusChanges } from "./rack-status-changes.js";
 import { liveFacts, type PresenceFacts, toConflictView, toRackView } from "./rack-view.js";
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export interface RackOperationsDeps {
   db: Db;
-  lifecycle: RackLifecycle;
+  lifecycle: RackStatusChanges;
   /** The Racks as committed (plus unflushed hello facts): every read of a Rack goes here. */
   directory: RackDirectory;
   /** Heartbeat facts not yet flushed; without it, last seen and stats are the directory's. */
@@ -34,7 +34,7 @@ export interface RackOperationsDeps {
 
 export class RackOperationsService implements RackOperations {
   readonly #db: Db;
-  readonly #lifecycle: RackLifecycle;
+  readonly #lifecycle: RackStatusChanges;
   readonly #directory: RackDirectory;
   readonly #presence: PresenceFacts | undefined;
 

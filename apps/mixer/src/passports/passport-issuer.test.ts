@@ -7,7 +7,7 @@ import {
   verifyPassport,
 } from "@fluxrig/passport";
 import { describe, expect, test } from "vitest";
-import { TEST_CLUSTER_KEY } from "../fleet/lifecycle-test-harness.js";
+import { TEST_CLUSTER_KEY } from "../../test/support/lifecycle-test-harness.js";
 import { PassportIssuer } from "./passport-issuer.js";
 
 const clusterKey = TEST_CLUSTER_KEY;

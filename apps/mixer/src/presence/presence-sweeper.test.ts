@@ -1,10 +1,10 @@
 // The sweep confirms that the Mixer has caught up with the bus before it marks anyone offline.
 import { describe, expect, test } from "vitest";
-import type { RackLifecycle } from "../fleet/rack-lifecycle.js";
+import { heartbeatFixture, RACK_ID } from "../../test/support/presence-fixtures.js";
+import type { RackStatusChanges } from "../fleet/rack-status-changes.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import { Counters } from "../runtime/counters.js";
 import { createLogger } from "../runtime/logger.js";
-import { heartbeatFixture, RACK_ID } from "./presence-fixtures.js";
 import { PresenceSweeper } from "./presence-sweeper.js";
 import { type PresenceEntry, PresenceTracker } from "./presence-tracker.js";
 
@@ -27,7 +27,7 @@ function setup(confirmCaughtUp?: () => Promise<void>) {
     presence,
     // The sweep itself never touches the directory or the lifecycle; only pending expiry does.
     directory: {} as RackDirectory,
-    lifecycle: {} as RackLifecycle,
+    lifecycle: {} as RackStatusChanges,
     clock: () => new Date(nowMs),
     logger: createLogger({ level: "silent" }),
     counters,

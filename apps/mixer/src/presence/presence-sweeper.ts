@@ -1,7 +1,7 @@
 // The presence timers: batched flushes of last_seen and stats, offline sweeps, and removal of silent pending Racks.
 import type { Logger } from "pino";
 import { NotFoundError, UnexpectedStatusError } from "../db/store-errors.js";
-import type { RackLifecycle } from "../fleet/rack-lifecycle.js";
+import type { RackStatusChanges } from "../fleet/rack-status-changes.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import type { Clock, Counters } from "../runtime/counters.js";
 import type { PresenceTracker } from "./presence-tracker.js";
@@ -9,7 +9,7 @@ import type { PresenceTracker } from "./presence-tracker.js";
 export interface PresenceSweeperOptions {
   presence: PresenceTracker;
   directory: RackDirectory;
-  lifecycle: RackLifecycle;
+  lifecycle: RackStatusChanges;
   clock: Clock;
   logger: Logger;
   counters: Counters;

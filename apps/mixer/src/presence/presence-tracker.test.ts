@@ -1,6 +1,6 @@
 // Tests of presence: drops, offline after the window, coming back, grace after restart, batched flush.
 import { describe, expect, test } from "vitest";
-import { heartbeatFixture, RACK_ID } from "./presence-fixtures.js";
+import { heartbeatFixture, RACK_ID } from "../../test/support/presence-fixtures.js";
 import { type PresenceEntry, type PresenceSink, PresenceTracker } from "./presence-tracker.js";
 
 function recordingSink() {

@@ -64,7 +64,7 @@ export {
   type PresenceRowSource,
   writePresenceRows,
 } from "./presence-writes.js";
-export { type HelloFacts, RackDirectory, type RackView } from "./rack-directory.js";
+export { type HelloFacts, RackDirectory, type RackLookup } from "./rack-directory.js";
 export {
   countPendingRacks,
   countRacksByStatus,
@@ -109,7 +109,7 @@ export {
   type PresenceSeed,
   type PresenceUpdate,
   type RackAttributes,
-  type RackLifecycle,
+  type RackLifecycleRow,
   type RackPage,
   type RackRecord,
 } from "./registry-records.js";

@@ -17,7 +17,7 @@ import { SortedNames } from "./sorted-names.js";
 export const MAX_DIRECTORY_PAGE = 10_000;
 
 /** Reads of Rack records, for the directory and for a batch's stage layered over it. */
-export interface RackView {
+export interface RackLookup {
   rack(entityId: bigint): RackRecord | undefined;
   rackByPublicKey(publicKey: string): RackRecord | undefined;
   /** The entity holding `name`: a Rack, or one of the Mixer's own rows (names are unique across all rows). */
@@ -31,7 +31,7 @@ export interface HelloFacts {
   now: Date;
 }
 
-export class RackDirectory implements RackView {
+export class RackDirectory implements RackLookup {
   readonly #byId = new Map<bigint, RackRecord>();
   readonly #byName = new Map<string, bigint>();
   readonly #byKey = new Map<string, bigint>();

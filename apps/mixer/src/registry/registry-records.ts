@@ -15,7 +15,7 @@ export interface RackAttributes {
 }
 
 /** Per-Rack state beyond the seed's columns (table `rack_lifecycle`). */
-export interface RackLifecycle {
+export interface RackLifecycleRow {
   publicKey: string;
   firstSeen: Date;
   statusChangedAt: Date;
@@ -43,7 +43,7 @@ export interface RackRecord {
   attributes: RackAttributes;
   stats: JsonObject | null;
   lastSeen: Date | null;
-  lifecycle: RackLifecycle;
+  lifecycle: RackLifecycleRow;
 }
 
 /** Type ids of the Mixer's own rows. */

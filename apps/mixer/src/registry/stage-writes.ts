@@ -11,7 +11,7 @@ import { QueryFailedError } from "../db/store-errors.js";
 import type { AuditEvent } from "./audit-chain.js";
 import { type AuditHead, sealAuditEvent } from "./audit-log.js";
 import { clearNameConflicts, recordNameConflict } from "./name-conflicts.js";
-import type { RackView } from "./rack-directory.js";
+import type { RackLookup } from "./rack-directory.js";
 import type { RackRecord } from "./registry-records.js";
 import type { WriteStage } from "./write-stage.js";
 
@@ -51,7 +51,7 @@ interface RackRows {
 }
 
 /** Sorts the stage's Racks against what was committed before it: new rows, changed rows, deleted rows. */
-export function rackRows(stage: WriteStage, before: RackView): RackRows {
+export function rackRows(stage: WriteStage, before: RackLookup): RackRows {
   const rows: RackRows = { deletes: [], inserts: [], updates: [] };
   for (const [entityId, after] of stage.racks) {
     const previous = before.rack(entityId);
@@ -77,7 +77,7 @@ export function rackRows(stage: WriteStage, before: RackView): RackRows {
 export async function writeStage(
   db: Db,
   stage: WriteStage,
-  before: RackView,
+  before: RackLookup,
   head: AuditHead,
   options: { checked?: boolean } = {},
 ): Promise<AuditEvent[]> {

@@ -5,11 +5,11 @@
 import { RegistryFullError } from "../db/store-errors.js";
 import type { AuditEventInput } from "./audit-log.js";
 import type { MachineIdState, MachineIdView } from "./machine-id-pool.js";
-import type { RackView } from "./rack-directory.js";
+import type { RackLookup } from "./rack-directory.js";
 import type { MachineIdRange, RackRecord } from "./registry-records.js";
 
 /** What a stage reads through: the committed directory and MachineID pool, or a parent stage. */
-export interface StageBase extends RackView, MachineIdView {}
+export interface StageBase extends RackLookup, MachineIdView {}
 
 export interface TombstoneRow {
   machineId: number;

@@ -4,7 +4,7 @@ import type { Db } from "../db/duckdb-database.js";
 import type { JsonObject } from "../db/duckdb-values.js";
 import type { Actor, ScenarioOperations } from "../fleet/operations.js";
 import { OperationError } from "../fleet/operations.js";
-import type { RackLifecycle, ScenarioSource } from "../fleet/rack-lifecycle.js";
+import type { RackStatusChanges, ScenarioSource } from "../fleet/rack-status-changes.js";
 import { getRackByName } from "../registry/rack-queries.js";
 import {
   activateScenario,
@@ -21,7 +21,7 @@ import { parseScenarioYaml, type ScenarioSpec, ScenarioSpecSchema } from "./scen
 export class ScenarioService implements ScenarioOperations, ScenarioSource {
   readonly #db: Db;
   readonly #clock: Clock;
-  #lifecycle: RackLifecycle | undefined;
+  #lifecycle: RackStatusChanges | undefined;
   #active: { record: ScenarioRecord; spec: ScenarioSpec; names: ReadonlySet<string> } | null = null;
 
   constructor(opts: { db: Db; clock: Clock }) {
@@ -30,7 +30,7 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
   }
 
   /** The lifecycle and the scenarios need each other; it is wired after both exist. */
-  attach(lifecycle: RackLifecycle): void {
+  attach(lifecycle: RackStatusChanges): void {
     this.#lifecycle = lifecycle;
   }
 

@@ -11,7 +11,7 @@ import { WIRE_ERROR_CODE_LIST } from "@fluxrig/wire";
 import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { parseDocument } from "yaml";
-import { rackExport } from "../../src/telemetry/otlp-fixtures.js";
+import { rackExport } from "../support/otlp-fixtures.js";
 import { hostileString, hostileValue, mutate, NASTY_STRINGS } from "./support/arbitraries.js";
 import { batched, FuzzRecord, type PropertyRecord, tally } from "./support/fuzz-record.js";
 import { assertAlive, changedRows, type MixerState, snapshot } from "./support/mixer-state.js";

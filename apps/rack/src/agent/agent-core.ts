@@ -8,9 +8,9 @@ import type { RackConfig } from "../config.js";
 import type { GearTypeRegistry } from "../gears/gear-types.js";
 import type { ClusterPin } from "../identity/cluster-pin.js";
 import type { StatePaths } from "../identity/state-paths.js";
+import type { LifecycleEvent, LifecycleState } from "../lifecycle/agent-state-machine.js";
 import type { Backoff, RackTiming, RandomSource } from "../lifecycle/backoff.js";
 import type { NamedTimers } from "../lifecycle/named-timers.js";
-import type { LifecycleEvent, LifecycleState } from "../lifecycle/rack-lifecycle.js";
 import type { HelloPace } from "../lifecycle/reply-policy.js";
 import type { Workloads } from "../workloads.js";
 

@@ -4,7 +4,7 @@ import type { GearInfo } from "../gears/gear-supervisor.js";
 import type { HeartbeatLoop } from "../heartbeat/heartbeat-loop.js";
 import { renewalDueAt } from "../identity/passport-checks.js";
 import { type LazySubsystem, loadedSubsystems } from "../lazy-subsystems.js";
-import type { LifecycleState } from "../lifecycle/rack-lifecycle.js";
+import type { LifecycleState } from "../lifecycle/agent-state-machine.js";
 import type { TelemetryState } from "../workloads.js";
 import type { AgentCore } from "./agent-core.js";
 

@@ -1,7 +1,7 @@
 // Migration 1: the registry table exactly as SPEC §4 states it, and the tables around it (docs/registry-schema.md).
-import type { Migration } from "./migration.js";
 
-export const initialMigration: Migration = {
+/** Typed where it is listed (`MIGRATIONS` in migration.ts), so this file imports nothing and no circle forms. */
+export const initialMigration = {
   version: 1,
   name: "initial",
   statements: [

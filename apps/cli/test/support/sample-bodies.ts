@@ -1,5 +1,5 @@
 // Test support: API bodies shaped like the Mixer's (docs/api.md), for views and in-process command tests.
-import type { AuditEvent, NameConflict, Rack } from "../api-types.js";
+import type { AuditEvent, NameConflict, Rack } from "../../src/api-types.js";
 
 export function sampleRack(over: Partial<Rack> = {}): Rack {
   return {

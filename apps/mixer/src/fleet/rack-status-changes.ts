@@ -34,7 +34,7 @@ export interface ScenarioSource {
   pushFor(name: string, now: Date): ScenarioPush | null;
 }
 
-export interface RackLifecycleDeps {
+export interface RackStatusChangesDeps {
   writer: RegistryWriter;
   directory: RackDirectory;
   issuer: PassportIssuer;
@@ -58,15 +58,15 @@ export interface EnrollInput {
 
 type Activation = ChangeReason & { kind?: "issued" | "renewed" };
 
-/** One Rack's outcome in {@link RackLifecycle.activateMany}: its record and passport, or why it was refused. */
+/** One Rack's outcome in {@link RackStatusChanges.activateMany}: its record and passport, or why it was refused. */
 export type ActivationOutcome =
   | { ok: true; rack: RackRecord; passport: PassportEnvelope }
   | { ok: false; error: unknown };
 
-export class RackLifecycle {
-  readonly #d: RackLifecycleDeps;
+export class RackStatusChanges {
+  readonly #d: RackStatusChangesDeps;
 
-  constructor(deps: RackLifecycleDeps) {
+  constructor(deps: RackStatusChangesDeps) {
     this.#d = deps;
   }
 

@@ -14,7 +14,7 @@ import {
   OperationError,
   type RackOperations,
   type ScenarioOperations,
-} from "../../fleet/operations.js";
+} from "../../src/fleet/operations.js";
 
 const AT = "2025-01-01T00:00:00.000Z";
 

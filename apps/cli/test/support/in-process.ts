@@ -1,8 +1,8 @@
 // Test support: run the CLI in-process against a scripted fetch, capturing stdout, stderr and the exit code.
 import { Readable } from "node:stream";
-import type { FetchLike } from "../api-client.js";
-import { runCli } from "../cli.js";
-import type { CliDeps } from "../cli-context.js";
+import type { FetchLike } from "../../src/api-client.js";
+import { runCli } from "../../src/cli.js";
+import type { CliDeps } from "../../src/cli-context.js";
 
 /** One request the fake fetch saw. */
 export interface SeenRequest {

@@ -1,9 +1,9 @@
 // Builds the API on fakes with a captured log, and small request helpers, for the HTTP-layer tests.
 import { pino } from "pino";
-import { RackMetricsStore } from "../../telemetry/rack-metrics-store.js";
-import type { ApiDeps } from "../api-deps.js";
-import { apiRoutes, createApi } from "../create-api.js";
-import type { ApiRoute } from "../route-spec.js";
+import type { ApiDeps } from "../../src/api/api-deps.js";
+import { apiRoutes, createApi } from "../../src/api/create-api.js";
+import type { ApiRoute } from "../../src/api/route-spec.js";
+import { RackMetricsStore } from "../../src/telemetry/rack-metrics-store.js";
 import { FakeFleet } from "./fake-fleet.js";
 
 export const TOKEN = "t0ken-for-tests";

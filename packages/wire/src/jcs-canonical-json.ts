@@ -1,4 +1,4 @@
-// Canonical JSON: the one byte form signatures cover (keys sorted recursively, no whitespace, JSON.stringify scalars).
+// JSON canonicalised as RFC 8785 (JCS) does: the one byte form signatures cover (keys sorted, no whitespace).
 import { WireEncodeError } from "./wire-error.js";
 
 /** Deeper values are refused; wire messages are far shallower, so this only stops runaway input. */
@@ -68,9 +68,9 @@ function write(value: unknown, depth: number, out: string[]): void {
  * without a JSON form (bigint, function, NaN, Date, Map, cycles via the depth cap).
  *
  * @example
- * canonicalJson({ b: 1, a: [true, { d: null, c: "x" }] }); // '{"a":[true,{"c":"x","d":null}],"b":1}'
+ * jcsCanonicalJson({ b: 1, a: [true, { d: null, c: "x" }] }); // '{"a":[true,{"c":"x","d":null}],"b":1}'
  */
-export function canonicalJson(value: unknown): string {
+export function jcsCanonicalJson(value: unknown): string {
   const out: string[] = [];
   write(value, 0, out);
   return out.join("");

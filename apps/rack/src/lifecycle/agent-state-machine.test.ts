@@ -9,7 +9,7 @@ import {
   type LifecycleState,
   runsWorkloads,
   transition,
-} from "./rack-lifecycle.js";
+} from "./agent-state-machine.js";
 
 const ev = (type: LifecycleEventType) => ({ type, reason: `because ${type}` });
 

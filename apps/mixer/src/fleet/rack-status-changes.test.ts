@@ -1,23 +1,23 @@
 // The lifecycle over the group-commit writer and a real DuckDB file: adoption with its passport, replace, hello facts.
 import { generateKeyPair, publicKeyToBase64url, verifyPassport } from "@fluxrig/passport";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { UnexpectedStatusError } from "../db/store-errors.js";
-import type { RackDirectory } from "../registry/rack-directory.js";
-import type { TestRegistry } from "../registry/registry-test-harness.js";
-import type { RegistryWriter } from "../registry/registry-writer.js";
 import {
   DAY,
   type LifecycleHarness,
   openLifecycleHarness,
   TEST_CLUSTER_KEY,
-} from "./lifecycle-test-harness.js";
-import type { EnrollInput, RackLifecycle } from "./rack-lifecycle.js";
+} from "../../test/support/lifecycle-test-harness.js";
+import { UnexpectedStatusError } from "../db/store-errors.js";
+import type { RackDirectory } from "../registry/rack-directory.js";
+import type { TestRegistry } from "../registry/registry-test-harness.js";
+import type { RegistryWriter } from "../registry/registry-writer.js";
+import type { EnrollInput, RackStatusChanges } from "./rack-status-changes.js";
 
 let h: LifecycleHarness;
 let t: TestRegistry;
 let directory: RackDirectory;
 let writer: RegistryWriter;
-let lifecycle: RackLifecycle;
+let lifecycle: RackStatusChanges;
 let pushes: string[];
 
 beforeEach(async () => {
@@ -52,7 +52,7 @@ function enrollInput(n: number, adopt = true): EnrollInput {
   };
 }
 
-describe("RackLifecycle over the writer", () => {
+describe("RackStatusChanges over the writer", () => {
   it("enrolls and adopts in ONE transaction: never active without its passport recorded", async () => {
     const { rack, passport } = await lifecycle.enroll(enrollInput(1));
     expect(writer.stats.batches).toBe(1);

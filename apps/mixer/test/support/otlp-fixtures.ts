@@ -1,5 +1,5 @@
 // OTLP JSON exports shaped like @opentelemetry/exporter-metrics-otlp-http sends them, for the tests.
-import type { OtlpExportMetricsRequest } from "./otlp-json-schema.js";
+import type { OtlpExportMetricsRequest } from "../../src/telemetry/otlp-json-schema.js";
 
 /** The node entity id of Rack MachineID 100: 0x0300640000000000. */
 export const RACK_100_ID = "216282733276561408";

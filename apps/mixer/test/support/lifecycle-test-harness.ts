@@ -1,17 +1,17 @@
-// Test fixture for the fleet layer: a RackLifecycle over a real DuckDB file, the group-commit writer and a fake bus
+// Test fixture for the fleet layer: a RackStatusChanges over a real DuckDB file, the group-commit writer and a fake bus
 // that records the subjects pushed to.
 import { generateKeyPair, keyId, publicKeyToBase64url } from "@fluxrig/passport";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
-import { PassportIssuer } from "../passports/passport-issuer.js";
-import { MachineIdPool } from "../registry/machine-id-pool.js";
-import { RackDirectory } from "../registry/rack-directory.js";
-import { openTestRegistry, type TestRegistry } from "../registry/registry-test-harness.js";
-import { RegistryWriter } from "../registry/registry-writer.js";
-import type { ClusterKey } from "../runtime/cluster-key.js";
-import { Counters } from "../runtime/counters.js";
-import { RackLifecycle } from "./rack-lifecycle.js";
-import { RackNotifier } from "./rack-notifier.js";
+import { RackNotifier } from "../../src/fleet/rack-notifier.js";
+import { RackStatusChanges } from "../../src/fleet/rack-status-changes.js";
+import { PassportIssuer } from "../../src/passports/passport-issuer.js";
+import { MachineIdPool } from "../../src/registry/machine-id-pool.js";
+import { RackDirectory } from "../../src/registry/rack-directory.js";
+import { openTestRegistry, type TestRegistry } from "../../src/registry/registry-test-harness.js";
+import { RegistryWriter } from "../../src/registry/registry-writer.js";
+import type { ClusterKey } from "../../src/runtime/cluster-key.js";
+import { Counters } from "../../src/runtime/counters.js";
 
 export const DAY = 86_400_000;
 
@@ -29,7 +29,7 @@ export interface LifecycleHarness {
   t: TestRegistry;
   directory: RackDirectory;
   writer: RegistryWriter;
-  lifecycle: RackLifecycle;
+  lifecycle: RackStatusChanges;
   /** Subjects the notifier published to, in order. */
   pushes: string[];
   close(): Promise<void>;
@@ -45,7 +45,7 @@ export async function openLifecycleHarness(): Promise<LifecycleHarness> {
   const nc = { publish: (subject: string) => void pushes.push(subject) } as unknown as NatsConnection;
   const logger = pino({ level: "silent" });
   const counters = new Counters();
-  const lifecycle = new RackLifecycle({
+  const lifecycle = new RackStatusChanges({
     writer,
     directory,
     issuer: new PassportIssuer({

@@ -1,0 +1,55 @@
+// The package's two entry points as a user resolves them: `@fluxrig/wire` is what the apps and published users need;
+// `@fluxrig/wire/internal` holds the building blocks. A name added to the public entry is a deliberate choice.
+import * as wire from "@fluxrig/wire";
+import * as internal from "@fluxrig/wire/internal";
+import { expect, it } from "vitest";
+
+it("the public entry exports exactly the runtime names apps and users rely on", () => {
+  expect(Object.keys(wire).sort()).toMatchInlineSnapshot(`
+    [
+      "EntityIdStringSchema",
+      "HEARTBEAT_STATUSES",
+      "HeartbeatSchema",
+      "HelloRequestSchema",
+      "PassportEnvelopeSchema",
+      "PublicKeySchema",
+      "RACK_NAME_PATTERN",
+      "RACK_STATUSES",
+      "RackStatsSchema",
+      "SUBJECTS",
+      "WIRE_ERROR_CODES",
+      "WIRE_ERROR_CODE_LIST",
+      "WIRE_ERROR_HTTP_STATUS",
+      "WireDecodeError",
+      "WireEncodeError",
+      "WireError",
+      "WireSubjectError",
+      "decodeHeartbeat",
+      "decodeHeartbeatValue",
+      "decodeHelloReply",
+      "decodeHelloRequest",
+      "decodePassportPush",
+      "decodeScenarioPush",
+      "encodeMessage",
+      "heartbeatSubject",
+      "helloSignatureInput",
+      "isTimestampFresh",
+      "isValidRackName",
+      "isWireErrorCode",
+      "parseBoundedJson",
+      "parseHeartbeatSubject",
+      "rackPassportSubject",
+      "rackScenarioSubject",
+      "signHello",
+      "verifyHelloSignature",
+      "verifyHelloSignatureInput",
+      "wireMessageSubject",
+    ]
+  `);
+});
+
+it("no name is exported by both entries", () => {
+  const both = Object.keys(internal).filter((name) => name in wire);
+  expect(both).toEqual([]);
+  expect(Object.keys(internal)).toContain("WIRE_LIMITS");
+});
