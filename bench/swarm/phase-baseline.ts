@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { repoRoot, startProcess, tempDir } from "@fluxrig/testkit";
 import { type Figure, round } from "./figures.js";
 
-const BENCH_FILE = "apps/mixer/src/db/presence-flush.bench.ts";
+const BENCH_FILE = "apps/mixer/src/registry/presence-flush.bench.ts";
 
 interface VitestBench {
   name: string;

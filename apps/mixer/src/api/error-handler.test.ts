@@ -2,8 +2,8 @@
 
 import type { RackView, WireErrorCode } from "@fluxrig/wire";
 import { describe, expect, test } from "vitest";
-import { QueryFailedError } from "../db/store-errors.js";
 import { OperationError } from "../fleet/operations.js";
+import { QueryFailedError } from "../registry/registry-errors.js";
 import { authed, buildTestApi, errorOf } from "./testing/test-api.js";
 
 describe("request bodies", () => {

@@ -1,8 +1,8 @@
 // The lifecycle over the group-commit writer and a real DuckDB file: adoption with its passport, replace, hello facts.
 import { generateKeyPair, publicKeyToBase64url, verifyPassport } from "@fluxrig/passport";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { UnexpectedStatusError } from "../db/store-errors.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
+import { UnexpectedStatusError } from "../registry/registry-errors.js";
 import type { TestRegistry } from "../registry/registry-test-harness.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
 import {

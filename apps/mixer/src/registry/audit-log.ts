@@ -3,7 +3,6 @@ import { and, asc, desc, eq, gt, gte, type SQL } from "drizzle-orm";
 import type { Db } from "../db/duckdb-database.js";
 import { type JsonObject, toJsonText } from "../db/duckdb-values.js";
 import { auditEvents } from "../db/schema.js";
-import { InvalidInputError } from "../db/store-errors.js";
 import { ormQuery } from "../db/unwrap-drizzle-error.js";
 import {
   type AuditChainVerdict,
@@ -12,6 +11,7 @@ import {
   auditHash,
   GENESIS_HASH,
 } from "./audit-chain.js";
+import { InvalidInputError } from "./registry-errors.js";
 
 /** Kinds the store writes itself; other parts of the Mixer may add their own. */
 export const AuditKind = {

@@ -1,7 +1,7 @@
 // MachineID allocation: lowest free id, tombstones honoured until reusable_after, node rows skipped, exhaustion clean.
 import { EntityType } from "@fluxrig/entity-id";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { MachineIdInUseError, RegistryFullError } from "../db/store-errors.js";
+import { MachineIdInUseError, RegistryFullError } from "./registry-errors.js";
 import {
   insertRacks,
   openTestRegistry,

@@ -5,7 +5,7 @@
 // 5-9 ms at 10,000 rows on 2 cores (see presence-flush.bench.ts).
 import type { Db } from "../db/duckdb-database.js";
 import { asBigInt, fromTimestamp, toTimestamp } from "../db/duckdb-values.js";
-import { InvalidInputError, MachineIdInUseError, RegistryFullError } from "../db/store-errors.js";
+import { InvalidInputError, MachineIdInUseError, RegistryFullError } from "./registry-errors.js";
 import type { MachineIdRange } from "./registry-records.js";
 
 export interface AllocateMachineIdOptions extends MachineIdRange {

@@ -1,7 +1,7 @@
 // The Mixer's and Snake Tunnel's rows: own entity ids, own MachineIDs, stable across restarts.
 import { EntityType, nodeEntityId } from "@fluxrig/entity-id";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { MachineIdInUseError, NameTakenError } from "../db/store-errors.js";
+import { MachineIdInUseError, NameTakenError } from "./registry-errors.js";
 import {
   auditCount,
   insertRacks,

@@ -8,11 +8,11 @@ import { eq, inArray } from "drizzle-orm";
 import type { Db } from "../db/duckdb-database.js";
 import type { JsonObject } from "../db/duckdb-values.js";
 import { registry } from "../db/schema.js";
-import { InvalidInputError, NameTakenError } from "../db/store-errors.js";
 import { ormQuery } from "../db/unwrap-drizzle-error.js";
 import { AuditKind, appendAudit } from "./audit-log.js";
 import { assertNodeName, assertNonEmpty, assertValidDate } from "./input-checks.js";
 import { allocateMachineId, assertMachineIdFree } from "./machine-id-allocator.js";
+import { InvalidInputError, NameTakenError } from "./registry-errors.js";
 import {
   FULL_MACHINE_ID_RANGE,
   type MachineIdRange,

@@ -4,9 +4,10 @@
 // joining it in one UPDATE ... FROM takes 42-104 ms; three list parameters with unnest 56-240 ms; 30,000 parameters
 // bound into UPDATE ... FROM (VALUES ...) 320-520 ms; single-row updates about 14 s.
 import { EntityType } from "@fluxrig/entity-id";
+import { QueryFailedError } from "../db/database-errors.js";
 import type { Db } from "../db/duckdb-database.js";
 import { toJsonText } from "../db/duckdb-values.js";
-import { InvalidInputError, QueryFailedError } from "../db/store-errors.js";
+import { InvalidInputError } from "./registry-errors.js";
 import type { PresenceUpdate } from "./registry-records.js";
 
 // Temp tables live in the `temp` catalog of this one connection: invisible to the file, gone on close. Each flush

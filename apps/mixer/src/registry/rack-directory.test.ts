@@ -1,10 +1,10 @@
 // The directory's Rack list against the SQL listing it replaces: same order, filters, cursor and next page.
 import { EntityType } from "@fluxrig/entity-id";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InvalidInputError } from "../db/store-errors.js";
 import { RackDirectory } from "./rack-directory.js";
 import { countRacksByStatus, type ListRacksQuery, listRacks } from "./rack-queries.js";
 import type { RackStatus } from "./rack-status.js";
+import { InvalidInputError } from "./registry-errors.js";
 import type { RackRecord } from "./registry-records.js";
 import { openTestRegistry, rackInput, type TestRegistry } from "./registry-test-harness.js";
 

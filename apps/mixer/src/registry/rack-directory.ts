@@ -6,10 +6,10 @@
 // last seen) that known Racks' hellos update here and the writer flushes in batches. The directory is therefore
 // never behind the database, and ahead of it only by hello facts not yet flushed.
 import type { Db } from "../db/duckdb-database.js";
-import { InvalidInputError } from "../db/store-errors.js";
 import { listNodeRows } from "./node-rows.js";
 import { type ListRacksQuery, loadAllRacks } from "./rack-queries.js";
 import type { RackStatus } from "./rack-status.js";
+import { InvalidInputError } from "./registry-errors.js";
 import type { RackPage, RackRecord } from "./registry-records.js";
 import { SortedNames } from "./sorted-names.js";
 

@@ -4,9 +4,9 @@ import { and, asc, count, eq, gt, lt, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/duckdb-database.js";
 import { toTimestamp } from "../db/duckdb-values.js";
 import { rackLifecycle, registry } from "../db/schema.js";
-import { InvalidInputError } from "../db/store-errors.js";
 import { ormQuery } from "../db/unwrap-drizzle-error.js";
 import { isRackStatus, RACK_STATUSES, type RackStatus } from "./rack-status.js";
+import { InvalidInputError } from "./registry-errors.js";
 import {
   checkedStatus,
   type PresenceSeed,

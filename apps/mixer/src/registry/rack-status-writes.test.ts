@@ -1,7 +1,7 @@
 // The status machine as the store enforces it, and deletion with its tombstone and audit event.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { IllegalTransitionError, NotFoundError, UnexpectedStatusError } from "../db/store-errors.js";
 import { isLegalTransition, RACK_STATUSES, type RackStatus } from "./rack-status.js";
+import { IllegalTransitionError, NotFoundError, UnexpectedStatusError } from "./registry-errors.js";
 import type { RackRecord } from "./registry-records.js";
 import {
   auditCount,

@@ -2,11 +2,11 @@
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "../db/duckdb-database.js";
 import { machineIdTombstones, rackLifecycle, registry } from "../db/schema.js";
-import { IllegalTransitionError, InvalidInputError, UnexpectedStatusError } from "../db/store-errors.js";
 import { AuditKind, appendAudit } from "./audit-log.js";
 import { assertNonEmpty, assertValidDate } from "./input-checks.js";
 import { isLegalTransition, isRackStatus, type RackStatus } from "./rack-status.js";
 import { requireRack } from "./rack-writes.js";
+import { IllegalTransitionError, InvalidInputError, UnexpectedStatusError } from "./registry-errors.js";
 import type { RackRecord } from "./registry-records.js";
 
 export interface SetStatusOptions {

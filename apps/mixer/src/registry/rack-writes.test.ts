@@ -6,7 +6,7 @@ import {
   NameTakenError,
   PublicKeyTakenError,
   StalePassportSerialError,
-} from "../db/store-errors.js";
+} from "./registry-errors.js";
 import {
   auditCount,
   openTestRegistry,

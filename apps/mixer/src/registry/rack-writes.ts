@@ -3,18 +3,18 @@ import { EntityType, nodeEntityId } from "@fluxrig/entity-id";
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "../db/duckdb-database.js";
 import { rackLifecycle, registry } from "../db/schema.js";
+import { AuditKind, appendAudit } from "./audit-log.js";
+import { assertNodeName, assertNonEmpty, assertValidDate } from "./input-checks.js";
+import { allocateMachineId, assertMachineIdFree } from "./machine-id-allocator.js";
+import { getRackByEntityId, getRackByPublicKey } from "./rack-queries.js";
+import type { InitialRackStatus } from "./rack-status.js";
 import {
   InvalidInputError,
   NameTakenError,
   NotFoundError,
   PublicKeyTakenError,
   StalePassportSerialError,
-} from "../db/store-errors.js";
-import { AuditKind, appendAudit } from "./audit-log.js";
-import { assertNodeName, assertNonEmpty, assertValidDate } from "./input-checks.js";
-import { allocateMachineId, assertMachineIdFree } from "./machine-id-allocator.js";
-import { getRackByEntityId, getRackByPublicKey } from "./rack-queries.js";
-import type { InitialRackStatus } from "./rack-status.js";
+} from "./registry-errors.js";
 import { FULL_MACHINE_ID_RANGE, type MachineIdRange, type RackRecord } from "./registry-records.js";
 
 export interface InsertRackInput {

@@ -1,7 +1,8 @@
 // RegistryStore as a whole: listings and counts, stale pending Racks, composed transactions, close and reopen.
 import { EntityType } from "@fluxrig/entity-id";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DatabaseClosedError, InvalidInputError } from "../db/store-errors.js";
+import { DatabaseClosedError } from "../db/database-errors.js";
+import { InvalidInputError } from "./registry-errors.js";
 import {
   insertRacks,
   openTestRegistry,

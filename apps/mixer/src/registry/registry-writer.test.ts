@@ -1,17 +1,17 @@
 // Group commit: many writes in one transaction, refusals and failures isolated, MachineIDs and the audit chain exact.
 import { EntityType, nodeEntityId } from "@fluxrig/entity-id";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  NameTakenError,
-  PublicKeyTakenError,
-  QueryFailedError,
-  RegistryFullError,
-  StalePassportSerialError,
-} from "../db/store-errors.js";
+import { QueryFailedError } from "../db/database-errors.js";
 import { allocateMachineId } from "./machine-id-allocator.js";
 import { MachineIdPool } from "./machine-id-pool.js";
 import { RackDirectory } from "./rack-directory.js";
 import type { InsertRackInput } from "./rack-writes.js";
+import {
+  NameTakenError,
+  PublicKeyTakenError,
+  RegistryFullError,
+  StalePassportSerialError,
+} from "./registry-errors.js";
 import {
   auditCount,
   openTestRegistry,

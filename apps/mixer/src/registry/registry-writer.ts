@@ -6,11 +6,12 @@
 // is done. Every caller's promise settles only after its batch commits (the hello reply is sent after that), and
 // the in-memory directory, MachineID pool and audit chain head move only then.
 import type { Logger } from "pino";
+import { DatabaseClosedError } from "../db/database-errors.js";
 import type { Db } from "../db/duckdb-database.js";
-import { DatabaseClosedError, MixerStoreError } from "../db/store-errors.js";
 import { type AuditHead, auditAppendCount, readAuditHead } from "./audit-log.js";
 import type { MachineIdPool, MachineIdState } from "./machine-id-pool.js";
 import type { RackDirectory } from "./rack-directory.js";
+import { WriterReentryError } from "./registry-errors.js";
 import type { RackRecord } from "./registry-records.js";
 import { writeStage } from "./stage-writes.js";
 import { type StageBase, WriteStage } from "./write-stage.js";
@@ -40,17 +41,6 @@ export interface RegistryWriterStats {
   retriedBatches: number;
   /** Writes moved to the next batch because they reused a key their batch freed. */
   deferredWrites: number;
-}
-
-/** Thrown when a write is submitted from inside a transaction of the same handle: it would wait for itself. */
-export class WriterReentryError extends MixerStoreError {
-  override readonly name = "WriterReentryError";
-  constructor() {
-    super(
-      "writer_reentry",
-      "a registry write was submitted inside a transaction of the same database: it would wait for itself",
-    );
-  }
 }
 
 interface Pending {

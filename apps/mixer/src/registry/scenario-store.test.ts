@@ -1,6 +1,6 @@
 // Scenarios: import and re-import, at most one active, activation audited; name conflicts counted per key.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { NotFoundError } from "../db/store-errors.js";
+import { NotFoundError } from "./registry-errors.js";
 import { auditCount, openTestRegistry, type TestRegistry } from "./registry-test-harness.js";
 
 let t: TestRegistry;

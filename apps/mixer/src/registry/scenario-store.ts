@@ -3,10 +3,10 @@ import { asc, eq } from "drizzle-orm";
 import type { Db } from "../db/duckdb-database.js";
 import type { JsonObject } from "../db/duckdb-values.js";
 import { scenarios } from "../db/schema.js";
-import { NotFoundError } from "../db/store-errors.js";
 import { ormQuery } from "../db/unwrap-drizzle-error.js";
 import { AuditKind, appendAudit } from "./audit-log.js";
 import { assertNonEmpty, assertValidDate } from "./input-checks.js";
+import { NotFoundError } from "./registry-errors.js";
 
 export interface ScenarioRecord {
   name: string;

@@ -5,9 +5,9 @@
 // their tables, and changed rows through one appender-filled temp table and two UPDATE ... FROM. Deletions,
 // tombstones and name conflicts are rare and keep one statement per row.
 import type { DuckDBAppender, DuckDBConnection } from "@duckdb/node-api";
+import { QueryFailedError } from "../db/database-errors.js";
 import type { Db } from "../db/duckdb-database.js";
 import { toJsonText, toTimestamp } from "../db/duckdb-values.js";
-import { QueryFailedError } from "../db/store-errors.js";
 import type { AuditEvent } from "./audit-chain.js";
 import { type AuditHead, sealAuditEvent } from "./audit-log.js";
 import { clearNameConflicts, recordNameConflict } from "./name-conflicts.js";

@@ -4,6 +4,12 @@
 // machine, passport serials) against the stage, throws the same typed errors before staging anything, and stages
 // the rows and audit events the SQL versions would write. registry-writer.ts commits a whole stage at once.
 import { EntityType, nodeEntityId } from "@fluxrig/entity-id";
+import { AuditKind } from "./audit-log.js";
+import { assertNodeName, assertNonEmpty, assertValidDate } from "./input-checks.js";
+import type { RecordNameConflictInput } from "./name-conflicts.js";
+import { isLegalTransition, isRackStatus, type RackStatus } from "./rack-status.js";
+import type { DeletedRack, DeleteRackOptions, SetStatusOptions } from "./rack-status-writes.js";
+import type { InsertRackInput, PassportIssuedInput } from "./rack-writes.js";
 import {
   IllegalTransitionError,
   InvalidInputError,
@@ -13,13 +19,7 @@ import {
   PublicKeyTakenError,
   StalePassportSerialError,
   UnexpectedStatusError,
-} from "../db/store-errors.js";
-import { AuditKind } from "./audit-log.js";
-import { assertNodeName, assertNonEmpty, assertValidDate } from "./input-checks.js";
-import type { RecordNameConflictInput } from "./name-conflicts.js";
-import { isLegalTransition, isRackStatus, type RackStatus } from "./rack-status.js";
-import type { DeletedRack, DeleteRackOptions, SetStatusOptions } from "./rack-status-writes.js";
-import type { InsertRackInput, PassportIssuedInput } from "./rack-writes.js";
+} from "./registry-errors.js";
 import { FULL_MACHINE_ID_RANGE, type RackAttributes, type RackRecord } from "./registry-records.js";
 import type { WriteStage } from "./write-stage.js";
 

@@ -2,10 +2,11 @@
 //
 // Each operation of a batch is planned on a fork of the batch's stage and merged only when it succeeds, so an
 // operation refused halfway (a taken name, an illegal transition, a full range) leaves nothing behind.
-import { RegistryFullError } from "../db/store-errors.js";
+
 import type { AuditEventInput } from "./audit-log.js";
 import type { MachineIdState, MachineIdView } from "./machine-id-pool.js";
 import type { RackView } from "./rack-directory.js";
+import { RegistryFullError } from "./registry-errors.js";
 import type { MachineIdRange, RackRecord } from "./registry-records.js";
 
 /** What a stage reads through: the committed directory and MachineID pool, or a parent stage. */

@@ -1,11 +1,11 @@
 // Presence writes and MachineID allocation on a registry of 10,000 Racks: the batched flush against its alternatives.
-// Run: pnpm exec vitest bench --run apps/mixer/src/db/presence-flush.bench.ts
+// Run: pnpm exec vitest bench --run apps/mixer/src/registry/presence-flush.bench.ts
 import { listValue, timestampValue } from "@duckdb/node-api";
 import { tempDuckDbPath } from "@fluxrig/testkit";
 import { afterAll, bench, describe } from "vitest";
-import { FULL_MACHINE_ID_RANGE } from "../registry/registry-records.js";
-import { RegistryStore } from "../registry/registry-store.js";
-import { toTimestamp } from "./duckdb-values.js";
+import { toTimestamp } from "../db/duckdb-values.js";
+import { FULL_MACHINE_ID_RANGE } from "./registry-records.js";
+import { RegistryStore } from "./registry-store.js";
 
 const RACKS = 10_000;
 const SINGLE_ROWS = 1_000;

@@ -1,77 +1,16 @@
-// Typed failures of the registry store: one base class, one subclass per failure, facts in fields not prose.
+// The registry's domain errors: a rule refused a write or a lookup. One base class, facts in fields not prose.
 import { MixerError } from "../runtime/errors.js";
 
-/** Base class of every error the DuckDB store throws on purpose. `code` is stable and safe to log. */
-export class MixerStoreError extends MixerError {
-  override readonly name: string = "MixerStoreError";
-}
+// The storage failures a registry caller may also see (the write was rolled back, nothing changed).
+export { DatabaseClosedError, QueryFailedError } from "../db/database-errors.js";
 
-/** Another process (or another `openDatabase` in this one) holds the DuckDB file. */
-export class DatabaseLockedError extends MixerStoreError {
-  override readonly name = "DatabaseLockedError";
-  constructor(
-    readonly path: string,
-    /** The pid DuckDB names as the holder, when it says. */
-    readonly holderPid: number | undefined,
-    options?: { cause?: unknown },
-  ) {
-    const holder = holderPid === undefined ? "another process" : `process ${holderPid}`;
-    super(
-      "database_locked",
-      `registry database ${path} is locked by ${holder}; stop the other fluxrig-mixer or give this one its own data dir`,
-      options,
-    );
-  }
-}
-
-/** The DuckDB file could not be opened for a reason other than a lock (permissions, corruption, ...). */
-export class DatabaseOpenError extends MixerStoreError {
-  override readonly name = "DatabaseOpenError";
-  constructor(
-    readonly path: string,
-    options?: { cause?: unknown },
-  ) {
-    super(
-      "database_open_failed",
-      `cannot open registry database ${path}: ${causeText(options?.cause)}`,
-      options,
-    );
-  }
-}
-
-/** A call reached a database handle after `close()`. */
-export class DatabaseClosedError extends MixerStoreError {
-  override readonly name = "DatabaseClosedError";
-  constructor(readonly path: string) {
-    super("database_closed", `registry database ${path} is closed`);
-  }
-}
-
-/** DuckDB refused a statement; `sql` says which (parameters are left out: they may hold keys). */
-export class QueryFailedError extends MixerStoreError {
-  override readonly name = "QueryFailedError";
-  constructor(
-    readonly sql: string,
-    options?: { cause?: unknown },
-  ) {
-    super("query_failed", `query failed: ${causeText(options?.cause)} [${sql.slice(0, 200)}]`, options);
-  }
-}
-
-/** A migration failed (and was rolled back), or the file was written by a newer Mixer. */
-export class MigrationError extends MixerStoreError {
-  override readonly name = "MigrationError";
-  constructor(
-    readonly version: number,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super("migration_failed", message, options);
-  }
+/** Base class of every error a registry rule throws on purpose. `code` is stable and safe to log. */
+export class RegistryError extends MixerError {
+  override readonly name: string = "RegistryError";
 }
 
 /** Every MachineID in the allowed range is held by a live row or still tombstoned. */
-export class RegistryFullError extends MixerStoreError {
+export class RegistryFullError extends RegistryError {
   override readonly name = "RegistryFullError";
   constructor(
     readonly min: number,
@@ -82,7 +21,7 @@ export class RegistryFullError extends MixerStoreError {
 }
 
 /** A MachineID asked for explicitly is held by a live row or still tombstoned. */
-export class MachineIdInUseError extends MixerStoreError {
+export class MachineIdInUseError extends RegistryError {
   override readonly name = "MachineIdInUseError";
   constructor(
     readonly machineId: number,
@@ -99,7 +38,7 @@ export class MachineIdInUseError extends MixerStoreError {
 }
 
 /** Another row already has this name; nothing was written. */
-export class NameTakenError extends MixerStoreError {
+export class NameTakenError extends RegistryError {
   override readonly name = "NameTakenError";
   constructor(
     readonly takenName: string,
@@ -110,7 +49,7 @@ export class NameTakenError extends MixerStoreError {
 }
 
 /** Another Rack already enrolled with this public key; nothing was written. */
-export class PublicKeyTakenError extends MixerStoreError {
+export class PublicKeyTakenError extends RegistryError {
   override readonly name = "PublicKeyTakenError";
   constructor(
     readonly publicKey: string,
@@ -122,7 +61,7 @@ export class PublicKeyTakenError extends MixerStoreError {
 }
 
 /** The status machine does not allow `from -> to`; nothing was written. */
-export class IllegalTransitionError extends MixerStoreError {
+export class IllegalTransitionError extends RegistryError {
   override readonly name = "IllegalTransitionError";
   constructor(
     readonly from: string,
@@ -134,7 +73,7 @@ export class IllegalTransitionError extends MixerStoreError {
 }
 
 /** A compare-and-set status change found a different current status than the caller expected. */
-export class UnexpectedStatusError extends MixerStoreError {
+export class UnexpectedStatusError extends RegistryError {
   override readonly name = "UnexpectedStatusError";
   constructor(
     readonly expected: string,
@@ -146,7 +85,7 @@ export class UnexpectedStatusError extends MixerStoreError {
 }
 
 /** A passport serial that is not above the last one recorded for the Rack. */
-export class StalePassportSerialError extends MixerStoreError {
+export class StalePassportSerialError extends RegistryError {
   override readonly name = "StalePassportSerialError";
   constructor(
     readonly entityId: bigint,
@@ -158,7 +97,7 @@ export class StalePassportSerialError extends MixerStoreError {
 }
 
 /** The row the caller named does not exist. */
-export class NotFoundError extends MixerStoreError {
+export class NotFoundError extends RegistryError {
   override readonly name = "NotFoundError";
   constructor(
     readonly what: "rack" | "scenario" | "node",
@@ -169,7 +108,7 @@ export class NotFoundError extends MixerStoreError {
 }
 
 /** An argument the store refuses before touching the database (bad name, status, range, ...). */
-export class InvalidInputError extends MixerStoreError {
+export class InvalidInputError extends RegistryError {
   override readonly name = "InvalidInputError";
   constructor(
     readonly field: string,
@@ -179,6 +118,13 @@ export class InvalidInputError extends MixerStoreError {
   }
 }
 
-function causeText(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
+/** Thrown when a write is submitted from inside a transaction of the same handle: it would wait for itself. */
+export class WriterReentryError extends RegistryError {
+  override readonly name = "WriterReentryError";
+  constructor() {
+    super(
+      "writer_reentry",
+      "a registry write was submitted inside a transaction of the same database: it would wait for itself",
+    );
+  }
 }
