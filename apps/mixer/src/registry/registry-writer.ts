@@ -9,11 +9,11 @@ import type { Logger } from "pino";
 import { DatabaseClosedError } from "../db/database-errors.js";
 import type { Db } from "../db/duckdb-database.js";
 import { type AuditHead, auditAppendCount, readAuditHead } from "./audit-log.js";
+import { writeBatch } from "./batch-sql.js";
 import type { MachineIdPool, MachineIdState } from "./machine-id-pool.js";
 import type { RackDirectory } from "./rack-directory.js";
 import { WriterReentryError } from "./registry-errors.js";
 import type { RackRecord } from "./registry-records.js";
-import { writeStage } from "./stage-writes.js";
 import { type StageBase, WriteStage } from "./write-stage.js";
 
 /** A Rack a committed batch changed: what the rest of the Mixer (presence) follows, in commit order. */
@@ -194,7 +194,7 @@ export class RegistryWriter {
               this.#headEpoch = auditAppendCount(this.#db);
               this.#head = await readAuditHead(this.#db);
             }
-            const events = await writeStage(this.#db, stage, this.#base, this.#head, { checked: !mayRetry });
+            const events = await writeBatch(this.#db, stage, this.#base, this.#head, { checked: !mayRetry });
             const last = events.at(-1);
             return last ? { seq: last.seq, hash: last.hash } : this.#head;
           })

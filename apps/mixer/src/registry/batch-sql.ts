@@ -1,4 +1,4 @@
-// Writes a planned stage into DuckDB with a handful of statements, whatever its size: appenders, not row statements.
+// One write batch in SQL: a planned stage written to DuckDB with a handful of statements, not one per row.
 //
 // Each statement through @duckdb/node-api costs about 0.6 ms here, whatever it does, and binding many parameters
 // is slower still (see presence-writes.ts). So new rows and audit events go through DuckDB appenders straight into
@@ -74,7 +74,7 @@ export function rackRows(stage: WriteStage, before: RackView): RackRows {
  * through temp tables and INSERT ... SELECT instead of straight appenders: a little slower, but a constraint
  * violation then fails with DuckDB's own message (an appender only reports "transaction is aborted").
  */
-export async function writeStage(
+export async function writeBatch(
   db: Db,
   stage: WriteStage,
   before: RackView,
