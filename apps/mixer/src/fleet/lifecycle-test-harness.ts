@@ -8,6 +8,7 @@ import { MachineIdPool } from "../registry/machine-id-pool.js";
 import { RackDirectory } from "../registry/rack-directory.js";
 import { openTestRegistry, type TestRegistry } from "../registry/registry-test-harness.js";
 import { RegistryWriter } from "../registry/registry-writer.js";
+import { ScenarioCatalog } from "../registry/scenario-catalog.js";
 import type { ClusterKey } from "../runtime/cluster-key.js";
 import { Counters } from "../runtime/counters.js";
 import { RackLifecycle } from "./rack-lifecycle.js";
@@ -39,7 +40,12 @@ export interface LifecycleHarness {
 export async function openLifecycleHarness(): Promise<LifecycleHarness> {
   const t = await openTestRegistry();
   const directory = await RackDirectory.load(t.db);
-  const writer = new RegistryWriter({ db: t.db, directory, pool: await MachineIdPool.load(t.db) });
+  const writer = new RegistryWriter({
+    db: t.db,
+    directory,
+    pool: await MachineIdPool.load(t.db),
+    scenarios: await ScenarioCatalog.load(t.db),
+  });
   const pushes: string[] = [];
   // Only publish is used by the notifier; the pushes are recorded by subject.
   const nc = { publish: (subject: string) => void pushes.push(subject) } as unknown as NatsConnection;

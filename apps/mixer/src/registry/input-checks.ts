@@ -1,4 +1,4 @@
-// Argument checks the store makes before touching the database, so bad input never reaches a transaction.
+// Argument checks a plan makes before it stages anything, so bad input never reaches a transaction.
 import { InvalidInputError } from "./registry-errors.js";
 
 /** SPEC §4: a lowercase DNS label, so a name is always one safe NATS subject token. */

@@ -107,7 +107,7 @@ export class NotFoundError extends RegistryError {
   }
 }
 
-/** An argument the store refuses before touching the database (bad name, status, range, ...). */
+/** An argument a plan refuses before staging anything (bad name, status, range, ...). */
 export class InvalidInputError extends RegistryError {
   override readonly name = "InvalidInputError";
   constructor(
