@@ -6,7 +6,13 @@ import { countRacksByStatus, type ListRacksQuery, listRacks } from "./rack-queri
 import type { RackStatus } from "./rack-status.js";
 import { InvalidInputError } from "./registry-errors.js";
 import type { RackRecord } from "./registry-records.js";
-import { insertPlan, openTestRegistry, openTestWriter, type TestRegistry } from "./registry-test-harness.js";
+import {
+  insertPlan,
+  openTestRegistry,
+  openTestWriter,
+  STATUS_PATHS,
+  type TestRegistry,
+} from "./registry-test-harness.js";
 import { planNodeRow, planSetStatus } from "./write-plans.js";
 
 const by = { cause: "operator", actor: "alice" };
@@ -26,13 +32,6 @@ const NAMES = [
   "rack-c",
 ];
 /** Status by position in NAMES (a few of each). */
-const PATHS: Record<RackStatus, RackStatus[]> = {
-  pending: [],
-  active: ["active"],
-  offline: ["active", "offline"],
-  rejected: ["rejected"],
-  revoked: ["active", "revoked"],
-};
 const STATUS_CYCLE: RackStatus[] = ["pending", "active", "pending", "offline", "rejected", "revoked"];
 
 let t: TestRegistry;
@@ -44,7 +43,7 @@ beforeAll(async () => {
   const now = t.clock.now();
   for (const [i, name] of NAMES.entries()) {
     const rack = await writer.submit(insertPlan(i + 1, now, { name }));
-    for (const step of PATHS[STATUS_CYCLE[i % STATUS_CYCLE.length]!]) {
+    for (const step of STATUS_PATHS[STATUS_CYCLE[i % STATUS_CYCLE.length]!]) {
       await writer.submit((stage) => planSetStatus(stage, rack.entityId, step, { ...by, now }));
     }
   }

@@ -1,4 +1,5 @@
 // Test-only: a migrated registry on a fresh temp DuckDB file with a hand-driven clock, the writer over it, and reads.
+import { EntityType } from "@fluxrig/entity-id";
 import { type TempDuckDbPath, tempDuckDbPath } from "@fluxrig/testkit";
 import { type Db, openDatabase } from "../db/duckdb-database.js";
 import { migrate } from "../db/migrate.js";
@@ -12,7 +13,7 @@ import type { RackStatus } from "./rack-status.js";
 import type { RackRecord } from "./registry-records.js";
 import { type RackChange, RegistryWriter } from "./registry-writer.js";
 import { ScenarioCatalog } from "./scenario-catalog.js";
-import { type InsertRackInput, planInsertRack } from "./write-plans.js";
+import { type InsertRackInput, type NodeRowInput, planInsertRack } from "./write-plans.js";
 import { committedBase, type StageBase, type WriteStage } from "./write-stage.js";
 
 /** Every table the registry owns, for "nothing changed" checks. */
@@ -116,6 +117,32 @@ export function emptyRegistry(): { directory: RackDirectory; pool: MachineIdPool
   const pool = new MachineIdPool();
   return { directory, pool, base: committedBase(directory, pool, new ScenarioCatalog()) };
 }
+
+/** Paths from a new (pending) Rack to each status through legal steps only. */
+export const STATUS_PATHS: Record<RackStatus, RackStatus[]> = {
+  pending: [],
+  active: ["active"],
+  offline: ["active", "offline"],
+  rejected: ["rejected"],
+  revoked: ["active", "revoked"],
+};
+
+/** The Mixer's own rows as a first start writes them (the Mixer on MachineID 1). */
+export const MIXER_ROW: NodeRowInput = {
+  typeId: EntityType.Mixer,
+  machineId: 1,
+  name: "mixer-1",
+  version: "0.1.0",
+  attributes: { os: "linux" },
+  now: new Date("2030-01-01T00:00:00.000Z"),
+};
+export const SNAKE_ROW: NodeRowInput = {
+  typeId: EntityType.SnakeTunnel,
+  name: "mixer-1-snake",
+  version: "0.1.0",
+  attributes: {},
+  now: new Date("2030-01-01T00:00:00.000Z"),
+};
 
 /** A Rack's enrollment input with sensible defaults; `n` makes name and key unique. */
 export function rackInput(n: number, overrides: Partial<InsertRackInput> = {}): Omit<InsertRackInput, "now"> {

@@ -16,9 +16,11 @@ import type { MachineIdRange } from "./registry-records.js";
 import {
   auditCount,
   insertPlan,
+  MIXER_ROW,
   openTestRegistry,
   openTestWriter,
   rackInput,
+  SNAKE_ROW,
   snapshotTables,
   type TestRegistry,
 } from "./registry-test-harness.js";
@@ -26,7 +28,6 @@ import type { RegistryWriter } from "./registry-writer.js";
 import { ScenarioCatalog } from "./scenario-catalog.js";
 import {
   type InsertRackInput,
-  type NodeRowInput,
   planActivateScenario,
   planDeleteRack,
   planImportScenario,
@@ -405,21 +406,8 @@ describe("RegistryWriter", () => {
   });
 });
 
-const mixerRow: NodeRowInput = {
-  typeId: EntityType.Mixer,
-  machineId: 1,
-  name: "mixer-1",
-  version: "0.1.0",
-  attributes: { os: "linux" },
-  now: new Date("2030-01-01T00:00:00.000Z"),
-};
-const snakeRow: NodeRowInput = {
-  typeId: EntityType.SnakeTunnel,
-  name: "mixer-1-snake",
-  version: "0.1.0",
-  attributes: {},
-  now: new Date("2030-01-01T00:00:00.000Z"),
-};
+const mixerRow = MIXER_ROW;
+const snakeRow = SNAKE_ROW;
 
 function scenarioInput(name: string, version = "1") {
   return { name, version, yaml: `meta: {name: ${name}}`, spec: { meta: { name, version } } };

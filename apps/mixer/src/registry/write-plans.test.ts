@@ -14,9 +14,8 @@ import {
   UnexpectedStatusError,
 } from "./registry-errors.js";
 import type { RackRecord } from "./registry-records.js";
-import { emptyRegistry, insertPlan } from "./registry-test-harness.js";
+import { emptyRegistry, insertPlan, MIXER_ROW, SNAKE_ROW, STATUS_PATHS } from "./registry-test-harness.js";
 import {
-  type NodeRowInput,
   planActivateScenario,
   planAttributes,
   planDeleteRack,
@@ -190,15 +189,6 @@ describe("MachineID allocation", () => {
   });
 });
 
-/** Paths from a new (pending) Rack to each status through legal steps only. */
-const PATHS: Record<RackStatus, RackStatus[]> = {
-  pending: [],
-  active: ["active"],
-  offline: ["active", "offline"],
-  rejected: ["rejected"],
-  revoked: ["active", "revoked"],
-};
-
 const LEGAL: Array<[RackStatus, RackStatus]> = [
   ["pending", "active"],
   ["pending", "rejected"],
@@ -217,7 +207,7 @@ const ILLEGAL = RACK_STATUSES.flatMap((from) =>
 
 function rackIn(status: RackStatus): RackRecord {
   let rack = insert(1);
-  for (const step of PATHS[status])
+  for (const step of STATUS_PATHS[status])
     rack = attempt((s) => planSetStatus(s, rack.entityId, step, { ...by, now: T0 }));
   return rack;
 }
@@ -363,21 +353,8 @@ describe("planAttributes", () => {
   });
 });
 
-const mixer: NodeRowInput = {
-  typeId: EntityType.Mixer,
-  machineId: 1,
-  name: "mixer-1",
-  version: "0.1.0",
-  attributes: { os: "linux" },
-  now: T0,
-};
-const snake: NodeRowInput = {
-  typeId: EntityType.SnakeTunnel,
-  name: "mixer-1-snake",
-  version: "0.1.0",
-  attributes: {},
-  now: T0,
-};
+const mixer = MIXER_ROW;
+const snake = SNAKE_ROW;
 
 describe("planNodeRow", () => {
   it("stages the Mixer (type 2) and a Snake Tunnel (type 8) with a MachineID of its own, not as Racks", () => {
