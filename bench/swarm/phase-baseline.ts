@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { repoRoot, startProcess, tempDir } from "@fluxrig/testkit";
 import { type Figure, round } from "./figures.js";
 
-const BENCH_FILE = "apps/mixer/src/db/presence-flush.bench.ts";
+const BENCH_FILE = "apps/mixer/src/registry/presence-flush.bench.ts";
 
 interface VitestBench {
   name: string;
@@ -39,7 +39,7 @@ function costsFrom(json: VitestBenchJson, source: string): FlushCosts | undefine
       const groupRows = rowsIn(group.fullName, 10_000);
       for (const b of group.benchmarks ?? []) {
         if (b.name.includes("single-row")) single = b.mean / rowsIn(b.name, 1_000);
-        else if (b.name.startsWith("flushPresence")) batched = b.mean / groupRows;
+        else if (b.name.startsWith("writePresenceRows")) batched = b.mean / groupRows;
       }
     }
   }
@@ -60,7 +60,7 @@ async function runFlushBench(): Promise<FlushCosts | undefined> {
       "unit",
       BENCH_FILE,
       "-t",
-      "single-row|flushPresence",
+      "single-row|writePresenceRows",
       "--outputJson",
       out,
     ],
@@ -76,7 +76,7 @@ async function runFlushBench(): Promise<FlushCosts | undefined> {
     throw new Error(`vitest bench exited ${exit.code}: ${proc.output(15)}`);
   return costsFrom(
     JSON.parse(readFileSync(out, "utf8")) as VitestBenchJson,
-    `\`pnpm exec vitest bench --run --project unit ${BENCH_FILE} -t "single-row|flushPresence"\``,
+    `\`pnpm exec vitest bench --run --project unit ${BENCH_FILE} -t "single-row|writePresenceRows"\``,
   );
 }
 

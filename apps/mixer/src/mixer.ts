@@ -29,10 +29,11 @@ import { PassportIssuer } from "./passports/passport-issuer.js";
 import { PresenceSweeper } from "./presence/presence-sweeper.js";
 import { PresenceTracker } from "./presence/presence-tracker.js";
 import { MachineIdPool } from "./registry/machine-id-pool.js";
-import { upsertNodeRow } from "./registry/node-rows.js";
 import { writePresenceRows } from "./registry/presence-writes.js";
 import { RackDirectory } from "./registry/rack-directory.js";
 import { RegistryWriter } from "./registry/registry-writer.js";
+import { ScenarioCatalog } from "./registry/scenario-catalog.js";
+import { planNodeRow } from "./registry/write-plans.js";
 import { type ClusterKey, loadClusterKey } from "./runtime/cluster-key.js";
 import { type Clock, Counters, systemClock } from "./runtime/counters.js";
 import { acquireDataDir, type DataDirLock } from "./runtime/data-dir.js";
@@ -75,23 +76,6 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
   const counters = new Counters();
   const now = clock();
 
-  const mixerRow = await upsertNodeRow(db, {
-    typeId: EntityType.Mixer,
-    machineId: config.mixer.machine_id,
-    name: config.mixer.name,
-    version: deps.version,
-    attributes: { public_key: clusterKey.publicKeyB64, key_id: clusterKey.kid, api: config.api.listen },
-    now,
-  });
-  await upsertNodeRow(db, {
-    typeId: EntityType.SnakeTunnel,
-    name: `${config.mixer.name}-snake`.slice(0, 63).replace(/-+$/, ""),
-    version: deps.version,
-    attributes: { nats_url: redactUrl(config.nats.url), mixer_entity_id: mixerRow.entityId.toString() },
-    now,
-    machineIdRange: { min: config.enrollment.machine_id_min, max: config.enrollment.machine_id_max },
-  });
-
   const issuer = new PassportIssuer({
     clusterKey,
     cluster: config.mixer.name,
@@ -99,13 +83,12 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     skewMs: config.enrollment.clock_skew,
   });
   const notifier = new RackNotifier({ nc, logger: logger.child({ component: "notifier" }), counters });
-  const scenarios = new ScenarioService({ db, clock });
-  await scenarios.load();
 
   // The Mixer is the only writer of its registry file: every Rack is loaded once, and from here on the directory
   // and the MachineID pool change only when a write batch commits.
   const directory = await RackDirectory.load(db);
   const pool = await MachineIdPool.load(db);
+  const catalog = await ScenarioCatalog.load(db);
 
   // Presence status transitions go through the lifecycle, which is built after the tracker: late-bound on purpose.
   let lifecycle!: RackStatusChanges;
@@ -162,6 +145,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     db,
     directory,
     pool,
+    scenarios: catalog,
     logger: logger.child({ component: "registry" }),
     onCommitted: (change) => {
       if (change.kind === "removed") {
@@ -182,6 +166,31 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     },
   });
 
+  // The Mixer's own rows, through the writer like every registry write: the Mixer's first, so the Snake's
+  // allocation skips its MachineID.
+  const mixerRow = await writer.submit((stage) =>
+    planNodeRow(stage, {
+      typeId: EntityType.Mixer,
+      machineId: config.mixer.machine_id,
+      name: config.mixer.name,
+      version: deps.version,
+      attributes: { public_key: clusterKey.publicKeyB64, key_id: clusterKey.kid, api: config.api.listen },
+      now,
+    }),
+  );
+  await writer.submit((stage) =>
+    planNodeRow(stage, {
+      typeId: EntityType.SnakeTunnel,
+      name: `${config.mixer.name}-snake`.slice(0, 63).replace(/-+$/, ""),
+      version: deps.version,
+      attributes: { nats_url: redactUrl(config.nats.url), mixer_entity_id: mixerRow.entityId.toString() },
+      now,
+      machineIdRange: { min: config.enrollment.machine_id_min, max: config.enrollment.machine_id_max },
+    }),
+  );
+
+  const scenarios = new ScenarioService({ db, writer, catalog, clock });
+  scenarios.load();
   lifecycle = new RackStatusChanges({
     writer,
     directory,

@@ -3,8 +3,8 @@
 import type { RackView, WireErrorCode } from "@fluxrig/wire";
 import { describe, expect, test } from "vitest";
 import { authed, buildTestApi, errorOf } from "../../test/support/test-api.js";
-import { QueryFailedError } from "../db/store-errors.js";
 import { OperationError } from "../fleet/operations.js";
+import { QueryFailedError } from "../registry/registry-errors.js";
 
 describe("request bodies", () => {
   test.each([

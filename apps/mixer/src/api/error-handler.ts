@@ -4,8 +4,8 @@ import type { ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
-import { DatabaseClosedError, QueryFailedError } from "../db/store-errors.js";
 import { OperationError } from "../fleet/operations.js";
+import { DatabaseClosedError, QueryFailedError } from "../registry/registry-errors.js";
 import type { ApiEnv } from "./api-deps.js";
 import { ApiError, errorBody } from "./api-error.js";
 

@@ -3,10 +3,10 @@ import { fileURLToPath } from "node:url";
 import { startProcess, type TempDuckDbPath, tempDuckDbPath } from "@fluxrig/testkit";
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DatabaseClosedError, DatabaseLockedError, QueryFailedError } from "./database-errors.js";
 import { type Db, openDatabase } from "./duckdb-database.js";
 import { migrate } from "./migrate.js";
 import { registry } from "./schema.js";
-import { DatabaseClosedError, DatabaseLockedError, QueryFailedError } from "./store-errors.js";
 
 const MIXER_DIR = fileURLToPath(new URL("../..", import.meta.url));
 const RACK_100 = 0x0300640000000000n;

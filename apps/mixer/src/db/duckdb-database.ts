@@ -3,14 +3,14 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { resolve } from "node:path";
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from "@duckdb/node-api";
 import { drizzle, type PgRemoteDatabase } from "drizzle-orm/pg-proxy";
-import { PreparedStatementCache } from "./prepared-statement-cache.js";
-import { SerialQueue } from "./serial-queue.js";
 import {
   DatabaseClosedError,
   DatabaseLockedError,
   DatabaseOpenError,
   QueryFailedError,
-} from "./store-errors.js";
+} from "./database-errors.js";
+import { PreparedStatementCache } from "./prepared-statement-cache.js";
+import { SerialQueue } from "./serial-queue.js";
 import { unwrapDrizzleError } from "./unwrap-drizzle-error.js";
 
 export interface OpenDatabaseOptions {

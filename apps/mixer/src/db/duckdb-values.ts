@@ -1,6 +1,6 @@
 // Conversions between JS values and what @duckdb/node-api binds and returns (TIMESTAMP, UBIGINT, JSON text).
 import { DuckDBTimestampValue, type DuckDBValue } from "@duckdb/node-api";
-import { InvalidInputError } from "./store-errors.js";
+import { UnstorableValueError } from "./database-errors.js";
 
 /** A JSON object as stored in a JSON column. */
 export type JsonObject = Record<string, unknown>;
@@ -11,7 +11,7 @@ export type JsonObject = Record<string, unknown>;
  */
 export function toTimestamp(date: Date, field = "timestamp"): DuckDBTimestampValue {
   const ms = date.getTime();
-  if (!Number.isFinite(ms)) throw new InvalidInputError(field, "not a valid Date");
+  if (!Number.isFinite(ms)) throw new UnstorableValueError(field, "not a valid Date");
   return new DuckDBTimestampValue(BigInt(ms) * 1000n);
 }
 
@@ -36,9 +36,9 @@ export function toJsonText(value: unknown, field: string): string {
   try {
     text = JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
   } catch (error) {
-    throw new InvalidInputError(field, `not JSON-serializable (${(error as Error).message})`);
+    throw new UnstorableValueError(field, `not JSON-serializable (${(error as Error).message})`);
   }
-  if (text === undefined) throw new InvalidInputError(field, "not JSON-serializable");
+  if (text === undefined) throw new UnstorableValueError(field, "not JSON-serializable");
   return text;
 }
 

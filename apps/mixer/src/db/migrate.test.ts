@@ -1,11 +1,11 @@
 // Migrations: applied once and recorded, the seed's registry table exactly, failures rolled back, newer files refused.
 import { type TempDuckDbPath, tempDuckDbPath } from "@fluxrig/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { MigrationError } from "./database-errors.js";
 import { type Db, openDatabase } from "./duckdb-database.js";
 import { currentVersion, migrate } from "./migrate.js";
 import { initialMigration } from "./migrations/0001-initial.js";
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "./migrations/migration.js";
-import { MigrationError } from "./store-errors.js";
 
 let file: TempDuckDbPath;
 let db: Db;

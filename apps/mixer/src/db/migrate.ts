@@ -1,9 +1,9 @@
 // Brings a registry database to this binary's schema: each pending migration once, in order, in its own transaction.
 
+import { MigrationError } from "./database-errors.js";
 import type { Db } from "./duckdb-database.js";
 import { toTimestamp } from "./duckdb-values.js";
 import { MIGRATIONS, type Migration } from "./migrations/migration.js";
-import { MigrationError } from "./store-errors.js";
 
 export interface MigrateOptions {
   /** The migrations to apply (default: all this binary knows); versions must run 1, 2, 3, ... */

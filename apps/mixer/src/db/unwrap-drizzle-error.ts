@@ -1,6 +1,7 @@
 // Drizzle wraps whatever our query callback threw in DrizzleQueryError; callers want the store's typed error back.
 import { DrizzleQueryError } from "drizzle-orm";
-import { MixerStoreError, QueryFailedError } from "./store-errors.js";
+import { MixerError } from "../runtime/errors.js";
+import { QueryFailedError } from "./database-errors.js";
 
 /**
  * The store error inside a DrizzleQueryError (DatabaseClosedError, QueryFailedError, ...), a QueryFailedError for
@@ -12,7 +13,7 @@ import { MixerStoreError, QueryFailedError } from "./store-errors.js";
 export function unwrapDrizzleError(error: unknown): unknown {
   if (!(error instanceof DrizzleQueryError)) return error;
   const cause: unknown = error.cause;
-  if (cause instanceof MixerStoreError) return cause;
+  if (cause instanceof MixerError) return cause;
   return new QueryFailedError(error.query, { cause: cause ?? error });
 }
 

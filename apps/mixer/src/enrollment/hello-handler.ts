@@ -8,11 +8,11 @@ import {
   type WireErrorCode,
 } from "@fluxrig/wire";
 import type { Logger } from "pino";
-import { NameTakenError, PublicKeyTakenError, RegistryFullError } from "../db/store-errors.js";
 import type { RackStatusChanges } from "../fleet/rack-status-changes.js";
 import type { PassportIssuer } from "../passports/passport-issuer.js";
 import type { PresenceTracker } from "../presence/presence-tracker.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
+import { NameTakenError, PublicKeyTakenError, RegistryFullError } from "../registry/registry-errors.js";
 import type { RackRecord } from "../registry/registry-records.js";
 import type { ClusterKey } from "../runtime/cluster-key.js";
 import type { Clock, Counters } from "../runtime/counters.js";

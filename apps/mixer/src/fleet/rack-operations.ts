@@ -7,9 +7,9 @@
 import { parseEntityId } from "@fluxrig/entity-id";
 import type { BulkAdoptResult, NameConflictView, RackPage, RackView } from "@fluxrig/wire";
 import type { Db } from "../db/duckdb-database.js";
-import { IllegalTransitionError } from "../db/store-errors.js";
 import { listNameConflicts } from "../registry/name-conflicts.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
+import { IllegalTransitionError } from "../registry/registry-errors.js";
 import type { RackRecord } from "../registry/registry-records.js";
 import {
   type Actor,

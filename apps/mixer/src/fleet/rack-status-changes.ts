@@ -2,11 +2,11 @@
 import type { PassportEnvelope } from "@fluxrig/passport";
 import type { ScenarioPush } from "@fluxrig/wire";
 import type { Logger } from "pino";
-import { UnexpectedStatusError } from "../db/store-errors.js";
 import type { PassportIssuer } from "../passports/passport-issuer.js";
 import { canonicalJson } from "../registry/audit-chain.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import type { RackStatus } from "../registry/rack-status.js";
+import { UnexpectedStatusError } from "../registry/registry-errors.js";
 import type { MachineIdRange, RackRecord } from "../registry/registry-records.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
 import {

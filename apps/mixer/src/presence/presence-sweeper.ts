@@ -1,8 +1,8 @@
 // The presence timers: batched flushes of last_seen and stats, offline sweeps, and removal of silent pending Racks.
 import type { Logger } from "pino";
-import { NotFoundError, UnexpectedStatusError } from "../db/store-errors.js";
 import type { RackStatusChanges } from "../fleet/rack-status-changes.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
+import { NotFoundError, UnexpectedStatusError } from "../registry/registry-errors.js";
 import type { Clock, Counters } from "../runtime/counters.js";
 import type { PresenceTracker } from "./presence-tracker.js";
 

@@ -1,36 +1,59 @@
 // The audit log: a hash chain that verifies, and breaks at exactly the row someone edited or removed.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { canonicalJson, GENESIS_HASH } from "./audit-chain.js";
-import { openTestRegistry, rackInput, type TestRegistry } from "./registry-test-harness.js";
+import { insertPlan, openTestRegistry, openTestWriter, type TestRegistry } from "./registry-test-harness.js";
+import type { RegistryWriter } from "./registry-writer.js";
+import { planImportScenario, planSetStatus } from "./write-plans.js";
 
 let t: TestRegistry;
+let writer: RegistryWriter;
 
 beforeEach(async () => {
   t = await openTestRegistry();
+  ({ writer } = await openTestWriter(t.db));
 });
 
 afterEach(async () => {
+  await writer.close();
   await t.cleanup();
 });
 
 const by = { cause: "operator", actor: "alice" };
 
-/** Enrolls, adopts and revokes two Racks and imports a scenario: 7 events. */
+/** Enrolls, adopts and revokes two Racks, imports a scenario and notes something: 7 events. */
 async function someHistory(): Promise<bigint[]> {
-  const a = await t.store.insertRack(rackInput(1));
-  const b = await t.store.insertRack(rackInput(2));
-  t.clock.advance(1_000);
-  await t.store.setStatus(a.entityId, "active", by);
-  await t.store.setStatus(b.entityId, "rejected", by);
-  t.clock.advance(1_000);
-  await t.store.setStatus(a.entityId, "revoked", { ...by, details: { reason: "key leaked", n: 1n } });
-  await t.store.saveScenario({ name: "demo", version: "1", yaml: "meta: {}", spec: {}, actor: "alice" });
-  await t.store.appendAudit({
-    kind: "note",
-    cause: "test",
-    actor: "bob",
-    details: { nested: { z: 1, a: [1, 2] } },
-  });
+  const a = await writer.submit(insertPlan(1, t.clock.now()));
+  const b = await writer.submit(insertPlan(2, t.clock.now()));
+  const later = t.clock.advance(1_000);
+  await writer.submit((stage) => planSetStatus(stage, a.entityId, "active", { ...by, now: later }));
+  await writer.submit((stage) => planSetStatus(stage, b.entityId, "rejected", { ...by, now: later }));
+  const latest = t.clock.advance(1_000);
+  await writer.submit((stage) =>
+    planSetStatus(stage, a.entityId, "revoked", {
+      ...by,
+      now: latest,
+      details: { reason: "key leaked", n: 1n },
+    }),
+  );
+  await writer.submit((stage) =>
+    planImportScenario(stage, {
+      name: "demo",
+      version: "1",
+      yaml: "meta: {}",
+      spec: {},
+      now: latest,
+      actor: "alice",
+    }),
+  );
+  await writer.submit((stage) =>
+    stage.appendAudit({
+      at: latest,
+      kind: "note",
+      cause: "test",
+      actor: "bob",
+      details: { nested: { z: 1, a: [1, 2] } },
+    }),
+  );
   return [a.entityId, b.entityId];
 }
 
@@ -59,7 +82,9 @@ describe("the audit chain", () => {
       count: 7,
       head: { seq: 7, hash: events[6]?.hash },
     });
+    await writer.close();
     t = await t.reopen();
+    ({ writer } = await openTestWriter(t.db));
     expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true, count: 7 });
   });
 
@@ -94,17 +119,13 @@ describe("the audit chain", () => {
     expect(await t.store.verifyAuditChain()).toMatchObject({ ok: false, brokenAt: 4 });
   });
 
-  it("rolls an event back with the transaction it was written in", async () => {
+  it("refuses an event without cause or actor before anything is written", async () => {
     await someHistory();
-    await expect(
-      t.store.transaction(async () => {
-        await t.store.appendAudit({ kind: "note", cause: "test", actor: "bob" });
-        throw new Error("abandon");
-      }),
-    ).rejects.toThrow("abandon");
+    const refused = writer.submit((stage) => {
+      stage.appendAudit({ at: t.clock.now(), kind: "note", cause: "", actor: "bob" });
+    });
+    await expect(refused).rejects.toMatchObject({ name: "InvalidInputError" });
     expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true, count: 7 });
-    const next = await t.store.appendAudit({ kind: "note", cause: "test", actor: "bob" });
-    expect(next.seq).toBe(8);
   });
 });
 

@@ -1,9 +1,8 @@
-// The audit log of decisions: append (inside the caller's transaction), list, and verify the hash chain.
+// The audit log of decisions: sealing an event onto the chain (the writer appends it), listing, and verification.
 import { and, asc, desc, eq, gt, gte, type SQL } from "drizzle-orm";
 import type { Db } from "../db/duckdb-database.js";
 import { type JsonObject, toJsonText } from "../db/duckdb-values.js";
 import { auditEvents } from "../db/schema.js";
-import { InvalidInputError } from "../db/store-errors.js";
 import { ormQuery } from "../db/unwrap-drizzle-error.js";
 import {
   type AuditChainVerdict,
@@ -12,8 +11,9 @@ import {
   auditHash,
   GENESIS_HASH,
 } from "./audit-chain.js";
+import { InvalidInputError } from "./registry-errors.js";
 
-/** Kinds the store writes itself; other parts of the Mixer may add their own. */
+/** Kinds the registry's plans write; other parts of the Mixer may stage their own. */
 export const AuditKind = {
   RackEnrolled: "rack_enrolled",
   StatusChanged: "status_changed",
@@ -24,7 +24,7 @@ export const AuditKind = {
   ScenarioActivated: "scenario_activated",
 } as const;
 
-/** What a caller gives to `appendAudit`; seq and hashes are the store's. */
+/** An event as a plan stages it; seq and hashes are added when its batch commits. */
 export interface AuditEventInput {
   at: Date;
   entityId?: bigint | null;
@@ -53,15 +53,7 @@ const VERIFY_PAGE = 5_000;
 /** The newest event of the chain (what the next event's prev_hash and seq follow), or null for an empty log. */
 export type AuditHead = { seq: number; hash: string } | null;
 
-/** appendAudit calls per handle, so a writer that keeps the chain head in memory knows when to read it again. */
-const appendsByDb = new WeakMap<Db, number>();
-
-/** How many events `appendAudit` has started on this handle (rolled back or not): a cheap staleness check. */
-export function auditAppendCount(db: Db): number {
-  return appendsByDb.get(db) ?? 0;
-}
-
-/** The chain head as stored; read it inside the transaction that appends after it. */
+/** The chain head as stored; the writer reads it once, inside its first transaction. */
 export async function readAuditHead(db: Db): Promise<AuditHead> {
   const [head] = await ormQuery(
     db.orm
@@ -99,23 +91,6 @@ export function sealAuditEvent(head: AuditHead, input: AuditEventInput): AuditEv
     details,
   };
   return { ...fields, prevHash, hash: auditHash(prevHash, fields) };
-}
-
-/**
- * Appends one event to the chain. Inside a store transaction it becomes part of it (and rolls back with it);
- * outside, it runs in a transaction of its own, so reading the chain head and inserting cannot interleave.
- */
-export async function appendAudit(db: Db, input: AuditEventInput): Promise<AuditEvent> {
-  // Sealed once before the transaction to refuse bad input early; sealed again after the head is read.
-  sealAuditEvent(null, input);
-  return db.transaction(async () => {
-    const event = sealAuditEvent(await readAuditHead(db), input);
-    // Counted while the transaction still holds the handle, so a writer reading the count in its own
-    // transaction can never miss this event (a rolled-back one only costs it a needless re-read).
-    appendsByDb.set(db, auditAppendCount(db) + 1);
-    await db.orm.insert(auditEvents).values(event);
-    return event;
-  });
 }
 
 /** Events in seq order, filtered by entity and time, one keyset page at a time. */

@@ -1,5 +1,5 @@
-// Argument checks the store makes before touching the database, so bad input never reaches a transaction.
-import { InvalidInputError } from "../db/store-errors.js";
+// Argument checks a plan makes before it stages anything, so bad input never reaches a transaction.
+import { InvalidInputError } from "./registry-errors.js";
 
 /** SPEC §4: a lowercase DNS label, so a name is always one safe NATS subject token. */
 export const NODE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -1,6 +1,11 @@
 // Name conflicts: attempts are counted per key, and a flood of fresh keys at one name keeps only the recent ones.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { listNameConflicts, MAX_CONFLICTS_PER_NAME, recordNameConflict } from "./name-conflicts.js";
+import {
+  clearNameConflicts,
+  listNameConflicts,
+  MAX_CONFLICTS_PER_NAME,
+  recordNameConflict,
+} from "./name-conflicts.js";
 import { openTestRegistry, type TestRegistry } from "./registry-test-harness.js";
 
 let t: TestRegistry;
@@ -19,6 +24,27 @@ describe("recordNameConflict", () => {
     await recordNameConflict(t.db, { ...input, now: at(1) });
     const again = await recordNameConflict(t.db, { ...input, source: "s2", now: at(2) });
     expect(again).toMatchObject({ attempts: 2, firstAt: at(1), lastAt: at(2), lastSource: "s2" });
+  });
+
+  it("lists attempts newest first, per name when asked, and clears a name's attempts", async () => {
+    const pair = { name: "rack-001", claimedPublicKey: "intruder", holderEntityId: 5n };
+    await recordNameConflict(t.db, { ...pair, source: "10.0.0.1", now: at(1) });
+    const again = await recordNameConflict(t.db, { ...pair, source: "10.0.0.2", now: at(30) });
+    expect(again).toEqual({ ...pair, lastSource: "10.0.0.2", firstAt: at(1), lastAt: at(30), attempts: 2 });
+    await recordNameConflict(t.db, {
+      ...pair,
+      name: "rack-002",
+      claimedPublicKey: "other",
+      source: null,
+      now: at(31),
+    });
+    expect((await listNameConflicts(t.db)).map((c) => [c.name, c.attempts])).toEqual([
+      ["rack-002", 1],
+      ["rack-001", 2],
+    ]);
+    expect((await listNameConflicts(t.db, "rack-001")).map((c) => c.claimedPublicKey)).toEqual(["intruder"]);
+    expect(await clearNameConflicts(t.db, "rack-001")).toBe(1);
+    expect(await listNameConflicts(t.db, "rack-001")).toEqual([]);
   });
 
   it(`keeps at most ${MAX_CONFLICTS_PER_NAME} keys per name, the most recent, and never drops the newest`, async () => {

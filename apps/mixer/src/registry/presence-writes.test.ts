@@ -1,35 +1,72 @@
-// flushPresence changes last_seen and stats of exactly the Racks it is given, and nothing else.
+// writePresenceRows changes last_seen and stats of exactly the Racks it is given, and nothing else.
 import { EntityType } from "@fluxrig/entity-id";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { writePresenceRows } from "./presence-writes.js";
-import { insertRacks, openTestRegistry, snapshotTables, type TestRegistry } from "./registry-test-harness.js";
+import { listNodeRows } from "./rack-queries.js";
+import type { RackRecord } from "./registry-records.js";
+import {
+  insertPlan,
+  openTestRegistry,
+  openTestWriter,
+  snapshotTables,
+  type TestRegistry,
+} from "./registry-test-harness.js";
+import type { RegistryWriter } from "./registry-writer.js";
+import { planNodeRow } from "./write-plans.js";
 
 let t: TestRegistry;
+let writer: RegistryWriter;
 
 beforeEach(async () => {
   t = await openTestRegistry();
+  ({ writer } = await openTestWriter(t.db));
 });
 
 afterEach(async () => {
+  await writer.close();
   await t.cleanup();
 });
 
-describe("flushPresence", () => {
+async function insertRacks(count: number): Promise<RackRecord[]> {
+  return Promise.all(
+    Array.from({ length: count }, (_, i) => writer.submit(insertPlan(i + 1, t.clock.now()))),
+  );
+}
+
+interface Row {
+  entityId: bigint;
+  lastSeen: Date;
+  stats: object | null;
+}
+
+/** Writes `rows` as the presence tracker gives them: one call per row, stats as JSON text. */
+function write(rows: readonly Row[]): Promise<number> {
+  return writePresenceRows(t.db, (emit) => {
+    for (const row of rows)
+      emit(row.entityId, row.lastSeen.getTime(), row.stats && JSON.stringify(row.stats));
+    return rows.length;
+  });
+}
+
+describe("writePresenceRows", () => {
   it("updates exactly the given rows and leaves every other row alone", async () => {
-    const mixer = await t.store.upsertNodeRow({
-      typeId: EntityType.Mixer,
-      machineId: 60_000,
-      name: "mixer",
-      version: "1",
-      attributes: {},
-    });
-    const racks = await insertRacks(t.store, 5);
+    const mixer = await writer.submit((stage) =>
+      planNodeRow(stage, {
+        typeId: EntityType.Mixer,
+        machineId: 60_000,
+        name: "mixer",
+        version: "1",
+        attributes: {},
+        now: t.clock.now(),
+      }),
+    );
+    const racks = await insertRacks(5);
     const untouched = [racks[0]!, racks[2]!, racks[4]!];
     const before = await Promise.all(untouched.map((rack) => t.store.getByEntityId(rack.entityId)));
     const seen = new Date("2030-01-01T00:10:00.250Z");
 
-    const changed = await t.store.flushPresence([
-      { entityId: racks[1]!.entityId, lastSeen: seen, stats: { cpu: 0.5, handles: 12, big: 2n ** 63n } },
+    const changed = await write([
+      { entityId: racks[1]!.entityId, lastSeen: seen, stats: { cpu: 0.5, handles: 12 } },
       { entityId: racks[3]!.entityId, lastSeen: seen, stats: { cpu: 0.25 } },
       { entityId: 999n, lastSeen: seen, stats: { cpu: 1 } },
       { entityId: mixer.entityId, lastSeen: seen, stats: { cpu: 1 } },
@@ -37,66 +74,50 @@ describe("flushPresence", () => {
     expect(changed).toBe(2);
     expect(await t.store.getByEntityId(racks[1]!.entityId)).toMatchObject({
       lastSeen: seen,
-      stats: { cpu: 0.5, handles: 12, big: "9223372036854775808" },
+      stats: { cpu: 0.5, handles: 12 },
       status: "pending",
     });
     expect((await t.store.getByEntityId(racks[3]!.entityId))?.stats).toEqual({ cpu: 0.25 });
     expect(await Promise.all(untouched.map((rack) => t.store.getByEntityId(rack.entityId)))).toEqual(before);
-    expect((await t.store.listNodeRows())[0]).toEqual(mixer);
+    expect((await listNodeRows(t.db))[0]).toEqual(mixer);
   });
 
-  it("keeps stored stats when given null, and lets the last entry for an id win", async () => {
-    const [rack] = await insertRacks(t.store, 1);
-    await t.store.flushPresence([{ entityId: rack!.entityId, lastSeen: t.clock.now(), stats: { cpu: 1 } }]);
-    const first = t.clock.advance(1_000);
-    const second = t.clock.advance(1_000);
-    const changed = await t.store.flushPresence([
-      { entityId: rack!.entityId, lastSeen: first, stats: { cpu: 2 } },
-      { entityId: rack!.entityId, lastSeen: second, stats: null },
-    ]);
-    expect(changed).toBe(1);
-    expect(await t.store.getByEntityId(rack!.entityId)).toMatchObject({
-      lastSeen: second,
-      stats: { cpu: 1 },
-    });
+  it("keeps stored stats when given null", async () => {
+    const [rack] = await insertRacks(1);
+    await write([{ entityId: rack!.entityId, lastSeen: t.clock.now(), stats: { cpu: 1 } }]);
+    const later = t.clock.advance(1_000);
+    expect(await write([{ entityId: rack!.entityId, lastSeen: later, stats: null }])).toBe(1);
+    expect(await t.store.getByEntityId(rack!.entityId)).toMatchObject({ lastSeen: later, stats: { cpu: 1 } });
   });
 
   it("does nothing for an empty batch", async () => {
-    await insertRacks(t.store, 1);
+    await insertRacks(1);
     const before = await snapshotTables(t.db);
-    expect(await t.store.flushPresence([])).toBe(0);
+    expect(await write([])).toBe(0);
     expect(await snapshotTables(t.db)).toEqual(before);
   });
 
   it("survives a reopen (the temp batch table is recreated on the new connection)", async () => {
-    const [rack] = await insertRacks(t.store, 1);
-    await t.store.flushPresence([{ entityId: rack!.entityId, lastSeen: t.clock.now(), stats: { cpu: 1 } }]);
+    const [rack] = await insertRacks(1);
+    await write([{ entityId: rack!.entityId, lastSeen: t.clock.now(), stats: { cpu: 1 } }]);
+    await writer.close();
     t = await t.reopen();
+    ({ writer } = await openTestWriter(t.db));
     const seen = t.clock.advance(5_000);
-    expect(
-      await t.store.flushPresence([{ entityId: rack!.entityId, lastSeen: seen, stats: { cpu: 3 } }]),
-    ).toBe(1);
-    expect(await t.store.loadPresence()).toEqual([
-      {
-        entityId: rack!.entityId,
-        name: rack!.name,
-        status: "pending",
-        lastSeen: seen,
-        stats: { cpu: 3 },
-        flaps: 0,
-      },
-    ]);
+    expect(await write([{ entityId: rack!.entityId, lastSeen: seen, stats: { cpu: 3 } }])).toBe(1);
+    expect(await t.store.getByEntityId(rack!.entityId)).toMatchObject({ lastSeen: seen, stats: { cpu: 3 } });
   });
+
   it("repeated flushes do not grow DuckDB's memory: the batch table is replaced, not emptied", async () => {
-    const racks = await insertRacks(t.store, 100);
+    const racks = await insertRacks(100);
     const tempTableBytes = async () => {
-      const result = await t.store.db.query(
+      const result = await t.db.query(
         "SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT AS b FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'",
       );
       return Number(result.rows[0]?.[0] ?? 0);
     };
     const flush = (round: number) =>
-      t.store.flushPresence(
+      write(
         racks.map((rack, i) => ({
           entityId: rack.entityId,
           lastSeen: new Date(Date.UTC(2030, 0, 1, 0, 0, round, i % 1000)),
@@ -110,8 +131,8 @@ describe("flushPresence", () => {
     expect(await tempTableBytes()).toBeLessThanOrEqual(afterOne + 512 * 1024);
   }, 60_000);
 
-  it("writePresenceRows takes rows from a source, and a source that throws midway changes nothing", async () => {
-    const racks = await insertRacks(t.store, 3);
+  it("takes rows from a source while it holds the connection, and a source that throws changes nothing", async () => {
+    const racks = await insertRacks(3);
     const before = await snapshotTables(t.db);
     const untouched = await t.store.getByEntityId(racks[1]!.entityId);
     const failing = writePresenceRows(t.db, (row) => {

@@ -4,10 +4,8 @@
 // joining it in one UPDATE ... FROM takes 42-104 ms; three list parameters with unnest 56-240 ms; 30,000 parameters
 // bound into UPDATE ... FROM (VALUES ...) 320-520 ms; single-row updates about 14 s.
 import { EntityType } from "@fluxrig/entity-id";
+import { QueryFailedError } from "../db/database-errors.js";
 import type { Db } from "../db/duckdb-database.js";
-import { toJsonText } from "../db/duckdb-values.js";
-import { InvalidInputError, QueryFailedError } from "../db/store-errors.js";
-import type { PresenceUpdate } from "./registry-records.js";
 
 // Temp tables live in the `temp` catalog of this one connection: invisible to the file, gone on close. Each flush
 // replaces the table rather than deleting its rows: DuckDB keeps deleted rows' storage, and a DELETE per flush grew
@@ -34,31 +32,12 @@ export type PresenceRowSink = (entityId: bigint, lastSeenMs: number, statsJson: 
 export type PresenceRowSource = (row: PresenceRowSink) => number;
 
 /**
- * Writes the latest `last_seen` and `stats` of many Racks in one UPDATE. Rows for unknown entity ids (or for the
- * Mixer's own rows) change nothing; when an entity id appears twice, its last entry wins; `stats: null` keeps the
- * stored stats. Status is never touched: presence transitions go through `setStatus`. Returns rows changed.
- */
-export async function flushPresence(db: Db, rows: readonly PresenceUpdate[]): Promise<number> {
-  if (rows.length === 0) return 0;
-  const latest = new Map<bigint, PresenceUpdate>();
-  for (const row of rows) latest.set(row.entityId, row);
-  // Serialize before taking the connection, so the queue is held only for database work.
-  const batch = [...latest.values()].map((row) => ({
-    entityId: row.entityId,
-    lastSeenMs: checkedMs(row.lastSeen),
-    stats: row.stats === null ? null : toJsonText(row.stats, "stats"),
-  }));
-  return writePresenceRows(db, (emit) => {
-    for (const row of batch) emit(row.entityId, row.lastSeenMs, row.stats);
-    return batch.length;
-  });
-}
-
-/**
- * The same write, with rows drawn from `source` only once the connection is held. This is the Mixer's hot path: the
- * rows are made and handed to DuckDB's appender one at a time, so none of them lives across an await (a batch of
- * 10,000 row objects built up front survived V8's young-generation collections and was promoted, about 12 MB a
- * flush). `source` must give each entity id at most once and only finite `lastSeenMs`.
+ * Writes the latest `last_seen` and `stats` of many Racks in one UPDATE, with rows drawn from `source` only once the
+ * connection is held. Rows for unknown entity ids (or for the Mixer's own rows) change nothing; `stats: null` keeps
+ * the stored stats; status is never touched (status changes go through the writer). Returns rows changed. This is
+ * the Mixer's hot path: the rows are made and handed to DuckDB's appender one at a time, so none of them lives
+ * across an await (a batch of 10,000 row objects built up front survived V8's young-generation collections and was
+ * promoted, about 12 MB a flush). `source` must give each entity id at most once and only finite `lastSeenMs`.
  */
 export async function writePresenceRows(db: Db, source: PresenceRowSource): Promise<number> {
   return db.transaction(() =>
@@ -90,10 +69,4 @@ export async function writePresenceRows(db: Db, source: PresenceRowSource): Prom
       }
     }),
   );
-}
-
-function checkedMs(date: Date): number {
-  const ms = date.getTime();
-  if (!Number.isFinite(ms)) throw new InvalidInputError("lastSeen", "not a valid Date");
-  return ms;
 }

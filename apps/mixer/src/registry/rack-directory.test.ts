@@ -1,12 +1,19 @@
 // The directory's Rack list against the SQL listing it replaces: same order, filters, cursor and next page.
 import { EntityType } from "@fluxrig/entity-id";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InvalidInputError } from "../db/store-errors.js";
 import { RackDirectory } from "./rack-directory.js";
 import { countRacksByStatus, type ListRacksQuery, listRacks } from "./rack-queries.js";
 import type { RackStatus } from "./rack-status.js";
+import { InvalidInputError } from "./registry-errors.js";
 import type { RackRecord } from "./registry-records.js";
-import { openTestRegistry, rackInput, type TestRegistry } from "./registry-test-harness.js";
+import {
+  insertPlan,
+  openTestRegistry,
+  openTestWriter,
+  STATUS_PATHS,
+  type TestRegistry,
+} from "./registry-test-harness.js";
+import { planNodeRow, planSetStatus } from "./write-plans.js";
 
 const by = { cause: "operator", actor: "alice" };
 /** Names in a scrambled insertion order, with shared prefixes, digits and dashes. */
@@ -25,13 +32,6 @@ const NAMES = [
   "rack-c",
 ];
 /** Status by position in NAMES (a few of each). */
-const PATHS: Record<RackStatus, RackStatus[]> = {
-  pending: [],
-  active: ["active"],
-  offline: ["active", "offline"],
-  rejected: ["rejected"],
-  revoked: ["active", "revoked"],
-};
 const STATUS_CYCLE: RackStatus[] = ["pending", "active", "pending", "offline", "rejected", "revoked"];
 
 let t: TestRegistry;
@@ -39,20 +39,26 @@ let directory: RackDirectory;
 
 beforeAll(async () => {
   t = await openTestRegistry();
+  const { writer } = await openTestWriter(t.db);
+  const now = t.clock.now();
   for (const [i, name] of NAMES.entries()) {
-    const rack = await t.store.insertRack(rackInput(i + 1, { name }));
-    for (const step of PATHS[STATUS_CYCLE[i % STATUS_CYCLE.length]!]) {
-      await t.store.setStatus(rack.entityId, step, by);
+    const rack = await writer.submit(insertPlan(i + 1, now, { name }));
+    for (const step of STATUS_PATHS[STATUS_CYCLE[i % STATUS_CYCLE.length]!]) {
+      await writer.submit((stage) => planSetStatus(stage, rack.entityId, step, { ...by, now }));
     }
   }
   // A node row holds a name but is not a Rack: listed by neither.
-  await t.store.upsertNodeRow({
-    typeId: EntityType.Mixer,
-    machineId: 100,
-    name: "rack-m",
-    version: "1",
-    attributes: {},
-  });
+  await writer.submit((stage) =>
+    planNodeRow(stage, {
+      typeId: EntityType.Mixer,
+      machineId: 100,
+      name: "rack-m",
+      version: "1",
+      attributes: {},
+      now,
+    }),
+  );
+  await writer.close();
   directory = await RackDirectory.load(t.db);
 });
 

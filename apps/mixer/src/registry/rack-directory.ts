@@ -6,11 +6,10 @@
 // last seen) that known Racks' hellos update here and the writer flushes in batches. The directory is therefore
 // never behind the database, and ahead of it only by hello facts not yet flushed.
 import type { Db } from "../db/duckdb-database.js";
-import { InvalidInputError } from "../db/store-errors.js";
-import { listNodeRows } from "./node-rows.js";
-import { type ListRacksQuery, loadAllRacks } from "./rack-queries.js";
+import { type ListRacksQuery, listNodeRows, loadAllRacks } from "./rack-queries.js";
 import type { RackStatus } from "./rack-status.js";
-import type { RackPage, RackRecord } from "./registry-records.js";
+import { InvalidInputError } from "./registry-errors.js";
+import type { NodeRecord, RackPage, RackRecord } from "./registry-records.js";
 import { SortedNames } from "./sorted-names.js";
 
 /** Largest page {@link RackDirectory.page} serves (the same bound as the SQL `listRacks`). */
@@ -37,8 +36,8 @@ export class RackDirectory implements RackLookup {
   readonly #byKey = new Map<string, bigint>();
   /** The keys of #byName, in name order. */
   readonly #sorted = new SortedNames();
-  /** Names of the Mixer's and Snake Tunnel's rows: taken, but not Racks. */
-  readonly #nodeNames = new Map<string, bigint>();
+  /** The Mixer's and Snake Tunnel's rows: their names are taken, but they are not Racks. */
+  readonly #nodes = new Map<bigint, NodeRecord>();
   /** Racks whose hello facts changed since the last flush. */
   #dirty = new Set<bigint>();
   /** Racks by status, kept in step by put and remove. */
@@ -50,10 +49,10 @@ export class RackDirectory implements RackLookup {
     revoked: 0,
   };
 
-  /** Loads every Rack (registry joined with rack_lifecycle) and the names of the node rows. */
+  /** Loads every Rack (registry joined with rack_lifecycle) and the node rows. */
   static async load(db: Db): Promise<RackDirectory> {
     const directory = new RackDirectory();
-    for (const node of await listNodeRows(db)) directory.#nodeNames.set(node.name, node.entityId);
+    for (const node of await listNodeRows(db)) directory.putNode(node);
     for (const rack of await loadAllRacks(db)) directory.put(rack);
     return directory;
   }
@@ -82,7 +81,28 @@ export class RackDirectory implements RackLookup {
   }
 
   nameHolder(name: string): bigint | undefined {
-    return this.#byName.get(name) ?? this.#nodeNames.get(name);
+    const rack = this.#byName.get(name);
+    if (rack !== undefined) return rack;
+    for (const node of this.#nodes.values()) if (node.name === name) return node.entityId;
+    return undefined;
+  }
+
+  /** The Mixer's own rows (two at most). */
+  nodeRecords(): IterableIterator<NodeRecord> {
+    return this.#nodes.values();
+  }
+
+  node(entityId: bigint): NodeRecord | undefined {
+    return this.#nodes.get(entityId);
+  }
+
+  /** Adds or replaces a node row (only after the write that made it has committed). */
+  putNode(node: NodeRecord): void {
+    this.#nodes.set(node.entityId, node);
+  }
+
+  removeNode(entityId: bigint): void {
+    this.#nodes.delete(entityId);
   }
 
   racks(): IterableIterator<RackRecord> {

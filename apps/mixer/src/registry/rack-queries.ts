@@ -1,17 +1,16 @@
-// Reads of Rack rows: by name, entity id or key, keyset pages, counts, stale pending Racks, and the presence seed.
+// Reads of registry rows: Racks by name or entity id, every Rack and node row (to load the directory), pages, counts.
 import { EntityType } from "@fluxrig/entity-id";
-import { and, asc, count, eq, gt, lt, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/duckdb-database.js";
-import { toTimestamp } from "../db/duckdb-values.js";
 import { rackLifecycle, registry } from "../db/schema.js";
-import { InvalidInputError } from "../db/store-errors.js";
 import { ormQuery } from "../db/unwrap-drizzle-error.js";
 import { isRackStatus, RACK_STATUSES, type RackStatus } from "./rack-status.js";
+import { InvalidInputError } from "./registry-errors.js";
 import {
-  checkedStatus,
-  type PresenceSeed,
+  type NodeRecord,
   type RackPage,
   type RackRecord,
+  toNodeRecord,
   toRackRecord,
 } from "./registry-records.js";
 
@@ -44,11 +43,6 @@ export async function getRackByName(db: Db, name: string): Promise<RackRecord | 
 
 export async function getRackByEntityId(db: Db, entityId: bigint): Promise<RackRecord | undefined> {
   return (await selectRacks(db, eq(registry.entityId, entityId), 1))[0];
-}
-
-/** The Rack enrolled with this Ed25519 public key: its identity (SPEC §4). */
-export async function getRackByPublicKey(db: Db, publicKey: string): Promise<RackRecord | undefined> {
-  return (await selectRacks(db, eq(rackLifecycle.publicKey, publicKey), 1))[0];
 }
 
 /** Every Rack, to load the Mixer's in-memory directory at start. */
@@ -91,44 +85,14 @@ export async function countRacksByStatus(db: Db): Promise<Record<RackStatus, num
   return counts;
 }
 
-export async function countPendingRacks(db: Db): Promise<number> {
-  const [row] = await ormQuery(
-    db.orm
-      .select({ n: count() })
-      .from(registry)
-      .where(and(eq(registry.typeId, EntityType.Rack), eq(registry.status, "pending"))),
-  );
-  return Number(row?.n ?? 0);
-}
-
-/** Pending Racks silent since before `olderThan` (last hello or heartbeat; first sight when never seen since). */
-export async function listStalePending(db: Db, olderThan: Date): Promise<RackRecord[]> {
-  return selectRacks(
-    db,
-    and(
-      eq(registry.status, "pending"),
-      lt(
-        sql`coalesce(${registry.lastSeen}, ${rackLifecycle.firstSeen})`,
-        sql`${toTimestamp(olderThan, "olderThan")}`,
-      ),
-    ),
-  );
-}
-
-/** Every Rack's presence facts, to seed the in-memory presence table at start. */
-export async function loadPresence(db: Db): Promise<PresenceSeed[]> {
+/** The Mixer's and the Snake Tunnel's rows. */
+export async function listNodeRows(db: Db): Promise<NodeRecord[]> {
   const rows = await ormQuery(
     db.orm
-      .select({
-        entityId: registry.entityId,
-        name: registry.name,
-        status: registry.status,
-        lastSeen: registry.lastSeen,
-        stats: registry.stats,
-        flaps: rackLifecycle.flaps,
-      })
+      .select()
       .from(registry)
-      .innerJoin(rackLifecycle, eq(registry.entityId, rackLifecycle.entityId)),
+      .where(inArray(registry.typeId, [EntityType.Mixer, EntityType.SnakeTunnel]))
+      .orderBy(registry.typeId),
   );
-  return rows.map((row) => ({ ...row, status: checkedStatus(row.entityId, row.status) }));
+  return rows.map(toNodeRecord);
 }

@@ -62,24 +62,6 @@ export interface NodeRecord {
   lastSeen: Date | null;
 }
 
-/** What the presence tracker needs about every Rack at start. */
-export interface PresenceSeed {
-  entityId: bigint;
-  name: string;
-  status: RackStatus;
-  lastSeen: Date | null;
-  stats: JsonObject | null;
-  flaps: number;
-}
-
-/** One heartbeat's worth of presence for the batched write. */
-export interface PresenceUpdate {
-  entityId: bigint;
-  lastSeen: Date;
-  /** The latest stats; null keeps what the row has. */
-  stats: object | null;
-}
-
 /** An inclusive MachineID range for allocation. */
 export interface MachineIdRange {
   min: number;

@@ -1,11 +1,22 @@
-// Test-only: a RegistryStore on a fresh temp DuckDB file with a hand-driven clock, plus table snapshots.
+// Test-only: a migrated registry on a fresh temp DuckDB file with a hand-driven clock, the writer over it, and reads.
+import { EntityType } from "@fluxrig/entity-id";
 import { type TempDuckDbPath, tempDuckDbPath } from "@fluxrig/testkit";
-import type { Db } from "../db/duckdb-database.js";
-import type { InsertRackInput } from "./rack-writes.js";
+import { type Db, openDatabase } from "../db/duckdb-database.js";
+import { migrate } from "../db/migrate.js";
+import type { AuditChainVerdict, AuditEvent } from "./audit-chain.js";
+import { type ListAuditQuery, listAudit, verifyAuditChain } from "./audit-log.js";
+import { MachineIdPool } from "./machine-id-pool.js";
+import { listNameConflicts, type NameConflict } from "./name-conflicts.js";
+import { RackDirectory } from "./rack-directory.js";
+import { countRacksByStatus, getRackByEntityId } from "./rack-queries.js";
+import type { RackStatus } from "./rack-status.js";
 import type { RackRecord } from "./registry-records.js";
-import { RegistryStore } from "./registry-store.js";
+import { type RackChange, RegistryWriter } from "./registry-writer.js";
+import { ScenarioCatalog } from "./scenario-catalog.js";
+import { type InsertRackInput, type NodeRowInput, planInsertRack } from "./write-plans.js";
+import { committedBase, type StageBase, type WriteStage } from "./write-stage.js";
 
-/** Every table the store owns, for "nothing changed" checks. */
+/** Every table the registry owns, for "nothing changed" checks. */
 export const STORE_TABLES = [
   "registry",
   "rack_lifecycle",
@@ -29,14 +40,23 @@ export class ManualClock {
   }
 }
 
+/** Reads of what the file holds, for assertions (the running Mixer reads its directory instead). */
+export interface RegistryReads {
+  getByEntityId(entityId: bigint): Promise<RackRecord | undefined>;
+  listAudit(query: ListAuditQuery): Promise<AuditEvent[]>;
+  verifyAuditChain(): Promise<AuditChainVerdict>;
+  countByStatus(): Promise<Record<RackStatus, number>>;
+  listConflicts(name?: string): Promise<NameConflict[]>;
+}
+
 export interface TestRegistry {
-  store: RegistryStore;
   db: Db;
+  store: RegistryReads;
   clock: ManualClock;
   path: string;
-  /** Closes the store and opens the same file again (migrations run again: they must be no-ops). */
+  /** Closes the file and opens it again (migrations run again: they must be no-ops). */
   reopen(): Promise<TestRegistry>;
-  /** Closes the store (if open) and removes the temp dir. */
+  /** Closes the file (if open) and removes the temp dir. */
   cleanup(): Promise<void>;
 }
 
@@ -44,22 +64,85 @@ export async function openTestRegistry(
   file: TempDuckDbPath = tempDuckDbPath(),
   clock = new ManualClock(),
 ): Promise<TestRegistry> {
-  const store = await RegistryStore.open({ path: file.path, clock: clock.now });
+  const db = await openDatabase({ path: file.path });
+  await migrate(db, { now: clock.now() });
   return {
-    store,
-    db: store.db,
+    db,
+    store: {
+      getByEntityId: (entityId) => getRackByEntityId(db, entityId),
+      listAudit: (query) => listAudit(db, query),
+      verifyAuditChain: () => verifyAuditChain(db),
+      countByStatus: () => countRacksByStatus(db),
+      listConflicts: (name) => listNameConflicts(db, name),
+    },
     clock,
     path: file.path,
     reopen: async () => {
-      await store.close();
+      await db.close();
       return openTestRegistry(file, clock);
     },
     cleanup: async () => {
-      await store.close();
+      await db.close();
       await file.remove();
     },
   };
 }
+
+/** The writer over a test registry, with what it keeps in memory, loaded from the file as the Mixer does. */
+export interface TestWriter {
+  writer: RegistryWriter;
+  directory: RackDirectory;
+  scenarios: ScenarioCatalog;
+  /** Every committed Rack change, as `kind:name`. */
+  changes: string[];
+}
+
+export async function openTestWriter(db: Db): Promise<TestWriter> {
+  const directory = await RackDirectory.load(db);
+  const scenarios = await ScenarioCatalog.load(db);
+  const changes: string[] = [];
+  const writer = new RegistryWriter({
+    db,
+    directory,
+    pool: await MachineIdPool.load(db),
+    scenarios,
+    onCommitted: (change: RackChange) => changes.push(`${change.kind}:${change.rack.name}`),
+  });
+  return { writer, directory, scenarios, changes };
+}
+
+/** An empty registry in memory, to plan on without a database. */
+export function emptyRegistry(): { directory: RackDirectory; pool: MachineIdPool; base: StageBase } {
+  const directory = new RackDirectory();
+  const pool = new MachineIdPool();
+  return { directory, pool, base: committedBase(directory, pool, new ScenarioCatalog()) };
+}
+
+/** Paths from a new (pending) Rack to each status through legal steps only. */
+export const STATUS_PATHS: Record<RackStatus, RackStatus[]> = {
+  pending: [],
+  active: ["active"],
+  offline: ["active", "offline"],
+  rejected: ["rejected"],
+  revoked: ["active", "revoked"],
+};
+
+/** The Mixer's own rows as a first start writes them (the Mixer on MachineID 1). */
+export const MIXER_ROW: NodeRowInput = {
+  typeId: EntityType.Mixer,
+  machineId: 1,
+  name: "mixer-1",
+  version: "0.1.0",
+  attributes: { os: "linux" },
+  now: new Date("2030-01-01T00:00:00.000Z"),
+};
+export const SNAKE_ROW: NodeRowInput = {
+  typeId: EntityType.SnakeTunnel,
+  name: "mixer-1-snake",
+  version: "0.1.0",
+  attributes: {},
+  now: new Date("2030-01-01T00:00:00.000Z"),
+};
 
 /** A Rack's enrollment input with sensible defaults; `n` makes name and key unique. */
 export function rackInput(n: number, overrides: Partial<InsertRackInput> = {}): Omit<InsertRackInput, "now"> {
@@ -76,13 +159,12 @@ export function rackInput(n: number, overrides: Partial<InsertRackInput> = {}): 
   };
 }
 
-export async function insertRacks(store: RegistryStore, count: number, from = 1): Promise<RackRecord[]> {
-  const racks: RackRecord[] = [];
-  for (let n = from; n < from + count; n++) racks.push(await store.insertRack(rackInput(n)));
-  return racks;
+/** The plan enrolling Rack `n` at `now`. */
+export function insertPlan(n: number, now: Date, overrides: Partial<InsertRackInput> = {}) {
+  return (stage: WriteStage): RackRecord => planInsertRack(stage, { ...rackInput(n), now, ...overrides });
 }
 
-/** Every row of every store table as text, to compare before and after a refused change. */
+/** Every row of every registry table as text, to compare before and after a refused change. */
 export async function snapshotTables(db: Db): Promise<Record<string, string[]>> {
   const snapshot: Record<string, string[]> = {};
   for (const table of STORE_TABLES) {

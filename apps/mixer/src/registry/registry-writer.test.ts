@@ -1,42 +1,52 @@
 // Group commit: many writes in one transaction, refusals and failures isolated, MachineIDs and the audit chain exact.
 import { EntityType, nodeEntityId } from "@fluxrig/entity-id";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DatabaseClosedError, QueryFailedError } from "../db/database-errors.js";
+import { listAudit } from "./audit-log.js";
+import { MachineIdPool } from "./machine-id-pool.js";
+import { RackDirectory } from "./rack-directory.js";
+import { getRackByName, listNodeRows } from "./rack-queries.js";
 import {
   NameTakenError,
   PublicKeyTakenError,
-  QueryFailedError,
   RegistryFullError,
   StalePassportSerialError,
-} from "../db/store-errors.js";
-import { allocateMachineId } from "./machine-id-allocator.js";
-import { MachineIdPool } from "./machine-id-pool.js";
-import { RackDirectory } from "./rack-directory.js";
-import type { InsertRackInput } from "./rack-writes.js";
+} from "./registry-errors.js";
+import type { MachineIdRange } from "./registry-records.js";
 import {
   auditCount,
+  insertPlan,
+  MIXER_ROW,
   openTestRegistry,
+  openTestWriter,
   rackInput,
+  SNAKE_ROW,
   snapshotTables,
   type TestRegistry,
 } from "./registry-test-harness.js";
-import { type RackChange, RegistryWriter } from "./registry-writer.js";
-import { planDeleteRack, planInsertRack, planPassportIssued, planSetStatus } from "./write-plans.js";
-import type { WriteStage } from "./write-stage.js";
+import type { RegistryWriter } from "./registry-writer.js";
+import { ScenarioCatalog } from "./scenario-catalog.js";
+import {
+  type InsertRackInput,
+  planActivateScenario,
+  planDeleteRack,
+  planImportScenario,
+  planInsertRack,
+  planNameConflict,
+  planNodeRow,
+  planPassportIssued,
+  planSetStatus,
+} from "./write-plans.js";
+import { committedBase, WriteStage } from "./write-stage.js";
 
 let t: TestRegistry;
 let directory: RackDirectory;
+let scenarios: ScenarioCatalog;
 let writer: RegistryWriter;
 let changes: string[];
 
 async function openWriter(): Promise<void> {
-  directory = await RackDirectory.load(t.db);
-  changes = [];
-  writer = new RegistryWriter({
-    db: t.db,
-    directory,
-    pool: await MachineIdPool.load(t.db),
-    onCommitted: (change: RackChange) => changes.push(`${change.kind}:${change.rack.name}`),
-  });
+  ({ writer, directory, scenarios, changes } = await openTestWriter(t.db));
 }
 
 beforeEach(async () => {
@@ -49,11 +59,20 @@ afterEach(async () => {
   await t.cleanup();
 });
 
+/** The lowest free id in `range` as the file has it: a pool loaded afresh, as the next start would. */
+async function lowestFreeInFile(range: MachineIdRange, now: Date): Promise<number> {
+  const pool = await MachineIdPool.load(t.db);
+  return new WriteStage(committedBase(new RackDirectory(), pool, new ScenarioCatalog())).allocateMachineId(
+    range,
+    now,
+  );
+}
+
 const DAY = 86_400_000;
 const by = { cause: "operator", actor: "alice" };
 
 function insert(n: number, overrides: Partial<InsertRackInput> = {}) {
-  return (stage: WriteStage) => planInsertRack(stage, { ...rackInput(n), now: t.clock.now(), ...overrides });
+  return insertPlan(n, t.clock.now(), overrides);
 }
 
 describe("RegistryWriter", () => {
@@ -72,9 +91,14 @@ describe("RegistryWriter", () => {
     expect(racks.map((rack) => rack.machineId)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expect(settled.every((s) => s.endsWith(":known"))).toBe(true);
     expect(changes).toHaveLength(50);
-    // What the store reads back from the file is exactly what the writer returned.
+    // What a read of the file gives back is exactly what the writer returned.
     for (const rack of racks.slice(0, 3)) expect(await t.store.getByEntityId(rack.entityId)).toEqual(rack);
     expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true, count: 50 });
+    expect((await listAudit(t.db, { limit: 1 }))[0]).toMatchObject({
+      kind: "rack_enrolled",
+      entityId: racks[0]!.entityId,
+      toStatus: "pending",
+    });
   });
 
   it("refuses a taken name or key alone, with typed errors, consuming no MachineID", async () => {
@@ -140,7 +164,7 @@ describe("RegistryWriter", () => {
     expect((await writer.submit(insert(4))).machineId).toBe(3);
   });
 
-  it("hands out the lowest free MachineID like the SQL allocator, honouring tombstones until reusable_after", async () => {
+  it("hands out the lowest free MachineID as the file has it, honouring tombstones until reusable_after", async () => {
     const range = { min: 10, max: 13 };
     const [a, b] = await Promise.all([
       writer.submit(insert(1, { machineIdRange: range })),
@@ -164,7 +188,7 @@ describe("RegistryWriter", () => {
     ]);
     expect(reused?.machineId).toBe(11);
     expect(writer.stats.deferredWrites).toBe(1);
-    expect(await allocateMachineId(t.db, { ...range, now })).toBe(13);
+    expect(await lowestFreeInFile(range, now)).toBe(13);
     expect((await writer.submit(insert(5, { machineIdRange: range }))).machineId).toBe(13);
 
     const before = await snapshotTables(t.db);
@@ -173,7 +197,7 @@ describe("RegistryWriter", () => {
     expect(await snapshotTables(t.db)).toEqual(before);
 
     t.clock.advance(DAY);
-    expect(await allocateMachineId(t.db, { ...range, now: t.clock.now() })).toBe(10);
+    expect(await lowestFreeInFile(range, t.clock.now())).toBe(10);
     expect((await writer.submit(insert(6, { machineIdRange: range }))).machineId).toBe(10);
   });
 
@@ -243,18 +267,36 @@ describe("RegistryWriter", () => {
     expect(changes).toEqual(["put:rack-001", "removed:rack-001", "put:rack-001"]);
   });
 
-  it("keeps the audit chain valid when other writers append between its batches", async () => {
+  it("continues the chain the file holds after a restart, whatever kind of write it appends", async () => {
     const rack = await writer.submit(insert(1));
-    await t.store.appendAudit({ kind: "note", cause: "test", actor: "bob" });
-    await t.store.saveScenario({ name: "demo", version: "1", yaml: "meta: {}", spec: {}, actor: "alice" });
+    await writer.submit((stage) => planNodeRow(stage, { ...mixerRow, machineId: 100 }));
+    const now = t.clock.now();
     await writer.submit((stage) =>
-      planSetStatus(stage, rack.entityId, "active", { ...by, now: t.clock.now() }),
+      planImportScenario(stage, { ...scenarioInput("demo"), now: t.clock.now(), actor: "alice" }),
     );
-    await t.store.appendAudit({ kind: "note", cause: "test", actor: "bob" });
+    await writer.close();
+    // A new writer over the same file (the next start) reads the chain head once, in its first transaction.
+    await openWriter();
+    await writer.submit((stage) => planSetStatus(stage, rack.entityId, "active", { ...by, now }));
+    await writer.submit((stage) => planActivateScenario(stage, "demo", { actor: "alice", now }));
     await writer.submit((stage) =>
-      planSetStatus(stage, rack.entityId, "revoked", { ...by, now: t.clock.now() }),
+      stage.appendAudit({ at: now, kind: "note", cause: "test", actor: "bob", details: { a: [1, 2] } }),
     );
     expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true, count: 6 });
+  });
+
+  it("leaves no audit event of a batch that failed in SQL, and the next event follows the last committed", async () => {
+    await writer.submit(insert(1));
+    await t.db.run(
+      `INSERT INTO registry (entity_id, type_id, machine_id, name, status, version, attributes)
+       VALUES ($1, 3, 999, 'rack-002', 'pending', '1', '{}')`,
+      [nodeEntityId(EntityType.Rack, 999)],
+    );
+    await expect(writer.submit(insert(2))).rejects.toBeInstanceOf(QueryFailedError);
+    expect(await auditCount(t.db)).toBe(1);
+    await writer.submit(insert(3));
+    expect((await listAudit(t.db, { limit: 10 })).map((event) => event.seq)).toEqual([1, 2]);
+    expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true, count: 2 });
   });
 
   it("writes hello facts noted in memory with the next flush, and a reload sees what was committed", async () => {
@@ -280,10 +322,93 @@ describe("RegistryWriter", () => {
     expect(await auditCount(t.db)).toBe(2);
   });
 
+  it("keeps every table's content across close and reopen", async () => {
+    const [rack, gone] = await Promise.all([writer.submit(insert(1)), writer.submit(insert(2))]);
+    const now = t.clock.now();
+    await writer.submit((stage) => planSetStatus(stage, rack.entityId, "active", { ...by, now }));
+    await writer.submit((stage) =>
+      planNameConflict(stage, {
+        name: rack.name,
+        claimedPublicKey: "other",
+        holderEntityId: rack.entityId,
+        source: null,
+        now,
+      }),
+    );
+    await writer.submit((stage) => planImportScenario(stage, { ...scenarioInput("s"), now, actor: "alice" }));
+    await writer.submit((stage) => planNodeRow(stage, { ...mixerRow, machineId: 100 }));
+    await writer.submit((stage) => planDeleteRack(stage, gone.entityId, { ...by, now }));
+    await writer.close();
+    const before = await snapshotTables(t.db);
+    t = await t.reopen();
+    expect(await snapshotTables(t.db)).toEqual(before);
+    // Two enrollments, a status change, an import, a node row and a deletion (name conflicts are not audited).
+    expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true, count: 6 });
+    // What a start loads from the file is what the writer held.
+    await openWriter();
+    expect(directory.rack(rack.entityId)).toEqual(await t.store.getByEntityId(rack.entityId));
+    expect(scenarios.get("s")).toMatchObject({ version: "1", active: false });
+  });
+
+  it("writes the Mixer's and Snake's rows with MachineIDs of their own, kept and audited only on change", async () => {
+    const m = await writer.submit((stage) => planNodeRow(stage, mixerRow));
+    const s = await writer.submit((stage) => planNodeRow(stage, snakeRow));
+    expect(await listNodeRows(t.db)).toEqual([m, s]);
+    expect([m.machineId, s.machineId]).toEqual([1, 2]);
+    // Node rows are not Racks.
+    expect(await getRackByName(t.db, "mixer-1")).toBeUndefined();
+    await writer.submit(insert(1));
+    const events = await auditCount(t.db);
+    await writer.close();
+    t = await t.reopen();
+    await openWriter();
+    const later = t.clock.advance(60_000);
+    await writer.submit((stage) => planNodeRow(stage, { ...mixerRow, now: later }));
+    const again = await writer.submit((stage) => planNodeRow(stage, { ...snakeRow, now: later }));
+    expect(again).toMatchObject({ machineId: 2, lastSeen: later });
+    expect(await auditCount(t.db)).toBe(events);
+    await writer.submit((stage) => planNodeRow(stage, { ...mixerRow, version: "0.2.0", now: later }));
+    expect(await auditCount(t.db)).toBe(events + 1);
+    await writer.submit((stage) => planNodeRow(stage, { ...mixerRow, machineId: 7, now: later }));
+    expect((await listNodeRows(t.db)).map((row) => [row.typeId, row.machineId])).toEqual([
+      [EntityType.Mixer, 7],
+      [EntityType.SnakeTunnel, 2],
+    ]);
+    // The Mixer's old id is free again, in memory as in the file.
+    expect((await writer.submit(insert(2))).machineId).toBe(1);
+  });
+
+  it("imports and activates scenarios: the file and the catalog agree, at most one active", async () => {
+    const now = t.clock.now();
+    await writer.submit((stage) => planImportScenario(stage, { ...scenarioInput("a"), now, actor: "alice" }));
+    await writer.submit((stage) => planImportScenario(stage, { ...scenarioInput("b"), now, actor: "alice" }));
+    await writer.submit((stage) => planActivateScenario(stage, "a", { actor: "alice", now }));
+    await writer.submit((stage) => planActivateScenario(stage, "b", { actor: "alice", now }));
+    await writer.submit((stage) =>
+      planImportScenario(stage, { ...scenarioInput("b", "2"), now, actor: "alice" }),
+    );
+    expect((await t.db.query("SELECT name, version FROM scenarios WHERE active")).rows).toEqual([["b", "2"]]);
+    expect((await ScenarioCatalog.load(t.db)).list()).toEqual(scenarios.list());
+    expect(scenarios.active()).toMatchObject({ name: "b", version: "2", activatedAt: now });
+  });
+
   it("refuses writes once closed and refuses to run inside a transaction of its own database", async () => {
     const inside = await t.db.transaction(() => writer.submit(insert(1))).catch((error: unknown) => error);
     expect(inside).toMatchObject({ name: "WriterReentryError" });
     await writer.close();
     await expect(writer.submit(insert(2))).rejects.toMatchObject({ name: "DatabaseClosedError" });
   });
+
+  it("answers with DatabaseClosedError (not drizzle's wrapper) once the file is closed", async () => {
+    await t.db.close();
+    await expect(getRackByName(t.db, "rack-001")).rejects.toBeInstanceOf(DatabaseClosedError);
+    await expect(writer.submit(insert(1))).rejects.toBeInstanceOf(DatabaseClosedError);
+  });
 });
+
+const mixerRow = MIXER_ROW;
+const snakeRow = SNAKE_ROW;
+
+function scenarioInput(name: string, version = "1") {
+  return { name, version, yaml: `meta: {name: ${name}}`, spec: { meta: { name, version } } };
+}

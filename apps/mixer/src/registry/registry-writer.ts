@@ -4,16 +4,19 @@
 // transaction per enrollment caps the Mixer at a few dozen per second. The writer queues each write as a plan over
 // a stage (write-plans.ts); while one batch commits, the next collects, and it commits as soon as the previous one
 // is done. Every caller's promise settles only after its batch commits (the hello reply is sent after that), and
-// the in-memory directory, MachineID pool and audit chain head move only then.
+// the in-memory directory, MachineID pool, scenarios and audit chain head move only then. The writer alone opens
+// registry transactions and appends to the audit chain: Racks, node rows, tombstones, conflicts and scenarios.
 import type { Logger } from "pino";
+import { DatabaseClosedError } from "../db/database-errors.js";
 import type { Db } from "../db/duckdb-database.js";
-import { DatabaseClosedError, MixerStoreError } from "../db/store-errors.js";
-import { type AuditHead, auditAppendCount, readAuditHead } from "./audit-log.js";
-import type { MachineIdPool, MachineIdState } from "./machine-id-pool.js";
+import { type AuditHead, readAuditHead } from "./audit-log.js";
+import { writeBatch } from "./batch-sql.js";
+import type { MachineIdPool } from "./machine-id-pool.js";
 import type { RackDirectory } from "./rack-directory.js";
+import { WriterReentryError } from "./registry-errors.js";
 import type { RackRecord } from "./registry-records.js";
-import { writeStage } from "./stage-writes.js";
-import { type StageBase, WriteStage } from "./write-stage.js";
+import type { ScenarioCatalog } from "./scenario-catalog.js";
+import { committedBase, type StageBase, WriteStage } from "./write-stage.js";
 
 /** A Rack a committed batch changed: what the rest of the Mixer (presence) follows, in commit order. */
 export type RackChange =
@@ -24,6 +27,7 @@ export interface RegistryWriterOptions {
   db: Db;
   directory: RackDirectory;
   pool: MachineIdPool;
+  scenarios: ScenarioCatalog;
   /** Called for every Rack of a committed batch, removals first, after the directory has it. */
   onCommitted?: (change: RackChange) => void;
   /** Most writes in one transaction (default 1000). */
@@ -42,17 +46,6 @@ export interface RegistryWriterStats {
   deferredWrites: number;
 }
 
-/** Thrown when a write is submitted from inside a transaction of the same handle: it would wait for itself. */
-export class WriterReentryError extends MixerStoreError {
-  override readonly name = "WriterReentryError";
-  constructor() {
-    super(
-      "writer_reentry",
-      "a registry write was submitted inside a transaction of the same database: it would wait for itself",
-    );
-  }
-}
-
 interface Pending {
   plan: (stage: WriteStage) => unknown;
   resolve: (value: unknown) => void;
@@ -63,14 +56,14 @@ export class RegistryWriter {
   readonly #db: Db;
   readonly #directory: RackDirectory;
   readonly #pool: MachineIdPool;
+  readonly #scenarios: ScenarioCatalog;
   readonly #base: StageBase;
   readonly #onCommitted: (change: RackChange) => void;
   readonly #maxBatch: number;
   readonly #logger: Pick<Logger, "warn"> | undefined;
   readonly #queue: Pending[] = [];
-  #head: AuditHead = null;
-  /** `auditAppendCount` when #head was read: another append since means #head must be read again. */
-  #headEpoch = -1;
+  /** The audit chain's newest event as committed; read from the file by the first batch. */
+  #head: AuditHead | undefined;
   #scheduled = false;
   #draining: Promise<void> | undefined;
   #closed = false;
@@ -86,18 +79,11 @@ export class RegistryWriter {
     this.#db = options.db;
     this.#directory = options.directory;
     this.#pool = options.pool;
+    this.#scenarios = options.scenarios;
     this.#onCommitted = options.onCommitted ?? (() => undefined);
     this.#maxBatch = Math.max(1, options.maxBatch ?? 1000);
     this.#logger = options.logger;
-    const directory = options.directory;
-    const pool = options.pool;
-    this.#base = {
-      rack: (id) => directory.rack(id),
-      rackByPublicKey: (key) => directory.rackByPublicKey(key),
-      nameHolder: (name) => directory.nameHolder(name),
-      machineIdState: (id, nowMs): MachineIdState => pool.machineIdState(id, nowMs),
-      machineIdScanStart: (min) => pool.machineIdScanStart(min),
-    };
+    this.#base = committedBase(options.directory, options.pool, options.scenarios);
   }
 
   /** Writes still queued (not yet in a batch). */
@@ -200,13 +186,10 @@ export class RegistryWriter {
       try {
         await this.#db
           .transaction(async () => {
-            if (auditAppendCount(this.#db) !== this.#headEpoch) {
-              this.#headEpoch = auditAppendCount(this.#db);
-              this.#head = await readAuditHead(this.#db);
-            }
-            const events = await writeStage(this.#db, stage, this.#base, this.#head, { checked: !mayRetry });
+            const head = this.#head === undefined ? await readAuditHead(this.#db) : this.#head;
+            const events = await writeBatch(this.#db, stage, this.#base, head, { checked: !mayRetry });
             const last = events.at(-1);
-            return last ? { seq: last.seq, hash: last.hash } : this.#head;
+            return last ? { seq: last.seq, hash: last.hash } : head;
           })
           .then((head) => {
             this.#head = head;
@@ -234,8 +217,20 @@ export class RegistryWriter {
     for (const { item, result } of planned) item.resolve(result);
   }
 
-  /** The batch committed: the directory, the MachineID pool and presence follow, removals first. */
+  /** The batch committed: the directory, the MachineID pool, scenarios and presence follow, removals first. */
   #apply(stage: WriteStage): void {
+    for (const [entityId, node] of stage.nodes) {
+      const previous = this.#directory.node(entityId);
+      if (node || !previous) continue;
+      this.#directory.removeNode(entityId);
+      this.#pool.release(previous.machineId);
+    }
+    for (const node of stage.nodes.values()) {
+      if (!node) continue;
+      this.#directory.putNode(node);
+      this.#pool.markLive(node.machineId, node.entityId);
+    }
+    for (const scenario of stage.scenarios.values()) this.#scenarios.put(scenario);
     const removed: RackRecord[] = [];
     for (const entityId of stage.racks.keys()) {
       const previous = this.#directory.rack(entityId);

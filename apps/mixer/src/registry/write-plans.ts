@@ -1,9 +1,15 @@
-// The registry's writes planned in memory on a batch's stage: the same rules as the single-statement store functions.
+// Every registry write, planned in memory on a batch's stage: the one home of each rule of the registry.
 //
-// Each planner checks what rack-writes.ts and rack-status-writes.ts check (names, keys, MachineIDs, the status
-// machine, passport serials) against the stage, throws the same typed errors before staging anything, and stages
-// the rows and audit events the SQL versions would write. registry-writer.ts commits a whole stage at once.
+// A plan checks names, keys, MachineIDs, the status machine, passport serials and scenarios against the stage,
+// throws a typed error (registry-errors.ts) before staging anything, and stages the rows and audit events the
+// write makes. Plans are pure functions of the stage; registry-writer.ts commits a whole stage at once.
 import { EntityType, nodeEntityId } from "@fluxrig/entity-id";
+import type { JsonObject } from "../db/duckdb-values.js";
+import { toJsonText } from "../db/duckdb-values.js";
+import { AuditKind } from "./audit-log.js";
+import { assertNodeName, assertNonEmpty, assertValidDate } from "./input-checks.js";
+import type { RecordNameConflictInput } from "./name-conflicts.js";
+import { type InitialRackStatus, isLegalTransition, isRackStatus, type RackStatus } from "./rack-status.js";
 import {
   IllegalTransitionError,
   InvalidInputError,
@@ -13,15 +19,68 @@ import {
   PublicKeyTakenError,
   StalePassportSerialError,
   UnexpectedStatusError,
-} from "../db/store-errors.js";
-import { AuditKind } from "./audit-log.js";
-import { assertNodeName, assertNonEmpty, assertValidDate } from "./input-checks.js";
-import type { RecordNameConflictInput } from "./name-conflicts.js";
-import { isLegalTransition, isRackStatus, type RackStatus } from "./rack-status.js";
-import type { DeletedRack, DeleteRackOptions, SetStatusOptions } from "./rack-status-writes.js";
-import type { InsertRackInput, PassportIssuedInput } from "./rack-writes.js";
-import { FULL_MACHINE_ID_RANGE, type RackAttributes, type RackRecord } from "./registry-records.js";
-import type { WriteStage } from "./write-stage.js";
+} from "./registry-errors.js";
+import {
+  FULL_MACHINE_ID_RANGE,
+  type MachineIdRange,
+  type NodeRecord,
+  type RackAttributes,
+  type RackRecord,
+} from "./registry-records.js";
+import type { ScenarioRecord } from "./scenario-catalog.js";
+import { checkMachineId, type WriteStage } from "./write-stage.js";
+
+export interface InsertRackInput {
+  name: string;
+  /** The Rack's Ed25519 public key: its identity. Also written to `attributes.public_key`. */
+  publicKey: string;
+  /** `pending`, or `active` when adoption is automatic. */
+  status: InitialRackStatus;
+  version: string;
+  /** Hardware facts (hostname, mac, os, arch, ...); a `public_key` here must equal `publicKey`. */
+  attributes: Record<string, unknown>;
+  /** Where the hello came from, kept in `rack_lifecycle.last_source`. */
+  source: string | null;
+  cause: string;
+  actor: string;
+  now: Date;
+  /** Allocate from this range (default 1..65535). */
+  machineIdRange?: MachineIdRange;
+  /** Use exactly this MachineID instead of allocating (it must be free). */
+  machineId?: number;
+}
+
+export interface SetStatusOptions {
+  cause: string;
+  actor: string;
+  details?: object | null;
+  now: Date;
+  /** Compare-and-set: refuse with {@link UnexpectedStatusError} unless the current status is this one. */
+  expectFrom?: RackStatus;
+}
+
+export interface PassportIssuedInput {
+  /** Must be above the last serial recorded. */
+  serial: number;
+  issuedAt: Date;
+  expiresAt: Date;
+  actor?: string;
+  cause?: string;
+}
+
+export interface DeleteRackOptions {
+  cause: string;
+  actor: string;
+  now: Date;
+}
+
+/** What a deletion removed, and until when its MachineID is held back. */
+export interface DeletedRack {
+  entityId: bigint;
+  name: string;
+  machineId: number;
+  reusableAfter: Date;
+}
 
 /** The Rack with this entity id in the stage, or {@link NotFoundError}. */
 export function stagedRack(stage: WriteStage, entityId: bigint): RackRecord {
@@ -30,7 +89,10 @@ export function stagedRack(stage: WriteStage, entityId: bigint): RackRecord {
   return rack;
 }
 
-/** Stages a new Rack: MachineID, registry and lifecycle rows, `rack_enrolled` event (as `insertRack`). */
+/**
+ * Stages a new Rack: its MachineID (the lowest free one in range, or the one asked for), registry and lifecycle
+ * rows and the `rack_enrolled` event. Refuses a taken name or key, or a full range, staging nothing.
+ */
 export function planInsertRack(stage: WriteStage, input: InsertRackInput): RackRecord {
   assertNodeName(input.name);
   assertNonEmpty(input.publicKey, "publicKey");
@@ -52,12 +114,7 @@ export function planInsertRack(stage: WriteStage, input: InsertRackInput): RackR
   if (input.machineId === undefined) {
     machineId = stage.allocateMachineId(input.machineIdRange ?? FULL_MACHINE_ID_RANGE, input.now);
   } else {
-    if (!Number.isInteger(input.machineId) || input.machineId < 1 || input.machineId > 0xffff) {
-      throw new InvalidInputError("machineId", `must be an integer in 1..65535, got ${input.machineId}`);
-    }
-    const state = stage.machineIdState(input.machineId, input.now.getTime());
-    if (state.kind === "live") throw new MachineIdInUseError(input.machineId, state.entityId);
-    if (state.kind === "tombstoned") throw new MachineIdInUseError(input.machineId, undefined);
+    assertMachineIdFree(stage, input.machineId, input.now);
     machineId = input.machineId;
   }
   const entityId = nodeEntityId(EntityType.Rack, machineId);
@@ -100,7 +157,10 @@ export function planInsertRack(stage: WriteStage, input: InsertRackInput): RackR
   return rack;
 }
 
-/** Stages a status change with its audit event (as `setRackStatus`); the same status is a no-op. */
+/**
+ * Stages a status change with its audit event; the status the Rack already has is a no-op. Refuses a change the
+ * status machine forbids ({@link IllegalTransitionError}) or a stale `expectFrom` ({@link UnexpectedStatusError}).
+ */
 export function planSetStatus(
   stage: WriteStage,
   entityId: bigint,
@@ -143,7 +203,10 @@ export function planSetStatus(
   return changed;
 }
 
-/** Stages a passport just signed (as `recordPassportIssued`): serials only grow, so does passports_valid_until. */
+/**
+ * Stages a passport just signed: serials only grow, and so does `passports_valid_until` (the latest expiry of any
+ * passport issued, which is how long the MachineID stays tombstoned after deletion).
+ */
 export function planPassportIssued(
   stage: WriteStage,
   entityId: bigint,
@@ -189,7 +252,10 @@ export function planPassportIssued(
   return recorded;
 }
 
-/** Stages a deletion with its tombstone and audit event (as `deleteRack`). */
+/**
+ * Stages a deletion (any status) with its audit event: the MachineID is tombstoned until the last passport naming
+ * it has expired (or from now, when it never had one).
+ */
 export function planDeleteRack(stage: WriteStage, entityId: bigint, options: DeleteRackOptions): DeletedRack {
   assertNonEmpty(options.cause, "cause");
   assertNonEmpty(options.actor, "actor");
@@ -240,4 +306,161 @@ export function planNameConflict(stage: WriteStage, input: RecordNameConflictInp
   assertNonEmpty(input.claimedPublicKey, "claimedPublicKey");
   assertValidDate(input.now, "now");
   stage.recordConflict({ kind: "record", ...input });
+}
+
+/** Throws {@link MachineIdInUseError} unless `machineId` is free at `now` (an id chosen, not allocated). */
+function assertMachineIdFree(stage: WriteStage, machineId: number, now: Date): void {
+  checkMachineId(machineId);
+  const state = stage.machineIdState(machineId, now.getTime());
+  if (state.kind === "live") throw new MachineIdInUseError(machineId, state.entityId);
+  if (state.kind === "tombstoned") throw new MachineIdInUseError(machineId, undefined);
+}
+
+interface NodeRowCommon {
+  name: string;
+  version: string;
+  attributes: JsonObject;
+  now: Date;
+  /** For the audit event (default "mixer"). */
+  actor?: string;
+}
+
+export type NodeRowInput =
+  | (NodeRowCommon & { typeId: typeof EntityType.Mixer; machineId: number })
+  | (NodeRowCommon & {
+      typeId: typeof EntityType.SnakeTunnel;
+      /** Omit to keep the Snake's current id, or (first start) allocate one from `machineIdRange`. */
+      machineId?: number;
+      machineIdRange?: MachineIdRange;
+    });
+
+/**
+ * Stages the Mixer's or the Snake Tunnel's row at start: inserted the first time, refreshed (name, version,
+ * attributes, last_seen, status `active`) afterwards, audited only when new or renamed or upgraded. A changed
+ * MachineID replaces the old row of that type. MachineIDs are never shared between live rows (SPEC §4), node rows
+ * included: the Snake gets its own, allocated once (the lowest free one) and kept; stage the Mixer's row first.
+ */
+export function planNodeRow(stage: WriteStage, input: NodeRowInput): NodeRecord {
+  if (input.typeId !== EntityType.Mixer && input.typeId !== EntityType.SnakeTunnel) {
+    throw new InvalidInputError("typeId", "node rows are the Mixer (2) or its Snake Tunnel (8)");
+  }
+  assertNodeName(input.name);
+  assertNonEmpty(input.version, "version");
+  assertValidDate(input.now, "now");
+  const existing = [...stage.nodeRecords()].filter((node) => node.typeId === input.typeId);
+  const machineId =
+    input.machineId ??
+    existing[0]?.machineId ??
+    stage.allocateMachineId(
+      (input.typeId === EntityType.SnakeTunnel ? input.machineIdRange : undefined) ?? FULL_MACHINE_ID_RANGE,
+      input.now,
+    );
+  const entityId = nodeEntityId(input.typeId, machineId);
+  const replaced = existing.filter((node) => node.entityId !== entityId);
+  for (const node of replaced) stage.deleteNode(node);
+  const kept = existing.find((node) => node.entityId === entityId);
+  if (!kept) assertMachineIdFree(stage, machineId, input.now);
+  const holder = stage.nameHolder(input.name);
+  if (holder !== undefined && holder !== entityId) throw new NameTakenError(input.name, holder);
+  const node: NodeRecord = {
+    entityId,
+    typeId: input.typeId,
+    machineId,
+    name: input.name,
+    status: "active",
+    version: input.version,
+    attributes: input.attributes,
+    stats: kept?.stats ?? null,
+    lastSeen: input.now,
+  };
+  stage.putNode(node);
+  if (!kept || kept.name !== input.name || kept.version !== input.version) {
+    stage.appendAudit({
+      at: input.now,
+      entityId,
+      name: input.name,
+      kind: AuditKind.NodeRegistered,
+      toStatus: "active",
+      cause: kept ? "node_updated" : "node_created",
+      actor: input.actor ?? "mixer",
+      details: {
+        type_id: input.typeId,
+        machine_id: machineId,
+        version: input.version,
+        replaced: replaced.map((old) => old.entityId.toString()),
+      },
+    });
+  }
+  return node;
+}
+
+export interface ImportScenarioInput {
+  name: string;
+  version: string;
+  yaml: string;
+  spec: JsonObject;
+  now: Date;
+  actor: string;
+}
+
+/**
+ * Stages an import (or re-import) of a scenario with its audit event. A re-import replaces version, YAML and spec
+ * and keeps the `active` flag, so re-importing the active scenario keeps it active (activate it again to push).
+ */
+export function planImportScenario(stage: WriteStage, input: ImportScenarioInput): ScenarioRecord {
+  assertNonEmpty(input.name, "name");
+  assertNonEmpty(input.version, "version");
+  assertValidDate(input.now, "now");
+  const existing = stage.scenario(input.name);
+  const scenario: ScenarioRecord = {
+    name: input.name,
+    version: input.version,
+    yaml: input.yaml,
+    // As a later read gives it back: JSON, bigints as decimal strings.
+    spec: JSON.parse(toJsonText(input.spec, "spec")) as JsonObject,
+    importedAt: input.now,
+    activatedAt: existing?.activatedAt ?? null,
+    active: existing?.active ?? false,
+  };
+  stage.putScenario(scenario);
+  stage.appendAudit({
+    at: input.now,
+    name: input.name,
+    kind: AuditKind.ScenarioImported,
+    cause: "import",
+    actor: input.actor,
+    details: { version: input.version },
+  });
+  return scenario;
+}
+
+export interface ActivateScenarioOptions {
+  now: Date;
+  actor: string;
+  cause?: string;
+}
+
+/** Stages `name` as the one active scenario (every other one inactive) with its audit event. */
+export function planActivateScenario(
+  stage: WriteStage,
+  name: string,
+  options: ActivateScenarioOptions,
+): ScenarioRecord {
+  assertValidDate(options.now, "now");
+  assertNonEmpty(options.actor, "actor");
+  const target = stage.scenario(name);
+  if (!target) throw new NotFoundError("scenario", name);
+  const active = [...stage.scenarioRecords()].filter((scenario) => scenario.active);
+  for (const scenario of active) stage.putScenario({ ...scenario, active: false });
+  const activated: ScenarioRecord = { ...target, active: true, activatedAt: options.now };
+  stage.putScenario(activated);
+  stage.appendAudit({
+    at: options.now,
+    name,
+    kind: AuditKind.ScenarioActivated,
+    cause: options.cause ?? "operator",
+    actor: options.actor,
+    details: { version: target.version, previous: active[0]?.name ?? null },
+  });
+  return activated;
 }

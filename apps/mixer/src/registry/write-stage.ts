@@ -2,14 +2,38 @@
 //
 // Each operation of a batch is planned on a fork of the batch's stage and merged only when it succeeds, so an
 // operation refused halfway (a taken name, an illegal transition, a full range) leaves nothing behind.
-import { RegistryFullError } from "../db/store-errors.js";
 import type { AuditEventInput } from "./audit-log.js";
-import type { MachineIdState, MachineIdView } from "./machine-id-pool.js";
-import type { RackLookup } from "./rack-directory.js";
-import type { MachineIdRange, RackRecord } from "./registry-records.js";
+import type { MachineIdPool, MachineIdState, MachineIdView } from "./machine-id-pool.js";
+import type { RackDirectory, RackLookup } from "./rack-directory.js";
+import { InvalidInputError, RegistryFullError } from "./registry-errors.js";
+import type { MachineIdRange, NodeRecord, RackRecord } from "./registry-records.js";
+import type { ScenarioCatalog, ScenarioRecord } from "./scenario-catalog.js";
 
-/** What a stage reads through: the committed directory and MachineID pool, or a parent stage. */
-export interface StageBase extends RackLookup, MachineIdView {}
+/** What a stage reads through: the committed directory, MachineID pool and scenarios, or a parent stage. */
+export interface StageBase extends RackLookup, MachineIdView {
+  /** The Mixer's own rows (the Mixer, its Snake Tunnel). */
+  nodeRecords(): Iterable<NodeRecord>;
+  scenario(name: string): ScenarioRecord | undefined;
+  scenarioRecords(): Iterable<ScenarioRecord>;
+}
+
+/** The committed registry in memory as a stage reads it: what a batch is planned on. */
+export function committedBase(
+  directory: RackDirectory,
+  pool: MachineIdPool,
+  scenarios: ScenarioCatalog,
+): StageBase {
+  return {
+    rack: (id) => directory.rack(id),
+    rackByPublicKey: (key) => directory.rackByPublicKey(key),
+    nameHolder: (name) => directory.nameHolder(name),
+    machineIdState: (id, nowMs) => pool.machineIdState(id, nowMs),
+    machineIdScanStart: (min) => pool.machineIdScanStart(min),
+    nodeRecords: () => directory.nodeRecords(),
+    scenario: (name) => scenarios.get(name),
+    scenarioRecords: () => scenarios.values(),
+  };
+}
 
 export interface TombstoneRow {
   machineId: number;
@@ -39,6 +63,10 @@ export class WriteStage implements StageBase {
   readonly deleted = new Set<bigint>();
   /** Racks whose current record is written as it is (hello facts), without a change of their own. */
   readonly touched = new Set<bigint>();
+  /** Final state of every node row (the Mixer's own rows) this stage wrote, or null once deleted. */
+  readonly nodes = new Map<bigint, NodeRecord | null>();
+  /** Every scenario this stage wrote, as it is after the stage. */
+  readonly scenarios = new Map<string, ScenarioRecord>();
   readonly tombstones = new Map<number, TombstoneRow | null>();
   readonly conflicts: ConflictWrite[] = [];
   readonly audits: AuditEventInput[] = [];
@@ -60,6 +88,8 @@ export class WriteStage implements StageBase {
     return (
       this.racks.size === 0 &&
       this.touched.size === 0 &&
+      this.nodes.size === 0 &&
+      this.scenarios.size === 0 &&
       this.tombstones.size === 0 &&
       this.conflicts.length === 0 &&
       this.audits.length === 0
@@ -78,6 +108,8 @@ export class WriteStage implements StageBase {
     for (const [id, rack] of this.racks) parent.racks.set(id, rack);
     for (const id of this.deleted) parent.deleted.add(id);
     for (const id of this.touched) parent.touched.add(id);
+    for (const [id, node] of this.nodes) parent.nodes.set(id, node);
+    for (const [name, scenario] of this.scenarios) parent.scenarios.set(name, scenario);
     for (const [id, row] of this.tombstones) parent.tombstones.set(id, row);
     parent.conflicts.push(...this.conflicts);
     parent.audits.push(...this.audits);
@@ -97,13 +129,19 @@ export class WriteStage implements StageBase {
   reusesKeyFreedByParent(): boolean {
     const parent = this.#parent;
     if (!(parent instanceof WriteStage)) return false;
+    const freed = (entityId: bigint, name: string, machineId: number): boolean => {
+      if (parent.deleted.has(entityId) || parent.nodes.get(entityId) === null) return true;
+      if (parent.#names.get(name) === null) return true;
+      const id = parent.#ids.get(machineId);
+      return id !== undefined && !(id.kind === "live" && id.entityId === entityId);
+    };
     for (const [entityId, rack] of this.racks) {
       if (rack === null) continue;
-      if (parent.deleted.has(entityId)) return true;
-      if (parent.#names.get(rack.name) === null) return true;
+      if (freed(entityId, rack.name, rack.machineId)) return true;
       if (parent.#keys.get(rack.lifecycle.publicKey) === null) return true;
-      const id = parent.#ids.get(rack.machineId);
-      if (id !== undefined && !(id.kind === "live" && id.entityId === entityId)) return true;
+    }
+    for (const [entityId, node] of this.nodes) {
+      if (node !== null && freed(entityId, node.name, node.machineId)) return true;
     }
     return false;
   }
@@ -133,6 +171,24 @@ export class WriteStage implements StageBase {
     return own;
   }
 
+  *nodeRecords(): Generator<NodeRecord> {
+    for (const node of this.#parent.nodeRecords()) {
+      if (!this.nodes.has(node.entityId)) yield node;
+    }
+    for (const node of this.nodes.values()) if (node) yield node;
+  }
+
+  scenario(name: string): ScenarioRecord | undefined {
+    return this.scenarios.get(name) ?? this.#parent.scenario(name);
+  }
+
+  *scenarioRecords(): Generator<ScenarioRecord> {
+    for (const scenario of this.#parent.scenarioRecords()) {
+      if (!this.scenarios.has(scenario.name)) yield scenario;
+    }
+    yield* this.scenarios.values();
+  }
+
   machineIdScanStart(min: number): number {
     const start = this.#cursors.get(min) ?? this.#parent.machineIdScanStart(min);
     return this.#lowestFreed >= min ? Math.min(start, this.#lowestFreed) : start;
@@ -159,6 +215,27 @@ export class WriteStage implements StageBase {
     this.#keys.set(rack.lifecycle.publicKey, null);
   }
 
+  /** Inserts or replaces one of the Mixer's own rows. */
+  putNode(node: NodeRecord): void {
+    const previous = this.#node(node.entityId);
+    if (previous && previous.name !== node.name) this.#names.set(previous.name, null);
+    this.nodes.set(node.entityId, node);
+    this.#names.set(node.name, node.entityId);
+    this.#ids.set(node.machineId, { kind: "live", entityId: node.entityId });
+  }
+
+  /** Deletes a node row: its name and MachineID are free at once (node rows hold no passports). */
+  deleteNode(node: NodeRecord): void {
+    this.nodes.set(node.entityId, null);
+    this.#names.set(node.name, null);
+    this.#ids.set(node.machineId, { kind: "free" });
+    this.#freed(node.machineId);
+  }
+
+  putScenario(scenario: ScenarioRecord): void {
+    this.scenarios.set(scenario.name, scenario);
+  }
+
   touch(entityId: bigint): void {
     this.touched.add(entityId);
   }
@@ -169,6 +246,9 @@ export class WriteStage implements StageBase {
 
   /** The lowest id in the range free at `now`, reserved for `entityId`; {@link RegistryFullError} when none is. */
   allocateMachineId(range: MachineIdRange, now: Date): number {
+    for (const [field, value] of Object.entries(range)) checkMachineId(value, `machineId.${field}`);
+    if (range.min > range.max)
+      throw new InvalidInputError("machineId", `range ${range.min}..${range.max} is empty`);
     const nowMs = now.getTime();
     for (let id = this.machineIdScanStart(range.min); id <= range.max; id++) {
       if (this.machineIdState(id, nowMs).kind !== "free") continue;
@@ -200,8 +280,21 @@ export class WriteStage implements StageBase {
     this.conflicts.push(write);
   }
 
+  #node(entityId: bigint): NodeRecord | undefined {
+    if (this.nodes.has(entityId)) return this.nodes.get(entityId) ?? undefined;
+    for (const node of this.#parent.nodeRecords()) if (node.entityId === entityId) return node;
+    return undefined;
+  }
+
   #freed(machineId: number): void {
     this.#lowestFreed = Math.min(this.#lowestFreed, machineId);
     for (const [min, cursor] of this.#cursors) if (machineId < cursor) this.#cursors.delete(min);
+  }
+}
+
+/** Refuses anything but an integer in 1..65535 (0 is invalid for a node, SPEC §3). */
+export function checkMachineId(value: number, field = "machineId"): void {
+  if (!Number.isInteger(value) || value < 1 || value > 0xffff) {
+    throw new InvalidInputError(field, `must be an integer in 1..65535, got ${value}`);
   }
 }

@@ -6,26 +6,25 @@ import type { Actor, ScenarioOperations } from "../fleet/operations.js";
 import { OperationError } from "../fleet/operations.js";
 import type { RackStatusChanges, ScenarioSource } from "../fleet/rack-status-changes.js";
 import { getRackByName } from "../registry/rack-queries.js";
-import {
-  activateScenario,
-  getActiveScenario,
-  getScenario,
-  listScenarios,
-  type ScenarioRecord,
-  saveScenario,
-} from "../registry/scenario-store.js";
+import type { RegistryWriter } from "../registry/registry-writer.js";
+import type { ScenarioCatalog, ScenarioRecord } from "../registry/scenario-catalog.js";
+import { planActivateScenario, planImportScenario } from "../registry/write-plans.js";
 import type { Clock } from "../runtime/counters.js";
 import { scenarioPushFor, scenarioRackNames } from "./scenario-push.js";
 import { parseScenarioYaml, type ScenarioSpec, ScenarioSpecSchema } from "./scenario-spec.js";
 
 export class ScenarioService implements ScenarioOperations, ScenarioSource {
   readonly #db: Db;
+  readonly #writer: RegistryWriter;
+  readonly #catalog: ScenarioCatalog;
   readonly #clock: Clock;
   #lifecycle: RackStatusChanges | undefined;
   #active: { record: ScenarioRecord; spec: ScenarioSpec; names: ReadonlySet<string> } | null = null;
 
-  constructor(opts: { db: Db; clock: Clock }) {
+  constructor(opts: { db: Db; writer: RegistryWriter; catalog: ScenarioCatalog; clock: Clock }) {
     this.#db = opts.db;
+    this.#writer = opts.writer;
+    this.#catalog = opts.catalog;
     this.#clock = opts.clock;
   }
 
@@ -34,10 +33,9 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
     this.#lifecycle = lifecycle;
   }
 
-  /** Loads the active scenario at start. */
-  async load(): Promise<void> {
-    const record = await getActiveScenario(this.#db);
-    this.#setActive(record ?? null);
+  /** Takes the active scenario at start. */
+  load(): void {
+    this.#setActive(this.#catalog.active() ?? null);
   }
 
   /** Names of the Racks the active scenario names (adopted at enrollment: Path B). */
@@ -76,38 +74,38 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
         ...(opts.activate ? { activation: await this.#plan(spec) } : {}),
       };
     }
-    const record = await saveScenario(this.#db, {
-      name: spec.meta.name,
-      version: spec.meta.version,
-      yaml,
-      spec: spec as unknown as JsonObject,
-      now,
-      actor: opts.actor,
-    });
+    const record = await this.#writer.submit((stage) =>
+      planImportScenario(stage, {
+        name: spec.meta.name,
+        version: spec.meta.version,
+        yaml,
+        spec: spec as unknown as JsonObject,
+        now,
+        actor: opts.actor,
+      }),
+    );
     if (this.#active?.record.name === record.name) this.#setActive(record);
     if (opts.activate) return this.activate(record.name, opts);
     return { dry_run: false, scenario: summarize({ ...record, spec }) };
   }
 
   async list(): Promise<ScenarioSummary[]> {
-    return (await listScenarios(this.#db)).map((r) => summarize({ ...r, spec: specOf(r) }));
+    return this.#catalog.list().map((r) => summarize({ ...r, spec: specOf(r) }));
   }
 
   async active(): Promise<(ScenarioSummary & { yaml: string }) | null> {
-    const record = await getActiveScenario(this.#db);
+    const record = this.#catalog.active();
     return record ? { ...summarize({ ...record, spec: specOf(record) }), yaml: record.yaml } : null;
   }
 
   async activate(name: string, by: Actor): Promise<ScenarioImportResult> {
     const lifecycle = this.#lifecycle;
     if (!lifecycle) throw new OperationError("unavailable", "the Mixer is still starting");
-    if (!(await getScenario(this.#db, name)))
-      throw new OperationError("not_found", `no scenario named ${name}`);
-    const record = await activateScenario(this.#db, name, {
-      now: this.#clock(),
-      actor: by.actor,
-      cause: "operator",
-    });
+    if (!this.#catalog.get(name)) throw new OperationError("not_found", `no scenario named ${name}`);
+    const now = this.#clock();
+    const record = await this.#writer.submit((stage) =>
+      planActivateScenario(stage, name, { now, actor: by.actor, cause: "operator" }),
+    );
     this.#setActive(record);
     const spec = specOf(record);
     const activation = { adopted: [] as string[], pushed: [] as string[], waiting: [] as string[] };

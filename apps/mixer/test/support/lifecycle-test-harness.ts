@@ -10,6 +10,7 @@ import { MachineIdPool } from "../../src/registry/machine-id-pool.js";
 import { RackDirectory } from "../../src/registry/rack-directory.js";
 import { openTestRegistry, type TestRegistry } from "../../src/registry/registry-test-harness.js";
 import { RegistryWriter } from "../../src/registry/registry-writer.js";
+import { ScenarioCatalog } from "../../src/registry/scenario-catalog.js";
 import type { ClusterKey } from "../../src/runtime/cluster-key.js";
 import { Counters } from "../../src/runtime/counters.js";
 
@@ -39,7 +40,12 @@ export interface LifecycleHarness {
 export async function openLifecycleHarness(): Promise<LifecycleHarness> {
   const t = await openTestRegistry();
   const directory = await RackDirectory.load(t.db);
-  const writer = new RegistryWriter({ db: t.db, directory, pool: await MachineIdPool.load(t.db) });
+  const writer = new RegistryWriter({
+    db: t.db,
+    directory,
+    pool: await MachineIdPool.load(t.db),
+    scenarios: await ScenarioCatalog.load(t.db),
+  });
   const pushes: string[] = [];
   // Only publish is used by the notifier; the pushes are recorded by subject.
   const nc = { publish: (subject: string) => void pushes.push(subject) } as unknown as NatsConnection;

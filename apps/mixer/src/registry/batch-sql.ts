@@ -1,19 +1,22 @@
-// Writes a planned stage into DuckDB with a handful of statements, whatever its size: appenders, not row statements.
+// One write batch in SQL: a planned stage written to DuckDB with a handful of statements, not one per row.
 //
 // Each statement through @duckdb/node-api costs about 0.6 ms here, whatever it does, and binding many parameters
 // is slower still (see presence-writes.ts). So new rows and audit events go through DuckDB appenders straight into
 // their tables, and changed rows through one appender-filled temp table and two UPDATE ... FROM. Deletions,
 // tombstones and name conflicts are rare and keep one statement per row.
 import type { DuckDBAppender, DuckDBConnection } from "@duckdb/node-api";
+import { eq } from "drizzle-orm";
+import { QueryFailedError } from "../db/database-errors.js";
 import type { Db } from "../db/duckdb-database.js";
 import { toJsonText, toTimestamp } from "../db/duckdb-values.js";
-import { QueryFailedError } from "../db/store-errors.js";
+import { registry, scenarios } from "../db/schema.js";
+import { ormQuery } from "../db/unwrap-drizzle-error.js";
 import type { AuditEvent } from "./audit-chain.js";
 import { type AuditHead, sealAuditEvent } from "./audit-log.js";
 import { clearNameConflicts, recordNameConflict } from "./name-conflicts.js";
 import type { RackLookup } from "./rack-directory.js";
 import type { RackRecord } from "./registry-records.js";
-import type { WriteStage } from "./write-stage.js";
+import type { StageBase, WriteStage } from "./write-stage.js";
 
 // Replaced at every use, never emptied with DELETE: DuckDB keeps deleted rows' storage (see presence-writes.ts).
 const CREATE_RACK_BATCH = `CREATE OR REPLACE TEMP TABLE rack_batch (
@@ -74,10 +77,10 @@ export function rackRows(stage: WriteStage, before: RackLookup): RackRows {
  * through temp tables and INSERT ... SELECT instead of straight appenders: a little slower, but a constraint
  * violation then fails with DuckDB's own message (an appender only reports "transaction is aborted").
  */
-export async function writeStage(
+export async function writeBatch(
   db: Db,
   stage: WriteStage,
-  before: RackLookup,
+  before: StageBase,
   head: AuditHead,
   options: { checked?: boolean } = {},
 ): Promise<AuditEvent[]> {
@@ -90,7 +93,7 @@ export async function writeStage(
     // A reused MachineID retired again still has its old tombstone row: rewrite it in place (only non-key columns
     // change), never DELETE and re-INSERT the key. DuckDB aborts the whole process (FATAL "duplicate key" while
     // reverting the commit) when a transaction that deleted and re-inserted one index key fails to commit, as it
-    // does on a full or read-only disk. Same statement as deleteRack's (rack-status-writes.ts).
+    // does on a full or read-only disk.
     await db.run(
       `INSERT INTO machine_id_tombstones (machine_id, entity_id, name, retired_at, reusable_after)
        VALUES ($1, $2, $3, $4, $5)
@@ -105,6 +108,13 @@ export async function writeStage(
       const { kind: _, ...input } = write;
       await recordNameConflict(db, input);
     }
+  }
+  await writeNodes(db, stage, before);
+  for (const scenario of stage.scenarios.values()) {
+    const { name: _, ...columns } = scenario;
+    await ormQuery(
+      db.orm.insert(scenarios).values(scenario).onConflictDoUpdate({ target: scenarios.name, set: columns }),
+    );
   }
   const rows = rackRows(stage, before);
   for (const rack of rows.deletes) {
@@ -148,6 +158,36 @@ export async function writeStage(
     }
   });
   return events;
+}
+
+/** The Mixer's own rows: written at start only, one statement each. */
+async function writeNodes(db: Db, stage: WriteStage, before: StageBase): Promise<void> {
+  const previous = new Map([...before.nodeRecords()].map((node) => [node.entityId, node]));
+  for (const [entityId, node] of stage.nodes) {
+    if (node === null && previous.has(entityId)) {
+      await db.run("DELETE FROM registry WHERE entity_id = $1", [entityId]);
+    }
+  }
+  for (const [entityId, node] of stage.nodes) {
+    if (node === null) continue;
+    const kept = previous.get(entityId);
+    if (!kept) {
+      await ormQuery(db.orm.insert(registry).values(node));
+      continue;
+    }
+    // Only what can change, and `name` only when it does: DuckDB runs an UPDATE that names an indexed column
+    // (name is UNIQUE) as a delete plus an insert, and when that commit fails (disk full) its rollback aborts
+    // the whole process with a FATAL "duplicate key" instead of failing the start with the disk's error.
+    const changes = {
+      status: node.status,
+      version: node.version,
+      attributes: node.attributes,
+      stats: node.stats,
+      lastSeen: node.lastSeen,
+      ...(kept.name !== node.name ? { name: node.name } : {}),
+    };
+    await ormQuery(db.orm.update(registry).set(changes).where(eq(registry.entityId, entityId)));
+  }
 }
 
 type AppendRow<T> = (appender: DuckDBAppender, row: T) => void;

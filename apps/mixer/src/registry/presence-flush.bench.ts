@@ -1,19 +1,20 @@
-// Presence writes and MachineID allocation on a registry of 10,000 Racks: the batched flush against its alternatives.
-// Run: pnpm exec vitest bench --run apps/mixer/src/db/presence-flush.bench.ts
+// Presence writes on a registry of 10,000 Racks: the Mixer's batched flush (writePresenceRows) against its alternatives.
+// Run: pnpm exec vitest bench --run apps/mixer/src/registry/presence-flush.bench.ts
 import { listValue, timestampValue } from "@duckdb/node-api";
 import { tempDuckDbPath } from "@fluxrig/testkit";
 import { afterAll, bench, describe } from "vitest";
-import { FULL_MACHINE_ID_RANGE } from "../registry/registry-records.js";
-import { RegistryStore } from "../registry/registry-store.js";
-import { toTimestamp } from "./duckdb-values.js";
+import { openDatabase } from "../db/duckdb-database.js";
+import { toTimestamp } from "../db/duckdb-values.js";
+import { migrate } from "../db/migrate.js";
+import { writePresenceRows } from "./presence-writes.js";
 
 const RACKS = 10_000;
 const SINGLE_ROWS = 1_000;
 const file = tempDuckDbPath("bench.duckdb");
-const store = await RegistryStore.open({ path: file.path });
-const db = store.db;
+const db = await openDatabase({ path: file.path });
+await migrate(db);
 
-// Bulk-load the Racks in SQL: going through insertRack 10,000 times would only measure the setup.
+// Bulk-load the Racks in SQL: enrolling 10,000 through the writer would only measure the setup.
 await db.run(
   `INSERT INTO registry (entity_id, type_id, machine_id, name, status, version, attributes, stats, last_seen)
    SELECT (3::UBIGINT << 56) | (i::UBIGINT << 40), 3, i, 'rack-' || i, 'active', '1.0.0', '{"os":"linux"}', NULL, NULL
@@ -37,7 +38,7 @@ function batch(count: number) {
 }
 
 afterAll(async () => {
-  await store.close();
+  await db.close();
   await file.remove();
 });
 
@@ -45,9 +46,23 @@ const slow = { iterations: 5, time: 0, warmupIterations: 1, warmupTime: 0 };
 
 describe(`presence flush of ${RACKS} Racks`, () => {
   bench(
-    "flushPresence: appender into a temp table + one UPDATE ... FROM",
+    "writePresenceRows: appender into a temp table + one UPDATE ... FROM (the Mixer's flush)",
     async () => {
-      const changed = await store.flushPresence(batch(RACKS));
+      // As the presence tracker does it: each row made while the write holds the connection, stats as JSON text.
+      tick += 1_000;
+      const changed = await writePresenceRows(db, (row) => {
+        for (let i = 0; i < RACKS; i++) {
+          const stats = {
+            cpu: (i % 100) / 100,
+            mem_mb: 100 + (i % 50),
+            loop_lag_ms: 1.5,
+            handles: 12,
+            gears: 3,
+          };
+          row((3n << 56n) | (BigInt(i + 1) << 40n), tick + i, JSON.stringify(stats));
+        }
+        return RACKS;
+      });
       if (changed !== RACKS) throw new Error(`changed ${changed}`);
     },
     { iterations: 20, time: 0, warmupIterations: 2, warmupTime: 0 },
@@ -109,35 +124,5 @@ describe(`presence flush of ${RACKS} Racks`, () => {
       });
     },
     slow,
-  );
-});
-
-describe(`MachineID allocation with ${RACKS} live rows`, () => {
-  bench(
-    "allocateMachineId (lowest free id, one anti-join query)",
-    async () => {
-      const id = await store.allocateMachineId({ ...FULL_MACHINE_ID_RANGE });
-      if (id !== RACKS + 1) throw new Error(`got ${id}`);
-    },
-    { iterations: 50, time: 0, warmupIterations: 5, warmupTime: 0 },
-  );
-
-  let n = RACKS;
-  bench(
-    "insertRack (allocation + 2 rows + audit event, one committed transaction)",
-    async () => {
-      n++;
-      await store.insertRack({
-        name: `bench-${n}`,
-        publicKey: `bench-key-${n}`,
-        status: "pending",
-        version: "1.0.0",
-        attributes: { os: "linux" },
-        source: "bench",
-        cause: "enrollment",
-        actor: "bench",
-      });
-    },
-    { iterations: 30, time: 0, warmupIterations: 3, warmupTime: 0 },
   );
 });

@@ -1,0 +1,55 @@
+// Imported scenarios (SPEC §10) in memory: loaded once at start, then changed only by the writer after a commit.
+import { asc } from "drizzle-orm";
+import type { Db } from "../db/duckdb-database.js";
+import type { JsonObject } from "../db/duckdb-values.js";
+import { scenarios } from "../db/schema.js";
+import { ormQuery } from "../db/unwrap-drizzle-error.js";
+
+export interface ScenarioRecord {
+  name: string;
+  version: string;
+  /** The YAML exactly as imported. */
+  yaml: string;
+  /** The validated, parsed scenario. */
+  spec: JsonObject;
+  importedAt: Date;
+  activatedAt: Date | null;
+  active: boolean;
+}
+
+/** Every scenario of the registry file. Scenarios are few (an operator imports them), so all of them are kept. */
+export class ScenarioCatalog {
+  readonly #byName = new Map<string, ScenarioRecord>();
+
+  static async load(db: Db): Promise<ScenarioCatalog> {
+    const catalog = new ScenarioCatalog();
+    for (const row of await ormQuery(db.orm.select().from(scenarios).orderBy(asc(scenarios.name)))) {
+      catalog.put(row);
+    }
+    return catalog;
+  }
+
+  get(name: string): ScenarioRecord | undefined {
+    return this.#byName.get(name);
+  }
+
+  /** Every scenario, by name. */
+  list(): ScenarioRecord[] {
+    return [...this.#byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** The active scenario (at most one is). */
+  active(): ScenarioRecord | undefined {
+    for (const scenario of this.#byName.values()) if (scenario.active) return scenario;
+    return undefined;
+  }
+
+  values(): IterableIterator<ScenarioRecord> {
+    return this.#byName.values();
+  }
+
+  /** Adds or replaces a scenario (only after the write that made it has committed). */
+  put(scenario: ScenarioRecord): void {
+    this.#byName.set(scenario.name, scenario);
+  }
+}

@@ -1,0 +1,468 @@
+// The registry's rules as plans enforce them, in memory: no database, a stage over an empty (or seeded) registry.
+import { EntityType, nodeEntityId } from "@fluxrig/entity-id";
+import { beforeEach, describe, expect, it } from "vitest";
+import { isLegalTransition, RACK_STATUSES, type RackStatus } from "./rack-status.js";
+import {
+  IllegalTransitionError,
+  InvalidInputError,
+  MachineIdInUseError,
+  NameTakenError,
+  NotFoundError,
+  PublicKeyTakenError,
+  RegistryFullError,
+  StalePassportSerialError,
+  UnexpectedStatusError,
+} from "./registry-errors.js";
+import type { RackRecord } from "./registry-records.js";
+import { emptyRegistry, insertPlan, MIXER_ROW, SNAKE_ROW, STATUS_PATHS } from "./registry-test-harness.js";
+import {
+  planActivateScenario,
+  planAttributes,
+  planDeleteRack,
+  planImportScenario,
+  planNodeRow,
+  planPassportIssued,
+  planSetStatus,
+} from "./write-plans.js";
+import { WriteStage } from "./write-stage.js";
+
+const T0 = new Date("2030-01-01T00:00:00.000Z");
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const by = { cause: "operator", actor: "alice" };
+const at = (ms: number) => new Date(T0.getTime() + ms);
+
+let stage: WriteStage;
+let registry: ReturnType<typeof emptyRegistry>;
+
+beforeEach(() => {
+  registry = emptyRegistry();
+  stage = new WriteStage(registry.base);
+});
+
+/** Runs `plan` on a fork of the stage: merged when it succeeds; when it throws, the fork must hold nothing. */
+function attempt<T>(plan: (s: WriteStage) => T): T {
+  const child = stage.fork();
+  try {
+    const result = plan(child);
+    child.merge();
+    return result;
+  } catch (error) {
+    expect(child.empty, "a refused plan stages nothing").toBe(true);
+    throw error;
+  }
+}
+
+function refusal(plan: (s: WriteStage) => unknown): unknown {
+  try {
+    attempt(plan);
+  } catch (error) {
+    return error;
+  }
+  throw new Error("the plan was not refused");
+}
+
+const insert = (n: number, overrides = {}) => attempt(insertPlan(n, T0, overrides));
+
+describe("planInsertRack", () => {
+  it("stages the registry and lifecycle record and one rack_enrolled event", () => {
+    const rack = insert(1);
+    expect(rack).toEqual({
+      entityId: nodeEntityId(EntityType.Rack, 1),
+      typeId: EntityType.Rack,
+      machineId: 1,
+      name: "rack-001",
+      status: "pending",
+      version: "1.0.0",
+      attributes: { hostname: "host-1", os: "linux", arch: "x64", public_key: "test-key-1" },
+      stats: null,
+      lastSeen: T0,
+      lifecycle: {
+        publicKey: "test-key-1",
+        firstSeen: T0,
+        statusChangedAt: T0,
+        passportSerial: 0,
+        passportIssuedAt: null,
+        passportExpiresAt: null,
+        passportsValidUntil: null,
+        lastSource: "test",
+        helloCount: 1,
+        flaps: 0,
+      },
+    });
+    expect(stage.rack(rack.entityId)).toEqual(rack);
+    expect(stage.audits).toEqual([
+      expect.objectContaining({ kind: "rack_enrolled", entityId: rack.entityId, toStatus: "pending" }),
+    ]);
+  });
+
+  it("refuses a taken name with NameTakenError naming the holder", () => {
+    const holder = insert(1);
+    expect(refusal(insertPlan(2, T0, { name: "rack-001" }))).toMatchObject({
+      name: "NameTakenError",
+      takenName: "rack-001",
+      holderEntityId: holder.entityId,
+    });
+  });
+
+  it("refuses a key that already enrolled under another name with PublicKeyTakenError", () => {
+    const holder = insert(1);
+    const refused = refusal(insertPlan(2, T0, { publicKey: "test-key-1" }));
+    expect(refused).toBeInstanceOf(PublicKeyTakenError);
+    expect(refused).toMatchObject({ holderEntityId: holder.entityId, holderName: "rack-001" });
+  });
+
+  it.each([["Rack-1"], ["-rack"], ["rack_1"], [""], ["a".repeat(64)]])("refuses the name %j", (name) => {
+    expect(refusal(insertPlan(1, T0, { name }))).toBeInstanceOf(InvalidInputError);
+    expect(stage.empty).toBe(true);
+  });
+
+  it("refuses attributes whose public_key differs from the enrolling key", () => {
+    expect(refusal(insertPlan(1, T0, { attributes: { public_key: "someone-else" } }))).toBeInstanceOf(
+      InvalidInputError,
+    );
+  });
+});
+
+describe("MachineID allocation", () => {
+  it("hands out the lowest free id and fills the hole a deletion without passport left", () => {
+    const racks = [1, 2, 3, 4].map((n) => insert(n));
+    expect(racks.map((rack) => rack.machineId)).toEqual([1, 2, 3, 4]);
+    attempt((s) => planDeleteRack(s, racks[1]!.entityId, { ...by, now: T0 }));
+    expect(insert(5).machineId).toBe(2);
+  });
+
+  it("skips a tombstoned id until reusable_after, then reuses it", () => {
+    const [first] = [insert(1), insert(2)];
+    attempt((s) => planPassportIssued(s, first!.entityId, { serial: 1, issuedAt: T0, expiresAt: at(DAY) }));
+    attempt((s) => planDeleteRack(s, first!.entityId, { ...by, now: T0 }));
+    expect(insert(3).machineId).toBe(3);
+    expect(attempt(insertPlan(4, at(DAY - 1))).machineId).toBe(4);
+    expect(attempt(insertPlan(5, at(DAY))).machineId).toBe(1);
+  });
+
+  it("refuses an explicit id that is tombstoned or held, and accepts a free one", () => {
+    const first = insert(1);
+    attempt((s) => planPassportIssued(s, first.entityId, { serial: 1, issuedAt: T0, expiresAt: at(DAY) }));
+    attempt((s) => planDeleteRack(s, first.entityId, { ...by, now: T0 }));
+    expect(refusal(insertPlan(2, T0, { machineId: 1 }))).toMatchObject({
+      name: "MachineIdInUseError",
+      machineId: 1,
+      holderEntityId: undefined,
+    });
+    const placed = insert(3, { machineId: 500 });
+    expect(placed.machineId).toBe(500);
+    const held = refusal(insertPlan(4, T0, { machineId: 500 }));
+    expect(held).toBeInstanceOf(MachineIdInUseError);
+    expect(held).toMatchObject({ holderEntityId: placed.entityId });
+  });
+
+  it("skips the ids of the Mixer and its Snake Tunnel", () => {
+    attempt((s) => planNodeRow(s, mixer));
+    expect(attempt((s) => planNodeRow(s, snake)).machineId).toBe(2);
+    expect([insert(1), insert(2)].map((rack) => rack.machineId)).toEqual([3, 4]);
+  });
+
+  it("answers an exhausted range with RegistryFullError", () => {
+    const machineIdRange = { min: 10, max: 12 };
+    for (let n = 1; n <= 3; n++) expect(insert(n, { machineIdRange }).machineId).toBe(9 + n);
+    const refused = refusal(insertPlan(4, T0, { machineIdRange }));
+    expect(refused).toBeInstanceOf(RegistryFullError);
+    expect(refused).toMatchObject({ min: 10, max: 12, code: "registry_full" });
+  });
+
+  it.each([
+    [0, 10],
+    [5, 4],
+    [1, 65_536],
+  ])("refuses the range %i..%i", (min, max) => {
+    expect(refusal(insertPlan(1, T0, { machineIdRange: { min, max } }))).toBeInstanceOf(InvalidInputError);
+  });
+
+  it("finds the lowest hole among many used ids", () => {
+    for (let id = 1; id <= 5000; id++) {
+      if (id !== 4321) registry.pool.markLive(id, nodeEntityId(EntityType.Rack, id));
+    }
+    expect(insert(1).machineId).toBe(4321);
+    expect(insert(2, { machineIdRange: { min: 4322, max: 65_535 } }).machineId).toBe(5001);
+    expect(insert(3, { machineIdRange: { min: 65_535, max: 65_535 } }).machineId).toBe(65_535);
+  });
+});
+
+const LEGAL: Array<[RackStatus, RackStatus]> = [
+  ["pending", "active"],
+  ["pending", "rejected"],
+  ["active", "offline"],
+  ["active", "revoked"],
+  ["offline", "active"],
+  ["offline", "revoked"],
+  ["revoked", "active"],
+];
+
+const ILLEGAL = RACK_STATUSES.flatMap((from) =>
+  RACK_STATUSES.filter((to) => to !== from && !LEGAL.some(([f, x]) => f === from && x === to)).map(
+    (to) => [from, to] as [RackStatus, RackStatus],
+  ),
+);
+
+function rackIn(status: RackStatus): RackRecord {
+  let rack = insert(1);
+  for (const step of STATUS_PATHS[status])
+    rack = attempt((s) => planSetStatus(s, rack.entityId, step, { ...by, now: T0 }));
+  return rack;
+}
+
+describe("planSetStatus: the status machine", () => {
+  it("allows exactly the documented transitions", () => {
+    for (const from of RACK_STATUSES) {
+      for (const to of RACK_STATUSES) {
+        expect(isLegalTransition(from, to), `${from} -> ${to}`).toBe(
+          LEGAL.some(([f, x]) => f === from && x === to),
+        );
+      }
+    }
+    expect(ILLEGAL).toContainEqual(["pending", "offline"]);
+    expect(ILLEGAL).toContainEqual(["rejected", "active"]);
+  });
+
+  it.each(LEGAL)("%s -> %s stages the status, status_changed_at and one audit event", (from, to) => {
+    const rack = rackIn(from);
+    const events = stage.audits.length;
+    const when = at(1_000);
+    const changed = attempt((s) =>
+      planSetStatus(s, rack.entityId, to, { ...by, now: when, details: { why: "test" } }),
+    );
+    expect(changed.status).toBe(to);
+    expect(changed.lifecycle.statusChangedAt).toEqual(when);
+    expect(stage.rack(rack.entityId)).toEqual(changed);
+    expect(stage.audits.slice(events)).toEqual([
+      expect.objectContaining({
+        kind: "status_changed",
+        fromStatus: from,
+        toStatus: to,
+        details: { why: "test" },
+      }),
+    ]);
+  });
+
+  it.each(ILLEGAL)("%s -> %s is refused with IllegalTransitionError", (from, to) => {
+    const rack = rackIn(from);
+    const refused = refusal((s) => planSetStatus(s, rack.entityId, to, { ...by, now: T0 }));
+    expect(refused).toBeInstanceOf(IllegalTransitionError);
+    expect(refused).toMatchObject({ from, to, entityId: rack.entityId });
+  });
+
+  it.each(RACK_STATUSES)("%s -> %s is a no-op that returns the record and stages nothing", (status) => {
+    const rack = rackIn(status);
+    const child = stage.fork();
+    expect(planSetStatus(child, rack.entityId, status, { ...by, now: at(5) })).toEqual(rack);
+    expect(child.empty).toBe(true);
+  });
+
+  it("refuses a stale compare-and-set with UnexpectedStatusError", () => {
+    const rack = rackIn("revoked");
+    const refused = refusal((s) =>
+      planSetStatus(s, rack.entityId, "offline", { ...by, now: T0, expectFrom: "active" }),
+    );
+    expect(refused).toBeInstanceOf(UnexpectedStatusError);
+    expect(refused).toMatchObject({ expected: "active", actual: "revoked" });
+  });
+
+  it("counts a flap each time an offline Rack comes back", () => {
+    const rack = rackIn("offline");
+    const presence = { cause: "presence", actor: "mixer", now: T0 };
+    expect(attempt((s) => planSetStatus(s, rack.entityId, "active", presence)).lifecycle.flaps).toBe(1);
+    attempt((s) => planSetStatus(s, rack.entityId, "offline", presence));
+    expect(attempt((s) => planSetStatus(s, rack.entityId, "active", presence)).lifecycle.flaps).toBe(2);
+  });
+
+  it("answers an unknown entity id with NotFoundError", () => {
+    expect(refusal((s) => planSetStatus(s, 123n, "active", { ...by, now: T0 }))).toBeInstanceOf(
+      NotFoundError,
+    );
+  });
+});
+
+describe("planPassportIssued", () => {
+  it("records serials in order and keeps the latest expiry ever issued", () => {
+    const rack = insert(1);
+    const long = at(48 * HOUR);
+    attempt((s) => planPassportIssued(s, rack.entityId, { serial: 1, issuedAt: T0, expiresAt: long }));
+    const short = at(HOUR);
+    const second = attempt((s) =>
+      planPassportIssued(s, rack.entityId, { serial: 2, issuedAt: T0, expiresAt: short }),
+    );
+    expect(second.lifecycle).toMatchObject({
+      passportSerial: 2,
+      passportIssuedAt: T0,
+      passportExpiresAt: short,
+      passportsValidUntil: long,
+    });
+    expect(stage.audits.map((event) => event.kind)).toEqual([
+      "rack_enrolled",
+      "passport_issued",
+      "passport_issued",
+    ]);
+  });
+
+  it("refuses a serial that is not above the last one", () => {
+    const rack = insert(1);
+    const passport = { serial: 1, issuedAt: T0, expiresAt: at(HOUR) };
+    attempt((s) => planPassportIssued(s, rack.entityId, passport));
+    const refused = refusal((s) => planPassportIssued(s, rack.entityId, passport));
+    expect(refused).toBeInstanceOf(StalePassportSerialError);
+    expect(refused).toMatchObject({ serial: 1, current: 1 });
+  });
+});
+
+describe("planDeleteRack", () => {
+  it("tombstones the MachineID, audits, and removes the Rack", () => {
+    const rack = rackIn("rejected");
+    const now = at(5_000);
+    const deleted = attempt((s) => planDeleteRack(s, rack.entityId, { ...by, now }));
+    expect(deleted).toEqual({ entityId: rack.entityId, name: "rack-001", machineId: 1, reusableAfter: now });
+    expect(stage.rack(rack.entityId)).toBeUndefined();
+    expect(stage.nameHolder("rack-001")).toBeUndefined();
+    expect(stage.tombstones.get(1)).toMatchObject({ entityId: rack.entityId, name: "rack-001" });
+    expect(stage.audits.at(-1)).toMatchObject({
+      kind: "rack_deleted",
+      fromStatus: "rejected",
+      toStatus: null,
+    });
+  });
+
+  it("holds the MachineID until the last passport naming it has expired", () => {
+    const rack = rackIn("active");
+    const expiresAt = at(DAY);
+    attempt((s) => planPassportIssued(s, rack.entityId, { serial: 1, issuedAt: T0, expiresAt }));
+    expect(attempt((s) => planDeleteRack(s, rack.entityId, { ...by, now: T0 })).reusableAfter).toEqual(
+      expiresAt,
+    );
+  });
+});
+
+describe("planAttributes", () => {
+  it("replaces a pending Rack's attributes and leaves an adopted Rack's alone", () => {
+    const rack = insert(1);
+    const renamed = attempt((s) => planAttributes(s, rack.entityId, { hostname: "renamed" }));
+    expect(renamed.attributes).toEqual({ hostname: "renamed", public_key: "test-key-1" });
+    attempt((s) => planSetStatus(s, rack.entityId, "active", { ...by, now: T0 }));
+    expect(
+      attempt((s) => planAttributes(s, rack.entityId, { hostname: "tampered" })).attributes.hostname,
+    ).toBe("renamed");
+  });
+});
+
+const mixer = MIXER_ROW;
+const snake = SNAKE_ROW;
+
+describe("planNodeRow", () => {
+  it("stages the Mixer (type 2) and a Snake Tunnel (type 8) with a MachineID of its own, not as Racks", () => {
+    const m = attempt((s) => planNodeRow(s, mixer));
+    const s8 = attempt((s) => planNodeRow(s, snake));
+    expect(m).toMatchObject({ entityId: nodeEntityId(2, 1), typeId: 2, machineId: 1, status: "active" });
+    expect(s8).toMatchObject({ entityId: nodeEntityId(8, 2), typeId: 8, machineId: 2, status: "active" });
+    expect([...stage.nodeRecords()]).toEqual([m, s8]);
+    expect(stage.rack(m.entityId)).toBeUndefined();
+    expect(stage.audits.map((event) => [event.kind, event.cause])).toEqual([
+      ["node_registered", "node_created"],
+      ["node_registered", "node_created"],
+    ]);
+  });
+
+  it("replaces the Mixer row when its configured MachineID changes, freeing the old id", () => {
+    attempt((s) => planNodeRow(s, mixer));
+    const moved = attempt((s) => planNodeRow(s, { ...mixer, machineId: 7 }));
+    expect(moved.entityId).toBe(nodeEntityId(2, 7));
+    expect([...stage.nodeRecords()].map((node) => node.machineId)).toEqual([7]);
+    expect(stage.audits.at(-1)).toMatchObject({ details: { replaced: [nodeEntityId(2, 1).toString()] } });
+    expect(insert(1).machineId).toBe(1);
+  });
+
+  it("refuses a configured MachineID that a Rack holds, and a name a Rack holds", () => {
+    const rack = insert(1);
+    expect(refusal((s) => planNodeRow(s, { ...mixer, machineId: rack.machineId }))).toBeInstanceOf(
+      MachineIdInUseError,
+    );
+    expect(refusal((s) => planNodeRow(s, { ...mixer, machineId: 9, name: rack.name }))).toBeInstanceOf(
+      NameTakenError,
+    );
+    expect([...stage.nodeRecords()]).toEqual([]);
+  });
+
+  it("makes a Rack claiming the Mixer's name fail with NameTakenError", () => {
+    const m = attempt((s) => planNodeRow(s, mixer));
+    expect(refusal(insertPlan(1, T0, { name: "mixer-1" }))).toMatchObject({
+      name: "NameTakenError",
+      holderEntityId: m.entityId,
+    });
+  });
+});
+
+function scenario(name: string, version = "1") {
+  return {
+    name,
+    version,
+    yaml: `meta: {name: ${name}, version: "${version}"}`,
+    spec: { meta: { name, version } },
+  };
+}
+
+const importScenario = (name: string, version = "1", now = T0) =>
+  attempt((s) => planImportScenario(s, { ...scenario(name, version), now, actor: "alice" }));
+
+describe("scenarios", () => {
+  it("imports, and a re-import keeps the active flag", () => {
+    expect(importScenario("beta")).toEqual({
+      ...scenario("beta"),
+      importedAt: T0,
+      activatedAt: null,
+      active: false,
+    });
+    importScenario("alpha");
+    attempt((s) => planActivateScenario(s, "beta", { actor: "alice", now: T0 }));
+    const again = importScenario("beta", "2", at(1_000));
+    expect(again).toMatchObject({ version: "2", active: true, importedAt: at(1_000), activatedAt: T0 });
+    expect([...stage.scenarioRecords()].map((s) => [s.name, s.version, s.active])).toEqual([
+      ["beta", "2", true],
+      ["alpha", "1", false],
+    ]);
+    expect(stage.audits.map((event) => event.kind)).toEqual([
+      "scenario_imported",
+      "scenario_imported",
+      "scenario_activated",
+      "scenario_imported",
+    ]);
+  });
+
+  it("keeps at most one scenario active and audits each activation with the one it replaced", () => {
+    importScenario("a");
+    importScenario("b");
+    attempt((s) => planActivateScenario(s, "a", { actor: "alice", now: T0 }));
+    const b = attempt((s) => planActivateScenario(s, "b", { actor: "alice", cause: "cli", now: at(1_000) }));
+    expect(b).toMatchObject({ name: "b", active: true, activatedAt: at(1_000) });
+    expect([...stage.scenarioRecords()].filter((s) => s.active).map((s) => s.name)).toEqual(["b"]);
+    expect(stage.audits.at(-1)).toMatchObject({
+      kind: "scenario_activated",
+      name: "b",
+      cause: "cli",
+      details: { version: "1", previous: "a" },
+    });
+  });
+
+  it("answers an unknown scenario with NotFoundError and keeps the active one", () => {
+    importScenario("a");
+    attempt((s) => planActivateScenario(s, "a", { actor: "alice", now: T0 }));
+    expect(refusal((s) => planActivateScenario(s, "zzz", { actor: "alice", now: T0 }))).toBeInstanceOf(
+      NotFoundError,
+    );
+    expect(stage.scenario("a")?.active).toBe(true);
+  });
+
+  it("stores the spec as a later read gives it back (bigints as decimal strings)", () => {
+    const record = attempt((s) =>
+      planImportScenario(s, { ...scenario("a"), spec: { n: 2n ** 63n }, now: T0, actor: "alice" }),
+    );
+    expect(record.spec).toEqual({ n: "9223372036854775808" });
+  });
+});
