@@ -3,7 +3,7 @@
 import type { RackView, WireErrorCode } from "@fluxrig/wire";
 import { describe, expect, test } from "vitest";
 import { QueryFailedError } from "../db/store-errors.js";
-import { OperationError } from "../fleet/operations.js";
+import { OperationError } from "../errors/wire-refusal.js";
 import { authed, buildTestApi, errorOf } from "./testing/test-api.js";
 
 describe("request bodies", () => {

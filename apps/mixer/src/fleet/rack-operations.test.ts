@@ -2,13 +2,13 @@
 // heartbeat facts, and bulk adopt as one batch with a hash chain that still verifies.
 import { generateKeyPair, publicKeyToBase64url } from "@fluxrig/passport";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { OperationError } from "../errors/wire-refusal.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import { listRacks } from "../registry/rack-queries.js";
 import type { RackRecord } from "../registry/registry-records.js";
 import type { TestRegistry } from "../registry/registry-test-harness.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
 import { type LifecycleHarness, openLifecycleHarness } from "./lifecycle-test-harness.js";
-import { OperationError } from "./operations.js";
 import type { RackLifecycle } from "./rack-lifecycle.js";
 import { RackOperationsService } from "./rack-operations.js";
 import type { PresenceFacts } from "./rack-view.js";

@@ -8,13 +8,8 @@ import type {
   ScenarioSummary,
   WireErrorCode,
 } from "@fluxrig/wire";
-import {
-  type Actor,
-  type AuditOperations,
-  OperationError,
-  type RackOperations,
-  type ScenarioOperations,
-} from "../../fleet/operations.js";
+import { OperationError } from "../../errors/wire-refusal.js";
+import type { Actor, AuditOperations, RackOperations, ScenarioOperations } from "../../fleet/operations.js";
 
 const AT = "2025-01-01T00:00:00.000Z";
 

@@ -2,8 +2,7 @@
 import { pino } from "pino";
 import { RackMetricsStore } from "../../telemetry/rack-metrics-store.js";
 import type { ApiDeps } from "../api-deps.js";
-import { apiRoutes, createApi } from "../create-api.js";
-import type { ApiRoute } from "../route-spec.js";
+import { createApi } from "../create-api.js";
 import { FakeFleet } from "./fake-fleet.js";
 
 export const TOKEN = "t0ken-for-tests";
@@ -12,7 +11,6 @@ export const NOW = new Date("2025-06-01T12:00:00.000Z");
 
 export interface TestApi {
   app: ReturnType<typeof createApi>;
-  routes: ApiRoute[];
   fleet: FakeFleet;
   store: RackMetricsStore;
   /** Every log line, parsed. */
@@ -45,8 +43,6 @@ export function buildTestApi(over: Partial<ApiDeps> = {}): TestApi {
   const app = createApi(deps);
   return {
     app,
-    // The same table createApi mounted, for tests that walk every route.
-    routes: apiRoutes(deps, () => ({ paths: {} })),
     fleet,
     store,
     get logs() {
