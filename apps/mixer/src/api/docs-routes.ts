@@ -27,7 +27,10 @@ export function openApiDocument(app: ApiApp, opts: { version: string }): OpenApi
     Object.values(item).flatMap((op: { tags?: string[] }) => op.tags ?? []),
   );
   const tags = [...new Set(names)].map((name) => ({ name }));
-  return { ...untagged, tags };
+  // The generator always writes these two, empty: the API has no webhooks and no shared parameters.
+  const { webhooks: _w, ...rest } = untagged;
+  const { parameters: _p, ...components } = rest.components ?? {};
+  return { ...rest, tags, components };
 }
 
 /** `GET /api/v1/openapi.json` and `GET /api/v1/docs`; mount them last, once every other route is in the app. */
