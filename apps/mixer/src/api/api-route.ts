@@ -92,17 +92,6 @@ export interface RouteKitOptions {
   registry: OpenAPIRegistry;
 }
 
-/** Declares routes for one API: `kit.route({...})` is `createRoute({...})` with the shared parts filled in. */
-export interface RouteKit {
-  route<
-    M extends "get" | "post" | "delete",
-    P extends string,
-    PS extends Params = typeof NoInput,
-    QS extends Params = typeof NoInput,
-    R extends z.ZodType = z.ZodType,
-  >(spec: ApiRouteSpec<M, P, PS, QS, R>): ApiRouteConfig<M, P, PS, QS, R>;
-}
-
 /** Every code a route can answer with, by status: its own plus the HTTP layer's. */
 function errorCodesOf(spec: {
   auth: RouteAuth;
@@ -150,7 +139,7 @@ const singleQueryValues: MiddlewareHandler<ApiEnv> = async (c, next) => {
 };
 
 /** A failed check of the path, query or body: path and query problems are `malformed`, body problems `schema`. */
-export function invalidInput(where: "path" | "query" | "body", error: z.ZodError): OperationError {
+function invalidInput(where: "path" | "query" | "body", error: z.ZodError): OperationError {
   const issues = error.issues.slice(0, 20).map((i) => ({ path: i.path.join("."), message: i.message }));
   const first = issues[0];
   const at = first === undefined || first.path === "" ? where : `${where} ${first.path}`;
@@ -258,7 +247,7 @@ function requestBodyOf(spec: { body?: BodySpec; rawBody?: RawBodySpec }) {
  * const kit = routeKit({ auth, maxBodyBytes, registry: app.openAPIRegistry });
  * app.openapi(kit.route({ method: "get", path: "/api/v1/racks/{ref}", ... }), handler);
  */
-export function routeKit(opts: RouteKitOptions): RouteKit {
+export function routeKit(opts: RouteKitOptions) {
   const check = bearerAuthChecks(opts.auth, opts.counters);
   function route<
     M extends "get" | "post" | "delete",
@@ -316,3 +305,6 @@ export function routeKit(opts: RouteKitOptions): RouteKit {
   }
   return { route };
 }
+
+/** Declares routes for one API: `kit.route({...})` is `createRoute({...})` with the shared parts filled in. */
+export type RouteKit = ReturnType<typeof routeKit>;
