@@ -1,9 +1,9 @@
 // Bearer-token check: constant-time, one 401 shape for every failure, and the token never echoed or logged.
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
+import { OperationError } from "../errors/wire-refusal.js";
 import type { ApiAuth, ApiEnv } from "./api-deps.js";
-import { ApiError } from "./api-error.js";
-import type { RouteAuth } from "./route-spec.js";
+import type { RouteAuth } from "./api-route.js";
 
 // Hono's bearerAuth answers a malformed header with 400 and a text body, and refuses tokens outside a narrow
 // alphabet; operators pick tokens freely and scripts need one JSON 401, so the check is written here.
@@ -15,8 +15,9 @@ function digest(token: string): Buffer {
   return createHash("sha256").update(token, "utf8").digest();
 }
 
-function unauthorized(message: string): ApiError {
-  return new ApiError("unauthorized", message, { headers: { "WWW-Authenticate": 'Bearer realm="fluxrig"' } });
+/** The error handler adds the `WWW-Authenticate: Bearer` challenge to every 401. */
+function unauthorized(message: string): OperationError {
+  return new OperationError("unauthorized", message);
 }
 
 /** Whether `presented` equals one of `expected`; every candidate is compared so timing does not say which. */

@@ -3,7 +3,7 @@
 import type { RackView, WireErrorCode } from "@fluxrig/wire";
 import { describe, expect, test } from "vitest";
 import { authed, buildTestApi, errorOf } from "../../test/support/test-api.js";
-import { OperationError } from "../fleet/operations.js";
+import { OperationError } from "../errors/wire-refusal.js";
 import { QueryFailedError } from "../registry/registry-errors.js";
 
 describe("request bodies", () => {

@@ -1,20 +1,24 @@
 // The one place a failure becomes an HTTP response: wire code, status from the wire table, JSON error body.
-import { WIRE_ERROR_HTTP_STATUS, type WireErrorCode } from "@fluxrig/wire";
+import type { WireErrorCode } from "@fluxrig/wire";
 import type { ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "pino";
-import { OperationError } from "../fleet/operations.js";
-import { DatabaseClosedError, QueryFailedError } from "../registry/registry-errors.js";
+import { refusalOf, type WireRefusal } from "../errors/wire-refusal.js";
 import type { ApiEnv } from "./api-deps.js";
-import { ApiError, errorBody } from "./api-error.js";
 
-interface Refusal {
-  code: WireErrorCode;
-  status: number;
-  message: string;
-  details?: Record<string, unknown> | undefined;
-  headers?: Record<string, string> | undefined;
+/** `{ "error": { "code", "message", "details"? } }`, the body of every error response. */
+export interface ErrorBody {
+  error: { code: WireErrorCode; message: string; details?: Record<string, unknown> };
+}
+
+/** The error body for a code and message; details are left out when there are none. */
+export function errorBody(
+  code: WireErrorCode,
+  message: string,
+  details?: Record<string, unknown>,
+): ErrorBody {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
 const CODE_OF_HTTP_STATUS: Readonly<Record<number, WireErrorCode>> = {
@@ -28,47 +32,15 @@ const CODE_OF_HTTP_STATUS: Readonly<Record<number, WireErrorCode>> = {
   503: "unavailable",
 };
 
-/** What the client may learn about an error; undefined for anything unexpected (a bug: 500, details logged only). */
-function refusalOf(err: unknown): Refusal | undefined {
-  if (err instanceof ApiError) {
-    return {
-      code: err.code,
-      status: err.status,
-      message: err.message,
-      details: err.details,
-      headers: err.headers,
-    };
-  }
-  if (err instanceof OperationError) {
-    // A code outside the table can only come from a bug (or a cast): a 500, not a response with no status.
-    const status = (WIRE_ERROR_HTTP_STATUS as Record<string, number | undefined>)[err.code];
-    if (status === undefined) return undefined;
-    return { code: err.code, status, message: err.message, details: err.details };
-  }
-  if (err instanceof QueryFailedError || err instanceof DatabaseClosedError) {
-    // The registry could not be read or written (a full or read-only disk, the Mixer stopping): the transaction
-    // was rolled back, so nothing changed, and the request can be retried once the cause is fixed.
-    return {
-      code: "unavailable",
-      status: 503,
-      message: `the registry could not be written or read (${storageCause(err)}); nothing was changed, retry once the Mixer's data dir is writable`,
-      headers: { "Retry-After": "5" },
-    };
-  }
+/** What the client may learn: the one mapping (errors/wire-refusal.ts), plus Hono's own HTTP exceptions. */
+function httpRefusalOf(err: unknown): WireRefusal | undefined {
   if (err instanceof HTTPException) {
     // Raised by Hono itself (or its middleware); its text body is replaced by the JSON shape every client parses.
     const code = CODE_OF_HTTP_STATUS[err.status];
     if (code === undefined) return undefined;
     return { code, status: err.status, message: err.message || code.replace("_", " ") };
   }
-  return undefined;
-}
-
-/** The database's own first line (e.g. "IO Error: ... No space left on device"), never the SQL. */
-function storageCause(err: QueryFailedError | DatabaseClosedError): string {
-  if (err instanceof DatabaseClosedError) return "the database is closed";
-  const cause = err.cause instanceof Error ? err.cause.message : String(err.cause ?? "unknown cause");
-  return cause.split("\n")[0]!.slice(0, 200);
+  return refusalOf(err);
 }
 
 /**
@@ -80,7 +52,7 @@ export function errorHandler(opts: {
   counters?: { inc(name: string): void };
 }): ErrorHandler<ApiEnv> {
   return (err, c) => {
-    const refusal = refusalOf(err);
+    const refusal = httpRefusalOf(err);
     const requestId = c.get("requestId");
     if (refusal === undefined) {
       opts.counters?.inc("api.errors.internal");
@@ -101,7 +73,9 @@ export function errorHandler(opts: {
         "api: unavailable",
       );
     }
-    for (const [name, value] of Object.entries(refusal.headers ?? {})) c.header(name, value);
+    // Every 401 names the scheme to use; a refusal worth retrying later says when.
+    if (refusal.code === "unauthorized") c.header("WWW-Authenticate", 'Bearer realm="fluxrig"');
+    if (refusal.retryAfterSeconds !== undefined) c.header("Retry-After", String(refusal.retryAfterSeconds));
     return c.json(
       errorBody(refusal.code, refusal.message, refusal.details),
       refusal.status as ContentfulStatusCode,

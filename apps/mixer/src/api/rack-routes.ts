@@ -1,7 +1,7 @@
 // Racks: list, show, adopt (one or many), reject, revoke, delete, hand a name to a new key, name conflicts.
 import type { WireErrorCode } from "@fluxrig/wire";
 import type { RackOperations } from "../fleet/operations.js";
-import { type ApiRoute, defineRoute } from "./route-spec.js";
+import { type ApiApp, actorOf, type RouteKit, readBody, reply } from "./api-route.js";
 import {
   BulkAdoptBody,
   BulkAdoptResponse,
@@ -27,153 +27,181 @@ const CHANGE_ERRORS: readonly WireErrorCode[] = [
   "invalid_transition",
   "conflict",
 ];
+const CHANGE_BODY = {
+  schema: StateChangeBody,
+  required: false,
+  example: { reason: "ticket OPS-42" },
+} as const;
 
-type Change = "adopt" | "reject" | "revoke";
+const REMOVE_BODY = { schema: StateChangeBody, required: false } as const;
 
-const CHANGE_DOCS: Record<Change, string> = {
+const CHANGE_DOCS = {
   adopt: "Adopt a pending (or offline-pending) Rack: it gets its passport and starts its gear runtime.",
   reject: "Refuse a Rack: its hellos are answered `rejected` and it is not queued again.",
   revoke: "Withdraw a Rack's passport: it stops its gear runtime and telemetry.",
-};
+} as const;
 
-function changeRoute(racks: RackOperations, change: Change): ApiRoute {
-  return defineRoute({
-    method: "post",
-    path: `/api/v1/racks/{ref}/${change}`,
-    operationId: `${change}Rack`,
-    summary: `${change[0]!.toUpperCase()}${change.slice(1)} a Rack`,
-    description: CHANGE_DOCS[change],
+/** The Rack routes, bound to the registry's operations. */
+export function rackRoutes(app: ApiApp, kit: RouteKit, racks: RackOperations): void {
+  const listRacks = kit.route({
+    method: "get",
+    path: "/api/v1/racks",
+    operationId: "listRacks",
+    summary: "List Racks",
+    description:
+      "Ordered by name. Pass `next` as `after` to get the next page; `next` is null on the last page. Served " +
+      "from the Mixer's memory: a Rack is listed once its enrollment is answered, and its hello and heartbeat " +
+      "facts are current.",
+    tag: TAG,
+    auth: "api",
+    query: RackListQuery,
+    response: { schema: RackPageResponse, description: "One page of Racks" },
+    examples: { status: "pending", limit: 50 },
+  });
+  app.openapi(listRacks, async (c) => {
+    const query = c.req.valid("query");
+    const page = await racks.list({
+      status: query.status,
+      namePrefix: query.prefix,
+      limit: query.limit,
+      after: query.after,
+    });
+    return reply(c, listRacks, page);
+  });
+
+  const showRack = kit.route({
+    method: "get",
+    path: "/api/v1/racks/{ref}",
+    operationId: "showRack",
+    summary: "Show one Rack",
+    description: "`ref` is a name, a decimal entity id or a 0x-hex entity id.",
     tag: TAG,
     auth: "api",
     params: RefParams,
-    body: { schema: StateChangeBody, required: false },
-    response: { schema: RackSchema, description: "The Rack after the change" },
-    errors: CHANGE_ERRORS,
-    example: { params: { ref: "rack-nyc-01" }, body: { reason: "ticket OPS-42" } },
-    handle: ({ params, body, actor }) => racks[change](params.ref, { actor, reason: body.reason }),
+    response: { schema: RackSchema, description: "The Rack, with the evidence for a decision when pending" },
+    errors: ["not_found", "unknown_rack"],
+    examples: { ref: RACK },
   });
-}
+  app.openapi(showRack, async (c) => reply(c, showRack, await racks.show(c.req.valid("param").ref)));
 
-/** The Rack routes, bound to the registry's operations. */
-export function rackRoutes(racks: RackOperations): ApiRoute[] {
-  return [
-    defineRoute({
-      method: "get",
-      path: "/api/v1/racks",
-      operationId: "listRacks",
-      summary: "List Racks",
-      description:
-        "Ordered by name. Pass `next` as `after` to get the next page; `next` is null on the last page. Served " +
-        "from the Mixer's memory: a Rack is listed once its enrollment is answered, and its hello and heartbeat " +
-        "facts are current.",
-      tag: TAG,
-      auth: "api",
-      query: RackListQuery,
-      response: { schema: RackPageResponse, description: "One page of Racks" },
-      example: { query: { status: "pending", limit: "50" } },
-      handle: ({ query }) =>
-        racks.list({
-          status: query.status,
-          namePrefix: query.prefix,
-          limit: query.limit,
-          after: query.after,
-        }),
-    }),
-    defineRoute({
-      method: "get",
-      path: "/api/v1/racks/{ref}",
-      operationId: "showRack",
-      summary: "Show one Rack",
-      description: "`ref` is a name, a decimal entity id or a 0x-hex entity id.",
+  for (const change of ["adopt", "reject", "revoke"] as const) {
+    const route = kit.route({
+      method: "post",
+      path: `/api/v1/racks/{ref}/${change}`,
+      operationId: `${change}Rack`,
+      summary: `${change[0]!.toUpperCase()}${change.slice(1)} a Rack`,
+      description: CHANGE_DOCS[change],
       tag: TAG,
       auth: "api",
       params: RefParams,
-      response: {
-        schema: RackSchema,
-        description: "The Rack, with the evidence for a decision when pending",
-      },
-      errors: ["not_found", "unknown_rack"],
-      example: { params: { ref: RACK } },
-      handle: ({ params }) => racks.show(params.ref),
-    }),
-    changeRoute(racks, "adopt"),
-    changeRoute(racks, "reject"),
-    changeRoute(racks, "revoke"),
-    defineRoute({
-      method: "delete",
-      path: "/api/v1/racks/{ref}",
-      operationId: "removeRack",
-      summary: "Delete a Rack",
-      description:
-        "Removes the row; its MachineID is not reused while a passport naming it could still be valid.",
-      tag: TAG,
-      auth: "api",
-      params: RefParams,
-      body: { schema: StateChangeBody, required: false },
-      response: { schema: RackRemovedResponse, description: "What was removed" },
+      body: CHANGE_BODY,
+      response: { schema: RackSchema, description: "The Rack after the change" },
       errors: CHANGE_ERRORS,
-      example: { params: { ref: "0x0300640000000000" } },
-      handle: ({ params, body, actor }) => racks.remove(params.ref, { actor, reason: body.reason }),
-    }),
-    defineRoute({
-      method: "post",
-      path: "/api/v1/racks/adopt",
-      operationId: "adoptRacks",
-      summary: "Adopt many Racks",
-      description: "By refs, by a glob over names (`*`, `?`), or both. `dry_run` says what would be adopted.",
-      tag: TAG,
-      auth: "api",
-      body: { schema: BulkAdoptBody, required: true },
-      response: {
-        schema: BulkAdoptResponse,
-        description: "Adopted and skipped Racks, each skip with its code",
-      },
-      errors: ["conflict"],
-      example: { body: { pattern: "rack-nyc-*", dry_run: true } },
-      handle: ({ body, actor }) =>
-        racks.adoptMany({
-          actor,
-          reason: body.reason,
-          refs: body.refs,
-          pattern: body.pattern,
-          dryRun: body.dry_run,
-        }),
-    }),
-    defineRoute({
-      method: "post",
-      path: "/api/v1/racks/{name}/replace",
-      operationId: "replaceRack",
-      summary: "Hand a Rack name to a new key",
-      description:
-        "For a rebuilt machine: the key that claimed the name (the newest conflict, or `public_key`) gets it and " +
-        "the old key is revoked. `keep_machine_id` keeps the MachineID.",
-      tag: TAG,
-      auth: "api",
-      params: NameParams,
-      body: { schema: ReplaceBody, required: false },
-      response: { schema: RackReplacedResponse, description: "The old and the new Rack" },
-      errors: ["not_found", "unknown_rack", "conflict", "invalid_transition", "registry_full"],
-      example: { params: { name: "rack-nyc-01" }, body: { keep_machine_id: true, reason: "disk replaced" } },
-      handle: ({ params, body, actor }) =>
-        racks.replace(params.name, {
-          actor,
-          reason: body.reason,
-          publicKey: body.public_key,
-          keepMachineId: body.keep_machine_id,
-        }),
-    }),
-    defineRoute({
-      method: "get",
-      path: "/api/v1/conflicts",
-      operationId: "listConflicts",
-      summary: "List name conflicts",
-      description: "Other keys that claimed a taken name: the operator's evidence before a replace.",
-      tag: TAG,
-      auth: "api",
-      query: ConflictQuery,
-      response: { schema: ConflictListResponse, description: "Conflicts, newest last" },
-      example: { query: { name: "rack-nyc-01" } },
-      handle: async ({ query }) => ({ items: await racks.conflicts(query.name) }),
-    }),
-  ];
+      examples: { ref: "rack-nyc-01" },
+    });
+    app.openapi(route, async (c) => {
+      const { reason } = await readBody(c, CHANGE_BODY);
+      return reply(c, route, await racks[change](c.req.valid("param").ref, { actor: actorOf(c), reason }));
+    });
+  }
+
+  const removeRack = kit.route({
+    method: "delete",
+    path: "/api/v1/racks/{ref}",
+    operationId: "removeRack",
+    summary: "Delete a Rack",
+    description:
+      "Removes the row; its MachineID is not reused while a passport naming it could still be valid.",
+    tag: TAG,
+    auth: "api",
+    params: RefParams,
+    body: REMOVE_BODY,
+    response: { schema: RackRemovedResponse, description: "What was removed" },
+    errors: CHANGE_ERRORS,
+    examples: { ref: "0x0300640000000000" },
+  });
+  app.openapi(removeRack, async (c) => {
+    const { reason } = await readBody(c, REMOVE_BODY);
+    return reply(c, removeRack, await racks.remove(c.req.valid("param").ref, { actor: actorOf(c), reason }));
+  });
+
+  const adoptBody = {
+    schema: BulkAdoptBody,
+    required: true,
+    example: { pattern: "rack-nyc-*", dry_run: true },
+  } as const;
+  const adoptRacks = kit.route({
+    method: "post",
+    path: "/api/v1/racks/adopt",
+    operationId: "adoptRacks",
+    summary: "Adopt many Racks",
+    description: "By refs, by a glob over names (`*`, `?`), or both. `dry_run` says what would be adopted.",
+    tag: TAG,
+    auth: "api",
+    body: adoptBody,
+    response: {
+      schema: BulkAdoptResponse,
+      description: "Adopted and skipped Racks, each skip with its code",
+    },
+    errors: ["conflict"],
+  });
+  app.openapi(adoptRacks, async (c) => {
+    const body = await readBody(c, adoptBody);
+    const result = await racks.adoptMany({
+      actor: actorOf(c),
+      reason: body.reason,
+      refs: body.refs,
+      pattern: body.pattern,
+      dryRun: body.dry_run,
+    });
+    return reply(c, adoptRacks, result);
+  });
+
+  const replaceBody = {
+    schema: ReplaceBody,
+    required: false,
+    example: { keep_machine_id: true, reason: "disk replaced" },
+  } as const;
+  const replaceRack = kit.route({
+    method: "post",
+    path: "/api/v1/racks/{name}/replace",
+    operationId: "replaceRack",
+    summary: "Hand a Rack name to a new key",
+    description:
+      "For a rebuilt machine: the key that claimed the name (the newest conflict, or `public_key`) gets it and " +
+      "the old key is revoked. `keep_machine_id` keeps the MachineID.",
+    tag: TAG,
+    auth: "api",
+    params: NameParams,
+    body: replaceBody,
+    response: { schema: RackReplacedResponse, description: "The old and the new Rack" },
+    errors: ["not_found", "unknown_rack", "conflict", "invalid_transition", "registry_full"],
+    examples: { name: "rack-nyc-01" },
+  });
+  app.openapi(replaceRack, async (c) => {
+    const body = await readBody(c, replaceBody);
+    const replaced = await racks.replace(c.req.valid("param").name, {
+      actor: actorOf(c),
+      reason: body.reason,
+      publicKey: body.public_key,
+      keepMachineId: body.keep_machine_id,
+    });
+    return reply(c, replaceRack, replaced);
+  });
+
+  const listConflicts = kit.route({
+    method: "get",
+    path: "/api/v1/conflicts",
+    operationId: "listConflicts",
+    summary: "List name conflicts",
+    description: "Other keys that claimed a taken name: the operator's evidence before a replace.",
+    tag: TAG,
+    auth: "api",
+    query: ConflictQuery,
+    response: { schema: ConflictListResponse, description: "Conflicts, newest last" },
+    examples: { name: "rack-nyc-01" },
+  });
+  app.openapi(listConflicts, async (c) =>
+    reply(c, listConflicts, { items: await racks.conflicts(c.req.valid("query").name) }),
+  );
 }

@@ -1,9 +1,8 @@
 // Reading request bodies: strict UTF-8, JSON or plain text by media type, with errors named after each failure.
 import type { Context } from "hono";
-import type { z } from "zod";
+import { OperationError } from "../errors/wire-refusal.js";
 import type { ApiEnv } from "./api-deps.js";
-import { ApiError } from "./api-error.js";
-import type { BodySpec } from "./route-spec.js";
+import type { BodySpec } from "./api-route.js";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -26,7 +25,7 @@ export async function readBodyText(c: Context<ApiEnv>): Promise<string | null> {
   try {
     return strictUtf8.decode(bytes);
   } catch (cause) {
-    throw new ApiError("malformed", "request body is not valid UTF-8", { cause });
+    throw new OperationError("malformed", "request body is not valid UTF-8", undefined, { cause });
   }
 }
 
@@ -36,7 +35,7 @@ export function parseJsonBody(text: string): unknown {
     return JSON.parse(text) as unknown;
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message.slice(0, 160) : "unparsable";
-    throw new ApiError("malformed", `request body is not JSON: ${detail}`, { cause });
+    throw new OperationError("malformed", `request body is not JSON: ${detail}`, undefined, { cause });
   }
 }
 
@@ -46,19 +45,22 @@ export function parseJsonBody(text: string): unknown {
  * on routes that accept text (so a mistaken upload says why); elsewhere the body is read as JSON whatever the
  * header says, because `curl -d` labels JSON as a form.
  */
-export async function readRouteBody(c: Context<ApiEnv>, spec: BodySpec<z.ZodType>): Promise<unknown> {
+export async function readRouteBody(c: Context<ApiEnv>, spec: BodySpec): Promise<unknown> {
   const text = await readBodyText(c);
   if (text === null) {
-    if (spec.required) throw new ApiError("malformed", "request body is required");
+    if (spec.required) throw new OperationError("malformed", "request body is required");
     return {};
   }
   const type = mediaTypeOf(c);
   if (spec.text !== undefined && !isJsonMediaType(type)) {
     if (type !== null && spec.text.mediaTypes.includes(type)) return { [spec.text.field]: text };
     const accepted = ["application/json", ...spec.text.mediaTypes].join(", ");
-    throw new ApiError("malformed", `unsupported Content-Type ${type ?? "(none)"}: send one of ${accepted}`, {
-      status: 415,
-    });
+    throw new OperationError(
+      "malformed",
+      `unsupported Content-Type ${type ?? "(none)"}: send one of ${accepted}`,
+      undefined,
+      { status: 415 },
+    );
   }
   return parseJsonBody(text);
 }

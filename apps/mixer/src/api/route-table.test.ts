@@ -1,25 +1,59 @@
-// Every route in the table, driven from its own example: it succeeds, and each code it documents maps to its status.
-import { WIRE_ERROR_HTTP_STATUS } from "@fluxrig/wire";
+// Every documented operation, driven from its own examples in the OpenAPI document: it succeeds, and each code its
+// operations may refuse with is answered with the status the document gives it.
+import { WIRE_ERROR_HTTP_STATUS, type WireErrorCode } from "@fluxrig/wire";
 import { describe, expect, test } from "vitest";
 import { FAKE_SCENARIO, fakeRack } from "../../test/support/fake-fleet.js";
 import { authed, buildTestApi, errorOf, type TestApi } from "../../test/support/test-api.js";
-import type { ApiRoute } from "./route-spec.js";
 
-const table = buildTestApi().routes;
+interface Operation {
+  method: string;
+  path: string;
+  operationId: string;
+  summary?: string;
+  tags?: string[];
+  security: unknown[];
+  "x-fluxrig-auth"?: string;
+  parameters?: Array<{ name: string; in: "path" | "query"; example?: string | number }>;
+  requestBody?: { content: Record<string, { example?: unknown }> };
+  responses: Record<string, { description: string; content?: Record<string, unknown> }>;
+}
 
-/** The example request of a route, with the test token. */
-function exampleRequest(route: ApiRoute): [string, RequestInit] {
-  const params = route.example?.params ?? {};
-  let path = route.path.replace(/\{([a-z_]+)\}/g, (_, name: string) =>
-    encodeURIComponent(params[name] ?? ""),
+/** The codes the HTTP layer answers by itself (auth, input checks, body cap, bugs), not the operations. */
+const HTTP_LAYER: ReadonlySet<string> = new Set(["unauthorized", "internal", "malformed", "too_large"]);
+
+async function documentedOperations(): Promise<Operation[]> {
+  const res = await buildTestApi().app.request("/api/v1/openapi.json");
+  const doc = (await res.json()) as {
+    paths: Record<string, Record<string, Omit<Operation, "method" | "path">>>;
+  };
+  return Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item).map(([method, op]) => ({ ...op, method, path })),
   );
-  const query = new URLSearchParams(route.example?.query ?? {}).toString();
+}
+
+const operations = await documentedOperations();
+
+/** The codes an error response lists, from its description `error.code: a, b`. */
+function codesOf(response: { description: string }): WireErrorCode[] {
+  const match = /^error\.code: (.+)$/.exec(response.description);
+  return (match?.[1]?.split(", ") ?? []) as WireErrorCode[];
+}
+
+/** The example request of an operation, with the test token. */
+function exampleRequest(op: Operation): [string, RequestInit] {
+  const example = (where: string, name: string) =>
+    String(op.parameters?.find((p) => p.in === where && p.name === name)?.example ?? "");
+  let path = op.path.replace(/\{([a-z_]+)\}/g, (_, name: string) =>
+    encodeURIComponent(example("path", name)),
+  );
+  const query = new URLSearchParams(
+    (op.parameters ?? [])
+      .filter((p) => p.in === "query" && p.example !== undefined)
+      .map((p): [string, string] => [p.name, String(p.example)]),
+  ).toString();
   if (query !== "") path += `?${query}`;
-  const body = route.example?.body;
-  return [
-    path,
-    authed({ method: route.method.toUpperCase(), ...(body === undefined ? {} : { json: body }) }),
-  ];
+  const body = op.requestBody?.content["application/json"]?.example;
+  return [path, authed({ method: op.method.toUpperCase(), ...(body === undefined ? {} : { json: body }) })];
 }
 
 /** An API whose fakes know every name and id the examples use. */
@@ -38,40 +72,70 @@ function exampleApi(): TestApi {
   return api;
 }
 
-const viaOperations = table.filter((r) => r.auth === "api");
+/** Behind the API token, so through the operations (the OTLP receiver has its own tests). */
+const viaOperations = operations.filter((op) => op.security.length > 0 && op["x-fluxrig-auth"] === undefined);
 
-describe("the route table", () => {
-  test("operation ids and method+path pairs are unique", () => {
-    expect(new Set(table.map((r) => r.operationId)).size).toBe(table.length);
-    expect(new Set(table.map((r) => `${r.method} ${r.path}`)).size).toBe(table.length);
+describe("the documented operations", () => {
+  test("operation ids and method+path pairs are unique; each has a summary, a tag and a 200", () => {
+    expect(new Set(operations.map((op) => op.operationId)).size).toBe(operations.length);
+    expect(new Set(operations.map((op) => `${op.method} ${op.path}`)).size).toBe(operations.length);
+    for (const op of operations) {
+      expect(op.summary, op.operationId).toBeTruthy();
+      expect(op.tags, op.operationId).toHaveLength(1);
+      expect(op.responses["200"]?.content, op.operationId).toBeDefined();
+    }
+    expect(viaOperations.length).toBeGreaterThan(15);
   });
 
-  test.each(viaOperations.map((r) => [r.operationId, r] as const))(
+  test.each(viaOperations.map((op) => [op.operationId, op] as const))(
     "%s succeeds with its example",
-    async (_id, route) => {
+    async (_id, op) => {
       const { app } = exampleApi();
-      const res = await app.request(...exampleRequest(route));
+      const res = await app.request(...exampleRequest(op));
       expect(res.status, await res.clone().text()).toBe(200);
       expect(res.headers.get("Content-Type")).toMatch(/^application\/json/);
     },
   );
 
-  const refusals = viaOperations.flatMap((route) =>
-    (route.errors ?? []).map((code) => [route.operationId, code, route] as const),
-  );
-  test.each(refusals)("%s answers OperationError(%s) with its status and code", async (_id, code, route) => {
+  const refusals = viaOperations.flatMap((op) => {
+    const byCode = new Map<WireErrorCode, number[]>();
+    for (const [status, response] of Object.entries(op.responses)) {
+      for (const code of codesOf(response)) byCode.set(code, [...(byCode.get(code) ?? []), Number(status)]);
+    }
+    return [...byCode]
+      .filter(([code]) => !HTTP_LAYER.has(code))
+      .map(([code, statuses]) => {
+        // Where a route documents its own status for a code (422 for an invalid scenario), that one applies.
+        const status =
+          statuses.find((s) => s !== WIRE_ERROR_HTTP_STATUS[code]) ?? WIRE_ERROR_HTTP_STATUS[code];
+        return [op.operationId, code, status, op] as const;
+      });
+  });
+
+  test("the operations' codes are documented (a sample)", () => {
+    const listed = new Set(refusals.map(([id, code, status]) => `${id} ${code} ${status}`));
+    for (const expected of [
+      "showRack not_found 404",
+      "importScenario schema 422",
+      "replaceRack registry_full 503",
+    ]) {
+      expect(listed).toContain(expected);
+    }
+  });
+
+  test.each(refusals)("%s answers OperationError(%s) with status %i", async (_id, code, status, op) => {
     const { app, fleet } = exampleApi();
     fleet.failNext(code, { hint: "kept" });
-    const res = await app.request(...exampleRequest(route));
-    expect(res.status).toBe(route.errorStatus?.[code] ?? WIRE_ERROR_HTTP_STATUS[code]);
+    const res = await app.request(...exampleRequest(op));
+    expect(res.status).toBe(status);
     expect(await errorOf(res)).toEqual({ code, message: `fake refusal: ${code}`, details: { hint: "kept" } });
   });
 
-  test.each(table.filter((r) => r.auth !== "none").map((r) => [r.operationId, r] as const))(
+  test.each(operations.filter((op) => op.security.length > 0).map((op) => [op.operationId, op] as const))(
     "%s refuses a request without a token",
-    async (_id, route) => {
+    async (_id, op) => {
       const { app, fleet } = exampleApi();
-      const [path, init] = exampleRequest(route);
+      const [path, init] = exampleRequest(op);
       const headers = new Headers(init.headers);
       headers.delete("Authorization");
       const res = await app.request(path, { ...init, headers });

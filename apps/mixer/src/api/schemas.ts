@@ -1,4 +1,5 @@
 // Every input and output of the REST API as zod schemas: the routes validate with them, the OpenAPI doc is made of them.
+// A schema named with `.openapi("<id>")` is an OpenAPI component (`#/components/schemas/<id>`).
 // Each response schema `satisfies` its body type from @fluxrig/wire, the one the CLI reads: they cannot drift apart.
 import {
   type ActiveScenario,
@@ -22,7 +23,7 @@ import {
   type ScenarioSummary,
   WIRE_ERROR_CODE_LIST,
 } from "@fluxrig/wire";
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
 import { MAX_SCENARIO_BYTES } from "../scenarios/scenario-spec.js";
 import {
   OtlpAnyValueSchema,
@@ -30,17 +31,6 @@ import {
   OtlpKeyValueSchema,
 } from "../telemetry/otlp-json-schema.js";
 import { METRIC_TYPES } from "../telemetry/rack-metrics-store.js";
-
-/** What a component schema carries into the OpenAPI document. */
-export interface ComponentMeta {
-  id: string;
-  description?: string;
-}
-
-/** Schemas of request bodies, rendered as their input side (defaults make fields optional). */
-export const requestComponents = z.registry<ComponentMeta>();
-/** Schemas of response bodies, rendered as their output side. */
-export const responseComponents = z.registry<ComponentMeta>();
 
 const REF_PATTERN = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?|0x[0-9a-fA-F]{1,16})$/;
 const GLOB_PATTERN = /^[a-z0-9*?-]{1,63}$/;
@@ -93,10 +83,9 @@ export const EventQuery = z.strictObject({
 
 // ---- request bodies ---------------------------------------------------------------------------------------
 
-export const StateChangeBody = z.strictObject({ reason: Reason.optional() }).register(requestComponents, {
-  id: "StateChangeRequest",
-  description: "Optional body of a lifecycle change",
-});
+export const StateChangeBody = z
+  .strictObject({ reason: Reason.optional() })
+  .openapi("StateChangeRequest", { description: "Optional body of a lifecycle change" });
 export const BulkAdoptBody = z
   .strictObject({
     refs: z.array(RackRefSchema).min(1).max(1000).optional(),
@@ -105,7 +94,7 @@ export const BulkAdoptBody = z
     reason: Reason.optional(),
   })
   .refine((b) => b.refs !== undefined || b.pattern !== undefined, { message: "give refs, pattern or both" })
-  .register(requestComponents, { id: "BulkAdoptRequest" });
+  .openapi("BulkAdoptRequest");
 export const ReplaceBody = z
   .strictObject({
     public_key: PublicKeySchema.optional().describe(
@@ -114,7 +103,7 @@ export const ReplaceBody = z
     keep_machine_id: z.boolean().default(false),
     reason: Reason.optional(),
   })
-  .register(requestComponents, { id: "ReplaceRequest" });
+  .openapi("ReplaceRequest");
 export const ScenarioImportBody = z
   .strictObject({
     yaml: z.string().min(1).describe(`The scenario YAML, at most ${MAX_SCENARIO_BYTES} bytes of UTF-8`),
@@ -122,10 +111,23 @@ export const ScenarioImportBody = z
     activate: z.boolean().optional(),
     reason: Reason.optional(),
   })
-  .register(requestComponents, { id: "ScenarioImportRequest" });
-requestComponents.add(OtlpExportMetricsRequestSchema, { id: "OtlpExportMetricsRequest" });
-requestComponents.add(OtlpKeyValueSchema, { id: "OtlpKeyValue" });
-requestComponents.add(OtlpAnyValueSchema, { id: "OtlpAnyValue" });
+  .openapi("ScenarioImportRequest");
+/**
+ * The OTLP export's components, written by zod's own JSON Schema: zod-to-openapi 9.1 recurses until the stack
+ * overflows on AnyValue's getters (a value holds arrays and maps of values). The receiver reads the body itself.
+ */
+export function otlpRequestComponents(): Record<string, Record<string, unknown>> {
+  const registry = z.registry<{ id: string }>();
+  registry.add(OtlpExportMetricsRequestSchema, { id: "OtlpExportMetricsRequest" });
+  registry.add(OtlpKeyValueSchema, { id: "OtlpKeyValue" });
+  registry.add(OtlpAnyValueSchema, { id: "OtlpAnyValue" });
+  const uri = (id: string) => `#/components/schemas/${id}`;
+  const { schemas } = z.toJSONSchema(registry, { uri, io: "input", unrepresentable: "any" });
+  // Both keys are about standalone JSON Schema files; inside components they only confuse tools.
+  return Object.fromEntries(
+    Object.entries(schemas).map(([id, { $schema: _s, $id: _i, ...rest }]) => [id, rest]),
+  );
+}
 
 // ---- responses --------------------------------------------------------------------------------------------
 
@@ -137,10 +139,8 @@ export const ErrorResponse = z
       details: z.record(z.string(), z.unknown()).optional(),
     }),
   })
-  .register(responseComponents, { id: "Error" }) satisfies z.ZodType<ApiErrorBody>;
-export const HealthResponse = z
-  .object({ status: z.literal("ok") })
-  .register(responseComponents, { id: "Health" });
+  .openapi("Error") satisfies z.ZodType<ApiErrorBody>;
+export const HealthResponse = z.object({ status: z.literal("ok") }).openapi("Health");
 
 export const NameConflictSchema = z
   .object({
@@ -152,10 +152,10 @@ export const NameConflictSchema = z
     attempts: z.number().int(),
     last_source: z.string().nullable(),
   })
-  .register(responseComponents, { id: "NameConflict" }) satisfies z.ZodType<NameConflictView>;
+  .openapi("NameConflict") satisfies z.ZodType<NameConflictView>;
 export const ConflictListResponse = z
   .object({ items: z.array(NameConflictSchema) })
-  .register(responseComponents, { id: "NameConflictList" });
+  .openapi("NameConflictList");
 
 export const RackSchema = z
   .object({
@@ -181,23 +181,23 @@ export const RackSchema = z
       })
       .optional(),
   })
-  .register(responseComponents, { id: "Rack" }) satisfies z.ZodType<RackView>;
+  .openapi("Rack") satisfies z.ZodType<RackView>;
 export const RackPageResponse = z
   .object({ items: z.array(RackSchema), next: z.string().nullable() })
-  .register(responseComponents, { id: "RackPage" }) satisfies z.ZodType<RackPage>;
+  .openapi("RackPage") satisfies z.ZodType<RackPage>;
 export const RackRemovedResponse = z
   .object({ name: z.string(), entity_id: EntityIdStringSchema, machine_id: z.number().int() })
-  .register(responseComponents, { id: "RackRemoved" }) satisfies z.ZodType<RackRemoved>;
+  .openapi("RackRemoved") satisfies z.ZodType<RackRemoved>;
 export const BulkAdoptResponse = z
   .object({
     dry_run: z.boolean(),
     adopted: z.array(z.object({ name: z.string(), entity_id: EntityIdStringSchema, from: RackStatusSchema })),
     skipped: z.array(z.object({ ref: z.string(), reason: z.string(), code: z.enum(WIRE_ERROR_CODE_LIST) })),
   })
-  .register(responseComponents, { id: "BulkAdoptResult" }) satisfies z.ZodType<BulkAdoptResult>;
+  .openapi("BulkAdoptResult") satisfies z.ZodType<BulkAdoptResult>;
 export const RackReplacedResponse = z
   .object({ old: RackSchema, new: RackSchema })
-  .register(responseComponents, { id: "RackReplaced" }) satisfies z.ZodType<RackReplaced>;
+  .openapi("RackReplaced") satisfies z.ZodType<RackReplaced>;
 
 export const ScenarioSummarySchema = z
   .object({
@@ -210,13 +210,12 @@ export const ScenarioSummarySchema = z
     gears: z.number().int(),
     wires: z.number().int(),
   })
-  .register(responseComponents, { id: "ScenarioSummary" }) satisfies z.ZodType<ScenarioSummary>;
+  .openapi("ScenarioSummary") satisfies z.ZodType<ScenarioSummary>;
 export const ScenarioListResponse = z
   .object({ items: z.array(ScenarioSummarySchema) })
-  .register(responseComponents, { id: "ScenarioList" });
-export const ActiveScenarioResponse = ScenarioSummarySchema.extend({ yaml: z.string() }).register(
-  responseComponents,
-  { id: "ActiveScenario" },
+  .openapi("ScenarioList");
+export const ActiveScenarioResponse = ScenarioSummarySchema.extend({ yaml: z.string() }).openapi(
+  "ActiveScenario",
 ) satisfies z.ZodType<ActiveScenario>;
 export const ScenarioImportResponse = z
   .object({
@@ -226,7 +225,7 @@ export const ScenarioImportResponse = z
       .object({ adopted: z.array(z.string()), pushed: z.array(z.string()), waiting: z.array(z.string()) })
       .optional(),
   })
-  .register(responseComponents, { id: "ScenarioImportResult" }) satisfies z.ZodType<ScenarioImportResult>;
+  .openapi("ScenarioImportResult") satisfies z.ZodType<ScenarioImportResult>;
 
 const statusCounts = Object.fromEntries(RACK_STATUSES.map((s) => [s, z.number().int()])) as Record<
   RackStatus,
@@ -261,7 +260,7 @@ export const ClusterInfoResponse = z
           "holds code and allocator free lists, which neither counts.",
       ),
   })
-  .register(responseComponents, { id: "ClusterInfo" }) satisfies z.ZodType<ClusterInfo>;
+  .openapi("ClusterInfo") satisfies z.ZodType<ClusterInfo>;
 
 export const AuditEventSchema = z
   .object({
@@ -278,16 +277,16 @@ export const AuditEventSchema = z
     prev_hash: z.string(),
     hash: z.string(),
   })
-  .register(responseComponents, { id: "AuditEvent" }) satisfies z.ZodType<AuditEventView>;
+  .openapi("AuditEvent") satisfies z.ZodType<AuditEventView>;
 export const AuditEventPageResponse = z
   .object({ items: z.array(AuditEventSchema), next: z.string().nullable() })
-  .register(responseComponents, { id: "AuditEventPage" }) satisfies z.ZodType<AuditEventPage>;
+  .openapi("AuditEventPage") satisfies z.ZodType<AuditEventPage>;
 export const AuditVerifyResponse = z
   .discriminatedUnion("ok", [
     z.object({ ok: z.literal(true), count: z.number().int() }),
     z.object({ ok: z.literal(false), broken_at: z.number().int(), reason: z.string() }),
   ])
-  .register(responseComponents, { id: "AuditVerifyResult" }) satisfies z.ZodType<AuditVerifyResult>;
+  .openapi("AuditVerifyResult") satisfies z.ZodType<AuditVerifyResult>;
 
 const AttributeValueSchema = z.unknown().describe("A scalar, or an array or map of them");
 const AggregateValueSchema = z.object({
@@ -317,18 +316,17 @@ export const RackMetricsSchema = z
       }),
     ),
   })
-  .register(responseComponents, { id: "RackMetrics" });
+  .openapi("RackMetrics");
 export const RackMetricsListResponse = z
   .object({ items: z.array(RackMetricsSchema) })
-  .register(responseComponents, { id: "RackMetricsList" });
+  .openapi("RackMetricsList");
 export const OtlpExportResponse = z
   .object({
     partialSuccess: z
       .object({ rejectedDataPoints: z.string().optional(), errorMessage: z.string().optional() })
       .optional(),
   })
-  .register(responseComponents, {
-    id: "OtlpExportMetricsResponse",
+  .openapi("OtlpExportMetricsResponse", {
     description: "`{}` on full success; `partialSuccess` when some resources named no Rack",
   });
 export const OpenApiDocumentResponse = z.record(z.string(), z.unknown());

@@ -8,11 +8,12 @@ import {
   type WireErrorCode,
 } from "@fluxrig/wire";
 import type { Logger } from "pino";
+import { refusalOf } from "../errors/wire-refusal.js";
 import type { RackStatusChanges } from "../fleet/rack-status-changes.js";
 import type { PassportIssuer } from "../passports/passport-issuer.js";
 import type { PresenceTracker } from "../presence/presence-tracker.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
-import { NameTakenError, PublicKeyTakenError, RegistryFullError } from "../registry/registry-errors.js";
+import { NameTakenError, PublicKeyTakenError } from "../registry/registry-errors.js";
 import type { RackRecord } from "../registry/registry-records.js";
 import type { ClusterKey } from "../runtime/cluster-key.js";
 import type { Clock, Counters } from "../runtime/counters.js";
@@ -100,7 +101,11 @@ export class HelloHandler {
     } catch (err) {
       this.#d.counters.inc("hello.failed");
       this.#d.logger.error({ err, rack: req.name }, "hello failed");
-      return this.#refuse("internal", "the Mixer could not process this hello; it will be retried");
+      // The same mapping as the API's: a storage failure is `unavailable` (retry later), anything else `internal`.
+      const refusal = refusalOf(err);
+      return refusal === undefined
+        ? this.#refuse("internal", "the Mixer could not process this hello; it will be retried")
+        : this.#refuse(refusal.code, refusal.message);
     }
   }
 
@@ -166,16 +171,16 @@ export class HelloHandler {
         ...(adopt ? { adopt: { cause, actor: "mixer" } } : {}),
       });
     } catch (err) {
-      if (err instanceof RegistryFullError) {
-        this.#d.counters.inc("hello.refused.registry_full");
-        return this.#refuse("registry_full", "no MachineID is free in the configured range");
-      }
       if (err instanceof NameTakenError || err instanceof PublicKeyTakenError) {
         // Lost a race with another hello for the same name or key; that write has committed by now (a refusal
         // settles with its batch), so asking again answers as if this hello came second.
         return this.#enroll(req, from);
       }
-      throw err;
+      // A refusal the registry owes (no MachineID free, ...): answered with its code, not as a failure.
+      const refusal = refusalOf(err);
+      if (refusal === undefined) throw err;
+      this.#d.counters.inc(`hello.refused.${refusal.code}`);
+      return this.#refuse(refusal.code, refusal.message);
     } finally {
       // The committed row is in presence by now (the writer updates it on commit): the reservation is done.
       this.#reservedPending -= 1;

@@ -12,7 +12,6 @@ import type {
   RackView,
   ScenarioImportResult,
   ScenarioSummary,
-  WireErrorCode,
 } from "@fluxrig/wire";
 
 // The bodies these operations answer (RackView, ClusterInfo, ...) are declared in @fluxrig/wire, shared with the CLI.
@@ -63,17 +62,4 @@ export interface ScenarioOperations {
 export interface AuditOperations {
   list(query: { rack?: string; since?: Date; limit: number; afterSeq?: number }): Promise<AuditEventView[]>;
   verify(): Promise<AuditVerifyResult>;
-}
-
-/** A refusal with a wire error code; the API maps `code` to the HTTP status in one place. */
-export class OperationError extends Error {
-  override readonly name = "OperationError";
-  constructor(
-    readonly code: WireErrorCode,
-    message: string,
-    readonly details?: Record<string, unknown>,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

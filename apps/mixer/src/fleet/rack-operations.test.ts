@@ -3,12 +3,12 @@
 import { generateKeyPair, publicKeyToBase64url } from "@fluxrig/passport";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type LifecycleHarness, openLifecycleHarness } from "../../test/support/lifecycle-test-harness.js";
+import { OperationError } from "../errors/wire-refusal.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import { listRacks } from "../registry/rack-queries.js";
 import type { RackRecord } from "../registry/registry-records.js";
 import type { TestRegistry } from "../registry/registry-test-harness.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
-import { OperationError } from "./operations.js";
 import { RackOperationsService } from "./rack-operations.js";
 import type { RackStatusChanges } from "./rack-status-changes.js";
 import type { PresenceFacts } from "./rack-view.js";

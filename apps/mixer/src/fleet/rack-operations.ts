@@ -7,17 +7,11 @@
 import { parseEntityId } from "@fluxrig/entity-id";
 import type { BulkAdoptResult, NameConflictView, RackPage, RackView } from "@fluxrig/wire";
 import type { Db } from "../db/duckdb-database.js";
+import { OperationError, refusalOf } from "../errors/wire-refusal.js";
 import { listNameConflicts } from "../registry/name-conflicts.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
-import { IllegalTransitionError } from "../registry/registry-errors.js";
 import type { RackRecord } from "../registry/registry-records.js";
-import {
-  type Actor,
-  type BulkAdoptRequest,
-  OperationError,
-  type RackListQuery,
-  type RackOperations,
-} from "./operations.js";
+import type { Actor, BulkAdoptRequest, RackListQuery, RackOperations } from "./operations.js";
 import type { RackStatusChanges } from "./rack-status-changes.js";
 import { liveFacts, type PresenceFacts, toConflictView, toRackView } from "./rack-view.js";
 
@@ -95,7 +89,7 @@ export class RackOperationsService implements RackOperations {
         skipped.push({
           ref,
           reason: (err as Error).message,
-          code: err instanceof OperationError ? err.code : "internal",
+          code: refusalOf(err)?.code ?? "internal",
         });
       }
     }
@@ -132,7 +126,7 @@ export class RackOperationsService implements RackOperations {
         skipped.push({
           ref: rack.name,
           reason: err.message,
-          code: err instanceof OperationError ? err.code : "internal",
+          code: refusalOf(err)?.code ?? "internal",
         });
       }
     });
@@ -231,22 +225,9 @@ export class RackOperationsService implements RackOperations {
     return toRackView(rack, undefined, liveFacts(rack, this.#presence));
   }
 
+  /** An illegal transition is refused `invalid_transition` by the one mapping (errors/wire-refusal.ts). */
   async #change(rack: RackRecord, to: "rejected" | "revoked", by: Actor): Promise<RackRecord> {
-    try {
-      return await this.#lifecycle.setStatus(rack, to, reason("operator", by));
-    } catch (err) {
-      if (err instanceof IllegalTransitionError) {
-        throw new OperationError(
-          "invalid_transition",
-          `cannot change ${rack.name} from ${rack.status} to ${to}`,
-          {
-            from: rack.status,
-            to,
-          },
-        );
-      }
-      throw err;
-    }
+    return await this.#lifecycle.setStatus(rack, to, reason("operator", by));
   }
 }
 

@@ -2,8 +2,8 @@
 import type { ScenarioImportResult, ScenarioPush, ScenarioSummary } from "@fluxrig/wire";
 import type { Db } from "../db/duckdb-database.js";
 import type { JsonObject } from "../db/duckdb-values.js";
+import { OperationError } from "../errors/wire-refusal.js";
 import type { Actor, ScenarioOperations } from "../fleet/operations.js";
-import { OperationError } from "../fleet/operations.js";
 import type { RackStatusChanges, ScenarioSource } from "../fleet/rack-status-changes.js";
 import { getRackByName } from "../registry/rack-queries.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";

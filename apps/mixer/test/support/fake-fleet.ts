@@ -8,12 +8,12 @@ import type {
   ScenarioSummary,
   WireErrorCode,
 } from "@fluxrig/wire";
-import {
-  type Actor,
-  type AuditOperations,
-  OperationError,
-  type RackOperations,
-  type ScenarioOperations,
+import { OperationError } from "../../src/errors/wire-refusal.js";
+import type {
+  Actor,
+  AuditOperations,
+  RackOperations,
+  ScenarioOperations,
 } from "../../src/fleet/operations.js";
 
 const AT = "2025-01-01T00:00:00.000Z";

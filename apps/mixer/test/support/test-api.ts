@@ -1,8 +1,7 @@
 // Builds the API on fakes with a captured log, and small request helpers, for the HTTP-layer tests.
 import { pino } from "pino";
 import type { ApiDeps } from "../../src/api/api-deps.js";
-import { apiRoutes, createApi } from "../../src/api/create-api.js";
-import type { ApiRoute } from "../../src/api/route-spec.js";
+import { createApi } from "../../src/api/create-api.js";
 import { RackMetricsStore } from "../../src/telemetry/rack-metrics-store.js";
 import { FakeFleet } from "./fake-fleet.js";
 
@@ -12,7 +11,6 @@ export const NOW = new Date("2025-06-01T12:00:00.000Z");
 
 export interface TestApi {
   app: ReturnType<typeof createApi>;
-  routes: ApiRoute[];
   fleet: FakeFleet;
   store: RackMetricsStore;
   /** Every log line, parsed. */
@@ -45,8 +43,6 @@ export function buildTestApi(over: Partial<ApiDeps> = {}): TestApi {
   const app = createApi(deps);
   return {
     app,
-    // The same table createApi mounted, for tests that walk every route.
-    routes: apiRoutes(deps, () => ({ paths: {} })),
     fleet,
     store,
     get logs() {
