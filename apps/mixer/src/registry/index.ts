@@ -120,7 +120,6 @@ export {
   type WithOptionalNow,
 } from "./registry-store.js";
 export {
-  type RackChange,
   RegistryWriter,
   type RegistryWriterOptions,
   type RegistryWriterStats,

@@ -19,7 +19,7 @@ import {
   snapshotTables,
   type TestRegistry,
 } from "./registry-test-harness.js";
-import { type RackChange, RegistryWriter } from "./registry-writer.js";
+import { RegistryWriter } from "./registry-writer.js";
 import { planDeleteRack, planInsertRack, planPassportIssued, planSetStatus } from "./write-plans.js";
 import type { WriteStage } from "./write-stage.js";
 
@@ -31,12 +31,12 @@ let changes: string[];
 async function openWriter(): Promise<void> {
   directory = await RackDirectory.load(t.db);
   changes = [];
-  writer = new RegistryWriter({
-    db: t.db,
-    directory,
-    pool: await MachineIdPool.load(t.db),
-    onCommitted: (change: RackChange) => changes.push(`${change.kind}:${change.rack.name}`),
+  // What presence follows: Racks entering and leaving the directory as their batches commit, removals first.
+  directory.follow({
+    added: (slot) => changes.push(`added:${slot.record.name}`),
+    removed: (slot) => changes.push(`removed:${slot.record.name}`),
   });
+  writer = new RegistryWriter({ db: t.db, directory, pool: await MachineIdPool.load(t.db) });
 }
 
 beforeEach(async () => {
@@ -240,7 +240,7 @@ describe("RegistryWriter", () => {
     expect((await t.db.query("SELECT count(*) FROM machine_id_tombstones")).rows).toEqual([[0n]]);
     expect(directory.rackByPublicKey("test-key-1")).toBeUndefined();
     expect(directory.rackByPublicKey("new-key")?.entityId).toBe(old.entityId);
-    expect(changes).toEqual(["put:rack-001", "removed:rack-001", "put:rack-001"]);
+    expect(changes).toEqual(["added:rack-001", "removed:rack-001", "added:rack-001"]);
   });
 
   it("keeps the audit chain valid when other writers append between its batches", async () => {
@@ -259,9 +259,9 @@ describe("RegistryWriter", () => {
 
   it("writes hello facts noted in memory with the next flush, and a reload sees what was committed", async () => {
     const rack = await writer.submit(insert(1));
-    const later = t.clock.advance(60_000);
-    directory.noteHello(rack.entityId, { version: "2.0.0", source: "10.0.0.7", now: later });
-    directory.noteHello(rack.entityId, { version: "2.0.1", source: "10.0.0.8", now: later });
+    t.clock.advance(60_000);
+    directory.noteHello(rack.entityId, { version: "2.0.0", source: "10.0.0.7" });
+    directory.noteHello(rack.entityId, { version: "2.0.1", source: "10.0.0.8" });
     expect((await t.store.getByEntityId(rack.entityId))?.lifecycle.helloCount).toBe(1);
     const ids = directory.takeDirty();
     await writer.submit((stage) => {
@@ -275,8 +275,8 @@ describe("RegistryWriter", () => {
       planSetStatus(stage, rack.entityId, "active", { ...by, now: t.clock.now() }),
     );
     const reloaded = await RackDirectory.load(t.db);
-    const { lastSeen: _, ...inMemory } = directory.rack(rack.entityId)!;
-    expect(reloaded.rack(rack.entityId)).toMatchObject(inMemory);
+    // Last seen included: a hello's sighting is presence's, so the directory holds the row's own.
+    expect(reloaded.rack(rack.entityId)).toEqual(directory.rack(rack.entityId));
     expect(await auditCount(t.db)).toBe(2);
   });
 

@@ -11,21 +11,13 @@ import { DatabaseClosedError, MixerStoreError } from "../db/store-errors.js";
 import { type AuditHead, auditAppendCount, readAuditHead } from "./audit-log.js";
 import type { MachineIdPool, MachineIdState } from "./machine-id-pool.js";
 import type { RackDirectory } from "./rack-directory.js";
-import type { RackRecord } from "./registry-records.js";
 import { writeStage } from "./stage-writes.js";
 import { type StageBase, WriteStage } from "./write-stage.js";
-
-/** A Rack a committed batch changed: what the rest of the Mixer (presence) follows, in commit order. */
-export type RackChange =
-  | { kind: "removed"; rack: RackRecord }
-  | { kind: "put"; rack: RackRecord; previous: RackRecord | undefined };
 
 export interface RegistryWriterOptions {
   db: Db;
   directory: RackDirectory;
   pool: MachineIdPool;
-  /** Called for every Rack of a committed batch, removals first, after the directory has it. */
-  onCommitted?: (change: RackChange) => void;
   /** Most writes in one transaction (default 1000). */
   maxBatch?: number;
   logger?: Pick<Logger, "warn">;
@@ -64,7 +56,6 @@ export class RegistryWriter {
   readonly #directory: RackDirectory;
   readonly #pool: MachineIdPool;
   readonly #base: StageBase;
-  readonly #onCommitted: (change: RackChange) => void;
   readonly #maxBatch: number;
   readonly #logger: Pick<Logger, "warn"> | undefined;
   readonly #queue: Pending[] = [];
@@ -86,7 +77,6 @@ export class RegistryWriter {
     this.#db = options.db;
     this.#directory = options.directory;
     this.#pool = options.pool;
-    this.#onCommitted = options.onCommitted ?? (() => undefined);
     this.#maxBatch = Math.max(1, options.maxBatch ?? 1000);
     this.#logger = options.logger;
     const directory = options.directory;
@@ -234,53 +224,26 @@ export class RegistryWriter {
     for (const { item, result } of planned) item.resolve(result);
   }
 
-  /** The batch committed: the directory, the MachineID pool and presence follow, removals first. */
+  /**
+   * The batch committed: the directory and the MachineID pool follow, removals first (so a name or key a removed
+   * Rack held is free for the Rack that takes it). Presence follows the directory (see RackDirectory.follow).
+   */
   #apply(stage: WriteStage): void {
-    const removed: RackRecord[] = [];
     for (const entityId of stage.racks.keys()) {
       const previous = this.#directory.rack(entityId);
       if (previous && (stage.deleted.has(entityId) || stage.racks.get(entityId) === null)) {
         this.#directory.remove(entityId);
         this.#pool.release(previous.machineId);
-        removed.push(previous);
       }
     }
     for (const [machineId, row] of stage.tombstones) {
       if (row) this.#pool.setTombstone(machineId, row.reusableAfter.getTime());
       else this.#pool.clearTombstone(machineId);
     }
-    const put: Array<{ rack: RackRecord; previous: RackRecord | undefined }> = [];
     for (const [entityId, after] of stage.racks) {
       if (!after) continue;
-      const current = this.#directory.rack(entityId);
-      // Hello facts are counted in the directory while a batch commits; keep the newest of them.
-      const merged: RackRecord =
-        current && current.lifecycle.publicKey === after.lifecycle.publicKey
-          ? {
-              ...after,
-              version: current.version,
-              lastSeen: current.lastSeen,
-              lifecycle: {
-                ...after.lifecycle,
-                helloCount: current.lifecycle.helloCount,
-                lastSource: current.lifecycle.lastSource,
-              },
-            }
-          : after;
-      this.#directory.put(merged);
-      this.#pool.markLive(merged.machineId, entityId);
-      put.push({ rack: merged, previous: current });
-    }
-    for (const rack of removed) this.#notify({ kind: "removed", rack });
-    for (const { rack, previous } of put) this.#notify({ kind: "put", rack, previous });
-  }
-
-  /** The write is committed whatever a follower does with it: a throwing follower is logged, not propagated. */
-  #notify(change: RackChange): void {
-    try {
-      this.#onCommitted(change);
-    } catch (error) {
-      this.#logger?.warn({ err: (error as Error).message, rack: change.rack.name }, "commit follower failed");
+      this.#directory.put(after);
+      this.#pool.markLive(after.machineId, entityId);
     }
   }
 }
