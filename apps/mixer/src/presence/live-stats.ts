@@ -24,6 +24,8 @@ interface StatsGroup {
 export interface StatsLayout {
   groups: readonly StatsGroup[];
   size: number;
+  /** Copies a heartbeat's stats into `values` and returns the bits of the optional keys it sent. */
+  copy: (values: number[], stats: object) => number;
 }
 
 /** Reads the layout of a stats schema: an object whose keys are numbers or objects of numbers, any of them optional. */
@@ -55,7 +57,27 @@ export function statsLayout(schema: z.ZodObject): StatsLayout {
     groups.push({ key, leaves, bit, at: size, texts, close: "}" });
     size += leaves.length;
   }
-  return { groups, size };
+  return { groups, size, copy: compileCopy(groups) };
+}
+
+/**
+ * The per-heartbeat copy, generated from the layout: one property read per number with the key written out, as a
+ * hand-written copy has it. A loop over the keys instead reads each through a lookup by a key that varies, which V8
+ * cannot specialise: 450 ns per heartbeat against 60 ns for this (7 keys, 14 numbers; 2 cores). The keys come from
+ * our own schema and are written as JSON string literals, so nothing but property names can end up in the code.
+ */
+function compileCopy(groups: readonly StatsGroup[]): StatsLayout["copy"] {
+  const lines = ["let present = 0;", "let group;"];
+  for (const g of groups) {
+    lines.push(`group = stats[${JSON.stringify(g.key)}];`);
+    const copies =
+      g.leaves === null
+        ? [`values[${g.at}] = group;`]
+        : g.leaves.map((leaf, i) => `values[${g.at + i}] = group[${JSON.stringify(leaf)}];`);
+    lines.push(`if (group !== undefined) { present |= ${g.bit}; ${copies.join(" ")} }`);
+  }
+  lines.push("return present;");
+  return new Function("values", "stats", lines.join("\n")) as StatsLayout["copy"];
 }
 
 /** The layout of the wire's heartbeat stats: the one place LiveStats learns its fields. */
@@ -85,22 +107,7 @@ export class LiveStats {
 
   /** Copies a heartbeat in. `session` keeps the string it already holds when equal, so nothing new is retained. */
   take(hb: Heartbeat, flaps: number): void {
-    const stats = hb.stats as Readonly<Record<string, unknown>>;
-    const values = this.values;
-    let present = 0;
-    for (const group of this.#layout.groups) {
-      const value = stats[group.key];
-      if (value === undefined) continue;
-      present |= group.bit;
-      const leaves = group.leaves;
-      if (leaves === null) {
-        values[group.at] = value as number;
-        continue;
-      }
-      const numbers = value as Readonly<Record<string, number>>;
-      for (let i = 0; i < leaves.length; i++) values[group.at + i] = numbers[leaves[i]!]!;
-    }
-    this.present = present;
+    this.present = this.#layout.copy(this.values, hb.stats);
     this.rackStatus = internStatus(hb.status);
     if (this.session !== hb.session) this.session = hb.session;
     this.seq = hb.seq;
