@@ -30,6 +30,15 @@ function statsArbitrary(schema: z.ZodObject): fc.Arbitrary<Record<string, unknow
   return fc.record(model, { requiredKeys });
 }
 
+/** Valid stats with the required keys only. */
+const BASE_STATS = {
+  cpu: { process_pct: 1.5, host_pct: 2 },
+  mem: { rss_bytes: 3, heap_used_bytes: 4 },
+  event_loop_lag_ms: 0.25,
+  active_handles: 6,
+  uptime_s: 7,
+};
+
 const sessionArb = fc.stringMatching(/^[A-Za-z0-9_-]{8,64}$/);
 
 function heartbeat(
@@ -63,15 +72,8 @@ describe("LiveStats", () => {
       temperature_c: z.number().optional(),
     });
     const live = new LiveStats(statsLayout(extended));
-    const base = {
-      cpu: { process_pct: 1.5, host_pct: 2 },
-      mem: { rss_bytes: 3, heap_used_bytes: 4 },
-      event_loop_lag_ms: 0.25,
-      active_handles: 6,
-      uptime_s: 7,
-    };
-    const stats = { ...base, open_files: 12, disk: { used_bytes: 100, free_bytes: 900 } };
-    const hb = { ...heartbeat(base, 1, "active"), stats } as unknown as Heartbeat;
+    const stats = { ...BASE_STATS, open_files: 12, disk: { used_bytes: 100, free_bytes: 900 } };
+    const hb = { ...heartbeat(BASE_STATS, 1, "active"), stats } as unknown as Heartbeat;
     live.take(hb, 2);
     expect(live.toJSON()).toEqual({
       ...stats,
@@ -137,16 +139,9 @@ describe("LiveStats", () => {
 
   test("toJSONText writes a number JSON cannot hold as null, as JSON.stringify does", () => {
     const live = new LiveStats();
-    const stats = {
-      cpu: { process_pct: 1, host_pct: 2 },
-      mem: { rss_bytes: 3, heap_used_bytes: 4 },
-      event_loop_lag_ms: 5,
-      active_handles: 6,
-      uptime_s: 7,
-    };
-    const hb = heartbeat(stats, 1, "active");
+    const hb = heartbeat(BASE_STATS, 1, "active");
     // Numbers the schema refuses, copied as they come (the copy does not check them again).
-    const odd = { ...stats, event_loop_lag_ms: Number.NaN, uptime_s: Number.POSITIVE_INFINITY };
+    const odd = { ...BASE_STATS, event_loop_lag_ms: Number.NaN, uptime_s: Number.POSITIVE_INFINITY };
     live.take({ ...hb, stats: { ...odd, cpu: { process_pct: 1, host_pct: -0 } } }, 0);
     expect(live.toJSONText()).toBe(JSON.stringify(live.toJSON()));
     expect(live.toJSONText()).toContain('"event_loop_lag_ms":null');

@@ -1,6 +1,6 @@
 // Test fixtures for presence: one Rack id, its directory record and a valid heartbeat to vary.
-import { EntityType } from "@fluxrig/entity-id";
 import type { Heartbeat } from "@fluxrig/wire";
+import { rackRecordFixture as recordFixture } from "../registry/rack-record-fixture.js";
 import type { RackRecord } from "../registry/registry-records.js";
 
 export const RACK_ID = 216282733276561408n;
@@ -27,38 +27,7 @@ export function heartbeatFixture(over: Partial<Heartbeat> = {}): Heartbeat {
   };
 }
 
-/**
- * The directory's record of `rack-a` (RACK_ID), active, never seen, its status changed at the epoch; `lastSeenMs`
- * sets its last seen as loaded from the registry.
- */
-export function rackRecordFixture(
-  over: Partial<Omit<RackRecord, "lastSeen">> & { lastSeenMs?: number } = {},
-): RackRecord {
-  const { lastSeenMs, ...rest } = over;
-  const entityId = rest.entityId ?? RACK_ID;
-  const epoch = new Date(0);
-  return {
-    entityId,
-    typeId: EntityType.Rack,
-    machineId: Number(entityId & 0xffffn),
-    name: "rack-a",
-    status: "active",
-    version: "0.1.0",
-    attributes: { public_key: `key-${entityId}` },
-    stats: null,
-    lastSeen: lastSeenMs === undefined ? null : new Date(lastSeenMs),
-    lifecycle: {
-      publicKey: `key-${entityId}`,
-      firstSeen: epoch,
-      statusChangedAt: epoch,
-      passportSerial: 0,
-      passportIssuedAt: null,
-      passportExpiresAt: null,
-      passportsValidUntil: null,
-      lastSource: null,
-      helloCount: 1,
-      flaps: 0,
-    },
-    ...rest,
-  };
+/** The directory's record of `rack-a` (RACK_ID), active, never seen, its status changed at the epoch. */
+export function rackRecordFixture(over: Parameters<typeof recordFixture>[0] = {}): RackRecord {
+  return recordFixture({ entityId: RACK_ID, name: "rack-a", ...over });
 }

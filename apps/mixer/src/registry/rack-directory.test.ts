@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidInputError } from "../db/store-errors.js";
 import { RackDirectory, type RackSlot } from "./rack-directory.js";
 import { countRacksByStatus, type ListRacksQuery, listRacks } from "./rack-queries.js";
+import { rackRecordFixture } from "./rack-record-fixture.js";
 import type { RackStatus } from "./rack-status.js";
 import type { RackRecord } from "./registry-records.js";
 import { openTestRegistry, rackInput, type TestRegistry } from "./registry-test-harness.js";
@@ -130,29 +131,15 @@ describe("RackDirectory.page", () => {
 describe("the sorted names follow every change", () => {
   function record(n: number, name: string, status: RackStatus = "pending"): RackRecord {
     const at = new Date("2030-01-01T00:00:00.000Z");
-    return {
+    return rackRecordFixture({
       entityId: BigInt(n),
-      typeId: EntityType.Rack,
       machineId: n,
       name,
       status,
       version: "1.0.0",
-      attributes: { public_key: `key-${n}` },
-      stats: null,
-      lastSeen: at,
-      lifecycle: {
-        publicKey: `key-${n}`,
-        firstSeen: at,
-        statusChangedAt: at,
-        passportSerial: 0,
-        passportIssuedAt: null,
-        passportExpiresAt: null,
-        passportsValidUntil: null,
-        lastSource: null,
-        helloCount: 1,
-        flaps: 0,
-      },
-    };
+      at,
+      lastSeenMs: at.getTime(),
+    });
   }
   const names = (d: RackDirectory) => d.page({ limit: 100 }).racks.map((r) => `${r.name}:${r.status}`);
 
