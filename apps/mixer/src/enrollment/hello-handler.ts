@@ -151,7 +151,7 @@ export class HelloHandler {
     const adopt = this.#d.options.autoAdopt || byScenario;
     const cause = this.#d.options.autoAdopt ? "auto_adopt" : "scenario";
     // Checked and reserved synchronously, so concurrent hellos cannot all pass the check before any row exists.
-    if (!adopt && this.#d.presence.pendingCount + this.#reservedPending >= this.#d.options.maxPending) {
+    if (!adopt && directory.count("pending") + this.#reservedPending >= this.#d.options.maxPending) {
       this.#d.counters.inc("hello.refused.too_many_pending");
       return this.#refuse(
         "too_many_pending",
@@ -182,7 +182,7 @@ export class HelloHandler {
       this.#d.counters.inc(`hello.refused.${refusal.code}`);
       return this.#refuse(refusal.code, refusal.message);
     } finally {
-      // The committed row is in presence by now (the writer updates it on commit): the reservation is done.
+      // The committed row is in the directory by now (the writer puts it on commit): the reservation is done.
       this.#reservedPending -= 1;
     }
     const { rack } = enrolled;

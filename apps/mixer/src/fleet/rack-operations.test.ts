@@ -3,7 +3,9 @@
 import { generateKeyPair, publicKeyToBase64url } from "@fluxrig/passport";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type LifecycleHarness, openLifecycleHarness } from "../../test/support/lifecycle-test-harness.js";
+import { heartbeatFixture } from "../../test/support/presence-fixtures.js";
 import { OperationError } from "../errors/wire-refusal.js";
+import { PresenceTracker } from "../presence/presence-tracker.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import { listRacks } from "../registry/rack-queries.js";
 import type { RackRecord } from "../registry/registry-records.js";
@@ -11,11 +13,8 @@ import type { TestRegistry } from "../registry/registry-test-harness.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
 import { RackOperationsService } from "./rack-operations.js";
 import type { RackStatusChanges } from "./rack-status-changes.js";
-import type { PresenceFacts } from "./rack-view.js";
 
 const alice = { actor: "api:alice" };
-
-type PresenceEntry = NonNullable<ReturnType<PresenceFacts["get"]>>;
 
 let h: LifecycleHarness;
 let t: TestRegistry;
@@ -24,12 +23,15 @@ let writer: RegistryWriter;
 let lifecycle: RackStatusChanges;
 let ops: RackOperationsService;
 let pushes: string[];
-let presence: Map<string, PresenceEntry>;
+let presence: PresenceTracker;
 
 beforeEach(async () => {
   h = await openLifecycleHarness();
   ({ t, directory, writer, lifecycle, pushes } = h);
-  presence = new Map();
+  presence = new PresenceTracker(
+    { heartbeatIntervalMs: 1000, missedHeartbeats: 3, startedAtMs: t.clock.now().getTime() },
+    { directory, sink: { flush: async () => undefined, markBack: async () => undefined } },
+  );
   ops = new RackOperationsService({ db: t.db, lifecycle, directory, presence });
 });
 
@@ -83,12 +85,14 @@ describe("listing from the directory", () => {
   it("shows hello facts before they are flushed", async () => {
     const rack = await enroll(1);
     const later = t.clock.advance(5_000);
+    // What the hello handler does with a known Rack's hello: its facts to the directory, the sighting to presence.
     await lifecycle.noteHello(rack, {
       version: "1.2.0",
       attributes: { hostname: "host-1" },
       source: "10.0.0.9",
       now: later,
     });
+    presence.touch(rack.name, later.getTime());
     const shown = await ops.show("rack-001");
     expect(shown).toMatchObject({
       version: "1.2.0",
@@ -101,30 +105,34 @@ describe("listing from the directory", () => {
     expect((await listRacks(t.db, { limit: 10 })).racks[0]).toMatchObject({ version: "1.0.0" });
   });
 
-  it("shows presence's heartbeat time and stats, but not an adoption's presence window as a sighting", async () => {
+  it("shows presence's heartbeat time and stats; an adoption is not a sighting", async () => {
     const rack = await enroll(1);
     const enrolledAt = t.clock.now().toISOString();
-    const later = t.clock.advance(30_000).getTime();
-    const entry: PresenceEntry = {
-      entityId: rack.entityId,
-      lastSeenMs: later,
-      stats: { cpu: 0.5 },
-      session: null,
-    };
-    presence.set(rack.name, entry);
-    // No heartbeat yet: presence's time may be an adoption's fresh window, not a sighting.
+    t.clock.advance(30_000);
+    await ops.adopt("rack-001", alice);
     expect((await ops.show("rack-001")).last_seen).toBe(enrolledAt);
-    entry.session = "s1";
+    const later = t.clock.advance(1_000).getTime();
+    const hb = heartbeatFixture({ name: rack.name, entity_id: rack.entityId.toString() });
+    expect(presence.heartbeat(hb, rack.entityId, later)).toMatchObject({ accepted: true });
     expect(await ops.show("rack-001")).toMatchObject({
       last_seen: new Date(later).toISOString(),
-      stats: { cpu: 0.5 },
+      stats: { ...hb.stats, presence: { session: "s1", seq: 1 } },
     });
     expect((await ops.list({ limit: 1 })).items[0]).toMatchObject({
       last_seen: new Date(later).toISOString(),
     });
-    // An entry for another Rack of the same name (a replaced key) is not this Rack's.
-    entry.entityId = rack.entityId + 1n;
-    expect(await ops.show("rack-001")).toMatchObject({ last_seen: enrolledAt, stats: null });
+  });
+
+  it("shows a record presence does not hold (another Rack of the same name) with its own facts", async () => {
+    const rack = await enroll(1);
+    const enrolledAt = t.clock.now().toISOString();
+    const facts = new RackOperationsService({
+      db: t.db,
+      lifecycle,
+      directory,
+      presence: { get: () => ({ entityId: rack.entityId + 1n, lastSeenMs: Date.now(), stats: { cpu: 1 } }) },
+    });
+    expect(await facts.show("rack-001")).toMatchObject({ last_seen: enrolledAt, stats: null });
   });
 
   it("resolves names, decimal and hex ids from the directory", async () => {

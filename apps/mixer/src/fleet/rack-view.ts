@@ -14,11 +14,10 @@ export interface PresenceFacts {
   get(name: string):
     | {
         entityId: bigint;
-        /** Last heartbeat or hello, ms since the epoch; 0 when never seen. */
+        /** Last heartbeat or hello, ms since the epoch (the record's last seen until then); 0 when never seen. */
         lastSeenMs: number;
+        /** The latest heartbeat's stats, or the record's until one came. */
         stats: Record<string, unknown> | null;
-        /** The heartbeat session; null until the Rack has sent a heartbeat to this Mixer process. */
-        session: string | null;
       }
     | undefined;
 }
@@ -42,17 +41,13 @@ export function toConflictView(c: NameConflict): NameConflictView {
 }
 
 /**
- * A Rack's last sighting and stats as of now: the record's (its last hello, or what was loaded at start), unless
- * presence has heard a heartbeat since, which is newer and not yet in the database. Presence's own time is only
- * taken once a heartbeat came, because an adoption also moves it (to start the Rack's offline window).
+ * A Rack's last sighting and stats as of now: presence owns them (it starts from the record's and hears every hello
+ * and heartbeat since). A record presence does not hold (a Rack just removed) shows its own.
  */
 export function liveFacts(rack: RackRecord, presence: PresenceFacts | undefined): LiveFacts {
   const entry = presence?.get(rack.name);
   if (!entry || entry.entityId !== rack.entityId) return { lastSeen: rack.lastSeen, stats: rack.stats };
-  const recordMs = rack.lastSeen?.getTime() ?? 0;
-  const lastSeen =
-    entry.session !== null && entry.lastSeenMs > recordMs ? new Date(entry.lastSeenMs) : rack.lastSeen;
-  return { lastSeen, stats: entry.stats ?? rack.stats };
+  return { lastSeen: entry.lastSeenMs > 0 ? new Date(entry.lastSeenMs) : null, stats: entry.stats };
 }
 
 /** The parts of a view that only depend on the record: computed once per record (records are never mutated). */

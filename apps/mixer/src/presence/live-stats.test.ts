@@ -2,22 +2,42 @@
 import { type Heartbeat, HeartbeatSchema, RackStatsSchema } from "@fluxrig/wire";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { LIVE_STATS_KEYS, LiveStats } from "./live-stats.js";
+import { z } from "zod";
+import { LiveStats, RACK_STATS_LAYOUT, statsLayout } from "./live-stats.js";
 
 const count = fc.integer({ min: 0, max: 2 ** 40 });
 const gauge = fc.double({ min: 0, max: 1e6, noNaN: true, noDefaultInfinity: true });
-const statsArb = fc.record(
-  {
-    cpu: fc.record({ process_pct: gauge, host_pct: gauge }),
-    mem: fc.record({ rss_bytes: count, heap_used_bytes: count }),
-    event_loop_lag_ms: gauge,
-    active_handles: count,
-    uptime_s: gauge,
-    gears: fc.record({ running: count, failed: count, restarts: count }),
-    messages: fc.record({ in: count, out: count }),
-  },
-  { requiredKeys: ["cpu", "mem", "event_loop_lag_ms", "active_handles", "uptime_s"] },
-);
+/** Valid stats of any shape the wire's schema allows, built from the schema: a field added there is generated here. */
+const statsArb = statsArbitrary(RackStatsSchema);
+
+function statsArbitrary(schema: z.ZodObject): fc.Arbitrary<Record<string, unknown>> {
+  // A count is an integer; a gauge takes fractions too.
+  const numberArb = (field: z.ZodType) => (field.safeParse(0.5).success ? gauge : count);
+  const model: Record<string, fc.Arbitrary<unknown>> = {};
+  const requiredKeys: string[] = [];
+  for (const [key, field] of Object.entries(schema.shape) as Array<[string, z.ZodType]>) {
+    const inner = field instanceof z.ZodOptional ? (field.unwrap() as z.ZodType) : field;
+    if (!(field instanceof z.ZodOptional)) requiredKeys.push(key);
+    model[key] =
+      inner instanceof z.ZodObject
+        ? fc.record(
+            Object.fromEntries(
+              Object.entries(inner.shape).map(([leaf, f]) => [leaf, numberArb(f as z.ZodType)]),
+            ),
+          )
+        : numberArb(inner);
+  }
+  return fc.record(model, { requiredKeys });
+}
+
+/** Valid stats with the required keys only. */
+const BASE_STATS = {
+  cpu: { process_pct: 1.5, host_pct: 2 },
+  mem: { rss_bytes: 3, heap_used_bytes: 4 },
+  event_loop_lag_ms: 0.25,
+  active_handles: 6,
+  uptime_s: 7,
+};
 
 const sessionArb = fc.stringMatching(/^[A-Za-z0-9_-]{8,64}$/);
 
@@ -41,8 +61,39 @@ function heartbeat(
 }
 
 describe("LiveStats", () => {
-  test("copies every key of the wire's stats schema", () => {
-    expect([...LIVE_STATS_KEYS].sort()).toEqual(Object.keys(RackStatsSchema.shape).sort());
+  test("its layout is every key of the wire's stats schema, in schema order", () => {
+    expect(RACK_STATS_LAYOUT.groups.map((g) => g.key)).toEqual(Object.keys(RackStatsSchema.shape));
+  });
+
+  test("a field added to a stats schema is copied and written back with no other change", () => {
+    const extended = RackStatsSchema.extend({
+      open_files: z.int().nonnegative(),
+      disk: z.strictObject({ used_bytes: z.int(), free_bytes: z.int() }).optional(),
+      temperature_c: z.number().optional(),
+    });
+    const live = new LiveStats(statsLayout(extended));
+    const stats = { ...BASE_STATS, open_files: 12, disk: { used_bytes: 100, free_bytes: 900 } };
+    const hb = { ...heartbeat(BASE_STATS, 1, "active"), stats } as unknown as Heartbeat;
+    live.take(hb, 2);
+    expect(live.toJSON()).toEqual({
+      ...stats,
+      rack_status: "active",
+      presence: { flaps: 2, session: hb.session, seq: 1 },
+    });
+    expect(live.toJSONText()).toBe(JSON.stringify(live.toJSON()));
+    // An optional key absent from the next heartbeat is absent from the stored form too.
+    const { disk: _, ...withoutDisk } = stats;
+    live.take({ ...hb, seq: 2, stats: { ...withoutDisk, temperature_c: 40.5 } } as unknown as Heartbeat, 2);
+    expect(live.toJSON()).toMatchObject({ temperature_c: 40.5 });
+    expect(live.toJSON()).not.toHaveProperty("disk");
+    expect(live.toJSONText()).toBe(JSON.stringify(live.toJSON()));
+  });
+
+  test("a schema key that is not a number or an object of numbers is refused at load", () => {
+    expect(() => statsLayout(z.strictObject({ name: z.string() }))).toThrow("stats key name");
+    expect(() => statsLayout(z.strictObject({ a: z.strictObject({ b: z.string() }) }))).toThrow(
+      "stats key a.b",
+    );
   });
 
   test("round trip: the stored form equals the heartbeat's stats plus rack_status and presence (property)", () => {
@@ -88,17 +139,11 @@ describe("LiveStats", () => {
 
   test("toJSONText writes a number JSON cannot hold as null, as JSON.stringify does", () => {
     const live = new LiveStats();
-    const stats = {
-      cpu: { process_pct: 1, host_pct: 2 },
-      mem: { rss_bytes: 3, heap_used_bytes: 4 },
-      event_loop_lag_ms: 5,
-      active_handles: 6,
-      uptime_s: 7,
-    };
-    live.take(heartbeat(stats, 1, "active"), 0);
-    live.lag = Number.NaN;
-    live.uptime = Number.POSITIVE_INFINITY;
-    live.cpuHost = -0;
+    const hb = heartbeat(BASE_STATS, 1, "active");
+    // Numbers the schema refuses, copied as they come (the copy does not check them again).
+    const odd = { ...BASE_STATS, event_loop_lag_ms: Number.NaN, uptime_s: Number.POSITIVE_INFINITY };
+    live.take({ ...hb, stats: { ...odd, cpu: { process_pct: 1, host_pct: -0 } } }, 0);
     expect(live.toJSONText()).toBe(JSON.stringify(live.toJSON()));
+    expect(live.toJSONText()).toContain('"event_loop_lag_ms":null');
   });
 });

@@ -1,49 +1,113 @@
 // A Rack's latest heartbeat stats held in one object per Rack, overwritten in place: no garbage kept per heartbeat.
-import { HEARTBEAT_STATUSES, type Heartbeat, type HeartbeatStatus, type RackStats } from "@fluxrig/wire";
+import { HEARTBEAT_STATUSES, type Heartbeat, type HeartbeatStatus, RackStatsSchema } from "@fluxrig/wire";
+import type { z } from "zod";
+
+/**
+ * One key of a stats schema: a number, or an object of numbers; optional or not. Read from the schema once, at load:
+ * a field added to the wire's stats schema is copied, stored and written with no change here.
+ */
+interface StatsGroup {
+  key: string;
+  /** The keys of an object of numbers; null when the key holds a number itself. */
+  leaves: readonly string[] | null;
+  /** Set in `LiveStats.present` when an optional key was sent; 0 for a required key (always present). */
+  bit: number;
+  /** Index of the group's first number in `LiveStats.values`. */
+  at: number;
+  /** The JSON text before each number of the group, e.g. `"cpu":{"process_pct":` then `,"host_pct":`. */
+  texts: readonly string[];
+  /** The JSON text after the group's last number: `}` for an object, nothing for a number. */
+  close: string;
+}
+
+/** The numbers of a stats schema, in schema order: where each is kept and how it is written back. */
+export interface StatsLayout {
+  groups: readonly StatsGroup[];
+  size: number;
+  /** Copies a heartbeat's stats into `values` and returns the bits of the optional keys it sent. */
+  copy: (values: number[], stats: object) => number;
+}
+
+/** Reads the layout of a stats schema: an object whose keys are numbers or objects of numbers, any of them optional. */
+export function statsLayout(schema: z.ZodObject): StatsLayout {
+  const groups: StatsGroup[] = [];
+  let size = 0;
+  let optionals = 0;
+  for (const [key, field] of Object.entries(schema.shape)) {
+    let inner = field as z.ZodType;
+    const optional = inner.def.type === "optional";
+    if (optional) inner = (inner as z.ZodOptional).unwrap() as z.ZodType;
+    const bit = optional ? 1 << optionals++ : 0;
+    if (optionals > 31) throw new Error("a stats schema may have at most 31 optional keys");
+    if (inner.def.type === "number") {
+      groups.push({ key, leaves: null, bit, at: size, texts: [`${JSON.stringify(key)}:`], close: "" });
+      size += 1;
+      continue;
+    }
+    if (inner.def.type !== "object")
+      throw new Error(`stats key ${key}: expected a number or an object of numbers`);
+    const leaves = Object.keys((inner as z.ZodObject).shape);
+    for (const leaf of leaves) {
+      const type = ((inner as z.ZodObject).shape[leaf] as z.ZodType).def.type;
+      if (type !== "number") throw new Error(`stats key ${key}.${leaf}: expected a number, got ${type}`);
+    }
+    const texts = leaves.map(
+      (leaf, i) => `${i === 0 ? `${JSON.stringify(key)}:{` : ","}${JSON.stringify(leaf)}:`,
+    );
+    groups.push({ key, leaves, bit, at: size, texts, close: "}" });
+    size += leaves.length;
+  }
+  return { groups, size, copy: compileCopy(groups) };
+}
+
+/**
+ * The per-heartbeat copy, generated from the layout: one property read per number with the key written out, as a
+ * hand-written copy has it. A loop over the keys instead reads each through a lookup by a key that varies, which V8
+ * cannot specialise: 450 ns per heartbeat against 60 ns for this (7 keys, 14 numbers; 2 cores). The keys come from
+ * our own schema and are written as JSON string literals, so nothing but property names can end up in the code.
+ */
+function compileCopy(groups: readonly StatsGroup[]): StatsLayout["copy"] {
+  const lines = ["let present = 0;", "let group;"];
+  for (const g of groups) {
+    lines.push(`group = stats[${JSON.stringify(g.key)}];`);
+    const copies =
+      g.leaves === null
+        ? [`values[${g.at}] = group;`]
+        : g.leaves.map((leaf, i) => `values[${g.at + i}] = group[${JSON.stringify(leaf)}];`);
+    lines.push(`if (group !== undefined) { present |= ${g.bit}; ${copies.join(" ")} }`);
+  }
+  lines.push("return present;");
+  return new Function("values", "stats", lines.join("\n")) as StatsLayout["copy"];
+}
+
+/** The layout of the wire's heartbeat stats: the one place LiveStats learns its fields. */
+export const RACK_STATS_LAYOUT = statsLayout(RackStatsSchema);
 
 /**
  * At 10,000 heartbeats a second, keeping each heartbeat's decoded stats (five small objects that live one interval)
  * promoted them all to V8's old generation and held the Mixer's heap near 200 MB between major collections. The
- * numbers are copied here instead, into fields of one object allocated at a Rack's first heartbeat, and turned back
+ * numbers are copied here instead, into one array of numbers allocated at a Rack's first heartbeat, and turned back
  * into the stored JSON only when presence is flushed or read.
  */
 export class LiveStats {
-  cpuProcess = 0;
-  cpuHost = 0;
-  rss = 0;
-  heapUsed = 0;
-  lag = 0;
-  handles = 0;
-  uptime = 0;
-  hasGears = false;
-  gearsRunning = 0;
-  gearsFailed = 0;
-  gearsRestarts = 0;
-  hasMessages = false;
-  messagesIn = 0;
-  messagesOut = 0;
+  readonly #layout: StatsLayout;
+  /** Every number of the stats, at the index its group's layout says. */
+  readonly values: number[];
+  /** The optional keys the latest heartbeat sent (their groups' bits). */
+  present = 0;
   rackStatus: HeartbeatStatus = "active";
   session = "";
   seq = 0;
   flaps = 0;
 
+  constructor(layout: StatsLayout = RACK_STATS_LAYOUT) {
+    this.#layout = layout;
+    this.values = new Array<number>(layout.size).fill(0);
+  }
+
   /** Copies a heartbeat in. `session` keeps the string it already holds when equal, so nothing new is retained. */
   take(hb: Heartbeat, flaps: number): void {
-    const s: RackStats = hb.stats;
-    this.cpuProcess = s.cpu.process_pct;
-    this.cpuHost = s.cpu.host_pct;
-    this.rss = s.mem.rss_bytes;
-    this.heapUsed = s.mem.heap_used_bytes;
-    this.lag = s.event_loop_lag_ms;
-    this.handles = s.active_handles;
-    this.uptime = s.uptime_s;
-    this.hasGears = s.gears !== undefined;
-    this.gearsRunning = s.gears?.running ?? 0;
-    this.gearsFailed = s.gears?.failed ?? 0;
-    this.gearsRestarts = s.gears?.restarts ?? 0;
-    this.hasMessages = s.messages !== undefined;
-    this.messagesIn = s.messages?.in ?? 0;
-    this.messagesOut = s.messages?.out ?? 0;
+    this.present = this.#layout.copy(this.values, hb.stats);
     this.rackStatus = internStatus(hb.status);
     if (this.session !== hb.session) this.session = hb.session;
     this.seq = hb.seq;
@@ -55,39 +119,43 @@ export class LiveStats {
    * `presence: { flaps, session, seq }`.
    */
   toJSON(): Record<string, unknown> {
-    const stats: RackStats = {
-      cpu: { process_pct: this.cpuProcess, host_pct: this.cpuHost },
-      mem: { rss_bytes: this.rss, heap_used_bytes: this.heapUsed },
-      event_loop_lag_ms: this.lag,
-      active_handles: this.handles,
-      uptime_s: this.uptime,
-      ...(this.hasGears
-        ? { gears: { running: this.gearsRunning, failed: this.gearsFailed, restarts: this.gearsRestarts } }
-        : {}),
-      ...(this.hasMessages ? { messages: { in: this.messagesIn, out: this.messagesOut } } : {}),
-    };
-    return {
-      ...stats,
-      rack_status: this.rackStatus,
-      presence: { flaps: this.flaps, session: this.session, seq: this.seq },
-    };
+    const stats: Record<string, unknown> = {};
+    for (const group of this.#layout.groups) {
+      if (!this.#sent(group)) continue;
+      const leaves = group.leaves;
+      if (leaves === null) {
+        stats[group.key] = this.values[group.at];
+        continue;
+      }
+      const numbers: Record<string, number> = {};
+      for (let i = 0; i < leaves.length; i++) numbers[leaves[i]!] = this.values[group.at + i]!;
+      stats[group.key] = numbers;
+    }
+    stats.rack_status = this.rackStatus;
+    stats.presence = { flaps: this.flaps, session: this.session, seq: this.seq };
+    return stats;
   }
+
   /**
-   * The stored form as JSON text, written straight from the fields: exactly `JSON.stringify(this.toJSON())` (the
-   * test holds it to that), without the seven objects `toJSON` builds. The presence flush calls it once per Rack.
+   * The stored form as JSON text, written straight from the numbers: exactly `JSON.stringify(this.toJSON())` (the
+   * test holds it to that), without the objects `toJSON` builds. The presence flush calls it once per Rack.
    */
   toJSONText(): string {
-    let text =
-      `{"cpu":{"process_pct":${num(this.cpuProcess)},"host_pct":${num(this.cpuHost)}},` +
-      `"mem":{"rss_bytes":${num(this.rss)},"heap_used_bytes":${num(this.heapUsed)}},` +
-      `"event_loop_lag_ms":${num(this.lag)},"active_handles":${num(this.handles)},"uptime_s":${num(this.uptime)}`;
-    if (this.hasGears)
-      text += `,"gears":{"running":${num(this.gearsRunning)},"failed":${num(this.gearsFailed)},"restarts":${num(this.gearsRestarts)}}`;
-    if (this.hasMessages) text += `,"messages":{"in":${num(this.messagesIn)},"out":${num(this.messagesOut)}}`;
+    let text = "{";
+    for (const group of this.#layout.groups) {
+      if (!this.#sent(group)) continue;
+      if (text.length > 1) text += ",";
+      for (let i = 0; i < group.texts.length; i++) text += group.texts[i]! + num(this.values[group.at + i]!);
+      text += group.close;
+    }
     return (
-      `${text},"rack_status":${JSON.stringify(this.rackStatus)},` +
+      `${text}${text.length > 1 ? "," : ""}"rack_status":${JSON.stringify(this.rackStatus)},` +
       `"presence":{"flaps":${num(this.flaps)},"session":${JSON.stringify(this.session)},"seq":${num(this.seq)}}}`
     );
+  }
+
+  #sent(group: StatsGroup): boolean {
+    return group.bit === 0 || (this.present & group.bit) !== 0;
   }
 }
 
@@ -95,22 +163,6 @@ export class LiveStats {
 function num(n: number): string {
   return Number.isFinite(n) ? String(n) : "null";
 }
-
-/**
- * Every key of RackStats: a field added to the wire schema fails to compile here, a reminder that LiveStats must copy
- * it (live-stats.test.ts checks the round trip against the schema).
- */
-const STATS_KEYS: Record<keyof Required<RackStats>, true> = {
-  cpu: true,
-  mem: true,
-  event_loop_lag_ms: true,
-  active_handles: true,
-  uptime_s: true,
-  gears: true,
-  messages: true,
-};
-/** The keys LiveStats copies (exported for the test that compares it with the wire schema). */
-export const LIVE_STATS_KEYS = Object.keys(STATS_KEYS);
 
 function internStatus(status: HeartbeatStatus): HeartbeatStatus {
   return HEARTBEAT_STATUSES.find((s) => s === status) ?? status;

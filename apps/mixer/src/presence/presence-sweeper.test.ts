@@ -1,32 +1,33 @@
 // The sweep confirms that the Mixer has caught up with the bus before it marks anyone offline.
 import { describe, expect, test } from "vitest";
-import { heartbeatFixture, RACK_ID } from "../../test/support/presence-fixtures.js";
+import { heartbeatFixture, RACK_ID, rackRecordFixture } from "../../test/support/presence-fixtures.js";
 import type { RackStatusChanges } from "../fleet/rack-status-changes.js";
-import type { RackDirectory } from "../registry/rack-directory.js";
+import { RackDirectory } from "../registry/rack-directory.js";
 import { Counters } from "../runtime/counters.js";
 import { createLogger } from "../runtime/logger.js";
 import { PresenceSweeper } from "./presence-sweeper.js";
-import { type PresenceEntry, PresenceTracker } from "./presence-tracker.js";
+import { PresenceTracker } from "./presence-tracker.js";
 
 function setup(confirmCaughtUp?: () => Promise<void>) {
   const offline: string[] = [];
+  const directory = new RackDirectory();
+  directory.put(rackRecordFixture({ lastSeenMs: 1000 }));
   const presence = new PresenceTracker(
     { heartbeatIntervalMs: 100, missedHeartbeats: 3, startedAtMs: 0 },
-    {
-      flush: async () => undefined,
-      markOffline: async (entry: PresenceEntry) => {
-        offline.push(entry.name);
-      },
-      markBack: async () => undefined,
-    },
+    { directory, sink: { flush: async () => undefined, markBack: async () => undefined } },
   );
-  presence.upsert({ entityId: RACK_ID, name: "rack-a", status: "active", lastSeenMs: 1000 });
   let nowMs = 2000;
   const counters = new Counters();
   const sweeper = new PresenceSweeper({
     presence,
-    // The sweep itself never touches the directory or the lifecycle; only pending expiry does.
-    directory: {} as RackDirectory,
+    // The sweep writes its verdicts here, once each: as the lifecycle would, the directory then says offline.
+    changes: {
+      offline: async ({ rack }) => {
+        offline.push(rack.name);
+        directory.put({ ...rack, status: "offline" });
+      },
+    },
+    // The sweep never touches the lifecycle itself; only flushes and pending expiry do.
     lifecycle: {} as RackStatusChanges,
     clock: () => new Date(nowMs),
     logger: createLogger({ level: "silent" }),
@@ -60,7 +61,7 @@ describe("PresenceSweeper.sweep", () => {
     });
     expect(await ctx.sweeper.sweep()).toBe(0);
     expect(ctx.offline).toEqual([]);
-    expect(ctx.presence.get("rack-a")?.status).toBe("active");
+    expect(ctx.presence.get("rack-a")?.rack.record.status).toBe("active");
   });
 
   test("a confirmation that fails or never answers defers the sweep", async () => {

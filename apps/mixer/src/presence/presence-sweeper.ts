@@ -1,15 +1,16 @@
 // The presence timers: batched flushes of last_seen and stats, offline sweeps, and removal of silent pending Racks.
 import type { Logger } from "pino";
 import type { RackStatusChanges } from "../fleet/rack-status-changes.js";
-import type { RackDirectory } from "../registry/rack-directory.js";
 import { NotFoundError, UnexpectedStatusError } from "../registry/registry-errors.js";
 import type { Clock, Counters } from "../runtime/counters.js";
+import type { PresenceStatusChanges } from "./presence-status.js";
 import type { PresenceTracker } from "./presence-tracker.js";
 
 export interface PresenceSweeperOptions {
   presence: PresenceTracker;
-  directory: RackDirectory;
-  lifecycle: RackStatusChanges;
+  lifecycle: Pick<RackStatusChanges, "flushHelloFacts" | "remove">;
+  /** Where a sweep's verdicts are written. */
+  changes: Pick<PresenceStatusChanges, "offline">;
   clock: Clock;
   logger: Logger;
   counters: Counters;
@@ -64,7 +65,9 @@ export class PresenceSweeper {
 
   /**
    * Marks silent Racks offline. When someone looks silent, the sweep first confirms that the Mixer has caught up with
-   * the bus, then judges as of the moment it asked: a heartbeat that was already on its way counts.
+   * the bus, then judges as of the moment it asked: a heartbeat that was already on its way counts. The verdicts are
+   * written through the lifecycle, once each, and awaited: the next sweep starts after they are committed, when the
+   * directory (which presence reads) says offline.
    */
   async sweep(): Promise<number> {
     const { presence, clock, counters } = this.#o;
@@ -82,20 +85,33 @@ export class PresenceSweeper {
         return 0;
       }
     }
-    const marked = presence.sweep(asOf);
-    if (marked > 0) counters.inc("presence.sweep.marked", marked);
-    return marked;
+    const silent = presence.silent(asOf);
+    if (silent.length === 0) return 0;
+    counters.inc("presence.sweep.marked", silent.length);
+    await Promise.all(silent.map((rack) => this.#o.changes.offline(rack)));
+    return silent.length;
+  }
+
+  /** The Mixer's bus link is down: offline detection pauses (see PresenceTracker.busLost). */
+  busLost(): void {
+    if (this.#o.presence.busLost(this.#o.clock().getTime())) {
+      this.#o.logger.warn("bus link lost: offline detection paused");
+    }
+  }
+
+  /** The bus link is back: every Rack gets a full presence window from now. */
+  busRegained(): void {
+    const blindForMs = this.#o.presence.busRegained(this.#o.clock().getTime());
+    this.#o.counters.inc("presence.bus_regained");
+    this.#o.logger.info(
+      { blind_for_ms: blindForMs, grace_ms: this.#o.presence.offlineAfterMs },
+      "bus link back: every Rack gets a full presence window",
+    );
   }
 
   /** Removes pending Racks silent for longer than pending_ttl. */
   async expirePending(): Promise<number> {
-    const now = this.#o.clock();
-    const stale = this.#o.presence.stalePending(now.getTime() - this.#o.pendingTtlMs).flatMap((entry) => {
-      const rack = this.#o.directory.rack(entry.entityId);
-      if (rack?.status !== "pending") return [];
-      const lastSeen = rack.lastSeen?.getTime() ?? rack.lifecycle.firstSeen.getTime();
-      return now.getTime() - Math.max(lastSeen, entry.lastSeenMs) <= this.#o.pendingTtlMs ? [] : [rack];
-    });
+    const stale = this.#o.presence.stalePending(this.#o.clock().getTime() - this.#o.pendingTtlMs);
     // All at once, so the writer commits them together rather than one transaction per Rack.
     const results = await Promise.allSettled(
       stale.map((rack) =>

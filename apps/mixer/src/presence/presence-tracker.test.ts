@@ -1,9 +1,20 @@
-// Tests of presence: drops, offline after the window, coming back, grace after restart, batched flush.
+// Tests of presence: drops, silence after the window, coming back, grace after restart, batched flush, following
+// the directory (which owns status: a test "commits" a status change by putting the Rack's new record there).
 import { describe, expect, test } from "vitest";
-import { heartbeatFixture, RACK_ID } from "../../test/support/presence-fixtures.js";
-import { type PresenceEntry, type PresenceSink, PresenceTracker } from "./presence-tracker.js";
+import { heartbeatFixture, RACK_ID, rackRecordFixture } from "../../test/support/presence-fixtures.js";
+import { RackDirectory } from "../registry/rack-directory.js";
+import type { RackRecord } from "../registry/registry-records.js";
+import { type PresenceSink, PresenceTracker } from "./presence-tracker.js";
 
-function recordingSink() {
+const hb = heartbeatFixture;
+const rackB = RACK_ID + (1n << 40n);
+const opts = { heartbeatIntervalMs: 100, missedHeartbeats: 3, startedAtMs: 0 };
+
+function setup(
+  racks: RackRecord[] = [rackRecordFixture()],
+  options = opts,
+  sinkOver: Partial<PresenceSink> = {},
+) {
   const calls: string[] = [];
   const flushed: Array<{ entityId: bigint; lastSeen: Date; stats: unknown }> = [];
   const sink: PresenceSink = {
@@ -16,125 +27,170 @@ function recordingSink() {
         });
       });
     },
-    markOffline: async (entry: PresenceEntry, d) => {
-      calls.push(`offline:${entry.name}:${d.missedIntervals}`);
+    markBack: async (rack, d) => {
+      calls.push(`back:${rack.name}:${d.flaps}`);
     },
-    markBack: async (entry: PresenceEntry, d) => {
-      calls.push(`back:${entry.name}:${d.flaps}`);
-    },
+    ...sinkOver,
   };
-  return { sink, calls, flushed };
+  const directory = new RackDirectory();
+  for (const rack of racks) directory.put(rack);
+  const t = new PresenceTracker(options, { directory, sink });
+  /** What a committed status change does: the directory gets the Rack's new record. */
+  const commit = (name: string, over: Partial<RackRecord>) => {
+    directory.put({ ...directory.rackByName(name)!, ...over });
+  };
+  const silent = (nowMs: number) => t.silent(nowMs).map((s) => `${s.rack.name}:${s.missedIntervals}`);
+  return { t, directory, commit, silent, calls, flushed };
 }
 
-const hb = heartbeatFixture;
-
-const opts = { heartbeatIntervalMs: 100, missedHeartbeats: 3, startedAtMs: 0 };
+const settle = () => new Promise((r) => setImmediate(r));
 
 describe("PresenceTracker", () => {
   test("heartbeats for unknown names, other ids, refused Racks and replays are dropped with a reason", () => {
-    const { sink } = recordingSink();
-    const t = new PresenceTracker(opts, sink);
-    expect(t.heartbeat(hb(), RACK_ID, 10)).toEqual({ accepted: false, reason: "unknown_rack" });
-    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "active" });
-    expect(t.heartbeat(hb(), RACK_ID + 1n, 10)).toEqual({ accepted: false, reason: "entity_mismatch" });
-    expect(t.heartbeat(hb({ seq: 5 }), RACK_ID, 10).accepted).toBe(true);
-    expect(t.heartbeat(hb({ seq: 5 }), RACK_ID, 11)).toEqual({ accepted: false, reason: "replay" });
-    expect(t.heartbeat(hb({ seq: 1, session: "s2" }), RACK_ID, 12).accepted).toBe(true);
-    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "revoked" });
-    expect(t.heartbeat(hb({ seq: 9, session: "s2" }), RACK_ID, 13)).toEqual({
+    const { t: empty } = setup([]);
+    expect(empty.heartbeat(hb(), RACK_ID, 10)).toEqual({ accepted: false, reason: "unknown_rack" });
+    const { t: known, commit: commitKnown } = setup();
+    expect(known.heartbeat(hb(), RACK_ID + 1n, 10)).toEqual({ accepted: false, reason: "entity_mismatch" });
+    expect(known.heartbeat(hb({ seq: 5 }), RACK_ID, 10).accepted).toBe(true);
+    expect(known.heartbeat(hb({ seq: 5 }), RACK_ID, 11)).toEqual({ accepted: false, reason: "replay" });
+    expect(known.heartbeat(hb({ seq: 1, session: "s2" }), RACK_ID, 12).accepted).toBe(true);
+    commitKnown("rack-a", { status: "revoked" });
+    expect(known.heartbeat(hb({ seq: 9, session: "s2" }), RACK_ID, 13)).toEqual({
       accepted: false,
       reason: "revoked",
     });
-    expect(t.size).toBe(1);
+    commitKnown("rack-a", { status: "rejected" });
+    expect(known.heartbeat(hb({ seq: 10, session: "s2" }), RACK_ID, 14)).toMatchObject({
+      reason: "rejected",
+    });
+    expect(known.size).toBe(1);
   });
 
-  test("an active Rack silent past interval x missed is marked offline once, and comes back on a heartbeat", async () => {
-    const { sink, calls } = recordingSink();
-    const t = new PresenceTracker(opts, sink);
-    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "active" });
+  test("an active Rack silent past interval x missed is named once, and asks to come back on a heartbeat", async () => {
+    const { t, commit, silent, calls } = setup();
     t.heartbeat(hb({ seq: 1 }), RACK_ID, 1000);
-    expect(t.sweep(1300)).toBe(0);
-    expect(t.sweep(1301)).toBe(1);
-    await new Promise((r) => setImmediate(r));
-    expect(t.sweep(2000)).toBe(0);
-    expect(t.get("rack-a")?.status).toBe("offline");
+    expect(silent(1300)).toEqual([]);
+    expect(silent(1301)).toEqual(["rack-a:3"]);
+    // Presence does not change the status itself: the sweep writes its verdict, and the directory says offline.
+    expect(t.get("rack-a")?.rack.record.status).toBe("active");
+    commit("rack-a", { status: "offline" });
+    expect(silent(2000)).toEqual([]);
     const back = t.heartbeat(hb({ seq: 2 }), RACK_ID, 2100);
     expect(back).toMatchObject({ accepted: true, cameBack: true });
-    expect(t.get("rack-a")?.status).toBe("active");
+    // A second heartbeat before the return is committed does not ask again.
+    expect(t.heartbeat(hb({ seq: 3 }), RACK_ID, 2150)).toMatchObject({ accepted: true, cameBack: false });
     expect(t.get("rack-a")?.stats?.presence).toMatchObject({ flaps: 1 });
-    await new Promise((r) => setImmediate(r));
-    expect(calls).toEqual(["offline:rack-a:3", "back:rack-a:1"]);
+    await settle();
+    commit("rack-a", {
+      status: "active",
+      lifecycle: { ...rackRecordFixture().lifecycle, statusChangedAt: new Date(2100) },
+    });
+    expect(calls).toEqual(["back:rack-a:1"]);
+    expect(t.heartbeat(hb({ seq: 4 }), RACK_ID, 2200)).toMatchObject({ accepted: true, cameBack: false });
+  });
+
+  test("a return that fails to be written is asked for again by the next heartbeat", async () => {
+    let fail = true;
+    const calls: number[] = [];
+    const { t } = setup([rackRecordFixture({ status: "offline" })], opts, {
+      markBack: async (_rack, d) => {
+        calls.push(d.flaps);
+        if (fail) throw new Error("disk full");
+      },
+    });
+    expect(t.heartbeat(hb({ seq: 1 }), RACK_ID, 1000)).toMatchObject({ cameBack: true });
+    await settle();
+    fail = false;
+    expect(t.heartbeat(hb({ seq: 2 }), RACK_ID, 1100)).toMatchObject({ cameBack: true });
+    expect(calls).toEqual([1, 2]);
+  });
+
+  test("an adoption starts a full window: a Rack is not judged silent until one window after becoming active", () => {
+    const { t, commit, silent } = setup([rackRecordFixture({ status: "pending", lastSeenMs: 100 })]);
+    expect(silent(5000)).toEqual([]);
+    commit("rack-a", {
+      status: "active",
+      lifecycle: { ...rackRecordFixture().lifecycle, statusChangedAt: new Date(5000) },
+    });
+    expect(silent(5300)).toEqual([]);
+    expect(silent(5301)).toEqual(["rack-a:3"]);
+    expect(t.get("rack-a")?.lastSeenMs).toBe(100);
   });
 
   test("presence never changes adoption: a silent pending Rack stays pending", () => {
-    const { sink } = recordingSink();
-    const t = new PresenceTracker(opts, sink);
-    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "pending" });
-    t.heartbeat(hb({ status: "pending" }), RACK_ID, 1000);
-    expect(t.sweep(10_000)).toBe(0);
-    expect(t.get("rack-a")?.status).toBe("pending");
-    expect(t.stalePending(5000).map((e) => e.name)).toEqual(["rack-a"]);
+    const { t, silent, calls } = setup([rackRecordFixture({ status: "pending" })]);
+    expect(t.heartbeat(hb({ status: "pending" }), RACK_ID, 1000)).toMatchObject({
+      accepted: true,
+      cameBack: false,
+    });
+    expect(silent(10_000)).toEqual([]);
+    expect(t.get("rack-a")?.rack.record.status).toBe("pending");
+    expect(calls).toEqual([]);
+    expect(t.stalePending(5000).map((r) => r.name)).toEqual(["rack-a"]);
+    expect(t.stalePending(1000)).toEqual([]);
   });
 
-  test("the pending count follows upserts, status changes and removals", () => {
-    const t = new PresenceTracker(opts, recordingSink().sink);
-    t.upsert({ entityId: 1n, name: "a", status: "pending" });
-    t.upsert({ entityId: 2n, name: "b", status: "pending" });
-    t.upsert({ entityId: 2n, name: "b", status: "pending" });
-    expect(t.pendingCount).toBe(2);
-    t.upsert({ entityId: 1n, name: "a", status: "active" });
-    expect(t.pendingCount).toBe(1);
-    t.remove("b");
-    t.remove("nobody");
-    expect(t.pendingCount).toBe(0);
-    // A replaced row under the same name (another entity) does not count twice.
-    t.upsert({ entityId: 3n, name: "c", status: "pending" });
-    t.upsert({ entityId: 4n, name: "c", status: "pending" });
-    expect(t.pendingCount).toBe(1);
+  test("a pending Rack never seen is stale from its first sighting in the registry", () => {
+    const firstSeen = new Date(3000);
+    const lifecycle = { ...rackRecordFixture().lifecycle, firstSeen };
+    const { t } = setup([rackRecordFixture({ status: "pending", lifecycle })]);
+    expect(t.stalePending(3000)).toEqual([]);
+    expect(t.stalePending(3001).map((r) => r.name)).toEqual(["rack-a"]);
+  });
+
+  test("follows the directory: Racks added and removed after the start, and a name taken by a new Rack", () => {
+    const { t, directory } = setup([]);
+    directory.put(rackRecordFixture({ lastSeenMs: 700 }));
+    expect(t.get("rack-a")?.lastSeenMs).toBe(700);
+    t.heartbeat(hb({ seq: 3 }), RACK_ID, 800);
+    // The same name for another entity (a replaced key): a fresh entry, no session, seq or stats carried over.
+    directory.remove(RACK_ID);
+    expect(t.get("rack-a")).toBeUndefined();
+    directory.put(rackRecordFixture({ entityId: rackB }));
+    expect(t.get("rack-a")).toMatchObject({ entityId: rackB, session: null, seq: 0, stats: null });
+    expect(t.heartbeat(hb({ seq: 1 }), RACK_ID, 900)).toMatchObject({ reason: "entity_mismatch" });
+    // A removal of an entity that no longer holds the name leaves the holder alone.
+    directory.put(rackRecordFixture({ entityId: RACK_ID, name: "rack-z" }));
+    directory.remove(RACK_ID);
+    expect(t.get("rack-a")?.entityId).toBe(rackB);
+    expect(t.size).toBe(1);
   });
 
   test("after a restart every Rack gets a full window from the Mixer's start (no offline storm)", () => {
-    const { sink } = recordingSink();
-    const t = new PresenceTracker({ ...opts, startedAtMs: 50_000 }, sink);
     // Last seen long before the restart.
-    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "active", lastSeenMs: 1_000 });
-    expect(t.sweep(50_299)).toBe(0);
-    expect(t.sweep(50_301)).toBe(1);
+    const { silent } = setup([rackRecordFixture({ lastSeenMs: 1_000 })], { ...opts, startedAtMs: 50_000 });
+    expect(silent(50_299)).toEqual([]);
+    expect(silent(50_301)).toEqual(["rack-a:3"]);
   });
 
   test("flush writes only changed rows, once, and keeps them dirty when the write fails", async () => {
-    const { sink, flushed } = recordingSink();
-    const t = new PresenceTracker(opts, sink);
-    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "active" });
-    t.upsert({ entityId: RACK_ID + (1n << 40n), name: "rack-b", status: "active" });
+    const { t, flushed } = setup([
+      rackRecordFixture(),
+      rackRecordFixture({ entityId: rackB, name: "rack-b" }),
+    ]);
     t.heartbeat(hb({ seq: 1 }), RACK_ID, 500);
     expect(await t.flush()).toBe(1);
     expect(flushed).toEqual([expect.objectContaining({ entityId: RACK_ID, lastSeen: new Date(500) })]);
     expect(await t.flush()).toBe(0);
-    t.heartbeat(hb({ seq: 2 }), RACK_ID, 600);
-    const failing = new PresenceTracker(opts, {
-      ...sink,
+    const { t: failing } = setup(undefined, opts, {
       flush: async () => Promise.reject(new Error("disk full")),
     });
-    failing.upsert({ entityId: RACK_ID, name: "rack-a", status: "active" });
     failing.heartbeat(hb({ seq: 1 }), RACK_ID, 700);
     await expect(failing.flush()).rejects.toThrow("disk full");
     expect(failing.get("rack-a")?.dirty).toBe(true);
   });
 
   test("flush: a write that fails after taking its rows leaves them dirty; a heartbeat during a write stays dirty", async () => {
-    const { sink, flushed } = recordingSink();
     let fail = true;
     let during: (() => void) | undefined;
-    const t = new PresenceTracker(opts, {
-      ...sink,
+    const flushed: number[] = [];
+    const { t } = setup(undefined, opts, {
       flush: async (rows) => {
-        await sink.flush(rows);
+        rows((_id, lastSeenMs) => flushed.push(lastSeenMs));
         during?.();
         if (fail) throw new Error("UPDATE failed");
       },
     });
-    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "active" });
     t.heartbeat(hb({ seq: 1 }), RACK_ID, 500);
     await expect(t.flush()).rejects.toThrow("UPDATE failed");
     expect(t.get("rack-a")?.dirty).toBe(true);
@@ -144,59 +200,59 @@ describe("PresenceTracker", () => {
     expect(t.get("rack-a")?.dirty).toBe(true);
     during = undefined;
     expect(await t.flush()).toBe(1);
-    expect(flushed.map((row) => row.lastSeen.getTime())).toEqual([500, 500, 600]);
+    expect(flushed).toEqual([500, 500, 600]);
   });
 
   test("flush writes the live stats as JSON, and null (keep the stored) for a Rack only touched by a hello", async () => {
-    const { sink, flushed } = recordingSink();
-    const t = new PresenceTracker(opts, sink);
     const stored = { cpu: { process_pct: 9 }, presence: { flaps: 4 } };
-    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "active", stats: stored });
-    t.upsert({ entityId: RACK_ID + (1n << 40n), name: "rack-b", status: "active", stats: stored });
+    const { t, flushed } = setup([
+      rackRecordFixture({ stats: stored }),
+      rackRecordFixture({ entityId: rackB, name: "rack-b", stats: stored }),
+    ]);
     t.heartbeat(hb({ seq: 1 }), RACK_ID, 500);
     t.touch("rack-b", 700);
     expect(await t.flush()).toBe(2);
     expect(flushed).toEqual([
       { entityId: RACK_ID, lastSeen: new Date(500), stats: t.get("rack-a")?.stats },
-      { entityId: RACK_ID + (1n << 40n), lastSeen: new Date(700), stats: null },
+      { entityId: rackB, lastSeen: new Date(700), stats: null },
     ]);
     expect(t.get("rack-a")?.stats).toMatchObject({ presence: { flaps: 4, session: "s1", seq: 1 } });
     expect(t.get("rack-b")?.stats).toBe(stored);
   });
+
   test("nobody is judged while the bus link is down, and everyone gets a full window once it is back", () => {
-    const { sink, calls } = recordingSink();
-    const t = new PresenceTracker(opts, sink);
-    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "active", lastSeenMs: 1000 });
-    t.upsert({ entityId: RACK_ID + 1n, name: "rack-b", status: "active", lastSeenMs: 1000 });
+    const { t, silent } = setup([
+      rackRecordFixture({ lastSeenMs: 1000 }),
+      rackRecordFixture({ entityId: RACK_ID + 1n, name: "rack-b", lastSeenMs: 1000 }),
+    ]);
     expect(t.busLost(1050)).toBe(true);
     expect(t.busLost(1060)).toBe(false);
     expect(t.blind).toBe(true);
     // Long silent, but the Mixer could not see the bus: no verdict.
     expect(t.hasSilent(5000)).toBe(false);
-    expect(t.sweep(5000)).toBe(0);
+    expect(silent(5000)).toEqual([]);
     expect(t.busRegained(5000)).toBe(3950);
     expect(t.blind).toBe(false);
     // Inside the fresh window (300 ms from the reconnect) nobody goes offline, whatever their last_seen.
     expect(t.hasSilent(5300)).toBe(false);
-    expect(t.sweep(5300)).toBe(0);
-    // rack-a speaks again; rack-b stays silent and is marked once the new window has passed.
+    expect(silent(5300)).toEqual([]);
+    // rack-a speaks again; rack-b stays silent and is named once the new window has passed.
     t.heartbeat(hb({ seq: 1 }), RACK_ID, 5200);
     expect(t.hasSilent(5301)).toBe(true);
-    expect(t.sweep(5301)).toBe(1);
-    expect(calls).toEqual(["offline:rack-b:3"]);
-    expect(t.get("rack-a")?.status).toBe("active");
+    expect(silent(5301)).toEqual(["rack-b:3"]);
   });
 
-  test("hasSilent agrees with sweep and changes nothing", () => {
-    const { sink, calls } = recordingSink();
-    const t = new PresenceTracker(opts, sink);
-    t.upsert({ entityId: RACK_ID, name: "rack-a", status: "active", lastSeenMs: 500 });
-    t.upsert({ entityId: RACK_ID + 1n, name: "rack-p", status: "pending", lastSeenMs: 0 });
+  test("hasSilent agrees with silent and changes nothing", () => {
+    const { t, silent, commit } = setup([
+      rackRecordFixture({ lastSeenMs: 500 }),
+      rackRecordFixture({ entityId: RACK_ID + 1n, name: "rack-p", status: "pending" }),
+    ]);
     expect(t.hasSilent(800)).toBe(false);
+    expect(silent(800)).toEqual([]);
     expect(t.hasSilent(801)).toBe(true);
-    expect(t.get("rack-a")?.status).toBe("active");
-    expect(calls).toEqual([]);
-    expect(t.sweep(801)).toBe(1);
+    expect(t.hasSilent(801)).toBe(true);
+    expect(silent(801)).toEqual(["rack-a:3"]);
+    commit("rack-a", { status: "offline" });
     expect(t.hasSilent(801)).toBe(false);
   });
 });

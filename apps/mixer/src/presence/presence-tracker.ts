@@ -1,49 +1,47 @@
-// Presence in memory: heartbeats update last_seen and stats at once; DuckDB gets them in batches; a sweep marks silence.
-import type { Heartbeat, RackStatus } from "@fluxrig/wire";
+// Presence in memory: heartbeats update last_seen and stats at once; DuckDB gets them in batches; a sweep finds silence.
+import type { Heartbeat } from "@fluxrig/wire";
+import type { DirectoryFollower, RackDirectory, RackSlot } from "../registry/rack-directory.js";
+import type { RackRecord } from "../registry/registry-records.js";
 import { LiveStats } from "./live-stats.js";
 
 /**
- * What the tracker knows of one Rack; loaded from the registry at start and kept in step by the Mixer.
+ * What presence knows of one Rack: its last sighting, heartbeat session and live stats. Who the Rack is and its
+ * status are the directory's: read through `rack`, the Rack's slot there, never copied.
  *
  * A class, not an object literal: a literal with a `get stats()` accessor is kept by V8 in dictionary mode, about
  * 830 bytes per Rack (8 MB at 10,000), with one getter closure each; instances of a class share one hidden class.
  */
 export class PresenceEntry {
-  readonly entityId: bigint;
-  readonly name: string;
-  status: RackStatus;
+  readonly rack: RackSlot;
   /** Last heartbeat or hello, in ms since the epoch; 0 when never seen. */
   lastSeenMs: number;
-  /** Stats as loaded from the registry, until the first heartbeat of this run replaces them with `live`. */
-  storedStats: Record<string, unknown> | null;
-  /** The latest heartbeat's stats, overwritten in place (see live-stats.ts). */
+  /** The latest heartbeat's stats, overwritten in place (see live-stats.ts); until then the record's stats. */
   live: LiveStats | undefined = undefined;
   /** Offline -> back transitions since the Mixer started counting (also in stats.presence.flaps). */
   flaps: number;
   session: string | null = null;
   seq = 0;
   dirty = false;
-  /** A status transition for this Rack is being written; the sweep leaves it alone meanwhile. */
-  busy = false;
+  /** A heartbeat found this Rack offline and asked for it back; set until that change has settled. */
+  returning = false;
 
-  constructor(rack: {
-    entityId: bigint;
-    name: string;
-    status: RackStatus;
-    lastSeenMs?: number;
-    stats?: Record<string, unknown> | null;
-  }) {
-    this.entityId = rack.entityId;
-    this.name = rack.name;
-    this.status = rack.status;
-    this.lastSeenMs = rack.lastSeenMs ?? 0;
-    this.storedStats = rack.stats ?? null;
-    this.flaps = readFlaps(rack.stats);
+  constructor(rack: RackSlot) {
+    this.rack = rack;
+    this.lastSeenMs = rack.record.lastSeen?.getTime() ?? 0;
+    this.flaps = readFlaps(rack.record.stats);
   }
 
-  /** What the registry's `stats` column should hold now (built on each read from `live`, or `storedStats`). */
+  get entityId(): bigint {
+    return this.rack.record.entityId;
+  }
+
+  get name(): string {
+    return this.rack.record.name;
+  }
+
+  /** What the registry's `stats` column should hold now (built on each read from `live`, or the record's). */
   get stats(): Record<string, unknown> | null {
-    return this.live ? this.live.toJSON() : this.storedStats;
+    return this.live ? this.live.toJSON() : this.rack.record.stats;
   }
 }
 
@@ -51,7 +49,14 @@ export type HeartbeatVerdict =
   | { accepted: true; entry: PresenceEntry; cameBack: boolean }
   | { accepted: false; reason: "unknown_rack" | "entity_mismatch" | "rejected" | "revoked" | "replay" };
 
-/** Where presence goes: the batched write, and the status transitions (written at once, with their audit event). */
+/** An active Rack silent past the window: what the sweep decides, for the lifecycle to write. */
+export interface SilentRack {
+  rack: RackRecord;
+  lastSeen: Date;
+  missedIntervals: number;
+}
+
+/** Where presence goes: the batched write, and the one status change a heartbeat asks for. */
 export interface PresenceSink {
   /**
    * Writes a batch: calls `rows` once, with the connection held, and `rows` calls `row` for each Rack to write
@@ -60,8 +65,8 @@ export interface PresenceSink {
   flush(
     rows: (row: (entityId: bigint, lastSeenMs: number, statsJson: string | null) => void) => number,
   ): Promise<void>;
-  markOffline(entry: PresenceEntry, details: { lastSeen: Date; missedIntervals: number }): Promise<void>;
-  markBack(entry: PresenceEntry, details: { offlineForMs: number; flaps: number }): Promise<void>;
+  /** An offline Rack's heartbeat: back online. A rejection is logged by the sink; the next heartbeat asks again. */
+  markBack(rack: RackRecord, details: { offlineForMs: number; flaps: number }): Promise<void>;
 }
 
 export interface PresenceOptions {
@@ -71,11 +76,12 @@ export interface PresenceOptions {
   startedAtMs: number;
 }
 
-/** Tracks presence of every Rack by name. Single-threaded by design: all calls happen on the event loop. */
+/**
+ * Tracks presence of every Rack in the directory, by name. Single-threaded by design: all calls happen on the event
+ * loop.
+ */
 export class PresenceTracker {
   readonly #entries = new Map<string, PresenceEntry>();
-  /** Kept in step on every upsert and removal, so the pending cap costs O(1) per hello. */
-  #pending = 0;
   readonly #opts: PresenceOptions;
   readonly #sink: PresenceSink;
   /** Since when the Mixer's own bus link is down (it cannot see heartbeats then); undefined while connected. */
@@ -83,9 +89,19 @@ export class PresenceTracker {
   /** The last time the bus link came back: silence before it was not observable, so it is not held against Racks. */
   #regainedAtMs = 0;
 
-  constructor(opts: PresenceOptions, sink: PresenceSink) {
+  constructor(opts: PresenceOptions, deps: { directory: RackDirectory; sink: PresenceSink }) {
     this.#opts = opts;
-    this.#sink = sink;
+    this.#sink = deps.sink;
+    const entries = this.#entries;
+    const follower: DirectoryFollower = {
+      added: (slot) => {
+        entries.set(slot.record.name, new PresenceEntry(slot));
+      },
+      removed: (slot) => {
+        if (entries.get(slot.record.name)?.rack === slot) entries.delete(slot.record.name);
+      },
+    };
+    deps.directory.follow(follower);
   }
 
   /** The silence after which an adopted Rack is offline. */
@@ -97,41 +113,8 @@ export class PresenceTracker {
     return this.#entries.size;
   }
 
-  /** How many Racks are pending adoption. */
-  get pendingCount(): number {
-    return this.#pending;
-  }
-
   get(name: string): PresenceEntry | undefined {
     return this.#entries.get(name);
-  }
-
-  /** Adds or refreshes what the registry says about a Rack (enrollment, adoption, load at start). */
-  upsert(rack: {
-    entityId: bigint;
-    name: string;
-    status: RackStatus;
-    lastSeenMs?: number;
-    stats?: Record<string, unknown> | null;
-  }): PresenceEntry {
-    const existing = this.#entries.get(rack.name);
-    if (existing && existing.entityId === rack.entityId) {
-      this.#pending += (rack.status === "pending" ? 1 : 0) - (existing.status === "pending" ? 1 : 0);
-      existing.status = rack.status;
-      if (rack.lastSeenMs !== undefined && rack.lastSeenMs > existing.lastSeenMs)
-        existing.lastSeenMs = rack.lastSeenMs;
-      return existing;
-    }
-    const entry = new PresenceEntry(rack);
-    if (existing?.status === "pending") this.#pending -= 1;
-    if (entry.status === "pending") this.#pending += 1;
-    this.#entries.set(rack.name, entry);
-    return entry;
-  }
-
-  remove(name: string): void {
-    if (this.#entries.get(name)?.status === "pending") this.#pending -= 1;
-    this.#entries.delete(name);
   }
 
   /** A sign of life other than a heartbeat (a hello). */
@@ -145,36 +128,37 @@ export class PresenceTracker {
 
   /**
    * Applies one heartbeat. Never creates a Rack: unknown names, mismatched ids, refused Racks and replays are
-   * dropped with a reason for the caller to count. A heartbeat from an offline Rack brings it back at once.
+   * dropped with a reason for the caller to count. A heartbeat from an offline Rack asks for it back at once.
    */
   heartbeat(hb: Heartbeat, entityId: bigint, nowMs: number): HeartbeatVerdict {
     const entry = this.#entries.get(hb.name);
     if (!entry) return { accepted: false, reason: "unknown_rack" };
-    if (entry.entityId !== entityId) return { accepted: false, reason: "entity_mismatch" };
-    if (entry.status === "rejected") return { accepted: false, reason: "rejected" };
-    if (entry.status === "revoked") return { accepted: false, reason: "revoked" };
+    const rack = entry.rack.record;
+    if (rack.entityId !== entityId) return { accepted: false, reason: "entity_mismatch" };
+    const status = rack.status;
+    if (status === "rejected") return { accepted: false, reason: "rejected" };
+    if (status === "revoked") return { accepted: false, reason: "revoked" };
     if (entry.session === hb.session && hb.seq <= entry.seq) return { accepted: false, reason: "replay" };
     // The same session string is kept rather than replaced by an equal copy: nothing new retained per heartbeat.
     if (entry.session !== hb.session) entry.session = hb.session;
     entry.seq = hb.seq;
     const silentForMs = entry.lastSeenMs > 0 ? nowMs - entry.lastSeenMs : 0;
     entry.lastSeenMs = Math.max(entry.lastSeenMs, nowMs);
-    let cameBack = false;
-    if (entry.status === "offline" && !entry.busy) {
-      cameBack = true;
+    const cameBack = status === "offline" && !entry.returning;
+    if (cameBack) {
+      entry.returning = true;
       entry.flaps += 1;
-      entry.status = "active";
     }
     entry.live ??= new LiveStats();
     entry.live.take(hb, entry.flaps);
-    entry.storedStats = null;
     entry.dirty = true;
     if (cameBack) {
-      this.#transition(
-        entry,
-        () => this.#sink.markBack(entry, { offlineForMs: silentForMs, flaps: entry.flaps }),
-        "offline",
-      );
+      this.#sink
+        .markBack(rack, { offlineForMs: silentForMs, flaps: entry.flaps })
+        .catch(() => undefined)
+        .finally(() => {
+          entry.returning = false;
+        });
     }
     return { accepted: true, entry, cameBack };
   }
@@ -205,46 +189,42 @@ export class PresenceTracker {
     return this.#blindSinceMs !== undefined;
   }
 
-  /** The start of the current grace window: the Mixer's start or the last bus reconnect, whichever is later. */
-  #graceFromMs(): number {
-    return Math.max(this.#opts.startedAtMs, this.#regainedAtMs);
-  }
-
-  /** True when a sweep at `nowMs` would mark at least one Rack offline (cheap; lets the caller confirm first). */
+  /** True when {@link silent} at `nowMs` would name at least one Rack (cheap; lets the caller confirm first). */
   hasSilent(nowMs: number): boolean {
-    if (this.#blindSinceMs !== undefined) return false;
-    const window = this.offlineAfterMs;
-    const graceFrom = this.#graceFromMs();
-    if (nowMs - graceFrom <= window) return false;
-    for (const entry of this.#entries.values()) {
-      if (entry.status !== "active" || entry.busy) continue;
-      if (nowMs - Math.max(entry.lastSeenMs, graceFrom) > window) return true;
-    }
-    return false;
+    return this.#judge(nowMs, true).length > 0;
   }
 
   /**
-   * Marks adopted Racks silent for longer than the window (as of `nowMs`) offline. Returns how many were marked.
-   * Nobody is marked while the bus link is down, nor within one window of the Mixer's start or of a bus reconnect.
+   * The adopted Racks silent for longer than the window as of `nowMs`: the sweep's verdicts, for the caller to
+   * write. Nobody is named while the bus link is down, nor within one window of the Mixer's start or of a bus
+   * reconnect, nor within one window of becoming active (an adoption starts a full window).
    */
-  sweep(nowMs: number): number {
-    if (this.#blindSinceMs !== undefined) return 0;
+  silent(nowMs: number): SilentRack[] {
+    return this.#judge(nowMs, false);
+  }
+
+  #judge(nowMs: number, firstOnly: boolean): SilentRack[] {
+    const found: SilentRack[] = [];
+    if (this.#blindSinceMs !== undefined) return found;
     const window = this.offlineAfterMs;
-    const graceFrom = this.#graceFromMs();
-    if (nowMs - graceFrom <= window) return 0;
-    let marked = 0;
+    const graceFrom = Math.max(this.#opts.startedAtMs, this.#regainedAtMs);
+    if (nowMs - graceFrom <= window) return found;
     for (const entry of this.#entries.values()) {
-      if (entry.status !== "active" || entry.busy) continue;
+      const rack = entry.rack.record;
+      if (rack.status !== "active") continue;
       // A Rack is judged from the start of the grace window, not from a last_seen the Mixer could not observe.
-      const since = Math.max(entry.lastSeenMs, graceFrom);
+      let since = Math.max(entry.lastSeenMs, graceFrom);
       if (nowMs - since <= window) continue;
-      entry.status = "offline";
-      marked++;
-      const missedIntervals = Math.floor((nowMs - since) / this.#opts.heartbeatIntervalMs);
-      const lastSeen = new Date(entry.lastSeenMs);
-      this.#transition(entry, () => this.#sink.markOffline(entry, { lastSeen, missedIntervals }), "active");
+      since = Math.max(since, rack.lifecycle.statusChangedAt.getTime());
+      if (nowMs - since <= window) continue;
+      found.push({
+        rack,
+        lastSeen: new Date(entry.lastSeenMs),
+        missedIntervals: Math.floor((nowMs - since) / this.#opts.heartbeatIntervalMs),
+      });
+      if (firstOnly) break;
     }
-    return marked;
+    return found;
   }
 
   /**
@@ -278,25 +258,20 @@ export class PresenceTracker {
     return false;
   }
 
-  /** Pending Racks silent since before `olderThanMs` (candidates for pending_ttl). */
-  stalePending(olderThanMs: number): PresenceEntry[] {
-    return [...this.#entries.values()].filter((e) => e.status === "pending" && e.lastSeenMs < olderThanMs);
+  /** Pending Racks silent (last hello, else first seen) since before `olderThanMs`: candidates for pending_ttl. */
+  stalePending(olderThanMs: number): RackRecord[] {
+    const stale: RackRecord[] = [];
+    for (const entry of this.#entries.values()) {
+      const rack = entry.rack.record;
+      if (rack.status !== "pending") continue;
+      const seenMs = entry.lastSeenMs > 0 ? entry.lastSeenMs : rack.lifecycle.firstSeen.getTime();
+      if (seenMs < olderThanMs) stale.push(rack);
+    }
+    return stale;
   }
 
   entries(): IterableIterator<PresenceEntry> {
     return this.#entries.values();
-  }
-
-  #transition(entry: PresenceEntry, write: () => Promise<void>, revertTo: RackStatus): void {
-    entry.busy = true;
-    write()
-      .catch(() => {
-        // The write failed (it was logged by the sink): undo so the next sweep or heartbeat tries again.
-        if (entry.status !== revertTo) entry.status = revertTo;
-      })
-      .finally(() => {
-        entry.busy = false;
-      });
   }
 }
 

@@ -1,7 +1,8 @@
 // The directory's Rack list against the SQL listing it replaces: same order, filters, cursor and next page.
 import { EntityType } from "@fluxrig/entity-id";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RackDirectory } from "./rack-directory.js";
+import { rackRecordFixture } from "../../test/support/rack-record-fixture.js";
+import { RackDirectory, type RackSlot } from "./rack-directory.js";
 import { countRacksByStatus, type ListRacksQuery, listRacks } from "./rack-queries.js";
 import type { RackStatus } from "./rack-status.js";
 import { InvalidInputError } from "./registry-errors.js";
@@ -136,29 +137,15 @@ describe("RackDirectory.page", () => {
 describe("the sorted names follow every change", () => {
   function record(n: number, name: string, status: RackStatus = "pending"): RackRecord {
     const at = new Date("2030-01-01T00:00:00.000Z");
-    return {
+    return rackRecordFixture({
       entityId: BigInt(n),
-      typeId: EntityType.Rack,
       machineId: n,
       name,
       status,
       version: "1.0.0",
-      attributes: { public_key: `key-${n}` },
-      stats: null,
-      lastSeen: at,
-      lifecycle: {
-        publicKey: `key-${n}`,
-        firstSeen: at,
-        statusChangedAt: at,
-        passportSerial: 0,
-        passportIssuedAt: null,
-        passportExpiresAt: null,
-        passportsValidUntil: null,
-        lastSource: null,
-        helloCount: 1,
-        flaps: 0,
-      },
-    };
+      at,
+      lastSeenMs: at.getTime(),
+    });
   }
   const names = (d: RackDirectory) => d.page({ limit: 100 }).racks.map((r) => `${r.name}:${r.status}`);
 
@@ -176,13 +163,49 @@ describe("the sorted names follow every change", () => {
     expect(d.rackByName("b")).toBeUndefined();
     d.remove(2n);
     expect(names(d)).toEqual(["c:pending", "d:active"]);
-    const noted = d.noteHello(3n, { version: "2.0.0", source: "10.0.0.7", now: new Date("2030-01-02") });
+    const noted = d.noteHello(3n, { version: "2.0.0", source: "10.0.0.7" });
     expect(d.page({ limit: 1 }).racks[0]).toBe(noted);
     expect(noted?.lifecycle.helloCount).toBe(2);
     expect(d.counts()).toEqual({ pending: 1, active: 1, offline: 0, rejected: 0, revoked: 0 });
+    expect(d.count("pending")).toBe(1);
     d.put(record(3, "c", "revoked"));
     d.remove(99n);
     expect(d.counts()).toEqual({ pending: 0, active: 1, offline: 0, rejected: 0, revoked: 1 });
+    expect(d.count("pending")).toBe(0);
+  });
+
+  it("keeps hello facts noted while a batch committed, and the same slot for as long as the Rack is in it", () => {
+    const d = new RackDirectory();
+    const seen: string[] = [];
+    const slots: RackSlot[] = [];
+    d.put(record(1, "a"));
+    d.follow({
+      added: (slot) => {
+        slots.push(slot);
+        seen.push(`added:${slot.record.name}`);
+      },
+      removed: (slot) => seen.push(`removed:${slot.record.name}`),
+    });
+    const slot = slots[0]!;
+    d.noteHello(1n, { version: "2.0.0", source: "10.0.0.7" });
+    // The batch was planned on the record before that hello: its commit keeps the hello's facts.
+    const kept = d.put(record(1, "a", "active"));
+    expect(kept).toMatchObject({
+      status: "active",
+      version: "2.0.0",
+      lifecycle: { helloCount: 2, lastSource: "10.0.0.7" },
+    });
+    expect(slot.record).toBe(kept);
+    expect(d.rack(1n)).toBe(kept);
+    // Another key under the same entity id (a replace) is a new Rack: nothing of the old one's hellos is kept.
+    d.remove(1n);
+    const replaced = d.put({
+      ...record(1, "a"),
+      lifecycle: { ...record(1, "a").lifecycle, publicKey: "other" },
+    });
+    expect(replaced.lifecycle.helloCount).toBe(1);
+    expect(seen).toEqual(["added:a", "removed:a", "added:a"]);
+    expect(() => d.follow({ added: () => undefined, removed: () => undefined })).toThrow();
   });
 
   it("when a new Rack takes a name before the old holder is forgotten", () => {

@@ -2,9 +2,10 @@
 // of Rack lookups, and of the Rack list (names kept sorted, so a page is a binary search and a short scan).
 //
 // The Mixer is the only writer of its registry file, so the directory is loaded once at start and then changed
-// only by the writer after a batch commits (registry-writer.ts), plus the hello facts (count, source, version,
-// last seen) that known Racks' hellos update here and the writer flushes in batches. The directory is therefore
-// never behind the database, and ahead of it only by hello facts not yet flushed.
+// only by the writer after a batch commits (registry-writer.ts), plus the hello facts (count, source, version)
+// that known Racks' hellos update here and the writer flushes in batches. The directory is therefore never behind
+// the database, and ahead of it only by hello facts not yet flushed. It owns each Rack's identity and status;
+// last seen and live stats belong to presence, which holds each Rack's slot and reads its status from it.
 import type { Db } from "../db/duckdb-database.js";
 import { type ListRacksQuery, listNodeRows, loadAllRacks } from "./rack-queries.js";
 import type { RackStatus } from "./rack-status.js";
@@ -23,21 +24,42 @@ export interface RackLookup {
   nameHolder(name: string): bigint | undefined;
 }
 
-/** What a known Rack's hello changes without a status change. */
+/** What a known Rack's hello changes without a status change (its last seen is presence's). */
 export interface HelloFacts {
   version: string;
   source: string | null;
-  now: Date;
+}
+
+/**
+ * A Rack's place in the directory: the same object for as long as the Rack is in it, its `record` replaced by each
+ * committed change. Presence keeps it to read a Rack's status and identity without a lookup and without a copy.
+ */
+export interface RackSlot {
+  readonly record: RackRecord;
+}
+
+/** Told when a Rack enters or leaves the directory (not when it changes: its slot shows that). */
+export interface DirectoryFollower {
+  added(slot: RackSlot): void;
+  removed(slot: RackSlot): void;
+}
+
+class Slot implements RackSlot {
+  record: RackRecord;
+  constructor(record: RackRecord) {
+    this.record = record;
+  }
 }
 
 export class RackDirectory implements RackLookup {
-  readonly #byId = new Map<bigint, RackRecord>();
+  readonly #byId = new Map<bigint, Slot>();
   readonly #byName = new Map<string, bigint>();
   readonly #byKey = new Map<string, bigint>();
   /** The keys of #byName, in name order. */
   readonly #sorted = new SortedNames();
   /** The Mixer's and Snake Tunnel's rows: their names are taken, but they are not Racks. */
   readonly #nodes = new Map<bigint, NodeRecord>();
+  #follower: DirectoryFollower | undefined;
   /** Racks whose hello facts changed since the last flush. */
   #dirty = new Set<bigint>();
   /** Racks by status, kept in step by put and remove. */
@@ -66,18 +88,33 @@ export class RackDirectory implements RackLookup {
     return { ...this.#counts };
   }
 
+  /** How many Racks have `status`, without a copy of every count. */
+  count(status: RackStatus): number {
+    return this.#counts[status];
+  }
+
   rack(entityId: bigint): RackRecord | undefined {
-    return this.#byId.get(entityId);
+    return this.#byId.get(entityId)?.record;
   }
 
   rackByName(name: string): RackRecord | undefined {
     const id = this.#byName.get(name);
-    return id === undefined ? undefined : this.#byId.get(id);
+    return id === undefined ? undefined : this.#byId.get(id)?.record;
   }
 
   rackByPublicKey(publicKey: string): RackRecord | undefined {
     const id = this.#byKey.get(publicKey);
-    return id === undefined ? undefined : this.#byId.get(id);
+    return id === undefined ? undefined : this.#byId.get(id)?.record;
+  }
+
+  /**
+   * Tells `follower` of every Rack in the directory now, and of every Rack added or removed from now on. One
+   * follower: presence.
+   */
+  follow(follower: DirectoryFollower): void {
+    if (this.#follower) throw new Error("the directory already has a follower");
+    this.#follower = follower;
+    for (const slot of this.#byId.values()) follower.added(slot);
   }
 
   nameHolder(name: string): bigint | undefined {
@@ -105,8 +142,8 @@ export class RackDirectory implements RackLookup {
     this.#nodes.delete(entityId);
   }
 
-  racks(): IterableIterator<RackRecord> {
-    return this.#byId.values();
+  *racks(): Generator<RackRecord> {
+    for (const slot of this.#byId.values()) yield slot.record;
   }
 
   /** Every Rack in name order. */
@@ -143,47 +180,54 @@ export class RackDirectory implements RackLookup {
     return { racks, nextAfter: null };
   }
 
-  /** Adds or replaces a Rack (only after the write that made it has committed). */
-  put(rack: RackRecord): void {
-    const previous = this.#byId.get(rack.entityId);
+  /**
+   * Adds or replaces a Rack (only after the write that made it has committed), and returns the record as kept: a
+   * Rack's hello facts counted here while its batch committed are newer than the batch's, so they are kept.
+   */
+  put(rack: RackRecord): RackRecord {
+    const slot = this.#byId.get(rack.entityId);
+    if (!slot) {
+      const added = new Slot(rack);
+      this.#byId.set(rack.entityId, added);
+      this.#index(rack);
+      this.#counts[rack.status]++;
+      this.#follower?.added(added);
+      return rack;
+    }
+    const previous = slot.record;
+    const kept = withHelloFactsOf(previous, rack);
     // Most puts keep the name (a status change): the sorted names are then left as they are.
-    if (previous) {
-      this.#unindex(previous, rack);
-      this.#counts[previous.status]--;
-    }
-    this.#counts[rack.status]++;
-    this.#byId.set(rack.entityId, rack);
-    if (this.#byName.get(rack.name) !== rack.entityId) {
-      if (!this.#byName.has(rack.name)) this.#sorted.add(rack.name);
-      this.#byName.set(rack.name, rack.entityId);
-    }
-    this.#byKey.set(rack.lifecycle.publicKey, rack.entityId);
+    this.#unindex(previous, kept);
+    this.#counts[previous.status]--;
+    this.#counts[kept.status]++;
+    slot.record = kept;
+    this.#index(kept);
+    return kept;
   }
 
   /** Forgets a Rack (only after its deletion has committed). */
   remove(entityId: bigint): void {
-    const previous = this.#byId.get(entityId);
-    if (!previous) return;
-    this.#unindex(previous);
-    this.#counts[previous.status]--;
+    const slot = this.#byId.get(entityId);
+    if (!slot) return;
+    this.#unindex(slot.record);
+    this.#counts[slot.record.status]--;
     this.#byId.delete(entityId);
     this.#dirty.delete(entityId);
+    this.#follower?.removed(slot);
   }
 
   /** A known Rack said hello: counts it and keeps what it reported; written by the next flush, not now. */
   noteHello(entityId: bigint, facts: HelloFacts): RackRecord | undefined {
-    const rack = this.#byId.get(entityId);
-    if (!rack) return undefined;
-    const lastSeen = rack.lastSeen && rack.lastSeen > facts.now ? rack.lastSeen : facts.now;
-    const noted: RackRecord = {
+    const slot = this.#byId.get(entityId);
+    if (!slot) return undefined;
+    const rack = slot.record;
+    slot.record = {
       ...rack,
       version: facts.version,
-      lastSeen,
       lifecycle: { ...rack.lifecycle, helloCount: rack.lifecycle.helloCount + 1, lastSource: facts.source },
     };
-    this.#byId.set(entityId, noted);
     this.#dirty.add(entityId);
-    return noted;
+    return slot.record;
   }
 
   /** The Racks whose hello facts need writing; the caller marks them dirty again if the write fails. */
@@ -201,6 +245,14 @@ export class RackDirectory implements RackLookup {
     return this.#dirty.size;
   }
 
+  #index(rack: RackRecord): void {
+    if (this.#byName.get(rack.name) !== rack.entityId) {
+      if (!this.#byName.has(rack.name)) this.#sorted.add(rack.name);
+      this.#byName.set(rack.name, rack.entityId);
+    }
+    this.#byKey.set(rack.lifecycle.publicKey, rack.entityId);
+  }
+
   /** Drops `rack`'s name and key from the indexes, unless `next` (the same Rack's new record) keeps them. */
   #unindex(rack: RackRecord, next?: RackRecord): void {
     if (next?.name !== rack.name && this.#byName.get(rack.name) === rack.entityId) {
@@ -210,4 +262,22 @@ export class RackDirectory implements RackLookup {
     const key = rack.lifecycle.publicKey;
     if (next?.lifecycle.publicKey !== key && this.#byKey.get(key) === rack.entityId) this.#byKey.delete(key);
   }
+}
+
+/** `committed` with the hello facts (version, count, last source) of `current` when both are the same key's. */
+function withHelloFactsOf(current: RackRecord, committed: RackRecord): RackRecord {
+  if (current.lifecycle.publicKey !== committed.lifecycle.publicKey) return committed;
+  const life = current.lifecycle;
+  if (
+    committed.version === current.version &&
+    committed.lifecycle.helloCount === life.helloCount &&
+    committed.lifecycle.lastSource === life.lastSource
+  ) {
+    return committed;
+  }
+  return {
+    ...committed,
+    version: current.version,
+    lifecycle: { ...committed.lifecycle, helloCount: life.helloCount, lastSource: life.lastSource },
+  };
 }

@@ -11,7 +11,7 @@ import { RackDirectory } from "./rack-directory.js";
 import { countRacksByStatus, getRackByEntityId } from "./rack-queries.js";
 import type { RackStatus } from "./rack-status.js";
 import type { RackRecord } from "./registry-records.js";
-import { type RackChange, RegistryWriter } from "./registry-writer.js";
+import { RegistryWriter } from "./registry-writer.js";
 import { ScenarioCatalog } from "./scenario-catalog.js";
 import { type InsertRackInput, type NodeRowInput, planInsertRack } from "./write-plans.js";
 import { committedBase, type StageBase, type WriteStage } from "./write-stage.js";
@@ -101,13 +101,12 @@ export async function openTestWriter(db: Db): Promise<TestWriter> {
   const directory = await RackDirectory.load(db);
   const scenarios = await ScenarioCatalog.load(db);
   const changes: string[] = [];
-  const writer = new RegistryWriter({
-    db,
-    directory,
-    pool: await MachineIdPool.load(db),
-    scenarios,
-    onCommitted: (change: RackChange) => changes.push(`${change.kind}:${change.rack.name}`),
+  // What presence follows: Racks entering and leaving the directory as their batches commit, removals first.
+  directory.follow({
+    added: (slot) => changes.push(`added:${slot.record.name}`),
+    removed: (slot) => changes.push(`removed:${slot.record.name}`),
   });
+  const writer = new RegistryWriter({ db, directory, pool: await MachineIdPool.load(db), scenarios });
   return { writer, directory, scenarios, changes };
 }
 

@@ -14,22 +14,14 @@ import { writeBatch } from "./batch-sql.js";
 import type { MachineIdPool } from "./machine-id-pool.js";
 import type { RackDirectory } from "./rack-directory.js";
 import { WriterReentryError } from "./registry-errors.js";
-import type { RackRecord } from "./registry-records.js";
 import type { ScenarioCatalog } from "./scenario-catalog.js";
 import { committedBase, type StageBase, WriteStage } from "./write-stage.js";
-
-/** A Rack a committed batch changed: what the rest of the Mixer (presence) follows, in commit order. */
-export type RackChange =
-  | { kind: "removed"; rack: RackRecord }
-  | { kind: "put"; rack: RackRecord; previous: RackRecord | undefined };
 
 export interface RegistryWriterOptions {
   db: Db;
   directory: RackDirectory;
   pool: MachineIdPool;
   scenarios: ScenarioCatalog;
-  /** Called for every Rack of a committed batch, removals first, after the directory has it. */
-  onCommitted?: (change: RackChange) => void;
   /** Most writes in one transaction (default 1000). */
   maxBatch?: number;
   logger?: Pick<Logger, "warn">;
@@ -58,7 +50,6 @@ export class RegistryWriter {
   readonly #pool: MachineIdPool;
   readonly #scenarios: ScenarioCatalog;
   readonly #base: StageBase;
-  readonly #onCommitted: (change: RackChange) => void;
   readonly #maxBatch: number;
   readonly #logger: Pick<Logger, "warn"> | undefined;
   readonly #queue: Pending[] = [];
@@ -80,7 +71,6 @@ export class RegistryWriter {
     this.#directory = options.directory;
     this.#pool = options.pool;
     this.#scenarios = options.scenarios;
-    this.#onCommitted = options.onCommitted ?? (() => undefined);
     this.#maxBatch = Math.max(1, options.maxBatch ?? 1000);
     this.#logger = options.logger;
     this.#base = committedBase(options.directory, options.pool, options.scenarios);
@@ -217,7 +207,11 @@ export class RegistryWriter {
     for (const { item, result } of planned) item.resolve(result);
   }
 
-  /** The batch committed: the directory, the MachineID pool, scenarios and presence follow, removals first. */
+  /**
+   * The batch committed: the directory, the MachineID pool and the scenarios follow, removals first (so a name or
+   * key a removed Rack held is free for the Rack that takes it). Presence follows the directory (see
+   * RackDirectory.follow).
+   */
   #apply(stage: WriteStage): void {
     for (const [entityId, node] of stage.nodes) {
       const previous = this.#directory.node(entityId);
@@ -231,51 +225,21 @@ export class RegistryWriter {
       this.#pool.markLive(node.machineId, node.entityId);
     }
     for (const scenario of stage.scenarios.values()) this.#scenarios.put(scenario);
-    const removed: RackRecord[] = [];
     for (const entityId of stage.racks.keys()) {
       const previous = this.#directory.rack(entityId);
       if (previous && (stage.deleted.has(entityId) || stage.racks.get(entityId) === null)) {
         this.#directory.remove(entityId);
         this.#pool.release(previous.machineId);
-        removed.push(previous);
       }
     }
     for (const [machineId, row] of stage.tombstones) {
       if (row) this.#pool.setTombstone(machineId, row.reusableAfter.getTime());
       else this.#pool.clearTombstone(machineId);
     }
-    const put: Array<{ rack: RackRecord; previous: RackRecord | undefined }> = [];
     for (const [entityId, after] of stage.racks) {
       if (!after) continue;
-      const current = this.#directory.rack(entityId);
-      // Hello facts are counted in the directory while a batch commits; keep the newest of them.
-      const merged: RackRecord =
-        current && current.lifecycle.publicKey === after.lifecycle.publicKey
-          ? {
-              ...after,
-              version: current.version,
-              lastSeen: current.lastSeen,
-              lifecycle: {
-                ...after.lifecycle,
-                helloCount: current.lifecycle.helloCount,
-                lastSource: current.lifecycle.lastSource,
-              },
-            }
-          : after;
-      this.#directory.put(merged);
-      this.#pool.markLive(merged.machineId, entityId);
-      put.push({ rack: merged, previous: current });
-    }
-    for (const rack of removed) this.#notify({ kind: "removed", rack });
-    for (const { rack, previous } of put) this.#notify({ kind: "put", rack, previous });
-  }
-
-  /** The write is committed whatever a follower does with it: a throwing follower is logged, not propagated. */
-  #notify(change: RackChange): void {
-    try {
-      this.#onCommitted(change);
-    } catch (error) {
-      this.#logger?.warn({ err: (error as Error).message, rack: change.rack.name }, "commit follower failed");
+      this.#directory.put(after);
+      this.#pool.markLive(after.machineId, entityId);
     }
   }
 }

@@ -1,5 +1,7 @@
-// Test fixtures for presence: one Rack id and a valid heartbeat to vary.
+// Test fixtures for presence: one Rack id, its directory record and a valid heartbeat to vary.
 import type { Heartbeat } from "@fluxrig/wire";
+import type { RackRecord } from "../../src/registry/registry-records.js";
+import { rackRecordFixture as recordFixture } from "./rack-record-fixture.js";
 
 export const RACK_ID = 216282733276561408n;
 
@@ -23,4 +25,9 @@ export function heartbeatFixture(over: Partial<Heartbeat> = {}): Heartbeat {
     ts: new Date(0).toISOString(),
     ...over,
   };
+}
+
+/** The directory's record of `rack-a` (RACK_ID), active, never seen, its status changed at the epoch. */
+export function rackRecordFixture(over: Parameters<typeof recordFixture>[0] = {}): RackRecord {
+  return recordFixture({ entityId: RACK_ID, name: "rack-a", ...over });
 }

@@ -1,9 +1,11 @@
-// Starts the REST API (and the OTLP receiver) over a running Mixer, from [api] config.
+// Starts the REST API (and the OTLP receiver) over the Mixer's services, from [api] config.
 import type { Logger } from "pino";
-import { createApi, startApiServer } from "./api/index.js";
+import { type ApiDeps, createApi, startApiServer } from "./api/index.js";
 import type { MixerConfig } from "./config.js";
-import type { Mixer } from "./mixer.js";
 import { RackMetricsStore } from "./telemetry/index.js";
+
+/** What the API serves: the Mixer's operations, its cluster facts and its counters. */
+export type ApiServices = Pick<ApiDeps, "racks" | "scenarios" | "audit" | "cluster" | "counters">;
 
 export interface ApiHandle {
   url: string;
@@ -11,18 +13,15 @@ export interface ApiHandle {
 }
 
 export async function startApi(opts: {
-  mixer: Mixer;
+  services: ApiServices;
   config: MixerConfig;
   logger: Logger;
   version: string;
 }): Promise<ApiHandle> {
-  const { mixer, config } = opts;
+  const { config } = opts;
   const logger = opts.logger.child({ component: "api" });
   const app = createApi({
-    racks: mixer.racks,
-    scenarios: mixer.scenarios,
-    audit: mixer.audit,
-    cluster: () => mixer.clusterInfo(),
+    ...opts.services,
     auth: {
       token: config.api.auth_token || null,
       disabled: config.api.auth_disabled_dangerously,
@@ -31,7 +30,6 @@ export async function startApi(opts: {
     logger,
     maxBodyBytes: config.api.max_body_bytes,
     metrics: new RackMetricsStore(),
-    counters: mixer.counters,
     version: opts.version,
   });
   const server = await startApiServer({ app, listen: config.api.listen, logger });

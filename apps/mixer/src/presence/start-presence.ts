@@ -1,0 +1,80 @@
+// Presence as the Mixer runs it: the tracker over the directory, the heartbeat subscription, the timers, the bus watch.
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import type { Db } from "../db/duckdb-database.js";
+import type { RackStatusChanges } from "../fleet/rack-status-changes.js";
+import { writePresenceRows } from "../registry/presence-writes.js";
+import type { RackDirectory } from "../registry/rack-directory.js";
+import { watchBus } from "../runtime/bus-watch.js";
+import type { Clock, Counters } from "../runtime/counters.js";
+import { subscribeHeartbeats } from "./heartbeat-subscription.js";
+import { presenceStatusChanges } from "./presence-status.js";
+import { PresenceSweeper } from "./presence-sweeper.js";
+import { PresenceTracker } from "./presence-tracker.js";
+
+export interface PresenceDeps {
+  db: Db;
+  nc: NatsConnection;
+  directory: RackDirectory;
+  lifecycle: RackStatusChanges;
+  clock: Clock;
+  counters: Counters;
+  logger: Logger;
+  heartbeatIntervalMs: number;
+  missedHeartbeats: number;
+  flushIntervalMs: number;
+  pendingTtlMs: number;
+}
+
+export interface RunningPresence {
+  readonly tracker: PresenceTracker;
+  /** Stops taking heartbeats and the timers, then writes what presence holds. */
+  stop(): Promise<void>;
+}
+
+/** Starts presence; the Mixer's start is the start of every Rack's first window. */
+export function startPresence(deps: PresenceDeps): RunningPresence {
+  const { clock, counters, logger } = deps;
+  const changes = presenceStatusChanges({ lifecycle: deps.lifecycle, counters, logger });
+  const tracker = new PresenceTracker(
+    {
+      heartbeatIntervalMs: deps.heartbeatIntervalMs,
+      missedHeartbeats: deps.missedHeartbeats,
+      startedAtMs: clock().getTime(),
+    },
+    {
+      directory: deps.directory,
+      sink: {
+        flush: async (rows) => {
+          await writePresenceRows(deps.db, rows);
+        },
+        markBack: changes.back,
+      },
+    },
+  );
+  const heartbeats = subscribeHeartbeats({ nc: deps.nc, presence: tracker, counters, clock });
+  const sweeper = new PresenceSweeper({
+    presence: tracker,
+    lifecycle: deps.lifecycle,
+    changes,
+    clock,
+    logger,
+    counters,
+    flushIntervalMs: deps.flushIntervalMs,
+    sweepIntervalMs: Math.max(25, Math.min(1000, Math.floor(deps.heartbeatIntervalMs / 4))),
+    pendingTtlMs: deps.pendingTtlMs,
+    confirmCaughtUp: heartbeats.caughtUp,
+    confirmTimeoutMs: tracker.offlineAfterMs,
+  });
+  sweeper.start();
+  // While the Mixer cannot see the bus it judges nobody; when it sees it again, every Rack gets a fresh window.
+  watchBus(deps.nc, { lost: () => sweeper.busLost(), regained: () => sweeper.busRegained() });
+  return {
+    tracker,
+    stop: async () => {
+      heartbeats.sub.unsubscribe();
+      await sweeper.stop();
+      await tracker.flush().catch((err: unknown) => logger.error({ err }, "final presence flush failed"));
+    },
+  };
+}
