@@ -20,7 +20,14 @@ import {
 import type { NatsConnection } from "@nats-io/transport-node";
 import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { hostileString, hostileValue, type Mutation, mutate, rawBytes } from "./support/arbitraries.js";
+import {
+  hostileString,
+  hostileValue,
+  type Mutation,
+  mutate,
+  oversizedOrDeep,
+  rawBytes,
+} from "./support/arbitraries.js";
 import { batched, FuzzRecord, type PropertyRecord, tally } from "./support/fuzz-record.js";
 import {
   assertAlive,
@@ -321,15 +328,11 @@ describe("fluxrig.event.heartbeat.> under hostile input", () => {
     "oversized (over 64 KiB) and deeply nested heartbeats are dropped before parsing",
     { property: "heartbeat.oversized_and_deep", target: TARGET, perCaseMs: 8 },
     async (rec) => {
-      const input = fc.oneof(
-        fc.integer({ min: 64 * 1024 + 1, max: 96 * 1024 }).map((n) => ({ kind: "size", n })),
-        fc.integer({ min: 33, max: 30_000 }).map((n) => ({ kind: "depth", n })),
-      );
       await property(
         rec,
         async () => {
           let sent = 0;
-          await batched(rec, input, record.runs, async ({ kind, n }) => {
+          await batched(rec, oversizedOrDeep, record.runs, async ({ kind, n }) => {
             rec.cases += 1;
             const hb = victim.heartbeatMessage();
             const text =

@@ -33,7 +33,14 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { MAX_CONFLICTS_PER_NAME } from "../../src/registry/name-conflicts.js";
-import { hostileString, hostileValue, type Mutation, mutate, rawBytes } from "./support/arbitraries.js";
+import {
+  hostileString,
+  hostileValue,
+  type Mutation,
+  mutate,
+  oversizedOrDeep,
+  rawBytes,
+} from "./support/arbitraries.js";
 import { batched, FuzzRecord, type PropertyRecord, tally } from "./support/fuzz-record.js";
 import {
   assertAlive,
@@ -557,14 +564,10 @@ describe("fluxrig.agent.hello under hostile input", () => {
     "oversized (over the Mixer's 64 KiB) and deeply nested hellos are refused before parsing",
     { property: "hello.oversized_and_deep", target: HELLO, perCaseMs: 15 },
     async (rec) => {
-      const input = fc.oneof(
-        fc.integer({ min: 64 * 1024 + 1, max: 96 * 1024 }).map((n) => ({ kind: "size", n })),
-        fc.integer({ min: 33, max: 30_000 }).map((n) => ({ kind: "depth", n })),
-      );
       await property(
         rec,
         () =>
-          batched(rec, input, record.runs, async ({ kind, n }) => {
+          batched(rec, oversizedOrDeep, record.runs, async ({ kind, n }) => {
             rec.cases += 1;
             if (kind === "size") {
               const hello = owner.buildHello();
