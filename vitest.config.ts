@@ -13,13 +13,18 @@ function processProject(p: {
   include: string[];
   testTimeout: number;
   fileParallelism?: boolean;
+  /** Print the logs of what a failing test started (fault files do it through FaultReport.attach). */
+  logsOnFailure: boolean;
 }): TestProjectInlineConfiguration {
   return {
     extends: true,
     test: {
       name: p.name,
       sequence: { groupOrder: p.groupOrder },
-      setupFiles: ["tooling/vitest-integration-setup.ts"],
+      setupFiles: [
+        "tooling/vitest-integration-setup.ts",
+        ...(p.logsOnFailure ? ["tooling/vitest-logs-on-failure.ts"] : []),
+      ],
       // Benchmarks run once, in the unit project.
       benchmark: { include: [] },
       include: p.include,
@@ -52,6 +57,7 @@ export default defineConfig({
         groupOrder: 1,
         include: ["packages/*/test/**/*.int.test.ts", "apps/*/test/**/*.int.test.ts"],
         testTimeout: 60_000,
+        logsOnFailure: true,
         // Each file starts its own nats-server and processes; two at a time suits a 2-core machine.
         fileParallelism: true,
       }),
@@ -62,6 +68,7 @@ export default defineConfig({
         groupOrder: 1,
         include: ["packages/*/test/**/*.fuzz.test.ts", "apps/*/test/**/*.fuzz.test.ts"],
         testTimeout: 120_000,
+        logsOnFailure: true,
       }),
       // Faults with real processes (kill -9, nats restarts, full disks). The default run repeats each fault a few
       // times; `pnpm test:faults` sets FLUXRIG_FAULT_ITERATIONS=20.
@@ -70,6 +77,7 @@ export default defineConfig({
         groupOrder: 2,
         include: ["packages/*/test/**/*.faults.test.ts", "apps/*/test/**/*.faults.test.ts"],
         testTimeout: 180_000,
+        logsOnFailure: false,
       }),
     ],
   },

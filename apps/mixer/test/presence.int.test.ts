@@ -1,10 +1,8 @@
 // Presence with ~200 scripted Racks against the real Mixer: offline within the bound, recovery to the right status,
 // no offline storm after a restart, bogus heartbeats dropped, last_seen durable across kill -9.
-import { attachLogsOnFailure, MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
-import { beforeEach, describe, expect, onTestFinished, test } from "vitest";
+import { MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
+import { describe, expect, onTestFinished, test } from "vitest";
 import { readRegistry } from "./support/registry-file.js";
-
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 
 const INTERVAL_MS = 200;
 const MISSED = 3;

@@ -4,7 +4,6 @@ import { stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readStateFlux, verifyPassport } from "@fluxrig/passport";
 import {
-  attachLogsOnFailure,
   type NatsServer,
   runBinary,
   spawnBinary,
@@ -14,7 +13,7 @@ import {
   waitFor,
 } from "@fluxrig/testkit";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { OtlpReceiver as Otlp, type OtlpReceiver, startOtlpReceiver } from "./support/otlp-receiver.js";
 import { ScriptedMixer, tickerScenarioPush } from "./support/scripted-mixer.js";
 
@@ -46,7 +45,6 @@ beforeAll(async () => {
     ].join("\n"),
   );
 });
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 afterAll(async () => {
   await otlp.close();
   await nats.stop();

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import {
   configVariables,
   LAB_FILES,
@@ -14,16 +14,7 @@ import {
   natsUrlPort,
   splitListen,
 } from "../../../tooling/lab/lab-config.js";
-import {
-  attachLogsOnFailure,
-  repoRoot,
-  type SpawnedProcess,
-  startProcess,
-  tempDir,
-  waitFor,
-} from "../src/index.js";
-
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed, { tail: 120 }));
+import { repoRoot, type SpawnedProcess, startProcess, tempDir, waitFor } from "../src/index.js";
 
 // The workspace's YAML parser, borrowed from the Mixer (the testkit does not depend on it).
 const { parse: parseYaml } = createRequire(join(repoRoot(), "apps/mixer/package.json"))("yaml") as {

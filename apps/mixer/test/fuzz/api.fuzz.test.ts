@@ -6,18 +6,16 @@
 //
 // Already covered in unit tests beside the routes (apps/mixer/src/api/*.test.ts, in-process): examples of each
 // error shape, one bad ref, one oversized body per route, protobuf 415. Here the same surfaces get fast-check.
-import { attachLogsOnFailure, MixerHarness, ScriptedRack, TEST_TOKEN } from "@fluxrig/testkit";
+import { MixerHarness, ScriptedRack, TEST_TOKEN } from "@fluxrig/testkit";
 import { WIRE_ERROR_CODE_LIST } from "@fluxrig/wire";
 import fc from "fast-check";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parseDocument } from "yaml";
 import { rackExport } from "../../src/telemetry/otlp-fixtures.js";
 import { hostileString, hostileValue, mutate, NASTY_STRINGS } from "./support/arbitraries.js";
 import { batched, FuzzRecord, type PropertyRecord, tally } from "./support/fuzz-record.js";
 import { assertAlive, changedRows, type MixerState, runProperty, snapshot } from "./support/mixer-state.js";
 import { RawHttp, type RawResponse } from "./support/raw-http.js";
-
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 
 const record = new FuzzRecord("api", { sample: 250 });
 /** The body cap of this Mixer: small, so thousands of over-the-cap uploads stay cheap. */

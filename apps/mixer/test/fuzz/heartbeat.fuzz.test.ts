@@ -8,7 +8,7 @@
 // Already covered in ../presence.int.test.ts (not repeated): one heartbeat each for an unknown name, another
 // entity id, a revoked Rack, and one schema failure.
 import { randomBytes } from "node:crypto";
-import { attachLogsOnFailure, MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
+import { MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
 import {
   encodeMessage,
   type Heartbeat,
@@ -19,7 +19,7 @@ import {
 } from "@fluxrig/wire";
 import type { NatsConnection } from "@nats-io/transport-node";
 import fc from "fast-check";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   hostileString,
   hostileValue,
@@ -40,8 +40,6 @@ import {
   runProperty,
   snapshot,
 } from "./support/mixer-state.js";
-
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 
 const record = new FuzzRecord("heartbeat", { sample: 300 });
 const TARGET = SUBJECTS.heartbeatAll;

@@ -18,7 +18,7 @@ import {
   signBytes,
   verifyPassport,
 } from "@fluxrig/passport";
-import { attachLogsOnFailure, MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
+import { MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
 import {
   decodeHelloReply,
   encodeMessage,
@@ -31,7 +31,7 @@ import {
 } from "@fluxrig/wire";
 import type { NatsConnection } from "@nats-io/transport-node";
 import fc from "fast-check";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { MAX_CONFLICTS_PER_NAME } from "../../src/registry/name-conflicts.js";
 import {
   hostileString,
@@ -52,8 +52,6 @@ import {
   runProperty,
   snapshot,
 } from "./support/mixer-state.js";
-
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 
 const record = new FuzzRecord("hello", { sample: 300 });
 const HELLO = SUBJECTS.hello;

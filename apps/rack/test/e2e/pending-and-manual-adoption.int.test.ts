@@ -3,8 +3,8 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { readStateFlux, verifyPassport } from "@fluxrig/passport";
-import { attachLogsOnFailure, MixerHarness, tempDir, waitFor } from "@fluxrig/testkit";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { MixerHarness, tempDir, waitFor } from "@fluxrig/testkit";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   activateScenario,
   clusterPublicKey,
@@ -25,8 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.[Symbol.asyncDispose]();
 });
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
-
 describe("a pending Rack (real Rack, real Mixer)", () => {
   test("heartbeats move last_seen; no OTLP reaches the Mixer; the gear runtime is not started", async () => {
     const name = "rack-pending-01";

@@ -13,8 +13,8 @@ import {
   verifyPassport,
   writeStateFlux,
 } from "@fluxrig/passport";
-import { attachLogsOnFailure, MixerHarness, tempDir } from "@fluxrig/testkit";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { MixerHarness, tempDir } from "@fluxrig/testkit";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   clusterPublicKey,
   fastMixerEnv,
@@ -34,8 +34,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.[Symbol.asyncDispose]();
 });
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
-
 /**
  * Boots the provisioned Rack on the bad state.flux now in its state dir: the refusal is logged with its verdict and
  * code, the file is kept aside byte for byte, the Rack enrolls with its key alone and the Mixer answers with a new

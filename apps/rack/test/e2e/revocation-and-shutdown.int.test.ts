@@ -2,8 +2,8 @@
 // and only heartbeats (status revoked); a stopped Rack says `stopping` in its last heartbeat and exits 0.
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { attachLogsOnFailure, MixerHarness, tempDir, waitFor } from "@fluxrig/testkit";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { MixerHarness, tempDir, waitFor } from "@fluxrig/testkit";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   activateScenario,
   clusterCounter,
@@ -29,8 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.[Symbol.asyncDispose]();
 });
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
-
 async function receivedAt(name: string): Promise<string | undefined> {
   const res = await h.api<RackMetricsView>(`/api/v1/racks/${name}/metrics`);
   return res.status === 200 ? res.body.received_at : undefined;
