@@ -14,6 +14,7 @@ import {
   setAside,
   showRack,
   spawnRack,
+  spawnWatchedRack,
   tickerScenario,
   waitForRack,
 } from "./support/real-fleet.js";
@@ -36,9 +37,8 @@ async function receivedAt(name: string): Promise<string | undefined> {
 
 describe("revocation and shutdown (real Rack, real Mixer)", () => {
   test("revoke: gears and OTLP export stop, state.flux is set aside, heartbeats say revoked", async () => {
-    await using state = tempDir(REVOKED);
-    const tap = await HeartbeatTap.open(h, REVOKED);
-    await using rack = spawnRack(h, { name: REVOKED, stateDir: state.path });
+    await using watched = await spawnWatchedRack(h, { name: REVOKED });
+    const { state, tap, rack } = watched;
     await rack.waitForJson({ msg: "gears: scenario applied", scenario: "ends" });
     await waitForRack(h, REVOKED, (r) => r.stats?.gears?.running === 2 && (r.stats.messages?.in ?? 0) > 0, {
       message: "gears running and counting",
