@@ -12,7 +12,6 @@ function processProject(p: {
   groupOrder: number;
   include: string[];
   testTimeout: number;
-  fileParallelism?: boolean;
   /** Print the logs of what a failing test started (fault files do it through FaultReport.attach). */
   logsOnFailure: boolean;
 }): TestProjectInlineConfiguration {
@@ -30,8 +29,8 @@ function processProject(p: {
       include: p.include,
       testTimeout: p.testTimeout,
       hookTimeout: 60_000,
+      // Each file starts its own nats-server and processes; two at a time suits a 2-core machine.
       maxWorkers: 2,
-      ...(p.fileParallelism === undefined ? {} : { fileParallelism: p.fileParallelism }),
     },
   };
 }
@@ -58,8 +57,6 @@ export default defineConfig({
         include: ["packages/*/test/**/*.int.test.ts", "apps/*/test/**/*.int.test.ts"],
         testTimeout: 60_000,
         logsOnFailure: true,
-        // Each file starts its own nats-server and processes; two at a time suits a 2-core machine.
-        fileParallelism: true,
       }),
       // Hostile input: fast-check over every subject and endpoint. The default run takes a sample;
       // `pnpm test:fuzz` sets FLUXRIG_FUZZ_RUNS=10000 (see packages/testkit/src/suite-intensity.ts).
