@@ -274,31 +274,27 @@ async function run(opts: Options, started: { h?: MixerHarness; rack?: SpawnedPro
   const heap = (beat: StoredBeat) => `heap used ${round(beat.stats.mem.heap_used_bytes / MB)} MB`;
   const setup = `heartbeat ${opts.heartbeat}; ${pending.samples} samples over ${pending.seconds} s after ${opts.warmupBeats} heartbeats; ${heap(pendingBeat)}`;
   const activeSetup = `heartbeat ${opts.heartbeat}, ticker ${opts.ticker}, OTLP export ${opts.exportInterval}; ${active.samples} samples over ${active.seconds} s after ${opts.warmupBeats} heartbeats; ${heap(activeBeat)}`;
-  const figures: Figure[] = [
-    {
-      name: "pending RSS (max)",
-      value: pending.rssMaxMb,
-      unit: "MB",
-      note: `target <= ${TARGETS.pendingRssMb} MB: ${verdict(pending.rssMaxMb, TARGETS.pendingRssMb)}; mean ${pending.rssMeanMb} MB; ${setup}`,
-    },
-    {
-      name: "pending CPU",
-      value: pending.cpuPct,
-      unit: "% of a core",
-      note: `target < ${TARGETS.cpuPct}%: ${verdict(pending.cpuPct, TARGETS.cpuPct, true)}; utime+stime over ${pending.seconds} s; ${setup}`,
-    },
-    {
-      name: "active RSS (max)",
-      value: active.rssMaxMb,
-      unit: "MB",
-      note: `target <= ${TARGETS.activeRssMb} MB: ${verdict(active.rssMaxMb, TARGETS.activeRssMb)}; mean ${active.rssMeanMb} MB; ${activeSetup}`,
-    },
-    {
-      name: "active CPU",
-      value: active.cpuPct,
-      unit: "% of a core",
-      note: `target < ${TARGETS.cpuPct}%: ${verdict(active.cpuPct, TARGETS.cpuPct, true)}; utime+stime over ${active.seconds} s; ${activeSetup}`,
-    },
+  /** RSS and CPU of one phase against its targets. */
+  const phaseFigures = (phase: "pending" | "active", m: PhaseFigures, about: string): Figure[] => {
+    const rssTargetMb = TARGETS[`${phase}RssMb`];
+    return [
+      {
+        name: `${phase} RSS (max)`,
+        value: m.rssMaxMb,
+        unit: "MB",
+        note: `target <= ${rssTargetMb} MB: ${verdict(m.rssMaxMb, rssTargetMb)}; mean ${m.rssMeanMb} MB; ${about}`,
+      },
+      {
+        name: `${phase} CPU`,
+        value: m.cpuPct,
+        unit: "% of a core",
+        note: `target < ${TARGETS.cpuPct}%: ${verdict(m.cpuPct, TARGETS.cpuPct, true)}; utime+stime over ${m.seconds} s; ${about}`,
+      },
+    ];
+  };
+  const figures = [
+    ...phaseFigures("pending", pending, setup),
+    ...phaseFigures("active", active, activeSetup),
   ];
   const over = figures.filter((f) => f.note.includes("OVER TARGET")).map((f) => f.name);
   return { figures, over };

@@ -24,18 +24,26 @@ const n = (v) => (typeof v === "number" ? v.toLocaleString("en-US") : "?");
 const lines = [];
 let bad = 0;
 
+/** A markdown row. */
+const row = (cells) => lines.push(`| ${cells.join(" | ")} |`);
+
+/** A heading and a table header; numeric columns (named in `right`) are right-aligned. */
+function startTable(title, columns, right) {
+  lines.push(`### ${title}`, "");
+  row(columns);
+  lines.push(`|${columns.map((c) => (right.includes(c) ? "---:" : "---")).join("|")}|`);
+}
+
 const faults = records("faults");
 if (faults.length > 0) {
-  lines.push("### Faults", "");
-  lines.push("| scenario | iterations | rows lost | crashes | wrongly admitted | passed | run |");
-  lines.push("|---|---:|---:|---:|---:|---|---|");
+  const counts = ["iterations", "rows lost", "crashes", "wrongly admitted"];
+  startTable("Faults", ["scenario", ...counts, "passed", "run"], counts);
   for (const r of faults) {
     const worst = r.rowsLost + r.crashes + r.wronglyAdmitted;
     if (worst > 0 || !r.passed) bad++;
     const run = `${r.full_run ? "full" : "sample"}, ${r.finished_at ?? "?"}`;
-    lines.push(
-      `| ${r.scenario} | ${n(r.iterations)} | ${n(r.rowsLost)} | ${n(r.crashes)} | ${n(r.wronglyAdmitted)} | ${r.passed ? "yes" : "**no**"} | ${run} |`,
-    );
+    const passed = r.passed ? "yes" : "**no**";
+    row([r.scenario, ...[r.iterations, r.rowsLost, r.crashes, r.wronglyAdmitted].map(n), passed, run]);
   }
   const skipped = faults.flatMap((r) => r.skipped.map((s) => `- ${r.scenario} / ${s.test}: ${s.reason}`));
   if (skipped.length > 0) lines.push("", "Skipped on this machine:", "", ...skipped);
@@ -44,9 +52,8 @@ if (faults.length > 0) {
 
 const fuzz = records("fuzz");
 if (fuzz.length > 0) {
-  lines.push("### Hostile input", "");
-  lines.push("| property | target | cases | crashes | rows written | 5xx | hung | outcomes |");
-  lines.push("|---|---|---:|---:|---:|---:|---:|---|");
+  const counts = ["cases", "crashes", "rows written", "5xx", "hung"];
+  startTable("Hostile input", ["property", "target", ...counts, "outcomes"], counts);
   for (const file of fuzz) {
     for (const p of file.properties) {
       if (p.crashes + p.rows_written_from_invalid_input + p.status_5xx + p.hung > 0 || !p.ok) bad++;
@@ -55,9 +62,8 @@ if (fuzz.length > 0) {
         .slice(0, 4)
         .map(([k, v]) => `${k} ${n(v)}`)
         .join(", ");
-      lines.push(
-        `| ${p.property} | \`${p.target}\` | ${n(p.cases)} | ${n(p.crashes)} | ${n(p.rows_written_from_invalid_input)} | ${n(p.status_5xx)} | ${n(p.hung)} | ${outcomes} |`,
-      );
+      const figures = [p.cases, p.crashes, p.rows_written_from_invalid_input, p.status_5xx, p.hung].map(n);
+      row([p.property, `\`${p.target}\``, ...figures, outcomes]);
     }
   }
   const runs = fuzz.map(

@@ -22,6 +22,20 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
+/** `<prefix>p50` and `<prefix>p99` of an ascending array of milliseconds, rounded to `digits`. */
+export function latencyFigures(
+  prefix: string,
+  sorted: readonly number[],
+  opts: { digits: number; note: string },
+): Figure[] {
+  return [50, 99].map((p) => ({
+    name: `${prefix}p${p}`,
+    value: round(percentile(sorted, p), opts.digits),
+    unit: "ms",
+    note: opts.note,
+  }));
+}
+
 export function ascending(values: Iterable<number>): number[] {
   return [...values].sort((a, b) => a - b);
 }

@@ -1,5 +1,5 @@
 // Phase 1: every Rack enrolls with a signed hello and is adopted at once (auto_adopt); each starts heartbeating.
-import { ascending, percentile, round } from "./figures.js";
+import { ascending, latencyFigures, round } from "./figures.js";
 import { cpuMs, rssBytes } from "./proc-stats.js";
 import { bar } from "./progress-line.js";
 import { type HelloReply, helloBytes, machineIdOf, type SwarmContext } from "./swarm-context.js";
@@ -97,18 +97,7 @@ export async function enrollPhase(ctx: SwarmContext): Promise<EnrollOutcome> {
         `over ${opts.connections} connections, adopted Racks heartbeating meanwhile; retries ${retries}` +
         `${failed ? `; failures: ${failed}` : ""}; mixer CPU ${round(mixerCpu * 1000, 0)} us/hello; ${ctx.command}`,
     },
-    {
-      name: "enroll.p50",
-      value: round(percentile(sorted, 50), 1),
-      unit: "ms",
-      note: "hello request to active reply",
-    },
-    {
-      name: "enroll.p99",
-      value: round(percentile(sorted, 99), 1),
-      unit: "ms",
-      note: "hello request to active reply",
-    },
+    ...latencyFigures("enroll.", sorted, { digits: 1, note: "hello request to active reply" }),
     {
       name: "enroll.mixer_rss",
       value: round((rss ?? Number.NaN) / 1048576, 1),

@@ -1,5 +1,5 @@
 // Phase: thundering herd. nats-server restarts; every Rack reconnects and says hello with its passport at once.
-import { ascending, percentile, round } from "./figures.js";
+import { ascending, latencyFigures, round } from "./figures.js";
 import type { NatsConnection, RackRow } from "./mixer-under-test.js";
 import { settle } from "./phase-steady.js";
 import { cpuMs } from "./proc-stats.js";
@@ -155,18 +155,7 @@ export async function herdPhase(ctx: SwarmContext): Promise<void> {
         `(${cpu0 === undefined || cpu1 === undefined ? "?" : round(((cpu1 - cpu0) * 1000) / Math.max(1, active), 0)} us per hello, heartbeats and flapping included); ` +
         `${mut.memoryText()}`,
     },
-    {
-      name: "herd.hello_p50",
-      value: round(percentile(sorted, 50), 0),
-      unit: "ms",
-      note: "successful hello request to reply",
-    },
-    {
-      name: "herd.hello_p99",
-      value: round(percentile(sorted, 99), 0),
-      unit: "ms",
-      note: "successful hello request to reply",
-    },
+    ...latencyFigures("herd.hello_", sorted, { digits: 0, note: "successful hello request to reply" }),
     {
       name: "herd.false_offline",
       value: Math.max(0, offlineMarked - silentAtSource),

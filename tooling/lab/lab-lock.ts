@@ -2,6 +2,7 @@
 import { constants, readFileSync } from "node:fs";
 import { open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { setTimeout as delay } from "node:timers/promises";
+import { isAlive } from "../../apps/mixer/src/runtime/data-dir.js";
 
 /** What `lab.lock` holds. */
 export interface LabLockRecord {
@@ -113,15 +114,6 @@ async function readLock(file: string): Promise<LabLockRecord | undefined> {
     };
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

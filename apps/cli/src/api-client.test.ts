@@ -1,9 +1,10 @@
 // The REST client with a fake fetch: headers, and every kind of failure mapped to its code and exit code.
 import { describe, expect, test } from "vitest";
 import { apiError, fakeFetch, json } from "../test/support/in-process.js";
+import { EXIT_CODE_CASES } from "../test/support/exit-code-cases.js";
 import { ApiClient, describeNetworkError, type FetchLike } from "./api-client.js";
 import { CliError } from "./cli-error.js";
-import { EXIT } from "./exit-codes.js";
+import { EXIT, type ExitCode } from "./exit-codes.js";
 
 function client(fetch: FetchLike, over: Partial<ConstructorParameters<typeof ApiClient>[0]> = {}) {
   return new ApiClient({
@@ -56,17 +57,9 @@ describe("requests", () => {
 });
 
 describe("exit code mapping", () => {
-  test.each([
-    [404, "not_found", EXIT.refused],
-    [409, "invalid_transition", EXIT.refused],
-    [400, "schema", EXIT.refused],
-    [422, "schema", EXIT.refused],
-    [401, "unauthorized", EXIT.auth],
-    [403, "forbidden", EXIT.auth],
-    [503, "unavailable", EXIT.unreachable],
-    [503, "registry_full", EXIT.refused],
-    [500, "internal", EXIT.refused],
-  ])("HTTP %d %s -> exit %d, the Mixer's code and message", async (status, code, exit) => {
+  // Answers that carry the Mixer's own error code (a proxy's bare 502/504 has none).
+  const answers = EXIT_CODE_CASES.filter((c): c is readonly [number, string, ExitCode] => c[1] !== undefined);
+  test.each(answers)("HTTP %d %s -> exit %d, the Mixer's code and message", async (status, code, exit) => {
     const fetch = fakeFetch({ "GET /api/v1/racks/x": () => apiError(status, code, `said ${code}`) });
     const err = await failure(client(fetch).get("/api/v1/racks/x"));
     expect(err).toMatchObject({ code, message: `said ${code}`, exitCode: exit });

@@ -10,6 +10,14 @@ const GLOB_PATTERN = /^[a-z0-9*?-]{1,63}$/;
 const PREFIX_PATTERN = /^[a-z0-9-]{1,63}$/;
 const MAX_TIMEOUT_MS = 10 * 60_000;
 
+/** A parser that accepts what `pattern` matches and otherwise says what it expected. */
+function matching(pattern: RegExp, expected: string): (value: string) => string {
+  return (value) => {
+    if (!pattern.test(value)) throw new InvalidArgumentError(`Expected ${expected}.`);
+    return value;
+  };
+}
+
 /** The Rack statuses `--status` accepts. */
 export const RACK_STATUSES = ["pending", "active", "offline", "rejected", "revoked"] as const;
 
@@ -19,30 +27,22 @@ export const RACK_STATUSES = ["pending", "active", "offline", "rejected", "revok
  * @example
  * parseRef("0x0300640000000000"); // "0x0300640000000000"
  */
-export function parseRef(value: string): string {
-  if (!REF_PATTERN.test(value)) {
-    throw new InvalidArgumentError(
-      "Expected a Rack name (lowercase DNS label such as rack-nyc-01), a decimal entity id or a 0x-hex entity id.",
-    );
-  }
-  return value;
-}
+export const parseRef = matching(
+  REF_PATTERN,
+  "a Rack name (lowercase DNS label such as rack-nyc-01), a decimal entity id or a 0x-hex entity id",
+);
 
 /** A Rack name (a ref that must be a name, e.g. for `racks replace`). @example parseRackName("rack-nyc-01") */
-export function parseRackName(value: string): string {
-  if (!RACK_NAME_PATTERN.test(value)) {
-    throw new InvalidArgumentError("Expected a Rack name: a lowercase DNS label such as rack-nyc-01.");
-  }
-  return value;
-}
+export const parseRackName = matching(
+  RACK_NAME_PATTERN,
+  "a Rack name: a lowercase DNS label such as rack-nyc-01",
+);
 
 /** A scenario name (the same DNS label rule as Racks). @example parseScenarioName("edge-demo") */
-export function parseScenarioName(value: string): string {
-  if (!RACK_NAME_PATTERN.test(value)) {
-    throw new InvalidArgumentError("Expected a scenario name: a lowercase DNS label such as edge-demo.");
-  }
-  return value;
-}
+export const parseScenarioName = matching(
+  RACK_NAME_PATTERN,
+  "a scenario name: a lowercase DNS label such as edge-demo",
+);
 
 /** A page size, 1..1000 as the API allows. @example parseLimit("50") // 50 */
 export function parseLimit(value: string): number {
@@ -54,22 +54,13 @@ export function parseLimit(value: string): number {
 }
 
 /** A glob over Rack names: `[a-z0-9-]` with `*` and `?`. @example parsePattern("rack-nyc-*") */
-export function parsePattern(value: string): string {
-  if (!GLOB_PATTERN.test(value)) {
-    throw new InvalidArgumentError(
-      "Expected a glob over Rack names: a-z, 0-9, '-', with * and ? (quote it).",
-    );
-  }
-  return value;
-}
+export const parsePattern = matching(
+  GLOB_PATTERN,
+  "a glob over Rack names: a-z, 0-9, '-', with * and ? (quote it)",
+);
 
 /** The start of a Rack name. @example parsePrefix("rack-nyc-") */
-export function parsePrefix(value: string): string {
-  if (!PREFIX_PATTERN.test(value)) {
-    throw new InvalidArgumentError("Expected the start of a Rack name: a-z, 0-9 and '-'.");
-  }
-  return value;
-}
+export const parsePrefix = matching(PREFIX_PATTERN, "the start of a Rack name: a-z, 0-9 and '-'");
 
 /** A raw Ed25519 public key, unpadded base64url (43 characters). @example parsePublicKey(rack.publicKey) */
 export function parsePublicKey(value: string): string {
@@ -116,7 +107,4 @@ export function parseReason(value: string): string {
 }
 
 /** An audit event seq, as the API pages by it. @example parseSeq("17") // "17" */
-export function parseSeq(value: string): string {
-  if (!/^[0-9]{1,15}$/.test(value)) throw new InvalidArgumentError("Expected an event seq (a whole number).");
-  return value;
-}
+export const parseSeq = matching(/^[0-9]{1,15}$/, "an event seq (a whole number)");

@@ -2,11 +2,9 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
-import { attachLogsOnFailure, freePort, MixerHarness, TEST_TOKEN, tempDir } from "@fluxrig/testkit";
-import { beforeEach, describe, expect, test } from "vitest";
+import { freePort, MixerHarness, TEST_TOKEN, tempDir } from "@fluxrig/testkit";
+import { describe, expect, test } from "vitest";
 import { cliFor, runFluxrig } from "./support/fluxrig-cli.js";
-
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 
 describe("without a Mixer", () => {
   test("nothing listening: exit 3, naming the URL and the reason", async () => {

@@ -2,11 +2,9 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { generateKeyPair, publicKeyToBase64url, writeStateFlux } from "@fluxrig/passport";
-import { attachLogsOnFailure, MixerHarness, ScriptedRack, tempDir } from "@fluxrig/testkit";
-import { beforeEach, expect, test } from "vitest";
+import { MixerHarness, ScriptedRack, tempDir } from "@fluxrig/testkit";
+import { expect, test } from "vitest";
 import { cliFor, hexId, runFluxrig } from "./support/fluxrig-cli.js";
-
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 
 test("valid with the right cluster key (raw or cluster.pub); exit 1 with a reason for a wrong key or a tampered file", async () => {
   await using h = await MixerHarness.create();

@@ -1,9 +1,7 @@
 // A rebuilt machine: a new key claims a taken name, the operator sees the conflict and hands the name over.
-import { attachLogsOnFailure, MixerHarness, ScriptedRack } from "@fluxrig/testkit";
-import { beforeEach, expect, test } from "vitest";
+import { MixerHarness, ScriptedRack } from "@fluxrig/testkit";
+import { expect, test } from "vitest";
 import { cliFor } from "./support/fluxrig-cli.js";
-
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 
 interface RackJson {
   name: string;

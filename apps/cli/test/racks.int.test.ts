@@ -1,9 +1,7 @@
 // `fluxrig racks` against a real Mixer: list, show, adopt (one, several, by pattern), reject, revoke, rm.
-import { attachLogsOnFailure, MixerHarness, ScriptedRack } from "@fluxrig/testkit";
-import { beforeEach, describe, expect, test } from "vitest";
+import { MixerHarness, ScriptedRack } from "@fluxrig/testkit";
+import { describe, expect, test } from "vitest";
 import { cliFor, hexId } from "./support/fluxrig-cli.js";
-
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 
 interface RackJson {
   name: string;

@@ -1,11 +1,9 @@
 // `fluxrig scenario`, `events`, `events verify` and `cluster info` against a real Mixer.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { attachLogsOnFailure, MixerHarness, ScriptedRack, tempDir, waitFor } from "@fluxrig/testkit";
-import { beforeEach, expect, test } from "vitest";
+import { MixerHarness, ScriptedRack, tempDir, waitFor } from "@fluxrig/testkit";
+import { expect, test } from "vitest";
 import { cliFor } from "./support/fluxrig-cli.js";
-
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 
 const GOOD = `meta: { name: edge-demo, version: 1 }
 racks: [{ name: rack-edge-01 }]

@@ -1,9 +1,7 @@
 // The three adoption paths, reject and revoke, end to end: REST API calls against a real Mixer, scripted Racks on NATS.
-import { attachLogsOnFailure, MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
-import { beforeEach, describe, expect, test } from "vitest";
+import { MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
+import { describe, expect, test } from "vitest";
 import { readRegistry } from "./support/registry-file.js";
-
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 
 const SCENARIO = `meta:
   name: demo

@@ -1,12 +1,10 @@
 // Enrollment over real NATS into a real DuckDB file, against the fluxrig-mixer process.
 import { generateKeyPair, publicKeyFromBase64url, verifyPassport } from "@fluxrig/passport";
-import { attachLogsOnFailure, MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
+import { MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
 import { encodeMessage } from "@fluxrig/wire";
 import nacl from "tweetnacl";
-import { beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { readRegistry } from "./support/registry-file.js";
-
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 
 describe("enrollment", () => {
   test("a new Rack becomes a pending row with the seed's columns; the same key again is the same row", async () => {

@@ -1,10 +1,8 @@
 // Presence with ~200 scripted Racks against the real Mixer: offline within the bound, recovery to the right status,
 // no offline storm after a restart, bogus heartbeats dropped, last_seen durable across kill -9.
-import { attachLogsOnFailure, MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
-import { beforeEach, describe, expect, onTestFinished, test } from "vitest";
+import { MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
+import { describe, expect, onTestFinished, test } from "vitest";
 import { readRegistry } from "./support/registry-file.js";
-
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 
 const INTERVAL_MS = 200;
 const MISSED = 3;
@@ -33,8 +31,12 @@ interface AuditRow {
 /** When each Rack last sent a heartbeat (ms), as the sender saw it. */
 const lastSent = new Map<string, number>();
 
-/** Heartbeats every INTERVAL_MS for the Racks in `live`; the test changes the set to silence some. */
-function heartbeatLoop(racks: ScriptedRack[], live: Set<string>): () => void {
+/**
+ * Heartbeats every INTERVAL_MS, until `stop()` or the end of the test, for the Racks in `live` (all of them at
+ * first); the test changes the set to silence some.
+ */
+function heartbeating(racks: ScriptedRack[]): { live: Set<string>; stop: () => void } {
+  const live = new Set(racks.map((r) => r.name));
   const timer = setInterval(() => {
     for (const r of racks) {
       // Like a real Rack: heartbeats start once the hello reply gave it an entity id.
@@ -47,7 +49,9 @@ function heartbeatLoop(racks: ScriptedRack[], live: Set<string>): () => void {
       }
     }
   }, INTERVAL_MS);
-  return () => clearInterval(timer);
+  const stop = () => clearInterval(timer);
+  onTestFinished(stop);
+  return { live, stop };
 }
 
 async function allRacks(h: MixerHarness): Promise<Map<string, RackRow>> {
@@ -75,9 +79,7 @@ describe("presence at small scale", () => {
       { length: 200 },
       (_, i) => new ScriptedRack(nc, `rack-${String(i).padStart(3, "0")}`),
     );
-    const live = new Set(racks.map((r) => r.name));
-    const stop = heartbeatLoop(racks, live);
-    onTestFinished(stop);
+    const { live, stop } = heartbeating(racks);
     for (let i = 0; i < racks.length; i += 50)
       await Promise.all(racks.slice(i, i + 50).map((r) => r.hello()));
     // Adopt all but the last 10, which stay pending.
@@ -147,9 +149,7 @@ describe("presence at small scale", () => {
     await using h = await MixerHarness.create({ env: { ...ENV, FLUXRIG_ENROLLMENT_AUTO_ADOPT: "true" } });
     const nc = await h.client();
     const racks = Array.from({ length: 50 }, (_, i) => new ScriptedRack(nc, `r-${i}`));
-    const live = new Set(racks.map((r) => r.name));
-    const stop = heartbeatLoop(racks, live);
-    onTestFinished(stop);
+    const { stop } = heartbeating(racks);
     try {
       await Promise.all(racks.map((r) => r.hello()));
       await waitFor(async () => [...(await allRacks(h)).values()].every((r) => r.last_seen !== null), {
@@ -217,9 +217,7 @@ describe("presence at small scale", () => {
     });
     const nc = await h.client();
     const racks = Array.from({ length: 50 }, (_, i) => new ScriptedRack(nc, `bus-${i}`));
-    const live = new Set(racks.map((r) => r.name));
-    const stop = heartbeatLoop(racks, live);
-    onTestFinished(stop);
+    const { stop } = heartbeating(racks);
     try {
       await Promise.all(racks.map((r) => r.hello()));
       await waitFor(async () => [...(await allRacks(h)).values()].every((r) => r.status === "active"), {

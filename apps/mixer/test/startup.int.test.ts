@@ -1,18 +1,9 @@
 // How fluxrig-mixer starts and stops: clear refusals for broken config, unsafe keys, a held data dir, no NATS.
 import { chmod, mkdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  attachLogsOnFailure,
-  freePort,
-  MixerHarness,
-  runBinary,
-  TEST_TOKEN,
-  tempDir,
-} from "@fluxrig/testkit";
-import { beforeEach, describe, expect, test } from "vitest";
+import { freePort, MixerHarness, runBinary, TEST_TOKEN, tempDir } from "@fluxrig/testkit";
+import { describe, expect, test } from "vitest";
 import { readRegistry } from "./support/registry-file.js";
-
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 
 describe("fluxrig-mixer start and stop", () => {
   test("a config error names the file and the key, and exits 2", async () => {

@@ -3,13 +3,13 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { readStateFlux, verifyPassport } from "@fluxrig/passport";
 import { type NatsServer, startNatsServer, tempDir, waitFor } from "@fluxrig/testkit";
-import { HeartbeatSchema, type ScenarioPush } from "@fluxrig/wire";
+import { HeartbeatSchema } from "@fluxrig/wire";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadedSubsystems } from "../src/lazy-subsystems.js";
 import { startRack, type TestRack } from "./support/in-process-rack.js";
 import { OtlpReceiver, startOtlpReceiver } from "./support/otlp-receiver.js";
-import { ScriptedMixer } from "./support/scripted-mixer.js";
+import { ScriptedMixer, tickerScenarioPush } from "./support/scripted-mixer.js";
 
 // vitest resolves packages with the "module" condition, which picks OpenTelemetry's extensionless ESM builds that
 // Node cannot load; the bundle (esbuild) is unaffected and rack-binary.int.test.ts covers OTLP end to end.
@@ -29,19 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await nats.stop();
 });
-
-function demoScenario(): ScenarioPush {
-  return {
-    v: 1,
-    scenario: { name: "demo", version: "1" },
-    gears: [
-      { name: "tick", type: "ticker", config: { interval: "50ms" } },
-      { name: "count", type: "counter", config: { every: 5 } },
-    ],
-    wires: [{ name: "ticks", from: "tick.out", to: "count.in", subject: "fluxrig.msg.demo.ticks" }],
-    ts: new Date().toISOString(),
-  };
-}
 
 async function expectPendingOnly(t: TestRack, mixer: ScriptedMixer, name: string): Promise<void> {
   await t.waitForState("pending");
@@ -74,7 +61,7 @@ describe("adoption", () => {
     expect((await stat(join(dir.path, "rack.json"))).mode & 0o777).toBe(0o600);
 
     // A scenario that arrives early is cached, not run.
-    await mixer.pushScenario(name, demoScenario());
+    await mixer.pushScenario(name, tickerScenarioPush("demo", 5));
     await waitFor(() => t.rack.snapshot().scenario?.name === "demo", { message: "scenario cached" });
     expect(t.rack.snapshot().gears).toBeNull();
     expect(loadedSubsystems()).toEqual([]);
@@ -138,7 +125,7 @@ describe("adoption", () => {
 
       await mixer.adopt(name);
       await t.waitForState("active");
-      await mixer.pushScenario(name, demoScenario());
+      await mixer.pushScenario(name, tickerScenarioPush("demo", 5));
       await waitFor(
         () =>
           otlp.requests.some((r) => OtlpReceiver.metricNames(r).includes("fluxrig.rack.gear.messages.out")),

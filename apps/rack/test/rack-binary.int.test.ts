@@ -4,7 +4,6 @@ import { stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readStateFlux, verifyPassport } from "@fluxrig/passport";
 import {
-  attachLogsOnFailure,
   type NatsServer,
   runBinary,
   spawnBinary,
@@ -14,9 +13,9 @@ import {
   waitFor,
 } from "@fluxrig/testkit";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { OtlpReceiver as Otlp, type OtlpReceiver, startOtlpReceiver } from "./support/otlp-receiver.js";
-import { ScriptedMixer } from "./support/scripted-mixer.js";
+import { ScriptedMixer, tickerScenarioPush } from "./support/scripted-mixer.js";
 
 const NAME = "rack-bin-01";
 let nats: NatsServer;
@@ -46,7 +45,6 @@ beforeAll(async () => {
     ].join("\n"),
   );
 });
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 afterAll(async () => {
   await otlp.close();
   await nats.stop();
@@ -85,16 +83,7 @@ describe("fluxrig-rack binary", () => {
       timeoutMs: 10_000,
     });
     expect(otlp.requests[0]?.headers.authorization).toBe("Bearer t0ken");
-    await mixer.pushScenario(NAME, {
-      v: 1,
-      scenario: { name: "bin", version: "1" },
-      gears: [
-        { name: "tick", type: "ticker", config: { interval: "50ms" } },
-        { name: "count", type: "counter", config: { every: 10 } },
-      ],
-      wires: [{ name: "ticks", from: "tick.out", to: "count.in", subject: "fluxrig.msg.bin.ticks" }],
-      ts: new Date().toISOString(),
-    });
+    await mixer.pushScenario(NAME, tickerScenarioPush("bin", 10));
     await waitFor(
       () =>
         mixer.beats("active").some((h) => (h.stats.messages?.in ?? 0) > 0 && h.stats.gears?.running === 2),

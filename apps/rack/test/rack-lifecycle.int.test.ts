@@ -45,20 +45,34 @@ function dirFor(prefix: string): TempDir {
   return dir;
 }
 
-/** A Rack that enrolled with an `active` mixer and stopped cleanly: its state dir holds a passport. */
-async function adoptedStateDir(name: string): Promise<TempDir> {
+/**
+ * The state dir of a Rack that reached `state` and stopped cleanly: with an `active` mixer it holds a passport,
+ * with a `pending` one a key and a pin.
+ */
+async function provisionedStateDir(name: string, state: "active" | "pending" = "active"): Promise<TempDir> {
   const dir = dirFor(name);
   const first = await startRack({ name, stateDir: dir.path, nc });
-  await first.waitForState("active");
+  await first.waitForState(state);
   await first.rack.stop("provisioned");
   return dir;
+}
+
+/** A Rack started in a fresh state dir (both cleaned up after the test), once it has reached `state`. */
+async function rackIn(
+  state: TestRack["rack"]["state"],
+  name: string,
+): Promise<{ t: TestRack; dir: TempDir }> {
+  const dir = dirFor(name);
+  const t = await rackFor({ name, stateDir: dir.path, nc });
+  await t.waitForState(state);
+  return { t, dir };
 }
 
 describe("rack lifecycle", () => {
   test("a restart with a valid state.flux recovers the session without a new MachineID", async () => {
     const name = "rack-recover";
     const mixer = await mixerFor({ mode: "active", machineId: 42 });
-    const dir = await adoptedStateDir(name);
+    const dir = await provisionedStateDir(name);
     const firstEnv = await readStateFlux(join(dir.path, "state.flux"));
     const hellosBefore = mixer.hellos.length;
 
@@ -75,7 +89,7 @@ describe("rack lifecycle", () => {
   test("with NATS unreachable at boot an adopted Rack runs active from its passport, then catches up", async () => {
     const name = "rack-offline";
     const mixer = await mixerFor({ mode: "active" });
-    const dir = await adoptedStateDir(name);
+    const dir = await provisionedStateDir(name);
     const hellosBefore = mixer.hellos.length;
     let connect: (nc: NatsConnection) => void = () => undefined;
     const later = new Promise<NatsConnection>((resolve) => {
@@ -96,11 +110,8 @@ describe("rack lifecycle", () => {
   test("a tampered state.flux is moved aside with its reason and the Rack enrolls again", async () => {
     const name = "rack-tampered";
     const mixer = await mixerFor({ mode: "pending" });
-    const dir = dirFor(name);
     // Provision a key and a pin, then a passport for that key with one payload byte changed.
-    const first = await startRack({ name, stateDir: dir.path, nc });
-    await first.waitForState("pending");
-    await first.rack.stop("provisioned");
+    const dir = await provisionedStateDir(name, "pending");
     const { loadOrCreateKeyPair } = await import("@fluxrig/passport");
     const { keys } = await loadOrCreateKeyPair(join(dir.path, "rack.key"));
     await writeFile(
@@ -134,9 +145,7 @@ describe("rack lifecycle", () => {
   test("a pushed passport that does not verify is refused; the Rack stays pending", async () => {
     const name = "rack-forged";
     const mixer = await mixerFor({ mode: "pending" });
-    const dir = dirFor(name);
-    const t = await rackFor({ name, stateDir: dir.path, nc });
-    await t.waitForState("pending");
+    const { t, dir } = await rackIn("pending", name);
     const forger = new TestCluster("forger");
     const { loadOrCreateKeyPair } = await import("@fluxrig/passport");
     const { keys } = await loadOrCreateKeyPair(join(dir.path, "rack.key"));
@@ -166,9 +175,7 @@ describe("rack lifecycle", () => {
   test("an active Rack renews its passport past 2/3 of its life, unattended", async () => {
     const name = "rack-renew";
     const mixer = await mixerFor({ mode: "active", ttlMs: 1_500 });
-    const dir = dirFor(name);
-    const t = await rackFor({ name, stateDir: dir.path, nc });
-    await t.waitForState("active");
+    const { t, dir } = await rackIn("active", name);
     const first = decodePassportPayload((await readStateFlux(join(dir.path, "state.flux")))!);
     const renewed = await t.waitForLog({ msg: "passport: renewed" });
     expect(renewed.serial).toBeGreaterThan(first.serial);
@@ -187,9 +194,7 @@ describe("rack lifecycle", () => {
   test("stop: gears stopped, then a last heartbeat with status stopping", async () => {
     const name = "rack-stop";
     const mixer = await mixerFor({ mode: "active" });
-    const dir = dirFor(name);
-    const t = await startRack({ name, stateDir: dir.path, nc });
-    await t.waitForState("active");
+    const { t, dir } = await rackIn("active", name);
     await t.waitForLog({ msg: "gears: no scenario deployed to this Rack yet" });
     await t.rack.stop("SIGTERM");
     await nc.flush();

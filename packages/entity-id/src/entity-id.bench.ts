@@ -10,25 +10,21 @@ const hex = formatEntityIdHex(id);
 // A sink the optimiser cannot drop.
 let sink: unknown;
 
+const cases: Array<[string, () => unknown]> = [
+  ["encodeEntityId", () => encodeEntityId(parts)],
+  ["decodeEntityId", () => decodeEntityId(id)],
+  ["parseEntityId (decimal)", () => parseEntityId(decimal)],
+  ["parseEntityId (hex)", () => parseEntityId(hex)],
+  ["formatEntityId (decimal)", () => formatEntityId(id)],
+  ["formatEntityIdHex", () => formatEntityIdHex(id)],
+];
+
 describe("entity-id", () => {
-  bench("encodeEntityId", () => {
-    sink = encodeEntityId(parts);
-  });
-  bench("decodeEntityId", () => {
-    sink = decodeEntityId(id);
-  });
-  bench("parseEntityId (decimal)", () => {
-    sink = parseEntityId(decimal);
-  });
-  bench("parseEntityId (hex)", () => {
-    sink = parseEntityId(hex);
-  });
-  bench("formatEntityId (decimal)", () => {
-    sink = formatEntityId(id);
-  });
-  bench("formatEntityIdHex", () => {
-    sink = formatEntityIdHex(id);
-  });
+  for (const [name, run] of cases) {
+    bench(name, () => {
+      sink = run();
+    });
+  }
 });
 
 export { sink };

@@ -1,7 +1,8 @@
 // Tests of the envelope: signing, structural parsing with its size cap, payload decoding and serialisation.
 
 import { describe, expect, test } from "vitest";
-import { samplePayload } from "../test/support/passport-fixtures.js";
+import { passportSigner } from "../test/support/passport-fixtures.js";
+import { thrownBy } from "../test/support/thrown.js";
 import {
   decodePassportPayload,
   MAX_PASSPORT_BYTES,
@@ -10,24 +11,12 @@ import {
   signPassport,
   stringifyPassport,
 } from "./envelope.js";
-import { PassportFormatError, PassportKeyError, PassportMalformedError } from "./errors.js";
-import { generateKeyPair, keyId, verifyBytes } from "./keys.js";
+import { PassportError, PassportFormatError, PassportKeyError, PassportMalformedError } from "./errors.js";
+import { verifyBytes } from "./keys.js";
 import { encodePayload } from "./payload.js";
 
-const cluster = generateKeyPair();
-const rack = generateKeyPair();
-const kid = keyId(cluster.publicKey);
-const payload = samplePayload(rack.publicKey);
-const env = signPassport({ payload, clusterPrivateKey: cluster.privateKey, kid });
-
-function errorOf(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected an error");
-}
+const { cluster, kid, payload, issue } = passportSigner();
+const env = issue();
 
 describe("signPassport", () => {
   test("signs the canonical payload bytes with the cluster key", () => {
@@ -39,8 +28,14 @@ describe("signPassport", () => {
   });
 
   test("refuses to sign an invalid payload, a bad kid or with a public key", () => {
-    const badName = errorOf(() =>
-      signPassport({ payload: { ...payload, name: "Bad_Name" }, clusterPrivateKey: cluster.privateKey, kid }),
+    const badName = thrownBy(
+      () =>
+        signPassport({
+          payload: { ...payload, name: "Bad_Name" },
+          clusterPrivateKey: cluster.privateKey,
+          kid,
+        }),
+      PassportError,
     );
     expect(badName).toBeInstanceOf(PassportMalformedError);
     expect((badName as PassportMalformedError).field).toBe("name");
@@ -66,10 +61,12 @@ describe("parsePassport", () => {
 
   test("checks the size before parsing", () => {
     const huge = `{"format":"fluxrig.passport","v":1,"pad":"${"x".repeat(MAX_PASSPORT_BYTES)}"}`;
-    const error = errorOf(() => parsePassport(huge));
+    const error = thrownBy(() => parsePassport(huge), PassportError);
     expect(error).toBeInstanceOf(PassportMalformedError);
     expect(error.message).toMatch(/exceeds 8192/);
-    expect(errorOf(() => parsePassport(Buffer.from(huge)))).toBeInstanceOf(PassportMalformedError);
+    expect(thrownBy(() => parsePassport(Buffer.from(huge)), PassportError)).toBeInstanceOf(
+      PassportMalformedError,
+    );
   });
 
   test.each<[string, unknown, string]>([
@@ -87,7 +84,7 @@ describe("parsePassport", () => {
     ["a short signature", { ...env, sig: env.sig.slice(1) }, "sig"],
     ["a missing signature", { ...env, sig: undefined }, "sig"],
   ])("%s is malformed", (_label, input, field) => {
-    const error = errorOf(() => parsePassport(input));
+    const error = thrownBy(() => parsePassport(input), PassportError);
     expect(error).toBeInstanceOf(PassportMalformedError);
     expect((error as PassportMalformedError).field).toBe(field);
   });
@@ -96,7 +93,7 @@ describe("parsePassport", () => {
     ["another format", "fluxrig.other", 1],
     ["a future version", "fluxrig.passport", 2],
   ])("%s is a PassportFormatError", (_label, format, v) => {
-    const error = errorOf(() => parsePassport({ ...env, format, v }));
+    const error = thrownBy(() => parsePassport({ ...env, format, v }), PassportError);
     expect(error).toBeInstanceOf(PassportFormatError);
     expect(error).toMatchObject({ format, version: v, code: "PASSPORT_FORMAT" });
   });
@@ -113,7 +110,7 @@ describe("decodePassportPayload", () => {
       PassportMalformedError,
     );
     const other = Buffer.from(JSON.stringify({ ...payload, serial: 0 })).toString("base64url");
-    expect(errorOf(() => decodePassportPayload({ ...env, payload: other }))).toMatchObject({
+    expect(thrownBy(() => decodePassportPayload({ ...env, payload: other }), PassportError)).toMatchObject({
       field: "serial",
     });
   });

@@ -5,6 +5,7 @@ import { chmod, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promis
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { tempDir } from "../test/support/passport-fixtures.js";
+import { rejectionOf } from "../test/support/thrown.js";
 import { PassportKeyError, PassportKeyPermissionError } from "./errors.js";
 import {
   loadOrCreateKeyPair,
@@ -16,16 +17,6 @@ import {
 import { generateKeyPair } from "./keys.js";
 
 const isRoot = process.getuid?.() === 0;
-
-async function keyErrorOf(promise: Promise<unknown>): Promise<PassportKeyError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PassportKeyError);
-    return error as PassportKeyError;
-  }
-  throw new Error("expected a PassportKeyError");
-}
 
 describe("private key files", () => {
   test("save writes PKCS#8 PEM with mode 0600 and load returns an equal key", async () => {
@@ -44,7 +35,7 @@ describe("private key files", () => {
     const path = join(dir.path, "cluster.key");
     await savePrivateKey(path, generateKeyPair().privateKey);
     await chmod(path, mode);
-    const error = await keyErrorOf(loadPrivateKey(path));
+    const error = await rejectionOf(loadPrivateKey(path), PassportKeyError);
     expect(error).toBeInstanceOf(PassportKeyPermissionError);
     expect(error).toMatchObject({ path, mode, code: "PASSPORT_KEY_PERMISSION", reason: "too-permissive" });
   });
@@ -52,11 +43,17 @@ describe("private key files", () => {
   test("a missing file is reason missing; a garbled one is reason garbled", async () => {
     await using dir = await tempDir();
     const path = join(dir.path, "cluster.key");
-    expect(await keyErrorOf(loadPrivateKey(path))).toMatchObject({ reason: "missing", path });
+    expect(await rejectionOf(loadPrivateKey(path), PassportKeyError)).toMatchObject({
+      reason: "missing",
+      path,
+    });
     await writeFile(path, "-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----\n", {
       mode: 0o600,
     });
-    expect(await keyErrorOf(loadPrivateKey(path))).toMatchObject({ reason: "garbled", path });
+    expect(await rejectionOf(loadPrivateKey(path), PassportKeyError)).toMatchObject({
+      reason: "garbled",
+      path,
+    });
   });
 
   test.skipIf(isRoot)("an unreadable file is reason unreadable", async () => {
@@ -64,14 +61,14 @@ describe("private key files", () => {
     const path = join(dir.path, "cluster.key");
     await savePrivateKey(path, generateKeyPair().privateKey);
     await chmod(path, 0o000);
-    expect(await keyErrorOf(loadPrivateKey(path))).toMatchObject({ reason: "unreadable" });
+    expect(await rejectionOf(loadPrivateKey(path), PassportKeyError)).toMatchObject({ reason: "unreadable" });
   });
 
   test("a directory in place of the file is reason unreadable", async () => {
     await using dir = await tempDir();
     const path = join(dir.path, "cluster.key");
     await mkdir(path, { mode: 0o700 });
-    expect(await keyErrorOf(loadPrivateKey(path))).toMatchObject({ reason: "unreadable" });
+    expect(await rejectionOf(loadPrivateKey(path), PassportKeyError)).toMatchObject({ reason: "unreadable" });
   });
 
   test("a private key of another algorithm is reason wrong-key-type", async () => {
@@ -79,7 +76,9 @@ describe("private key files", () => {
     const path = join(dir.path, "cluster.key");
     const ec = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
     await writeFile(path, ec.export({ format: "pem", type: "pkcs8" }), { mode: 0o600 });
-    expect(await keyErrorOf(loadPrivateKey(path))).toMatchObject({ reason: "wrong-key-type" });
+    expect(await rejectionOf(loadPrivateKey(path), PassportKeyError)).toMatchObject({
+      reason: "wrong-key-type",
+    });
   });
 
   test("saving a public key as private is refused", async () => {
@@ -104,14 +103,14 @@ describe("public key files", () => {
     await using dir = await tempDir();
     const path = join(dir.path, "cluster.pub");
     await savePrivateKey(path, generateKeyPair().privateKey);
-    expect(await keyErrorOf(loadPublicKey(path))).toMatchObject({ reason: "garbled" });
+    expect(await rejectionOf(loadPublicKey(path), PassportKeyError)).toMatchObject({ reason: "garbled" });
   });
 
   test("garbage is reason garbled", async () => {
     await using dir = await tempDir();
     const path = join(dir.path, "cluster.pub");
     await writeFile(path, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n");
-    expect(await keyErrorOf(loadPublicKey(path))).toMatchObject({ reason: "garbled" });
+    expect(await rejectionOf(loadPublicKey(path), PassportKeyError)).toMatchObject({ reason: "garbled" });
   });
 });
 
@@ -143,10 +142,14 @@ describe("loadOrCreateKeyPair", () => {
     await using dir = await tempDir();
     const path = join(dir.path, "rack.key");
     await writeFile(path, "garbage", { mode: 0o600 });
-    expect(await keyErrorOf(loadOrCreateKeyPair(path))).toMatchObject({ reason: "garbled" });
+    expect(await rejectionOf(loadOrCreateKeyPair(path), PassportKeyError)).toMatchObject({
+      reason: "garbled",
+    });
     expect(await readFile(path, "utf8")).toBe("garbage");
     await savePrivateKey(path, generateKeyPair().privateKey);
     await chmod(path, 0o644);
-    expect(await keyErrorOf(loadOrCreateKeyPair(path))).toBeInstanceOf(PassportKeyPermissionError);
+    expect(await rejectionOf(loadOrCreateKeyPair(path), PassportKeyError)).toBeInstanceOf(
+      PassportKeyPermissionError,
+    );
   });
 });

@@ -6,6 +6,7 @@ import fc from "fast-check";
 import nacl from "tweetnacl";
 import { describe, expect, test } from "vitest";
 import { keyPairFromSeedHex, privateKeyFromSeed } from "../test/support/passport-fixtures.js";
+import { thrownBy } from "../test/support/thrown.js";
 import { PassportKeyError } from "./errors.js";
 import {
   generateKeyPair,
@@ -136,9 +137,7 @@ describe("raw public keys and key ids", () => {
     ["whitespace", ` ${Buffer.alloc(32, 7).toString("base64url")}`, "bad-encoding"],
     ["empty", "", "bad-length"],
   ])("refuses %s with PassportKeyError", (_label, input, reason) => {
-    const error = catchError(() => publicKeyFromBase64url(input));
-    expect(error).toBeInstanceOf(PassportKeyError);
-    expect((error as PassportKeyError).reason).toBe(reason);
+    expect(thrownBy(() => publicKeyFromBase64url(input), PassportKeyError).reason).toBe(reason);
   });
 
   test("keyId is ed25519: plus 16 characters of sha256 over the raw key, same for KeyObject and string", () => {
@@ -166,15 +165,6 @@ describe("raw public keys and key ids", () => {
     expect(() => signBytes(ec, Buffer.from("x"))).toThrow(PassportKeyError);
   });
 });
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected an error");
-}
 
 describe("keyFingerprint", () => {
   test("is ssh-style SHA256 of the raw key, the same from a KeyObject or its base64url form", () => {

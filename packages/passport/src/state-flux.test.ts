@@ -3,33 +3,17 @@
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { samplePayload, tempDir } from "../test/support/passport-fixtures.js";
-import { MAX_PASSPORT_BYTES, type PassportEnvelope, signPassport } from "./envelope.js";
+import { passportSigner, samplePayload, tempDir } from "../test/support/passport-fixtures.js";
+import { rejectionOf } from "../test/support/thrown.js";
+import { MAX_PASSPORT_BYTES, type PassportEnvelope } from "./envelope.js";
 import { PassportFormatError, StateFluxError } from "./errors.js";
-import { generateKeyPair, keyId } from "./keys.js";
 import { readStateFlux, stateFluxText, writeStateFlux } from "./state-flux.js";
 
-const cluster = generateKeyPair();
-const rack = generateKeyPair();
-const kid = keyId(cluster.publicKey);
+const signer = passportSigner();
 const issue = (serial: number): PassportEnvelope =>
-  signPassport({
-    payload: samplePayload(rack.publicKey, { serial }),
-    clusterPrivateKey: cluster.privateKey,
-    kid,
-  });
+  signer.issue(samplePayload(signer.rack.publicKey, { serial }));
 const envA = issue(1);
 const envB = issue(2);
-
-async function stateFluxErrorOf(promise: Promise<unknown>): Promise<StateFluxError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(StateFluxError);
-    return error as StateFluxError;
-  }
-  throw new Error("expected a StateFluxError");
-}
 
 describe("writeStateFlux and readStateFlux", () => {
   test("round trip: exact bytes on disk, mode 0600, no temp file left", async () => {
@@ -69,7 +53,7 @@ describe("writeStateFlux and readStateFlux", () => {
   test("an invalid envelope is refused before anything touches the disk", async () => {
     await using dir = await tempDir();
     const path = join(dir.path, "state.flux");
-    const error = await stateFluxErrorOf(writeStateFlux(path, { ...envA, sig: "short" }));
+    const error = await rejectionOf(writeStateFlux(path, { ...envA, sig: "short" }), StateFluxError);
     expect(error).toMatchObject({ path, reason: "invalid" });
     expect(await readdir(dir.path)).toEqual([]);
   });
@@ -77,7 +61,7 @@ describe("writeStateFlux and readStateFlux", () => {
   test("a missing directory is reason write-failed", async () => {
     await using dir = await tempDir();
     const path = join(dir.path, "missing", "state.flux");
-    expect(await stateFluxErrorOf(writeStateFlux(path, envA))).toMatchObject({
+    expect(await rejectionOf(writeStateFlux(path, envA), StateFluxError)).toMatchObject({
       path,
       reason: "write-failed",
     });
@@ -93,7 +77,7 @@ describe("readStateFlux on damaged files", () => {
     // The last cut keeps the closing brace and loses only the newline: that file is complete.
     for (let length = 0; length < full.length - 1; length++) {
       await writeFile(path, full.slice(0, length));
-      const error = await stateFluxErrorOf(readStateFlux(path));
+      const error = await rejectionOf(readStateFlux(path), StateFluxError);
       expect(error.reason, `prefix of ${length} bytes`).toBe("truncated");
     }
     await writeFile(path, full.slice(0, -1));
@@ -109,14 +93,14 @@ describe("readStateFlux on damaged files", () => {
     await using dir = await tempDir();
     const path = join(dir.path, "state.flux");
     await writeFile(path, content);
-    expect(await stateFluxErrorOf(readStateFlux(path))).toMatchObject({ path, reason: "garbled" });
+    expect(await rejectionOf(readStateFlux(path), StateFluxError)).toMatchObject({ path, reason: "garbled" });
   });
 
   test("JSON that is not an envelope is reason invalid, with the passport error as cause", async () => {
     await using dir = await tempDir();
     const path = join(dir.path, "state.flux");
     await writeFile(path, JSON.stringify({ ...envA, v: 2 }));
-    const error = await stateFluxErrorOf(readStateFlux(path));
+    const error = await rejectionOf(readStateFlux(path), StateFluxError);
     expect(error.reason).toBe("invalid");
     expect(error.cause).toBeInstanceOf(PassportFormatError);
   });
@@ -125,14 +109,14 @@ describe("readStateFlux on damaged files", () => {
     await using dir = await tempDir();
     const path = join(dir.path, "state.flux");
     await writeFile(path, `${full}${" ".repeat(MAX_PASSPORT_BYTES)}`);
-    expect(await stateFluxErrorOf(readStateFlux(path))).toMatchObject({ reason: "too-large" });
+    expect(await rejectionOf(readStateFlux(path), StateFluxError)).toMatchObject({ reason: "too-large" });
   });
 
   test("a directory in its place is reason unreadable", async () => {
     await using dir = await tempDir();
     const path = join(dir.path, "state.flux");
     await mkdir(path);
-    expect(await stateFluxErrorOf(readStateFlux(path))).toMatchObject({ reason: "unreadable" });
+    expect(await rejectionOf(readStateFlux(path), StateFluxError)).toMatchObject({ reason: "unreadable" });
   });
 
   test("a stray temp file from an interrupted write is ignored, with or without a state file", async () => {

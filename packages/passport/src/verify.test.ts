@@ -2,7 +2,8 @@
 
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { EXPIRES_AT, ISSUED_AT, samplePayload } from "../test/support/passport-fixtures.js";
+import { EXPIRES_AT, ISSUED_AT, passportSigner } from "../test/support/passport-fixtures.js";
+import { thrownBy } from "../test/support/thrown.js";
 import { encodeBase64url } from "./base64url.js";
 import { type PassportEnvelope, signPassport } from "./envelope.js";
 import {
@@ -17,7 +18,6 @@ import {
   PassportSignatureInvalidError,
 } from "./errors.js";
 import { generateKeyPair, keyId, publicKeyToBase64url, signBytes } from "./keys.js";
-import type { PassportPayload } from "./payload.js";
 import {
   DEFAULT_SKEW_MS,
   type VerifyPassportOptions,
@@ -25,10 +25,7 @@ import {
   verifyPassportSignature,
 } from "./verify.js";
 
-const cluster = generateKeyPair();
-const rack = generateKeyPair();
-const kid = keyId(cluster.publicKey);
-const payload = samplePayload(rack.publicKey);
+const { cluster, rack, kid, payload, issue } = passportSigner();
 const midway = new Date((ISSUED_AT.getTime() + EXPIRES_AT.getTime()) / 2);
 const opts: VerifyPassportOptions = {
   clusterPublicKey: cluster.publicKey,
@@ -36,20 +33,6 @@ const opts: VerifyPassportOptions = {
   name: "rack-nyc-01",
   now: midway,
 };
-
-function issue(p: PassportPayload = payload): PassportEnvelope {
-  return signPassport({ payload: p, clusterPrivateKey: cluster.privateKey, kid });
-}
-
-function errorOf(fn: () => unknown): PassportError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PassportError);
-    return error as PassportError;
-  }
-  throw new Error("expected verification to fail");
-}
 
 const at = (ms: number) => new Date(ms);
 
@@ -71,13 +54,13 @@ describe("verifyPassport accepts", () => {
 describe("each failure has its own error", () => {
   test("garbage is PassportMalformedError", () => {
     expect(
-      errorOf(() => verifyPassport({ format: "fluxrig.passport" } as PassportEnvelope, opts)),
+      thrownBy(() => verifyPassport({ format: "fluxrig.passport" } as PassportEnvelope, opts), PassportError),
     ).toBeInstanceOf(PassportMalformedError);
   });
 
   test("a future version is PassportFormatError", () => {
     const env = { ...issue(), v: 2 } as unknown as PassportEnvelope;
-    expect(errorOf(() => verifyPassport(env, opts))).toBeInstanceOf(PassportFormatError);
+    expect(thrownBy(() => verifyPassport(env, opts), PassportError)).toBeInstanceOf(PassportFormatError);
   });
 
   test("a passport of another cluster is PassportKeyIdMismatchError", () => {
@@ -87,7 +70,7 @@ describe("each failure has its own error", () => {
       clusterPrivateKey: other.privateKey,
       kid: keyId(other.publicKey),
     });
-    const error = errorOf(() => verifyPassport(foreign, opts));
+    const error = thrownBy(() => verifyPassport(foreign, opts), PassportError);
     expect(error).toBeInstanceOf(PassportKeyIdMismatchError);
     expect(error).toMatchObject({ expected: kid, actual: keyId(other.publicKey) });
   });
@@ -95,14 +78,18 @@ describe("each failure has its own error", () => {
   test("a forgery claiming the cluster's kid is PassportSignatureInvalidError", () => {
     const forger = generateKeyPair();
     const forged = signPassport({ payload, clusterPrivateKey: forger.privateKey, kid });
-    expect(errorOf(() => verifyPassport(forged, opts))).toBeInstanceOf(PassportSignatureInvalidError);
+    expect(thrownBy(() => verifyPassport(forged, opts), PassportError)).toBeInstanceOf(
+      PassportSignatureInvalidError,
+    );
   });
 
   test("a payload swapped in from another passport is PassportSignatureInvalidError", () => {
     const mine = issue();
     const theirs = issue({ ...payload, serial: 99 });
     const spliced = { ...mine, payload: theirs.payload };
-    expect(errorOf(() => verifyPassport(spliced, opts))).toBeInstanceOf(PassportSignatureInvalidError);
+    expect(thrownBy(() => verifyPassport(spliced, opts), PassportError)).toBeInstanceOf(
+      PassportSignatureInvalidError,
+    );
   });
 
   test("genuinely signed bytes that are not a valid payload are PassportMalformedError", () => {
@@ -112,12 +99,15 @@ describe("each failure has its own error", () => {
       payload: encodeBase64url(bytes),
       sig: encodeBase64url(signBytes(cluster.privateKey, bytes)),
     };
-    expect(errorOf(() => verifyPassport(env, opts))).toMatchObject({ field: "status" });
+    expect(thrownBy(() => verifyPassport(env, opts), PassportError)).toMatchObject({ field: "status" });
   });
 
   test("a passport issued to another Rack key is PassportRackKeyMismatchError", () => {
     const other = generateKeyPair();
-    const error = errorOf(() => verifyPassport(issue(), { ...opts, rackPublicKey: other.publicKey }));
+    const error = thrownBy(
+      () => verifyPassport(issue(), { ...opts, rackPublicKey: other.publicKey }),
+      PassportError,
+    );
     expect(error).toBeInstanceOf(PassportRackKeyMismatchError);
     expect(error).toMatchObject({
       expected: publicKeyToBase64url(other.publicKey),
@@ -126,14 +116,14 @@ describe("each failure has its own error", () => {
   });
 
   test("a passport naming another Rack is PassportNameMismatchError", () => {
-    const error = errorOf(() => verifyPassport(issue(), { ...opts, name: "rack-nyc-02" }));
+    const error = thrownBy(() => verifyPassport(issue(), { ...opts, name: "rack-nyc-02" }), PassportError);
     expect(error).toBeInstanceOf(PassportNameMismatchError);
     expect(error).toMatchObject({ expected: "rack-nyc-02", actual: "rack-nyc-01" });
   });
 
   test("an expired passport is PassportExpiredError with both instants", () => {
     const now = at(EXPIRES_AT.getTime() + DEFAULT_SKEW_MS);
-    const error = errorOf(() => verifyPassport(issue(), { ...opts, now }));
+    const error = thrownBy(() => verifyPassport(issue(), { ...opts, now }), PassportError);
     expect(error).toBeInstanceOf(PassportExpiredError);
     expect((error as PassportExpiredError).expiresAt.toISOString()).toBe(payload.expires_at);
     expect((error as PassportExpiredError).now.getTime()).toBe(now.getTime());
@@ -141,7 +131,7 @@ describe("each failure has its own error", () => {
 
   test("a passport from the future is PassportNotYetValidError", () => {
     const now = at(ISSUED_AT.getTime() - DEFAULT_SKEW_MS - 1);
-    const error = errorOf(() => verifyPassport(issue(), { ...opts, now }));
+    const error = thrownBy(() => verifyPassport(issue(), { ...opts, now }), PassportError);
     expect(error).toBeInstanceOf(PassportNotYetValidError);
     expect((error as PassportNotYetValidError).issuedAt.toISOString()).toBe(payload.issued_at);
   });
@@ -208,7 +198,9 @@ describe("tampering (property)", () => {
         const i = index % target.length;
         target[i] = target[i]! ^ (1 << bit);
         const tampered = { ...env, payload: encodeBase64url(p), sig: encodeBase64url(s) };
-        expect(errorOf(() => verifyPassport(tampered, opts))).toBeInstanceOf(PassportSignatureInvalidError);
+        expect(thrownBy(() => verifyPassport(tampered, opts), PassportError)).toBeInstanceOf(
+          PassportSignatureInvalidError,
+        );
       }),
       { numRuns: 300 },
     );
@@ -224,7 +216,7 @@ describe("tampering (property)", () => {
         fc.pre(text[i] !== replacement);
         const changed = text.slice(0, i) + replacement + text.slice(i + 1);
         const tampered = inSig ? { ...env, sig: changed } : { ...env, payload: changed };
-        const error = errorOf(() => verifyPassport(tampered, opts));
+        const error = thrownBy(() => verifyPassport(tampered, opts), PassportError);
         expect([PassportSignatureInvalidError, PassportMalformedError]).toContain(error.constructor);
       }),
       { numRuns: 300 },

@@ -1,9 +1,10 @@
 // What a fault test did, for docs/reliability.md: one JSON record per scenario under .reports/faults/, and a seeded
 // random source so that every random kill moment can be replayed from the seed the test logged.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { attachLogsOnFailure, type OnTestFailed } from "./logs-on-failure.js";
-import { isFullSuiteRun } from "./suite-intensity.js";
+import { faultIterations, isFullSuiteRun } from "./suite-intensity.js";
 import { repoRoot } from "./workspace-binaries.js";
 
 /** The record of one fault scenario (one test file), as written to `.reports/faults/<scenario>.json`. */
@@ -29,6 +30,68 @@ export interface FaultRecord {
   notes: string[];
   /** Counted figures specific to the scenario (e.g. iterations by phase, worst last_seen lag). */
   figures: Record<string, number>;
+}
+
+/** vitest's `afterAll` and `beforeEach`, passed in: the testkit does not import vitest. */
+export interface FaultHooks {
+  afterAll: (fn: () => void) => void;
+  beforeEach: (fn: (ctx: { onTestFailed: OnTestFailed }) => void) => void;
+}
+
+/** How a fault test file opens: its report, already attached, with the repetitions and seed it runs with. */
+export interface FaultScenario {
+  report: FaultReport;
+  /** faultIterations(), or 1 for a one-off fault. */
+  iterations: number;
+  /** The seed of the file's random choices, when `seeded`: recorded, and logged with how to replay it. */
+  seed?: number;
+}
+
+export interface FaultScenarioOptions {
+  /** A one-off fault: 1 iteration instead of faultIterations(). */
+  once?: boolean;
+  /** The file makes random choices: take a seed from faultSeed(). */
+  seeded?: boolean;
+  /** Log lines printed per source when a test fails (default 60). */
+  tail?: number;
+}
+
+/**
+ * Opens the fault scenario of a test file: the scenario is the file's name without `.faults.test.ts`, the report is
+ * attached to the file's hooks (see {@link FaultReport.attach}), and a seeded file logs its seed at once.
+ *
+ * @example
+ * const { report, iterations, seed } = openFaultScenario(import.meta.url, { afterAll, beforeEach }, { seeded: true });
+ */
+export function openFaultScenario(
+  fileUrl: string,
+  hooks: FaultHooks,
+  opts: FaultScenarioOptions & { seeded: true },
+): FaultScenario & { seed: number };
+export function openFaultScenario(
+  fileUrl: string,
+  hooks: FaultHooks,
+  opts?: FaultScenarioOptions,
+): FaultScenario;
+export function openFaultScenario(
+  fileUrl: string,
+  hooks: FaultHooks,
+  opts: FaultScenarioOptions = {},
+): FaultScenario {
+  const path = fileURLToPath(fileUrl);
+  const scenario = basename(path, ".faults.test.ts");
+  const iterations = opts.once ? 1 : faultIterations();
+  const seed = opts.seeded ? faultSeed() : undefined;
+  const report = new FaultReport({ scenario, file: relative(repoRoot(), path), iterations, seed }).attach(
+    hooks,
+    opts.tail === undefined ? {} : { tail: opts.tail },
+  );
+  if (seed !== undefined) {
+    console.info(
+      `[${scenario}] seed ${seed} (replay with FLUXRIG_FAULT_SEED=${seed}), ${iterations} iterations`,
+    );
+  }
+  return { report, iterations, seed };
 }
 
 /** A record being filled by a test file; `write()` it in `afterAll`. */
@@ -85,13 +148,7 @@ export class FaultReport {
    *   { tail: 80 },
    * );
    */
-  attach(
-    hooks: {
-      afterAll: (fn: () => void) => void;
-      beforeEach: (fn: (ctx: { onTestFailed: OnTestFailed }) => void) => void;
-    },
-    opts: { tail?: number } = {},
-  ): this {
+  attach(hooks: FaultHooks, opts: { tail?: number } = {}): this {
     hooks.afterAll(() => {
       this.write();
     });

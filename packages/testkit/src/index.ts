@@ -15,7 +15,16 @@ export {
   TestkitError,
   WaitForTimeout,
 } from "./errors.js";
-export { type FaultRecord, FaultReport, faultSeed, SeededRandom } from "./fault-report.js";
+export {
+  type FaultHooks,
+  type FaultRecord,
+  FaultReport,
+  type FaultScenario,
+  type FaultScenarioOptions,
+  faultSeed,
+  openFaultScenario,
+  SeededRandom,
+} from "./fault-report.js";
 export { freePort } from "./free-port.js";
 export {
   describeFsFaultSupport,

@@ -3,7 +3,6 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
-  attachLogsOnFailure,
   killAllStarted,
   ProcessExitedError,
   ProcessTimeoutError,
@@ -21,9 +20,8 @@ const script = (name: string, source: string): string => {
 };
 
 // A fresh dir per test: the killAllStarted test removes whatever is registered, temp dirs included.
-beforeEach(({ onTestFailed }) => {
+beforeEach(() => {
   dir = tempDir("child-process-test");
-  attachLogsOnFailure(onTestFailed);
 });
 afterEach(() => dir.remove());
 afterAll(killAllStarted);

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import {
   configVariables,
   LAB_FILES,
@@ -15,16 +15,7 @@ import {
   natsUrlPort,
   splitListen,
 } from "../../../tooling/lab/lab-config.js";
-import {
-  attachLogsOnFailure,
-  repoRoot,
-  type SpawnedProcess,
-  startProcess,
-  tempDir,
-  waitFor,
-} from "../src/index.js";
-
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed, { tail: 120 }));
+import { repoRoot, type SpawnedProcess, startProcess, tempDir, waitFor } from "../src/index.js";
 
 // The workspace's YAML parser, borrowed from the Mixer (the testkit does not depend on it).
 const { parse: parseYaml } = createRequire(join(repoRoot(), "apps/mixer/package.json"))("yaml") as {

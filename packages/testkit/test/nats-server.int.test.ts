@@ -3,9 +3,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { connect as rawConnect } from "node:net";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
-  attachLogsOnFailure,
   killAllStarted,
   NatsServerStartError,
   repoRoot,
@@ -16,7 +15,6 @@ import {
   waitFor,
 } from "../src/index.js";
 
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 afterAll(killAllStarted);
 
 describe("startNatsServer", () => {

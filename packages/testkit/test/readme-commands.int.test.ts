@@ -8,10 +8,9 @@
 // longer have, fails the first test.
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { LAB_FILES, type LabRuntime, rackEnv } from "../../../tooling/lab/lab-config.js";
 import {
-  attachLogsOnFailure,
   binaryPath,
   eventually,
   repoRoot,
@@ -21,8 +20,6 @@ import {
   tempDir,
   waitFor,
 } from "../src/index.js";
-
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed, { tail: 80 }));
 
 const ROOT = repoRoot();
 

@@ -2,59 +2,15 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import {
-  generateKeyPair,
-  sampleHeartbeat,
-  sampleHelloReply,
-  samplePassportPush,
-  sampleScenarioPush,
-  sampleUnsignedHello,
-} from "../test/message-fixtures.js";
+import { generateKeyPair, messageKinds, sampleHeartbeat } from "../test/message-fixtures.js";
 import { DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_MESSAGE_BYTES, type DecodeResult } from "./bounded-json.js";
-import {
-  decodeHeartbeat,
-  decodeHeartbeatValue,
-  decodeHelloReply,
-  decodeHelloRequest,
-  decodePassportPush,
-  decodeScenarioPush,
-} from "./decoders.js";
-import { HeartbeatSchema } from "./heartbeat-schema.js";
-import { HelloReplySchema, HelloRequestSchema } from "./hello-schemas.js";
-import { signHello } from "./hello-signature.js";
-import { PassportPushSchema, ScenarioPushSchema } from "./push-schemas.js";
+import { decodeHeartbeat, decodeHeartbeatValue } from "./decoders.js";
 import { WireDecodeError } from "./wire-error.js";
 
 const rack = generateKeyPair();
 const cluster = generateKeyPair();
 
-const decoders = [
-  {
-    name: "hello request",
-    decode: decodeHelloRequest,
-    schema: HelloRequestSchema,
-    sample: () => signHello(sampleUnsignedHello(rack), rack.privateKey),
-  },
-  {
-    name: "hello reply",
-    decode: decodeHelloReply,
-    schema: HelloReplySchema,
-    sample: () => sampleHelloReply(cluster),
-  },
-  { name: "heartbeat", decode: decodeHeartbeat, schema: HeartbeatSchema, sample: sampleHeartbeat },
-  {
-    name: "passport push",
-    decode: decodePassportPush,
-    schema: PassportPushSchema,
-    sample: () => samplePassportPush(cluster),
-  },
-  {
-    name: "scenario push",
-    decode: decodeScenarioPush,
-    schema: ScenarioPushSchema,
-    sample: sampleScenarioPush,
-  },
-] as const;
+const decoders = messageKinds({ rack, cluster });
 
 const REASONS = ["too_large", "malformed", "depth", "schema"];
 
@@ -79,7 +35,7 @@ function mutate(value: unknown, path: number[], replacement: unknown): unknown {
   return copy;
 }
 
-describe.each(decoders)("$name decoder", ({ decode, schema, sample }) => {
+describe.each(decoders)("$name decoder", ({ decode, schema, make: sample }) => {
   it("never throws for arbitrary bytes", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {

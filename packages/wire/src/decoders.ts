@@ -84,7 +84,7 @@ export function decodeWith<S extends z.ZodType>(
  * only for a message that fails, to describe the issues. A property test checks both paths agree.
  *
  * It answers the message or a WireDecodeError, with no result object around it (see `parseBoundedValue`);
- * `toResult` makes the DecodeResult of the public decoders.
+ * `publicDecoder` makes the DecodeResult of the public decoders.
  */
 function messageDecoder<S extends z.ZodType>(kind: WireMessageKind, schema: S) {
   let compiled: S | undefined;
@@ -102,8 +102,17 @@ function messageDecoder<S extends z.ZodType>(kind: WireMessageKind, schema: S) {
   };
 }
 
-function toResult<T>(value: T | WireDecodeError): DecodeResult<T> {
-  return value instanceof WireDecodeError ? { ok: false, error: value } : { ok: true, value };
+/** A public decoder: bytes or text in, the message or a typed error out as a DecodeResult. */
+export type Decoder<T> = (data: Uint8Array | string, options?: DecodeOptions) => DecodeResult<T>;
+
+/** The public form of a message decoder: its answer wrapped in a DecodeResult. */
+function publicDecoder<T>(
+  decode: (data: Uint8Array | string, options?: DecodeOptions) => T | WireDecodeError,
+): Decoder<T> {
+  return (data, options) => {
+    const value = decode(data, options);
+    return value instanceof WireDecodeError ? { ok: false, error: value } : { ok: true, value };
+  };
 }
 
 const helloRequestDecoder = messageDecoder("hello_request", HelloRequestSchema);
@@ -118,12 +127,7 @@ const scenarioPushDecoder = messageDecoder("scenario_push", ScenarioPushSchema);
  * @example
  * const r = decodeHelloRequest(msg.data); if (!r.ok) return msg.respond(encodeMessage(refusal(r.error)));
  */
-export function decodeHelloRequest(
-  data: Uint8Array | string,
-  options?: DecodeOptions,
-): DecodeResult<HelloRequest> {
-  return toResult(helloRequestDecoder(data, options));
-}
+export const decodeHelloRequest: Decoder<HelloRequest> = publicDecoder(helloRequestDecoder);
 
 /**
  * Decodes a hello reply.
@@ -131,12 +135,7 @@ export function decodeHelloRequest(
  * @example
  * const r = decodeHelloReply((await nc.request(SUBJECTS.hello, body)).data);
  */
-export function decodeHelloReply(
-  data: Uint8Array | string,
-  options?: DecodeOptions,
-): DecodeResult<HelloReply> {
-  return toResult(helloReplyDecoder(data, options));
-}
+export const decodeHelloReply: Decoder<HelloReply> = publicDecoder(helloReplyDecoder);
 
 /**
  * Decodes a heartbeat.
@@ -144,9 +143,7 @@ export function decodeHelloReply(
  * @example
  * const r = decodeHeartbeat(msg.data); if (r.ok) presence.seen(r.value);
  */
-export function decodeHeartbeat(data: Uint8Array | string, options?: DecodeOptions): DecodeResult<Heartbeat> {
-  return toResult(heartbeatDecoder(data, options));
-}
+export const decodeHeartbeat: Decoder<Heartbeat> = publicDecoder(heartbeatDecoder);
 
 /**
  * Decodes a heartbeat for a hot path: the heartbeat itself, or a WireDecodeError, with no result object made around
@@ -168,12 +165,7 @@ export function decodeHeartbeatValue(
  * @example
  * const r = decodePassportPush(msg.data);
  */
-export function decodePassportPush(
-  data: Uint8Array | string,
-  options?: DecodeOptions,
-): DecodeResult<PassportPush> {
-  return toResult(passportPushDecoder(data, options));
-}
+export const decodePassportPush: Decoder<PassportPush> = publicDecoder(passportPushDecoder);
 
 /**
  * Decodes a scenario push.
@@ -181,9 +173,4 @@ export function decodePassportPush(
  * @example
  * const r = decodeScenarioPush(msg.data); if (r.ok) runtime.replace(r.value);
  */
-export function decodeScenarioPush(
-  data: Uint8Array | string,
-  options?: DecodeOptions,
-): DecodeResult<ScenarioPush> {
-  return toResult(scenarioPushDecoder(data, options));
-}
+export const decodeScenarioPush: Decoder<ScenarioPush> = publicDecoder(scenarioPushDecoder);

@@ -2,39 +2,21 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   generateKeyPair,
+  messageKinds,
   sampleHeartbeat,
   sampleHelloReply,
-  samplePassportPush,
   sampleScenarioPush,
   sampleUnsignedHello,
 } from "../test/message-fixtures.js";
 import type { DecodeResult } from "./bounded-json.js";
-import {
-  decodeHeartbeat,
-  decodeHelloReply,
-  decodeHelloRequest,
-  decodePassportPush,
-  decodeScenarioPush,
-} from "./decoders.js";
+import { decodeHeartbeat, decodeHelloRequest, decodeScenarioPush } from "./decoders.js";
 import { encodeMessage } from "./encode-message.js";
 import { signHello } from "./hello-signature.js";
 
-type Decoder = (data: Uint8Array | string) => DecodeResult<unknown>;
-type Sample = { name: string; make: () => Record<string, unknown>; decode: Decoder };
-
 const rack = generateKeyPair();
 const cluster = generateKeyPair();
-const samples: Sample[] = [
-  {
-    name: "hello request",
-    make: () => signHello(sampleUnsignedHello(rack), rack.privateKey),
-    decode: decodeHelloRequest,
-  },
-  { name: "hello reply", make: () => sampleHelloReply(cluster), decode: decodeHelloReply },
-  { name: "heartbeat", make: () => sampleHeartbeat(), decode: decodeHeartbeat },
-  { name: "passport push", make: () => samplePassportPush(cluster), decode: decodePassportPush },
-  { name: "scenario push", make: () => sampleScenarioPush(), decode: decodeScenarioPush },
-];
+const samples = messageKinds({ rack, cluster });
+type Sample = (typeof samples)[number];
 
 function decodeObject(sample: Sample, value: unknown): DecodeResult<unknown> {
   return sample.decode(JSON.stringify(value));

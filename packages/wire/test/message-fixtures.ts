@@ -1,8 +1,19 @@
 // Realistic sample messages for the wire tests and benchmarks, built fresh per call so tests can mutate them.
 import type { KeyObject } from "node:crypto";
 import { generateKeyPair, keyId, publicKeyToBase64url, signBytes } from "@fluxrig/passport";
+import {
+  decodeHeartbeat,
+  decodeHelloReply,
+  decodeHelloRequest,
+  decodePassportPush,
+  decodeScenarioPush,
+} from "../src/decoders.js";
+import { HeartbeatSchema } from "../src/heartbeat-schema.js";
+import { HelloReplySchema, HelloRequestSchema } from "../src/hello-schemas.js";
+import { signHello } from "../src/hello-signature.js";
 import type { Heartbeat, HelloReply, HelloRequest, PassportPush, ScenarioPush } from "../src/index.js";
 import type { WirePassportEnvelope } from "../src/passport-envelope-schema.js";
+import { PassportPushSchema, ScenarioPushSchema } from "../src/push-schemas.js";
 
 export const TS = "2025-03-14T09:26:53.589Z";
 
@@ -114,6 +125,40 @@ export function sampleScenarioPush(): ScenarioPush {
     ],
     ts: TS,
   };
+}
+
+type KeyPair = { privateKey: KeyObject; publicKey: KeyObject };
+
+/** Every message kind with its decoder, its schema and a maker of fresh valid samples signed by these keys. */
+export function messageKinds(keys: { rack: KeyPair; cluster: KeyPair }) {
+  const { rack, cluster } = keys;
+  return [
+    {
+      name: "hello request",
+      decode: decodeHelloRequest,
+      schema: HelloRequestSchema,
+      make: () => signHello(sampleUnsignedHello(rack), rack.privateKey),
+    },
+    {
+      name: "hello reply",
+      decode: decodeHelloReply,
+      schema: HelloReplySchema,
+      make: () => sampleHelloReply(cluster),
+    },
+    { name: "heartbeat", decode: decodeHeartbeat, schema: HeartbeatSchema, make: sampleHeartbeat },
+    {
+      name: "passport push",
+      decode: decodePassportPush,
+      schema: PassportPushSchema,
+      make: () => samplePassportPush(cluster),
+    },
+    {
+      name: "scenario push",
+      decode: decodeScenarioPush,
+      schema: ScenarioPushSchema,
+      make: sampleScenarioPush,
+    },
+  ] as const;
 }
 
 export { generateKeyPair };

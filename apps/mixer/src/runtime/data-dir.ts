@@ -75,7 +75,8 @@ async function readHolder(lockPath: string): Promise<number | undefined> {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (ours or anyone's); the lab's lock file uses it too. */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

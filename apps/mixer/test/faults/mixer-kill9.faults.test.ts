@@ -3,21 +3,16 @@
 // adopted, and last_seen within one flush interval (plus slack) of the last heartbeat sent before the kill.
 //
 // Replay a failure with FLUXRIG_FAULT_SEED=<the seed this file logs>.
-import {
-  FaultReport,
-  faultIterations,
-  faultSeed,
-  MixerHarness,
-  ScriptedRack,
-  SeededRandom,
-  waitFor,
-} from "@fluxrig/testkit";
+import { MixerHarness, openFaultScenario, ScriptedRack, SeededRandom, waitFor } from "@fluxrig/testkit";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeEach, describe, expect, onTestFinished, test } from "vitest";
 import { type RegistrySnapshot, snapshotRegistry } from "./support/registry-snapshot.js";
 
-const ITERATIONS = faultIterations();
-const SEED = faultSeed();
+const {
+  report,
+  iterations: ITERATIONS,
+  seed: SEED,
+} = openFaultScenario(import.meta.url, { afterAll, beforeEach }, { seeded: true, tail: 80 });
 const HEARTBEAT_MS = 200;
 const FLUSH_MS = 200;
 /** Delivery and scheduling slack on a loaded 2-core machine, on top of one flush interval. */
@@ -25,13 +20,6 @@ const LAST_SEEN_SLACK_MS = 1500;
 const WAVE = 10;
 const PHASES = ["enrollment", "adoption", "heartbeat"] as const;
 type Phase = (typeof PHASES)[number];
-
-const report = new FaultReport({
-  scenario: "mixer-kill9",
-  file: "apps/mixer/test/faults/mixer-kill9.faults.test.ts",
-  iterations: ITERATIONS,
-  seed: SEED,
-}).attach({ afterAll, beforeEach }, { tail: 80 });
 
 /** What the test knows about one scripted Rack: what the Mixer acknowledged, and when it last heard from us. */
 interface Tracked {
@@ -188,9 +176,6 @@ function violations(
 
 describe("kill -9 of the Mixer (real process, real DuckDB file)", () => {
   test(`${ITERATIONS} kills during enrollment, adoption and heartbeat flushes leave a consistent registry`, async () => {
-    console.info(
-      `[mixer-kill9] seed ${SEED} (replay with FLUXRIG_FAULT_SEED=${SEED}), ${ITERATIONS} iterations`,
-    );
     const rng = new SeededRandom(SEED);
     await using h = await MixerHarness.create({
       env: {

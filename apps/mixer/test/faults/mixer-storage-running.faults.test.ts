@@ -6,34 +6,22 @@
 // and filled to ENOSPC; `chattr +i` on the data dir and its files for "read-only" (root ignores mode bits, and a
 // read-only remount is refused while DuckDB holds its files open for writing). Without root both are out of reach
 // (no mount; chmod does not stop writes through descriptors DuckDB already holds) and the tests are skipped.
-import { mkdir } from "node:fs/promises";
-import {
-  describeFsFaultSupport,
-  FaultReport,
-  faultIterations,
-  fillFilesystem,
-  fsFaultSupport,
-  lockDirectory,
-  MixerHarness,
-  mountTmpfs,
-} from "@fluxrig/testkit";
+import { fillFilesystem, lockDirectory } from "@fluxrig/testkit";
 import { afterAll, beforeEach, describe, expect, test } from "vitest";
-import { STORAGE_ENV as ENV, type RackBody, storageKit, TMPFS_BYTES } from "./support/storage-fleet.js";
+import { openStorageScenario, type RackBody } from "./support/storage-fleet.js";
 
-const ITERATIONS = faultIterations();
-const SUPPORT = fsFaultSupport();
-
-const report = new FaultReport({
-  scenario: "mixer-storage-running",
-  file: "apps/mixer/test/faults/mixer-storage-running.faults.test.ts",
-  iterations: ITERATIONS,
-}).attach({ afterAll, beforeEach }, { tail: 60 });
-report.note(describeFsFaultSupport(SUPPORT));
-
-const { answered, expectRunning, faultCycle, runningFleet, verifyAfterRestart } = storageKit(
+const {
   report,
-  ITERATIONS,
-);
+  iterations: ITERATIONS,
+  support: SUPPORT,
+  storageMixer,
+  tmpfsDataDir,
+  answered,
+  expectRunning,
+  faultCycle,
+  runningFleet,
+  verifyAfterRestart,
+} = openStorageScenario(import.meta.url, { afterAll, beforeEach });
 if (!SUPPORT.tmpfs) report.skip("disk full while running", "mount -t tmpfs is not available (not root)");
 if (SUPPORT.lockMethod !== "chattr +i")
   report.skip(
@@ -45,10 +33,9 @@ describe("the Mixer's data dir full or read-only while it runs", () => {
   test.skipIf(!SUPPORT.tmpfs)(
     `disk full while running (${ITERATIONS} times): writes refused and named, nothing lost, recovers when space returns`,
     async () => {
-      await using h = await MixerHarness.create({ start: false, env: ENV });
-      await mkdir(h.dataDir, { recursive: true });
+      await using h = await storageMixer({ start: false });
       // Disposed before the harness (reverse order): unmounted lazily if the Mixer still holds it.
-      await using _tmpfs = mountTmpfs(h.dataDir, TMPFS_BYTES);
+      await using _tmpfs = await tmpfsDataDir(h);
       await h.start();
       const acks = await runningFleet(h);
       for (let i = 0; i < ITERATIONS; i++) {
@@ -61,7 +48,7 @@ describe("the Mixer's data dir full or read-only while it runs", () => {
   test.skipIf(SUPPORT.lockMethod !== "chattr +i")(
     `data dir made read-only under the running Mixer (${ITERATIONS} times, chattr +i): writes refused, nothing lost, recovers`,
     async () => {
-      await using h = await MixerHarness.create({ env: ENV });
+      await using h = await storageMixer();
       const acks = await runningFleet(h);
       for (let i = 0; i < ITERATIONS; i++) {
         await faultCycle(
@@ -82,7 +69,7 @@ describe("the Mixer's data dir full or read-only while it runs", () => {
   test.skipIf(SUPPORT.lockMethod !== "chattr +i")(
     "a Rack on a reused MachineID removed under a read-only data dir (chattr +i): refused, no DuckDB abort",
     async () => {
-      await using h = await MixerHarness.create({ env: ENV });
+      await using h = await storageMixer();
       const acks = await runningFleet(h);
       const first = acks.pending()[0]!;
       const reusedId = acks.enrolled.get(first)!;

@@ -4,39 +4,24 @@
 //
 // How the faults are made (see @fluxrig/testkit fs-faults): as root, a tmpfs on the data dir remounted read-only
 // (EROFS) or filled (ENOSPC), and `chattr +i`; without root, `chmod a-w` only.
-import { mkdir } from "node:fs/promises";
-import {
-  describeFsFaultSupport,
-  FaultReport,
-  type FsFault,
-  faultIterations,
-  fillFilesystem,
-  fsFaultSupport,
-  lockDirectory,
-  MixerHarness,
-  mountTmpfs,
-  remountReadOnly,
-} from "@fluxrig/testkit";
+import { type FsFault, fillFilesystem, lockDirectory, remountReadOnly } from "@fluxrig/testkit";
 import { afterAll, beforeEach, describe, expect, test } from "vitest";
-import { STORAGE_ENV as ENV, type RackBody, storageKit, TMPFS_BYTES } from "./support/storage-fleet.js";
+import { openStorageScenario, type RackBody } from "./support/storage-fleet.js";
 
-const ITERATIONS = faultIterations();
-const SUPPORT = fsFaultSupport();
-
-const report = new FaultReport({
-  scenario: "mixer-storage-start",
-  file: "apps/mixer/test/faults/mixer-storage-start.faults.test.ts",
-  iterations: ITERATIONS,
-}).attach({ afterAll, beforeEach }, { tail: 60 });
-report.note(describeFsFaultSupport(SUPPORT));
-
-const { runningFleet, verifyFileThenStart, startUnder } = storageKit(report, ITERATIONS);
+const {
+  report,
+  support: SUPPORT,
+  storageMixer,
+  tmpfsDataDir,
+  runningFleet,
+  verifyFileThenStart,
+  startUnder,
+} = openStorageScenario(import.meta.url, { afterAll, beforeEach });
 
 describe("the Mixer's data dir read-only or full at start", () => {
   test("read-only or full at start, after a kill -9: a clear refusal (exit 1, no crash loop), then a clean recovery", async () => {
-    await using h = await MixerHarness.create({ start: false, env: ENV });
-    await mkdir(h.dataDir, { recursive: true });
-    await using _tmpfs = SUPPORT.tmpfs ? mountTmpfs(h.dataDir, TMPFS_BYTES) : undefined;
+    await using h = await storageMixer({ start: false });
+    await using _tmpfs = SUPPORT.tmpfs ? await tmpfsDataDir(h) : undefined;
     await h.start();
     const acks = await runningFleet(h);
     for (const name of acks.pending().slice(0, 3)) expect((await acks.adopt(h, name)).status).toBe(200);

@@ -6,20 +6,18 @@
 //
 // Already covered in unit tests beside the routes (apps/mixer/src/api/*.test.ts, in-process): examples of each
 // error shape, one bad ref, one oversized body per route, protobuf 415. Here the same surfaces get fast-check.
-import { attachLogsOnFailure, fuzzRuns, MixerHarness, ScriptedRack, TEST_TOKEN } from "@fluxrig/testkit";
+import { MixerHarness, ScriptedRack, TEST_TOKEN } from "@fluxrig/testkit";
 import { WIRE_ERROR_CODE_LIST } from "@fluxrig/wire";
 import fc from "fast-check";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parseDocument } from "yaml";
 import { rackExport } from "../support/otlp-fixtures.js";
 import { hostileString, hostileValue, mutate, NASTY_STRINGS } from "./support/arbitraries.js";
 import { batched, FuzzRecord, type PropertyRecord, tally } from "./support/fuzz-record.js";
-import { assertAlive, changedRows, type MixerState, snapshot } from "./support/mixer-state.js";
+import { assertAlive, changedRows, type MixerState, runProperty, snapshot } from "./support/mixer-state.js";
 import { RawHttp, type RawResponse } from "./support/raw-http.js";
 
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
-
-const record = new FuzzRecord("api");
+const record = new FuzzRecord("api", { sample: 250 });
 /** The body cap of this Mixer: small, so thousands of over-the-cap uploads stay cheap. */
 const MAX_BODY = 64 * 1024;
 const AUTH = { authorization: `Bearer ${TEST_TOKEN}` };
@@ -30,10 +28,6 @@ let http: RawHttp;
 /** Every operation in the Mixer's OpenAPI document: the fuzz target list follows the API as it grows. */
 let routes: Array<{ method: string; path: string; open: boolean; body: boolean }>;
 let metricsBefore: unknown;
-
-function budget(runs: number, perCaseMs: number): number {
-  return 120_000 + runs * perCaseMs;
-}
 
 /** Percent-encodes the UTF-8 bytes of `s` that `keep` does not allow (lone surrogates become U+FFFD first). */
 function pct(s: string, keep: RegExp): string {
@@ -99,16 +93,8 @@ async function expectUnchanged(before: MixerState, rec: PropertyRecord): Promise
   expect(metrics.body).toEqual(metricsBefore);
 }
 
-async function property(rec: PropertyRecord, body: () => Promise<void>): Promise<void> {
-  const before = await snapshot(h);
-  try {
-    await body();
-    await expectUnchanged(before, rec);
-    await assertAlive(h);
-    rec.ok = true;
-  } finally {
-    if (!h.mixer?.running) rec.crashes += 1;
-  }
+function property(rec: PropertyRecord, body: () => Promise<void>): Promise<void> {
+  return runProperty(h, rec, body, (before) => expectUnchanged(before, rec));
 }
 
 const SCENARIO = `meta:
@@ -182,10 +168,10 @@ describe("REST API under hostile input", () => {
     record.property("api.route_table", "GET /api/v1/openapi.json").ok = true;
   });
 
-  test(
+  record.test(
     "missing and wrong tokens on every protected endpoint: 401 unauthorized, body never read",
-    async () => {
-      const rec = record.property("api.auth", "every route but GET /health and the docs");
+    { property: "api.auth", target: "every route but GET /health and the docs", perCaseMs: 10 },
+    async (rec) => {
       const header = fc.oneof(
         fc.constant<string | undefined>(undefined),
         fc.constantFrom("", "Bearer", "Bearer ", "bearer", "Basic dGVzdDp0ZXN0", `Token ${TEST_TOKEN}`),
@@ -212,7 +198,7 @@ describe("REST API under hostile input", () => {
         // A header the API must accept (the bearer regex allows extra spaces and any case of "Bearer").
         .filter((i) => /^Bearer +(\S+) *$/i.exec(i.header ?? "")?.[1] !== TEST_TOKEN);
       await property(rec, () =>
-        batched(rec, input, fuzzRuns(250), async (i) => {
+        batched(rec, input, record.runs, async (i) => {
           const protectedRoutes = routes.filter((r) => !r.open);
           const route = protectedRoutes[i.route % protectedRoutes.length]!;
           const headers: Record<string, string> = { "content-type": "application/json" };
@@ -230,13 +216,12 @@ describe("REST API under hostile input", () => {
         }),
       );
     },
-    budget(fuzzRuns(250), 10),
   );
 
-  test(
+  record.test(
     "hostile refs (traversal, encoded, SQL, wildcards, unicode, ids out of range, node ids) on every {ref} route",
-    async () => {
-      const rec = record.property("api.refs", "every route with {ref} or {name}");
+    { property: "api.refs", target: "every route with {ref} or {name}", perCaseMs: 10 },
+    async (rec) => {
       const id = fc.oneof(
         fc.bigInt({ min: 0n, max: 2n ** 70n }).map((n) => n.toString()),
         fc.bigInt({ min: 0n, max: 2n ** 68n }).map((n) => `0x${n.toString(16)}`),
@@ -260,7 +245,7 @@ describe("REST API under hostile input", () => {
       const encode = fc.constantFrom("raw", "component", "double", "dots");
       const input = fc.record({ route: fc.integer({ min: 0, max: 1000 }), ref, encode, body: fc.boolean() });
       await property(rec, () =>
-        batched(rec, input, fuzzRuns(250), async (i) => {
+        batched(rec, input, record.runs, async (i) => {
           const withRef = routes.filter((r) => /\{(ref|name)\}/.test(r.path));
           const route = withRef[i.route % withRef.length]!;
           const text =
@@ -285,13 +270,12 @@ describe("REST API under hostile input", () => {
         }),
       );
     },
-    budget(fuzzRuns(250), 10),
   );
 
-  test(
+  record.test(
     "hostile query strings on every GET route: 200 or 400 malformed, never 5xx",
-    async () => {
-      const rec = record.property("api.query", "every GET route");
+    { property: "api.query", target: "every GET route", perCaseMs: 10 },
+    async (rec) => {
       const key = fc.oneof(
         fc.constantFrom("status", "prefix", "limit", "after", "rack", "since", "name", "dry_run", "activate"),
         hostileString,
@@ -324,7 +308,7 @@ describe("REST API under hostile input", () => {
         params: fc.array(fc.tuple(key, value, fc.boolean()), { maxLength: 5 }),
       });
       await property(rec, () =>
-        batched(rec, input, fuzzRuns(250), async (i) => {
+        batched(rec, input, record.runs, async (i) => {
           const gets = routes.filter((r) => r.method === "GET");
           const route = gets[i.route % gets.length]!;
           const qs = i.params
@@ -344,13 +328,12 @@ describe("REST API under hostile input", () => {
         }),
       );
     },
-    budget(fuzzRuns(250), 10),
   );
 
-  test(
+  record.test(
     "hostile JSON bodies (wrong types, huge strings, deep nesting, invalid UTF-8, wrong media types) on every body route",
-    async () => {
-      const rec = record.property("api.json_bodies", "every POST/DELETE route with a body");
+    { property: "api.json_bodies", target: "every POST/DELETE route with a body", perCaseMs: 10 },
+    async (rec) => {
       const deep = fc
         .tuple(fc.integer({ min: 10, max: 30_000 }), fc.constantFrom("[", "{"))
         .map(([d, o]) =>
@@ -433,7 +416,7 @@ describe("REST API under hostile input", () => {
         ref: fc.constantFrom("fz-nobody", "fz-api-a1", "fz-api-r1", "0x0300ffff00000000"),
       });
       await property(rec, () =>
-        batched(rec, input, fuzzRuns(250), async (i) => {
+        batched(rec, input, record.runs, async (i) => {
           const withBody = routes.filter((r) => r.body);
           const route = withBody[i.route % withBody.length]!;
           // Real Racks only behind routes where no body can do harm (bulk adopt has nobody to adopt, replace has
@@ -461,13 +444,12 @@ describe("REST API under hostile input", () => {
         }),
       );
     },
-    budget(fuzzRuns(250), 10),
   );
 
-  test(
+  record.test(
     "scenario YAML: broken, mutated or deeply nested documents get 400/422 with line numbers, never a crash",
-    async () => {
-      const rec = record.property("api.scenario_yaml", "POST /api/v1/scenarios");
+    { property: "api.scenario_yaml", target: "POST /api/v1/scenarios", perCaseMs: 20 },
+    async (rec) => {
       const lines = SCENARIO.split("\n");
       const mutated = fc
         .record({
@@ -531,7 +513,7 @@ describe("REST API under hostile input", () => {
         batched(
           rec,
           input,
-          fuzzRuns(250),
+          record.runs,
           async ({ doc, asJson }) => {
             rec.cases += 1;
             const res = await http.send({
@@ -559,13 +541,12 @@ describe("REST API under hostile input", () => {
         ),
       );
     },
-    budget(fuzzRuns(250), 20),
   );
 
-  test(
+  record.test(
     "bodies over the cap, with and without Content-Length, on every body route: 413 too_large",
-    async () => {
-      const rec = record.property("api.huge_bodies", "every route with a body");
+    { property: "api.huge_bodies", target: "every route with a body", perCaseMs: 15 },
+    async (rec) => {
       const input = fc.record({
         route: fc.integer({ min: 0, max: 1000 }),
         size: fc.integer({ min: MAX_BODY + 1, max: MAX_BODY + 32 * 1024 }),
@@ -573,7 +554,7 @@ describe("REST API under hostile input", () => {
         fill: fc.constantFrom("json", "yaml", "zero"),
       });
       await property(rec, () =>
-        batched(rec, input, fuzzRuns(250), async (i) => {
+        batched(rec, input, record.runs, async (i) => {
           const withBody = routes.filter((r) => r.body);
           const route = withBody[i.route % withBody.length]!;
           const body =
@@ -600,13 +581,12 @@ describe("REST API under hostile input", () => {
         }),
       );
     },
-    budget(fuzzRuns(250), 15),
   );
 
-  test(
+  record.test(
     "unknown routes and methods answer the JSON error shape, never 5xx",
-    async () => {
-      const rec = record.property("api.unknown_routes", "any method, any path");
+    { property: "api.unknown_routes", target: "any method, any path", perCaseMs: 10 },
+    async (rec) => {
       const input = fc.record({
         method: fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
         path: fc.oneof(
@@ -637,7 +617,7 @@ describe("REST API under hostile input", () => {
         ),
       });
       await property(rec, () =>
-        batched(rec, input, fuzzRuns(250), async (i) => {
+        batched(rec, input, record.runs, async (i) => {
           rec.cases += 1;
           const res = await http.send({ method: i.method, path: i.path, headers: AUTH });
           const known = routes.some(
@@ -651,7 +631,6 @@ describe("REST API under hostile input", () => {
         }),
       );
     },
-    budget(fuzzRuns(250), 10),
   );
 
   test("after everything: health, a real read and a real write still work", async () => {

@@ -8,7 +8,7 @@
 // Already covered in ../presence.int.test.ts (not repeated): one heartbeat each for an unknown name, another
 // entity id, a revoked Rack, and one schema failure.
 import { randomBytes } from "node:crypto";
-import { attachLogsOnFailure, fuzzRuns, MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
+import { MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
 import {
   encodeMessage,
   type Heartbeat,
@@ -19,8 +19,15 @@ import {
 } from "@fluxrig/wire";
 import type { NatsConnection } from "@nats-io/transport-node";
 import fc from "fast-check";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { hostileString, hostileValue, type Mutation, mutate, rawBytes } from "./support/arbitraries.js";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  hostileString,
+  hostileValue,
+  type Mutation,
+  mutate,
+  oversizedOrDeep,
+  rawBytes,
+} from "./support/arbitraries.js";
 import { batched, FuzzRecord, type PropertyRecord, tally } from "./support/fuzz-record.js";
 import {
   assertAlive,
@@ -30,12 +37,11 @@ import {
   deltas,
   type MixerState,
   racks,
+  runProperty,
   snapshot,
 } from "./support/mixer-state.js";
 
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
-
-const record = new FuzzRecord("heartbeat");
+const record = new FuzzRecord("heartbeat", { sample: 300 });
 const TARGET = SUBJECTS.heartbeatAll;
 const PREFIX = "fluxrig.event.heartbeat.";
 const utf8 = new TextEncoder();
@@ -49,10 +55,6 @@ let victim: ScriptedRack;
 let other: ScriptedRack;
 let revoked: ScriptedRack;
 let rejected: ScriptedRack;
-
-function budget(runs: number, perCaseMs: number): number {
-  return 120_000 + runs * perCaseMs;
-}
 
 /** Publishes, counting what the client itself refuses to send (it never reaches the Mixer). */
 function publish(subject: string, data: Uint8Array, rec: PropertyRecord): boolean {
@@ -88,14 +90,12 @@ async function sentinelSeen(start: Record<string, number>): Promise<void> {
  * Runs one publish-only property: junk, sentinel, then exactly one accepted heartbeat (the sentinel's), every
  * junk message dropped and counted, and no row changed except the sentinel's presence fields.
  */
-async function property(
+function property(
   rec: PropertyRecord,
   body: () => Promise<number>,
   extra?: (before: MixerState, after: MixerState) => void,
 ): Promise<void> {
-  const before = await snapshot(h);
-  try {
-    const sent = await body();
+  return runProperty(h, rec, body, async (before, sent) => {
     await sentinelSeen(before.counters);
     const after = await snapshot(h);
     Object.assign(rec.outcomes, deltas(before.counters, after.counters, "heartbeat.dropped"));
@@ -115,11 +115,7 @@ async function property(
     expect(delta(before.counters, after.counters, "heartbeat.accepted")).toBe(1);
     expect(delta(before.counters, after.counters, "heartbeat.dropped")).toBe(sent);
     extra?.(before, after);
-    await assertAlive(h);
-    rec.ok = true;
-  } finally {
-    if (!h.mixer?.running) rec.crashes += 1;
-  }
+  });
 }
 
 beforeAll(async () => {
@@ -174,13 +170,13 @@ const subjectToken: fc.Arbitrary<string> = fc.oneof(
 );
 
 describe("fluxrig.event.heartbeat.> under hostile input", () => {
-  test(
+  record.test(
     "raw bytes on any heartbeat subject are dropped and counted",
-    async () => {
-      const rec = record.property("heartbeat.raw_bytes", TARGET);
+    { property: "heartbeat.raw_bytes", target: TARGET, perCaseMs: 5 },
+    async (rec) => {
       await property(rec, async () => {
         let sent = 0;
-        await batched(rec, fc.tuple(subjectToken, rawBytes), fuzzRuns(300), async ([token, data]) => {
+        await batched(rec, fc.tuple(subjectToken, rawBytes), record.runs, async ([token, data]) => {
           rec.cases += 1;
           const subject = `${PREFIX}${token}`;
           // Only subjects NATS delivers to fluxrig.event.heartbeat.> count: no empty tokens.
@@ -193,13 +189,12 @@ describe("fluxrig.event.heartbeat.> under hostile input", () => {
         return sent;
       });
     },
-    budget(fuzzRuns(300), 5),
   );
 
-  test(
+  record.test(
     "a valid heartbeat with one field broken (wrong type, huge, SQL, unicode, deep) is dropped as schema",
-    async () => {
-      const rec = record.property("heartbeat.field_mutated", TARGET);
+    { property: "heartbeat.field_mutated", target: TARGET, perCaseMs: 5 },
+    async (rec) => {
       const paths: string[][] = [
         ["v"],
         ["entity_id"],
@@ -233,7 +228,7 @@ describe("fluxrig.event.heartbeat.> under hostile input", () => {
         .filter((m) => !HeartbeatSchema.safeParse(mutate(template, m)).success);
       await property(rec, async () => {
         let sent = 0;
-        await batched(rec, mutation, fuzzRuns(300), async (m) => {
+        await batched(rec, mutation, record.runs, async (m) => {
           rec.cases += 1;
           const msg = mutate(victim.heartbeatMessage(), m);
           const text = JSON.stringify(msg);
@@ -242,13 +237,12 @@ describe("fluxrig.event.heartbeat.> under hostile input", () => {
         return sent;
       });
     },
-    budget(fuzzRuns(300), 5),
   );
 
-  test(
+  record.test(
     "valid heartbeats whose entity id, name or subject do not match the Rack, or from refused Racks, are dropped",
-    async () => {
-      const rec = record.property("heartbeat.identity_mismatch", TARGET);
+    { property: "heartbeat.identity_mismatch", target: TARGET, perCaseMs: 5 },
+    async (rec) => {
       const mode = fc.constantFrom(
         "other_entity_id",
         "random_entity_id",
@@ -270,7 +264,7 @@ describe("fluxrig.event.heartbeat.> under hostile input", () => {
         rec,
         async () => {
           let sent = 0;
-          await batched(rec, input, fuzzRuns(300), async (i) => {
+          await batched(rec, input, record.runs, async (i) => {
             rec.cases += 1;
             let subject = heartbeatSubject(victim.name);
             let msg: Heartbeat;
@@ -326,22 +320,17 @@ describe("fluxrig.event.heartbeat.> under hostile input", () => {
         },
       );
     },
-    budget(fuzzRuns(300), 5),
   );
 
-  test(
+  record.test(
     "oversized (over 64 KiB) and deeply nested heartbeats are dropped before parsing",
-    async () => {
-      const rec = record.property("heartbeat.oversized_and_deep", TARGET);
-      const input = fc.oneof(
-        fc.integer({ min: 64 * 1024 + 1, max: 96 * 1024 }).map((n) => ({ kind: "size", n })),
-        fc.integer({ min: 33, max: 30_000 }).map((n) => ({ kind: "depth", n })),
-      );
+    { property: "heartbeat.oversized_and_deep", target: TARGET, perCaseMs: 8 },
+    async (rec) => {
       await property(
         rec,
         async () => {
           let sent = 0;
-          await batched(rec, input, fuzzRuns(300), async ({ kind, n }) => {
+          await batched(rec, oversizedOrDeep, record.runs, async ({ kind, n }) => {
             rec.cases += 1;
             const hb = victim.heartbeatMessage();
             const text =
@@ -361,13 +350,12 @@ describe("fluxrig.event.heartbeat.> under hostile input", () => {
         },
       );
     },
-    budget(fuzzRuns(300), 8),
   );
 
-  test(
+  record.test(
     "junk on fluxrig.* subjects the Mixer does not serve changes nothing and costs it nothing",
-    async () => {
-      const rec = record.property("other_subjects.raw_bytes", "fluxrig.> (not hello, not heartbeat)");
+    { property: "other_subjects.raw_bytes", target: "fluxrig.> (not hello, not heartbeat)", perCaseMs: 3 },
+    async (rec) => {
       const subject = fc.constantFrom(
         "fluxrig.event.heartbeat",
         "fluxrig.event",
@@ -384,7 +372,7 @@ describe("fluxrig.event.heartbeat.> under hostile input", () => {
       await property(
         rec,
         async () => {
-          await batched(rec, fc.tuple(subject, rawBytes), fuzzRuns(300), async ([s, data]) => {
+          await batched(rec, fc.tuple(subject, rawBytes), record.runs, async ([s, data]) => {
             rec.cases += 1;
             publish(s, data, rec);
           });
@@ -400,7 +388,6 @@ describe("fluxrig.event.heartbeat.> under hostile input", () => {
         },
       );
     },
-    budget(fuzzRuns(300), 3),
   );
 
   test("what the bus still allows (no per-Rack NATS authorisation yet): recorded, not refused", async () => {

@@ -18,7 +18,7 @@ import {
   signBytes,
   verifyPassport,
 } from "@fluxrig/passport";
-import { attachLogsOnFailure, fuzzRuns, MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
+import { MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
 import {
   decodeHelloReply,
   encodeMessage,
@@ -31,9 +31,16 @@ import {
 } from "@fluxrig/wire";
 import type { NatsConnection } from "@nats-io/transport-node";
 import fc from "fast-check";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { MAX_CONFLICTS_PER_NAME } from "../../src/registry/name-conflicts.js";
-import { hostileString, hostileValue, type Mutation, mutate, rawBytes } from "./support/arbitraries.js";
+import {
+  hostileString,
+  hostileValue,
+  type Mutation,
+  mutate,
+  oversizedOrDeep,
+  rawBytes,
+} from "./support/arbitraries.js";
 import { batched, FuzzRecord, type PropertyRecord, tally } from "./support/fuzz-record.js";
 import {
   assertAlive,
@@ -42,12 +49,11 @@ import {
   delta,
   deltas,
   type MixerState,
+  runProperty,
   snapshot,
 } from "./support/mixer-state.js";
 
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
-
-const record = new FuzzRecord("hello");
+const record = new FuzzRecord("hello", { sample: 300 });
 const HELLO = SUBJECTS.hello;
 /** Codes a hello that fails before any registry lookup may be refused with. */
 const DECODE_CODES = ["malformed", "schema", "too_large"];
@@ -62,11 +68,6 @@ let holders: ScriptedRack[];
 const latest = new Map<string, PassportEnvelope>();
 /** A rejected Rack, whose name thieves also try. */
 let rejected: ScriptedRack;
-
-/** A test timeout that grows with the case count (the full run asks 10,000 per property). */
-function budget(runs: number, perCaseMs: number): number {
-  return 120_000 + runs * perCaseMs;
-}
 
 /** Sends bytes as a hello request and returns the decoded reply; a reply that does not decode fails the case. */
 async function ask(data: Uint8Array, rec: PropertyRecord): Promise<HelloReply> {
@@ -93,21 +94,12 @@ function expectRefused(reply: HelloReply, codes: readonly string[], rec: Propert
 }
 
 /** Runs one property: snapshots before and after, records the outcome, and checks the Mixer is alive. */
-async function property(
+function property(
   rec: PropertyRecord,
   body: () => Promise<void>,
   check: (before: MixerState, after: MixerState) => void,
 ): Promise<void> {
-  const before = await snapshot(h);
-  try {
-    await body();
-    const after = await snapshot(h);
-    check(before, after);
-    await assertAlive(h);
-    rec.ok = true;
-  } finally {
-    if (!h.mixer?.running) rec.crashes += 1;
-  }
+  return runProperty(h, rec, body, async (before) => check(before, await snapshot(h)));
 }
 
 /** Nothing enrolled, no row changed, no audit event, no conflict: what any junk hello must leave behind. */
@@ -129,6 +121,14 @@ function expectCounted(
   prefix = "hello.refused",
 ): void {
   expect(delta(before.counters, after.counters, prefix)).toBe(rec.cases);
+}
+
+/** The verdict on most junk: nothing touched, and every case refused and counted. */
+function untouchedAndCounted(rec: PropertyRecord): (before: MixerState, after: MixerState) => void {
+  return (before, after) => {
+    expectUntouched(before, after, rec);
+    expectCounted(before, after, rec);
+  };
 }
 
 beforeAll(async () => {
@@ -160,30 +160,26 @@ afterAll(async () => {
 });
 
 describe("fluxrig.agent.hello under hostile input", () => {
-  test(
+  record.test(
     "raw bytes: every reply is a refusal with a decode code; nothing is enrolled",
-    async () => {
-      const rec = record.property("hello.raw_bytes", HELLO);
+    { property: "hello.raw_bytes", target: HELLO, perCaseMs: 10 },
+    async (rec) => {
       await property(
         rec,
         () =>
-          batched(rec, rawBytes, fuzzRuns(300), async (data) => {
+          batched(rec, rawBytes, record.runs, async (data) => {
             rec.cases += 1;
             expectRefused(await ask(data, rec), DECODE_CODES, rec);
           }),
-        (before, after) => {
-          expectUntouched(before, after, rec);
-          expectCounted(before, after, rec);
-        },
+        untouchedAndCounted(rec),
       );
     },
-    budget(fuzzRuns(300), 10),
   );
 
-  test(
+  record.test(
     "a valid hello with one field changed after signing is refused (schema or bad_signature)",
-    async () => {
-      const rec = record.property("hello.field_mutated_after_signing", HELLO);
+    { property: "hello.field_mutated_after_signing", target: HELLO, perCaseMs: 10 },
+    async (rec) => {
       const paths: string[][] = [
         ["v"],
         ["name"],
@@ -220,25 +216,21 @@ describe("fluxrig.agent.hello under hostile input", () => {
       await property(
         rec,
         () =>
-          batched(rec, mutation, fuzzRuns(300), async (m) => {
+          batched(rec, mutation, record.runs, async (m) => {
             const forged = mutate(owner.buildHello(), m);
             rec.cases += 1;
             const reply = await ask(encodeMessage(forged, { maxBytes: 1 << 20 }), rec);
             expectRefused(reply, [...DECODE_CODES, "bad_signature"], rec);
           }),
-        (before, after) => {
-          expectUntouched(before, after, rec);
-          expectCounted(before, after, rec);
-        },
+        untouchedAndCounted(rec),
       );
     },
-    budget(fuzzRuns(300), 10),
   );
 
-  test(
+  record.test(
     "hostile field values under a valid signature (SQL, wildcards, traversal, unicode, deep JSON) are schema refusals",
-    async () => {
-      const rec = record.property("hello.hostile_fields_signed", HELLO);
+    { property: "hello.hostile_fields_signed", target: HELLO, perCaseMs: 10 },
+    async (rec) => {
       const keys = Array.from({ length: 8 }, () => generateKeyPair());
       const template = new ScriptedRack(nc, "fz-hostile", keys[0]).buildHello();
       const { sig: _sig, ...unsignedTemplate } = template;
@@ -282,7 +274,7 @@ describe("fluxrig.agent.hello under hostile input", () => {
       await property(
         rec,
         () =>
-          batched(rec, input, fuzzRuns(300), async (i) => {
+          batched(rec, input, record.runs, async (i) => {
             const { sig: _s, ...unsigned } = new ScriptedRack(nc, "fz-hostile", keys[i.k]).buildHello();
             const msg = build(i.field, i.value, i.key, unsigned);
             let signed: Record<string, unknown>;
@@ -295,19 +287,15 @@ describe("fluxrig.agent.hello under hostile input", () => {
             rec.cases += 1;
             expectRefused(await ask(encodeMessage(signed, { maxBytes: 1 << 20 }), rec), DECODE_CODES, rec);
           }),
-        (before, after) => {
-          expectUntouched(before, after, rec);
-          expectCounted(before, after, rec);
-        },
+        untouchedAndCounted(rec),
       );
     },
-    budget(fuzzRuns(300), 10),
   );
 
-  test(
+  record.test(
     "forged passports (random sig, other key, edited payload, another Rack's) are refused, counted, never echoed",
-    async () => {
-      const rec = record.property("hello.forged_passport", HELLO);
+    { property: "hello.forged_passport", target: HELLO, perCaseMs: 20 },
+    async (rec) => {
       const attacker = generateKeyPair();
       const attackerKid = keyId(attacker.publicKey);
       const thieves = Array.from({ length: 16 }, () => generateKeyPair());
@@ -388,7 +376,7 @@ describe("fluxrig.agent.hello under hostile input", () => {
           batched(
             rec,
             forgeArb,
-            fuzzRuns(300),
+            record.runs,
             async (f) => {
               // Victims in turn, so one batch spreads over the holders (each key's hellos are serialised).
               const v = turn++ % holders.length;
@@ -475,13 +463,12 @@ describe("fluxrig.agent.hello under hostile input", () => {
         },
       );
     },
-    budget(fuzzRuns(300), 20),
   );
 
-  test(
+  record.test(
     "a hello sent again, byte for byte or re-serialised (key order, whitespace) or re-signed with its nonce, is a replay",
-    async () => {
-      const rec = record.property("hello.replay", HELLO);
+    { property: "hello.replay", target: HELLO, perCaseMs: 15 },
+    async (rec) => {
       const variant = fc.record({
         how: fc.constantFrom("identical", "reordered", "whitespace", "resigned_new_ts"),
         seed: fc.integer({ min: 1, max: 1000 }),
@@ -490,7 +477,7 @@ describe("fluxrig.agent.hello under hostile input", () => {
       await property(
         rec,
         () =>
-          batched(rec, variant, fuzzRuns(300), async (v) => {
+          batched(rec, variant, record.runs, async (v) => {
             const hello = owner.buildHello();
             const first = await ask(encodeMessage(hello), rec);
             expect(first.status).toBe("pending");
@@ -517,13 +504,12 @@ describe("fluxrig.agent.hello under hostile input", () => {
         },
       );
     },
-    budget(fuzzRuns(300), 15),
   );
 
-  test(
+  record.test(
     "name hijack: other keys (new, or another Rack's) claiming a taken name never take the row",
-    async () => {
-      const rec = record.property("hello.name_hijack", HELLO);
+    { property: "hello.name_hijack", target: HELLO, perCaseMs: 15 },
+    async (rec) => {
       const claim = fc.record({
         victim: fc.constantFrom("owner", "active", "rejected"),
         // 0: another enrolled Rack's key claims the name; otherwise a fresh key (a new conflict row each time).
@@ -534,7 +520,7 @@ describe("fluxrig.agent.hello under hostile input", () => {
       await property(
         rec,
         () =>
-          batched(rec, claim, fuzzRuns(300), async (c) => {
+          batched(rec, claim, record.runs, async (c) => {
             const victim = c.victim === "owner" ? owner : c.victim === "active" ? holders[0]! : rejected;
             // thief index == thieves.length: another enrolled Rack's key claims the victim's name.
             const keys: Ed25519KeyPair = c.thief > 0 ? generateKeyPair() : holders[1]!.keys;
@@ -570,21 +556,16 @@ describe("fluxrig.agent.hello under hostile input", () => {
         },
       );
     },
-    budget(fuzzRuns(300), 15),
   );
 
-  test(
+  record.test(
     "oversized (over the Mixer's 64 KiB) and deeply nested hellos are refused before parsing",
-    async () => {
-      const rec = record.property("hello.oversized_and_deep", HELLO);
-      const input = fc.oneof(
-        fc.integer({ min: 64 * 1024 + 1, max: 96 * 1024 }).map((n) => ({ kind: "size", n })),
-        fc.integer({ min: 33, max: 30_000 }).map((n) => ({ kind: "depth", n })),
-      );
+    { property: "hello.oversized_and_deep", target: HELLO, perCaseMs: 15 },
+    async (rec) => {
       await property(
         rec,
         () =>
-          batched(rec, input, fuzzRuns(300), async ({ kind, n }) => {
+          batched(rec, oversizedOrDeep, record.runs, async ({ kind, n }) => {
             rec.cases += 1;
             if (kind === "size") {
               const hello = owner.buildHello();
@@ -598,13 +579,9 @@ describe("fluxrig.agent.hello under hostile input", () => {
               expectRefused(await ask(utf8.encode(text), rec), ["malformed", "too_large"], rec);
             }
           }),
-        (before, after) => {
-          expectUntouched(before, after, rec);
-          expectCounted(before, after, rec);
-        },
+        untouchedAndCounted(rec),
       );
     },
-    budget(fuzzRuns(300), 15),
   );
 
   test("above NATS max_payload: the client refuses to send it, and a raw PUB only costs the sender its connection", async () => {
@@ -646,10 +623,10 @@ describe("fluxrig.agent.hello under hostile input", () => {
     rec.ok = true;
   });
 
-  test(
+  record.test(
     "hellos without a reply subject (junk or valid) are dropped and counted, never enrolled",
-    async () => {
-      const rec = record.property("hello.no_reply_subject", HELLO);
+    { property: "hello.no_reply_subject", target: HELLO, perCaseMs: 5 },
+    async (rec) => {
       const keys = Array.from({ length: 4 }, () => generateKeyPair());
       const input = fc.oneof(
         rawBytes,
@@ -661,7 +638,7 @@ describe("fluxrig.agent.hello under hostile input", () => {
       await property(
         rec,
         async () => {
-          await batched(rec, input, fuzzRuns(300), async (data) => {
+          await batched(rec, input, record.runs, async (data) => {
             rec.cases += 1;
             nc.publish(HELLO, data);
           });
@@ -680,7 +657,6 @@ describe("fluxrig.agent.hello under hostile input", () => {
         },
       );
     },
-    budget(fuzzRuns(300), 5),
   );
 
   test("after everything: the owner still gets its pending reply and a new Rack still enrolls", async () => {

@@ -1,5 +1,5 @@
 // What the Mixer pushes to this Rack: passports (verified before they count) and scenarios (cached until active).
-import { decodePassportPush, decodeScenarioPush, type PassportPush } from "@fluxrig/wire";
+import { type DecodeResult, decodePassportPush, decodeScenarioPush, type PassportPush } from "@fluxrig/wire";
 import { describeRefusal } from "../identity/passport-checks.js";
 import { jitter } from "../lifecycle/backoff.js";
 import { writeScenarioFile } from "../scenario-cache.js";
@@ -11,12 +11,8 @@ import { acceptPassport, revoke, verifyForRack } from "./passport-keeper.js";
  * obeyed at once; anything else (status changes, unverifiable passports) is a hint, answered with a hello.
  */
 export async function onPassportPush(core: AgentCore, data: Uint8Array): Promise<void> {
-  const decoded = decodePassportPush(data);
-  if (!decoded.ok) {
-    core.log.warn({ reason: decoded.error.message }, "passport push: dropped (does not match its schema)");
-    return;
-  }
-  const push = decoded.value;
+  const push = decodedOrDropped(core, decodePassportPush(data), "passport push");
+  if (push === undefined) return;
   core.log.info({ kind: push.kind, status: push.status, reason: push.reason }, "passport push: received");
   if (push.kind === "revoked" || push.status === "revoked") return onRevocationPush(core, push);
   if (push.passport !== undefined && push.status === "active") {
@@ -45,12 +41,8 @@ async function onRevocationPush(core: AgentCore, push: PassportPush): Promise<vo
 
 /** A scenario push: applied (and kept in scenario.json) when active, cached until adoption otherwise. */
 export async function onScenarioPush(core: AgentCore, data: Uint8Array): Promise<void> {
-  const decoded = decodeScenarioPush(data);
-  if (!decoded.ok) {
-    core.log.warn({ reason: decoded.error.message }, "scenario push: dropped (does not match its schema)");
-    return;
-  }
-  const push = decoded.value;
+  const push = decodedOrDropped(core, decodeScenarioPush(data), "scenario push");
+  if (push === undefined) return;
   core.scenario = push;
   const fields = { scenario: push.scenario.name, version: push.scenario.version, gears: push.gears.length };
   if (core.state !== "active") {
@@ -60,4 +52,11 @@ export async function onScenarioPush(core: AgentCore, data: Uint8Array): Promise
   core.log.info(fields, "scenario push: applying");
   if (!(await core.workloads.applyScenario(push))) await core.startGears();
   await writeScenarioFile(core.deps.paths.scenario, push);
+}
+
+/** The decoded push, or undefined after logging why it was dropped. */
+function decodedOrDropped<T>(core: AgentCore, decoded: DecodeResult<T>, what: string): T | undefined {
+  if (decoded.ok) return decoded.value;
+  core.log.warn({ reason: decoded.error.message }, `${what}: dropped (does not match its schema)`);
+  return undefined;
 }

@@ -1,7 +1,7 @@
 // Heartbeats validate against the wire schema, number themselves per session and skip before enrollment.
 import { decodeHeartbeat, HeartbeatSchema, type HeartbeatStatus } from "@fluxrig/wire";
 import { afterEach, describe, expect, test } from "vitest";
-import { HeartbeatLoop, type HeartbeatSource } from "./heartbeat-loop.js";
+import { HeartbeatLoop, type HeartbeatLoopOptions, type HeartbeatSource } from "./heartbeat-loop.js";
 import { StatsSampler } from "./rack-stats.js";
 
 const samplers: StatsSampler[] = [];
@@ -9,7 +9,10 @@ afterEach(() => {
   for (const s of samplers.splice(0)) s.close();
 });
 
-function loop(source: Partial<HeartbeatSource> = {}) {
+function loop(
+  source: Partial<HeartbeatSource> = {},
+  over: Pick<Partial<HeartbeatLoopOptions>, "publish" | "onError"> = {},
+) {
   const sent: { subject: string; data: Uint8Array }[] = [];
   const sampler = new StatsSampler();
   samplers.push(sampler);
@@ -25,6 +28,7 @@ function loop(source: Partial<HeartbeatSource> = {}) {
       ...source,
     },
     publish: (subject, data) => sent.push({ subject, data }),
+    ...over,
   });
   return { hb, sent };
 }
@@ -79,19 +83,15 @@ describe("HeartbeatLoop", () => {
 
   test("a publish failure is reported, not thrown", () => {
     const errors: unknown[] = [];
-    const sampler = new StatsSampler();
-    samplers.push(sampler);
-    const hb = new HeartbeatLoop({
-      name: "rack-1",
-      version: "1",
-      intervalMs: 1_000,
-      sampler,
-      source: { status: () => "pending", entityId: () => "216282733276561408", workload: () => undefined },
-      publish: () => {
-        throw new Error("closed");
+    const { hb } = loop(
+      {},
+      {
+        publish: () => {
+          throw new Error("closed");
+        },
+        onError: (e) => errors.push(e),
       },
-      onError: (e) => errors.push(e),
-    });
+    );
     expect(() => hb.beat()).not.toThrow();
     expect(errors).toHaveLength(1);
   });

@@ -2,8 +2,8 @@
 // Path C (an operator adopts) is in pending-and-manual-adoption.int.test.ts.
 import { join } from "node:path";
 import { readStateFlux, verifyPassport } from "@fluxrig/passport";
-import { attachLogsOnFailure, MixerHarness, tempDir } from "@fluxrig/testkit";
-import { beforeEach, describe, expect, test } from "vitest";
+import { MixerHarness, tempDir } from "@fluxrig/testkit";
+import { describe, expect, test } from "vitest";
 import {
   activateScenario,
   clusterPublicKey,
@@ -13,8 +13,6 @@ import {
   tickerScenario,
   waitForRack,
 } from "./support/real-fleet.js";
-
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 
 describe("Path A: auto_adopt", () => {
   test("a new Rack is active from its first hello, with gears once a scenario names it", async () => {

@@ -3,16 +3,15 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { readStateFlux, verifyPassport } from "@fluxrig/passport";
-import { attachLogsOnFailure, MixerHarness, tempDir, waitFor } from "@fluxrig/testkit";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { MixerHarness, waitFor } from "@fluxrig/testkit";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   activateScenario,
   clusterPublicKey,
   fastMixerEnv,
-  HeartbeatTap,
   type RackMetricsView,
   rackAction,
-  spawnRack,
+  spawnWatchedRack,
   tickerScenario,
   waitForRack,
 } from "./support/real-fleet.js";
@@ -25,14 +24,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.[Symbol.asyncDispose]();
 });
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
-
 describe("a pending Rack (real Rack, real Mixer)", () => {
   test("heartbeats move last_seen; no OTLP reaches the Mixer; the gear runtime is not started", async () => {
     const name = "rack-pending-01";
-    await using state = tempDir(name);
-    const tap = await HeartbeatTap.open(h, name);
-    await using rack = spawnRack(h, { name, stateDir: state.path });
+    await using watched = await spawnWatchedRack(h, { name });
+    const { tap, rack } = watched;
 
     const notStarted = await rack.waitForJson({ msg: /^telemetry: not started/, state: "pending" });
     expect(notStarted.loaded_subsystems).toEqual([]);
@@ -69,9 +65,8 @@ describe("a pending Rack (real Rack, real Mixer)", () => {
 describe("Path C: manual adoption (real Rack, real Mixer)", () => {
   test("adopt over the API: state.flux 0600 verifies, OTLP exports carry the entity id, scenario gears count", async () => {
     const name = "rack-manual-01";
-    await using state = tempDir(name);
-    const tap = await HeartbeatTap.open(h, name);
-    await using rack = spawnRack(h, { name, stateDir: state.path });
+    await using watched = await spawnWatchedRack(h, { name });
+    const { state, tap, rack } = watched;
     await rack.waitForJson({ msg: /^lifecycle: enrolling -> pending/ });
     const pending = await waitForRack(h, name, (r) => r.status === "pending", { message: "pending" });
 

@@ -13,8 +13,8 @@ import {
   verifyPassport,
   writeStateFlux,
 } from "@fluxrig/passport";
-import { attachLogsOnFailure, MixerHarness, type SpawnedProcess, tempDir } from "@fluxrig/testkit";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { MixerHarness, tempDir } from "@fluxrig/testkit";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   clusterPublicKey,
   fastMixerEnv,
@@ -34,23 +34,21 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.[Symbol.asyncDispose]();
 });
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
-
 /**
- * After the Rack booted on a bad state.flux: the refusal is logged with its verdict and code, the file is kept
- * aside byte for byte, the Rack enrolls with its key alone and the Mixer answers with a new passport for the same
- * entity (no new row).
+ * Boots the provisioned Rack on the bad state.flux now in its state dir: the refusal is logged with its verdict and
+ * code, the file is kept aside byte for byte, the Rack enrolls with its key alone and the Mixer answers with a new
+ * passport for the same entity (no new row).
  */
 async function expectRefusedThenRecognised(opts: {
-  rack: SpawnedProcess;
   stateDir: string;
   badText: string;
   provisioned: RackView;
-  rowsBefore: number;
   verdict: string;
   code: string;
 }): Promise<void> {
-  const { rack, provisioned } = opts;
+  const { provisioned } = opts;
+  const rowsBefore = (await listRacks(h)).length;
+  await using rack = spawnRack(h, { name: provisioned.name, stateDir: opts.stateDir });
   const refused = await rack.waitForJson({
     msg: `state.flux refused (${opts.verdict}): moved aside, enrolling again`,
   });
@@ -85,7 +83,7 @@ async function expectRefusedThenRecognised(opts: {
     },
   );
   expect(row).toMatchObject({ entity_id: provisioned.entity_id, machine_id: provisioned.machine_id });
-  expect((await listRacks(h)).length).toBe(opts.rowsBefore);
+  expect((await listRacks(h)).length).toBe(rowsBefore);
 }
 
 describe("a state.flux the Rack must not trust (real Rack, real Mixer)", () => {
@@ -93,7 +91,6 @@ describe("a state.flux the Rack must not trust (real Rack, real Mixer)", () => {
     const name = "rack-tamper-01";
     await using state = tempDir(name);
     const provisioned = await provisionRack(h, { name, stateDir: state.path });
-    const rowsBefore = (await listRacks(h)).length;
     const path = join(state.path, "state.flux");
 
     // Flip one character in the middle of the signed payload (to another base64url character).
@@ -104,13 +101,10 @@ describe("a state.flux the Rack must not trust (real Rack, real Mixer)", () => {
     expect(bad.length).toBe(text.length);
     await writeFile(path, bad, { mode: 0o600 });
 
-    await using rack = spawnRack(h, { name, stateDir: state.path });
     await expectRefusedThenRecognised({
-      rack,
       stateDir: state.path,
       badText: bad,
       provisioned,
-      rowsBefore,
       verdict: "tampered",
       code: "PASSPORT_SIGNATURE_INVALID",
     });
@@ -123,18 +117,14 @@ describe("a state.flux the Rack must not trust (real Rack, real Mixer)", () => {
     await using otherState = tempDir(otherName);
     const provisioned = await provisionRack(h, { name, stateDir: state.path });
     const other = await provisionRack(h, { name: otherName, stateDir: otherState.path });
-    const rowsBefore = (await listRacks(h)).length;
     // Same cluster, genuine signature, but issued to the other Rack's key and name.
     await copyFile(join(otherState.path, "state.flux"), join(state.path, "state.flux"));
     const copied = await readFile(join(state.path, "state.flux"), "utf8");
 
-    await using rack = spawnRack(h, { name, stateDir: state.path });
     await expectRefusedThenRecognised({
-      rack,
       stateDir: state.path,
       badText: copied,
       provisioned,
-      rowsBefore,
       verdict: "foreign",
       code: "PASSPORT_RACK_KEY_MISMATCH",
     });
@@ -150,7 +140,6 @@ describe("a state.flux the Rack must not trust (real Rack, real Mixer)", () => {
     const name = "rack-expired-01";
     await using state = tempDir(name);
     const provisioned = await provisionRack(h, { name, stateDir: state.path });
-    const rowsBefore = (await listRacks(h)).length;
     const path = join(state.path, "state.flux");
 
     // The passport this Rack holds, as the Mixer would have issued it two days ago with a one-day TTL: signed with
@@ -172,13 +161,10 @@ describe("a state.flux the Rack must not trust (real Rack, real Mixer)", () => {
     await writeStateFlux(path, expired);
     const expiredText = await readFile(path, "utf8");
 
-    await using rack = spawnRack(h, { name, stateDir: state.path });
     await expectRefusedThenRecognised({
-      rack,
       stateDir: state.path,
       badText: expiredText,
       provisioned,
-      rowsBefore,
       verdict: "expired",
       code: "PASSPORT_EXPIRED",
     });

@@ -1,7 +1,7 @@
 // Session recovery with the real agent and the real Mixer: kill -9 and restart keeps the identity and the row;
 // a Rack that boots while the Mixer is down runs from its passport, and both reconcile once the Mixer is back.
-import { attachLogsOnFailure, MixerHarness, tempDir, waitFor } from "@fluxrig/testkit";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { MixerHarness, tempDir, waitFor } from "@fluxrig/testkit";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   activateScenario,
   clusterCounter,
@@ -27,8 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.[Symbol.asyncDispose]();
 });
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
-
 describe("restart (real Rack, real Mixer)", () => {
   test("kill -9 and restart: same entity id and MachineID, no new row, active again from state.flux", async () => {
     await using state = tempDir(RESTARTED);

@@ -2,8 +2,8 @@
 // and only heartbeats (status revoked); a stopped Rack says `stopping` in its last heartbeat and exits 0.
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { attachLogsOnFailure, MixerHarness, tempDir, waitFor } from "@fluxrig/testkit";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { MixerHarness, tempDir, waitFor } from "@fluxrig/testkit";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   activateScenario,
   clusterCounter,
@@ -14,6 +14,7 @@ import {
   setAside,
   showRack,
   spawnRack,
+  spawnWatchedRack,
   tickerScenario,
   waitForRack,
 } from "./support/real-fleet.js";
@@ -29,8 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.[Symbol.asyncDispose]();
 });
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
-
 async function receivedAt(name: string): Promise<string | undefined> {
   const res = await h.api<RackMetricsView>(`/api/v1/racks/${name}/metrics`);
   return res.status === 200 ? res.body.received_at : undefined;
@@ -38,9 +37,8 @@ async function receivedAt(name: string): Promise<string | undefined> {
 
 describe("revocation and shutdown (real Rack, real Mixer)", () => {
   test("revoke: gears and OTLP export stop, state.flux is set aside, heartbeats say revoked", async () => {
-    await using state = tempDir(REVOKED);
-    const tap = await HeartbeatTap.open(h, REVOKED);
-    await using rack = spawnRack(h, { name: REVOKED, stateDir: state.path });
+    await using watched = await spawnWatchedRack(h, { name: REVOKED });
+    const { state, tap, rack } = watched;
     await rack.waitForJson({ msg: "gears: scenario applied", scenario: "ends" });
     await waitForRack(h, REVOKED, (r) => r.stats?.gears?.running === 2 && (r.stats.messages?.in ?? 0) > 0, {
       message: "gears running and counting",

@@ -4,18 +4,14 @@
 //
 // The agent runs in-process (createRack) with its injected clock set off: the fluxrig-rack binary has no way to
 // fake its clock, and adding one to the product would weaken its security.
-import { FaultReport, type LogEntry, MixerHarness, tempDir, waitFor } from "@fluxrig/testkit";
+import { type LogEntry, MixerHarness, openFaultScenario, tempDir, waitFor } from "@fluxrig/testkit";
 import { afterAll, beforeEach, describe, expect, onTestFinished, test } from "vitest";
 import { clusterCounter, fastMixerEnv, listRacks, waitForRack } from "../e2e/support/real-fleet.js";
 import { startRack, type TestRack } from "../support/in-process-rack.js";
 
 const MINUTE = 60_000;
 
-const report = new FaultReport({
-  scenario: "clock-skew",
-  file: "apps/rack/test/faults/clock-skew.faults.test.ts",
-  iterations: 1,
-}).attach({ afterAll, beforeEach }, { tail: 40 });
+const { report } = openFaultScenario(import.meta.url, { afterAll, beforeEach }, { once: true, tail: 40 });
 
 async function skewedRack(h: MixerHarness, name: string, offsetMs: number): Promise<TestRack> {
   const state = tempDir(name);

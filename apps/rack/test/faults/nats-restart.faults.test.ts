@@ -4,10 +4,8 @@
 //
 // Replay a failure with FLUXRIG_FAULT_SEED=<the seed this file logs>.
 import {
-  FaultReport,
-  faultIterations,
-  faultSeed,
   MixerHarness,
+  openFaultScenario,
   ScriptedRack,
   SeededRandom,
   type SpawnedProcess,
@@ -23,20 +21,16 @@ import {
   spawnRack,
 } from "../e2e/support/real-fleet.js";
 
-const ITERATIONS = faultIterations();
-const SEED = faultSeed();
+const {
+  report,
+  iterations: ITERATIONS,
+  seed: SEED,
+} = openFaultScenario(import.meta.url, { afterAll, beforeEach }, { seeded: true });
 const REAL_RACKS = 3;
 const SCRIPTED_RACKS = 50;
 // 10 missed heartbeats of 500 ms = a 5 s grace window. A Rack's reconnect dials come at 0, ~1 s and ~3 s after the
 // disconnect (jittered backoff), so a window shorter than ~4 s would call a Rack offline that did nothing wrong.
 const MISSED = 10;
-
-const report = new FaultReport({
-  scenario: "nats-restart",
-  file: "apps/rack/test/faults/nats-restart.faults.test.ts",
-  iterations: ITERATIONS,
-  seed: SEED,
-}).attach({ afterAll, beforeEach }, { tail: 60 });
 
 interface AuditRow {
   seq: number;
@@ -66,9 +60,6 @@ async function eventsAfter(h: MixerHarness, seq: number): Promise<AuditRow[]> {
 
 describe("nats-server restart under a running fleet", () => {
   test(`${ITERATIONS} bus restarts: Racks and Mixer reconnect, nobody enrolls again, nobody goes offline`, async () => {
-    console.info(
-      `[nats-restart] seed ${SEED} (replay with FLUXRIG_FAULT_SEED=${SEED}), ${ITERATIONS} iterations`,
-    );
     const rng = new SeededRandom(SEED);
     await using h = await MixerHarness.create({
       env: fastMixerEnv({

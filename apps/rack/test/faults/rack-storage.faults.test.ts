@@ -8,11 +8,11 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { generateKeyPair, savePrivateKey } from "@fluxrig/passport";
 import {
-  FaultReport,
-  faultIterations,
+  type EntryMatcher,
   fsFaultSupport,
   lockDirectory,
   MixerHarness,
+  openFaultScenario,
   runBinary,
   type SpawnedProcess,
   tempDir,
@@ -21,15 +21,9 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { fastMixerEnv, HeartbeatTap, rackAction, spawnRack, waitForRack } from "../e2e/support/real-fleet.js";
 
-const ITERATIONS = faultIterations();
+const { report, iterations: ITERATIONS } = openFaultScenario(import.meta.url, { afterAll, beforeEach });
 const SUPPORT = fsFaultSupport();
 const CAN_LOCK = SUPPORT.lockMethod !== "none";
-
-const report = new FaultReport({
-  scenario: "rack-storage",
-  file: "apps/rack/test/faults/rack-storage.faults.test.ts",
-  iterations: ITERATIONS,
-}).attach({ afterAll, beforeEach });
 report.note(`state dir made unwritable with ${SUPPORT.lockMethod} (${SUPPORT.root ? "root" : "non-root"})`);
 
 /** Files in the state dir that a failed atomic write could have left: temp files. */
@@ -49,6 +43,12 @@ async function status(dir: string): Promise<{ code: number | null; verdict: unkn
 function rackEnv(): Record<string, string | undefined> {
   // Telemetry is not under test here; the state dir is.
   return { FLUXRIG_TELEMETRY_OTLP_ENDPOINT: undefined, FLUXRIG_RACK_LOG_LEVEL: "info" };
+}
+
+/** Waits for the Rack's log line about a write the dir refused, and checks it names a permission or read-only error. */
+async function expectWriteRefused(rack: SpawnedProcess, match: EntryMatcher, since?: number): Promise<void> {
+  const entry = await rack.waitForJson(match, { since, timeoutMs: 15_000 });
+  expect(JSON.stringify(entry.err)).toMatch(/EPERM|EACCES|EROFS/);
 }
 
 function expectAlive(rack: SpawnedProcess, what: string): void {
@@ -81,11 +81,7 @@ describe.skipIf(!CAN_LOCK)("a Rack's state dir unwritable", () => {
       let fault = lockDirectory(state.path);
       try {
         await rackAction(h, name, "adopt");
-        const refusal = await rack.waitForJson(
-          { msg: "passport: could not store state.flux; not activating" },
-          { since: mark, timeoutMs: 15_000 },
-        );
-        expect(JSON.stringify(refusal.err)).toMatch(/EPERM|EACCES|EROFS/);
+        await expectWriteRefused(rack, { msg: "passport: could not store state.flux; not activating" }, mark);
         // It keeps asking (hello, then paced retries), each time refusing to run on an unstored passport.
         await waitFor(
           () =>
@@ -120,11 +116,11 @@ describe.skipIf(!CAN_LOCK)("a Rack's state dir unwritable", () => {
       fault = lockDirectory(state.path);
       try {
         await rackAction(h, name, "revoke");
-        const dropped = await rack.waitForJson(
+        await expectWriteRefused(
+          rack,
           { msg: "passport: dropped, but state.flux could not be set aside (is the state dir writable?)" },
-          { since: mark, timeoutMs: 15_000 },
+          mark,
         );
-        expect(JSON.stringify(dropped.err)).toMatch(/EPERM|EACCES|EROFS/);
         await rack.waitForJson({ event: "revoked", to: "revoked" }, { since: mark, timeoutMs: 10_000 });
         const beats = tap.beats.length;
         await waitFor(() => tap.beats.slice(beats).some((b) => b.status === "revoked"), {
@@ -175,12 +171,11 @@ describe.skipIf(!CAN_LOCK)("a Rack's state dir unwritable", () => {
     fault = lockDirectory(state.path);
     await using rack = spawnRack(h, { name, stateDir: state.path, env: rackEnv() });
     try {
-      const refused = await rack.waitForJson(
+      await expectWriteRefused(
+        rack,
         (e) =>
           typeof e.msg === "string" && e.msg.startsWith("cluster: cannot store the Mixer's key in rack.json"),
-        { timeoutMs: 15_000 },
       );
-      expect(JSON.stringify(refused.err)).toMatch(/EPERM|EACCES|EROFS/);
       // It stays unpinned and un-enrolled on its side, and asks again later (the paced hello that recovers below).
       expect(rack.json().some((e) => e.event === "enrollment_pending")).toBe(false);
       expect(rack.json().some((e) => typeof e.msg === "string" && e.msg.startsWith("cluster: pinned"))).toBe(

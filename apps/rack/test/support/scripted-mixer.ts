@@ -19,6 +19,20 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { TestCluster } from "./test-cluster.js";
 
 /** How the scripted Mixer answers hellos. */
+/** A scenario of two gears: a ticker every 50 ms wired to a counter that reports every `every` ticks. */
+export function tickerScenarioPush(name: string, every: number): ScenarioPush {
+  return {
+    v: 1,
+    scenario: { name, version: "1" },
+    gears: [
+      { name: "tick", type: "ticker", config: { interval: "50ms" } },
+      { name: "count", type: "counter", config: { every } },
+    ],
+    wires: [{ name: "ticks", from: "tick.out", to: "count.in", subject: `fluxrig.msg.${name}.ticks` }],
+    ts: new Date().toISOString(),
+  };
+}
+
 export type MixerMode = "pending" | "active" | "rejected" | "revoked" | "silent";
 
 /** Options of {@link ScriptedMixer}. */
@@ -86,30 +100,23 @@ export class ScriptedMixer {
 
   /** Issues a passport to a Rack that said hello and pushes it ("issued"); hellos are answered active from now on. */
   async adopt(name: string): Promise<PassportEnvelope> {
-    const env = this.#issue(name);
-    this.mode = "active";
-    await this.push(name, {
-      v: 1,
-      kind: "issued",
-      status: "active",
-      passport: env,
-      ts: new Date().toISOString(),
-    });
-    return env;
+    return this.#pushSigned(name, { kind: "issued", status: "active" });
   }
 
   /** Pushes a signed revocation; hellos are answered revoked from now on. */
   async revoke(name: string): Promise<void> {
-    const env = this.#issue(name, "revoked");
-    this.mode = "revoked";
-    await this.push(name, {
-      v: 1,
-      kind: "revoked",
-      status: "revoked",
-      passport: env,
-      reason: "test",
-      ts: new Date().toISOString(),
-    });
+    await this.#pushSigned(name, { kind: "revoked", status: "revoked", reason: "test" });
+  }
+
+  /** Issues a passport of the push's status, answers hellos with that status from now on, and pushes it. */
+  async #pushSigned(
+    name: string,
+    push: Pick<PassportPush, "kind" | "reason"> & { status: "active" | "revoked" },
+  ): Promise<PassportEnvelope> {
+    const env = this.#issue(name, push.status);
+    this.mode = push.status;
+    await this.push(name, { v: 1, ...push, passport: env, ts: new Date().toISOString() });
+    return env;
   }
 
   async push(name: string, push: PassportPush): Promise<void> {

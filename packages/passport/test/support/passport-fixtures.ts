@@ -4,7 +4,8 @@ import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { publicKeyToBase64url } from "../../src/keys.js";
+import { type PassportEnvelope, signPassport } from "../../src/envelope.js";
+import { type Ed25519KeyPair, generateKeyPair, keyId, publicKeyToBase64url } from "../../src/keys.js";
 import type { PassportPayload } from "../../src/payload.js";
 
 // PKCS#8 wrapping of a raw Ed25519 seed (RFC 8410): a fixed 16-byte header, then the 32 seed bytes.
@@ -48,6 +49,22 @@ export function samplePayload(
     serial: 1,
     ...overrides,
   };
+}
+
+/** A cluster and a Rack with fresh keys, the sample payload for that Rack, and passports the cluster signs. */
+export function passportSigner(): {
+  cluster: Ed25519KeyPair;
+  rack: Ed25519KeyPair;
+  kid: string;
+  payload: PassportPayload;
+  issue: (payload?: PassportPayload) => PassportEnvelope;
+} {
+  const cluster = generateKeyPair();
+  const rack = generateKeyPair();
+  const kid = keyId(cluster.publicKey);
+  const payload = samplePayload(rack.publicKey);
+  const issue = (p = payload) => signPassport({ payload: p, clusterPrivateKey: cluster.privateKey, kid });
+  return { cluster, rack, kid, payload, issue };
 }
 
 /** A fresh temp directory, removed on dispose: `await using dir = await tempDir();`. */

@@ -1,9 +1,14 @@
 // Shared by the Mixer's disk-fault files: a scripted fleet whose acknowledgements are kept, one fault cycle against
 // a running Mixer, starts on a faulty data dir, and checks of the DuckDB file against what was acknowledged.
+import { mkdir } from "node:fs/promises";
 import {
-  type FaultReport,
+  describeFsFaultSupport,
+  type FaultHooks,
   type FsFault,
-  type MixerHarness,
+  fsFaultSupport,
+  MixerHarness,
+  mountTmpfs,
+  openFaultScenario,
   ScriptedRack,
   spawnBinary,
   TEST_TOKEN,
@@ -13,7 +18,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { expect, onTestFinished } from "vitest";
 import { type RegistrySnapshot, snapshotRegistry } from "./registry-snapshot.js";
 
-export const TMPFS_BYTES = 16 * 1024 * 1024;
+const TMPFS_BYTES = 16 * 1024 * 1024;
 /** Fast presence; presence transitions are not under test here. */
 export const STORAGE_ENV = {
   FLUXRIG_PRESENCE_HEARTBEAT_INTERVAL: "200ms",
@@ -42,8 +47,15 @@ type RackStatus = "pending" | "active" | "rejected" | "revoked";
 type Change = "adopt" | "reject" | "revoke";
 const CHANGED_TO: Record<Change, RackStatus> = { adopt: "active", reject: "rejected", revoke: "revoked" };
 
-/** The helpers, bound to a file's report and iteration count. */
-export function storageKit(report: FaultReport, iterations: number) {
+/**
+ * Opens a disk-fault file's scenario (its report notes how this machine makes the faults) and returns the helpers,
+ * bound to that report and iteration count.
+ */
+export function openStorageScenario(fileUrl: string, hooks: FaultHooks) {
+  const { report, iterations } = openFaultScenario(fileUrl, hooks);
+  const support = fsFaultSupport();
+  report.note(describeFsFaultSupport(support));
+
   /**
    * What the API acknowledged: enrollments (hello replies), then each Rack's status as last acknowledged (2xx to an
    * adoption, a rejection or a revocation) and its removal, by name.
@@ -398,7 +410,23 @@ export function storageKit(report: FaultReport, iterations: number) {
     return { kind: "refused", summary: `exit 1 (${fatal?.code}): "${stderr.split("\n")[0]}"` };
   }
 
+  /** A Mixer with fast presence (not started when `start: false`). */
+  function storageMixer(opts: { start?: boolean } = {}): Promise<MixerHarness> {
+    return MixerHarness.create({ ...opts, env: ENV });
+  }
+
+  /** Mounts a small tmpfs on a harness's data dir before its Mixer starts; dispose it before the harness. */
+  async function tmpfsDataDir(h: MixerHarness): Promise<FsFault> {
+    await mkdir(h.dataDir, { recursive: true });
+    return mountTmpfs(h.dataDir, TMPFS_BYTES);
+  }
+
   return {
+    report,
+    iterations,
+    support,
+    storageMixer,
+    tmpfsDataDir,
     Acks,
     answered,
     counter,

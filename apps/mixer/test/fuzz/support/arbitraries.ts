@@ -131,6 +131,15 @@ export const rawBytes: fc.Arbitrary<Uint8Array> = fc.oneof(
   },
 );
 
+/**
+ * What to send past the Mixer's limits: a message over its 64 KiB cap (`size`, in bytes), or JSON nested deeper
+ * than its depth limit of 32 (`depth`, in levels).
+ */
+export const oversizedOrDeep: fc.Arbitrary<{ kind: "size" | "depth"; n: number }> = fc.oneof(
+  fc.integer({ min: 64 * 1024 + 1, max: 96 * 1024 }).map((n) => ({ kind: "size" as const, n })),
+  fc.integer({ min: 33, max: 30_000 }).map((n) => ({ kind: "depth" as const, n })),
+);
+
 /** A field path into a message, e.g. `["stats", "cpu", "host_pct"]`, with a value to put there or `delete`. */
 export interface Mutation {
   path: string[];

@@ -1,8 +1,9 @@
 // The JSON record each fuzz file leaves in .reports/fuzz/<file>.json, for docs/reliability.md.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isFullSuiteRun, repoRoot } from "@fluxrig/testkit";
+import { fuzzRuns, isFullSuiteRun, repoRoot } from "@fluxrig/testkit";
 import fc from "fast-check";
+import { test } from "vitest";
 
 /** What one property saw. `ok` is false when its assertions failed (the test fails too). */
 export interface PropertyRecord {
@@ -27,8 +28,27 @@ export class FuzzRecord {
   readonly properties: PropertyRecord[] = [];
   readonly allowed: Array<{ attack: string; observed: string }> = [];
   readonly #started = Date.now();
+  /** Cases per property: FLUXRIG_FUZZ_RUNS, or the file's sample in the default run. */
+  readonly runs: number;
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    opts: { sample: number },
+  ) {
+    this.runs = fuzzRuns(opts.sample);
+  }
+
+  /**
+   * One property as a vitest test: its record is started when the test runs, and its timeout grows with the case
+   * count (two minutes, plus `perCaseMs` a case; the full run asks 10,000 per property).
+   */
+  test(
+    title: string,
+    opts: { property: string; target: string; perCaseMs: number },
+    body: (rec: PropertyRecord) => Promise<void>,
+  ): void {
+    test(title, () => body(this.property(opts.property, opts.target)), 120_000 + this.runs * opts.perCaseMs);
+  }
 
   /** Starts a property's record; fill it in as cases run, then call `finish`. */
   property(property: string, target: string): PropertyRecord {

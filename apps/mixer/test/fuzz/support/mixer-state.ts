@@ -2,6 +2,7 @@
 import type { MixerHarness } from "@fluxrig/testkit";
 import { waitFor } from "@fluxrig/testkit";
 import { expect } from "vitest";
+import type { PropertyRecord } from "./fuzz-record.js";
 
 export interface RackRow {
   entity_id: string;
@@ -134,4 +135,24 @@ export async function assertAlive(h: MixerHarness): Promise<void> {
     { timeoutMs: 10_000, message: "/health to answer" },
   );
   expect(health).toEqual({ status: "ok" });
+}
+
+/**
+ * Runs one property against the Mixer: a snapshot, the attack (`body`), the file's checks on what changed, then
+ * {@link assertAlive}. `rec.ok` is set only when all of that passed; a Mixer that died is counted either way.
+ */
+export async function runProperty<T>(
+  h: MixerHarness,
+  rec: PropertyRecord,
+  body: () => Promise<T>,
+  check: (before: MixerState, sent: T) => Promise<void>,
+): Promise<void> {
+  const before = await snapshot(h);
+  try {
+    await check(before, await body());
+    await assertAlive(h);
+    rec.ok = true;
+  } finally {
+    if (!h.mixer?.running) rec.crashes += 1;
+  }
 }

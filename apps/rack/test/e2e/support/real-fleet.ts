@@ -4,7 +4,14 @@ import type { KeyObject } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { publicKeyFromBase64url } from "@fluxrig/passport";
-import { type MixerHarness, type SpawnedProcess, spawnBinary, TEST_TOKEN, waitFor } from "@fluxrig/testkit";
+import {
+  type MixerHarness,
+  type SpawnedProcess,
+  spawnBinary,
+  TEST_TOKEN,
+  tempDir,
+  waitFor,
+} from "@fluxrig/testkit";
 import { decodeHeartbeat, type Heartbeat, heartbeatSubject } from "@fluxrig/wire";
 
 /** The heartbeat interval the Mixer hands out in these tests. */
@@ -49,6 +56,35 @@ export function spawnRack(h: MixerHarness, opts: SpawnRackOptions): SpawnedProce
       ...opts.env,
     },
   });
+}
+
+/** A real Rack in its own fresh state dir, with its heartbeats tapped from before it starts. */
+export interface WatchedRack extends AsyncDisposable {
+  state: { readonly path: string };
+  tap: HeartbeatTap;
+  rack: SpawnedProcess;
+}
+
+/**
+ * Spawns a real Rack (see {@link spawnRack}) in a fresh state dir, tapping its heartbeats first; disposing it stops
+ * the Rack, then removes the dir.
+ */
+export async function spawnWatchedRack(
+  h: MixerHarness,
+  opts: Omit<SpawnRackOptions, "stateDir">,
+): Promise<WatchedRack> {
+  const state = tempDir(opts.name);
+  const tap = await HeartbeatTap.open(h, opts.name);
+  const rack = spawnRack(h, { ...opts, stateDir: state.path });
+  return {
+    state,
+    tap,
+    rack,
+    [Symbol.asyncDispose]: async () => {
+      await rack[Symbol.asyncDispose]();
+      await state[Symbol.asyncDispose]();
+    },
+  };
 }
 
 /** A Rack as GET /api/v1/racks/{ref} shows it (the fields these tests read). */
