@@ -1,7 +1,7 @@
 // The REST client with a fake fetch: headers, and every kind of failure mapped to its code and exit code.
 import { describe, expect, test } from "vitest";
-import { apiError, fakeFetch, json } from "../test/support/in-process.js";
 import { EXIT_CODE_CASES } from "../test/support/exit-code-cases.js";
+import { apiError, fakeFetch, json } from "../test/support/in-process.js";
 import { ApiClient, describeNetworkError, type FetchLike } from "./api-client.js";
 import { CliError } from "./cli-error.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";

@@ -1,15 +1,8 @@
 // A Rack whose OTLP endpoint is down still stops cleanly within Docker's default 10 s: the final telemetry flush is
 // bounded, whether the endpoint refuses connections or accepts them and never answers.
 import { createServer, type Server, type Socket } from "node:net";
-import {
-  attachLogsOnFailure,
-  freePort,
-  MixerHarness,
-  type SpawnedProcess,
-  tempDir,
-  waitFor,
-} from "@fluxrig/testkit";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { freePort, MixerHarness, type SpawnedProcess, tempDir, waitFor } from "@fluxrig/testkit";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   activateScenario,
   fastMixerEnv,
@@ -45,7 +38,6 @@ afterAll(async () => {
   await new Promise<void>((resolve) => (silent ? silent.server.close(() => resolve()) : resolve()));
   await h?.[Symbol.asyncDispose]();
 });
-beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 
 async function stopWithEndpoint(
   name: string,
