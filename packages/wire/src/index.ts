@@ -70,6 +70,7 @@ export {
   verifyHelloSignature,
   verifyHelloSignatureInput,
 } from "./hello-signature.js";
+export { INBOX_PREFIXES, inboxWildcard, rackInboxPrefix } from "./inbox-subjects.js";
 export { PassportEnvelopeSchema, type WirePassportEnvelope } from "./passport-envelope-schema.js";
 export {
   PASSPORT_PUSH_KINDS,

@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { INBOX_PREFIXES, inboxWildcard, rackInboxPrefix } from "./inbox-subjects.js";
+import { isValidRackName } from "./subjects.js";
+import { WireSubjectError } from "./wire-error.js";
+
+describe("inbox prefixes", () => {
+  it("puts a Rack's replies under its own name", () => {
+    expect(rackInboxPrefix("rack-nyc-01")).toBe("_INBOX.rack-nyc-01");
+    expect(inboxWildcard(rackInboxPrefix("rack-1"))).toBe("_INBOX.rack-1.>");
+  });
+
+  it("refuses a name that would widen the prefix", () => {
+    for (const bad of ["*", ">", "a.b", "", "Rack", "_mixer"]) {
+      expect(() => rackInboxPrefix(bad)).toThrow(WireSubjectError);
+    }
+  });
+
+  it("keeps the Mixer's and the bootstrap prefix out of every Rack's reach", () => {
+    for (const prefix of Object.values(INBOX_PREFIXES)) {
+      const token = prefix.split(".")[1];
+      expect(isValidRackName(token)).toBe(false);
+    }
+  });
+});
