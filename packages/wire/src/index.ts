@@ -28,6 +28,7 @@ export {
   type DecodeResult,
   parseBoundedJson,
 } from "./bounded-json.js";
+export { INBOX_PREFIXES, inboxWildcard, PUSH_WILDCARDS, rackInboxPrefix } from "./bus-subjects.js";
 export { canonicalJson } from "./canonical-json.js";
 export {
   type DecodeWithOptions,
@@ -70,7 +71,6 @@ export {
   verifyHelloSignature,
   verifyHelloSignatureInput,
 } from "./hello-signature.js";
-export { INBOX_PREFIXES, inboxWildcard, rackInboxPrefix } from "./inbox-subjects.js";
 export { PassportEnvelopeSchema, type WirePassportEnvelope } from "./passport-envelope-schema.js";
 export {
   PASSPORT_PUSH_KINDS,

@@ -138,12 +138,13 @@ function withCrc(body: Buffer): Buffer {
   return out;
 }
 
-function base32Encode(bytes: Uint8Array): string {
+/** RFC 4648 base32 without padding, the alphabet of nkeys and of a JWT's `jti`. */
+export function base32Encode(bytes: Uint8Array): string {
   let out = "";
   let bits = 0;
   let value = 0;
   for (const byte of bytes) {
-    value = (value << 8) | byte;
+    value = ((value << 8) | byte) & 0xffff;
     bits += 8;
     while (bits >= 5) {
       out += BASE32[(value >>> (bits - 5)) & 31];

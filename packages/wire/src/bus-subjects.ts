@@ -1,5 +1,5 @@
-// Reply inbox prefixes (SPEC §11): each Rack's under its own name, the Mixer's and the bootstrap user's under names
-// no Rack can take, so a bus permission on a prefix never covers another party's replies.
+// Subjects that bus permissions name (SPEC §11): reply inbox prefixes (each Rack's under its own name, the Mixer's and
+// the bootstrap user's under names no Rack can take) and the wildcards over every Rack's pushes.
 import { isValidRackName } from "./subjects.js";
 import { WireSubjectError } from "./wire-error.js";
 
@@ -41,3 +41,14 @@ export function rackInboxPrefix(name: string): string {
 export function inboxWildcard(prefix: string): string {
   return `${prefix}.>`;
 }
+
+/**
+ * Wildcards over every Rack's pushes, for the one user allowed to publish them (the Mixer).
+ *
+ * @example
+ * PUSH_WILDCARDS.passport; // "fluxrig.rack.*.passport", matches rackPassportSubject(name) for every name
+ */
+export const PUSH_WILDCARDS = {
+  scenario: "fluxrig.rack.*.scenario",
+  passport: "fluxrig.rack.*.passport",
+} as const;

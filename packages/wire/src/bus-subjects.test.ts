@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { INBOX_PREFIXES, inboxWildcard, rackInboxPrefix } from "./inbox-subjects.js";
-import { isValidRackName } from "./subjects.js";
+import { INBOX_PREFIXES, inboxWildcard, PUSH_WILDCARDS, rackInboxPrefix } from "./bus-subjects.js";
+import { isValidRackName, rackPassportSubject, rackScenarioSubject } from "./subjects.js";
 import { WireSubjectError } from "./wire-error.js";
 
 describe("inbox prefixes", () => {
@@ -19,6 +19,16 @@ describe("inbox prefixes", () => {
     for (const prefix of Object.values(INBOX_PREFIXES)) {
       const token = prefix.split(".")[1];
       expect(isValidRackName(token)).toBe(false);
+    }
+  });
+
+  it("has push wildcards that match exactly the per-Rack push subjects", () => {
+    const matches = (pattern: string, subject: string) =>
+      new RegExp(`^${pattern.replaceAll(".", "\\.").replaceAll("*", "[^.]+")}$`).test(subject);
+    for (const name of ["a", "rack-nyc-01"]) {
+      expect(matches(PUSH_WILDCARDS.scenario, rackScenarioSubject(name))).toBe(true);
+      expect(matches(PUSH_WILDCARDS.passport, rackPassportSubject(name))).toBe(true);
+      expect(matches(PUSH_WILDCARDS.scenario, rackPassportSubject(name))).toBe(false);
     }
   });
 });
