@@ -30,8 +30,11 @@ export interface JwtBus extends AsyncDisposable {
   connectMixer(): Promise<NatsConnection>;
   connectSystem(): Promise<NatsConnection>;
   connectRack(rack: TestRack, opts?: NodeConnectionOptions): Promise<NatsConnection>;
-  /** A Rack with a fresh node:crypto key and a user JWT for `state`. */
-  rack(state: RackBusState & { status: "pending" | "active" }): TestRack;
+  /** A Rack with a user JWT for `state`: a fresh node:crypto key unless one is given, issued now unless told. */
+  rack(
+    state: RackBusState & { status: "pending" | "active" },
+    opts?: { privateKey?: KeyObject; issuedAt?: number },
+  ): TestRack;
 }
 
 /** A Rack's key and its user JWT. */
@@ -78,9 +81,9 @@ export async function startJwtBus(): Promise<JwtBus> {
         connectAs(mixerSystemUser(keys, times), { name: "mixer-system", inboxPrefix: INBOX_PREFIXES.mixer }),
       connectRack: (rack, opts = {}) =>
         connectAs(rack, { name: rack.name, inboxPrefix: rackInboxPrefix(rack.name), ...opts }),
-      rack: (state) => {
-        const pair = generateKeyPair();
-        const publicKey = publicKeyToBase64url(pair.publicKey);
+      rack: (state, opts = {}) => {
+        const privateKey = opts.privateKey ?? generateKeyPair().privateKey;
+        const publicKey = publicKeyToBase64url(privateKey);
         const issued = issueUserJwt({
           signer: keys.fleetSigning,
           account: keys.fleet.nkey,
@@ -88,11 +91,11 @@ export async function startJwtBus(): Promise<JwtBus> {
           name: state.name,
           permissions: rackPermissions(state),
           ttlSeconds: TTL,
-          nowSeconds: nowSeconds(),
+          nowSeconds: opts.issuedAt ?? nowSeconds(),
         });
         return {
           name: state.name,
-          privateKey: pair.privateKey,
+          privateKey,
           publicKey,
           nkey: issued.user,
           jwt: issued.jwt,
