@@ -1,4 +1,5 @@
-// Cost of one Rack user JWT: ours (node:crypto Ed25519) against @nats-io/jwt with @nats-io/nkeys' pure-JS signing.
+// Cost of one Rack user JWT: ours (node:crypto Ed25519) against @nats-io/jwt with @nats-io/nkeys' pure-JS signing,
+// and of the nonce signature a Rack adds to each connect.
 // Run: pnpm exec vitest bench --run --project unit apps/mixer/src/bus-auth/issue-jwt.bench.ts
 import { generateKeyPair, publicKeyToBase64url } from "@fluxrig/passport";
 import * as natsJwt from "@nats-io/jwt";
@@ -6,6 +7,7 @@ import * as nkeys from "@nats-io/nkeys";
 import { bench, describe } from "vitest";
 import { issueUserJwt } from "./issue-jwt.js";
 import { jwtSigner } from "./jwt-codec.js";
+import { nonceAuthenticator } from "./nonce-authenticator.js";
 import { rackPermissions } from "./permissions.js";
 
 const fleet = jwtSigner(generateKeyPair().privateKey, "account");
@@ -50,4 +52,12 @@ describe("user JWT issue", () => {
     },
     { iterations: 20, time: 0 },
   );
+});
+
+describe("connect", () => {
+  const rack = generateKeyPair();
+  const authenticator = nonceAuthenticator({ privateKey: rack.privateKey, jwt: () => "jwt" });
+  bench("nonce signature for CONNECT (node:crypto)", () => {
+    authenticator("dH7gq0yq2Oq7hZkXw1sQyg");
+  });
 });
