@@ -1,5 +1,6 @@
 // A nats.js authenticator that proves a user key by signing the server's nonce with node:crypto (no seed in memory
-// as text, no pure-JS Ed25519), presenting a JWT that may change between reconnects.
+// as text, no pure-JS Ed25519), presenting a JWT that may change between reconnects. Racks need it too: it moves to a
+// shared package when the Rack side is wired (docs/bus-auth.md).
 import { type KeyObject, sign } from "node:crypto";
 import type { Authenticator, JwtAuth } from "@nats-io/transport-node";
 import { nkeyOf } from "./nkey.js";

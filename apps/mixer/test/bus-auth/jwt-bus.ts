@@ -14,9 +14,13 @@ import { type BusKeys, loadBusKeys } from "../../src/bus-auth/key-store.js";
 import { nonceAuthenticator } from "../../src/bus-auth/nonce-authenticator.js";
 import { type RackBusState, rackPermissions } from "../../src/bus-auth/permissions.js";
 import { natsResolverConfig } from "../../src/bus-auth/resolver-config.js";
-import type { RevocationList } from "../../src/bus-auth/revocation-list.js";
 import { type BusUser, mixerFleetUser, mixerSystemUser } from "../../src/bus-auth/service-users.js";
-import { fleetAccountJwt, operatorJwt, systemAccountJwt } from "../../src/bus-auth/trust-chain.js";
+import {
+  fleetAccountJwt,
+  operatorJwt,
+  type RevocationList,
+  systemAccountJwt,
+} from "../../src/bus-auth/trust-chain.js";
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 const TTL = 3600;

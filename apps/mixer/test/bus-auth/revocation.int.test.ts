@@ -8,8 +8,7 @@ import { beforeEach, describe, expect, test } from "vitest";
 import { CLAIMS_UPDATE_SUBJECT, pushAccountJwt } from "../../src/bus-auth/claims-push.js";
 import { BusAuthError } from "../../src/bus-auth/errors.js";
 import { issueAccountJwt } from "../../src/bus-auth/issue-jwt.js";
-import { revokeUser } from "../../src/bus-auth/revocation-list.js";
-import { fleetAccountJwt } from "../../src/bus-auth/trust-chain.js";
+import { fleetAccountJwt, revokeUser } from "../../src/bus-auth/trust-chain.js";
 import { nowSeconds, startJwtBus } from "./jwt-bus.js";
 
 beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));

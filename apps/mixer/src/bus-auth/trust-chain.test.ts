@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pruneRevocations, revokeUser } from "./revocation-list.js";
+import { pruneRevocations, revokeUser } from "./trust-chain.js";
 
 describe("revocation list", () => {
   it("revokes a key as of now and never moves an entry back in time", () => {
