@@ -23,6 +23,7 @@ export type {
 } from "./api-bodies.js";
 export { RACK_STATUSES } from "./api-bodies.js";
 export { type DecodeOptions, type DecodeResult, parseBoundedJson } from "./bounded-json.js";
+export { INBOX_PREFIXES, inboxWildcard, PUSH_WILDCARDS, rackInboxPrefix } from "./bus-subjects.js";
 export {
   decodeHeartbeat,
   decodeHeartbeatValue,
