@@ -1,11 +1,10 @@
 // Scenarios (SPEC §10, Path B): import, list, activate; activation adopts the pending Racks it names and pushes logic.
 import type { ScenarioImportResult, ScenarioPush, ScenarioSummary } from "@fluxrig/wire";
-import type { Db } from "../db/duckdb-database.js";
 import type { JsonObject } from "../db/duckdb-values.js";
 import { OperationError } from "../errors/wire-refusal.js";
 import type { Actor, ScenarioOperations } from "../fleet/operations.js";
 import type { RackStatusChanges, ScenarioSource } from "../fleet/rack-status-changes.js";
-import { getRackByName } from "../registry/rack-queries.js";
+import type { RackDirectory } from "../registry/rack-directory.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
 import type { ScenarioCatalog, ScenarioRecord } from "../registry/scenario-catalog.js";
 import { planActivateScenario, planImportScenario } from "../registry/write-plans.js";
@@ -14,15 +13,21 @@ import { scenarioPushFor, scenarioRackNames } from "./scenario-push.js";
 import { parseScenarioYaml, type ScenarioSpec, ScenarioSpecSchema } from "./scenario-spec.js";
 
 export class ScenarioService implements ScenarioOperations, ScenarioSource {
-  readonly #db: Db;
+  /** The Racks a scenario names, as the directory has them (never read back from DuckDB). */
+  readonly #racks: Pick<RackDirectory, "rackByName">;
   readonly #writer: RegistryWriter;
   readonly #catalog: ScenarioCatalog;
   readonly #clock: Clock;
   #lifecycle: RackStatusChanges | undefined;
   #active: { record: ScenarioRecord; spec: ScenarioSpec; names: ReadonlySet<string> } | null = null;
 
-  constructor(opts: { db: Db; writer: RegistryWriter; catalog: ScenarioCatalog; clock: Clock }) {
-    this.#db = opts.db;
+  constructor(opts: {
+    racks: Pick<RackDirectory, "rackByName">;
+    writer: RegistryWriter;
+    catalog: ScenarioCatalog;
+    clock: Clock;
+  }) {
+    this.#racks = opts.racks;
     this.#writer = opts.writer;
     this.#catalog = opts.catalog;
     this.#clock = opts.clock;
@@ -71,7 +76,7 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
       return {
         dry_run: true,
         scenario: summary,
-        ...(opts.activate ? { activation: await this.#plan(spec) } : {}),
+        ...(opts.activate ? { activation: this.#plan(spec) } : {}),
       };
     }
     const record = await this.#writer.submit((stage) =>
@@ -110,7 +115,7 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
     const spec = specOf(record);
     const activation = { adopted: [] as string[], pushed: [] as string[], waiting: [] as string[] };
     for (const rackName of scenarioRackNames(spec)) {
-      const rack = await getRackByName(this.#db, rackName);
+      const rack = this.#racks.rackByName(rackName);
       if (rack?.status === "pending") {
         await lifecycle.activate(rack, { cause: `scenario ${name}`, actor: by.actor, kind: "issued" });
         activation.adopted.push(rackName);
@@ -126,10 +131,10 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
   }
 
   /** What activation would do, without doing it. */
-  async #plan(spec: ScenarioSpec): Promise<{ adopted: string[]; pushed: string[]; waiting: string[] }> {
+  #plan(spec: ScenarioSpec): { adopted: string[]; pushed: string[]; waiting: string[] } {
     const plan = { adopted: [] as string[], pushed: [] as string[], waiting: [] as string[] };
     for (const rackName of scenarioRackNames(spec)) {
-      const rack = await getRackByName(this.#db, rackName);
+      const rack = this.#racks.rackByName(rackName);
       if (rack?.status === "pending") plan.adopted.push(rackName);
       if (rack?.status === "pending" || rack?.status === "active" || rack?.status === "offline")
         plan.pushed.push(rackName);
