@@ -3,6 +3,7 @@ import { formatEntityIdHex } from "@fluxrig/entity-id";
 import type { ClusterInfo } from "@fluxrig/wire";
 import type { MixerConfig } from "./config.js";
 import type { Db } from "./db/duckdb-database.js";
+import { memoryReport } from "./db/memory-report.js";
 import type { HelloSubscription } from "./enrollment/hello-subscription.js";
 import type { SignatureVerifier } from "./enrollment/signature-pool.js";
 import type { RackDirectory } from "./registry/rack-directory.js";
@@ -10,7 +11,6 @@ import type { NodeRecord } from "./registry/registry-records.js";
 import type { RegistryWriter } from "./registry/registry-writer.js";
 import type { ClusterKey } from "./runtime/cluster-key.js";
 import type { Counters } from "./runtime/counters.js";
-import { memoryReport } from "./runtime/memory-report.js";
 
 export interface ClusterInfoSources {
   config: MixerConfig;

@@ -7,15 +7,12 @@ import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { OperationError } from "../errors/wire-refusal.js";
 import type { ApiAuth, ApiEnv } from "./api-deps.js";
-import { bearerAuthChecks } from "./bearer-auth.js";
-import { readRouteBody } from "./request-body.js";
+import { bearerAuthChecks, type RouteAuth } from "./bearer-auth.js";
+import { type BodySpec, readRouteBody } from "./request-body.js";
 import { ErrorResponse } from "./schemas.js";
 
 /** The Hono app every route module mounts its routes on. */
 export type ApiApp = OpenAPIHono<ApiEnv>;
-
-/** Who may call: anyone, holders of the API token, or holders of the API or the telemetry token. */
-export type RouteAuth = "none" | "api" | "telemetry";
 
 /** Who asked, as the audit log records it; sent by the CLI as the operator's login. */
 export const ACTOR_HEADER = "X-Fluxrig-Actor";
@@ -25,18 +22,6 @@ export const NoInput = z.strictObject({});
 
 type Params = z.ZodObject;
 type OpenAPIRegistry = ApiApp["openAPIRegistry"];
-
-export interface BodySpec<B extends z.ZodType = z.ZodType> {
-  schema: B;
-  /** When false, an empty body is checked as `{}`. */
-  required: boolean;
-  /** Plain-text media types also accepted; their text is delivered as `{ [field]: text }` (scenario YAML). */
-  text?: { field: string; mediaTypes: readonly string[] };
-  /** A cap below the server-wide `maxBodyBytes`; the lower of the two applies. */
-  maxBytes?: number;
-  /** A sample body, shown in the document and the docs page and replayed by the tests. */
-  example?: unknown;
-}
 
 /** A body the handler reads itself (OTLP must answer junk on its own terms); the schema only documents it. */
 export interface RawBodySpec {

@@ -3,7 +3,9 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { OperationError } from "../errors/wire-refusal.js";
 import type { ApiAuth, ApiEnv } from "./api-deps.js";
-import type { RouteAuth } from "./api-route.js";
+
+/** Who may call: anyone, holders of the API token, or holders of the API or the telemetry token. */
+export type RouteAuth = "none" | "api" | "telemetry";
 
 // Hono's bearerAuth answers a malformed header with 400 and a text body, and refuses tokens outside a narrow
 // alphabet; operators pick tokens freely and scripts need one JSON 401, so the check is written here.

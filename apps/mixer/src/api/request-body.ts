@@ -1,8 +1,21 @@
 // Reading request bodies: strict UTF-8, JSON or plain text by media type, with errors named after each failure.
 import type { Context } from "hono";
+import type { z } from "zod";
 import { OperationError } from "../errors/wire-refusal.js";
 import type { ApiEnv } from "./api-deps.js";
-import type { BodySpec } from "./api-route.js";
+
+/** How a route reads its JSON (or plain-text) body. */
+export interface BodySpec<B extends z.ZodType = z.ZodType> {
+  schema: B;
+  /** When false, an empty body is checked as `{}`. */
+  required: boolean;
+  /** Plain-text media types also accepted; their text is delivered as `{ [field]: text }` (scenario YAML). */
+  text?: { field: string; mediaTypes: readonly string[] };
+  /** A cap below the server-wide `maxBodyBytes`; the lower of the two applies. */
+  maxBytes?: number;
+  /** A sample body, shown in the document and the docs page and replayed by the tests. */
+  example?: unknown;
+}
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 

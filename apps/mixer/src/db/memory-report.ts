@@ -1,7 +1,7 @@
 // Where the Mixer's memory is: the process as the kernel sees it, V8's heap, and DuckDB's own accounting.
 
 import type { MemoryView } from "@fluxrig/wire";
-import type { Db } from "../db/duckdb-database.js";
+import type { Db } from "./duckdb-database.js";
 
 const DB_MEMORY = `SELECT tag, memory_usage_bytes FROM duckdb_memory() WHERE memory_usage_bytes > 0 ORDER BY tag`;
 

@@ -7,9 +7,9 @@ import {
   openLifecycleHarness,
   TEST_CLUSTER_KEY,
 } from "../../test/support/lifecycle-test-harness.js";
+import type { TestRegistry } from "../../test/support/registry-test-harness.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import { UnexpectedStatusError } from "../registry/registry-errors.js";
-import type { TestRegistry } from "../registry/registry-test-harness.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
 import type { EnrollInput, RackStatusChanges } from "./rack-status-changes.js";
 

@@ -1,7 +1,12 @@
 // The audit log: a hash chain that verifies, and breaks at exactly the row someone edited or removed.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  insertPlan,
+  openTestRegistry,
+  openTestWriter,
+  type TestRegistry,
+} from "../../test/support/registry-test-harness.js";
 import { canonicalJson, GENESIS_HASH } from "./audit-chain.js";
-import { insertPlan, openTestRegistry, openTestWriter, type TestRegistry } from "./registry-test-harness.js";
 import type { RegistryWriter } from "./registry-writer.js";
 import { planImportScenario, planSetStatus } from "./write-plans.js";
 

@@ -1,12 +1,12 @@
 // Name conflicts: attempts are counted per key, and a flood of fresh keys at one name keeps only the recent ones.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openTestRegistry, type TestRegistry } from "../../test/support/registry-test-harness.js";
 import {
   clearNameConflicts,
   listNameConflicts,
   MAX_CONFLICTS_PER_NAME,
   recordNameConflict,
 } from "./name-conflicts.js";
-import { openTestRegistry, type TestRegistry } from "./registry-test-harness.js";
 
 let t: TestRegistry;
 beforeEach(async () => {

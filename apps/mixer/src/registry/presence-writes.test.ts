@@ -1,16 +1,16 @@
 // writePresenceRows changes last_seen and stats of exactly the Racks it is given, and nothing else.
 import { EntityType } from "@fluxrig/entity-id";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { writePresenceRows } from "./presence-writes.js";
-import { listNodeRows } from "./rack-queries.js";
-import type { RackRecord } from "./registry-records.js";
 import {
   insertPlan,
   openTestRegistry,
   openTestWriter,
   snapshotTables,
   type TestRegistry,
-} from "./registry-test-harness.js";
+} from "../../test/support/registry-test-harness.js";
+import { writePresenceRows } from "./presence-writes.js";
+import { listNodeRows } from "./rack-queries.js";
+import type { RackRecord } from "./registry-records.js";
 import type { RegistryWriter } from "./registry-writer.js";
 import { planNodeRow } from "./write-plans.js";
 

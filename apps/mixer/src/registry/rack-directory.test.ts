@@ -2,18 +2,19 @@
 import { EntityType } from "@fluxrig/entity-id";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rackRecordFixture } from "../../test/support/rack-record-fixture.js";
-import { RackDirectory, type RackSlot } from "./rack-directory.js";
-import { countRacksByStatus, type ListRacksQuery, listRacks } from "./rack-queries.js";
-import type { RackStatus } from "./rack-status.js";
-import { InvalidInputError } from "./registry-errors.js";
-import type { RackRecord } from "./registry-records.js";
+import { countRacksByStatus, listRacks } from "../../test/support/registry-oracle.js";
 import {
   insertPlan,
   openTestRegistry,
   openTestWriter,
   STATUS_PATHS,
   type TestRegistry,
-} from "./registry-test-harness.js";
+} from "../../test/support/registry-test-harness.js";
+import { RackDirectory, type RackSlot } from "./rack-directory.js";
+import type { ListRacksQuery } from "./rack-queries.js";
+import type { RackStatus } from "./rack-status.js";
+import { InvalidInputError } from "./registry-errors.js";
+import type { RackRecord } from "./registry-records.js";
 import { planNodeRow, planSetStatus } from "./write-plans.js";
 
 const by = { cause: "operator", actor: "alice" };

@@ -1,18 +1,7 @@
 // Group commit: many writes in one transaction, refusals and failures isolated, MachineIDs and the audit chain exact.
 import { EntityType, nodeEntityId } from "@fluxrig/entity-id";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DatabaseClosedError, QueryFailedError } from "../db/database-errors.js";
-import { listAudit } from "./audit-log.js";
-import { MachineIdPool } from "./machine-id-pool.js";
-import { RackDirectory } from "./rack-directory.js";
-import { getRackByName, listNodeRows } from "./rack-queries.js";
-import {
-  NameTakenError,
-  PublicKeyTakenError,
-  RegistryFullError,
-  StalePassportSerialError,
-} from "./registry-errors.js";
-import type { MachineIdRange } from "./registry-records.js";
+import { getRackByName } from "../../test/support/registry-oracle.js";
 import {
   auditCount,
   insertPlan,
@@ -23,7 +12,19 @@ import {
   SNAKE_ROW,
   snapshotTables,
   type TestRegistry,
-} from "./registry-test-harness.js";
+} from "../../test/support/registry-test-harness.js";
+import { DatabaseClosedError, QueryFailedError } from "../db/database-errors.js";
+import { listAudit } from "./audit-log.js";
+import { MachineIdPool } from "./machine-id-pool.js";
+import { RackDirectory } from "./rack-directory.js";
+import { listNodeRows } from "./rack-queries.js";
+import {
+  NameTakenError,
+  PublicKeyTakenError,
+  RegistryFullError,
+  StalePassportSerialError,
+} from "./registry-errors.js";
+import type { MachineIdRange } from "./registry-records.js";
 import type { RegistryWriter } from "./registry-writer.js";
 import { ScenarioCatalog } from "./scenario-catalog.js";
 import {

@@ -1,6 +1,13 @@
 // The registry's rules as plans enforce them, in memory: no database, a stage over an empty (or seeded) registry.
 import { EntityType, nodeEntityId } from "@fluxrig/entity-id";
 import { beforeEach, describe, expect, it } from "vitest";
+import {
+  emptyRegistry,
+  insertPlan,
+  MIXER_ROW,
+  SNAKE_ROW,
+  STATUS_PATHS,
+} from "../../test/support/registry-test-harness.js";
 import { isLegalTransition, RACK_STATUSES, type RackStatus } from "./rack-status.js";
 import {
   IllegalTransitionError,
@@ -14,7 +21,6 @@ import {
   UnexpectedStatusError,
 } from "./registry-errors.js";
 import type { RackRecord } from "./registry-records.js";
-import { emptyRegistry, insertPlan, MIXER_ROW, SNAKE_ROW, STATUS_PATHS } from "./registry-test-harness.js";
 import {
   planActivateScenario,
   planAttributes,

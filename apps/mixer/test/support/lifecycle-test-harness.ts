@@ -8,11 +8,11 @@ import { RackStatusChanges } from "../../src/fleet/rack-status-changes.js";
 import { PassportIssuer } from "../../src/passports/passport-issuer.js";
 import { MachineIdPool } from "../../src/registry/machine-id-pool.js";
 import { RackDirectory } from "../../src/registry/rack-directory.js";
-import { openTestRegistry, type TestRegistry } from "../../src/registry/registry-test-harness.js";
 import { RegistryWriter } from "../../src/registry/registry-writer.js";
 import { ScenarioCatalog } from "../../src/registry/scenario-catalog.js";
 import type { ClusterKey } from "../../src/runtime/cluster-key.js";
 import { Counters } from "../../src/runtime/counters.js";
+import { openTestRegistry, type TestRegistry } from "./registry-test-harness.js";
 
 export const DAY = 86_400_000;
 

@@ -1,20 +1,20 @@
 // Test-only: a migrated registry on a fresh temp DuckDB file with a hand-driven clock, the writer over it, and reads.
 import { EntityType } from "@fluxrig/entity-id";
 import { type TempDuckDbPath, tempDuckDbPath } from "@fluxrig/testkit";
-import { type Db, openDatabase } from "../db/duckdb-database.js";
-import { migrate } from "../db/migrate.js";
-import type { AuditChainVerdict, AuditEvent } from "./audit-chain.js";
-import { type ListAuditQuery, listAudit, verifyAuditChain } from "./audit-log.js";
-import { MachineIdPool } from "./machine-id-pool.js";
-import { listNameConflicts, type NameConflict } from "./name-conflicts.js";
-import { RackDirectory } from "./rack-directory.js";
-import { countRacksByStatus, getRackByEntityId } from "./rack-queries.js";
-import type { RackStatus } from "./rack-status.js";
-import type { RackRecord } from "./registry-records.js";
-import { RegistryWriter } from "./registry-writer.js";
-import { ScenarioCatalog } from "./scenario-catalog.js";
-import { type InsertRackInput, type NodeRowInput, planInsertRack } from "./write-plans.js";
-import { committedBase, type StageBase, type WriteStage } from "./write-stage.js";
+import { type Db, openDatabase } from "../../src/db/duckdb-database.js";
+import { migrate } from "../../src/db/migrate.js";
+import type { AuditChainVerdict, AuditEvent } from "../../src/registry/audit-chain.js";
+import { type ListAuditQuery, listAudit, verifyAuditChain } from "../../src/registry/audit-log.js";
+import { MachineIdPool } from "../../src/registry/machine-id-pool.js";
+import { listNameConflicts, type NameConflict } from "../../src/registry/name-conflicts.js";
+import { RackDirectory } from "../../src/registry/rack-directory.js";
+import type { RackStatus } from "../../src/registry/rack-status.js";
+import type { RackRecord } from "../../src/registry/registry-records.js";
+import { RegistryWriter } from "../../src/registry/registry-writer.js";
+import { ScenarioCatalog } from "../../src/registry/scenario-catalog.js";
+import { type InsertRackInput, type NodeRowInput, planInsertRack } from "../../src/registry/write-plans.js";
+import { committedBase, type StageBase, type WriteStage } from "../../src/registry/write-stage.js";
+import { countRacksByStatus, getRackByEntityId } from "./registry-oracle.js";
 
 /** Every table the registry owns, for "nothing changed" checks. */
 export const STORE_TABLES = [
