@@ -45,7 +45,11 @@ export function conflictTable(conflicts: readonly NameConflict[], c: Colors, now
 function passportText(rack: Rack, now: Date): string {
   const p = rack.passport;
   if (p === null) return "none";
-  return `serial ${p.serial}, issued ${formatTimestamp(p.issued_at, now)}\nexpires ${formatTimestamp(p.expires_at, now)}`;
+  const issued = `serial ${p.serial}, issued ${formatTimestamp(p.issued_at, now)}`;
+  // A revoked Rack's last passport still has a future expiry date; it is withdrawn all the same, and must say so.
+  if (rack.status === "revoked")
+    return `${issued}\nREVOKED: not valid (it would have expired ${formatTimestamp(p.expires_at, now)})`;
+  return `${issued}\nexpires ${formatTimestamp(p.expires_at, now)}`;
 }
 
 /** The `racks show` page: identity, the evidence for a decision, presence, passport and conflicts. */

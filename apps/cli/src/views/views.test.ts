@@ -46,6 +46,19 @@ describe("racks", () => {
     ]);
   });
 
+  test("a revoked Rack's passport says it is revoked, not when it expires", () => {
+    const passport = {
+      serial: 2,
+      issued_at: "2025-06-01T11:00:00.000Z",
+      expires_at: "2025-06-01T12:55:00.000Z",
+    };
+    const active = rackDetail(sampleRack({ status: "active", passport }), c, now);
+    expect(active).toMatch(/expires +2025-06-01T12:55:00Z \(in 55m\)/);
+    const revoked = rackDetail(sampleRack({ status: "revoked", passport }), c, now);
+    expect(revoked).toContain("REVOKED: not valid (it would have expired 2025-06-01T12:55:00Z (in 55m))");
+    expect(revoked).not.toMatch(/^\s*expires /m);
+  });
+
   test("a change line names the passport of an active Rack", () => {
     const rack = sampleRack({
       status: "active",

@@ -1,4 +1,5 @@
-// The two status changes presence asks the lifecycle for, once each: offline after a silence, back on a heartbeat.
+// The status changes presence asks the lifecycle for, once each: offline after a silence or a clean stop, back on a
+// heartbeat.
 import type { Logger } from "pino";
 import type { RackStatusChanges } from "../fleet/rack-status-changes.js";
 import { NotFoundError, UnexpectedStatusError } from "../registry/registry-errors.js";
@@ -11,6 +12,8 @@ export interface PresenceStatusChanges {
   offline(silent: SilentRack): Promise<void>;
   /** Writes an offline Rack's return; rejects when the write failed, so the next heartbeat asks again. */
   back(rack: RackRecord, details: { offlineForMs: number; flaps: number }): Promise<void>;
+  /** Writes a clean stop the Rack announced in its last heartbeat: offline now, cause `stopped`, actor the Rack. */
+  stopped(rack: RackRecord, details: { lastSeen: Date }): Promise<void>;
 }
 
 /**
@@ -44,6 +47,23 @@ export function presenceStatusChanges(deps: {
       logger.info(
         { rack: rack.name, last_seen: lastSeen.toISOString(), missed: missedIntervals },
         "rack offline",
+      );
+    },
+    stopped: async (rack, { lastSeen }) => {
+      try {
+        await lifecycle.setStatus(rack, "offline", {
+          cause: "stopped",
+          actor: "rack",
+          details: { last_seen: lastSeen.toISOString() },
+        });
+      } catch (err) {
+        failed(rack, "offline", err);
+        return;
+      }
+      counters.inc("presence.stopped");
+      logger.info(
+        { rack: rack.name, last_seen: lastSeen.toISOString() },
+        "rack offline: it stopped on purpose",
       );
     },
     back: async (rack, d) => {

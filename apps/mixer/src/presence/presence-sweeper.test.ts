@@ -14,7 +14,14 @@ function setup(confirmCaughtUp?: () => Promise<void>) {
   directory.put(rackRecordFixture({ lastSeenMs: 1000 }));
   const presence = new PresenceTracker(
     { heartbeatIntervalMs: 100, missedHeartbeats: 3, startedAtMs: 0 },
-    { directory, sink: { flush: async () => undefined, markBack: async () => undefined } },
+    {
+      directory,
+      sink: {
+        flush: async () => undefined,
+        markBack: async () => undefined,
+        markStopped: async () => undefined,
+      },
+    },
   );
   let nowMs = 2000;
   const counters = new Counters();

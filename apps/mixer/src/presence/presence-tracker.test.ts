@@ -30,6 +30,9 @@ function setup(
     markBack: async (rack, d) => {
       calls.push(`back:${rack.name}:${d.flaps}`);
     },
+    markStopped: async (rack, d) => {
+      calls.push(`stopped:${rack.name}:${d.lastSeen.getTime()}`);
+    },
     ...sinkOver,
   };
   const directory = new RackDirectory();
@@ -46,7 +49,7 @@ function setup(
 const settle = () => new Promise((r) => setImmediate(r));
 
 describe("PresenceTracker", () => {
-  test("heartbeats for unknown names, other ids, refused Racks and replays are dropped with a reason", () => {
+  test("heartbeats for unknown names, other ids, rejected Racks and replays are dropped with a reason", () => {
     const { t: empty } = setup([]);
     expect(empty.heartbeat(hb(), RACK_ID, 10)).toEqual({ accepted: false, reason: "unknown_rack" });
     const { t: known, commit: commitKnown } = setup();
@@ -54,11 +57,6 @@ describe("PresenceTracker", () => {
     expect(known.heartbeat(hb({ seq: 5 }), RACK_ID, 10).accepted).toBe(true);
     expect(known.heartbeat(hb({ seq: 5 }), RACK_ID, 11)).toEqual({ accepted: false, reason: "replay" });
     expect(known.heartbeat(hb({ seq: 1, session: "s2" }), RACK_ID, 12).accepted).toBe(true);
-    commitKnown("rack-a", { status: "revoked" });
-    expect(known.heartbeat(hb({ seq: 9, session: "s2" }), RACK_ID, 13)).toEqual({
-      accepted: false,
-      reason: "revoked",
-    });
     commitKnown("rack-a", { status: "rejected" });
     expect(known.heartbeat(hb({ seq: 10, session: "s2" }), RACK_ID, 14)).toMatchObject({
       reason: "rejected",
@@ -87,6 +85,48 @@ describe("PresenceTracker", () => {
     });
     expect(calls).toEqual(["back:rack-a:1"]);
     expect(t.heartbeat(hb({ seq: 4 }), RACK_ID, 2200)).toMatchObject({ accepted: true, cameBack: false });
+  });
+
+  test("an active Rack that says it is stopping is asked offline at once, once; pending and offline ones are not", async () => {
+    const { t, commit, silent, calls } = setup([
+      rackRecordFixture(),
+      rackRecordFixture({ entityId: rackB, name: "rack-b", status: "pending" }),
+    ]);
+    t.heartbeat(hb({ seq: 1 }), RACK_ID, 1000);
+    const last = t.heartbeat(hb({ seq: 2, status: "stopping" }), RACK_ID, 1050);
+    expect(last).toMatchObject({ accepted: true, stopped: true, cameBack: false });
+    // A duplicate stopping heartbeat (a retry) before the change commits asks nothing more.
+    expect(t.heartbeat(hb({ seq: 3, status: "stopping" }), RACK_ID, 1060)).toMatchObject({ stopped: false });
+    await settle();
+    expect(calls).toEqual(["stopped:rack-a:1050"]);
+    // Not the sweep's business: the window has not passed.
+    expect(silent(1100)).toEqual([]);
+    commit("rack-a", { status: "offline" });
+    // A stopping heartbeat never brings an offline Rack back; the next session's first heartbeat does.
+    expect(t.heartbeat(hb({ seq: 4, status: "stopping" }), RACK_ID, 1200)).toMatchObject({
+      cameBack: false,
+      stopped: false,
+    });
+    expect(t.heartbeat(hb({ seq: 1, session: "s2" }), RACK_ID, 1300)).toMatchObject({ cameBack: true });
+    // Presence never changes adoption: a pending Rack stopping stays pending.
+    const pending = t.heartbeat(hb({ name: "rack-b", seq: 1, status: "stopping" }), rackB, 1400);
+    expect(pending).toMatchObject({ accepted: true, stopped: false });
+    await settle();
+    expect(calls).toEqual(["stopped:rack-a:1050", "back:rack-a:1"]);
+  });
+
+  test("a revoked Rack is heartbeat-only: its last seen and stats move, its status never", async () => {
+    const { t, commit, silent, calls } = setup();
+    commit("rack-a", { status: "revoked" });
+    const seen = t.heartbeat(hb({ seq: 1, status: "revoked" }), RACK_ID, 1000);
+    expect(seen).toMatchObject({ accepted: true, cameBack: false, stopped: false });
+    expect(t.get("rack-a")?.lastSeenMs).toBe(1000);
+    expect(t.get("rack-a")?.stats?.rack_status).toBe("revoked");
+    // Neither its silence nor its stop is presence's business.
+    expect(silent(10_000)).toEqual([]);
+    t.heartbeat(hb({ seq: 2, status: "stopping" }), RACK_ID, 10_100);
+    await settle();
+    expect(calls).toEqual([]);
   });
 
   test("a return that fails to be written is asked for again by the next heartbeat", async () => {

@@ -24,6 +24,8 @@ export class PresenceEntry {
   dirty = false;
   /** A heartbeat found this Rack offline and asked for it back; set until that change has settled. */
   returning = false;
+  /** The Rack said it is stopping and presence asked for it offline; set until that change has settled. */
+  leaving = false;
 
   constructor(rack: RackSlot) {
     this.rack = rack;
@@ -46,8 +48,8 @@ export class PresenceEntry {
 }
 
 export type HeartbeatVerdict =
-  | { accepted: true; entry: PresenceEntry; cameBack: boolean }
-  | { accepted: false; reason: "unknown_rack" | "entity_mismatch" | "rejected" | "revoked" | "replay" };
+  | { accepted: true; entry: PresenceEntry; cameBack: boolean; stopped: boolean }
+  | { accepted: false; reason: "unknown_rack" | "entity_mismatch" | "rejected" | "replay" };
 
 /** An active Rack silent past the window: what the sweep decides, for the lifecycle to write. */
 export interface SilentRack {
@@ -67,6 +69,8 @@ export interface PresenceSink {
   ): Promise<void>;
   /** An offline Rack's heartbeat: back online. A rejection is logged by the sink; the next heartbeat asks again. */
   markBack(rack: RackRecord, details: { offlineForMs: number; flaps: number }): Promise<void>;
+  /** An active Rack's last heartbeat says it is stopping on purpose: offline at once, with that cause. */
+  markStopped(rack: RackRecord, details: { lastSeen: Date }): Promise<void>;
 }
 
 export interface PresenceOptions {
@@ -127,8 +131,10 @@ export class PresenceTracker {
   }
 
   /**
-   * Applies one heartbeat. Never creates a Rack: unknown names, mismatched ids, refused Racks and replays are
-   * dropped with a reason for the caller to count. A heartbeat from an offline Rack asks for it back at once.
+   * Applies one heartbeat. Never creates a Rack: unknown names, mismatched ids, rejected Racks and replays are
+   * dropped with a reason for the caller to count. A heartbeat from an offline Rack asks for it back at once; the
+   * last heartbeat of an active Rack that stops on purpose (`stopping`) asks for it offline at once, without waiting
+   * for the missed-heartbeat window.
    */
   heartbeat(hb: Heartbeat, entityId: bigint, nowMs: number): HeartbeatVerdict {
     const entry = this.#entries.get(hb.name);
@@ -137,14 +143,17 @@ export class PresenceTracker {
     if (rack.entityId !== entityId) return { accepted: false, reason: "entity_mismatch" };
     const status = rack.status;
     if (status === "rejected") return { accepted: false, reason: "rejected" };
-    if (status === "revoked") return { accepted: false, reason: "revoked" };
+    // A revoked Rack is heartbeat-only, not gone: its last seen and stats stay current (an operator deciding whether to
+    // adopt it again sees it alive), and nothing here can change its status.
     if (entry.session === hb.session && hb.seq <= entry.seq) return { accepted: false, reason: "replay" };
     // The same session string is kept rather than replaced by an equal copy: nothing new retained per heartbeat.
     if (entry.session !== hb.session) entry.session = hb.session;
     entry.seq = hb.seq;
     const silentForMs = entry.lastSeenMs > 0 ? nowMs - entry.lastSeenMs : 0;
     entry.lastSeenMs = Math.max(entry.lastSeenMs, nowMs);
-    const cameBack = status === "offline" && !entry.returning;
+    const stopping = hb.status === "stopping";
+    const cameBack = status === "offline" && !stopping && !entry.returning;
+    const stopped = status === "active" && stopping && !entry.leaving;
     if (cameBack) {
       entry.returning = true;
       entry.flaps += 1;
@@ -160,7 +169,16 @@ export class PresenceTracker {
           entry.returning = false;
         });
     }
-    return { accepted: true, entry, cameBack };
+    if (stopped) {
+      entry.leaving = true;
+      this.#sink
+        .markStopped(rack, { lastSeen: new Date(entry.lastSeenMs) })
+        .catch(() => undefined)
+        .finally(() => {
+          entry.leaving = false;
+        });
+    }
+    return { accepted: true, entry, cameBack, stopped };
   }
 
   /**

@@ -49,6 +49,7 @@ export function startPresence(deps: PresenceDeps): RunningPresence {
           await writePresenceRows(deps.db, rows);
         },
         markBack: changes.back,
+        markStopped: changes.stopped,
       },
     },
   );
