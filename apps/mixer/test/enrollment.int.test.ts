@@ -167,6 +167,12 @@ describe("refusals", () => {
     const thief = new ScriptedRack(nc, "rack-owned");
     expect((await thief.hello()).error?.code).toBe("name_taken");
 
+    // Names that read as entity ids would make refs ambiguous: refused, and nothing is written.
+    for (const name of ["216178279671922688", "0x0300040000000000"]) {
+      const idLike = await new ScriptedRack(nc, name).hello();
+      expect(idLike, name).toMatchObject({ status: "refused", error: { code: "name_reserved" } });
+    }
+
     const bytes = encodeMessage(owner.buildHello());
     expect((await owner.sendRaw(bytes)).status).toBe("pending");
     expect((await owner.sendRaw(bytes)).error?.code).toBe("replay");

@@ -60,6 +60,7 @@ export { EntityIdStringSchema, PublicKeySchema } from "./schema-primitives.js";
 export {
   heartbeatSubject,
   isValidRackName,
+  looksLikeEntityId,
   parseHeartbeatSubject,
   RACK_NAME_PATTERN,
   rackPassportSubject,

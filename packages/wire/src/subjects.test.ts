@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   heartbeatSubject,
   isValidRackName,
+  looksLikeEntityId,
   parseHeartbeatSubject,
   parseRackSubject,
   rackPassportSubject,
@@ -46,6 +47,15 @@ describe("subject builders", () => {
     for (const name of ["a", "0", "a".repeat(63), "a-b", "1-2-3"]) {
       expect(isValidRackName(name)).toBe(true);
       expect(heartbeatSubject(name)).toBe(`fluxrig.event.heartbeat.${name}`);
+    }
+  });
+
+  it("tell names that read as entity ids from names that merely contain digits", () => {
+    for (const name of ["0", "216178279671922688", "0x0300040000000000", "0xABC", "0x03000400000000000"]) {
+      expect(looksLikeEntityId(name), name).toBe(true);
+    }
+    for (const name of ["rack-0x01", "0x", "0xg1", "1-2-3", "x0300", "rack-216178279671922688"]) {
+      expect(looksLikeEntityId(name), name).toBe(false);
     }
   });
 

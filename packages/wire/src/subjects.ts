@@ -36,6 +36,18 @@ export function isValidRackName(name: unknown): name is string {
   return typeof name === "string" && RACK_NAME_PATTERN.test(name);
 }
 
+/**
+ * Whether a name reads as an entity id (all decimal digits, or `0x` and hex digits). Such a name is a valid subject
+ * token, but as a `{ref}` it could mean a Rack by name or another by id, so a new Rack may not take one (SPEC §11).
+ *
+ * @example
+ * looksLikeEntityId("216282733276561408"); // true
+ * looksLikeEntityId("rack-0x01"); // false
+ */
+export function looksLikeEntityId(name: string): boolean {
+  return /^(?:[0-9]+|0x[0-9a-fA-F]+)$/.test(name);
+}
+
 function token(field: string, value: unknown): string {
   if (!isValidRackName(value)) {
     const shown = typeof value === "string" ? JSON.stringify(value.slice(0, 80)) : typeof value;

@@ -23,6 +23,8 @@ export const WIRE_ERROR_CODES = {
   replay: "replay",
   /** Another key holds this Rack name. */
   name_taken: "name_taken",
+  /** The Rack name reads as an entity id (all digits, or `0x` and hex), which would make refs ambiguous. */
+  name_reserved: "name_reserved",
   /** An operator rejected this Rack. */
   rejected: "rejected",
   /** This Rack's passport was revoked. */
@@ -76,6 +78,7 @@ export const WIRE_ERROR_HTTP_STATUS = {
   stale: 401,
   replay: 401,
   name_taken: 409,
+  name_reserved: 400,
   rejected: 403,
   revoked: 403,
   registry_full: 503,

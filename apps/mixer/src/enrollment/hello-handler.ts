@@ -5,6 +5,7 @@ import {
   type HelloRequest,
   helloSignatureInput,
   isTimestampFresh,
+  looksLikeEntityId,
   type WireErrorCode,
 } from "@fluxrig/wire";
 import type { Logger } from "pino";
@@ -126,6 +127,16 @@ export class HelloHandler {
     const { directory } = this.#d;
     const known = directory.rackByPublicKey(req.public_key);
     if (known) return this.#known(known, req, from);
+
+    // A new key may not take a name that reads as an entity id: `racks show <it>` would find another Rack by id.
+    // Racks enrolled under such a name before this rule keep it (their key is known above).
+    if (looksLikeEntityId(req.name)) {
+      this.#d.counters.inc("hello.refused.name_reserved");
+      return this.#refuse(
+        "name_reserved",
+        `the name ${req.name} reads as an entity id; give this Rack a name with a letter or a hyphen ([rack] name)`,
+      );
+    }
 
     const holder = directory.nameHolder(req.name);
     if (holder !== undefined) {

@@ -30,7 +30,14 @@ beforeEach(async () => {
   ({ t, directory, writer, lifecycle, pushes } = h);
   presence = new PresenceTracker(
     { heartbeatIntervalMs: 1000, missedHeartbeats: 3, startedAtMs: t.clock.now().getTime() },
-    { directory, sink: { flush: async () => undefined, markBack: async () => undefined } },
+    {
+      directory,
+      sink: {
+        flush: async () => undefined,
+        markBack: async () => undefined,
+        markStopped: async () => undefined,
+      },
+    },
   );
   ops = new RackOperationsService({ db: t.db, lifecycle, directory, presence });
 });
@@ -142,6 +149,41 @@ describe("listing from the directory", () => {
     expect((await ops.resolve(rack.entityId.toString())).name).toBe("rack-007");
     await expect(ops.resolve("rack-404")).rejects.toMatchObject({ code: "not_found" });
     await expect(ops.resolve("Not A Name")).rejects.toBeInstanceOf(OperationError);
+  });
+
+  it("reads every digits-only or 0x-hex ref as an entity id, and refuses one that is ambiguous", async () => {
+    const rack = await enroll(7);
+    // 17 hex digits is not an entity id: a clear error, not a lookup of a Rack named so.
+    await expect(ops.resolve("0x03000400000000000")).rejects.toMatchObject({
+      code: "bad_request",
+      message: expect.stringMatching(/not a valid entity id/),
+    });
+    // A Rack enrolled under an id-like name before names were checked: reachable by that name while no Rack has
+    // the id, and never silently mistaken for the Rack that does.
+    const { rack: legacy } = await lifecycle.enroll({
+      name: rack.entityId.toString(),
+      publicKey: publicKeyToBase64url(generateKeyPair().publicKey),
+      version: "1.0.0",
+      attributes: {},
+      source: null,
+      machineIdRange: { min: 1, max: 65_535 },
+    });
+    await expect(ops.resolve(rack.entityId.toString())).rejects.toMatchObject({
+      code: "bad_request",
+      message: expect.stringContaining(`is ambiguous: it is the entity id of rack-007`),
+    });
+    expect((await ops.resolve(`0x${legacy.entityId.toString(16).padStart(16, "0")}`)).entityId).toBe(
+      legacy.entityId,
+    );
+    const { rack: orphan } = await lifecycle.enroll({
+      name: "123",
+      publicKey: publicKeyToBase64url(generateKeyPair().publicKey),
+      version: "1.0.0",
+      attributes: {},
+      source: null,
+      machineIdRange: { min: 1, max: 65_535 },
+    });
+    expect((await ops.resolve("123")).entityId).toBe(orphan.entityId);
   });
 });
 

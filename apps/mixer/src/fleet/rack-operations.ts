@@ -4,8 +4,14 @@
 // is listed as soon as its enrollment is answered and gone as soon as its deletion is, with its hello facts
 // (count, source, version, last hello) current rather than as of the last flush. Heartbeat facts (last seen,
 // stats) come from presence, which holds them before its batched flush.
-import { parseEntityId } from "@fluxrig/entity-id";
-import type { BulkAdoptResult, NameConflictView, RackPage, RackView } from "@fluxrig/wire";
+import { formatEntityIdHex, parseEntityId } from "@fluxrig/entity-id";
+import {
+  type BulkAdoptResult,
+  looksLikeEntityId,
+  type NameConflictView,
+  type RackPage,
+  type RackView,
+} from "@fluxrig/wire";
 import type { Db } from "../db/duckdb-database.js";
 import { OperationError, refusalOf } from "../errors/wire-refusal.js";
 import { listNameConflicts } from "../registry/name-conflicts.js";
@@ -198,7 +204,8 @@ export class RackOperationsService implements RackOperations {
   resolveNow(ref: string): RackRecord {
     const trimmed = ref.trim();
     let rack: RackRecord | undefined;
-    if (/^(0x[0-9a-fA-F]{1,16}|\d{1,20})$/.test(trimmed)) {
+    if (looksLikeEntityId(trimmed)) {
+      // Every digits-only or 0x-hex ref is an entity id: too long or out of range is an error, never a name lookup.
       let id: bigint;
       try {
         id = parseEntityId(trimmed);
@@ -206,8 +213,16 @@ export class RackOperationsService implements RackOperations {
         throw new OperationError("bad_request", `not a valid entity id: ${(err as Error).message}`);
       }
       rack = this.#directory.rack(id);
-      // A name may be all digits too; fall back to it.
-      if (!rack && NAME.test(trimmed)) rack = this.#directory.rackByName(trimmed);
+      // Such names are refused at enrollment (name_reserved); a Rack that took one before may still hold it.
+      const named = NAME.test(trimmed) ? this.#directory.rackByName(trimmed) : undefined;
+      if (rack && named && named !== rack) {
+        throw new OperationError(
+          "bad_request",
+          `${trimmed} is ambiguous: it is the entity id of ${rack.name} and the name of another Rack; use that ` +
+            `Rack's entity id (${formatEntityIdHex(named.entityId)}) instead`,
+        );
+      }
+      rack ??= named;
     } else if (NAME.test(trimmed)) {
       rack = this.#directory.rackByName(trimmed);
     } else {

@@ -79,7 +79,8 @@ function decideRefusal(reply: HelloReply): ReplyDecision {
         reason: `${reason} (is this host's clock right? hellos must be within 2 minutes of the Mixer's time)`,
       };
     default:
-      // name_taken, registry_full, too_many_pending, rate_limited, bad_signature, schema...: an operator must act.
+      // name_taken, name_reserved, registry_full, too_many_pending, rate_limited, bad_signature, schema...: an
+      // operator must act.
       return { kind: "retry", pace: "refused", level: "error", code, reason };
   }
 }
