@@ -79,6 +79,18 @@ describe("adoption", () => {
       headers: { "content-type": "application/yaml" },
     });
     expect(imported.status).toBeLessThan(300);
+    // A stored version never changes: the same file again is fine, other content under version 3 is refused.
+    const yamlImport = (body: string) =>
+      h.api<{ error?: { code: string; message: string } }>("/api/v1/scenarios", {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/yaml" },
+      });
+    expect((await yamlImport(SCENARIO)).status).toBeLessThan(300);
+    const edited = await yamlImport(SCENARIO.replace("interval: 1s", "interval: 2s"));
+    expect(edited.status).toBe(409);
+    expect(edited.body.error).toMatchObject({ code: "conflict" });
+    expect(edited.body.error?.message).toMatch(/version 3 is already stored with other content/);
     const activated = await h.api<{ activation: { adopted: string[]; waiting: string[] } }>(
       "/api/v1/scenarios/demo/activate",
       {
@@ -106,6 +118,38 @@ describe("adoption", () => {
     expect((await b2.hello()).status).toBe("active");
     await waitFor(() => b2.scenarioPushes[0], { timeoutMs: 5000, message: "b2 scenario" });
     expect((await bystander.hello()).status).toBe("pending");
+
+    // Switching to a scenario that no longer names rack-b1: it is told at once, with no gears, so its old ones stop;
+    // and again at its next hello (a Rack that was away restarts its cached gears before the Mixer answers).
+    const other = SCENARIO.replace("name: demo", "name: other")
+      .replace("  - name: rack-b1\n", "")
+      .replace("deploy: rack-b1", "deploy: rack-b2");
+    const imported2 = await h.api("/api/v1/scenarios", {
+      method: "POST",
+      body: other,
+      headers: { "content-type": "application/yaml" },
+    });
+    expect(imported2.status).toBeLessThan(300);
+    const before = b1.scenarioPushes.length;
+    const switched = await h.api<{ activation: { pushed: string[] } }>("/api/v1/scenarios/other/activate", {
+      method: "POST",
+    });
+    expect(switched.status).toBe(200);
+    expect(switched.body.activation.pushed).toEqual(["rack-b1", "rack-b2"]);
+    const stop = await waitFor(() => b1.scenarioPushes[before], { timeoutMs: 5000, message: "stop push" });
+    expect(stop).toMatchObject({ scenario: { name: "other", version: "3" }, gears: [], wires: [] });
+    const b2Push = await waitFor(() => b2.scenarioPushes.find((p) => p.scenario.name === "other"), {
+      timeoutMs: 5000,
+      message: "b2 gets both gears",
+    });
+    expect(b2Push.gears.map((g) => g.name).sort()).toEqual(["sink", "tick"]);
+    const afterSwitch = b1.scenarioPushes.length;
+    expect((await b1.hello()).status).toBe("active");
+    const again = await waitFor(() => b1.scenarioPushes[afterSwitch], {
+      timeoutMs: 5000,
+      message: "push at hello",
+    });
+    expect(again).toMatchObject({ scenario: { name: "other" }, gears: [] });
   });
 
   test("reject and revoke: refused from then on, illegal transitions are 409, and the old passport is not trusted", async () => {

@@ -5,6 +5,7 @@ import {
   IllegalTransitionError,
   QueryFailedError,
   RegistryFullError,
+  ScenarioVersionTakenError,
 } from "../registry/registry-errors.js";
 
 /**
@@ -71,6 +72,14 @@ export function refusalOf(err: unknown): WireRefusal | undefined {
       code: "registry_full",
       status: WIRE_ERROR_HTTP_STATUS.registry_full,
       message: "no MachineID is free in the configured range",
+    };
+  }
+  if (err instanceof ScenarioVersionTakenError) {
+    return {
+      code: "conflict",
+      status: WIRE_ERROR_HTTP_STATUS.conflict,
+      message: err.message,
+      details: { scenario: err.scenario, version: err.version },
     };
   }
   if (err instanceof IllegalTransitionError) {

@@ -60,6 +60,20 @@ export class PublicKeyTakenError extends RegistryError {
   }
 }
 
+/** A scenario version is already stored with other content: a stored version never changes; nothing was written. */
+export class ScenarioVersionTakenError extends RegistryError {
+  override readonly name = "ScenarioVersionTakenError";
+  constructor(
+    readonly scenario: string,
+    readonly version: string,
+  ) {
+    super(
+      "scenario_version_taken",
+      `scenario ${scenario} version ${version} is already stored with other content; a changed scenario needs a new version`,
+    );
+  }
+}
+
 /** The status machine does not allow `from -> to`; nothing was written. */
 export class IllegalTransitionError extends RegistryError {
   override readonly name = "IllegalTransitionError";

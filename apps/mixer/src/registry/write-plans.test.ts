@@ -17,6 +17,7 @@ import {
   NotFoundError,
   PublicKeyTakenError,
   RegistryFullError,
+  ScenarioVersionTakenError,
   StalePassportSerialError,
   UnexpectedStatusError,
 } from "./registry-errors.js";
@@ -439,6 +440,26 @@ describe("scenarios", () => {
       "scenario_activated",
       "scenario_imported",
     ]);
+  });
+
+  it("never changes a stored version: the same content again is a no-op, other content is refused", () => {
+    const first = importScenario("gamma");
+    const events = stage.audits.length;
+    expect(importScenario("gamma", "1", at(5_000))).toEqual(first);
+    expect(stage.audits.length).toBe(events);
+    const changed = refusal((s) =>
+      planImportScenario(s, {
+        ...scenario("gamma"),
+        spec: { meta: { name: "gamma", version: "1" }, gears: [] },
+        now: at(6_000),
+        actor: "alice",
+      }),
+    );
+    expect(changed).toBeInstanceOf(ScenarioVersionTakenError);
+    expect(changed).toMatchObject({ scenario: "gamma", version: "1" });
+    expect(stage.scenario("gamma")).toEqual(first);
+    // A new version is the way to change it.
+    expect(importScenario("gamma", "2", at(7_000))).toMatchObject({ version: "2" });
   });
 
   it("keeps at most one scenario active and audits each activation with the one it replaced", () => {

@@ -17,6 +17,7 @@ import {
   NameTakenError,
   NotFoundError,
   PublicKeyTakenError,
+  ScenarioVersionTakenError,
   StalePassportSerialError,
   UnexpectedStatusError,
 } from "./registry-errors.js";
@@ -407,17 +408,33 @@ export interface ImportScenarioInput {
  * Stages an import (or re-import) of a scenario with its audit event. A re-import replaces version, YAML and spec
  * and keeps the `active` flag, so re-importing the active scenario keeps it active (activate it again to push).
  */
+/**
+ * A stored scenario version never changes under the Racks that run it: true when `input` is that stored version
+ * again (an import of it is a no-op, with no event); throws ScenarioVersionTakenError when the version is stored
+ * with other content; false when the version is new.
+ */
+export function storedScenarioVersion(
+  existing: ScenarioRecord | undefined,
+  input: { name: string; version: string; spec: JsonObject },
+): boolean {
+  if (!existing || existing.version !== input.version) return false;
+  if (toJsonText(existing.spec, "spec") === toJsonText(input.spec, "spec")) return true;
+  throw new ScenarioVersionTakenError(input.name, input.version);
+}
+
 export function planImportScenario(stage: WriteStage, input: ImportScenarioInput): ScenarioRecord {
   assertNonEmpty(input.name, "name");
   assertNonEmpty(input.version, "version");
   assertValidDate(input.now, "now");
   const existing = stage.scenario(input.name);
+  // As a later read gives it back: JSON, bigints as decimal strings.
+  const spec = JSON.parse(toJsonText(input.spec, "spec")) as JsonObject;
+  if (storedScenarioVersion(existing, { ...input, spec })) return existing!;
   const scenario: ScenarioRecord = {
     name: input.name,
     version: input.version,
     yaml: input.yaml,
-    // As a later read gives it back: JSON, bigints as decimal strings.
-    spec: JSON.parse(toJsonText(input.spec, "spec")) as JsonObject,
+    spec,
     importedAt: input.now,
     activatedAt: existing?.activatedAt ?? null,
     active: existing?.active ?? false,

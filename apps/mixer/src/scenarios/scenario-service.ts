@@ -7,7 +7,7 @@ import type { RackStatusChanges, ScenarioSource } from "../fleet/rack-status-cha
 import type { RackDirectory } from "../registry/rack-directory.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
 import type { ScenarioCatalog, ScenarioRecord } from "../registry/scenario-catalog.js";
-import { planActivateScenario, planImportScenario } from "../registry/write-plans.js";
+import { planActivateScenario, planImportScenario, storedScenarioVersion } from "../registry/write-plans.js";
 import type { Clock } from "../runtime/counters.js";
 import { scenarioPushFor, scenarioRackNames } from "./scenario-push.js";
 import { parseScenarioYaml, type ScenarioSpec, ScenarioSpecSchema } from "./scenario-spec.js";
@@ -48,8 +48,13 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
     return this.#active?.names ?? EMPTY;
   }
 
+  /**
+   * What an adopted Rack must run while a scenario is active: its gears of that scenario, or none. A Rack the active
+   * scenario does not name gets the push too (with no gears), so a Rack dropped by a switch, or one that was away
+   * when it happened and restarts its old gears from its cache, stops them. Null only while no scenario is active.
+   */
   pushFor(name: string, now: Date): ScenarioPush | null {
-    if (!this.#active?.names.has(name)) return null;
+    if (!this.#active) return null;
     return scenarioPushFor(this.#active.spec, name, now);
   }
 
@@ -72,6 +77,12 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
     const spec = parsed.spec;
     const now = this.#clock();
     if (opts.dryRun) {
+      // The same refusal a real import would give: a stored version is never changed.
+      storedScenarioVersion(this.#catalog.get(spec.meta.name), {
+        name: spec.meta.name,
+        version: spec.meta.version,
+        spec: spec as unknown as JsonObject,
+      });
       const summary = summarize({ spec, active: false, importedAt: now, activatedAt: null });
       return {
         dry_run: true,
@@ -111,9 +122,18 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
     const record = await this.#writer.submit((stage) =>
       planActivateScenario(stage, name, { now, actor: by.actor, cause: "operator" }),
     );
+    const previous = this.#active;
     this.#setActive(record);
     const spec = specOf(record);
     const activation = { adopted: [] as string[], pushed: [] as string[], waiting: [] as string[] };
+    for (const rackName of switchedOff(previous?.spec, spec)) {
+      // Named by the scenario being replaced and not by this one: told at once, so its old gears stop.
+      const rack = this.#racks.rackByName(rackName);
+      if (rack?.status === "active" || rack?.status === "offline") {
+        lifecycle.pushScenario(rackName);
+        activation.pushed.push(rackName);
+      }
+    }
     for (const rackName of scenarioRackNames(spec)) {
       const rack = this.#racks.rackByName(rackName);
       if (rack?.status === "pending") {
@@ -133,6 +153,10 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
   /** What activation would do, without doing it. */
   #plan(spec: ScenarioSpec): { adopted: string[]; pushed: string[]; waiting: string[] } {
     const plan = { adopted: [] as string[], pushed: [] as string[], waiting: [] as string[] };
+    for (const rackName of switchedOff(this.#active?.spec, spec)) {
+      const rack = this.#racks.rackByName(rackName);
+      if (rack?.status === "active" || rack?.status === "offline") plan.pushed.push(rackName);
+    }
     for (const rackName of scenarioRackNames(spec)) {
       const rack = this.#racks.rackByName(rackName);
       if (rack?.status === "pending") plan.adopted.push(rackName);
@@ -154,6 +178,14 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+
+/** The Racks the previous scenario named or deployed gears to that the next one does not name. */
+function switchedOff(previous: ScenarioSpec | undefined, next: ScenarioSpec): string[] {
+  if (!previous) return [];
+  const kept = new Set(scenarioRackNames(next));
+  const before = new Set([...scenarioRackNames(previous), ...previous.gears.map((g) => g.deploy)]);
+  return [...before].filter((name) => !kept.has(name)).sort();
+}
 
 function specOf(record: ScenarioRecord): ScenarioSpec {
   // Stored specs were validated on import; parsing again keeps the types honest if the table was edited by hand.
