@@ -522,12 +522,15 @@ describe("REST API under hostile input", () => {
               headers: { ...AUTH, "content-type": asJson ? "application/json" : "application/yaml" },
               body: asJson ? JSON.stringify({ yaml: doc.yaml, dry_run: true }) : doc.yaml,
             });
+            // 409: a mutation that still parses, under the stored scenario's name and version (a stored version is
+            // never changed, and a dry run says so too).
             expectTyped(
               res,
-              [200, 400, 413, 422],
+              [200, 400, 409, 413, 422],
               rec,
               `import of ${JSON.stringify(doc.yaml.slice(0, 200))}`,
             );
+            if (res.status === 409) expect((res.body as { error: { code: string } }).error.code).toBe("conflict");
             if (res.status === 200) expect((res.body as { dry_run: boolean }).dry_run).toBe(true);
             if (doc.broken && res.status !== 413) {
               // A syntax error names its line.
