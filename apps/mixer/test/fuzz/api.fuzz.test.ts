@@ -530,7 +530,8 @@ describe("REST API under hostile input", () => {
               rec,
               `import of ${JSON.stringify(doc.yaml.slice(0, 200))}`,
             );
-            if (res.status === 409) expect((res.body as { error: { code: string } }).error.code).toBe("conflict");
+            if (res.status === 409)
+              expect((res.body as { error: { code: string } }).error.code).toBe("conflict");
             if (res.status === 200) expect((res.body as { dry_run: boolean }).dry_run).toBe(true);
             if (doc.broken && res.status !== 413) {
               // A syntax error names its line.
