@@ -27,7 +27,7 @@ const GearEntrySchema = z.strictObject({
       `${typeof issue.input === "string" ? `unknown gear type "${issue.input}": ` : ""}expected one of ${GEAR_TYPE_NAMES.join(", ")}`,
   }),
   deploy: label("the Rack a gear is deployed to"),
-  // The shape only: each gear's config is checked against its type's schema by scenarioProblems (gearConfigProblems).
+  // The shape only: each gear's config is checked against its type's schema by parseScenarioYaml (gearConfigProblems).
   config: z.record(z.string(), z.unknown()).default({}),
 });
 
@@ -208,11 +208,13 @@ function shapeProblems(issues: readonly z.core.$ZodIssue[]): ScenarioProblem[] {
 
 /** Issues sorted by line and column (stable), those without a position last. */
 function inDocumentOrder(issues: ScenarioIssue[]): ScenarioIssue[] {
-  const at = (i: ScenarioIssue) => (i.line ?? Number.MAX_SAFE_INTEGER) * 1e6 + (i.column ?? 0);
-  return issues
-    .map((issue, order) => ({ issue, order }))
-    .sort((a, b) => at(a.issue) - at(b.issue) || a.order - b.order)
-    .map((x) => x.issue);
+  const line = (i: ScenarioIssue) => i.line ?? Number.POSITIVE_INFINITY;
+  const column = (i: ScenarioIssue) => i.column ?? 0;
+  // Stable: Array.prototype.sort keeps equal elements in their order (ES2019).
+  return [...issues].sort((a, b) => {
+    const byLine = line(a) - line(b);
+    return Number.isNaN(byLine) || byLine === 0 ? column(a) - column(b) : byLine;
+  });
 }
 
 function formatPath(path: (string | number)[]): string {
