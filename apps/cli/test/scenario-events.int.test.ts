@@ -8,13 +8,15 @@ import { cliFor } from "./support/fluxrig-cli.js";
 const GOOD = `meta: { name: edge-demo, version: 1 }
 racks: [{ name: rack-edge-01 }]
 gears:
-  - { name: tick, type: ticker, deploy: rack-edge-01, config: { interval_ms: 1000 } }
+  - { name: tick, type: ticker, deploy: rack-edge-01, config: { interval: 1s } }
   - { name: count, type: counter, deploy: rack-edge-01 }
 wires:
   - { from: tick.out, to: count.in }
 `;
-// Line 4 names a gear type no Rack knows.
-const BAD = GOOD.replace("type: ticker", "type: tickr");
+// Line 4 names a gear type no Rack knows, line 5 gives the counter a bad value, line 7 wires to a gear that is not there.
+const BAD = GOOD.replace("type: ticker", "type: tickr")
+  .replace("deploy: rack-edge-01 }", 'deploy: rack-edge-01, config: { every: "lots" } }')
+  .replace("to: count.in", "to: cnt.in");
 
 test("scenario apply: bad YAML is exit 1 with its line; a good one --activate adopts and pushes", async () => {
   await using h = await MixerHarness.create();
@@ -33,9 +35,16 @@ test("scenario apply: bad YAML is exit 1 with its line; a good one --activate ad
   expect(refused.stderr).toContain(`${bad}:4:`);
   expect(refused.stderr).toContain("expected one of ticker, transform, counter");
   expect(refused.stderr).toContain("    4 |   - { name: tick, type: tickr,");
+  // Every problem in one pass, each on its line.
+  expect(refused.stderr).toContain(`${bad}:5:`);
+  expect(refused.stderr).toContain("gears[1].config.every: expected a whole number of messages, at least 1");
+  expect(refused.stderr).toContain(`${bad}:7:`);
+  expect(refused.stderr).toContain("wires[0].to: wire to cnt.in names an unknown gear cnt");
   const refusedJson = await fluxrig(["scenario", "apply", bad, "--json"]);
   expect(refusedJson.code).toBe(1);
-  expect(refusedJson.json()).toMatchObject({ error: { code: "schema", details: { issues: [{ line: 4 }] } } });
+  expect(refusedJson.json()).toMatchObject({
+    error: { code: "schema", details: { issues: [{ line: 4 }, { line: 5 }, { line: 7 }] } },
+  });
 
   const dry = await fluxrig(["scenario", "apply", good, "--dry-run"]);
   expect(dry.code).toBe(0);

@@ -4,6 +4,7 @@ import type { ScenarioPush } from "@fluxrig/wire";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { z } from "zod";
 import { BUILTIN_GEAR_TYPES } from "../src/gears/builtin-gears.js";
 import { GearRuntime } from "../src/gears/gear-runtime.js";
 import type { GearType } from "../src/gears/gear-types.js";
@@ -97,6 +98,7 @@ describe("gear runtime", () => {
     let created = 0;
     const flaky: GearType = {
       type: "flaky",
+      config: z.strictObject({}),
       create(ctx) {
         created += 1;
         // The first two instances blow up on their first tick; the third one behaves.
@@ -126,6 +128,7 @@ describe("gear runtime", () => {
   test("a failed gear shows in stats until it is restarted; a rejecting receive counts as a throw", async () => {
     const sink: GearType = {
       type: "sink",
+      config: z.strictObject({}),
       create() {
         return { receive: async () => Promise.reject(new Error("cannot store")) };
       },

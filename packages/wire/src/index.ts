@@ -1,6 +1,7 @@
 // Public API of @fluxrig/wire: what the apps and published users need. NATS subjects, the messages and their safe
-// decoders, hello signing, error classes and codes, and the REST API's bodies. Building blocks (schema primitives,
-// limits, the canonical JSON, the unused message schemas) are in `@fluxrig/wire/internal`, with no stability promise.
+// decoders, hello signing, error classes and codes, the built-in gear types' config schemas, and the REST API's
+// bodies. Building blocks (schema primitives, limits, the canonical JSON, the unused message schemas) are in
+// `@fluxrig/wire/internal`, with no stability promise.
 
 export type {
   ActiveScenario,
@@ -33,6 +34,16 @@ export {
   decodeScenarioPush,
 } from "./decoders.js";
 export { encodeMessage } from "./encode-message.js";
+export {
+  checkGearConfig,
+  GEAR_CONFIG_SCHEMAS,
+  GEAR_TYPE_NAMES,
+  type GearConfig,
+  type GearConfigCheck,
+  type GearConfigIssue,
+  type GearTypeName,
+  isGearTypeName,
+} from "./gear-types.js";
 export {
   HEARTBEAT_STATUSES,
   type Heartbeat,

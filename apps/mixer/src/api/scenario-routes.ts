@@ -32,7 +32,7 @@ const INVALID_SCENARIO_STATUS = 422;
 
 const EXAMPLE_YAML = `meta: { name: edge-demo, version: 1 }
 racks: [{ name: rack-nyc-01 }]
-gears: [{ name: tick, type: ticker, deploy: rack-nyc-01, config: { interval_ms: 1000 } }]
+gears: [{ name: tick, type: ticker, deploy: rack-nyc-01, config: { interval: 1s } }]
 wires: []
 `;
 
@@ -54,7 +54,8 @@ export function scenarioRoutes(app: ApiApp, kit: RouteKit, scenarios: ScenarioOp
       "Send the YAML as `application/yaml` (or `text/yaml`, `text/plain`), or JSON `{yaml, dry_run?, activate?}`. " +
       `\`?dry_run=true\` and \`?activate=true\` work with either; a JSON field wins over the query. The YAML is at ` +
       `most ${MAX_SCENARIO_BYTES} bytes. An invalid scenario is answered 422 \`schema\` with \`details.issues\`: ` +
-      "`[{path, message, line, column}]`.",
+      "`[{path, message, line, column}]`, every problem of the document in one pass (shape, gear types, each " +
+      "gear's config against its type's schema, references), in document order.",
     tag: TAG,
     auth: "api",
     query: ScenarioImportQuery,

@@ -64,14 +64,14 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
   ): Promise<ScenarioImportResult> {
     const parsed = parseScenarioYaml(yaml);
     if (!parsed.ok) {
+      // Every issue is in the details; the message names the first and how many there are.
       const first = parsed.issues[0];
       const where = first?.line ? `line ${first.line}: ` : "";
+      const more = parsed.issues.length > 1 ? ` (and ${parsed.issues.length - 1} more)` : "";
       throw new OperationError(
         "schema",
-        `invalid scenario: ${where}${first?.path ? `${first.path}: ` : ""}${first?.message ?? ""}`,
-        {
-          issues: parsed.issues,
-        },
+        `invalid scenario: ${where}${first?.path ? `${first.path}: ` : ""}${first?.message ?? ""}${more}`,
+        { issues: parsed.issues },
       );
     }
     const spec = parsed.spec;

@@ -69,6 +69,120 @@ describe("parseScenarioYaml", () => {
     expect(paths).toContain("wires[0].to");
   });
 
+  test("gear config is checked against its type's schema: unknown keys and bad values, each at its line", () => {
+    const text = VALID.replace("config: { interval: 1s }", "config: { interval_ms: 1000, bogus: 1 }").replace(
+      "    deploy: rack-b\n",
+      '    deploy: rack-b\n    config:\n      every: "lots"\n',
+    );
+    const result = parseScenarioYaml(text);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues).toEqual([
+      {
+        path: "gears[0].config.interval_ms",
+        message: 'unknown key "interval_ms" (a ticker gear takes: interval)',
+        line: 11,
+        column: 15,
+      },
+      {
+        path: "gears[0].config.bogus",
+        message: 'unknown key "bogus" (a ticker gear takes: interval)',
+        line: 11,
+        column: 34,
+      },
+      {
+        path: "gears[1].config.every",
+        message: "expected a whole number of messages, at least 1",
+        line: 16,
+        column: 14,
+      },
+    ]);
+  });
+
+  test.each([
+    ["ticker", "{ interval: 250ms }"],
+    ["ticker", "{ interval: 1500 }"],
+    ["transform", "{ pick: [a, b], rename: { a: x }, set: { k: [1, { v: 2 }] }, drop: [b] }"],
+    ["counter", "{ every: 1 }"],
+    ["counter", "{}"],
+  ])("a %s with config %s imports", (type, config) => {
+    const text = VALID.replace("type: ticker", `type: ${type}`).replace("{ interval: 1s }", config);
+    expect(parseScenarioYaml(text)).toMatchObject({ ok: true });
+  });
+
+  test("every problem of a document comes back in one pass, in document order, each with its line", () => {
+    const text = [
+      "meta:", //                         1
+      "  name: demo", //                  2
+      "  version: 1", //                  3
+      "  owner: ops", //                  4 unknown key
+      "racks:", //                        5
+      "  - name: rack-a", //              6
+      "  - name: rack-a", //              7 listed twice
+      "gears:", //                        8
+      "  - name: tick", //                9
+      "    type: tickr", //               10 unknown type
+      "    deploy: rack-a", //            11
+      "  - name: shape", //               12
+      "    type: transform", //           13
+      "    deploy: rack-z", //            14 not in racks
+      "    config: { pick: a }", //       15 bad value
+      "  - name: sink", //                16
+      "    type: counter", //             17
+      "    deploy: rack-a", //            18
+      "    config: { evry: 5 }", //       19 unknown key
+      "wires:", //                        20
+      "  - from: tick.out", //            21
+      "    to: nowhere.in", //            22 unknown gear
+      "  - from: shape", //               23 not gear.port
+      "    to: sink.in", //               24
+      "extra: true", //                   25 unknown key
+      "",
+    ].join("\n");
+    const result = parseScenarioYaml(text);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues.map((i) => [i.line, i.path])).toEqual([
+      [4, "meta.owner"],
+      [7, "racks[1].name"],
+      [10, "gears[0].type"],
+      [14, "gears[1].deploy"],
+      [15, "gears[1].config.pick"],
+      [19, "gears[2].config.evry"],
+      [22, "wires[0].to"],
+      [23, "wires[1].from"],
+      [25, "extra"],
+    ]);
+    const byPath = new Map(result.issues.map((i) => [i.path, i.message]));
+    expect(byPath.get("meta.owner")).toBe('unknown key "owner" (expected name, version, description)');
+    expect(byPath.get("gears[0].type")).toBe(
+      'unknown gear type "tickr": expected one of ticker, transform, counter',
+    );
+    expect(byPath.get("gears[2].config.evry")).toBe('unknown key "evry" (a counter gear takes: every)');
+    expect(byPath.get("extra")).toBe('unknown key "extra" (expected meta, racks, gears, wires)');
+  });
+
+  test("a malformed name is reported once, not again by every reference to it", () => {
+    const text = VALID.replace("name: rack-b", "name: Rack-B").replace("deploy: rack-b", "deploy: Rack-B");
+    const result = parseScenarioYaml(text);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues.map((i) => [i.line, i.path])).toEqual([
+      [6, "racks[1].name"],
+      [14, "gears[1].deploy"],
+    ]);
+  });
+
+  test.each([
+    "gears: [{ name: { toString: 1 }, deploy: x, type: ticker, config: { toString: 1, __proto__: 2 } }]\nracks: 5",
+    "gears: [{ name: a, deploy: b, type: __proto__, config: [] }]\nwires: [{ from: { toString: 1 }, to: a.b }]",
+    "racks: [{ name: { valueOf: 1 } }, 3, null]\ngears: 7\nwires: [{ from: zz.out, to: a.in }]",
+  ])("odd values anywhere are issues, never a throw: %s", (text) => {
+    const result = parseScenarioYaml(text);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.issues.length).toBeGreaterThan(1);
+  });
+
   test("names that could break a NATS subject are refused", () => {
     for (const bad of ["a.b", "*", ">", "Rack", "rack nyc"]) {
       const result = parseScenarioYaml(VALID.replace("name: demo", `name: "${bad}"`));
@@ -117,7 +231,12 @@ describe("parseScenarioYaml", () => {
     expect(yamlNestingBound(VALID, MAX_SCENARIO_DEPTH).depth).toBeLessThan(10);
     const wires = Array.from({ length: 500 }, (_, i) => `{from: g${i}.out, to: g${i + 1}.in}`).join(", ");
     expect(yamlNestingBound(`wires: [${wires}]`, MAX_SCENARIO_DEPTH).line).toBeUndefined();
-    const config = `    config: { a: { b: { c: [1, [2, [3]]] } }, s: "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[" }`;
-    expect(parseScenarioYaml(VALID.replace("    config: { interval: 1s }", config)).ok).toBe(true);
+    // Free-form values live under a transform's `set` (a ticker's config takes only `interval`).
+    const config = `    config: { set: { a: { b: { c: [1, [2, [3]]] } }, s: "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[" } }`;
+    const text = VALID.replace("type: ticker", "type: transform").replace(
+      "    config: { interval: 1s }",
+      config,
+    );
+    expect(parseScenarioYaml(text).ok).toBe(true);
   });
 });

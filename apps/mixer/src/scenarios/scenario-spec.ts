@@ -1,48 +1,48 @@
 // Scenario YAML (SPEC §10): parsed, validated with errors that carry line numbers, and split into per-Rack pushes.
+import { GEAR_TYPE_NAMES, type GearTypeName } from "@fluxrig/wire";
 import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
 import { z } from "zod";
+import { gearConfigProblems, PORT_REF, referenceProblems, type ScenarioProblem } from "./scenario-checks.js";
+
+export { wireName } from "./scenario-checks.js";
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const PORT_REF = /^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)\.([a-z][a-z0-9_-]{0,31})$/;
 const label = (what: string) => z.string().regex(LABEL, `expected a lowercase DNS label for ${what}`);
-
-/** Gear types every Rack's runtime knows. */
-export const BUILTIN_GEAR_TYPES = ["ticker", "transform", "counter"] as const;
 
 /** The largest scenario document accepted, in bytes. */
 export const MAX_SCENARIO_BYTES = 256 * 1024;
 
-export const ScenarioSpecSchema = z.strictObject({
-  meta: z.strictObject({
-    name: label("the scenario name"),
-    version: z.union([z.string().min(1).max(64), z.number()]).transform(String),
-    description: z.string().max(1000).optional(),
+const MetaSchema = z.strictObject({
+  name: label("the scenario name"),
+  version: z.union([z.string().min(1).max(64), z.number()]).transform(String),
+  description: z.string().max(1000).optional(),
+});
+
+const RackEntrySchema = z.strictObject({ name: label("a Rack name") });
+
+const GearEntrySchema = z.strictObject({
+  name: label("a gear name"),
+  type: z.enum(GEAR_TYPE_NAMES as [GearTypeName, ...GearTypeName[]], {
+    error: (issue) =>
+      `${typeof issue.input === "string" ? `unknown gear type "${issue.input}": ` : ""}expected one of ${GEAR_TYPE_NAMES.join(", ")}`,
   }),
-  racks: z
-    .array(z.strictObject({ name: label("a Rack name") }))
-    .max(10_000)
-    .default([]),
-  gears: z
-    .array(
-      z.strictObject({
-        name: label("a gear name"),
-        type: z.enum(BUILTIN_GEAR_TYPES, { error: `expected one of ${BUILTIN_GEAR_TYPES.join(", ")}` }),
-        deploy: label("the Rack a gear is deployed to"),
-        config: z.record(z.string(), z.unknown()).default({}),
-      }),
-    )
-    .max(10_000)
-    .default([]),
-  wires: z
-    .array(
-      z.strictObject({
-        name: label("a wire name").optional(),
-        from: z.string().regex(PORT_REF, "expected gear.port, such as tick.out"),
-        to: z.string().regex(PORT_REF, "expected gear.port, such as sink.in"),
-      }),
-    )
-    .max(10_000)
-    .default([]),
+  deploy: label("the Rack a gear is deployed to"),
+  // The shape only: each gear's config is checked against its type's schema by parseScenarioYaml (gearConfigProblems).
+  config: z.record(z.string(), z.unknown()).default({}),
+});
+
+const WireEntrySchema = z.strictObject({
+  name: label("a wire name").optional(),
+  from: z.string().regex(PORT_REF, "expected gear.port, such as tick.out"),
+  to: z.string().regex(PORT_REF, "expected gear.port, such as sink.in"),
+});
+
+/** The shape of a scenario; {@link parseScenarioYaml} also checks each gear's config and the references. */
+export const ScenarioSpecSchema = z.strictObject({
+  meta: MetaSchema,
+  racks: z.array(RackEntrySchema).max(10_000).default([]),
+  gears: z.array(GearEntrySchema).max(10_000).default([]),
+  wires: z.array(WireEntrySchema).max(10_000).default([]),
 });
 
 export type ScenarioSpec = z.output<typeof ScenarioSpecSchema>;
@@ -157,74 +157,78 @@ export function parseScenarioYaml(text: string): ScenarioParseResult {
   } catch (err) {
     return { ok: false, issues: [{ path: "", message: `invalid YAML: ${(err as Error).message}` }] };
   }
+  // One pass, every problem: the shape, each gear's config, the references; each at its line, in document order.
   const parsed = ScenarioSpecSchema.safeParse(data ?? {});
-  const issues: ScenarioIssue[] = [];
-  const locate = (path: (string | number)[]): Pick<ScenarioIssue, "line" | "column"> => {
-    const node = nodeAt(doc.contents as YamlNode | null, path);
+  const problems = [
+    ...(parsed.success ? [] : shapeProblems(parsed.error.issues)),
+    ...gearConfigProblems(data),
+    ...referenceProblems(data),
+  ];
+  if (problems.length === 0 && parsed.success) return { ok: true, spec: parsed.data };
+  const issues = problems.map((p): ScenarioIssue => {
+    const node = nodeAt(doc.contents as YamlNode | null, p.pathParts, p.atKey === true);
     const offset = node?.range?.[0];
-    if (offset === undefined) return {};
-    const pos = lineCounter.linePos(offset);
-    return { line: pos.line, column: pos.col };
-  };
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
-      issues.push({ path: formatPath(path), message: issue.message, ...locate(path) });
-    }
-    return { ok: false, issues };
-  }
-  for (const problem of crossCheck(parsed.data)) issues.push({ ...problem, ...locate(problem.pathParts) });
-  return issues.length > 0 ? { ok: false, issues } : { ok: true, spec: parsed.data };
+    const pos = offset === undefined ? undefined : lineCounter.linePos(offset);
+    return {
+      path: formatPath(p.pathParts),
+      message: p.message,
+      ...(pos ? { line: pos.line, column: pos.col } : {}),
+    };
+  });
+  return { ok: false, issues: inDocumentOrder(issues) };
 }
 
-/** References between sections: unique names, gears deployed to listed Racks, wires between existing gears. */
-function crossCheck(
-  spec: ScenarioSpec,
-): Array<{ path: string; pathParts: (string | number)[]; message: string }> {
-  const problems: Array<{ path: string; pathParts: (string | number)[]; message: string }> = [];
-  const add = (pathParts: (string | number)[], message: string) =>
-    problems.push({ path: formatPath(pathParts), pathParts, message });
-  const racks = new Set<string>();
-  spec.racks.forEach((r, i) => {
-    if (racks.has(r.name)) add(["racks", i, "name"], `Rack ${r.name} is listed twice`);
-    racks.add(r.name);
-  });
-  const gears = new Set<string>();
-  spec.gears.forEach((g, i) => {
-    if (gears.has(g.name)) add(["gears", i, "name"], `gear ${g.name} is defined twice`);
-    gears.add(g.name);
-    if (!racks.has(g.deploy))
-      add(["gears", i, "deploy"], `gear ${g.name} is deployed to ${g.deploy}, which is not in racks`);
-  });
-  const wireNames = new Set<string>();
-  spec.wires.forEach((w, i) => {
-    for (const end of ["from", "to"] as const) {
-      const gear = w[end].split(".")[0] ?? "";
-      if (!gears.has(gear)) add(["wires", i, end], `wire ${end} ${w[end]} names an unknown gear ${gear}`);
-    }
-    const name = wireName(w, i);
-    if (wireNames.has(name)) add(["wires", i, "name"], `wire name ${name} is used twice`);
-    wireNames.add(name);
-  });
-  return problems;
+/** The keys a mapping of the scenario takes, by where it sits (for the message of an unknown key). */
+function keysTakenAt(path: (string | number)[]): readonly string[] {
+  const [section, index, ...rest] = path;
+  if (section === undefined) return Object.keys(ScenarioSpecSchema.shape);
+  if (rest.length > 0) return [];
+  if (section === "meta" && index === undefined) return Object.keys(MetaSchema.shape);
+  if (typeof index !== "number") return [];
+  if (section === "racks") return Object.keys(RackEntrySchema.shape);
+  if (section === "gears") return Object.keys(GearEntrySchema.shape);
+  if (section === "wires") return Object.keys(WireEntrySchema.shape);
+  return [];
 }
 
-/** The wire's name: given, or `w<position>` (1-based). Used in its subject fluxrig.msg.<scenario>.<wire>. */
-export function wireName(wire: { name?: string | undefined }, index: number): string {
-  return wire.name ?? `w${index + 1}`;
+/** Zod's issues as problems; an unknown key is one problem of its own, at that key, naming the keys taken there. */
+function shapeProblems(issues: readonly z.core.$ZodIssue[]): ScenarioProblem[] {
+  return issues.flatMap((issue): ScenarioProblem[] => {
+    const path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
+    if (issue.code !== "unrecognized_keys") return [{ pathParts: path, message: issue.message }];
+    const taken = keysTakenAt(path);
+    const hint = taken.length > 0 ? ` (expected ${taken.join(", ")})` : "";
+    return issue.keys.map((key) => ({
+      pathParts: [...path, key],
+      message: `unknown key "${key}"${hint}`,
+      atKey: true,
+    }));
+  });
+}
+
+/** Issues sorted by line and column (stable), those without a position last. */
+function inDocumentOrder(issues: ScenarioIssue[]): ScenarioIssue[] {
+  const line = (i: ScenarioIssue) => i.line ?? Number.POSITIVE_INFINITY;
+  const column = (i: ScenarioIssue) => i.column ?? 0;
+  // Stable: Array.prototype.sort keeps equal elements in their order (ES2019).
+  return [...issues].sort((a, b) => {
+    const byLine = line(a) - line(b);
+    return Number.isNaN(byLine) || byLine === 0 ? column(a) - column(b) : byLine;
+  });
 }
 
 function formatPath(path: (string | number)[]): string {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
 }
 
-function nodeAt(root: YamlNode | null, path: (string | number)[]): YamlNode | null {
+function nodeAt(root: YamlNode | null, path: (string | number)[], atKey = false): YamlNode | null {
   let node: unknown = root;
   let last: YamlNode | null = root;
-  for (const key of path) {
+  for (const [depth, key] of path.entries()) {
     if (isMap(node)) {
       const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
-      node = pair?.value ?? pair?.key ?? null;
+      const wantKey = atKey && depth === path.length - 1;
+      node = (wantKey ? pair?.key : pair?.value) ?? pair?.key ?? null;
     } else if (isSeq(node) && typeof key === "number") {
       node = node.items[key] ?? null;
     } else {

@@ -106,7 +106,7 @@ gears:
   - name: tick
     type: ticker
     deploy: fz-api-a1
-    config: { interval_ms: 1000 }
+    config: { interval: 1s }
 wires: []
 `;
 
@@ -489,7 +489,7 @@ describe("REST API under hostile input", () => {
           fc.constantFrom("flow_seq", "flow_map", "block_seq", "mixed"),
         )
         .map(([n, kind]) => {
-          const at = "    config: { interval_ms: 1000 }";
+          const at = "    config: { interval: 1s }";
           const deepConfig =
             kind === "flow_seq"
               ? `    config: { x: ${"[".repeat(n)}${"]".repeat(n)} }`

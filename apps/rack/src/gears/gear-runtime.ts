@@ -63,13 +63,13 @@ export class GearRuntime {
   /** Stops the running gears, then starts the pushed ones. */
   async apply(push: ScenarioPush): Promise<void> {
     await this.stop();
-    const types = this.#opts.types ?? BUILTIN_GEAR_TYPES;
+    const types: GearTypeRegistry = this.#opts.types ?? BUILTIN_GEAR_TYPES;
     const { logger, nc } = this.#opts;
     const routes = new Map<string, string[]>();
     for (const wire of push.wires) routes.set(wire.from, [...(routes.get(wire.from) ?? []), wire.subject]);
 
     for (const spec of push.gears) {
-      const type = types[spec.type];
+      const type = Object.hasOwn(types, spec.type) ? types[spec.type] : undefined;
       if (type === undefined) {
         logger.error(
           { err: new UnknownGearTypeError({ gear: spec.name, type: spec.type, known: Object.keys(types) }) },

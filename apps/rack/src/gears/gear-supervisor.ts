@@ -1,5 +1,5 @@
 // Runs one gear: creates its instance, contains its failures, and restarts it with backoff.
-import type { ScenarioPush } from "@fluxrig/wire";
+import { checkGearConfig, type ScenarioPush } from "@fluxrig/wire";
 import type { Logger } from "pino";
 import { Backoff, type BackoffPolicy } from "../lifecycle/backoff.js";
 import { GearConfigError } from "../rack-error.js";
@@ -25,7 +25,7 @@ export interface GearInfo {
 /** Options of {@link GearSupervisor}. */
 export interface GearSupervisorOptions {
   spec: GearSpec;
-  type: GearType;
+  type: GearType<unknown>;
   logger: Logger;
   restart: BackoffPolicy;
   /** Publishes a message from `<gear>.<port>`; returns how many wires carried it. */
@@ -77,10 +77,10 @@ export class GearSupervisor {
 
   start(): void {
     const generation = ++this.#generation;
-    const ctx = this.#context(generation);
     // Set before create: a gear that fails while being created has run for no time, so its backoff keeps growing.
     this.#startedAt = performance.now();
     try {
+      const ctx = this.#context(generation, this.#readConfig());
       this.#gear = this.#opts.type.create(ctx);
       this.#state = "running";
     } catch (error) {
@@ -116,11 +116,22 @@ export class GearSupervisor {
     }
   }
 
-  #context(generation: number): GearContext {
+  /** The spec's config read through the type's schema (the one the Mixer checked at import); GearConfigError if not. */
+  #readConfig(): unknown {
+    const { spec, type } = this.#opts;
+    const checked = checkGearConfig(type.config, spec.config, spec.type);
+    if (checked.ok) return checked.config;
+    const message = checked.issues
+      .map((i) => (i.path.length > 0 ? `${i.path.join(".")}: ${i.message}` : i.message))
+      .join("; ");
+    throw new GearConfigError({ gear: spec.name, message });
+  }
+
+  #context(generation: number, config: unknown): GearContext<unknown> {
     const { spec, logger } = this.#opts;
     return {
       name: spec.name,
-      config: spec.config,
+      config,
       log: logger,
       emit: (port, message) => {
         // A torn-down instance may still hold a reference to its context: its output goes nowhere.

@@ -1,15 +1,16 @@
 // The contract between the gear runtime and a gear type: what a gear gets (context) and what it offers.
 import type { Logger } from "pino";
+import type { z } from "zod";
 
 /** A JSON object message, the unit that travels on wires. */
 export type GearMessage = Record<string, unknown>;
 
 /** What the runtime gives one gear instance. Timers made here are cleared when the gear stops. */
-export interface GearContext {
+export interface GearContext<C = Record<string, unknown>> {
   /** The gear's name in the scenario. */
   readonly name: string;
-  /** The gear's `config` from the scenario. */
-  readonly config: Record<string, unknown>;
+  /** The gear's `config` from the scenario, as its type's schema read it (defaults applied). */
+  readonly config: C;
   readonly log: Logger;
   /** Sends a message out of one of the gear's ports (onto the wires leaving `<gear>.<port>`). */
   emit(port: string, message: GearMessage): void;
@@ -25,11 +26,16 @@ export interface Gear {
   stop?(): void | Promise<void>;
 }
 
-/** A gear type: validates its config (throwing GearConfigError) and creates instances. */
-export interface GearType {
+/**
+ * A gear type: the schema of its config and how to create instances. The runtime reads the config through the
+ * schema before `create` (an invalid one fails the gear for good, GearConfigError); the built-ins use the schemas of
+ * `@fluxrig/wire`, the same ones the Mixer checks at import.
+ */
+export interface GearType<C = Record<string, unknown>> {
   readonly type: string;
-  create(ctx: GearContext): Gear;
+  readonly config: z.ZodType<C>;
+  create(ctx: GearContext<C>): Gear;
 }
 
 /** Gear types by name. */
-export type GearTypeRegistry = Readonly<Record<string, GearType>>;
+export type GearTypeRegistry = Readonly<Record<string, GearType<unknown>>>;
