@@ -36,6 +36,7 @@ export {
   mountTmpfs,
   remountReadOnly,
 } from "./fs-faults.js";
+export { HeartbeatSends, type OfflineVerdict } from "./heartbeat-sends.js";
 export { type EntryMatcher, type LogEntry, matchesEntry, parseLogLine } from "./json-lines.js";
 export { type CapturedLine, LineLog, type LineLogOptions, type LineSource } from "./line-log.js";
 export {

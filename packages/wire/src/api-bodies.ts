@@ -37,6 +37,8 @@ export interface RackView {
     /** Other keys that claimed this name. */
     conflicts: NameConflictView[];
   };
+  /** Set on an adopt, reject or revoke answer when the Rack already was so and nothing changed. */
+  unchanged?: true;
 }
 
 /** Another key that claimed a Rack's name. */

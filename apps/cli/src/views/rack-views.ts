@@ -97,8 +97,17 @@ export function rackHints(rack: Rack): string[] {
   return hints;
 }
 
-/** One line after a lifecycle change: "rack-nyc-01 (0x0300640000000000): active, passport serial 1, expires in 1d". */
+/**
+ * One line after a lifecycle change: "rack-nyc-01 (0x0300640000000000): active, passport serial 1, expires in 1d",
+ * or "rack-nyc-01 was already active" when the Mixer says nothing changed.
+ */
 export function changedLine(rack: Rack, c: Colors, now: Date): string {
+  if (rack.unchanged) {
+    // Adopting an offline Rack changes nothing either: it is adopted, just not heard from.
+    const was =
+      rack.status === "offline" ? `adopted (${styleStatus("offline", c)})` : styleStatus(rack.status, c);
+    return `${c.bold(rack.name)} was already ${was}`;
+  }
   const passport =
     rack.status === "active" && rack.passport
       ? `, passport serial ${rack.passport.serial}, expires ${formatRelative(rack.passport.expires_at, now)}`

@@ -69,6 +69,18 @@ describe("racks", () => {
     );
   });
 
+  test("a change that changed nothing says the Rack already was so", () => {
+    expect(changedLine(sampleRack({ status: "active", unchanged: true }), c, now)).toBe(
+      "rack-nyc-01 was already active",
+    );
+    expect(changedLine(sampleRack({ status: "offline", unchanged: true }), c, now)).toBe(
+      "rack-nyc-01 was already adopted (offline)",
+    );
+    expect(changedLine(sampleRack({ status: "revoked", unchanged: true }), c, now)).toBe(
+      "rack-nyc-01 was already revoked",
+    );
+  });
+
   test("bulk results say what a dry run would do and why refs were skipped", () => {
     expect(
       bulkAdoptText(

@@ -20,8 +20,9 @@ function operationView(path, method, op) {
   const inputs = {};
   const fields = $("div", { className: "fields" });
   for (const p of op.parameters || []) {
-    const input = $("input", { name: p.name, placeholder: p.schema && p.schema.enum ? p.schema.enum.join(" | ") : (p.schema && p.schema.type) || "" });
-    if (p.example !== undefined) input.value = String(p.example);
+    // Empty, with the example as a hint only: a pre-filled value would be sent along with what the reader types.
+    const hint = p.schema && p.schema.enum ? p.schema.enum.join(" | ") : (p.schema && p.schema.type) || "";
+    const input = $("input", { name: p.name, value: "", placeholder: p.example !== undefined ? "e.g. " + p.example : hint });
     inputs[p.in + ":" + p.name] = input;
     fields.append($("label", {}, $("span", { textContent: p.name + (p.required ? " *" : "") + " (" + p.in + ")" }), input));
   }

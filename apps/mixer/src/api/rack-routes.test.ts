@@ -137,6 +137,17 @@ describe("lifecycle changes", () => {
     expect(fleet.calls[0]?.args).toEqual(["rack-a", { actor: "api", reason: undefined }]);
   });
 
+  test("an adopt that changed nothing keeps its 200 and says so with `unchanged`", async () => {
+    const { app, fleet } = buildTestApi();
+    const adopt = async () => ({ ...fakeRack("rack-a", 1, "active"), unchanged: true as const });
+    const { app: already } = buildTestApi({ racks: { ...fleet.racks, adopt } });
+    const res = await already.request("/api/v1/racks/rack-a/adopt", authed({ method: "POST" }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ name: "rack-a", status: "active", unchanged: true });
+    const fresh = await app.request("/api/v1/racks/rack-a/adopt", authed({ method: "POST" }));
+    expect(await fresh.json()).not.toHaveProperty("unchanged");
+  });
+
   test("the actor header is cut to a safe alphabet and length", async () => {
     const { app, fleet } = buildTestApi();
     const actor = `bob"} {evil <b>;=/\\ ${"x".repeat(100)}`;

@@ -180,6 +180,10 @@ export const RackSchema = z
         conflicts: z.array(NameConflictSchema),
       })
       .optional(),
+    unchanged: z
+      .literal(true)
+      .optional()
+      .openapi({ description: "On adopt, reject and revoke only: the Rack already was so, nothing changed" }),
   })
   .openapi("Rack") satisfies z.ZodType<RackView>;
 export const RackPageResponse = z

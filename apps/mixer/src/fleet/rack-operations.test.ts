@@ -187,6 +187,43 @@ describe("listing from the directory", () => {
   });
 });
 
+describe("refs not found and changes that change nothing", () => {
+  it("answers a typo'd name with the closest names, only when close, and an unknown id with none", async () => {
+    for (const n of [1, 2, 30]) await enroll(n);
+    const typo = await ops.resolve("rack-0001").catch((err: unknown) => err);
+    expect(typo).toMatchObject({
+      code: "not_found",
+      message: "no Rack rack-0001; did you mean rack-001?",
+      details: { suggestions: ["rack-001"] },
+    });
+    await expect(ops.adopt("rack-00", alice)).rejects.toMatchObject({
+      message: "no Rack rack-00; did you mean rack-001, rack-002 or rack-030?",
+    });
+    const far = (await ops.show("web-frontend").catch((err: unknown) => err)) as OperationError;
+    expect(far).toMatchObject({ code: "not_found", message: "no Rack web-frontend" });
+    expect(far.details).toBeUndefined();
+    await expect(ops.resolve("0x0300ff0000000000")).rejects.toMatchObject({
+      code: "not_found",
+      message: "no Rack 0x0300ff0000000000",
+    });
+  });
+
+  it("says when an adopt, reject or revoke found the Rack already so", async () => {
+    await enroll(1);
+    await enroll(2);
+    const adopted = await ops.adopt("rack-001", alice);
+    expect(adopted.status).toBe("active");
+    expect(adopted.unchanged).toBeUndefined();
+    const again = await ops.adopt("rack-001", alice);
+    expect(again).toMatchObject({ status: "active", unchanged: true });
+    expect(again.passport?.serial).toBe(adopted.passport?.serial);
+    expect((await ops.revoke("rack-001", alice)).unchanged).toBeUndefined();
+    expect(await ops.revoke("rack-001", alice)).toMatchObject({ status: "revoked", unchanged: true });
+    expect((await ops.reject("rack-002", alice)).unchanged).toBeUndefined();
+    expect(await ops.reject("rack-002", alice)).toMatchObject({ status: "rejected", unchanged: true });
+  });
+});
+
 describe("bulk adopt", () => {
   it("adopts by refs and pattern in one write batch, and the audit chain verifies", async () => {
     for (let n = 1; n <= 30; n++) await enroll(n);
@@ -204,7 +241,7 @@ describe("bulk adopt", () => {
     });
     expect(result.adopted).toHaveLength(29);
     expect(result.skipped).toEqual([
-      { ref: "rack-404", reason: "no Rack rack-404", code: "not_found" },
+      { ref: "rack-404", reason: "no Rack rack-404; did you mean rack-004?", code: "not_found" },
       { ref: "rack-030", reason: "already rejected", code: "invalid_transition" },
     ]);
     expect(writer.stats.batches).toBe(batchesBefore + 1);

@@ -13,6 +13,7 @@ import {
   type RackView,
 } from "@fluxrig/wire";
 import type { Db } from "../db/duckdb-database.js";
+import { notFoundWithSuggestions } from "../errors/name-suggestions.js";
 import { OperationError, refusalOf } from "../errors/wire-refusal.js";
 import { listNameConflicts } from "../registry/name-conflicts.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
@@ -66,7 +67,9 @@ export class RackOperationsService implements RackOperations {
 
   async adopt(ref: string, by: Actor): Promise<RackView> {
     const rack = await this.resolve(ref);
-    if (rack.status === "active" || rack.status === "offline") return this.#view(rack);
+    // Already adopted: said so in the answer (`unchanged`), so the operator does not read it as a fresh adoption.
+    if (rack.status === "active" || rack.status === "offline")
+      return { ...this.#view(rack), unchanged: true };
     if (rack.status === "rejected") {
       throw new OperationError(
         "invalid_transition",
@@ -141,13 +144,13 @@ export class RackOperationsService implements RackOperations {
 
   async reject(ref: string, by: Actor): Promise<RackView> {
     const rack = await this.resolve(ref);
-    if (rack.status === "rejected") return this.#view(rack);
+    if (rack.status === "rejected") return { ...this.#view(rack), unchanged: true };
     return this.#view(await this.#change(rack, "rejected", by));
   }
 
   async revoke(ref: string, by: Actor): Promise<RackView> {
     const rack = await this.resolve(ref);
-    if (rack.status === "revoked") return this.#view(rack);
+    if (rack.status === "revoked") return { ...this.#view(rack), unchanged: true };
     return this.#view(await this.#change(rack, "revoked", by));
   }
 
@@ -231,8 +234,15 @@ export class RackOperationsService implements RackOperations {
         "a Rack ref is a name (lowercase DNS label), a decimal or a 0x-hex entity id",
       );
     }
-    if (!rack) throw new OperationError("not_found", `no Rack ${trimmed}`);
-    return rack;
+    if (rack) return rack;
+    if (looksLikeEntityId(trimmed)) throw new OperationError("not_found", `no Rack ${trimmed}`);
+    // A typo'd name: say which names are close, if any.
+    const { message, details } = notFoundWithSuggestions(`no Rack ${trimmed}`, trimmed, this.#names());
+    throw new OperationError("not_found", message, details);
+  }
+
+  *#names(): Generator<string> {
+    for (const rack of this.#directory.racksByName()) yield rack.name;
   }
 
   /** The operator's view of a Rack as it is now: its record, with presence's newer last seen and stats. */

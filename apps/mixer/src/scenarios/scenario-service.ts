@@ -1,6 +1,7 @@
 // Scenarios (SPEC §10, Path B): import, list, activate; activation adopts the pending Racks it names and pushes logic.
 import type { ScenarioImportResult, ScenarioPush, ScenarioSummary } from "@fluxrig/wire";
 import type { JsonObject } from "../db/duckdb-values.js";
+import { notFoundWithSuggestions } from "../errors/name-suggestions.js";
 import { OperationError } from "../errors/wire-refusal.js";
 import type { Actor, ScenarioOperations } from "../fleet/operations.js";
 import type { RackStatusChanges, ScenarioSource } from "../fleet/rack-status-changes.js";
@@ -117,7 +118,11 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
   async activate(name: string, by: Actor): Promise<ScenarioImportResult> {
     const lifecycle = this.#lifecycle;
     if (!lifecycle) throw new OperationError("unavailable", "the Mixer is still starting");
-    if (!this.#catalog.get(name)) throw new OperationError("not_found", `no scenario named ${name}`);
+    if (!this.#catalog.get(name)) {
+      const names = new Set(this.#catalog.list().map((r) => r.name));
+      const { message, details } = notFoundWithSuggestions(`no scenario named ${name}`, name, names);
+      throw new OperationError("not_found", message, details);
+    }
     const now = this.#clock();
     const record = await this.#writer.submit((stage) =>
       planActivateScenario(stage, name, { now, actor: by.actor, cause: "operator" }),

@@ -30,6 +30,8 @@ export interface LifecycleHarness {
   t: TestRegistry;
   directory: RackDirectory;
   writer: RegistryWriter;
+  /** The scenario catalog the writer keeps. */
+  catalog: ScenarioCatalog;
   lifecycle: RackStatusChanges;
   /** Subjects the notifier published to, in order. */
   pushes: string[];
@@ -40,11 +42,12 @@ export interface LifecycleHarness {
 export async function openLifecycleHarness(): Promise<LifecycleHarness> {
   const t = await openTestRegistry();
   const directory = await RackDirectory.load(t.db);
+  const catalog = await ScenarioCatalog.load(t.db);
   const writer = new RegistryWriter({
     db: t.db,
     directory,
     pool: await MachineIdPool.load(t.db),
-    scenarios: await ScenarioCatalog.load(t.db),
+    scenarios: catalog,
   });
   const pushes: string[] = [];
   // Only publish is used by the notifier; the pushes are recorded by subject.
@@ -70,6 +73,7 @@ export async function openLifecycleHarness(): Promise<LifecycleHarness> {
     t,
     directory,
     writer,
+    catalog,
     lifecycle,
     pushes,
     close: async () => {

@@ -7,8 +7,8 @@ import type { WorkloadStats } from "../heartbeat/rack-stats.js";
 import type { BackoffPolicy } from "../lifecycle/backoff.js";
 import { UnknownGearTypeError } from "../rack-error.js";
 import { BUILTIN_GEAR_TYPES } from "./builtin-gears.js";
-import { type GearInfo, GearSupervisor } from "./gear-supervisor.js";
-import type { GearMessage, GearTypeRegistry } from "./gear-types.js";
+import { type GearInfo, type GearSpec, GearSupervisor } from "./gear-supervisor.js";
+import type { GearMessage, GearType, GearTypeRegistry } from "./gear-types.js";
 
 /** Hooks for telemetry: one call per message into or out of a gear. */
 export interface GearMessageHooks {
@@ -35,18 +35,47 @@ function splitEndpoint(endpoint: string): { gear: string; port: string } {
   return { gear: endpoint.slice(0, dot), port: endpoint.slice(dot + 1) };
 }
 
+/** A gear the runtime runs: its supervisor, the subscriptions feeding it, and what it was started from. */
+interface RunningGear {
+  supervisor: GearSupervisor;
+  subscriptions: Subscription[];
+  /** Its spec and every wire touching it, canonical: equal keys mean the gear would run exactly the same. */
+  key: string;
+}
+
+/** JSON with object keys sorted, so two equal specs give one string whatever order their keys came in. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+type WireSpec = ScenarioPush["wires"][number];
+
+/** What a gear runs from: its spec, the wires leaving its ports and the wires entering them. */
+function gearKey(spec: GearSpec, wires: readonly WireSpec[]): string {
+  const touching = wires
+    .filter((w) => splitEndpoint(w.from).gear === spec.name || splitEndpoint(w.to).gear === spec.name)
+    .map((w) => canonicalJson(w))
+    .sort();
+  return canonicalJson({ spec, wires: touching });
+}
+
 /**
  * Runs the gears of the scenario deployed to this Rack. A gear publishes each message from an output port
  * to the subjects of the wires leaving that port and receives on the subjects of wires entering its ports,
- * so gears on different Racks connect through NATS. `apply` replaces the running scenario cleanly.
+ * so gears on different Racks connect through NATS. `apply` changes only what the new push changes: a gear
+ * whose spec and wires are the same keeps running (state and counters), the others are stopped or started.
  *
  * @example
  * const runtime = new GearRuntime({ nc, logger }); await runtime.apply(push); ...; await runtime.stop();
  */
 export class GearRuntime {
   readonly #opts: GearRuntimeOptions;
-  #gears = new Map<string, GearSupervisor>();
-  #subscriptions: Subscription[] = [];
+  #gears = new Map<string, RunningGear>();
   #scenario: ScenarioPush["scenario"] | undefined;
   // Restarts and message counts of replaced scenarios still count: heartbeats report the Rack's totals.
   #retired = { restarts: 0, in: 0, out: 0 };
@@ -60,15 +89,28 @@ export class GearRuntime {
     return this.#scenario;
   }
 
-  /** Stops the running gears, then starts the pushed ones. */
+  /**
+   * Makes the running gears those of `push`: gears it no longer holds, or holds with another spec or other wires,
+   * are stopped; new and changed ones are started; unchanged ones keep running untouched (re-activating the same
+   * scenario, or a new version that changes other gears, does not reset their counters).
+   */
   async apply(push: ScenarioPush): Promise<void> {
-    await this.stop();
     const types: GearTypeRegistry = this.#opts.types ?? BUILTIN_GEAR_TYPES;
-    const { logger, nc } = this.#opts;
-    const routes = new Map<string, string[]>();
-    for (const wire of push.wires) routes.set(wire.from, [...(routes.get(wire.from) ?? []), wire.subject]);
+    const { logger } = this.#opts;
+    const wanted = new Map<string, { spec: GearSpec; key: string }>();
+    for (const spec of push.gears) wanted.set(spec.name, { spec, key: gearKey(spec, push.wires) });
 
-    for (const spec of push.gears) {
+    const stopped: string[] = [];
+    for (const [name, running] of this.#gears) {
+      if (wanted.get(name)?.key === running.key) continue;
+      await this.#stopGear(running);
+      this.#gears.delete(name);
+      stopped.push(name);
+    }
+
+    const started: GearSupervisor[] = [];
+    for (const { spec, key } of wanted.values()) {
+      if (this.#gears.has(spec.name)) continue;
       const type = Object.hasOwn(types, spec.type) ? types[spec.type] : undefined;
       if (type === undefined) {
         logger.error(
@@ -77,20 +119,67 @@ export class GearRuntime {
         );
         continue;
       }
-      const supervisor = new GearSupervisor({
-        spec,
-        type,
-        logger: logger.child({ gear: spec.name }),
-        restart: this.#opts.restart ?? DEFAULT_RESTART,
-        emit: (port, message) =>
-          this.#publish({ gear: spec.name, subjects: routes.get(`${spec.name}.${port}`) ?? [], message }),
-      });
-      this.#gears.set(spec.name, supervisor);
+      const gear = this.#createGear(spec, type, push.wires, key);
+      this.#gears.set(spec.name, gear);
+      started.push(gear.supervisor);
     }
-    for (const wire of push.wires) {
+    if (started.length > 0) {
+      // Subscriptions first, then gears: a source's first message must find its local consumers listening.
+      // Bounded: while NATS is reconnecting a flush would wait for the server, and the gears must start anyway.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.#opts.nc.flush().catch(() => undefined),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, FLUSH_WAIT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      for (const supervisor of started) supervisor.start();
+    }
+    this.#scenario = push.scenario;
+    const startedNames = new Set(started.map((g) => g.info().name));
+    logger.info(
+      {
+        scenario: push.scenario.name,
+        version: push.scenario.version,
+        gears: [...this.#gears.keys()],
+        started: [...startedNames],
+        stopped,
+        kept: [...this.#gears.keys()].filter((name) => !startedNames.has(name)),
+        wires: push.wires.length,
+      },
+      "gears: scenario applied",
+    );
+  }
+
+  /** Stops every gear and subscription; the runtime can `apply` again afterwards. */
+  async stop(): Promise<void> {
+    for (const running of this.#gears.values()) await this.#stopGear(running);
+    if (this.#gears.size > 0) this.#opts.logger.info({ scenario: this.#scenario?.name }, "gears: stopped");
+    this.#gears.clear();
+    this.#scenario = undefined;
+  }
+
+  /** A supervisor for `spec`, not started yet, and the subscriptions of the wires entering its ports. */
+  #createGear(spec: GearSpec, type: GearType<unknown>, wires: readonly WireSpec[], key: string): RunningGear {
+    const { logger, nc } = this.#opts;
+    const routes = new Map<string, string[]>();
+    for (const wire of wires) {
+      if (splitEndpoint(wire.from).gear !== spec.name) continue;
+      routes.set(wire.from, [...(routes.get(wire.from) ?? []), wire.subject]);
+    }
+    const supervisor = new GearSupervisor({
+      spec,
+      type,
+      logger: logger.child({ gear: spec.name }),
+      restart: this.#opts.restart ?? DEFAULT_RESTART,
+      emit: (port, message) =>
+        this.#publish({ gear: spec.name, subjects: routes.get(`${spec.name}.${port}`) ?? [], message }),
+    });
+    const subscriptions: Subscription[] = [];
+    for (const wire of wires) {
       const to = splitEndpoint(wire.to);
-      const target = this.#gears.get(to.gear);
-      if (target === undefined) continue;
+      if (to.gear !== spec.name) continue;
       const sub = nc.subscribe(wire.subject, {
         callback: (err, msg) => {
           if (err) return;
@@ -107,53 +196,28 @@ export class GearRuntime {
             );
             return;
           }
-          if (target.deliver(to.port, decoded.value as GearMessage)) this.#opts.hooks?.messageIn(to.gear);
+          if (supervisor.deliver(to.port, decoded.value as GearMessage)) this.#opts.hooks?.messageIn(to.gear);
         },
       });
-      this.#subscriptions.push(sub);
+      subscriptions.push(sub);
     }
-    // Subscriptions first, then gears: a source's first message must find its local consumers listening.
-    // Bounded: while NATS is reconnecting a flush would wait for the server, and the gears must start anyway.
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      nc.flush().catch(() => undefined),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, FLUSH_WAIT_MS);
-      }),
-    ]);
-    clearTimeout(timer);
-    for (const supervisor of this.#gears.values()) supervisor.start();
-    this.#scenario = push.scenario;
-    logger.info(
-      {
-        scenario: push.scenario.name,
-        version: push.scenario.version,
-        gears: [...this.#gears.keys()],
-        wires: push.wires.length,
-      },
-      "gears: scenario applied",
-    );
+    return { supervisor, subscriptions, key };
   }
 
-  /** Stops every gear and subscription; the runtime can `apply` again afterwards. */
-  async stop(): Promise<void> {
-    for (const sub of this.#subscriptions) sub.unsubscribe();
-    this.#subscriptions = [];
-    for (const supervisor of this.#gears.values()) {
-      await supervisor.stop();
-      const info = supervisor.info();
-      this.#retired.restarts += info.restarts;
-      this.#retired.in += info.in;
-      this.#retired.out += info.out;
-    }
-    if (this.#gears.size > 0) this.#opts.logger.info({ scenario: this.#scenario?.name }, "gears: stopped");
-    this.#gears.clear();
-    this.#scenario = undefined;
+  /** Unsubscribes its wires and stops it; its counters go to the Rack's totals. */
+  async #stopGear(running: RunningGear): Promise<void> {
+    for (const sub of running.subscriptions) sub.unsubscribe();
+    running.subscriptions = [];
+    await running.supervisor.stop();
+    const info = running.supervisor.info();
+    this.#retired.restarts += info.restarts;
+    this.#retired.in += info.in;
+    this.#retired.out += info.out;
   }
 
   /** Per-gear state, for logs and tests. */
   describe(): GearInfo[] {
-    return [...this.#gears.values()].map((g) => g.info());
+    return [...this.#gears.values()].map((g) => g.supervisor.info());
   }
 
   /** Totals for heartbeats: gears running and failed now, restarts and messages since the runtime started. */
