@@ -1,4 +1,6 @@
 // Enrollment and session recovery on fluxrig.agent.hello: every check a hello must pass, and the reply it earns.
+
+import type { PassportEnvelope } from "@fluxrig/passport";
 import {
   decodeHelloRequest,
   type HelloReply,
@@ -146,6 +148,8 @@ export class HelloHandler {
         claimedPublicKey: req.public_key,
         holderEntityId: holder,
         source: from.source,
+        attributes: { ...req.attributes },
+        version: req.version,
       });
       this.#d.counters.inc("hello.refused.name_taken");
       this.#d.logger.warn(
@@ -272,13 +276,7 @@ export class HelloHandler {
       );
       if (check.valid && !check.needsRenewal) {
         this.#d.counters.inc("hello.recovered");
-        if (rack.status === "offline") {
-          await this.#d.lifecycle.setStatus(rack, "active", {
-            cause: "presence",
-            actor: "mixer",
-            details: { via: "hello" },
-          });
-        }
+        await this.#backOnline(rack);
         this.#d.lifecycle.pushScenario(rack.name, now);
         return this.#reply(rack, "active", { passport: req.passport });
       }
@@ -290,6 +288,18 @@ export class HelloHandler {
         );
       }
     }
+    if (!req.passport) {
+      // A Rack holding no passport (one that could not verify the passport pushed at its adoption, having no pinned
+      // Cluster Key yet; one that lost state.flux) gets the passport on record while it is fresh: the serial that
+      // `racks adopt`/`replace` printed and the audit log names, not a second one.
+      const current = this.#currentPassport(rack, now);
+      if (current !== undefined) {
+        this.#d.counters.inc("hello.passport_resent");
+        await this.#backOnline(rack);
+        this.#d.lifecycle.pushScenario(rack.name, now);
+        return this.#reply(rack, "active", { passport: current });
+      }
+    }
     // The key proved itself and the registry says adopted: renew rather than strand the Rack.
     const { passport } = await this.#d.lifecycle.activate(rack, {
       cause: "renewal",
@@ -298,6 +308,34 @@ export class HelloHandler {
     });
     this.#d.counters.inc("hello.renewed");
     return this.#reply(rack, "active", { passport });
+  }
+
+  async #backOnline(rack: RackRecord): Promise<void> {
+    if (rack.status !== "offline") return;
+    await this.#d.lifecycle.setStatus(rack, "active", {
+      cause: "presence",
+      actor: "mixer",
+      details: { via: "hello" },
+    });
+  }
+
+  /** The Rack's last passport, signed again, while it is not yet due for renewal; undefined otherwise. */
+  #currentPassport(rack: RackRecord, now: Date): PassportEnvelope | undefined {
+    const {
+      passportSerial: serial,
+      passportIssuedAt: issuedAt,
+      passportExpiresAt: expiresAt,
+    } = rack.lifecycle;
+    if (serial === 0 || issuedAt === null || expiresAt === null) return undefined;
+    const recorded = { issued_at: issuedAt.toISOString(), expires_at: expiresAt.toISOString() };
+    if (this.#d.issuer.pastRenewalPoint(recorded, now)) return undefined;
+    const subject = {
+      entityId: rack.entityId,
+      machineId: rack.machineId,
+      name: rack.name,
+      publicKey: rack.lifecycle.publicKey,
+    };
+    return this.#d.issuer.reissue(subject, { serial, issuedAt, expiresAt }).envelope;
   }
 
   #reply(

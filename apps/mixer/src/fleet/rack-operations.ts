@@ -180,6 +180,8 @@ export class RackOperationsService implements RackOperations {
     const created = await this.#lifecycle.replace(old, {
       publicKey: claim.claimedPublicKey,
       source: claim.lastSource,
+      attributes: claim.lastAttributes,
+      version: claim.lastVersion,
       keepMachineId: opts.keepMachineId,
       why,
     });

@@ -100,10 +100,17 @@ describe("RackStatusChanges over the writer", () => {
     const created = await lifecycle.replace(old, {
       publicKey: rackKey(99),
       source: "x",
+      attributes: { hostname: "rebuilt", os: "linux", arch: "arm64" },
+      version: "2.0.0",
       keepMachineId: true,
       why: { cause: "operator", actor: "alice" },
     });
     expect(created).toMatchObject({ entityId: old.entityId, machineId: old.machineId, status: "pending" });
+    // The claimant's report becomes the new row's evidence (adopted attributes never change afterwards).
+    expect(directory.rackByName("rack-1")).toMatchObject({
+      version: "2.0.0",
+      attributes: { hostname: "rebuilt", os: "linux", arch: "arm64", public_key: rackKey(99) },
+    });
     expect(directory.rackByName("rack-1")?.lifecycle.publicKey).toBe(rackKey(99));
     expect(directory.rackByPublicKey(rackKey(1))).toBeUndefined();
     expect(await t.store.listConflicts("rack-1")).toEqual([]);

@@ -180,7 +180,15 @@ export class RackStatusChanges {
    */
   async replace(
     old: RackRecord,
-    opts: { publicKey: string; source: string | null; keepMachineId: boolean; why: ChangeReason },
+    opts: {
+      publicKey: string;
+      source: string | null;
+      /** What the claiming key reported in its refused hellos (its name conflict record), when known. */
+      attributes?: Record<string, unknown> | null;
+      version?: string | null;
+      keepMachineId: boolean;
+      why: ChangeReason;
+    },
   ): Promise<RackRecord> {
     const now = this.#d.clock();
     const why = { ...opts.why, cause: "replaced" };
@@ -197,8 +205,9 @@ export class RackStatusChanges {
         name: current.name,
         publicKey: opts.publicKey,
         status: "pending",
-        version: "unknown",
-        attributes: { public_key: opts.publicKey },
+        version: opts.version ?? "unknown",
+        // The claimant's own report, kept with its name conflict: adopted attributes never change afterwards.
+        attributes: { ...(opts.attributes ?? {}), public_key: opts.publicKey },
         source: opts.source,
         cause: "replaced",
         actor: why.actor,
@@ -234,6 +243,9 @@ export class RackStatusChanges {
     claimedPublicKey: string;
     holderEntityId: bigint | null;
     source: string | null;
+    /** What the claiming key's signed hello reported: the evidence its row gets if the name is handed to it. */
+    attributes?: Record<string, unknown>;
+    version?: string;
   }): Promise<void> {
     const now = this.#d.clock();
     await this.#d.writer.submit((stage) => planNameConflict(stage, { ...input, now }));
