@@ -12,7 +12,14 @@ interface RackJson {
   attributes: { public_key?: string; hostname?: string; os?: string; arch?: string; mac?: string[] };
   version: string;
   passport: { serial: number } | null;
-  evidence?: { conflicts: Array<{ claimed_public_key: string; claimed_key_fingerprint: string }> };
+  evidence?: {
+    last_source: string | null;
+    conflicts: Array<{
+      claimed_public_key: string;
+      claimed_key_fingerprint: string;
+      last_source: string | null;
+    }>;
+  };
 }
 
 interface AuditEvent {
@@ -35,7 +42,8 @@ test("conflict visible in racks show and racks conflicts, then racks replace han
   // pushed at the replace, and asks with a hello instead.
   const rebuilt = new ScriptedRack(nc, "rack-nyc-01");
   const newHost = { hostname: "nyc-01-rebuilt", os: "linux 6.6", arch: "arm64", mac: ["02:00:00:00:00:99"] };
-  expect(await rebuilt.hello({ attributes: newHost })).toMatchObject({
+  const reported = { ...newHost, addresses: ["10.9.8.7", "fd00::9"] };
+  expect(await rebuilt.hello({ attributes: reported })).toMatchObject({
     status: "refused",
     error: { code: "name_taken" },
   });
@@ -43,6 +51,8 @@ test("conflict visible in racks show and racks conflicts, then racks replace han
   const shown = (await fluxrig(["racks", "show", "rack-nyc-01", "--json"])).json<RackJson>();
   expect(shown.evidence?.conflicts.map((c) => c.claimed_public_key)).toEqual([rebuilt.publicKey]);
   const fingerprint = shown.evidence?.conflicts[0]?.claimed_key_fingerprint ?? "";
+  // Where the claim came from: the addresses the claimant reported in its signed hello, labelled as its own claim.
+  expect(shown.evidence?.conflicts[0]?.last_source).toBe("10.9.8.7, fd00::9 (reported by the Rack)");
   const page = await fluxrig(["racks", "show", "rack-nyc-01"]);
   expect(page.stdout).toMatch(/^conflicts +1 other key\(s\) claimed this name$/m);
   expect(page.stdout).toContain(fingerprint);
@@ -67,11 +77,12 @@ test("conflict visible in racks show and racks conflicts, then racks replace han
   expect(now.passport?.serial).toBe(1);
 
   // The new key's hello now gets the name, active, with the passport the command printed (not a second serial).
-  const reply = await rebuilt.hello({ attributes: newHost });
+  const reply = await rebuilt.hello({ attributes: reported });
   expect(reply).toMatchObject({ status: "active", machine_id: was.machine_id, passport: expect.any(Object) });
   expect(decodePassportPayload(reply.passport!).serial).toBe(1);
   const shownNew = (await fluxrig(["racks", "show", "rack-nyc-01", "--json"])).json<RackJson>();
   expect(shownNew.passport?.serial).toBe(1);
+  expect(shownNew.evidence?.last_source).toBe("10.9.8.7, fd00::9 (reported by the Rack)");
   // The audit log agrees: since the new key's row was created, one passport, serial 1.
   const { items } = (await fluxrig(["events", "--json"])).json<{ items: AuditEvent[] }>();
   const created = items.findIndex((e) => e.kind === "rack_enrolled" && e.cause === "replaced");

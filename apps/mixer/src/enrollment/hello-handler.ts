@@ -21,6 +21,7 @@ import type { RackRecord } from "../registry/registry-records.js";
 import type { ClusterKey } from "../runtime/cluster-key.js";
 import type { Clock, Counters } from "../runtime/counters.js";
 import { KeyedMutex } from "../runtime/keyed-mutex.js";
+import { type HelloEvidence, type HelloSource, helloEvidence } from "./hello-source.js";
 import { NonceCache } from "./nonce-cache.js";
 import { inlineVerifier, type SignatureVerifier } from "./signature-pool.js";
 
@@ -48,12 +49,6 @@ export interface HelloHandlerDeps {
   options: EnrollmentOptions;
   /** Where Ed25519 checks run (worker threads in the Mixer); inline when absent. */
   verifier?: SignatureVerifier;
-}
-
-/** Where a hello came from, for the evidence shown to operators. */
-export interface HelloSource {
-  /** e.g. the reply inbox's client, or "nats" when unknown. */
-  source: string;
 }
 
 export class HelloHandler {
@@ -100,7 +95,8 @@ export class HelloHandler {
       return this.#refuse("replay", "this hello's nonce was already used");
     }
     try {
-      return await this.#perKey.run(req.public_key, () => this.#enroll(req, from));
+      const evidence = helloEvidence(req.attributes, from);
+      return await this.#perKey.run(req.public_key, () => this.#enroll(req, evidence));
     } catch (err) {
       this.#d.counters.inc("hello.failed");
       this.#d.logger.error({ err, rack: req.name }, "hello failed");
@@ -125,7 +121,7 @@ export class HelloHandler {
     );
   }
 
-  async #enroll(req: HelloRequest, from: HelloSource): Promise<HelloReply> {
+  async #enroll(req: HelloRequest, from: HelloEvidence): Promise<HelloReply> {
     const { directory } = this.#d;
     const known = directory.rackByPublicKey(req.public_key);
     if (known) return this.#known(known, req, from);
@@ -148,7 +144,7 @@ export class HelloHandler {
         claimedPublicKey: req.public_key,
         holderEntityId: holder,
         source: from.source,
-        attributes: { ...req.attributes },
+        attributes: { ...from.attributes },
         version: req.version,
       });
       this.#d.counters.inc("hello.refused.name_taken");
@@ -180,7 +176,7 @@ export class HelloHandler {
         name: req.name,
         publicKey: req.public_key,
         version: req.version,
-        attributes: { ...req.attributes },
+        attributes: { ...from.attributes },
         source: from.source,
         machineIdRange: { min: this.#d.options.machineIdMin, max: this.#d.options.machineIdMax },
         ...(adopt ? { adopt: { cause, actor: "mixer" } } : {}),
@@ -218,7 +214,7 @@ export class HelloHandler {
   }
 
   /** A key the registry knows: its status decides the answer. */
-  async #known(rack: RackRecord, req: HelloRequest, from: HelloSource): Promise<HelloReply> {
+  async #known(rack: RackRecord, req: HelloRequest, from: HelloEvidence): Promise<HelloReply> {
     if (rack.name !== req.name) {
       this.#d.counters.inc("hello.refused.conflict");
       return this.#refuse("conflict", `this key is enrolled as ${rack.name}, not ${req.name}`);
@@ -226,7 +222,7 @@ export class HelloHandler {
     const now = this.#d.clock();
     const noted = await this.#d.lifecycle.noteHello(rack, {
       version: req.version,
-      attributes: { ...req.attributes },
+      attributes: { ...from.attributes },
       source: from.source,
       now,
     });
