@@ -120,6 +120,33 @@ describe("RackStatusChanges over the writer", () => {
     expect(pushes).toEqual(["fluxrig.rack.rack-1.passport", "fluxrig.rack.rack-1.passport"]);
   });
 
+  it("an adopted Rack with no host evidence (replaced before schema 2) records its first report, once", async () => {
+    const { rack: old } = await lifecycle.enroll(enrollInput(1));
+    const created = await lifecycle.replace(old, {
+      publicKey: rackKey(99),
+      source: null,
+      keepMachineId: false,
+      why: { cause: "operator", actor: "alice" },
+    });
+    const { rack } = await lifecycle.activate(created, { cause: "replaced", actor: "alice", kind: "issued" });
+    expect(rack.attributes).toEqual({ public_key: rackKey(99) });
+    const report = { hostname: "rebuilt", os: "linux", arch: "arm64" };
+    const now = new Date();
+    await lifecycle.noteHello(rack, { version: "2.0.0", attributes: report, source: null, now });
+    expect(directory.rackByName("rack-1")?.attributes).toEqual({ ...report, public_key: rackKey(99) });
+    const events = await t.store.listAudit({ limit: 100 });
+    expect(events.filter((e) => e.kind === "attributes_recorded")).toHaveLength(1);
+    // From then on they are immutable like any adopted Rack's.
+    const recorded = directory.rackByName("rack-1")!;
+    await lifecycle.noteHello(recorded, {
+      version: "2.0.0",
+      attributes: { ...report, hostname: "x" },
+      source: null,
+      now,
+    });
+    expect(directory.rackByName("rack-1")?.attributes.hostname).toBe("rebuilt");
+  });
+
   it("removes only what it expects: a Rack adopted meanwhile is left alone", async () => {
     const { rack } = await lifecycle.enroll(enrollInput(1, false));
     await lifecycle.activate(rack, { cause: "operator", actor: "alice" });

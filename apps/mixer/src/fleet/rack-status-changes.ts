@@ -10,6 +10,7 @@ import { UnexpectedStatusError } from "../registry/registry-errors.js";
 import type { MachineIdRange, RackRecord } from "../registry/registry-records.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
 import {
+  hasHostEvidence,
   planAttributes,
   planDeleteRack,
   planInsertRack,
@@ -223,17 +224,20 @@ export class RackStatusChanges {
 
   /**
    * A known Rack said hello: its count, source and version are kept in memory and written by the next flush. A
-   * pending Rack's changed attributes are written at once (rare), since they are evidence for its adoption.
+   * pending Rack's changed attributes are written at once (rare), since they are evidence for its adoption; so is
+   * the first report of an adopted Rack that has none (see planAttributes).
    */
   async noteHello(
     rack: RackRecord,
     hello: { version: string; attributes: Record<string, unknown>; source: string | null; now: Date },
   ): Promise<RackRecord> {
     const noted = this.#d.directory.noteHello(rack.entityId, hello) ?? rack;
-    if (noted.status !== "pending") return noted;
+    if (noted.status !== "pending" && hasHostEvidence(noted.attributes)) return noted;
     const attributes = { ...hello.attributes, public_key: noted.lifecycle.publicKey };
     if (canonicalJson(attributes) === canonicalJson(noted.attributes)) return noted;
-    await this.#d.writer.submit((stage) => planAttributes(stage, rack.entityId, attributes));
+    await this.#d.writer.submit((stage) =>
+      planAttributes(stage, rack.entityId, attributes, { now: hello.now, actor: "rack" }),
+    );
     return this.#d.directory.rack(rack.entityId) ?? noted;
   }
 
