@@ -112,7 +112,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     flushIntervalMs: config.presence.flush_interval,
     pendingTtlMs: config.enrollment.pending_ttl,
   });
-  const racks = new RackOperationsService({ db, lifecycle, directory, presence: presence.tracker });
+  const racks = new RackOperationsService({ db, lifecycle, directory, presence: presence.tracker, clock });
   const audit = new AuditOperationsService(db, racks);
 
   const verifier: SignatureVerifier =

@@ -1,5 +1,10 @@
 // Enrollment over real NATS into a real DuckDB file, against the fluxrig-mixer process.
-import { generateKeyPair, publicKeyFromBase64url, verifyPassport } from "@fluxrig/passport";
+import {
+  decodePassportPayload,
+  generateKeyPair,
+  publicKeyFromBase64url,
+  verifyPassport,
+} from "@fluxrig/passport";
 import { MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
 import { encodeMessage } from "@fluxrig/wire";
 import nacl from "tweetnacl";
@@ -151,6 +156,23 @@ describe("enrollment", () => {
     const reply = await rack.hello({ passport: tampered });
     expect(reply.status).toBe("active");
     expect(reply.passport?.sig).not.toBe(tampered.sig);
+    // A hello with no passport gets the passport on record while it is fresh (the same bytes), a new one after.
+    const held = reply.passport!;
+    const again = await rack.hello({ passport: undefined });
+    const serialOf = (r: { passport?: typeof held }) => decodePassportPayload(r.passport!).serial;
+    if (serialOf(again) === serialOf({ passport: held })) expect(again.passport).toEqual(held);
+    const later = await waitFor(
+      async () => {
+        const r = await rack.hello({ passport: undefined });
+        return serialOf(r) > serialOf({ passport: held }) ? r : undefined;
+      },
+      {
+        timeoutMs: 10_000,
+        intervalMs: 300,
+        message: "a new passport once the one on record is due for renewal",
+      },
+    );
+    expect(later).toMatchObject({ status: "active", entity_id: first.entity_id });
   });
 });
 

@@ -103,7 +103,10 @@ describe("fluxrig-mixer start and stop", () => {
         { type_id: 2, name: "mixer-1" },
         { type_id: 8, name: "mixer-1-snake" },
       ]);
-      expect(await q("SELECT version FROM schema_migrations")).toEqual([{ version: 1 }]);
+      expect(await q("SELECT version FROM schema_migrations ORDER BY version")).toEqual([
+        { version: 1 },
+        { version: 2 },
+      ]);
     });
   });
 

@@ -29,6 +29,8 @@ export interface HelloOverrides {
   nonce?: string;
   passport?: PassportEnvelope | undefined;
   name?: string;
+  /** What the Rack reports about its host (default: `<name>-host`, linux, x64, one MAC). */
+  attributes?: HelloRequest["attributes"];
   /** Sign with this key instead of the Rack's own (a forged hello). */
   signWith?: Ed25519KeyPair["privateKey"];
   mutate?: (req: HelloRequest) => HelloRequest;
@@ -84,7 +86,12 @@ export class ScriptedRack {
       name: over.name ?? this.name,
       public_key: this.publicKey,
       version: "0.0.0-test",
-      attributes: { hostname: `${this.name}-host`, os: "linux", arch: "x64", mac: ["02:00:00:00:00:01"] },
+      attributes: over.attributes ?? {
+        hostname: `${this.name}-host`,
+        os: "linux",
+        arch: "x64",
+        mac: ["02:00:00:00:00:01"],
+      },
       nonce: over.nonce ?? randomBytes(16).toString("base64url"),
       ts: over.ts ?? new Date().toISOString(),
       ...(over.passport !== undefined ? { passport: over.passport } : {}),

@@ -25,6 +25,8 @@ export interface RackView {
   attributes: Record<string, unknown>;
   stats: Record<string, unknown> | null;
   last_seen: string | null;
+  /** A pending Rack that has sent no hello or heartbeat for heartbeat_interval x missed_heartbeats: likely gone. */
+  stale: boolean;
   first_seen: string | null;
   status_changed_at: string | null;
   /** sha256 fingerprint of the Rack's public key, `SHA256:` + base64, as ssh prints them. */

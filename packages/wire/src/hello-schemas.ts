@@ -39,11 +39,25 @@ const AttributesObjectSchema = z
       )
       .max(WIRE_LIMITS.macAddresses)
       .optional(),
+    /**
+     * The Rack's own IP addresses (non-internal, not link-local), as it sees them: what the Mixer shows as the
+     * hello's source, labelled as reported by the Rack. A claim the bus does not check. At most 16.
+     */
+    addresses: z
+      .array(
+        z
+          .string()
+          .min(2)
+          .max(45)
+          .regex(/^[0-9a-f:.]+$/, "expected an IP address like 10.0.0.5 or fd00::5 (no zone id)"),
+      )
+      .max(16)
+      .optional(),
   })
   .catchall(AttributeValueSchema);
 
 /**
- * What a Rack reports about its host: hostname, os, arch, MACs where known, and more short scalars or string
+ * What a Rack reports about its host: hostname, os, arch, MACs where known, its IP addresses, and more short scalars or string
  * lists under snake_case keys (32 keys in all). Keys are checked on the raw input, so `__proto__` and friends
  * are refused rather than silently dropped.
  *

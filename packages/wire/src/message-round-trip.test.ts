@@ -125,6 +125,15 @@ describe("hello request bounds", () => {
     expect(refused({ attributes: { ...attributes, extra_info: "ok", cores: 8, virt: true } })).toBe(false);
   });
 
+  it("takes up to 16 IP addresses the Rack reports, without zone ids", () => {
+    expect(
+      refused({ attributes: { ...attributes, addresses: ["10.0.0.5", "fd00::5", "::ffff:1.2.3.4"] } }),
+    ).toBe(false);
+    expect(refused({ attributes: { ...attributes, addresses: ["fe80::1%eth0"] } })).toBe(true);
+    expect(refused({ attributes: { ...attributes, addresses: ["edge-1.local"] } })).toBe(true);
+    expect(refused({ attributes: { ...attributes, addresses: Array(17).fill("10.0.0.1") } })).toBe(true);
+  });
+
   it("refuses a passport envelope of another format or with unknown keys", () => {
     const passport = sampleHelloReply(cluster).passport!;
     expect(refused({ passport })).toBe(false);

@@ -12,7 +12,7 @@ export function rackTable(racks: readonly Rack[], c: Colors, now: Date): string 
     racks,
     [
       { header: "NAME", value: (r) => c.bold(r.name) },
-      { header: "STATUS", value: (r) => styleStatus(r.status, c) },
+      { header: "STATUS", value: (r) => `${styleStatus(r.status, c)}${r.stale ? c.yellow(" (stale)") : ""}` },
       { header: "MID", value: (r) => String(r.machine_id), align: "right" },
       { header: "ENTITY ID", value: (r) => r.entity_id_hex },
       { header: "LAST SEEN", value: (r) => formatRelative(r.last_seen, now) },
@@ -67,6 +67,7 @@ export function rackDetail(rack: Rack, c: Colors, now: Date): string {
     ["first seen", formatTimestamp(rack.first_seen, now)],
     ["last seen", formatTimestamp(rack.last_seen, now)],
   ];
+  if (rack.stale) fields.push(["stale", c.yellow(staleText(rack, now))]);
   const ev = rack.evidence;
   if (ev) {
     fields.push(["hellos", String(ev.hello_count)]);
@@ -85,9 +86,23 @@ export function rackDetail(rack: Rack, c: Colors, now: Date): string {
   return text;
 }
 
+/** Why a pending Rack is flagged stale, in words: "no hello or heartbeat for 5m; the machine may be gone". */
+function staleText(rack: Rack, now: Date): string {
+  const heard =
+    rack.last_seen === null
+      ? "never heard from"
+      : `no hello or heartbeat since ${formatRelative(rack.last_seen, now)}`;
+  return `${heard}; the machine may be gone (check it before adopting)`;
+}
+
 /** What an operator may do next with a Rack, as commands to copy. */
 export function rackHints(rack: Rack): string[] {
   const hints: string[] = [];
+  if (rack.status === "pending" && rack.stale) {
+    hints.push(
+      `it went silent: check the machine is up before you adopt it, or remove it: fluxrig racks rm ${rack.name}`,
+    );
+  }
   if (rack.status === "pending") {
     hints.push(`adopt it:  fluxrig racks adopt ${rack.name}`, `reject it: fluxrig racks reject ${rack.name}`);
   }

@@ -46,6 +46,20 @@ describe("racks", () => {
     ]);
   });
 
+  test("a pending Rack gone silent is flagged stale in the list, on its page and in the hints", () => {
+    const rack = sampleRack({ stale: true, last_seen: "2025-06-01T11:55:00.000Z" });
+    expect(rackTable([rack], c, now).split("\n")[1]).toMatch(
+      /^rack-nyc-01 +pending \(stale\) +100 .* 5m ago /,
+    );
+    expect(rackDetail(rack, c, now)).toMatch(
+      /^stale +no hello or heartbeat since 5m ago; the machine may be gone \(check it before adopting\)$/m,
+    );
+    expect(rackHints(rack)[0]).toBe(
+      "it went silent: check the machine is up before you adopt it, or remove it: fluxrig racks rm rack-nyc-01",
+    );
+    expect(rackDetail(sampleRack(), c, now)).not.toContain("stale");
+  });
+
   test("a revoked Rack's passport says it is revoked, not when it expires", () => {
     const passport = {
       serial: 2,

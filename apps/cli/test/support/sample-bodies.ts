@@ -18,6 +18,7 @@ export function sampleRack(over: Partial<Rack> = {}): Rack {
     },
     stats: null,
     last_seen: "2025-06-01T11:59:48.000Z",
+    stale: false,
     first_seen: "2025-06-01T11:58:00.000Z",
     status_changed_at: "2025-06-01T11:58:00.000Z",
     key_fingerprint: "SHA256:Zm9vYmFy",

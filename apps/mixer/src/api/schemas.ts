@@ -169,6 +169,7 @@ export const RackSchema = z
     attributes: z.record(z.string(), z.unknown()),
     stats: z.record(z.string(), z.unknown()).nullable(),
     last_seen: Timestamp.nullable(),
+    stale: z.boolean(),
     first_seen: Timestamp.nullable(),
     status_changed_at: Timestamp.nullable(),
     key_fingerprint: z.string(),

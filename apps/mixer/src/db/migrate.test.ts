@@ -43,6 +43,7 @@ describe("migrate", () => {
     );
     expect(recorded.rows.map((row) => [row[0], row[1], String(row[2])])).toEqual([
       [1, "initial", "2030-01-01 00:00:00"],
+      [2, "conflict-evidence", "2030-01-01 00:00:00"],
     ]);
     expect(await tableNames()).toEqual([
       "audit_events",
@@ -81,7 +82,9 @@ describe("migrate", () => {
     const refused = await migrate(db).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(MigrationError);
     expect(refused).toMatchObject({ version: 99, code: "migration_failed" });
-    expect((refused as Error).message).toMatch(/schema version 99.*only up to 1/);
+    expect((refused as Error).message).toMatch(
+      new RegExp(`schema version 99.*only up to ${LATEST_SCHEMA_VERSION}`),
+    );
     expect(await currentVersion(db)).toBe(99);
   });
 
@@ -98,6 +101,17 @@ describe("migrate", () => {
     expect(failed).toMatchObject({ version: 2 });
     expect(await currentVersion(db)).toBe(1);
     expect(await tableNames()).not.toContain("half_done");
+  });
+
+  it("migration 2 keeps the name conflicts recorded before it, with no reported evidence yet", async () => {
+    await migrate(db, { migrations: [initialMigration] });
+    await db.run(
+      `INSERT INTO name_conflicts VALUES ('rack-a', 'k1', NULL, TIMESTAMP '2030-01-01 00:00:00',
+        TIMESTAMP '2030-01-01 00:00:00', 3, 'x')`,
+    );
+    expect((await migrate(db)).applied).toEqual([2]);
+    const rows = await db.query("SELECT name, attempts, last_attributes, last_version FROM name_conflicts");
+    expect(rows.rows).toEqual([["rack-a", 3n, null, null]]);
   });
 
   it("refuses a migration list with gaps before touching the database", async () => {

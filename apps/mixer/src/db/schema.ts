@@ -53,6 +53,10 @@ export const nameConflicts = pgTable(
     lastAt: timestamp("last_at").notNull(),
     attempts: bigint("attempts", { mode: "number" }).notNull(),
     lastSource: text("last_source"),
+    /** What the claiming key's latest hello reported about its host (migration 2); NULL before that. */
+    lastAttributes: jsonObject("last_attributes"),
+    /** The software version of the claiming key's latest hello (migration 2). */
+    lastVersion: text("last_version"),
   },
   (table) => [primaryKey({ columns: [table.name, table.claimedPublicKey] })],
 );

@@ -1,4 +1,6 @@
 // Enrollment and session recovery on fluxrig.agent.hello: every check a hello must pass, and the reply it earns.
+
+import type { PassportEnvelope } from "@fluxrig/passport";
 import {
   decodeHelloRequest,
   type HelloReply,
@@ -19,6 +21,7 @@ import type { RackRecord } from "../registry/registry-records.js";
 import type { ClusterKey } from "../runtime/cluster-key.js";
 import type { Clock, Counters } from "../runtime/counters.js";
 import { KeyedMutex } from "../runtime/keyed-mutex.js";
+import { type HelloEvidence, type HelloSource, helloEvidence } from "./hello-source.js";
 import { NonceCache } from "./nonce-cache.js";
 import { inlineVerifier, type SignatureVerifier } from "./signature-pool.js";
 
@@ -46,12 +49,6 @@ export interface HelloHandlerDeps {
   options: EnrollmentOptions;
   /** Where Ed25519 checks run (worker threads in the Mixer); inline when absent. */
   verifier?: SignatureVerifier;
-}
-
-/** Where a hello came from, for the evidence shown to operators. */
-export interface HelloSource {
-  /** e.g. the reply inbox's client, or "nats" when unknown. */
-  source: string;
 }
 
 export class HelloHandler {
@@ -98,7 +95,8 @@ export class HelloHandler {
       return this.#refuse("replay", "this hello's nonce was already used");
     }
     try {
-      return await this.#perKey.run(req.public_key, () => this.#enroll(req, from));
+      const evidence = helloEvidence(req.attributes, from);
+      return await this.#perKey.run(req.public_key, () => this.#enroll(req, evidence));
     } catch (err) {
       this.#d.counters.inc("hello.failed");
       this.#d.logger.error({ err, rack: req.name }, "hello failed");
@@ -123,7 +121,7 @@ export class HelloHandler {
     );
   }
 
-  async #enroll(req: HelloRequest, from: HelloSource): Promise<HelloReply> {
+  async #enroll(req: HelloRequest, from: HelloEvidence): Promise<HelloReply> {
     const { directory } = this.#d;
     const known = directory.rackByPublicKey(req.public_key);
     if (known) return this.#known(known, req, from);
@@ -146,6 +144,8 @@ export class HelloHandler {
         claimedPublicKey: req.public_key,
         holderEntityId: holder,
         source: from.source,
+        attributes: { ...from.attributes },
+        version: req.version,
       });
       this.#d.counters.inc("hello.refused.name_taken");
       this.#d.logger.warn(
@@ -176,7 +176,7 @@ export class HelloHandler {
         name: req.name,
         publicKey: req.public_key,
         version: req.version,
-        attributes: { ...req.attributes },
+        attributes: { ...from.attributes },
         source: from.source,
         machineIdRange: { min: this.#d.options.machineIdMin, max: this.#d.options.machineIdMax },
         ...(adopt ? { adopt: { cause, actor: "mixer" } } : {}),
@@ -214,7 +214,7 @@ export class HelloHandler {
   }
 
   /** A key the registry knows: its status decides the answer. */
-  async #known(rack: RackRecord, req: HelloRequest, from: HelloSource): Promise<HelloReply> {
+  async #known(rack: RackRecord, req: HelloRequest, from: HelloEvidence): Promise<HelloReply> {
     if (rack.name !== req.name) {
       this.#d.counters.inc("hello.refused.conflict");
       return this.#refuse("conflict", `this key is enrolled as ${rack.name}, not ${req.name}`);
@@ -222,7 +222,7 @@ export class HelloHandler {
     const now = this.#d.clock();
     const noted = await this.#d.lifecycle.noteHello(rack, {
       version: req.version,
-      attributes: { ...req.attributes },
+      attributes: { ...from.attributes },
       source: from.source,
       now,
     });
@@ -272,13 +272,7 @@ export class HelloHandler {
       );
       if (check.valid && !check.needsRenewal) {
         this.#d.counters.inc("hello.recovered");
-        if (rack.status === "offline") {
-          await this.#d.lifecycle.setStatus(rack, "active", {
-            cause: "presence",
-            actor: "mixer",
-            details: { via: "hello" },
-          });
-        }
+        await this.#backOnline(rack);
         this.#d.lifecycle.pushScenario(rack.name, now);
         return this.#reply(rack, "active", { passport: req.passport });
       }
@@ -290,6 +284,18 @@ export class HelloHandler {
         );
       }
     }
+    if (!req.passport) {
+      // A Rack holding no passport (one that could not verify the passport pushed at its adoption, having no pinned
+      // Cluster Key yet; one that lost state.flux) gets the passport on record while it is fresh: the serial that
+      // `racks adopt`/`replace` printed and the audit log names, not a second one.
+      const current = this.#currentPassport(rack, now);
+      if (current !== undefined) {
+        this.#d.counters.inc("hello.passport_resent");
+        await this.#backOnline(rack);
+        this.#d.lifecycle.pushScenario(rack.name, now);
+        return this.#reply(rack, "active", { passport: current });
+      }
+    }
     // The key proved itself and the registry says adopted: renew rather than strand the Rack.
     const { passport } = await this.#d.lifecycle.activate(rack, {
       cause: "renewal",
@@ -298,6 +304,34 @@ export class HelloHandler {
     });
     this.#d.counters.inc("hello.renewed");
     return this.#reply(rack, "active", { passport });
+  }
+
+  async #backOnline(rack: RackRecord): Promise<void> {
+    if (rack.status !== "offline") return;
+    await this.#d.lifecycle.setStatus(rack, "active", {
+      cause: "presence",
+      actor: "mixer",
+      details: { via: "hello" },
+    });
+  }
+
+  /** The Rack's last passport, signed again, while it is not yet due for renewal; undefined otherwise. */
+  #currentPassport(rack: RackRecord, now: Date): PassportEnvelope | undefined {
+    const {
+      passportSerial: serial,
+      passportIssuedAt: issuedAt,
+      passportExpiresAt: expiresAt,
+    } = rack.lifecycle;
+    if (serial === 0 || issuedAt === null || expiresAt === null) return undefined;
+    const recorded = { issued_at: issuedAt.toISOString(), expires_at: expiresAt.toISOString() };
+    if (this.#d.issuer.pastRenewalPoint(recorded, now)) return undefined;
+    const subject = {
+      entityId: rack.entityId,
+      machineId: rack.machineId,
+      name: rack.name,
+      publicKey: rack.lifecycle.publicKey,
+    };
+    return this.#d.issuer.reissue(subject, { serial, issuedAt, expiresAt }).envelope;
   }
 
   #reply(

@@ -42,7 +42,9 @@ export function subscribeHellos(deps: {
         continue;
       }
       const work = hello
-        .handle(msg.data, { source: msg.reply.split(".").slice(0, 2).join(".") })
+        // The bus tells the Mixer nothing about the sender (see hello-source.ts); the bus user joins here once
+        // Racks have bus credentials.
+        .handle(msg.data, {})
         .then((reply) => replies.respond(msg, encodeMessage(reply)))
         .catch((err: unknown) => logger.error({ err }, "hello reply failed"));
       inflight.add(work);

@@ -39,7 +39,7 @@ beforeEach(async () => {
       },
     },
   );
-  ops = new RackOperationsService({ db: t.db, lifecycle, directory, presence });
+  ops = new RackOperationsService({ db: t.db, lifecycle, directory, presence, clock: () => t.clock.now() });
 });
 
 afterEach(async () => {
@@ -128,6 +128,21 @@ describe("listing from the directory", () => {
     expect((await ops.list({ limit: 1 })).items[0]).toMatchObject({
       last_seen: new Date(later).toISOString(),
     });
+  });
+
+  it("flags a pending Rack silent for interval x missed (3 s here) as stale, until it is heard again", async () => {
+    const rack = await enroll(1);
+    t.clock.advance(3_000);
+    expect(await ops.show("rack-001")).toMatchObject({ status: "pending", stale: false });
+    t.clock.advance(1);
+    expect(await ops.show("rack-001")).toMatchObject({ status: "pending", stale: true });
+    expect((await ops.list({ limit: 10 })).items[0]).toMatchObject({ name: "rack-001", stale: true });
+    const hb = heartbeatFixture({ name: rack.name, entity_id: rack.entityId.toString(), status: "pending" });
+    presence.heartbeat(hb, rack.entityId, t.clock.now().getTime());
+    expect(await ops.show("rack-001")).toMatchObject({ stale: false });
+    t.clock.advance(10_000);
+    // Adopted Racks are never stale: presence's own verdict (offline) says it.
+    expect(await ops.adopt("rack-001", alice)).toMatchObject({ status: "active", stale: false });
   });
 
   it("shows a record presence does not hold (another Rack of the same name) with its own facts", async () => {

@@ -18,9 +18,10 @@ import { OperationError, refusalOf } from "../errors/wire-refusal.js";
 import { listNameConflicts } from "../registry/name-conflicts.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import type { RackRecord } from "../registry/registry-records.js";
+import { type Clock, systemClock } from "../runtime/counters.js";
 import type { Actor, BulkAdoptRequest, RackListQuery, RackOperations } from "./operations.js";
 import type { RackStatusChanges } from "./rack-status-changes.js";
-import { liveFacts, type PresenceFacts, toConflictView, toRackView } from "./rack-view.js";
+import { type LiveFacts, liveFacts, type PresenceFacts, toConflictView, toRackView } from "./rack-view.js";
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -31,6 +32,8 @@ export interface RackOperationsDeps {
   directory: RackDirectory;
   /** Heartbeat facts not yet flushed; without it, last seen and stats are the directory's. */
   presence?: PresenceFacts;
+  /** The Mixer's clock, for whether a pending Rack is stale (default: the system clock). */
+  clock?: Clock;
 }
 
 export class RackOperationsService implements RackOperations {
@@ -38,12 +41,14 @@ export class RackOperationsService implements RackOperations {
   readonly #lifecycle: RackStatusChanges;
   readonly #directory: RackDirectory;
   readonly #presence: PresenceFacts | undefined;
+  readonly #clock: Clock;
 
   constructor(deps: RackOperationsDeps) {
     this.#db = deps.db;
     this.#lifecycle = deps.lifecycle;
     this.#directory = deps.directory;
     this.#presence = deps.presence;
+    this.#clock = deps.clock ?? systemClock;
   }
 
   async list(query: RackListQuery): Promise<RackPage> {
@@ -62,7 +67,7 @@ export class RackOperationsService implements RackOperations {
     const conflicts = await listNameConflicts(this.#db, rack.name);
     // The conflicts were read from the database meanwhile: show the Rack as it is now, if it still is.
     const current = this.#directory.rack(rack.entityId) ?? rack;
-    return toRackView(current, conflicts, liveFacts(current, this.#presence));
+    return toRackView(current, conflicts, this.#live(current));
   }
 
   async adopt(ref: string, by: Actor): Promise<RackView> {
@@ -183,6 +188,8 @@ export class RackOperationsService implements RackOperations {
     const created = await this.#lifecycle.replace(old, {
       publicKey: claim.claimedPublicKey,
       source: claim.lastSource,
+      attributes: claim.lastAttributes,
+      version: claim.lastVersion,
       keepMachineId: opts.keepMachineId,
       why,
     });
@@ -247,7 +254,11 @@ export class RackOperationsService implements RackOperations {
 
   /** The operator's view of a Rack as it is now: its record, with presence's newer last seen and stats. */
   #view(rack: RackRecord): RackView {
-    return toRackView(rack, undefined, liveFacts(rack, this.#presence));
+    return toRackView(rack, undefined, this.#live(rack));
+  }
+
+  #live(rack: RackRecord): LiveFacts {
+    return liveFacts(rack, this.#presence, this.#clock().getTime());
   }
 
   /** An illegal transition is refused `invalid_transition` by the one mapping (errors/wire-refusal.ts). */

@@ -100,10 +100,17 @@ describe("RackStatusChanges over the writer", () => {
     const created = await lifecycle.replace(old, {
       publicKey: rackKey(99),
       source: "x",
+      attributes: { hostname: "rebuilt", os: "linux", arch: "arm64" },
+      version: "2.0.0",
       keepMachineId: true,
       why: { cause: "operator", actor: "alice" },
     });
     expect(created).toMatchObject({ entityId: old.entityId, machineId: old.machineId, status: "pending" });
+    // The claimant's report becomes the new row's evidence (adopted attributes never change afterwards).
+    expect(directory.rackByName("rack-1")).toMatchObject({
+      version: "2.0.0",
+      attributes: { hostname: "rebuilt", os: "linux", arch: "arm64", public_key: rackKey(99) },
+    });
     expect(directory.rackByName("rack-1")?.lifecycle.publicKey).toBe(rackKey(99));
     expect(directory.rackByPublicKey(rackKey(1))).toBeUndefined();
     expect(await t.store.listConflicts("rack-1")).toEqual([]);
@@ -111,6 +118,33 @@ describe("RackStatusChanges over the writer", () => {
     const kinds = (await t.store.listAudit({ afterSeq: 3, limit: 10 })).map((e) => `${e.kind}:${e.toStatus}`);
     expect(kinds).toEqual(["status_changed:revoked", "rack_deleted:null", "rack_enrolled:pending"]);
     expect(pushes).toEqual(["fluxrig.rack.rack-1.passport", "fluxrig.rack.rack-1.passport"]);
+  });
+
+  it("an adopted Rack with no host evidence (replaced before schema 2) records its first report, once", async () => {
+    const { rack: old } = await lifecycle.enroll(enrollInput(1));
+    const created = await lifecycle.replace(old, {
+      publicKey: rackKey(99),
+      source: null,
+      keepMachineId: false,
+      why: { cause: "operator", actor: "alice" },
+    });
+    const { rack } = await lifecycle.activate(created, { cause: "replaced", actor: "alice", kind: "issued" });
+    expect(rack.attributes).toEqual({ public_key: rackKey(99) });
+    const report = { hostname: "rebuilt", os: "linux", arch: "arm64" };
+    const now = new Date();
+    await lifecycle.noteHello(rack, { version: "2.0.0", attributes: report, source: null, now });
+    expect(directory.rackByName("rack-1")?.attributes).toEqual({ ...report, public_key: rackKey(99) });
+    const events = await t.store.listAudit({ limit: 100 });
+    expect(events.filter((e) => e.kind === "attributes_recorded")).toHaveLength(1);
+    // From then on they are immutable like any adopted Rack's.
+    const recorded = directory.rackByName("rack-1")!;
+    await lifecycle.noteHello(recorded, {
+      version: "2.0.0",
+      attributes: { ...report, hostname: "x" },
+      source: null,
+      now,
+    });
+    expect(directory.rackByName("rack-1")?.attributes.hostname).toBe("rebuilt");
   });
 
   it("removes only what it expects: a Rack adopted meanwhile is left alone", async () => {

@@ -10,6 +10,7 @@ import { UnexpectedStatusError } from "../registry/registry-errors.js";
 import type { MachineIdRange, RackRecord } from "../registry/registry-records.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
 import {
+  hasHostEvidence,
   planAttributes,
   planDeleteRack,
   planInsertRack,
@@ -180,7 +181,15 @@ export class RackStatusChanges {
    */
   async replace(
     old: RackRecord,
-    opts: { publicKey: string; source: string | null; keepMachineId: boolean; why: ChangeReason },
+    opts: {
+      publicKey: string;
+      source: string | null;
+      /** What the claiming key reported in its refused hellos (its name conflict record), when known. */
+      attributes?: Record<string, unknown> | null;
+      version?: string | null;
+      keepMachineId: boolean;
+      why: ChangeReason;
+    },
   ): Promise<RackRecord> {
     const now = this.#d.clock();
     const why = { ...opts.why, cause: "replaced" };
@@ -197,8 +206,9 @@ export class RackStatusChanges {
         name: current.name,
         publicKey: opts.publicKey,
         status: "pending",
-        version: "unknown",
-        attributes: { public_key: opts.publicKey },
+        version: opts.version ?? "unknown",
+        // The claimant's own report, kept with its name conflict: adopted attributes never change afterwards.
+        attributes: { ...(opts.attributes ?? {}), public_key: opts.publicKey },
         source: opts.source,
         cause: "replaced",
         actor: why.actor,
@@ -214,17 +224,20 @@ export class RackStatusChanges {
 
   /**
    * A known Rack said hello: its count, source and version are kept in memory and written by the next flush. A
-   * pending Rack's changed attributes are written at once (rare), since they are evidence for its adoption.
+   * pending Rack's changed attributes are written at once (rare), since they are evidence for its adoption; so is
+   * the first report of an adopted Rack that has none (see planAttributes).
    */
   async noteHello(
     rack: RackRecord,
     hello: { version: string; attributes: Record<string, unknown>; source: string | null; now: Date },
   ): Promise<RackRecord> {
     const noted = this.#d.directory.noteHello(rack.entityId, hello) ?? rack;
-    if (noted.status !== "pending") return noted;
+    if (noted.status !== "pending" && hasHostEvidence(noted.attributes)) return noted;
     const attributes = { ...hello.attributes, public_key: noted.lifecycle.publicKey };
     if (canonicalJson(attributes) === canonicalJson(noted.attributes)) return noted;
-    await this.#d.writer.submit((stage) => planAttributes(stage, rack.entityId, attributes));
+    await this.#d.writer.submit((stage) =>
+      planAttributes(stage, rack.entityId, attributes, { now: hello.now, actor: "rack" }),
+    );
     return this.#d.directory.rack(rack.entityId) ?? noted;
   }
 
@@ -234,6 +247,9 @@ export class RackStatusChanges {
     claimedPublicKey: string;
     holderEntityId: bigint | null;
     source: string | null;
+    /** What the claiming key's signed hello reported: the evidence its row gets if the name is handed to it. */
+    attributes?: Record<string, unknown>;
+    version?: string;
   }): Promise<void> {
     const now = this.#d.clock();
     await this.#d.writer.submit((stage) => planNameConflict(stage, { ...input, now }));

@@ -20,12 +20,15 @@ export interface PresenceFacts {
         stats: Record<string, unknown> | null;
       }
     | undefined;
+  /** Whether a pending Rack has been silent past the offline window (see `PresenceTracker.stale`). */
+  stale?(name: string, nowMs: number): boolean;
 }
 
-/** The live facts a view shows on top of its record: last seen and stats. */
+/** The live facts a view shows on top of its record: last seen, stats, and whether a pending Rack went silent. */
 export interface LiveFacts {
   lastSeen: Date | null;
   stats: Record<string, unknown> | null;
+  stale: boolean;
 }
 
 export function toConflictView(c: NameConflict): NameConflictView {
@@ -44,10 +47,20 @@ export function toConflictView(c: NameConflict): NameConflictView {
  * A Rack's last sighting and stats as of now: presence owns them (it starts from the record's and hears every hello
  * and heartbeat since). A record presence does not hold (a Rack just removed) shows its own.
  */
-export function liveFacts(rack: RackRecord, presence: PresenceFacts | undefined): LiveFacts {
+export function liveFacts(
+  rack: RackRecord,
+  presence: PresenceFacts | undefined,
+  nowMs = Date.now(),
+): LiveFacts {
   const entry = presence?.get(rack.name);
-  if (!entry || entry.entityId !== rack.entityId) return { lastSeen: rack.lastSeen, stats: rack.stats };
-  return { lastSeen: entry.lastSeenMs > 0 ? new Date(entry.lastSeenMs) : null, stats: entry.stats };
+  if (!entry || entry.entityId !== rack.entityId) {
+    return { lastSeen: rack.lastSeen, stats: rack.stats, stale: false };
+  }
+  return {
+    lastSeen: entry.lastSeenMs > 0 ? new Date(entry.lastSeenMs) : null,
+    stats: entry.stats,
+    stale: presence?.stale?.(rack.name, nowMs) ?? false,
+  };
 }
 
 /** The parts of a view that only depend on the record: computed once per record (records are never mutated). */
@@ -115,6 +128,7 @@ export function toRackView(rack: RackRecord, conflicts?: NameConflict[], live?: 
     attributes: rack.attributes,
     stats: live ? live.stats : rack.stats,
     last_seen: lastSeen?.toISOString() ?? null,
+    stale: live?.stale ?? false,
     first_seen: fixed.first_seen,
     status_changed_at: fixed.status_changed_at,
     key_fingerprint: fixed.key_fingerprint,

@@ -61,18 +61,43 @@ export class PassportIssuer {
     // ([enrollment] clock_skew) is wider dates the passport back by the difference, so a Rack it admitted with a
     // clock behind is not handed a passport from its own future; the expiry stays now + ttl.
     const backdateMs = Math.max(0, this.#skewMs - DEFAULT_SKEW_MS);
-    const issuedAt = new Date(nowS - backdateMs);
+    return this.#signPayload(rack, {
+      serial: opts.serial,
+      status: opts.status ?? "active",
+      issuedAt: new Date(nowS - backdateMs),
+      expiresAt: new Date(nowS + this.#ttlMs),
+    });
+  }
+
+  /**
+   * The passport already issued to `rack` (serial, issue and expiry as recorded), signed again: Ed25519 signatures
+   * are deterministic, so these are the very bytes first issued (with this Mixer's cluster name and key). For a Rack
+   * that proved its key but holds no passport, e.g. one that could not yet verify the passport pushed to it: it gets
+   * the passport the registry and the audit log already name, not a second serial.
+   */
+  reissue(
+    rack: PassportSubject,
+    issued: { serial: number; issuedAt: Date; expiresAt: Date },
+  ): { envelope: PassportEnvelope; payload: PassportPayload } {
+    return this.#signPayload(rack, { ...issued, status: "active" });
+  }
+
+  #signPayload(
+    rack: PassportSubject,
+    p: { serial: number; status: "active" | "revoked"; issuedAt: Date; expiresAt: Date },
+  ): { envelope: PassportEnvelope; payload: PassportPayload } {
+    const { issuedAt } = p;
     const payload: PassportPayload = {
       cluster: this.#cluster,
       entity_id: formatEntityId(rack.entityId),
       type_id: EntityType.Rack,
       machine_id: rack.machineId,
       name: rack.name,
-      status: opts.status ?? "active",
+      status: p.status,
       rack_public_key: rack.publicKey,
       issued_at: issuedAt.toISOString(),
-      expires_at: new Date(nowS + this.#ttlMs).toISOString(),
-      serial: opts.serial,
+      expires_at: p.expiresAt.toISOString(),
+      serial: p.serial,
     };
     const envelope = signPassport({ payload, clusterPrivateKey: this.#key.privateKey, kid: this.#key.kid });
     this.#known.remember(envelope);

@@ -64,6 +64,25 @@ describe("PresenceTracker", () => {
     expect(known.size).toBe(1);
   });
 
+  test("a pending Rack silent past interval x missed is stale (shown, never written); adopted ones never are", () => {
+    const { t, commit } = setup([rackRecordFixture({ status: "pending" })]);
+    t.heartbeat(hb({ seq: 1, status: "pending" }), RACK_ID, 1000);
+    expect(t.stale("rack-a", 1300)).toBe(false);
+    expect(t.stale("rack-a", 1301)).toBe(true);
+    // A hello is a sign of life too.
+    t.touch("rack-a", 1350);
+    expect(t.stale("rack-a", 1400)).toBe(false);
+    // Not judged while the Mixer cannot see the bus, and silence it could not observe is not held against it.
+    t.busLost(1500);
+    expect(t.stale("rack-a", 2000)).toBe(false);
+    t.busRegained(2000);
+    expect(t.stale("rack-a", 2300)).toBe(false);
+    expect(t.stale("rack-a", 2301)).toBe(true);
+    expect(t.stale("nobody", 5000)).toBe(false);
+    commit("rack-a", { status: "active" });
+    expect(t.stale("rack-a", 5000)).toBe(false);
+  });
+
   test("an active Rack silent past interval x missed is named once, and asks to come back on a heartbeat", async () => {
     const { t, commit, silent, calls } = setup();
     t.heartbeat(hb({ seq: 1 }), RACK_ID, 1000);

@@ -207,6 +207,19 @@ export class PresenceTracker {
     return this.#blindSinceMs !== undefined;
   }
 
+  /**
+   * A pending Rack that has sent no hello or heartbeat for the offline window (heartbeat_interval x
+   * missed_heartbeats): shown to operators as `stale`, so nobody adopts a dead box; it changes nothing (the pending
+   * TTL removes the row). Judged as the sweep judges adopted Racks: never while the bus link is down, and silence
+   * before the Mixer's start or a bus reconnect, which the Mixer could not observe, is not held against it.
+   */
+  stale(name: string, nowMs: number): boolean {
+    const entry = this.#entries.get(name);
+    if (entry?.rack.record.status !== "pending" || this.#blindSinceMs !== undefined) return false;
+    const since = Math.max(entry.lastSeenMs, this.#opts.startedAtMs, this.#regainedAtMs);
+    return nowMs - since > this.offlineAfterMs;
+  }
+
   /** True when {@link silent} at `nowMs` would name at least one Rack (cheap; lets the caller confirm first). */
   hasSilent(nowMs: number): boolean {
     return this.#judge(nowMs, true).length > 0;

@@ -19,6 +19,8 @@ export const AuditKind = {
   StatusChanged: "status_changed",
   RackDeleted: "rack_deleted",
   PassportIssued: "passport_issued",
+  /** An adopted Rack with no host evidence recorded its first report (see planAttributes). */
+  AttributesRecorded: "attributes_recorded",
   NodeRegistered: "node_registered",
   ScenarioImported: "scenario_imported",
   ScenarioActivated: "scenario_activated",

@@ -26,11 +26,28 @@ describe("recordNameConflict", () => {
     expect(again).toMatchObject({ attempts: 2, firstAt: at(1), lastAt: at(2), lastSource: "s2" });
   });
 
+  it("keeps what the latest attempt reported (attributes, version): the evidence racks replace records", async () => {
+    const input = { name: "rack-a", claimedPublicKey: "k1", holderEntityId: 1n, source: "s" };
+    await recordNameConflict(t.db, { ...input, attributes: { hostname: "old" }, version: "1", now: at(1) });
+    const attributes = { hostname: "edge-1", os: "linux", arch: "arm64", mac: ["02:00:00:00:00:01"] };
+    await recordNameConflict(t.db, { ...input, attributes, version: "2", now: at(2) });
+    const [stored] = await listNameConflicts(t.db, "rack-a");
+    expect(stored).toMatchObject({ lastAttributes: attributes, lastVersion: "2" });
+  });
+
   it("lists attempts newest first, per name when asked, and clears a name's attempts", async () => {
     const pair = { name: "rack-001", claimedPublicKey: "intruder", holderEntityId: 5n };
     await recordNameConflict(t.db, { ...pair, source: "10.0.0.1", now: at(1) });
     const again = await recordNameConflict(t.db, { ...pair, source: "10.0.0.2", now: at(30) });
-    expect(again).toEqual({ ...pair, lastSource: "10.0.0.2", firstAt: at(1), lastAt: at(30), attempts: 2 });
+    expect(again).toEqual({
+      ...pair,
+      lastSource: "10.0.0.2",
+      firstAt: at(1),
+      lastAt: at(30),
+      attempts: 2,
+      lastAttributes: null,
+      lastVersion: null,
+    });
     await recordNameConflict(t.db, {
       ...pair,
       name: "rack-002",

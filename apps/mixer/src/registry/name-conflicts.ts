@@ -11,6 +11,9 @@ export interface RecordNameConflictInput {
   /** The row that holds the name now. */
   holderEntityId: bigint | null;
   source: string | null;
+  /** What the claiming key's hello reported about its host and its version: used if the name is handed to it. */
+  attributes?: Record<string, unknown> | null;
+  version?: string | null;
   now: Date;
 }
 
@@ -23,6 +26,9 @@ export interface NameConflict {
   lastAt: Date;
   attempts: number;
   lastSource: string | null;
+  /** What the latest attempt reported about its host (null for attempts recorded before schema version 2). */
+  lastAttributes: Record<string, unknown> | null;
+  lastVersion: string | null;
 }
 
 /**
@@ -33,7 +39,8 @@ export interface NameConflict {
 export const MAX_CONFLICTS_PER_NAME = 32;
 
 /**
- * Counts one more attempt of `claimedPublicKey` at `name` (first_at stays, last_at/last_source/holder follow).
+ * Counts one more attempt of `claimedPublicKey` at `name` (first_at stays; last_at, last_source, the reported
+ * attributes and version, and the holder follow).
  * No audit event: the attempt changes no decision, and a flood of them must not flood the chain. At most
  * MAX_CONFLICTS_PER_NAME keys are kept per name.
  */
@@ -52,6 +59,8 @@ export async function recordNameConflict(db: Db, input: RecordNameConflictInput)
         lastAt: input.now,
         attempts: 1,
         lastSource: input.source,
+        lastAttributes: input.attributes ?? null,
+        lastVersion: input.version ?? null,
       })
       .onConflictDoUpdate({
         target: [nameConflicts.name, nameConflicts.claimedPublicKey],
@@ -60,6 +69,8 @@ export async function recordNameConflict(db: Db, input: RecordNameConflictInput)
           lastAt: input.now,
           attempts: sql`${nameConflicts.attempts} + 1`,
           lastSource: input.source,
+          lastAttributes: input.attributes ?? null,
+          lastVersion: input.version ?? null,
         },
       })
       .returning(),

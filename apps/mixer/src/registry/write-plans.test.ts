@@ -351,11 +351,14 @@ describe("planDeleteRack", () => {
 describe("planAttributes", () => {
   it("replaces a pending Rack's attributes and leaves an adopted Rack's alone", () => {
     const rack = insert(1);
-    const renamed = attempt((s) => planAttributes(s, rack.entityId, { hostname: "renamed" }));
+    const renamed = attempt((s) =>
+      planAttributes(s, rack.entityId, { hostname: "renamed" }, { now: T0, actor: "rack" }),
+    );
     expect(renamed.attributes).toEqual({ hostname: "renamed", public_key: "test-key-1" });
     attempt((s) => planSetStatus(s, rack.entityId, "active", { ...by, now: T0 }));
     expect(
-      attempt((s) => planAttributes(s, rack.entityId, { hostname: "tampered" })).attributes.hostname,
+      attempt((s) => planAttributes(s, rack.entityId, { hostname: "tampered" }, { now: T0, actor: "rack" }))
+        .attributes.hostname,
     ).toBe("renamed");
   });
 });

@@ -285,19 +285,42 @@ export function planDeleteRack(stage: WriteStage, entityId: bigint, options: Del
   return { entityId, name: rack.name, machineId: rack.machineId, reusableAfter };
 }
 
-/** Stages new attributes for a pending Rack (immutable once adopted: then the Rack is returned unchanged). */
+/** True when a Rack's attributes hold anything it reported beyond its public key. */
+export function hasHostEvidence(attributes: Record<string, unknown>): boolean {
+  return Object.keys(attributes).some((key) => key !== "public_key");
+}
+
+/**
+ * Stages new attributes for a pending Rack. Once adopted they are immutable and the Rack is returned unchanged, with
+ * one exception: an adopted Rack that holds no host evidence at all (only its key: one replaced before the claimant's
+ * report was kept with its conflict, schema version 2) records its first report, once, with an `attributes_recorded`
+ * audit event. Nothing recorded is ever changed: the promise is about evidence, and it had none.
+ */
 export function planAttributes(
   stage: WriteStage,
   entityId: bigint,
   attributes: Record<string, unknown>,
+  audit: { now: Date; actor: string },
 ): RackRecord {
   const rack = stagedRack(stage, entityId);
-  if (rack.status !== "pending") return rack;
+  const firstReport = rack.status !== "pending" && !hasHostEvidence(rack.attributes);
+  if (rack.status !== "pending" && !firstReport) return rack;
   const updated: RackRecord = {
     ...rack,
     attributes: { ...attributes, public_key: rack.lifecycle.publicKey } as RackAttributes,
   };
   stage.putRack(updated);
+  if (firstReport) {
+    stage.appendAudit({
+      at: audit.now,
+      entityId,
+      name: rack.name,
+      kind: AuditKind.AttributesRecorded,
+      cause: "hello",
+      actor: audit.actor,
+      details: { attributes: updated.attributes },
+    });
+  }
   return updated;
 }
 

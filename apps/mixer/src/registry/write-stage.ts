@@ -52,6 +52,8 @@ export type ConflictWrite =
       claimedPublicKey: string;
       holderEntityId: bigint | null;
       source: string | null;
+      attributes?: Record<string, unknown> | null;
+      version?: string | null;
       now: Date;
     };
 

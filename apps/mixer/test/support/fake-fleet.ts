@@ -32,6 +32,7 @@ export function fakeRack(name: string, machineId: number, status: RackStatus = "
     attributes: { hostname: name, os: "linux", arch: "x64" },
     stats: null,
     last_seen: AT,
+    stale: false,
     first_seen: AT,
     status_changed_at: AT,
     key_fingerprint: "SHA256:abc",
