@@ -1,6 +1,6 @@
 // How a REST route is declared: @hono/zod-openapi's createRoute plus what every Mixer route shares (bearer auth,
 // body cap, body reading, documented error statuses), so each route module reads as `app.openapi(route, handler)`.
-import { WIRE_ERROR_HTTP_STATUS, type WireErrorCode } from "@fluxrig/wire";
+import { ApiErrorBodySchema, WIRE_ERROR_HTTP_STATUS, type WireErrorCode } from "@fluxrig/wire";
 import { createRoute, type OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -9,7 +9,6 @@ import { OperationError } from "../errors/wire-refusal.js";
 import type { ApiAuth, ApiEnv } from "./api-deps.js";
 import { bearerAuthChecks, type RouteAuth } from "./bearer-auth.js";
 import { type BodySpec, readRouteBody } from "./request-body.js";
-import { ErrorResponse } from "./schemas.js";
 
 /** The Hono app every route module mounts its routes on. */
 export type ApiApp = OpenAPIHono<ApiEnv>;
@@ -108,7 +107,7 @@ function withExamples<S extends Params>(schema: S, examples: Record<string, stri
   const shape: Record<string, z.ZodType> = {};
   for (const [name, property] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
     const example = examples[name];
-    shape[name] = example === undefined ? property : property.openapi({ param: { example } });
+    shape[name] = example === undefined ? property : property.meta({ param: { example } });
   }
   // Same keys and property types, only documentation added: the parsed type is unchanged.
   return schema.extend(shape) as unknown as S;
@@ -261,7 +260,7 @@ export function routeKit(opts: RouteKitOptions) {
     for (const [status, codes] of [...errorCodesOf(spec)].sort(([a], [b]) => a - b)) {
       responses[status] = {
         description: `error.code: ${[...codes].sort().join(", ")}`,
-        content: { "application/json": { schema: ErrorResponse } },
+        content: { "application/json": { schema: ApiErrorBodySchema } },
       };
     }
     const requestBody = requestBodyOf(spec);
