@@ -2,7 +2,6 @@
 // doc is made of them. The bodies the CLI reads too (Rack, ClusterInfo, ...) are declared in @fluxrig/wire.
 // A schema named with `.meta({ id })` is an OpenAPI component (`#/components/schemas/<id>`).
 import {
-  EntityIdStringSchema,
   NameConflictViewSchema,
   PublicKeySchema,
   RackStatusSchema,
@@ -16,7 +15,7 @@ import {
   OtlpExportMetricsRequestSchema,
   OtlpKeyValueSchema,
 } from "../telemetry/otlp-json-schema.js";
-import { METRIC_TYPES } from "../telemetry/rack-metrics-store.js";
+import { RackMetricsSchema } from "../telemetry/rack-metrics-store.js";
 
 const REF_PATTERN = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?|0x[0-9a-fA-F]{1,16})$/;
 const GLOB_PATTERN = /^[a-z0-9*?-]{1,63}$/;
@@ -28,7 +27,6 @@ export const RackRefSchema = z
   .string()
   .max(63)
   .regex(REF_PATTERN, "expected a Rack name, a decimal entity id or a 0x-hex entity id");
-const Timestamp = z.string().describe("ISO 8601 date-time");
 const Reason = z.string().max(1024).describe("Why, for the audit log");
 /** A boolean in a query string. */
 const QueryBool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
@@ -124,35 +122,6 @@ export const ConflictListResponse = z
 export const ScenarioListResponse = z
   .object({ items: z.array(ScenarioSummarySchema) })
   .meta({ id: "ScenarioList" });
-const AttributeValueSchema = z.unknown().describe("A scalar, or an array or map of them");
-const AggregateValueSchema = z.object({
-  count: z.number(),
-  sum: z.number().nullable(),
-  min: z.number().nullable(),
-  max: z.number().nullable(),
-});
-export const RackMetricsSchema = z
-  .object({
-    entity_id: EntityIdStringSchema,
-    rack_name: z.string().nullable(),
-    machine_id: z.number().int(),
-    received_at: Timestamp,
-    truncated: z.boolean(),
-    metrics: z.array(
-      z.object({
-        name: z.string(),
-        unit: z.string(),
-        type: z.enum(METRIC_TYPES),
-        points: z.array(
-          z.object({
-            attributes: z.record(z.string(), AttributeValueSchema),
-            value: z.union([z.number(), z.null(), AggregateValueSchema]),
-          }),
-        ),
-      }),
-    ),
-  })
-  .meta({ id: "RackMetrics" });
 export const RackMetricsListResponse = z
   .object({ items: z.array(RackMetricsSchema) })
   .meta({ id: "RackMetricsList" });
