@@ -1,5 +1,6 @@
 // Public API of @fluxrig/passport: Ed25519 keys, the signed passport envelope, and atomic state.flux files.
 
+export { type AtomicWriteOptions, writeFileAtomic } from "./atomic-write.js";
 export {
   decodePassportPayload,
   MAX_PASSPORT_BYTES,
