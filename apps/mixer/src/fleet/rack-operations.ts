@@ -16,8 +16,9 @@ import type { Db } from "../db/duckdb-database.js";
 import { OperationError, refusalOf } from "../errors/wire-refusal.js";
 import { listNameConflicts } from "../registry/name-conflicts.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
+import type { ListRacksQuery } from "../registry/rack-queries.js";
 import type { RackRecord } from "../registry/registry-records.js";
-import type { Actor, BulkAdoptRequest, RackListQuery, RackOperations } from "./operations.js";
+import type { Actor, BulkAdoptRequest, RackOperations } from "./operations.js";
 import type { RackStatusChanges } from "./rack-status-changes.js";
 import { liveFacts, type PresenceFacts, toConflictView, toRackView } from "./rack-view.js";
 
@@ -45,7 +46,7 @@ export class RackOperationsService implements RackOperations {
     this.#presence = deps.presence;
   }
 
-  async list(query: RackListQuery): Promise<RackPage> {
+  async list(query: ListRacksQuery): Promise<RackPage> {
     // The API caps `limit` at 1000; the directory refuses anything outside 1..10000.
     const page = this.#directory.page({
       limit: query.limit,
