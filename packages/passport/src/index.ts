@@ -52,6 +52,7 @@ export { SignatureMemo } from "./signature-memo.js";
 export { readStateFlux, stateFluxText, writeStateFlux } from "./state-flux.js";
 export {
   DEFAULT_SKEW_MS,
+  renewalDueAt,
   type VerifiedPassport,
   type VerifyPassportOptions,
   verifyPassport,
