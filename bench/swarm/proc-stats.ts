@@ -54,12 +54,6 @@ export function selfCpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-/** CPU use between two readings, as a percentage of one core; NaN when either is unknown. */
-export function cpuPercent(before: number | undefined, after: number | undefined, wallMs: number): number {
-  if (before === undefined || after === undefined || wallMs <= 0) return Number.NaN;
-  return ((after - before) / wallMs) * 100;
-}
-
 /** Samples RSS of one process on a timer and keeps the peak (bounded: one number, not a series). */
 export class RssWatch {
   #peak = 0;

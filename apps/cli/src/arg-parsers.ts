@@ -18,9 +18,6 @@ function matching(pattern: RegExp, expected: string): (value: string) => string 
   };
 }
 
-/** The Rack statuses `--status` accepts. */
-export const RACK_STATUSES = ["pending", "active", "offline", "rejected", "revoked"] as const;
-
 /**
  * A Rack ref: a name (`rack-nyc-01`), a decimal entity id or a `0x` hex one.
  *

@@ -1,11 +1,11 @@
 // Offline passport inspection: decoding, and each reason a passport fails verification.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { generateKeyPair, keyId, stateFluxText } from "@fluxrig/passport";
+import { generateKeyPair, keyFingerprint, keyId, stateFluxText } from "@fluxrig/passport";
 import { tempDir } from "@fluxrig/testkit";
 import { describe, expect, test } from "vitest";
 import { tamperedPassport, writePassportFixture } from "../test/support/passport-fixture.js";
-import { inspectPassport, keyFingerprint } from "./passport-inspection.js";
+import { inspectPassport } from "./passport-inspection.js";
 
 const issuedAt = new Date("2025-06-01T12:00:00.000Z");
 const now = new Date("2025-06-01T15:00:00.000Z");

@@ -1,9 +1,10 @@
 // `passport inspect`, offline: decode a state.flux, and when given the cluster key, verify it and say exactly why not.
-import { createHash, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import { formatEntityIdHex, parseEntityId, typeName } from "@fluxrig/entity-id";
 import {
   DEFAULT_SKEW_MS,
   decodePassportPayload,
+  keyFingerprint,
   PassportError,
   PassportExpiredError,
   PassportKeyIdMismatchError,
@@ -43,12 +44,6 @@ export interface Inspection {
 /** CLI codes for passport failures: the package's codes in the CLI's lowercase style. */
 export function passportCode(err: PassportError): string {
   return err.code.toLowerCase();
-}
-
-/** `SHA256:` + unpadded base64 of the raw key's sha256, as the Mixer and ssh print fingerprints. */
-export function keyFingerprint(publicKeyB64url: string): string {
-  const raw = Buffer.from(publicKeyB64url, "base64url");
-  return `SHA256:${createHash("sha256").update(raw).digest("base64").replace(/=+$/, "")}`;
 }
 
 /**

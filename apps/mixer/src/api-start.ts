@@ -2,7 +2,6 @@
 import type { Logger } from "pino";
 import { type ApiDeps, createApi, startApiServer } from "./api/index.js";
 import type { MixerConfig } from "./config.js";
-import { RackMetricsStore } from "./telemetry/index.js";
 
 /** What the API serves: the Mixer's operations, its cluster facts and its counters. */
 export type ApiServices = Pick<ApiDeps, "racks" | "scenarios" | "audit" | "cluster" | "counters">;
@@ -29,7 +28,6 @@ export async function startApi(opts: {
     },
     logger,
     maxBodyBytes: config.api.max_body_bytes,
-    metrics: new RackMetricsStore(),
     version: opts.version,
   });
   const server = await startApiServer({ app, listen: config.api.listen, logger });

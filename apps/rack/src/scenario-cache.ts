@@ -1,7 +1,7 @@
 // scenario.json: the last scenario applied while active, so an active Rack restarts its gears before the Mixer answers.
 import { readFile, unlink } from "node:fs/promises";
+import { writeFileAtomic } from "@fluxrig/passport";
 import { decodeScenarioPush, type ScenarioPush } from "@fluxrig/wire";
-import { writeTextAtomic } from "./identity/atomic-file.js";
 
 /** Reads the kept scenario; undefined when there is none or it no longer decodes (it is only a cache). */
 export async function readScenarioFile(path: string): Promise<ScenarioPush | undefined> {
@@ -17,7 +17,7 @@ export async function readScenarioFile(path: string): Promise<ScenarioPush | und
 
 /** Keeps the scenario (atomic, 0600). */
 export async function writeScenarioFile(path: string, push: ScenarioPush): Promise<void> {
-  await writeTextAtomic({ path, text: `${JSON.stringify(push)}\n`, mode: 0o600 });
+  await writeFileAtomic({ path, data: `${JSON.stringify(push)}\n`, mode: 0o600 });
 }
 
 /** Forgets the kept scenario (on revocation). */

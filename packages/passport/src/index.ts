@@ -1,5 +1,6 @@
 // Public API of @fluxrig/passport: Ed25519 keys, the signed passport envelope, and atomic state.flux files.
 
+export { type AtomicWriteOptions, writeFileAtomic } from "./atomic-write.js";
 export {
   decodePassportPayload,
   MAX_PASSPORT_BYTES,
@@ -51,6 +52,7 @@ export { SignatureMemo } from "./signature-memo.js";
 export { readStateFlux, stateFluxText, writeStateFlux } from "./state-flux.js";
 export {
   DEFAULT_SKEW_MS,
+  renewalDueAt,
   type VerifiedPassport,
   type VerifyPassportOptions,
   verifyPassport,

@@ -20,6 +20,7 @@ import {
 import { generateKeyPair, keyId, publicKeyToBase64url, signBytes } from "./keys.js";
 import {
   DEFAULT_SKEW_MS,
+  renewalDueAt,
   type VerifyPassportOptions,
   verifyPassport,
   verifyPassportSignature,
@@ -221,5 +222,18 @@ describe("tampering (property)", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("renewalDueAt", () => {
+  test("is two thirds into the passport's life, in whole milliseconds rounded down", () => {
+    const at = (issued: number, expires: number) =>
+      renewalDueAt({
+        issued_at: new Date(issued).toISOString(),
+        expires_at: new Date(expires).toISOString(),
+      });
+    expect(at(0, 3_000)).toBe(2_000);
+    expect(at(1_000, 2_000)).toBe(1_666);
+    expect(at(ISSUED_AT.getTime(), EXPIRES_AT.getTime())).toBe(Date.parse("2025-03-21T12:00:00.000Z"));
   });
 });

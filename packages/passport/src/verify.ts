@@ -119,3 +119,15 @@ function verifyInternal(env: PassportEnvelope, opts: VerifyPassportOptions) {
   }
   return { payload, expired: nowMs >= expiresAtMs + skewMs, expiresAtMs, nowMs };
 }
+
+/**
+ * When a passport is due for renewal (ms since the epoch): past 2/3 of its life (SPEC §6), so a Rack has a third
+ * of it to reach the Mixer. The Rack schedules its renewal by it and the Mixer renews a presented one from then on.
+ *
+ * @example
+ * renewalDueAt(payload); // issued + floor((expires - issued) * 2/3)
+ */
+export function renewalDueAt(payload: Pick<PassportPayload, "issued_at" | "expires_at">): number {
+  const issuedAtMs = Date.parse(payload.issued_at);
+  return issuedAtMs + Math.floor(((Date.parse(payload.expires_at) - issuedAtMs) * 2) / 3);
+}

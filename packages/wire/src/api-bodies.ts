@@ -1,99 +1,119 @@
-// The Mixer's REST API bodies (docs/api.md): what the Mixer answers and the CLI reads, declared once so they agree.
-// The Mixer ties its zod response schemas (and with them its OpenAPI document) to these types with `satisfies`.
-import type { WireErrorCode } from "./wire-error-codes.js";
+// The Mixer's REST API bodies (docs/api.md), declared once as zod schemas with their types inferred: the Mixer checks
+// every reply with them and writes its OpenAPI document from them; the CLI reads the types. `.meta({ id })` names a
+// body: it is the component `#/components/schemas/<id>` in the OpenAPI document (and the `$defs` key of a JSON Schema).
+import { z } from "zod";
+import { RACK_STATUSES } from "./rack-statuses.js";
+import { EntityIdStringSchema } from "./schema-primitives.js";
+import { WIRE_ERROR_CODE_LIST } from "./wire-error-codes.js";
 
-/** A Rack's status in the registry (SPEC §4): the seed's pending/active/offline plus `rejected` and `revoked`. */
-export type RackStatus = "pending" | "active" | "offline" | "rejected" | "revoked";
+export const RackStatusSchema = z.enum(RACK_STATUSES);
+export type RackStatus = z.infer<typeof RackStatusSchema>;
 
-export const RACK_STATUSES: readonly RackStatus[] = Object.freeze([
-  "pending",
-  "active",
-  "offline",
-  "rejected",
-  "revoked",
-]);
-
-/** One Rack as operators see it. Entity ids are decimal strings (they do not fit a JS number). */
-export interface RackView {
-  entity_id: string;
-  entity_id_hex: string;
-  type_id: number;
-  machine_id: number;
-  name: string;
-  status: RackStatus;
-  version: string;
-  attributes: Record<string, unknown>;
-  stats: Record<string, unknown> | null;
-  last_seen: string | null;
-  /** A pending Rack that has sent no hello or heartbeat for heartbeat_interval x missed_heartbeats: likely gone. */
-  stale: boolean;
-  first_seen: string | null;
-  status_changed_at: string | null;
-  /** sha256 fingerprint of the Rack's public key, `SHA256:` + base64, as ssh prints them. */
-  key_fingerprint: string;
-  passport: { serial: number; issued_at: string; expires_at: string } | null;
-  /** Evidence for a decision on a pending Rack; on `GET /racks/{ref}` only. */
-  evidence?: {
-    hello_count: number;
-    last_source: string | null;
-    /** Other keys that claimed this name. */
-    conflicts: NameConflictView[];
-  };
-  /** Set on an adopt, reject or revoke answer when the Rack already was so and nothing changed. */
-  unchanged?: true;
-}
+const Timestamp = z.string().describe("ISO 8601 date-time");
+const Int = z.number().int();
+const Names = z.array(z.string());
 
 /** Another key that claimed a Rack's name. */
-export interface NameConflictView {
-  name: string;
-  claimed_key_fingerprint: string;
-  claimed_public_key: string;
-  first_at: string;
-  last_at: string;
-  attempts: number;
-  last_source: string | null;
-}
+export const NameConflictViewSchema = z
+  .object({
+    name: z.string(),
+    claimed_key_fingerprint: z.string(),
+    claimed_public_key: z.string(),
+    first_at: Timestamp,
+    last_at: Timestamp,
+    attempts: Int,
+    last_source: z.string().nullable(),
+  })
+  .meta({ id: "NameConflict" });
+export type NameConflictView = z.infer<typeof NameConflictViewSchema>;
 
-export interface RackPage {
-  items: RackView[];
-  /** Pass as `after` to get the next page; null on the last page. */
-  next: string | null;
-}
+/** One Rack as operators see it. Entity ids are decimal strings (they do not fit a JS number). */
+export const RackViewSchema = z
+  .object({
+    entity_id: EntityIdStringSchema,
+    entity_id_hex: z.string(),
+    type_id: Int,
+    machine_id: Int,
+    name: z.string(),
+    status: RackStatusSchema,
+    version: z.string(),
+    attributes: z.record(z.string(), z.unknown()),
+    stats: z.record(z.string(), z.unknown()).nullable(),
+    last_seen: Timestamp.nullable(),
+    /** A pending Rack that has sent no hello or heartbeat for heartbeat_interval x missed_heartbeats: likely gone. */
+    stale: z.boolean(),
+    first_seen: Timestamp.nullable(),
+    status_changed_at: Timestamp.nullable(),
+    /** sha256 fingerprint of the Rack's public key, `SHA256:` + base64, as ssh prints them. */
+    key_fingerprint: z.string(),
+    passport: z.object({ serial: Int, issued_at: Timestamp, expires_at: Timestamp }).nullable(),
+    /** Evidence for a decision on a pending Rack; on `GET /racks/{ref}` only. */
+    evidence: z
+      .object({
+        hello_count: Int,
+        last_source: z.string().nullable(),
+        /** Other keys that claimed this name. */
+        conflicts: z.array(NameConflictViewSchema),
+      })
+      .optional(),
+    /** Set on an adopt, reject or revoke answer when the Rack already was so and nothing changed. */
+    unchanged: z
+      .literal(true)
+      .optional()
+      .meta({ description: "On adopt, reject and revoke only: the Rack already was so, nothing changed" }),
+  })
+  .meta({ id: "Rack" });
+export type RackView = z.infer<typeof RackViewSchema>;
+
+export const RackPageSchema = z
+  .object({
+    items: z.array(RackViewSchema),
+    /** Pass as `after` to get the next page; null on the last page. */
+    next: z.string().nullable(),
+  })
+  .meta({ id: "RackPage" });
+export type RackPage = z.infer<typeof RackPageSchema>;
 
 /** `DELETE /racks/{ref}`. */
-export interface RackRemoved {
-  name: string;
-  entity_id: string;
-  machine_id: number;
-}
+export const RackRemovedSchema = z
+  .object({ name: z.string(), entity_id: EntityIdStringSchema, machine_id: Int })
+  .meta({ id: "RackRemoved" });
+export type RackRemoved = z.infer<typeof RackRemovedSchema>;
 
 /** `POST /racks/{name}/replace`: the old key's Rack (revoked) and the new one. */
-export interface RackReplaced {
-  old: RackView;
-  new: RackView;
-}
+export const RackReplacedSchema = z
+  .object({ old: RackViewSchema, new: RackViewSchema })
+  .meta({ id: "RackReplaced" });
+export type RackReplaced = z.infer<typeof RackReplacedSchema>;
 
-export interface BulkAdoptResult {
-  dry_run: boolean;
-  adopted: Array<{ name: string; entity_id: string; from: RackStatus }>;
-  skipped: Array<{ ref: string; reason: string; code: WireErrorCode }>;
-}
+export const BulkAdoptResultSchema = z
+  .object({
+    dry_run: z.boolean(),
+    adopted: z.array(z.object({ name: z.string(), entity_id: EntityIdStringSchema, from: RackStatusSchema })),
+    skipped: z.array(z.object({ ref: z.string(), reason: z.string(), code: z.enum(WIRE_ERROR_CODE_LIST) })),
+  })
+  .meta({ id: "BulkAdoptResult" });
+export type BulkAdoptResult = z.infer<typeof BulkAdoptResultSchema>;
 
-export interface ScenarioSummary {
-  name: string;
-  version: string;
-  active: boolean;
-  imported_at: string;
-  activated_at: string | null;
-  racks: string[];
-  gears: number;
-  wires: number;
-}
+export const ScenarioSummarySchema = z
+  .object({
+    name: z.string(),
+    version: z.string(),
+    active: z.boolean(),
+    imported_at: Timestamp,
+    activated_at: Timestamp.nullable(),
+    racks: Names,
+    gears: Int,
+    wires: Int,
+  })
+  .meta({ id: "ScenarioSummary" });
+export type ScenarioSummary = z.infer<typeof ScenarioSummarySchema>;
 
-/** `GET /scenarios/active`. */
-export interface ActiveScenario extends ScenarioSummary {
-  yaml: string;
-}
+/** `GET /scenarios/active`: the summary and the YAML (an intersection, so the document refers to the summary). */
+export const ActiveScenarioSchema = z
+  .intersection(ScenarioSummarySchema, z.object({ yaml: z.string() }))
+  .meta({ id: "ActiveScenario" });
+export type ActiveScenario = z.infer<typeof ActiveScenarioSchema>;
 
 /** One validation issue of a refused scenario (`details.issues` of a 422). */
 export interface ScenarioIssueView {
@@ -103,62 +123,95 @@ export interface ScenarioIssueView {
   column?: number | undefined;
 }
 
-export interface ScenarioImportResult {
-  dry_run: boolean;
-  scenario: ScenarioSummary;
-  /** What activation would do / did: Racks adopted and pushes sent. */
-  activation?: { adopted: string[]; pushed: string[]; waiting: string[] };
-}
-
-export interface ClusterInfo {
-  cluster: string;
-  public_key: string;
-  key_id: string;
-  mixer: { entity_id: string; entity_id_hex: string; machine_id: number; name: string; version: string };
-  counts: Record<RackStatus, number> & { total: number };
-  heartbeat_interval_ms: number;
-  counters: Record<string, number>;
-  memory: MemoryView;
-}
+export const ScenarioImportResultSchema = z
+  .object({
+    dry_run: z.boolean(),
+    scenario: ScenarioSummarySchema,
+    /** What activation would do / did: Racks adopted and pushes sent. */
+    activation: z.object({ adopted: Names, pushed: Names, waiting: Names }).optional(),
+  })
+  .meta({ id: "ScenarioImportResult" });
+export type ScenarioImportResult = z.infer<typeof ScenarioImportResultSchema>;
 
 /** The Mixer's memory when asked: the process (RSS), V8's heap, and DuckDB's own accounting by component. */
-export interface MemoryView {
-  rss_bytes: number;
-  heap_used_bytes: number;
-  heap_total_bytes: number;
-  /** Memory of JavaScript objects held outside the heap (buffers). */
-  external_bytes: number;
-  /** The sum of `db_by_tag`: what DuckDB's buffer manager holds, within `[mixer] db_memory_limit`. */
-  db_bytes: number;
-  /** `duckdb_memory()` by tag (BASE_TABLE, ART_INDEX, ...), the ones above zero. */
-  db_by_tag: Record<string, number>;
-}
+export const MemoryViewSchema = z
+  .object({
+    rss_bytes: Int,
+    heap_used_bytes: Int,
+    heap_total_bytes: Int,
+    /** Memory of JavaScript objects held outside the heap (buffers). */
+    external_bytes: Int,
+    /** The sum of `db_by_tag`: what DuckDB's buffer manager holds, within `[mixer] db_memory_limit`. */
+    db_bytes: Int,
+    /** `duckdb_memory()` by tag (BASE_TABLE, ART_INDEX, ...), the ones above zero. */
+    db_by_tag: z.record(z.string(), Int),
+  })
+  .describe(
+    "The Mixer's memory now: RSS, V8's heap, and DuckDB's own accounting (duckdb_memory()) by tag. RSS also " +
+      "holds code and allocator free lists, which neither counts.",
+  );
+export type MemoryView = z.infer<typeof MemoryViewSchema>;
 
-export interface AuditEventView {
-  seq: number;
-  at: string;
-  entity_id: string | null;
-  name: string | null;
-  kind: string;
-  from_status: string | null;
-  to_status: string | null;
-  cause: string;
-  actor: string;
-  details: Record<string, unknown> | null;
-  prev_hash: string;
-  hash: string;
-}
+const statusCounts = Object.fromEntries(RACK_STATUSES.map((s) => [s, Int])) as Record<RackStatus, typeof Int>;
+export const ClusterInfoSchema = z
+  .object({
+    cluster: z.string(),
+    public_key: z.string(),
+    key_id: z.string(),
+    mixer: z.object({
+      entity_id: EntityIdStringSchema,
+      entity_id_hex: z.string(),
+      machine_id: Int,
+      name: z.string(),
+      version: z.string(),
+    }),
+    counts: z.object({ ...statusCounts, total: Int }),
+    heartbeat_interval_ms: Int,
+    counters: z.record(z.string(), z.number()),
+    memory: MemoryViewSchema,
+  })
+  .meta({ id: "ClusterInfo" });
+export type ClusterInfo = z.infer<typeof ClusterInfoSchema>;
 
-export interface AuditEventPage {
-  items: AuditEventView[];
-  next: string | null;
-}
+export const AuditEventViewSchema = z
+  .object({
+    seq: Int,
+    at: Timestamp,
+    entity_id: z.string().nullable(),
+    name: z.string().nullable(),
+    kind: z.string(),
+    from_status: z.string().nullable(),
+    to_status: z.string().nullable(),
+    cause: z.string(),
+    actor: z.string(),
+    details: z.record(z.string(), z.unknown()).nullable(),
+    prev_hash: z.string(),
+    hash: z.string(),
+  })
+  .meta({ id: "AuditEvent" });
+export type AuditEventView = z.infer<typeof AuditEventViewSchema>;
 
-export type AuditVerifyResult =
-  | { ok: true; count: number }
-  | { ok: false; broken_at: number; reason: string };
+export const AuditEventPageSchema = z
+  .object({ items: z.array(AuditEventViewSchema), next: z.string().nullable() })
+  .meta({ id: "AuditEventPage" });
+export type AuditEventPage = z.infer<typeof AuditEventPageSchema>;
+
+export const AuditVerifyResultSchema = z
+  .discriminatedUnion("ok", [
+    z.object({ ok: z.literal(true), count: Int }),
+    z.object({ ok: z.literal(false), broken_at: Int, reason: z.string() }),
+  ])
+  .meta({ id: "AuditVerifyResult" });
+export type AuditVerifyResult = z.infer<typeof AuditVerifyResultSchema>;
 
 /** The error body of every failed request. */
-export interface ApiErrorBody {
-  error: { code: string; message: string; details?: Record<string, unknown> };
-}
+export const ApiErrorBodySchema = z
+  .object({
+    error: z.object({
+      code: z.enum(WIRE_ERROR_CODE_LIST),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()).optional(),
+    }),
+  })
+  .meta({ id: "Error" });
+export type ApiErrorBody = z.infer<typeof ApiErrorBodySchema>;

@@ -47,8 +47,11 @@ function opensMoreThan(text: string, limit: number): boolean {
 /**
  * Whether JSON text nests deeper than `max`, found in one pass with a counter (no recursion). Exact for valid
  * JSON; for invalid JSON the answer does not matter because JSON.parse refuses it anyway.
+ *
+ * @example
+ * jsonNestsDeeperThan("[[[]]]", 2); // true
  */
-function nestsDeeperThan(text: string, max: number): boolean {
+export function jsonNestsDeeperThan(text: string, max: number): boolean {
   // Text with at most `max` brackets cannot nest deeper than `max`: most messages stop here, 20x cheaper.
   if (!opensMoreThan(text, max)) return false;
   let depth = 0;
@@ -124,7 +127,7 @@ export function parseBoundedValue(
     const message = `${kind}: not valid UTF-8`;
     return new WireDecodeError({ reason: "malformed", kind, message, bytes, cause });
   }
-  if (nestsDeeperThan(text, maxDepth)) {
+  if (jsonNestsDeeperThan(text, maxDepth)) {
     const message = `${kind}: JSON nested deeper than ${maxDepth}`;
     return new WireDecodeError({ reason: "depth", kind, message, bytes });
   }

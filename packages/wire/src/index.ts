@@ -1,28 +1,41 @@
 // Public API of @fluxrig/wire: what the apps and published users need. NATS subjects, the messages and their safe
 // decoders, hello signing, error classes and codes, the built-in gear types' config schemas, and the REST API's
-// bodies. Building blocks (schema primitives, limits, the canonical JSON, the unused message schemas) are in
-// `@fluxrig/wire/internal`, with no stability promise.
+// bodies (zod schemas and their types). Building blocks (schema primitives, limits, the canonical JSON, the unused
+// message schemas) are in `@fluxrig/wire/internal`, with no stability promise.
 
-export type {
-  ActiveScenario,
-  ApiErrorBody,
-  AuditEventPage,
-  AuditEventView,
-  AuditVerifyResult,
-  BulkAdoptResult,
-  ClusterInfo,
-  MemoryView,
-  NameConflictView,
-  RackPage,
-  RackRemoved,
-  RackReplaced,
-  RackStatus,
-  RackView,
-  ScenarioImportResult,
-  ScenarioIssueView,
-  ScenarioSummary,
+export {
+  type ActiveScenario,
+  ActiveScenarioSchema,
+  type ApiErrorBody,
+  ApiErrorBodySchema,
+  type AuditEventPage,
+  AuditEventPageSchema,
+  type AuditEventView,
+  type AuditVerifyResult,
+  AuditVerifyResultSchema,
+  type BulkAdoptResult,
+  BulkAdoptResultSchema,
+  type ClusterInfo,
+  ClusterInfoSchema,
+  type MemoryView,
+  type NameConflictView,
+  NameConflictViewSchema,
+  type RackPage,
+  RackPageSchema,
+  type RackRemoved,
+  RackRemovedSchema,
+  type RackReplaced,
+  RackReplacedSchema,
+  type RackStatus,
+  RackStatusSchema,
+  type RackView,
+  RackViewSchema,
+  type ScenarioImportResult,
+  ScenarioImportResultSchema,
+  type ScenarioIssueView,
+  type ScenarioSummary,
+  ScenarioSummarySchema,
 } from "./api-bodies.js";
-export { RACK_STATUSES } from "./api-bodies.js";
 export { type DecodeOptions, type DecodeResult, parseBoundedJson } from "./bounded-json.js";
 export { INBOX_PREFIXES, inboxWildcard, PUSH_WILDCARDS, rackInboxPrefix } from "./bus-subjects.js";
 export {
@@ -67,6 +80,7 @@ export {
 } from "./hello-signature.js";
 export { PassportEnvelopeSchema } from "./passport-envelope-schema.js";
 export type { PassportPush, PassportPushStatus, ScenarioPush } from "./push-schemas.js";
+export { RACK_STATUSES } from "./rack-statuses.js";
 export { EntityIdStringSchema, PublicKeySchema } from "./schema-primitives.js";
 export {
   heartbeatSubject,

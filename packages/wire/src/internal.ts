@@ -1,7 +1,7 @@
 // @fluxrig/wire/internal: the building blocks behind the public API (schema primitives, limits, canonical JSON, the
 // message schemas no app validates with directly). For the workspace's own tools and tests; no stability promise.
 
-export { DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_MESSAGE_BYTES } from "./bounded-json.js";
+export { DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_MESSAGE_BYTES, jsonNestsDeeperThan } from "./bounded-json.js";
 export { type DecodeWithOptions, decodeWith } from "./decoders.js";
 export { SessionIdSchema } from "./heartbeat-schema.js";
 export {

@@ -1,4 +1,5 @@
 // `fluxrig racks`: list, show, adopt (one, several, or by pattern), reject, revoke, rm, replace, conflicts.
+import { RACK_STATUSES } from "@fluxrig/wire";
 import { type Command, Option } from "commander";
 import type { ApiClient } from "../api-client.js";
 import type {
@@ -16,7 +17,6 @@ import {
   parsePublicKey,
   parseRackName,
   parseRef,
-  RACK_STATUSES,
 } from "../arg-parsers.js";
 import type { CliContext } from "../cli-context.js";
 import { CliError, usageError } from "../cli-error.js";

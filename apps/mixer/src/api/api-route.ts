@@ -1,6 +1,6 @@
 // How a REST route is declared: @hono/zod-openapi's createRoute plus what every Mixer route shares (bearer auth,
 // body cap, body reading, documented error statuses), so each route module reads as `app.openapi(route, handler)`.
-import { WIRE_ERROR_HTTP_STATUS, type WireErrorCode } from "@fluxrig/wire";
+import { ApiErrorBodySchema, WIRE_ERROR_HTTP_STATUS, type WireErrorCode } from "@fluxrig/wire";
 import { createRoute, type OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -9,7 +9,6 @@ import { OperationError } from "../errors/wire-refusal.js";
 import type { ApiAuth, ApiEnv } from "./api-deps.js";
 import { bearerAuthChecks, type RouteAuth } from "./bearer-auth.js";
 import { type BodySpec, readRouteBody } from "./request-body.js";
-import { ErrorResponse } from "./schemas.js";
 
 /** The Hono app every route module mounts its routes on. */
 export type ApiApp = OpenAPIHono<ApiEnv>;
@@ -77,16 +76,11 @@ export interface RouteKitOptions {
   registry: OpenAPIRegistry;
 }
 
+/** Any route's spec, for the helpers that read only its untyped parts. */
+type AnyRouteSpec = ApiRouteSpec<"get" | "post" | "delete", string, Params, Params, z.ZodType>;
+
 /** Every code a route can answer with, by status: its own plus the HTTP layer's. */
-function errorCodesOf(spec: {
-  auth: RouteAuth;
-  params?: unknown;
-  query?: unknown;
-  body?: BodySpec;
-  rawBody?: RawBodySpec;
-  errors?: readonly WireErrorCode[];
-  errorStatus?: Partial<Record<WireErrorCode, number>>;
-}): Map<number, Set<WireErrorCode>> {
+function errorCodesOf(spec: AnyRouteSpec): Map<number, Set<WireErrorCode>> {
   const codes = new Set<WireErrorCode>(spec.errors ?? []);
   if (spec.auth !== "none") codes.add("unauthorized");
   if (spec.params !== undefined || spec.query !== undefined) codes.add("malformed");
@@ -108,7 +102,7 @@ function withExamples<S extends Params>(schema: S, examples: Record<string, stri
   const shape: Record<string, z.ZodType> = {};
   for (const [name, property] of Object.entries(schema.shape as Record<string, z.ZodType>)) {
     const example = examples[name];
-    shape[name] = example === undefined ? property : property.openapi({ param: { example } });
+    shape[name] = example === undefined ? property : property.meta({ param: { example } });
   }
   // Same keys and property types, only documentation added: the parsed type is unchanged.
   return schema.extend(shape) as unknown as S;
@@ -198,18 +192,8 @@ export function reply<R extends z.ZodType>(
   return c.json(out.data as z.output<R> & object, 200);
 }
 
-/** The body cap of a route: the lower of its own and the server-wide one; undefined when it takes no body. */
-function bodyCapOf(
-  spec: { body?: BodySpec; rawBody?: RawBodySpec },
-  maxBodyBytes: number,
-): number | undefined {
-  const body = spec.body ?? spec.rawBody;
-  if (body === undefined) return undefined;
-  return Math.min(body.maxBytes ?? maxBodyBytes, maxBodyBytes);
-}
-
 /** The document's view of a body, with the text media types it also takes. */
-function requestBodyOf(spec: { body?: BodySpec; rawBody?: RawBodySpec }) {
+function requestBodyOf(spec: AnyRouteSpec) {
   const { body, rawBody } = spec;
   if (body !== undefined) {
     const json = { schema: body.schema, ...(body.example === undefined ? {} : { example: body.example }) };
@@ -244,8 +228,10 @@ export function routeKit(opts: RouteKitOptions) {
     const middleware: MiddlewareHandler<ApiEnv>[] = [];
     // Auth first: an anonymous client must not make the server read a body.
     if (spec.auth !== "none") middleware.push(check(spec.auth));
-    const cap = bodyCapOf(spec, opts.maxBodyBytes);
-    if (cap !== undefined) {
+    const body = spec.body ?? spec.rawBody;
+    if (body !== undefined) {
+      // The lower of the route's own cap and the server-wide one.
+      const cap = Math.min(body.maxBytes ?? opts.maxBodyBytes, opts.maxBodyBytes);
       const onError = (): never => {
         throw new OperationError("too_large", `request body is over the ${cap}-byte limit of this route`);
       };
@@ -261,7 +247,7 @@ export function routeKit(opts: RouteKitOptions) {
     for (const [status, codes] of [...errorCodesOf(spec)].sort(([a], [b]) => a - b)) {
       responses[status] = {
         description: `error.code: ${[...codes].sort().join(", ")}`,
-        content: { "application/json": { schema: ErrorResponse } },
+        content: { "application/json": { schema: ApiErrorBodySchema } },
       };
     }
     const requestBody = requestBodyOf(spec);

@@ -1,7 +1,7 @@
 // Health (no token, for load balancers and probes) and cluster info (public key, key id, counts, counters).
-import type { ClusterInfo } from "@fluxrig/wire";
+import { type ClusterInfo, ClusterInfoSchema } from "@fluxrig/wire";
 import { type ApiApp, type RouteKit, reply } from "./api-route.js";
-import { ClusterInfoResponse, HealthResponse } from "./schemas.js";
+import { HealthResponse } from "./schemas.js";
 
 /** Health at `/health` and `/api/v1/health`, and `GET /api/v1/cluster`. */
 export function clusterRoutes(
@@ -35,7 +35,7 @@ export function clusterRoutes(
       "The Cluster public key and key id (to pin on Racks), the Mixer's identity, counts by status.",
     tag: "cluster",
     auth: "api",
-    response: { schema: ClusterInfoResponse, description: "Cluster facts" },
+    response: { schema: ClusterInfoSchema, description: "Cluster facts" },
     errors: ["unavailable"],
   });
   app.openapi(clusterInfo, async (c) => reply(c, clusterInfo, await cluster()));

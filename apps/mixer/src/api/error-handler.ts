@@ -1,5 +1,5 @@
 // The one place a failure becomes an HTTP response: wire code, status from the wire table, JSON error body.
-import type { WireErrorCode } from "@fluxrig/wire";
+import type { ApiErrorBody, WireErrorCode } from "@fluxrig/wire";
 import type { ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -7,17 +7,8 @@ import type { Logger } from "pino";
 import { refusalOf, type WireRefusal } from "../errors/wire-refusal.js";
 import type { ApiEnv } from "./api-deps.js";
 
-/** `{ "error": { "code", "message", "details"? } }`, the body of every error response. */
-export interface ErrorBody {
-  error: { code: WireErrorCode; message: string; details?: Record<string, unknown> };
-}
-
-/** The error body for a code and message; details are left out when there are none. */
-export function errorBody(
-  code: WireErrorCode,
-  message: string,
-  details?: Record<string, unknown>,
-): ErrorBody {
+/** The body of every error response (`ApiErrorBody`); details are left out when there are none. */
+function errorBody(code: WireErrorCode, message: string, details?: Record<string, unknown>): ApiErrorBody {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 

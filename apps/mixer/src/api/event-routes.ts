@@ -1,7 +1,8 @@
 // The audit log of decisions: paged reads and a check of its hash chain.
+import { AuditEventPageSchema, AuditVerifyResultSchema } from "@fluxrig/wire";
 import type { AuditOperations } from "../fleet/operations.js";
 import { type ApiApp, type RouteKit, reply } from "./api-route.js";
-import { AuditEventPageResponse, AuditVerifyResponse, EventQuery } from "./schemas.js";
+import { EventQuery } from "./schemas.js";
 
 const TAG = "events";
 
@@ -18,7 +19,7 @@ export function eventRoutes(app: ApiApp, kit: RouteKit, audit: AuditOperations):
     tag: TAG,
     auth: "api",
     query: EventQuery,
-    response: { schema: AuditEventPageResponse, description: "One page of events" },
+    response: { schema: AuditEventPageSchema, description: "One page of events" },
     errors: ["not_found", "unknown_rack"],
     examples: { rack: "rack-nyc-01", since: "2025-01-01T00:00:00Z", limit: 100 },
   });
@@ -44,7 +45,7 @@ export function eventRoutes(app: ApiApp, kit: RouteKit, audit: AuditOperations):
     description: "`ok: false` names the first event whose hash does not follow from its predecessor.",
     tag: TAG,
     auth: "api",
-    response: { schema: AuditVerifyResponse, description: "The outcome (200 either way)" },
+    response: { schema: AuditVerifyResultSchema, description: "The outcome (200 either way)" },
   });
   app.openapi(verifyEvents, async (c) => reply(c, verifyEvents, await audit.verify()));
 }

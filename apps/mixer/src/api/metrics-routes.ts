@@ -1,9 +1,9 @@
 // Reading the metrics Racks exported over OTLP: all Racks, or one Rack by ref.
 import { OperationError } from "../errors/wire-refusal.js";
 import type { RackOperations } from "../fleet/operations.js";
-import type { RackMetricsStore } from "../telemetry/rack-metrics-store.js";
+import { RackMetricsSchema, type RackMetricsStore } from "../telemetry/rack-metrics-store.js";
 import { type ApiApp, type RouteKit, reply } from "./api-route.js";
-import { RackMetricsListResponse, RackMetricsSchema, RefParams } from "./schemas.js";
+import { RackMetricsListResponse, RefParams } from "./schemas.js";
 
 const TAG = "metrics";
 

@@ -24,19 +24,12 @@ async function exportText(c: Context<ApiEnv>, maxBytes: number): Promise<string>
     try {
       bytes = gunzipSync(raw, { maxOutputLength: maxBytes });
     } catch (cause) {
-      if (cause instanceof RangeError) {
-        throw new OperationError("too_large", `export inflates to more than ${maxBytes} bytes`, undefined, {
-          cause,
-        });
-      }
-      throw new OperationError(
-        "malformed",
-        "Content-Encoding is gzip but the body does not inflate",
-        undefined,
-        {
-          cause,
-        },
-      );
+      // zlib throws a RangeError when the output would pass maxOutputLength.
+      const [code, message] =
+        cause instanceof RangeError
+          ? (["too_large", `export inflates to more than ${maxBytes} bytes`] as const)
+          : (["malformed", "Content-Encoding is gzip but the body does not inflate"] as const);
+      throw new OperationError(code, message, undefined, { cause });
     }
   } else if (encoding !== "identity") {
     throw unsupported(`Content-Encoding ${encoding.slice(0, 40)} is not supported: send gzip or no encoding`);

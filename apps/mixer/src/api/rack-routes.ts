@@ -1,18 +1,20 @@
 // Racks: list, show, adopt (one or many), reject, revoke, delete, hand a name to a new key, name conflicts.
-import type { WireErrorCode } from "@fluxrig/wire";
+import {
+  BulkAdoptResultSchema,
+  RackPageSchema,
+  RackRemovedSchema,
+  RackReplacedSchema,
+  RackViewSchema,
+  type WireErrorCode,
+} from "@fluxrig/wire";
 import type { RackOperations } from "../fleet/operations.js";
 import { type ApiApp, actorOf, type RouteKit, readBody, reply } from "./api-route.js";
 import {
   BulkAdoptBody,
-  BulkAdoptResponse,
   ConflictListResponse,
   ConflictQuery,
   NameParams,
   RackListQuery,
-  RackPageResponse,
-  RackRemovedResponse,
-  RackReplacedResponse,
-  RackSchema,
   RefParams,
   ReplaceBody,
   StateChangeBody,
@@ -55,7 +57,7 @@ export function rackRoutes(app: ApiApp, kit: RouteKit, racks: RackOperations): v
     tag: TAG,
     auth: "api",
     query: RackListQuery,
-    response: { schema: RackPageResponse, description: "One page of Racks" },
+    response: { schema: RackPageSchema, description: "One page of Racks" },
     examples: { status: "pending", limit: 50 },
   });
   app.openapi(listRacks, async (c) => {
@@ -78,7 +80,10 @@ export function rackRoutes(app: ApiApp, kit: RouteKit, racks: RackOperations): v
     tag: TAG,
     auth: "api",
     params: RefParams,
-    response: { schema: RackSchema, description: "The Rack, with the evidence for a decision when pending" },
+    response: {
+      schema: RackViewSchema,
+      description: "The Rack, with the evidence for a decision when pending",
+    },
     errors: ["not_found", "unknown_rack"],
     examples: { ref: RACK },
   });
@@ -95,7 +100,7 @@ export function rackRoutes(app: ApiApp, kit: RouteKit, racks: RackOperations): v
       auth: "api",
       params: RefParams,
       body: CHANGE_BODY,
-      response: { schema: RackSchema, description: "The Rack after the change" },
+      response: { schema: RackViewSchema, description: "The Rack after the change" },
       errors: CHANGE_ERRORS,
       examples: { ref: "rack-nyc-01" },
     });
@@ -116,7 +121,7 @@ export function rackRoutes(app: ApiApp, kit: RouteKit, racks: RackOperations): v
     auth: "api",
     params: RefParams,
     body: REMOVE_BODY,
-    response: { schema: RackRemovedResponse, description: "What was removed" },
+    response: { schema: RackRemovedSchema, description: "What was removed" },
     errors: CHANGE_ERRORS,
     examples: { ref: "0x0300640000000000" },
   });
@@ -140,7 +145,7 @@ export function rackRoutes(app: ApiApp, kit: RouteKit, racks: RackOperations): v
     auth: "api",
     body: adoptBody,
     response: {
-      schema: BulkAdoptResponse,
+      schema: BulkAdoptResultSchema,
       description: "Adopted and skipped Racks, each skip with its code",
     },
     errors: ["conflict"],
@@ -174,7 +179,7 @@ export function rackRoutes(app: ApiApp, kit: RouteKit, racks: RackOperations): v
     auth: "api",
     params: NameParams,
     body: replaceBody,
-    response: { schema: RackReplacedResponse, description: "The old and the new Rack" },
+    response: { schema: RackReplacedSchema, description: "The old and the new Rack" },
     errors: ["not_found", "unknown_rack", "conflict", "invalid_transition", "registry_full"],
     examples: { name: "rack-nyc-01" },
   });

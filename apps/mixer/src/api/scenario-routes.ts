@@ -1,14 +1,13 @@
 // Scenarios: import (YAML as text or inside JSON), list, show the active one, activate.
+import { ActiveScenarioSchema, ScenarioImportResultSchema } from "@fluxrig/wire";
 import { OperationError } from "../errors/wire-refusal.js";
 import type { ScenarioOperations } from "../fleet/operations.js";
 import { MAX_SCENARIO_BYTES } from "../scenarios/scenario-spec.js";
 import { type ApiApp, actorOf, type RouteKit, readBody, reply } from "./api-route.js";
 import {
-  ActiveScenarioResponse,
   NameParams,
   ScenarioImportBody,
   ScenarioImportQuery,
-  ScenarioImportResponse,
   ScenarioListResponse,
   StateChangeBody,
 } from "./schemas.js";
@@ -60,7 +59,7 @@ export function scenarioRoutes(app: ApiApp, kit: RouteKit, scenarios: ScenarioOp
     auth: "api",
     query: ScenarioImportQuery,
     body: importBody,
-    response: { schema: ScenarioImportResponse, description: "The imported (or checked) scenario" },
+    response: { schema: ScenarioImportResultSchema, description: "The imported (or checked) scenario" },
     errors: ["schema", "conflict", "invalid_transition"],
     errorStatus: { schema: INVALID_SCENARIO_STATUS },
     examples: { dry_run: "true" },
@@ -111,7 +110,7 @@ export function scenarioRoutes(app: ApiApp, kit: RouteKit, scenarios: ScenarioOp
     description: "404 `not_found` when no scenario is active.",
     tag: TAG,
     auth: "api",
-    response: { schema: ActiveScenarioResponse, description: "The active scenario with its YAML" },
+    response: { schema: ActiveScenarioSchema, description: "The active scenario with its YAML" },
     errors: ["not_found"],
   });
   app.openapi(showActiveScenario, async (c) => {
@@ -131,7 +130,7 @@ export function scenarioRoutes(app: ApiApp, kit: RouteKit, scenarios: ScenarioOp
     auth: "api",
     params: NameParams,
     body: activateBody,
-    response: { schema: ScenarioImportResponse, description: "What activation did" },
+    response: { schema: ScenarioImportResultSchema, description: "What activation did" },
     errors: ["not_found", "conflict", "invalid_transition"],
     examples: { name: "edge-demo" },
   });

@@ -26,10 +26,6 @@ export function fromTimestamp(value: DuckDBValue): Date {
   return new Date(Number(ms));
 }
 
-export function fromNullableTimestamp(value: DuckDBValue): Date | null {
-  return value === null ? null : fromTimestamp(value);
-}
-
 /** JSON text for a JSON column. Bigints become decimal strings (entity ids must never become doubles). */
 export function toJsonText(value: unknown, field: string): string {
   let text: string | undefined;
@@ -49,22 +45,10 @@ export function fromJsonText(value: DuckDBValue): unknown {
   return JSON.parse(value) as unknown;
 }
 
-/** A JSON column that must hold an object (attributes, stats, details); anything else reads as null. */
-export function fromJsonObject(value: DuckDBValue): JsonObject | null {
-  const parsed = fromJsonText(value);
-  return parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)
-    ? (parsed as JsonObject)
-    : null;
-}
-
 export function asBigInt(value: DuckDBValue): bigint {
   if (typeof value === "bigint") return value;
   if (typeof value === "number" && Number.isInteger(value)) return BigInt(value);
   throw new TypeError(`expected an integer, got ${describe(value)}`);
-}
-
-export function asNullableBigInt(value: DuckDBValue): bigint | null {
-  return value === null ? null : asBigInt(value);
 }
 
 /** An integer column as a JS number (BIGINT counters and seqs stay far below 2^53). */
@@ -72,20 +56,6 @@ export function asNumber(value: DuckDBValue): number {
   if (typeof value === "number") return value;
   if (typeof value === "bigint") return Number(value);
   throw new TypeError(`expected a number, got ${describe(value)}`);
-}
-
-export function asString(value: DuckDBValue): string {
-  if (typeof value === "string") return value;
-  throw new TypeError(`expected text, got ${describe(value)}`);
-}
-
-export function asNullableString(value: DuckDBValue): string | null {
-  return value === null ? null : asString(value);
-}
-
-export function asBoolean(value: DuckDBValue): boolean {
-  if (typeof value === "boolean") return value;
-  throw new TypeError(`expected a boolean, got ${describe(value)}`);
 }
 
 function describe(value: DuckDBValue): string {

@@ -33,15 +33,6 @@ export const rackLifecycle = pgTable("rack_lifecycle", {
   flaps: integer("flaps").notNull(),
 });
 
-/** MachineIDs of deleted Racks, held back until no passport naming them can still be valid. */
-export const machineIdTombstones = pgTable("machine_id_tombstones", {
-  machineId: usmallint("machine_id").primaryKey(),
-  entityId: ubigint("entity_id").notNull(),
-  name: text("name").notNull(),
-  retiredAt: timestamp("retired_at").notNull(),
-  reusableAfter: timestamp("reusable_after").notNull(),
-});
-
 /** Other keys that claimed a taken name: never a takeover, always visible to the operator. */
 export const nameConflicts = pgTable(
   "name_conflicts",
@@ -87,21 +78,3 @@ export const scenarios = pgTable("scenarios", {
   activatedAt: timestamp("activated_at"),
   active: boolean("active").notNull(),
 });
-
-/** Which migrations have been applied, and when. */
-export const schemaMigrations = pgTable("schema_migrations", {
-  version: integer("version").primaryKey(),
-  name: text("name").notNull(),
-  appliedAt: timestamp("applied_at").notNull(),
-});
-
-/** Every table, for `drizzle(callback, { schema })`. */
-export const registrySchema = {
-  registry,
-  rackLifecycle,
-  machineIdTombstones,
-  nameConflicts,
-  auditEvents,
-  scenarios,
-  schemaMigrations,
-};

@@ -1,6 +1,6 @@
 // Enrollment and session recovery on fluxrig.agent.hello: every check a hello must pass, and the reply it earns.
 
-import type { PassportEnvelope } from "@fluxrig/passport";
+import { type PassportEnvelope, renewalDueAt } from "@fluxrig/passport";
 import {
   decodeHelloRequest,
   type HelloReply,
@@ -69,13 +69,11 @@ export class HelloHandler {
   async handle(data: Uint8Array, from: HelloSource): Promise<HelloReply> {
     const decoded = decodeHelloRequest(data);
     if (!decoded.ok) {
-      this.#d.counters.inc(`hello.refused.${decoded.error.code}`);
       return this.#refuse(decoded.error.code, decoded.error.message);
     }
     const req = decoded.value;
     const signed = helloSignatureInput(req);
     if (signed === undefined || !(await this.#verifier.verify(signed))) {
-      this.#d.counters.inc("hello.refused.bad_signature");
       return this.#refuse(
         "bad_signature",
         "the hello signature does not verify with the public key it names",
@@ -83,7 +81,6 @@ export class HelloHandler {
     }
     const now = this.#d.clock();
     if (!isTimestampFresh(req.ts, now, this.#d.options.clockSkewMs)) {
-      this.#d.counters.inc("hello.refused.stale");
       const offset = Math.round((Date.parse(req.ts) - now.getTime()) / 1000);
       return this.#refuse(
         "stale",
@@ -91,7 +88,6 @@ export class HelloHandler {
       );
     }
     if (!this.#nonces.remember(`${req.public_key}:${req.nonce}`, now.getTime())) {
-      this.#d.counters.inc("hello.refused.replay");
       return this.#refuse("replay", "this hello's nonce was already used");
     }
     try {
@@ -103,8 +99,8 @@ export class HelloHandler {
       // The same mapping as the API's: a storage failure is `unavailable` (retry later), anything else `internal`.
       const refusal = refusalOf(err);
       return refusal === undefined
-        ? this.#refuse("internal", "the Mixer could not process this hello; it will be retried")
-        : this.#refuse(refusal.code, refusal.message);
+        ? this.#refuse("internal", "the Mixer could not process this hello; it will be retried", null)
+        : this.#refuse(refusal.code, refusal.message, null);
     }
   }
 
@@ -114,10 +110,10 @@ export class HelloHandler {
    * instead of queueing past its request timeouts and asking again on top.
    */
   busy(inFlight: number): HelloReply {
-    this.#d.counters.inc("hello.refused.busy");
     return this.#refuse(
       "unavailable",
       `the Mixer is busy (${inFlight} hellos in progress); retry with backoff`,
+      "busy",
     );
   }
 
@@ -129,7 +125,6 @@ export class HelloHandler {
     // A new key may not take a name that reads as an entity id: `racks show <it>` would find another Rack by id.
     // Racks enrolled under such a name before this rule keep it (their key is known above).
     if (looksLikeEntityId(req.name)) {
-      this.#d.counters.inc("hello.refused.name_reserved");
       return this.#refuse(
         "name_reserved",
         `the name ${req.name} reads as an entity id; give this Rack a name with a letter or a hyphen ([rack] name)`,
@@ -147,7 +142,6 @@ export class HelloHandler {
         attributes: { ...from.attributes },
         version: req.version,
       });
-      this.#d.counters.inc("hello.refused.name_taken");
       this.#d.logger.warn(
         { rack: req.name, source: from.source },
         "name conflict: another key claims a taken name",
@@ -163,7 +157,6 @@ export class HelloHandler {
     const cause = this.#d.options.autoAdopt ? "auto_adopt" : "scenario";
     // Checked and reserved synchronously, so concurrent hellos cannot all pass the check before any row exists.
     if (!adopt && directory.count("pending") + this.#reservedPending >= this.#d.options.maxPending) {
-      this.#d.counters.inc("hello.refused.too_many_pending");
       return this.#refuse(
         "too_many_pending",
         `${this.#d.options.maxPending} Racks already await adoption ([enrollment] max_pending)`,
@@ -190,7 +183,6 @@ export class HelloHandler {
       // A refusal the registry owes (no MachineID free, ...): answered with its code, not as a failure.
       const refusal = refusalOf(err);
       if (refusal === undefined) throw err;
-      this.#d.counters.inc(`hello.refused.${refusal.code}`);
       return this.#refuse(refusal.code, refusal.message);
     } finally {
       // The committed row is in the directory by now (the writer puts it on commit): the reservation is done.
@@ -216,7 +208,6 @@ export class HelloHandler {
   /** A key the registry knows: its status decides the answer. */
   async #known(rack: RackRecord, req: HelloRequest, from: HelloEvidence): Promise<HelloReply> {
     if (rack.name !== req.name) {
-      this.#d.counters.inc("hello.refused.conflict");
       return this.#refuse("conflict", `this key is enrolled as ${rack.name}, not ${req.name}`);
     }
     const now = this.#d.clock();
@@ -324,7 +315,7 @@ export class HelloHandler {
     } = rack.lifecycle;
     if (serial === 0 || issuedAt === null || expiresAt === null) return undefined;
     const recorded = { issued_at: issuedAt.toISOString(), expires_at: expiresAt.toISOString() };
-    if (this.#d.issuer.pastRenewalPoint(recorded, now)) return undefined;
+    if (now.getTime() >= renewalDueAt(recorded)) return undefined;
     const subject = {
       entityId: rack.entityId,
       machineId: rack.machineId,
@@ -351,7 +342,9 @@ export class HelloHandler {
     };
   }
 
-  #refuse(code: WireErrorCode, message: string): HelloReply {
+  /** A refusal, counted as `hello.refused.<counted>` (its code unless said otherwise; null: counted elsewhere). */
+  #refuse(code: WireErrorCode, message: string, counted: string | null = code): HelloReply {
+    if (counted !== null) this.#d.counters.inc(`hello.refused.${counted}`);
     return {
       v: 1,
       status: code === "rejected" ? "rejected" : code === "revoked" ? "revoked" : "refused",

@@ -1,6 +1,6 @@
 // The audit log as operators read it: filtered by Rack and time, and its hash chain verified.
 
-import type { AuditEventView } from "@fluxrig/wire";
+import type { AuditEventView, AuditVerifyResult } from "@fluxrig/wire";
 import type { Db } from "../db/duckdb-database.js";
 import { listAudit, verifyAuditChain } from "../registry/audit-log.js";
 import type { AuditOperations } from "./operations.js";
@@ -12,12 +12,7 @@ export class AuditOperationsService implements AuditOperations {
     readonly racks: RackOperationsService,
   ) {}
 
-  async list(query: {
-    rack?: string;
-    since?: Date;
-    limit: number;
-    afterSeq?: number;
-  }): Promise<AuditEventView[]> {
+  async list(query: Parameters<AuditOperations["list"]>[0]): Promise<AuditEventView[]> {
     const entityId = query.rack ? (await this.racks.resolve(query.rack)).entityId : undefined;
     const events = await listAudit(this.db, {
       limit: query.limit,
@@ -41,7 +36,7 @@ export class AuditOperationsService implements AuditOperations {
     }));
   }
 
-  async verify(): Promise<{ ok: true; count: number } | { ok: false; broken_at: number; reason: string }> {
+  async verify(): Promise<AuditVerifyResult> {
     const verdict = await verifyAuditChain(this.db);
     return verdict.ok
       ? { ok: true, count: verdict.count }

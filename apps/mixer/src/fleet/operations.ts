@@ -8,21 +8,13 @@ import type {
   RackPage,
   RackRemoved,
   RackReplaced,
-  RackStatus,
   RackView,
   ScenarioImportResult,
   ScenarioSummary,
 } from "@fluxrig/wire";
+import type { ListRacksQuery } from "../registry/rack-queries.js";
 
 // The bodies these operations answer (RackView, ClusterInfo, ...) are declared in @fluxrig/wire, shared with the CLI.
-
-export interface RackListQuery {
-  status?: RackStatus;
-  namePrefix?: string;
-  limit: number;
-  /** Keyset cursor: the last name of the previous page. */
-  after?: string;
-}
 
 /** Who asked for a change, for the audit log. */
 export interface Actor {
@@ -38,7 +30,7 @@ export interface BulkAdoptRequest extends Actor {
 }
 
 export interface RackOperations {
-  list(query: RackListQuery): Promise<RackPage>;
+  list(query: ListRacksQuery): Promise<RackPage>;
   /** `ref` is a name, a decimal or a 0x-hex entity id. Throws OperationError(not_found). */
   show(ref: string): Promise<RackView>;
   adopt(ref: string, by: Actor): Promise<RackView>;

@@ -17,9 +17,10 @@ import { notFoundWithSuggestions } from "../errors/name-suggestions.js";
 import { OperationError, refusalOf } from "../errors/wire-refusal.js";
 import { listNameConflicts } from "../registry/name-conflicts.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
+import type { ListRacksQuery } from "../registry/rack-queries.js";
 import type { RackRecord } from "../registry/registry-records.js";
 import { type Clock, systemClock } from "../runtime/counters.js";
-import type { Actor, BulkAdoptRequest, RackListQuery, RackOperations } from "./operations.js";
+import type { Actor, BulkAdoptRequest, RackOperations } from "./operations.js";
 import type { RackStatusChanges } from "./rack-status-changes.js";
 import { type LiveFacts, liveFacts, type PresenceFacts, toConflictView, toRackView } from "./rack-view.js";
 
@@ -51,7 +52,7 @@ export class RackOperationsService implements RackOperations {
     this.#clock = deps.clock ?? systemClock;
   }
 
-  async list(query: RackListQuery): Promise<RackPage> {
+  async list(query: ListRacksQuery): Promise<RackPage> {
     // The API caps `limit` at 1000; the directory refuses anything outside 1..10000.
     const page = this.#directory.page({
       limit: query.limit,

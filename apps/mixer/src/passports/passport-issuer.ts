@@ -5,14 +5,12 @@ import {
   type PassportEnvelope,
   PassportError,
   type PassportPayload,
+  renewalDueAt,
   SignatureMemo,
   signPassport,
   verifyPassportSignature,
 } from "@fluxrig/passport";
 import type { ClusterKey } from "../runtime/cluster-key.js";
-
-/** A passport is renewed once past this fraction of its life (SPEC §6: well before it expires). */
-export const RENEW_AFTER_FRACTION = 2 / 3;
 
 export interface PassportSubject {
   entityId: bigint;
@@ -135,18 +133,16 @@ export class PassportIssuer {
           reason: `serial ${payload.serial} < ${rack.serial}`,
         };
       }
-      return { valid: true, payload, expired, needsRenewal: expired || this.pastRenewalPoint(payload, now) };
+      return {
+        valid: true,
+        payload,
+        expired,
+        needsRenewal: expired || now.getTime() >= renewalDueAt(payload),
+      };
     } catch (err) {
       if (err instanceof PassportError) return { valid: false, code: err.code, reason: err.message };
       return { valid: false, code: "passport_malformed", reason: (err as Error).message };
     }
-  }
-
-  /** True once the passport is past two thirds of its life. */
-  pastRenewalPoint(payload: Pick<PassportPayload, "issued_at" | "expires_at">, now: Date): boolean {
-    const issued = Date.parse(payload.issued_at);
-    const expires = Date.parse(payload.expires_at);
-    return now.getTime() >= issued + (expires - issued) * RENEW_AFTER_FRACTION;
   }
 }
 

@@ -1,7 +1,7 @@
 // The status changes presence asks the lifecycle for, once each: offline after a silence or a clean stop, back on a
 // heartbeat.
 import type { Logger } from "pino";
-import type { RackStatusChanges } from "../fleet/rack-status-changes.js";
+import type { ChangeReason, RackStatusChanges } from "../fleet/rack-status-changes.js";
 import { NotFoundError, UnexpectedStatusError } from "../registry/registry-errors.js";
 import type { RackRecord } from "../registry/registry-records.js";
 import type { Counters } from "../runtime/counters.js";
@@ -26,57 +26,39 @@ export function presenceStatusChanges(deps: {
   logger: Logger;
 }): PresenceStatusChanges {
   const { lifecycle, counters, logger } = deps;
-  const failed = (rack: RackRecord, to: string, err: unknown): void => {
-    if (err instanceof UnexpectedStatusError || err instanceof NotFoundError) return;
-    counters.inc("presence.status_failed");
-    logger.error({ rack: rack.name, to, err: (err as Error).message }, "presence status change failed");
+  /** Asks for one change; false when it did not happen (logged, unless the Rack changed meanwhile). */
+  const change = async (rack: RackRecord, to: "offline" | "active", why: ChangeReason): Promise<boolean> => {
+    try {
+      await lifecycle.setStatus(rack, to, why);
+      return true;
+    } catch (err) {
+      if (!(err instanceof UnexpectedStatusError || err instanceof NotFoundError)) {
+        counters.inc("presence.status_failed");
+        logger.error({ rack: rack.name, to, err: (err as Error).message }, "presence status change failed");
+      }
+      // A return that was not written rejects, so the next heartbeat asks again (see `back`).
+      if (to === "active") throw err;
+      return false;
+    }
   };
   return {
     offline: async ({ rack, lastSeen, missedIntervals }) => {
-      try {
-        await lifecycle.setStatus(rack, "offline", {
-          cause: "presence",
-          actor: "mixer",
-          details: { last_seen: lastSeen.toISOString(), missed_intervals: missedIntervals },
-        });
-      } catch (err) {
-        failed(rack, "offline", err);
-        return;
-      }
+      const last_seen = lastSeen.toISOString();
+      const details = { last_seen, missed_intervals: missedIntervals };
+      if (!(await change(rack, "offline", { cause: "presence", actor: "mixer", details }))) return;
       counters.inc("presence.offline");
-      logger.info(
-        { rack: rack.name, last_seen: lastSeen.toISOString(), missed: missedIntervals },
-        "rack offline",
-      );
+      logger.info({ rack: rack.name, last_seen, missed: missedIntervals }, "rack offline");
     },
     stopped: async (rack, { lastSeen }) => {
-      try {
-        await lifecycle.setStatus(rack, "offline", {
-          cause: "stopped",
-          actor: "rack",
-          details: { last_seen: lastSeen.toISOString() },
-        });
-      } catch (err) {
-        failed(rack, "offline", err);
+      const last_seen = lastSeen.toISOString();
+      if (!(await change(rack, "offline", { cause: "stopped", actor: "rack", details: { last_seen } })))
         return;
-      }
       counters.inc("presence.stopped");
-      logger.info(
-        { rack: rack.name, last_seen: lastSeen.toISOString() },
-        "rack offline: it stopped on purpose",
-      );
+      logger.info({ rack: rack.name, last_seen }, "rack offline: it stopped on purpose");
     },
     back: async (rack, d) => {
-      try {
-        await lifecycle.setStatus(rack, "active", {
-          cause: "presence",
-          actor: "mixer",
-          details: { offline_for_ms: d.offlineForMs, flaps: d.flaps },
-        });
-      } catch (err) {
-        failed(rack, "active", err);
-        throw err;
-      }
+      const details = { offline_for_ms: d.offlineForMs, flaps: d.flaps };
+      if (!(await change(rack, "active", { cause: "presence", actor: "mixer", details }))) return;
       counters.inc("presence.back");
       logger.info({ rack: rack.name, flaps: d.flaps }, "rack back online");
     },

@@ -36,23 +36,22 @@ export class SortedNames {
 
   /** The position of the first name >= `value` (the size when there is none). */
   lowerBound(value: string): number {
-    let lo = 0;
-    let hi = this.#names.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.#names[mid]! < value) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return this.#search(value, false);
   }
 
   /** The position of the first name > `value` (the size when there is none). */
   upperBound(value: string): number {
+    return this.#search(value, true);
+  }
+
+  /** Binary search for the first name above `value`, or at or above it when `pastEqual` is false. */
+  #search(value: string, pastEqual: boolean): number {
     let lo = 0;
     let hi = this.#names.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.#names[mid]! <= value) lo = mid + 1;
+      const name = this.#names[mid]!;
+      if (name < value || (pastEqual && name === value)) lo = mid + 1;
       else hi = mid;
     }
     return lo;

@@ -1,8 +1,10 @@
 // OTLP JSON ingest: what a summary keeps, the limits it enforces, and that no input makes it throw.
+
+import { jsonNestsDeeperThan } from "@fluxrig/wire/internal";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { RACK_100_ID, rackExport } from "../../test/support/otlp-fixtures.js";
-import { ingestOtlpJson, jsonNestsDeeperThan } from "./otlp-ingest.js";
+import { ingestOtlpJson } from "./otlp-ingest.js";
 import type { OtlpExportMetricsRequest } from "./otlp-json-schema.js";
 import { RackMetricsStore } from "./rack-metrics-store.js";
 

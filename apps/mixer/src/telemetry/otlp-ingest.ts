@@ -1,4 +1,5 @@
 // Accepts one OTLP/HTTP JSON metrics export into the store; answers every kind of junk with a reason, never throws.
+import { jsonNestsDeeperThan } from "@fluxrig/wire/internal";
 import { OtlpExportMetricsRequestSchema } from "./otlp-json-schema.js";
 import { countDataPoints, summariseResource } from "./otlp-metrics-summary.js";
 import type { RackMetrics, RackMetricsStore } from "./rack-metrics-store.js";
@@ -25,23 +26,6 @@ export type OtlpIngestResult =
       message: string;
       issues?: Array<{ path: string; message: string }>;
     };
-
-/** Whether JSON text nests deeper than `max`: one pass with a counter, skipping string contents. */
-export function jsonNestsDeeperThan(text: string, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) return true;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return false;
-}
 
 /**
  * Parses, checks and stores an export. Resources without a Rack identity are rejected one by one (partial

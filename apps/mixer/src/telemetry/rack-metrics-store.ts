@@ -1,5 +1,8 @@
 // The latest metrics each Rack exported over OTLP, in memory and bounded, for the REST API to show.
 
+import { EntityIdStringSchema } from "@fluxrig/wire";
+import { z } from "zod";
+
 export const METRIC_TYPES = ["gauge", "sum", "histogram", "exponential_histogram", "summary"] as const;
 export type MetricType = (typeof METRIC_TYPES)[number];
 
@@ -12,40 +15,51 @@ export type AttributeValue =
   | AttributeValue[]
   | { [key: string]: AttributeValue };
 
+// Documented, not checked: the summary that builds these values already bounded them.
+const AttributeValueSchema = z
+  .unknown()
+  .describe("A scalar, or an array or map of them") as unknown as z.ZodType<AttributeValue>;
+
 /** The aggregate of a histogram, exponential histogram or summary point. */
-export interface AggregateValue {
-  count: number;
-  sum: number | null;
-  min: number | null;
-  max: number | null;
-}
+const AggregateValueSchema = z.object({
+  count: z.number(),
+  sum: z.number().nullable(),
+  min: z.number().nullable(),
+  max: z.number().nullable(),
+});
+export type AggregateValue = z.infer<typeof AggregateValueSchema>;
 
-export interface MetricPoint {
-  attributes: Record<string, AttributeValue>;
-  /** A gauge or sum value (null when it was NaN or infinite), or the aggregate of a distribution. */
-  value: number | null | AggregateValue;
-}
-
-export interface MetricSummary {
-  name: string;
-  unit: string;
-  type: MetricType;
-  points: MetricPoint[];
-}
-
-/** What one Rack last exported. */
-export interface RackMetrics {
-  /** Decimal entity id, from the resource attribute `service.instance.id`. */
-  entity_id: string;
-  /** From the resource attribute `fluxrig.rack.name`; null when absent or not a Rack name. */
-  rack_name: string | null;
-  /** From the entity id itself, so it cannot disagree with the id. */
-  machine_id: number;
-  received_at: string;
-  /** True when metrics, points or attributes were dropped to stay within the store's limits. */
-  truncated: boolean;
-  metrics: MetricSummary[];
-}
+/** What one Rack last exported, as the REST API shows it (`GET /api/v1/racks/{ref}/metrics`). */
+export const RackMetricsSchema = z
+  .object({
+    /** Decimal entity id, from the resource attribute `service.instance.id`. */
+    entity_id: EntityIdStringSchema,
+    /** From the resource attribute `fluxrig.rack.name`; null when absent or not a Rack name. */
+    rack_name: z.string().nullable(),
+    /** From the entity id itself, so it cannot disagree with the id. */
+    machine_id: z.number().int(),
+    received_at: z.string().describe("ISO 8601 date-time"),
+    /** True when metrics, points or attributes were dropped to stay within the store's limits. */
+    truncated: z.boolean(),
+    metrics: z.array(
+      z.object({
+        name: z.string(),
+        unit: z.string(),
+        type: z.enum(METRIC_TYPES),
+        points: z.array(
+          z.object({
+            attributes: z.record(z.string(), AttributeValueSchema),
+            /** A gauge or sum value (null when it was NaN or infinite), or the aggregate of a distribution. */
+            value: z.union([z.number(), z.null(), AggregateValueSchema]),
+          }),
+        ),
+      }),
+    ),
+  })
+  .meta({ id: "RackMetrics" });
+export type RackMetrics = z.infer<typeof RackMetricsSchema>;
+export type MetricSummary = RackMetrics["metrics"][number];
+export type MetricPoint = MetricSummary["points"][number];
 
 /** Limits that keep one noisy or hostile exporter from growing the Mixer's memory without bound. */
 export interface RackMetricsLimits {

@@ -1,6 +1,6 @@
 // The passport the Rack holds: verify, store, activate; renewal and expiry deadlines; drop and revoke.
-import type { PassportEnvelope, PassportPayload } from "@fluxrig/passport";
-import { describeRefusal, renewalDueAt, verifyRackPassport } from "../identity/passport-checks.js";
+import { type PassportEnvelope, type PassportPayload, renewalDueAt } from "@fluxrig/passport";
+import { describeRefusal, verifyRackPassport } from "../identity/passport-checks.js";
 import { moveAside, storePassport } from "../identity/passport-store.js";
 import { removeScenarioFile } from "../scenario-cache.js";
 import type { AgentCore, HeldPassport } from "./agent-core.js";

@@ -1,8 +1,8 @@
 // A read-only view of the agent for logs, tests and debugging.
+import { renewalDueAt } from "@fluxrig/passport";
 import type { ScenarioPush } from "@fluxrig/wire";
 import type { GearInfo } from "../gears/gear-supervisor.js";
 import type { HeartbeatLoop } from "../heartbeat/heartbeat-loop.js";
-import { renewalDueAt } from "../identity/passport-checks.js";
 import { type LazySubsystem, loadedSubsystems } from "../lazy-subsystems.js";
 import type { LifecycleState } from "../lifecycle/agent-state-machine.js";
 import type { TelemetryState } from "../workloads.js";

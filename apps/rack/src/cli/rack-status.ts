@@ -12,10 +12,11 @@ import {
   publicKeyFromPrivate,
   publicKeyToBase64url,
   readStateFlux,
+  renewalDueAt,
   verifyPassport,
 } from "@fluxrig/passport";
 import { makePin, readPinFile } from "../identity/cluster-pin.js";
-import { describeRefusal, renewalDueAt } from "../identity/passport-checks.js";
+import { describeRefusal } from "../identity/passport-checks.js";
 import { statePaths } from "../identity/state-paths.js";
 import { readScenarioFile } from "../scenario-cache.js";
 

@@ -1,9 +1,8 @@
 // The pinned Cluster public key: from the config, or trusted on first enrollment and kept in rack.json.
 import type { KeyObject } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { keyId, publicKeyFromBase64url } from "@fluxrig/passport";
+import { keyId, publicKeyFromBase64url, writeFileAtomic } from "@fluxrig/passport";
 import { ClusterPinError } from "../rack-error.js";
-import { writeTextAtomic } from "./atomic-file.js";
 
 /** Where the pin came from. */
 export type PinSource = "config" | "enrollment";
@@ -82,7 +81,7 @@ export async function writePinFile(path: string, pin: ClusterPin): Promise<void>
     pin_source: pin.source,
     pinned_at: pin.pinnedAt,
   };
-  await writeTextAtomic({ path, text: `${JSON.stringify(json, null, 2)}\n`, mode: 0o600 });
+  await writeFileAtomic({ path, data: `${JSON.stringify(json, null, 2)}\n`, mode: 0o600 });
 }
 
 /** What {@link resolvePin} decided, for the boot log. */

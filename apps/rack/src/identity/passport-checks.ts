@@ -73,17 +73,3 @@ export function describeRefusal(error: unknown): PassportRefusal {
   }
   throw error;
 }
-
-/** Milliseconds since the epoch of a payload's issue and expiry times. */
-export function passportWindow(payload: PassportPayload): { issuedAtMs: number; expiresAtMs: number } {
-  return { issuedAtMs: Date.parse(payload.issued_at), expiresAtMs: Date.parse(payload.expires_at) };
-}
-
-/**
- * When to renew: once past 2/3 of the passport's life, so a Rack has a third of it to reach the Mixer.
- * @example renewalDueAt(payload) // issued + (expires - issued) * 2/3
- */
-export function renewalDueAt(payload: PassportPayload): number {
-  const { issuedAtMs, expiresAtMs } = passportWindow(payload);
-  return issuedAtMs + Math.floor(((expiresAtMs - issuedAtMs) * 2) / 3);
-}
