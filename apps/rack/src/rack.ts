@@ -282,6 +282,7 @@ class RackAgent implements Rack, AgentCore {
         status: () => heartbeatStatusOf(this.#state),
         entityId: () => this.id.entityId,
         workload: () => this.workloads.stats(),
+        scenario: () => this.workloads.scenario(),
       },
       publish: (subject, data) => nc.publish(subject, data),
       now: () => this.now(),

@@ -107,6 +107,11 @@ export class Workloads {
     this.#telemetry?.heartbeatSent();
   }
 
+  /** The scenario the gear runtime runs now, if any. */
+  scenario(): { name: string; version: string } | undefined {
+    return this.#gears?.scenario;
+  }
+
   /** Gear and message counts while the runtime runs. */
   stats(): WorkloadStats | undefined {
     return this.#gears?.stats();

@@ -68,6 +68,12 @@ export const HeartbeatSchema = z.strictObject({
   session: SessionIdSchema,
   version: VersionSchema,
   stats: RackStatsSchema,
+  /**
+   * The scenario the Rack's gear runtime runs, name and version, once it runs one: how the Mixer knows per Rack
+   * which version is in force. A Mixer older than this field refuses such heartbeats (strict schema): upgrade the
+   * Mixer first.
+   */
+  scenario: z.strictObject({ name: NameSchema, version: VersionSchema }).optional(),
   ts: TimestampSchema,
 });
 

@@ -99,6 +99,11 @@ export function formatStats(stats: Record<string, unknown> | null): string {
     parts.push(`messages ${scalar(messages.in)} in, ${scalar(messages.out)} out`);
     delete rest.messages;
   }
+  const scenario = isRecord(stats.scenario) ? stats.scenario : undefined;
+  if (scenario) {
+    parts.push(`runs scenario ${scalar(scenario.name)} v${scalar(scenario.version)}`);
+    delete rest.scenario;
+  }
   // The Mixer adds what the Rack said about itself and its heartbeat session.
   if (typeof stats.rack_status === "string") {
     parts.push(`reports ${stats.rack_status}`);

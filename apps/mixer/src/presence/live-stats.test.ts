@@ -89,6 +89,20 @@ describe("LiveStats", () => {
     expect(live.toJSONText()).toBe(JSON.stringify(live.toJSON()));
   });
 
+  test("the scenario a Rack says it runs is kept with its stats, and gone once it runs none", () => {
+    const live = new LiveStats();
+    const hb = heartbeat(BASE_STATS, 1, "active");
+    live.take({ ...hb, scenario: { name: "lab-demo", version: "3" } }, 0);
+    expect(live.toJSON()).toMatchObject({ scenario: { name: "lab-demo", version: "3" } });
+    expect(live.toJSONText()).toBe(JSON.stringify(live.toJSON()));
+    const kept = live.scenarioName;
+    live.take({ ...hb, seq: 2, scenario: { name: "lab-demo", version: "3" } }, 0);
+    expect(live.scenarioName).toBe(kept);
+    live.take({ ...hb, seq: 3 }, 0);
+    expect(live.toJSON()).not.toHaveProperty("scenario");
+    expect(live.toJSONText()).toBe(JSON.stringify(live.toJSON()));
+  });
+
   test("a schema key that is not a number or an object of numbers is refused at load", () => {
     expect(() => statsLayout(z.strictObject({ name: z.string() }))).toThrow("stats key name");
     expect(() => statsLayout(z.strictObject({ a: z.strictObject({ b: z.string() }) }))).toThrow(

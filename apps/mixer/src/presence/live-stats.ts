@@ -96,6 +96,9 @@ export class LiveStats {
   /** The optional keys the latest heartbeat sent (their groups' bits). */
   present = 0;
   rackStatus: HeartbeatStatus = "active";
+  /** The scenario the Rack says its gears run (name, version); empty while it runs none. */
+  scenarioName = "";
+  scenarioVersion = "";
   session = "";
   seq = 0;
   flaps = 0;
@@ -109,14 +112,20 @@ export class LiveStats {
   take(hb: Heartbeat, flaps: number): void {
     this.present = this.#layout.copy(this.values, hb.stats);
     this.rackStatus = internStatus(hb.status);
+    // Kept, not replaced, while equal: a steady Rack retains no new strings per heartbeat.
+    const scenario = hb.scenario;
+    const name = scenario?.name ?? "";
+    const version = scenario?.version ?? "";
+    if (this.scenarioName !== name) this.scenarioName = name;
+    if (this.scenarioVersion !== version) this.scenarioVersion = version;
     if (this.session !== hb.session) this.session = hb.session;
     this.seq = hb.seq;
     this.flaps = flaps;
   }
 
   /**
-   * The stored form (the `stats` column): the heartbeat's stats as sent, plus `rack_status` and
-   * `presence: { flaps, session, seq }`.
+   * The stored form (the `stats` column): the heartbeat's stats as sent, plus `scenario: { name, version }` (what
+   * the Rack runs, when it runs one), `rack_status` and `presence: { flaps, session, seq }`.
    */
   toJSON(): Record<string, unknown> {
     const stats: Record<string, unknown> = {};
@@ -131,6 +140,7 @@ export class LiveStats {
       for (let i = 0; i < leaves.length; i++) numbers[leaves[i]!] = this.values[group.at + i]!;
       stats[group.key] = numbers;
     }
+    if (this.scenarioName !== "") stats.scenario = { name: this.scenarioName, version: this.scenarioVersion };
     stats.rack_status = this.rackStatus;
     stats.presence = { flaps: this.flaps, session: this.session, seq: this.seq };
     return stats;
@@ -147,6 +157,11 @@ export class LiveStats {
       if (text.length > 1) text += ",";
       for (let i = 0; i < group.texts.length; i++) text += group.texts[i]! + num(this.values[group.at + i]!);
       text += group.close;
+    }
+    if (this.scenarioName !== "") {
+      text +=
+        `${text.length > 1 ? "," : ""}"scenario":{"name":${JSON.stringify(this.scenarioName)},` +
+        `"version":${JSON.stringify(this.scenarioVersion)}}`;
     }
     return (
       `${text}${text.length > 1 ? "," : ""}"rack_status":${JSON.stringify(this.rackStatus)},` +

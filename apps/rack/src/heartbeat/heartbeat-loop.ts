@@ -14,6 +14,8 @@ export interface HeartbeatSource {
   entityId(): string | null;
   /** Gear and message counts, when the gear runtime runs. */
   workload(): WorkloadStats | undefined;
+  /** The scenario the gear runtime runs, if any. */
+  scenario?(): { name: string; version: string } | undefined;
 }
 
 /** Options of {@link HeartbeatLoop}. */
@@ -94,6 +96,7 @@ export class HeartbeatLoop {
     const entityId = source.entityId();
     if (reported === null || entityId === null) return null;
     this.#seq += 1;
+    const scenario = source.scenario?.();
     return {
       v: 1,
       entity_id: entityId,
@@ -103,6 +106,7 @@ export class HeartbeatLoop {
       session: this.session,
       version: this.#opts.version,
       stats: this.#opts.sampler.sample(source.workload()),
+      ...(scenario !== undefined ? { scenario: { name: scenario.name, version: scenario.version } } : {}),
       ts: (this.#opts.now?.() ?? new Date()).toISOString(),
     };
   }

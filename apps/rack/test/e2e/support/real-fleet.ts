@@ -101,6 +101,7 @@ export interface RackView {
 /** The heartbeat stats as the Mixer stores them (the Rack's stats plus what presence adds). */
 export interface RackViewStats {
   rack_status?: string;
+  scenario?: { name: string; version: string };
   gears?: { running: number; failed: number; restarts: number };
   messages?: { in: number; out: number };
   mem?: { rss_bytes: number };
