@@ -3,8 +3,11 @@ import type { Logger } from "pino";
 import { type ApiDeps, createApi, startApiServer } from "./api/index.js";
 import type { MixerConfig } from "./config.js";
 
-/** What the API serves: the Mixer's operations, its cluster facts and its counters. */
-export type ApiServices = Pick<ApiDeps, "racks" | "scenarios" | "audit" | "cluster" | "counters">;
+/** What the API serves: the Mixer's operations, its cluster facts, its counters and its Prometheus metrics. */
+export type ApiServices = Pick<
+  ApiDeps,
+  "racks" | "scenarios" | "audit" | "cluster" | "counters" | "prometheus"
+>;
 
 export interface ApiHandle {
   url: string;
@@ -25,6 +28,7 @@ export async function startApi(opts: {
       token: config.api.auth_token || null,
       disabled: config.api.auth_disabled_dangerously,
       telemetryToken: config.api.telemetry_token || null,
+      metricsToken: config.api.metrics_token || null,
     },
     logger,
     maxBodyBytes: config.api.max_body_bytes,

@@ -51,6 +51,8 @@ export const MixerConfigSchema = z
       auth_token: z.string().default(""),
       /** Accepted on POST /v1/metrics only, so Racks export telemetry without the operator token. */
       telemetry_token: z.string().default(""),
+      /** Accepted on GET /metrics only, so a Prometheus scraper need not hold the operator token. */
+      metrics_token: z.string().default(""),
       auth_disabled_dangerously: z.boolean().default(false),
       max_body_bytes: z
         .number()

@@ -21,6 +21,7 @@ import { AuditOperationsService } from "./fleet/audit-operations.js";
 import { RackNotifier } from "./fleet/rack-notifier.js";
 import { RackOperationsService } from "./fleet/rack-operations.js";
 import { RackStatusChanges } from "./fleet/rack-status-changes.js";
+import { createMixerMetrics, type MixerMetrics } from "./metrics/mixer-metrics.js";
 import { PassportIssuer } from "./passports/passport-issuer.js";
 import { startPresence } from "./presence/start-presence.js";
 import { MachineIdPool } from "./registry/machine-id-pool.js";
@@ -54,6 +55,8 @@ export interface Mixer {
   readonly scenarios: ScenarioService;
   readonly audit: AuditOperationsService;
   readonly counters: Counters;
+  /** The Mixer's own metrics in Prometheus format (`GET /metrics`). */
+  readonly metrics: MixerMetrics;
   clusterInfo(): Promise<ClusterInfo>;
   /** Stops taking hellos and heartbeats, writes what presence holds, and checkpoints. Leaves db and nc open. */
   stop(): Promise<void>;
@@ -99,6 +102,14 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     counters,
   });
   scenarios.attach(lifecycle);
+  // Read at scrape time from what the Mixer already keeps; the bus link is read once presence exists.
+  let busLinkUp = () => !nc.isClosed();
+  const metrics = createMixerMetrics({
+    counters,
+    racksByStatus: () => directory.counts(),
+    writerStats: () => writer.stats,
+    busLinkUp: () => busLinkUp(),
+  });
   const presence = startPresence({
     db,
     nc,
@@ -111,7 +122,9 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     missedHeartbeats: config.presence.missed_heartbeats,
     flushIntervalMs: config.presence.flush_interval,
     pendingTtlMs: config.enrollment.pending_ttl,
+    timings: metrics,
   });
+  busLinkUp = () => !nc.isClosed() && !presence.tracker.blind;
   const racks = new RackOperationsService({ db, lifecycle, directory, presence: presence.tracker, clock });
   const audit = new AuditOperationsService(db, racks);
 
@@ -167,6 +180,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     scenarios,
     audit,
     counters,
+    metrics,
     clusterInfo: () => clusterInfo(sources),
     stop: async () => {
       await hellos.stop();
@@ -268,6 +282,7 @@ export async function startMixer(opts: {
         audit: mixer.audit,
         counters: mixer.counters,
         cluster: () => mixer.clusterInfo(),
+        prometheus: mixer.metrics,
       },
       config,
       logger,

@@ -16,6 +16,8 @@ export interface ApiAuth {
    * the operator token that can adopt and revoke. The API token is accepted there too.
    */
   telemetryToken?: string | null;
+  /** An optional token accepted on `GET /metrics` only (a Prometheus scraper); the API token is accepted there too. */
+  metricsToken?: string | null;
 }
 
 export interface ApiDeps {
@@ -32,10 +34,19 @@ export interface ApiDeps {
   metrics?: RackMetricsStore;
   /** Named counters (`api.refused.<code>`, `otlp.accepted`, ...), shown in cluster info by the Mixer. */
   counters?: { inc(name: string): void };
+  /** The Mixer's own metrics in Prometheus text format, served at `GET /metrics`; the route is absent without it. */
+  prometheus?: PrometheusExposition;
   /** The Mixer's version, for the OpenAPI document's `info.version`. */
   version?: string;
   /** The Mixer's notion of now (metrics `received_at`). */
   clock?: () => Date;
+}
+
+/** What `GET /metrics` serves: a scrape reads the Mixer's live counters at that moment. */
+export interface PrometheusExposition {
+  /** The exposition's `Content-Type` (Prometheus text format 0.0.4). */
+  readonly contentType: string;
+  render(): Promise<string>;
 }
 
 /** Hono's environment for every API handler. */

@@ -49,7 +49,7 @@ export interface ApiRouteSpec<
   query?: QS;
   body?: BodySpec;
   rawBody?: RawBodySpec;
-  response: { schema: R; description: string; mediaType?: "application/json" | "text/html" };
+  response: { schema: R; description: string; mediaType?: "application/json" | "text/html" | "text/plain" };
   /** Codes the operations behind the route may refuse with; the HTTP layer's own codes are added for you. */
   errors?: readonly WireErrorCode[];
   /** Statuses that differ from `WIRE_ERROR_HTTP_STATUS` for this route only (the handler throws with them). */
@@ -264,6 +264,7 @@ export function routeKit(opts: RouteKitOptions) {
       tags: [spec.tag],
       security: spec.auth === "none" ? [] : [{ bearerAuth: [] }],
       ...(spec.auth === "telemetry" ? { "x-fluxrig-auth": "API token or telemetry token" } : {}),
+      ...(spec.auth === "metrics" ? { "x-fluxrig-auth": "API token or metrics token" } : {}),
       request: { ...request, ...(requestBody === undefined ? {} : { body: requestBody }) },
       responses,
     } as RouteConfig;

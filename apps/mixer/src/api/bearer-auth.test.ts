@@ -1,6 +1,14 @@
-// Auth: missing, wrong and right tokens, the telemetry token's reach, disabled auth, and health without a token.
+// Auth: missing, wrong and right tokens, the telemetry and metrics tokens' reach, disabled auth, open health.
 import { describe, expect, test } from "vitest";
-import { authed, buildTestApi, errorOf, TELEMETRY_TOKEN, TOKEN } from "../../test/support/test-api.js";
+import {
+  authed,
+  buildTestApi,
+  errorOf,
+  FAKE_EXPOSITION,
+  METRICS_TOKEN,
+  TELEMETRY_TOKEN,
+  TOKEN,
+} from "../../test/support/test-api.js";
 import { ApiAuthMissingError } from "../runtime/errors.js";
 
 const OTLP_EMPTY = { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" };
@@ -55,6 +63,24 @@ describe("bearer token", () => {
     expect(racks.status).toBe(401);
     const withApiToken = await app.request("/v1/metrics", authed(OTLP_EMPTY));
     expect(withApiToken.status).toBe(200);
+  });
+
+  test("the metrics token opens GET /metrics and nothing else; the API token opens it too", async () => {
+    const { app } = buildTestApi();
+    const scrape = await app.request("/metrics", authed({ token: METRICS_TOKEN }));
+    expect(scrape.status).toBe(200);
+    expect(scrape.headers.get("Content-Type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(await scrape.text()).toBe(FAKE_EXPOSITION);
+    expect((await app.request("/metrics", authed())).status).toBe(200);
+    expect((await app.request("/api/v1/racks", authed({ token: METRICS_TOKEN }))).status).toBe(401);
+    expect((await app.request("/api/v1/cluster", authed({ token: METRICS_TOKEN }))).status).toBe(401);
+    const otlp = await app.request("/v1/metrics", authed({ ...OTLP_EMPTY, token: METRICS_TOKEN }));
+    expect(otlp.status).toBe(401);
+    expect((await app.request("/metrics", authed({ token: TELEMETRY_TOKEN }))).status).toBe(401);
+    const wrong = await app.request("/metrics", authed({ token: `${METRICS_TOKEN}x` }));
+    expect(wrong.status).toBe(401);
+    expect((await errorOf(wrong)).code).toBe("unauthorized");
+    expect((await app.request("/metrics")).status).toBe(401);
   });
 
   test.each(["/health", "/api/v1/health"])("GET %s needs no token", async (path) => {

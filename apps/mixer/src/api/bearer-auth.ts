@@ -4,8 +4,8 @@ import type { MiddlewareHandler } from "hono";
 import { OperationError } from "../errors/wire-refusal.js";
 import type { ApiAuth, ApiEnv } from "./api-deps.js";
 
-/** Who may call: anyone, holders of the API token, or holders of the API or the telemetry token. */
-export type RouteAuth = "none" | "api" | "telemetry";
+/** Who may call: anyone, holders of the API token, or holders of the API or the telemetry (or metrics) token. */
+export type RouteAuth = "none" | "api" | "telemetry" | "metrics";
 
 // Hono's bearerAuth answers a malformed header with 400 and a text body, and refuses tokens outside a narrow
 // alphabet; operators pick tokens freely and scripts need one JSON 401, so the check is written here.
@@ -30,7 +30,8 @@ function matchesAny(presented: Buffer, expected: readonly Buffer[]): boolean {
 }
 
 /**
- * Middleware factory: `check("api")` admits the API token, `check("telemetry")` the API or telemetry token.
+ * Middleware factory: `check("api")` admits the API token, `check("telemetry")` the API or telemetry token,
+ * `check("metrics")` the API or metrics token.
  *
  * @example
  * const check = bearerAuthChecks(deps.auth, deps.counters);
@@ -42,12 +43,13 @@ export function bearerAuthChecks(
 ): (level: Exclude<RouteAuth, "none">) => MiddlewareHandler<ApiEnv> {
   const api = auth.token ? [digest(auth.token)] : [];
   const telemetry = auth.telemetryToken ? [...api, digest(auth.telemetryToken)] : api;
+  const metrics = auth.metricsToken ? [...api, digest(auth.metricsToken)] : api;
   const pass: MiddlewareHandler<ApiEnv> = async (_c, next) => {
     await next();
   };
   return (level) => {
     if (auth.disabled) return pass;
-    const expected = level === "api" ? api : telemetry;
+    const expected = level === "api" ? api : level === "metrics" ? metrics : telemetry;
     return async (c, next) => {
       const header = c.req.header("Authorization");
       if (header === undefined || header === "") {

@@ -12,6 +12,7 @@ import { errorHandler, notFoundHandler } from "./error-handler.js";
 import { eventRoutes } from "./event-routes.js";
 import { metricsRoutes } from "./metrics-routes.js";
 import { otlpRoutes } from "./otlp-routes.js";
+import { prometheusRoutes } from "./prometheus-routes.js";
 import { rackRoutes } from "./rack-routes.js";
 import { requestLog } from "./request-log.js";
 import { scenarioRoutes } from "./scenario-routes.js";
@@ -65,6 +66,7 @@ export function createApi(deps: ApiDeps): ApiApp {
     clock: deps.clock ?? (() => new Date()),
     counters: deps.counters,
   });
+  if (deps.prometheus !== undefined) prometheusRoutes(app, kit, deps.prometheus);
   docsRoutes(app, kit, { version: deps.version ?? "0.0.0" });
   return app;
 }

@@ -1,5 +1,5 @@
 // Public surface of the REST API module: build the app, serve it, and the types the Mixer wires it with.
-export type { ApiAuth, ApiDeps, ApiEnv } from "./api-deps.js";
+export type { ApiAuth, ApiDeps, ApiEnv, PrometheusExposition } from "./api-deps.js";
 export { ACTOR_HEADER } from "./api-route.js";
 export {
   ApiListenAddressError,

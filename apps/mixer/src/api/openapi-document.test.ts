@@ -58,6 +58,7 @@ describe("GET /api/v1/openapi.json", () => {
       "/api/v1/health",
       "/api/v1/racks/{ref}/adopt",
       "/v1/metrics",
+      "/metrics",
       "/api/v1/docs",
     ]) {
       expect(doc.paths[path], path).toBeDefined();

@@ -1,4 +1,5 @@
 // The sweep confirms that the Mixer has caught up with the bus before it marks anyone offline.
+import { waitFor } from "@fluxrig/testkit";
 import { describe, expect, test } from "vitest";
 import { heartbeatFixture, RACK_ID, rackRecordFixture } from "../../test/support/presence-fixtures.js";
 import type { RackStatusChanges } from "../fleet/rack-status-changes.js";
@@ -92,5 +93,54 @@ describe("PresenceSweeper.sweep", () => {
     // Nobody left to judge: no round trip to the bus at all.
     expect(await ctx.sweeper.sweep()).toBe(0);
     expect(confirmations).toBe(1);
+  });
+});
+
+describe("PresenceSweeper timings", () => {
+  test("every flush and sweep the timers run reports its duration in seconds", async () => {
+    const directory = new RackDirectory();
+    const presence = new PresenceTracker(
+      { heartbeatIntervalMs: 100, missedHeartbeats: 3, startedAtMs: 0 },
+      {
+        directory,
+        sink: {
+          flush: async () => undefined,
+          markBack: async () => undefined,
+          markStopped: async () => undefined,
+        },
+      },
+    );
+    const seen = { flush: [] as number[], sweep: [] as number[] };
+    const report = (duty: "flush" | "sweep") => (seconds: number) => void seen[duty].push(seconds);
+    const sweeper = new PresenceSweeper({
+      presence,
+      changes: { offline: async () => undefined },
+      lifecycle: {
+        flushHelloFacts: async () => 0,
+        remove: async () => {
+          throw new Error("no pending Rack to remove");
+        },
+      },
+      clock: () => new Date(),
+      logger: createLogger({ level: "silent" }),
+      counters: new Counters(),
+      flushIntervalMs: 10,
+      sweepIntervalMs: 10,
+      pendingTtlMs: 60_000,
+      timings: { flush: report("flush"), sweep: report("sweep") },
+    });
+    sweeper.start();
+    try {
+      await waitFor(() => seen.flush.length > 0 && seen.sweep.length > 0, {
+        timeoutMs: 5000,
+        message: "a flush and a sweep timed",
+      });
+    } finally {
+      await sweeper.stop();
+    }
+    for (const s of [...seen.flush, ...seen.sweep]) {
+      expect(s).toBeGreaterThanOrEqual(0);
+      expect(s).toBeLessThan(5);
+    }
   });
 });

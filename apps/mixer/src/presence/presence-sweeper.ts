@@ -6,6 +6,12 @@ import type { Clock, Counters } from "../runtime/counters.js";
 import type { PresenceStatusChanges } from "./presence-status.js";
 import type { PresenceTracker } from "./presence-tracker.js";
 
+/** Where the sweeper reports how long each flush and sweep took (the Mixer's Prometheus histograms). */
+export interface PresenceTimings {
+  flush(seconds: number): void;
+  sweep(seconds: number): void;
+}
+
 export interface PresenceSweeperOptions {
   presence: PresenceTracker;
   lifecycle: Pick<RackStatusChanges, "flushHelloFacts" | "remove">;
@@ -25,6 +31,8 @@ export interface PresenceSweeperOptions {
    */
   confirmCaughtUp?: () => Promise<void>;
   confirmTimeoutMs?: number;
+  /** Told the duration of every flush and sweep; nothing is timed without it. */
+  timings?: PresenceTimings;
 }
 
 /** One timer loop per duty; each waits for its own work to finish before it is scheduled again. */
@@ -39,8 +47,8 @@ export class PresenceSweeper {
   }
 
   start(): void {
-    this.#loop(this.#o.flushIntervalMs, () => this.flush());
-    this.#loop(this.#o.sweepIntervalMs, () => this.sweep());
+    this.#loop(this.#o.flushIntervalMs, () => this.#timed("flush", () => this.flush()));
+    this.#loop(this.#o.sweepIntervalMs, () => this.#timed("sweep", () => this.sweep()));
     // Pending TTL is coarse by nature; checking ten times per TTL (at most once a second) is plenty.
     this.#loop(Math.max(1000, Math.floor(this.#o.pendingTtlMs / 10)), () => this.expirePending());
   }
@@ -136,6 +144,18 @@ export class PresenceSweeper {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     await Promise.allSettled([...this.#running]);
+  }
+
+  /** Runs one duty and reports its wall time (monotonic clock), failed or not. */
+  async #timed(duty: keyof PresenceTimings, fn: () => Promise<unknown>): Promise<unknown> {
+    const timings = this.#o.timings;
+    if (timings === undefined) return fn();
+    const started = performance.now();
+    try {
+      return await fn();
+    } finally {
+      timings[duty]((performance.now() - started) / 1000);
+    }
   }
 
   #loop(intervalMs: number, fn: () => Promise<unknown>): void {

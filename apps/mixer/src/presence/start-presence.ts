@@ -9,7 +9,7 @@ import { watchBus } from "../runtime/bus-watch.js";
 import type { Clock, Counters } from "../runtime/counters.js";
 import { subscribeHeartbeats } from "./heartbeat-subscription.js";
 import { presenceStatusChanges } from "./presence-status.js";
-import { PresenceSweeper } from "./presence-sweeper.js";
+import { PresenceSweeper, type PresenceTimings } from "./presence-sweeper.js";
 import { PresenceTracker } from "./presence-tracker.js";
 
 export interface PresenceDeps {
@@ -24,6 +24,8 @@ export interface PresenceDeps {
   missedHeartbeats: number;
   flushIntervalMs: number;
   pendingTtlMs: number;
+  /** Told how long each flush and sweep took. */
+  timings?: PresenceTimings;
 }
 
 export interface RunningPresence {
@@ -66,6 +68,7 @@ export function startPresence(deps: PresenceDeps): RunningPresence {
     pendingTtlMs: deps.pendingTtlMs,
     confirmCaughtUp: heartbeats.caughtUp,
     confirmTimeoutMs: tracker.offlineAfterMs,
+    timings: deps.timings,
   });
   sweeper.start();
   // While the Mixer cannot see the bus it judges nobody; when it sees it again, every Rack gets a fresh window.

@@ -7,6 +7,9 @@ import { FakeFleet } from "./fake-fleet.js";
 
 export const TOKEN = "t0ken-for-tests";
 export const TELEMETRY_TOKEN = "telemetry-t0ken";
+export const METRICS_TOKEN = "metrics-t0ken";
+/** What the fake `GET /metrics` serves. */
+export const FAKE_EXPOSITION = "# HELP fake_metric A fake.\n# TYPE fake_metric gauge\nfake_metric 1\n";
 export const NOW = new Date("2025-06-01T12:00:00.000Z");
 
 export interface TestApi {
@@ -31,12 +34,16 @@ export function buildTestApi(over: Partial<ApiDeps> = {}): TestApi {
     scenarios: fleet.scenarios,
     audit: fleet.audit,
     cluster: fleet.cluster,
-    auth: { token: TOKEN, disabled: false, telemetryToken: TELEMETRY_TOKEN },
+    auth: { token: TOKEN, disabled: false, telemetryToken: TELEMETRY_TOKEN, metricsToken: METRICS_TOKEN },
     logger,
     maxBodyBytes: 64 * 1024,
     counters: { inc: (name) => void counters.set(name, (counters.get(name) ?? 0) + 1) },
     version: "9.9.9",
     clock: () => NOW,
+    prometheus: {
+      contentType: "text/plain; version=0.0.4; charset=utf-8",
+      render: async () => FAKE_EXPOSITION,
+    },
     ...over,
     metrics: store,
   };
