@@ -316,6 +316,12 @@ function appendLifecycleRow(a: DuckDBAppender, v: InsertValues): void {
   a.appendVarchar(life.publicKey);
   a.appendTimestamp(v.firstSeen);
   a.appendTimestamp(v.statusChangedAt);
+  appendPassportAndHello(a, v);
+}
+
+/** The columns both lifecycle appenders end with, in table order: the passport, then the hello facts. */
+function appendPassportAndHello(a: DuckDBAppender, v: { rack: RackRecord; passport: PassportTimes }): void {
+  const life = v.rack.lifecycle;
   a.appendInteger(life.passportSerial);
   appendTime(a, v.passport.issuedAt);
   appendTime(a, v.passport.expiresAt);
@@ -326,19 +332,12 @@ function appendLifecycleRow(a: DuckDBAppender, v: InsertValues): void {
 }
 
 function appendBatchRow(a: DuckDBAppender, v: UpdateValues): void {
-  const life = v.rack.lifecycle;
   a.appendUBigInt(v.rack.entityId);
   a.appendVarchar(v.rack.status);
   a.appendVarchar(v.rack.version);
   a.appendVarchar(v.attributes);
   a.appendTimestamp(v.statusChangedAt);
-  a.appendInteger(life.passportSerial);
-  appendTime(a, v.passport.issuedAt);
-  appendTime(a, v.passport.expiresAt);
-  appendTime(a, v.passport.validUntil);
-  appendText(a, life.lastSource);
-  a.appendBigInt(BigInt(life.helloCount));
-  a.appendInteger(life.flaps);
+  appendPassportAndHello(a, v);
 }
 
 function appendAuditRow(a: DuckDBAppender, e: AuditEvent): void {
