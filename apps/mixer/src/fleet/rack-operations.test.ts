@@ -3,7 +3,7 @@
 import { generateKeyPair, publicKeyToBase64url } from "@fluxrig/passport";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type LifecycleHarness, openLifecycleHarness } from "../../test/support/lifecycle-test-harness.js";
-import { heartbeatFixture } from "../../test/support/presence-fixtures.js";
+import { heartbeatFixture, NULL_PRESENCE_SINK } from "../../test/support/presence-fixtures.js";
 import { listRacks } from "../../test/support/registry-oracle.js";
 import type { TestRegistry } from "../../test/support/registry-test-harness.js";
 import { OperationError } from "../errors/wire-refusal.js";
@@ -32,11 +32,7 @@ beforeEach(async () => {
     { heartbeatIntervalMs: 1000, missedHeartbeats: 3, startedAtMs: t.clock.now().getTime() },
     {
       directory,
-      sink: {
-        flush: async () => undefined,
-        markBack: async () => undefined,
-        markStopped: async () => undefined,
-      },
+      sink: NULL_PRESENCE_SINK,
     },
   );
   ops = new RackOperationsService({ db: t.db, lifecycle, directory, presence, clock: () => t.clock.now() });

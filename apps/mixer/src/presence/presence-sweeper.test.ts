@@ -1,7 +1,12 @@
 // The sweep confirms that the Mixer has caught up with the bus before it marks anyone offline.
 import { waitFor } from "@fluxrig/testkit";
 import { describe, expect, test } from "vitest";
-import { heartbeatFixture, RACK_ID, rackRecordFixture } from "../../test/support/presence-fixtures.js";
+import {
+  heartbeatFixture,
+  NULL_PRESENCE_SINK,
+  RACK_ID,
+  rackRecordFixture,
+} from "../../test/support/presence-fixtures.js";
 import type { RackStatusChanges } from "../fleet/rack-status-changes.js";
 import { RackDirectory } from "../registry/rack-directory.js";
 import { Counters } from "../runtime/counters.js";
@@ -17,11 +22,7 @@ function setup(confirmCaughtUp?: () => Promise<void>) {
     { heartbeatIntervalMs: 100, missedHeartbeats: 3, startedAtMs: 0 },
     {
       directory,
-      sink: {
-        flush: async () => undefined,
-        markBack: async () => undefined,
-        markStopped: async () => undefined,
-      },
+      sink: NULL_PRESENCE_SINK,
     },
   );
   let nowMs = 2000;
@@ -103,11 +104,7 @@ describe("PresenceSweeper timings", () => {
       { heartbeatIntervalMs: 100, missedHeartbeats: 3, startedAtMs: 0 },
       {
         directory,
-        sink: {
-          flush: async () => undefined,
-          markBack: async () => undefined,
-          markStopped: async () => undefined,
-        },
+        sink: NULL_PRESENCE_SINK,
       },
     );
     const seen = { flush: [] as number[], sweep: [] as number[] };

@@ -1,5 +1,6 @@
 // Test fixtures for presence: one Rack id, its directory record and a valid heartbeat to vary.
 import type { Heartbeat } from "@fluxrig/wire";
+import type { PresenceSink } from "../../src/presence/presence-tracker.js";
 import type { RackRecord } from "../../src/registry/registry-records.js";
 import { rackRecordFixture as recordFixture } from "./rack-record-fixture.js";
 
@@ -31,3 +32,10 @@ export function heartbeatFixture(over: Partial<Heartbeat> = {}): Heartbeat {
 export function rackRecordFixture(over: Parameters<typeof recordFixture>[0] = {}): RackRecord {
   return recordFixture({ entityId: RACK_ID, name: "rack-a", ...over });
 }
+
+/** A presence sink that writes nothing and asks for no status change: for tests of what presence decides itself. */
+export const NULL_PRESENCE_SINK: PresenceSink = {
+  flush: async () => undefined,
+  markBack: async () => undefined,
+  markStopped: async () => undefined,
+};
