@@ -18,6 +18,8 @@ export const PASSPORT_ERROR_CODES = {
   key: "PASSPORT_KEY",
   keyPermission: "PASSPORT_KEY_PERMISSION",
   stateFlux: "PASSPORT_STATE_FLUX",
+  nkey: "PASSPORT_NKEY",
+  controlSignature: "PASSPORT_CONTROL_SIGNATURE",
 } as const;
 
 /** One of {@link PASSPORT_ERROR_CODES}. @example const c: PassportErrorCode = "PASSPORT_EXPIRED"; */
@@ -224,6 +226,32 @@ export class StateFluxError extends PassportError {
   constructor(opts: { path: string; reason: StateFluxErrorReason; detail: string; cause?: unknown }) {
     super(PASSPORT_ERROR_CODES.stateFlux, `state file ${opts.path}: ${opts.reason}: ${opts.detail}`, opts);
     this.path = opts.path;
+    this.reason = opts.reason;
+  }
+}
+
+/** Not a well-formed nkey, or not an Ed25519 key to make one of. @example new NkeyFormatError("checksum does not match") */
+export class NkeyFormatError extends PassportError {
+  override readonly name = "NkeyFormatError";
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(PASSPORT_ERROR_CODES.nkey, message, options);
+  }
+}
+
+/**
+ * A control message (hello reply, passport or scenario push) whose Cluster Key signature is missing, malformed, made
+ * by another key, or does not match its bytes.
+ *
+ * @example
+ * new ControlSignatureError({ reason: "missing", message: "no Fluxrig-Sig header" });
+ */
+export class ControlSignatureError extends PassportError {
+  override readonly name = "ControlSignatureError";
+  readonly reason: "missing" | "malformed" | "wrong_key" | "invalid";
+
+  constructor(opts: { reason: ControlSignatureError["reason"]; message: string }) {
+    super(PASSPORT_ERROR_CODES.controlSignature, opts.message);
     this.reason = opts.reason;
   }
 }

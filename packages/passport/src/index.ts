@@ -1,6 +1,7 @@
 // Public API of @fluxrig/passport: Ed25519 keys, the signed passport envelope, and atomic state.flux files.
 
 export { type AtomicWriteOptions, writeFileAtomic } from "./atomic-write.js";
+export { CONTROL_SIGNATURE_HEADER, signControlMessage, verifyControlMessage } from "./control-signature.js";
 export {
   decodePassportPayload,
   MAX_PASSPORT_BYTES,
@@ -12,6 +13,8 @@ export {
   stringifyPassport,
 } from "./envelope.js";
 export {
+  ControlSignatureError,
+  NkeyFormatError,
   PASSPORT_ERROR_CODES,
   PassportError,
   type PassportErrorCode,
@@ -47,6 +50,21 @@ export {
   signBytes,
   verifyBytes,
 } from "./keys.js";
+export {
+  base32Encode,
+  crc16,
+  decodePublicNkey,
+  encodePublicNkey,
+  encodeSeedNkey,
+  NKEY_ROLES,
+  type NkeyRole,
+  nkeyOf,
+  privateKeyOfSeed,
+  publicKeyOfNkey,
+  rawPublicKey,
+  seedNkeyOf,
+} from "./nkey.js";
+export { type NonceAuth, nonceAuthenticator } from "./nonce-authenticator.js";
 export { NAME_PATTERN, PASSPORT_PAYLOAD_KEYS, type PassportPayload, type PassportStatus } from "./payload.js";
 export { SignatureMemo } from "./signature-memo.js";
 export { readStateFlux, stateFluxText, writeStateFlux } from "./state-flux.js";

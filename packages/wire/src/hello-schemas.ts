@@ -1,5 +1,6 @@
 // Schemas of the hello request (enrollment and session recovery) and its reply, SPEC §5.
 import { z } from "zod";
+import { BusCredentialSchema } from "./bus-credential-schema.js";
 import { PassportEnvelopeSchema } from "./passport-envelope-schema.js";
 import {
   EntityIdStringSchema,
@@ -139,7 +140,9 @@ export const HEARTBEAT_INTERVAL_BOUNDS = { minMs: 100, maxMs: 3_600_000 } as con
 
 /**
  * Mixer to Rack, the reply to a hello. `entity_id` and `machine_id` once allocated; `passport` when active;
- * `error` when refused.
+ * `error` when refused; `bus_credential` in `jwt` bus mode, for every status but rejected, revoked and refused. On the
+ * bootstrap path (the reply inbox is `_INBOX._bootstrap.`, readable by every bootstrap holder) the Mixer sends only
+ * the status, the Cluster key, the interval and the credential; the Rack reconnects as itself and asks again.
  *
  * @example
  * HelloReplySchema.parse({ v: 1, status: "pending", cluster_public_key, cluster_key_id, heartbeat_interval_ms: 5000 });
@@ -154,6 +157,7 @@ export const HelloReplySchema = z.strictObject({
   heartbeat_interval_ms: z.int().min(HEARTBEAT_INTERVAL_BOUNDS.minMs).max(HEARTBEAT_INTERVAL_BOUNDS.maxMs),
   passport: PassportEnvelopeSchema.optional(),
   error: WireErrorBodySchema.optional(),
+  bus_credential: BusCredentialSchema.optional(),
 });
 
 /** A decoded hello reply. */

@@ -37,6 +37,7 @@ export {
   ScenarioSummarySchema,
 } from "./api-bodies.js";
 export { type DecodeOptions, type DecodeResult, parseBoundedJson } from "./bounded-json.js";
+export { type BusCredential, BusCredentialSchema } from "./bus-credential-schema.js";
 export { INBOX_PREFIXES, inboxWildcard, PUSH_WILDCARDS, rackInboxPrefix } from "./bus-subjects.js";
 export {
   decodeHeartbeat,

@@ -1,5 +1,6 @@
 // Schemas of what the Mixer pushes to one Rack: passport changes and scenarios (SPEC §5, §10).
 import { z } from "zod";
+import { BusCredentialSchema } from "./bus-credential-schema.js";
 import { PassportEnvelopeSchema } from "./passport-envelope-schema.js";
 import {
   NameSchema,
@@ -11,12 +12,13 @@ import {
 import { isValidRackName, wireMessageSubject } from "./subjects.js";
 
 /**
- * Why a passport push was sent.
+ * Why a passport push was sent. `credential`: only a fresh bus credential (its grant changed with the scenario); the
+ * Rack reconnects with it.
  *
  * @example
  * PASSPORT_PUSH_KINDS.includes("renewed"); // true
  */
-export const PASSPORT_PUSH_KINDS = ["issued", "renewed", "revoked", "status"] as const;
+export const PASSPORT_PUSH_KINDS = ["issued", "renewed", "revoked", "status", "credential"] as const;
 export type PassportPushKind = (typeof PASSPORT_PUSH_KINDS)[number];
 
 /**
@@ -31,7 +33,8 @@ export type PassportPushStatus = (typeof PASSPORT_PUSH_STATUSES)[number];
 
 /**
  * Mixer to Rack on `fluxrig.rack.<name>.passport`. The Rack verifies `passport` against its pinned Cluster Key
- * before acting on it; a push is a hint to ask again, never trust on its own.
+ * before acting on it; a push is a hint to ask again, never trust on its own. `bus_credential` (jwt bus mode) is the
+ * Rack's new user JWT when its grant changed (adopted, scenario changed).
  *
  * @example
  * encodeMessage({ v: 1, kind: "issued", status: "active", passport, ts: new Date().toISOString() });
@@ -42,6 +45,7 @@ export const PassportPushSchema = z.strictObject({
   status: z.enum(PASSPORT_PUSH_STATUSES),
   passport: PassportEnvelopeSchema.optional(),
   reason: ReasonTextSchema.optional(),
+  bus_credential: BusCredentialSchema.optional(),
   ts: TimestampSchema,
 });
 

@@ -3,7 +3,6 @@ import { MixerError } from "../runtime/errors.js";
 
 /** Why a bus credential could not be made, read or pushed. */
 export type BusAuthErrorReason =
-  | "bad-nkey"
   | "bad-jwt"
   | "bad-claims"
   | "key-store"

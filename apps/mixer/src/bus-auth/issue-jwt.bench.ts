@@ -1,13 +1,12 @@
 // Cost of one Rack user JWT: ours (node:crypto Ed25519) against @nats-io/jwt with @nats-io/nkeys' pure-JS signing,
 // and of the nonce signature a Rack adds to each connect.
 // Run: pnpm exec vitest bench --run --project unit apps/mixer/src/bus-auth/issue-jwt.bench.ts
-import { generateKeyPair, publicKeyToBase64url } from "@fluxrig/passport";
+import { generateKeyPair, nonceAuthenticator, publicKeyToBase64url } from "@fluxrig/passport";
 import * as natsJwt from "@nats-io/jwt";
 import * as nkeys from "@nats-io/nkeys";
 import { bench, describe } from "vitest";
 import { issueUserJwt } from "./issue-jwt.js";
 import { jwtSigner } from "./jwt-codec.js";
-import { nonceAuthenticator } from "./nonce-authenticator.js";
 import { rackPermissions } from "./permissions.js";
 
 const fleet = jwtSigner(generateKeyPair().privateKey, "account");

@@ -1,11 +1,10 @@
-import { generateKeyPair, publicKeyToBase64url } from "@fluxrig/passport";
+import { generateKeyPair, nkeyOf, publicKeyToBase64url } from "@fluxrig/passport";
 import * as natsJwt from "@nats-io/jwt";
 import { describe, expect, it } from "vitest";
 import type { AccountNats, OperatorNats, UserNats, UserPermissions } from "./claims.js";
 import { BusAuthError } from "./errors.js";
 import { issueAccountJwt, issueOperatorJwt, issueUserJwt } from "./issue-jwt.js";
 import { decodeJwt, jwtSigner } from "./jwt-codec.js";
-import { nkeyOf } from "./nkey.js";
 
 const now = 1_790_000_000;
 const operator = jwtSigner(generateKeyPair().privateKey, "operator");

@@ -1,4 +1,6 @@
 // Issuing the three kinds of JWT: claims from claims.ts, framed and signed by jwt-codec.ts with node:crypto keys.
+
+import { encodePublicNkey } from "@fluxrig/passport";
 import {
   type AccountLimits,
   accountClaims,
@@ -7,7 +9,6 @@ import {
   userClaims,
 } from "./claims.js";
 import { encodeJwt, type JwtSigner } from "./jwt-codec.js";
-import { encodePublicNkey } from "./nkey.js";
 
 /**
  * The operator JWT, self-signed: `operator:` in the server config and the root every account JWT chains to.

@@ -1,7 +1,7 @@
 // NATS JWT v2 framing: header, claims with their jti, an Ed25519 signature by node:crypto, and the checked decode.
 import { createHash, type KeyObject, sign, verify } from "node:crypto";
+import { base32Encode, type NkeyRole, nkeyOf, publicKeyOfNkey } from "@fluxrig/passport";
 import { BusAuthError } from "./errors.js";
-import { base32Encode, type NkeyRole, nkeyOf, publicKeyOfNkey } from "./nkey.js";
 
 /** The only header NATS v2 JWTs carry; `alg` says the issuer is an nkey. */
 export const JWT_HEADER = { typ: "JWT", alg: "ed25519-nkey" } as const;

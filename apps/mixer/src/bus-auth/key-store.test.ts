@@ -1,11 +1,11 @@
 import { chmod, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { inspect } from "node:util";
+import { seedNkeyOf } from "@fluxrig/passport";
 import { tempDir } from "@fluxrig/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import { BusAuthError } from "./errors.js";
 import { BUS_KEY_DIR, BUS_KEY_FILES, loadBusKeys } from "./key-store.js";
-import { seedNkeyOf } from "./nkey.js";
 
 const dirs: { remove(): Promise<void> }[] = [];
 afterEach(async () => {

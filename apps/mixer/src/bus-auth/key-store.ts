@@ -1,6 +1,7 @@
 // The Mixer's bus keys in its data dir: operator, system account, fleet account, the fleet's signing key and the
 // bootstrap user, created on first start (0600, PKCS#8, atomically) and loaded on every later start. Never logged.
 import { join } from "node:path";
+import type { NkeyRole } from "@fluxrig/passport";
 import {
   type Ed25519KeyPair,
   loadOrCreateKeyPair,
@@ -9,7 +10,6 @@ import {
 } from "@fluxrig/passport";
 import { BusAuthError } from "./errors.js";
 import { type JwtSigner, jwtSigner } from "./jwt-codec.js";
-import type { NkeyRole } from "./nkey.js";
 
 /** The folder under the data dir that holds the bus keys. */
 export const BUS_KEY_DIR = "bus";

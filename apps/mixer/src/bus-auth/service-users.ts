@@ -1,12 +1,11 @@
 // The users that are not Racks: the Mixer in the fleet account, the Mixer in the system account, and the shared
 // bootstrap user a brand-new Rack connects with before it has a JWT of its own.
 import type { KeyObject } from "node:crypto";
-import { generateKeyPair, publicKeyToBase64url } from "@fluxrig/passport";
+import { generateKeyPair, publicKeyToBase64url, seedNkeyOf } from "@fluxrig/passport";
 import { INBOX_PREFIXES, inboxWildcard } from "@fluxrig/wire";
 import { CLAIMS_UPDATE_SUBJECT } from "./claims-push.js";
 import { issueUserJwt } from "./issue-jwt.js";
 import type { BusKeys } from "./key-store.js";
-import { seedNkeyOf } from "./nkey.js";
 import { bootstrapPermissions, mixerPermissions } from "./permissions.js";
 
 /** A user ready to connect: its key, its nkey and a JWT for it. */

@@ -1,7 +1,7 @@
 // A nats-server 2.10 in JWT mode with the Mixer's generated resolver config, and clients that connect as bus users.
 import type { KeyObject } from "node:crypto";
 import { join } from "node:path";
-import { generateKeyPair, publicKeyToBase64url } from "@fluxrig/passport";
+import { generateKeyPair, nonceAuthenticator, publicKeyToBase64url } from "@fluxrig/passport";
 import { type NatsServer, startNatsServer, type TempDir, tempDir } from "@fluxrig/testkit";
 import { INBOX_PREFIXES, rackInboxPrefix } from "@fluxrig/wire";
 import {
@@ -11,7 +11,6 @@ import {
 } from "@nats-io/transport-node";
 import { issueUserJwt } from "../../src/bus-auth/issue-jwt.js";
 import { type BusKeys, loadBusKeys } from "../../src/bus-auth/key-store.js";
-import { nonceAuthenticator } from "../../src/bus-auth/nonce-authenticator.js";
 import { type RackBusState, rackPermissions } from "../../src/bus-auth/permissions.js";
 import { natsResolverConfig } from "../../src/bus-auth/resolver-config.js";
 import { type BusUser, mixerFleetUser, mixerSystemUser } from "../../src/bus-auth/service-users.js";

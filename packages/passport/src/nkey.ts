@@ -1,7 +1,7 @@
 // NATS nkeys for raw Ed25519 keys: a role prefix byte, base32 (RFC 4648, no padding) and a CRC-16/XMODEM, as nkeys do.
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
-import { publicKeyToBase64url } from "@fluxrig/passport";
-import { BusAuthError } from "./errors.js";
+import { NkeyFormatError } from "./errors.js";
+import { publicKeyToBase64url } from "./keys.js";
 
 /**
  * The nkey roles the Mixer issues, with their prefix bytes (a role letter in base32 is the top five bits).
@@ -47,7 +47,7 @@ export function encodeSeedNkey(role: NkeyRole, seed: Uint8Array): string {
 }
 
 /**
- * The role and raw 32-byte key of a public nkey. Throws BusAuthError("bad-nkey") on a wrong length, alphabet,
+ * The role and raw 32-byte key of a public nkey. Throws NkeyFormatError on a wrong length, alphabet,
  * role or checksum.
  *
  * @example
@@ -85,7 +85,7 @@ export function seedNkeyOf(privateKey: KeyObject, role: NkeyRole): string {
     der.length !== PKCS8_ED25519_PREFIX.length + RAW_KEY_BYTES ||
     !der.subarray(0, 16).equals(PKCS8_ED25519_PREFIX)
   ) {
-    throw new BusAuthError("bad-nkey", "not an Ed25519 private key");
+    throw new NkeyFormatError("not an Ed25519 private key");
   }
   return encodeSeedNkey(role, der.subarray(PKCS8_ED25519_PREFIX.length));
 }
@@ -115,7 +115,7 @@ export function privateKeyOfSeed(seed: Uint8Array): KeyObject {
 /** The raw 32 bytes of an Ed25519 public key (or of a private key's public half). */
 export function rawPublicKey(key: KeyObject): Buffer {
   const pub = key.type === "private" ? createPublicKey(key) : key;
-  if (pub.asymmetricKeyType !== "ed25519") throw new BusAuthError("bad-nkey", "not an Ed25519 key");
+  if (pub.asymmetricKeyType !== "ed25519") throw new NkeyFormatError("not an Ed25519 key");
   // Passport's export is the cheap (JWK) route and is remembered per key object.
   return Buffer.from(publicKeyToBase64url(pub), "base64url");
 }
@@ -174,11 +174,11 @@ function base32Decode(text: string): Buffer | null {
 
 function checkLength(bytes: Uint8Array, what: string): void {
   if (bytes.length !== RAW_KEY_BYTES) {
-    throw new BusAuthError("bad-nkey", `an Ed25519 ${what} is ${RAW_KEY_BYTES} bytes, got ${bytes.length}`);
+    throw new NkeyFormatError(`an Ed25519 ${what} is ${RAW_KEY_BYTES} bytes, got ${bytes.length}`);
   }
 }
 
-function badNkey(nkey: string, why: string): BusAuthError {
+function badNkey(nkey: string, why: string): NkeyFormatError {
   const shown = typeof nkey === "string" ? JSON.stringify(nkey.slice(0, 60)) : typeof nkey;
-  return new BusAuthError("bad-nkey", `${shown} is ${why}`);
+  return new NkeyFormatError(`${shown} is ${why}`);
 }
