@@ -21,7 +21,6 @@ export async function startApi(opts: {
   version: string;
 }): Promise<ApiHandle> {
   const { config } = opts;
-  const logger = opts.logger.child({ component: "api" });
   const app = createApi({
     ...opts.services,
     auth: {
@@ -30,10 +29,15 @@ export async function startApi(opts: {
       telemetryToken: config.api.telemetry_token || null,
       metricsToken: config.api.metrics_token || null,
     },
-    logger,
+    // createApi binds `component: "api"` itself; binding it here too wrote the key twice into every API log line.
+    logger: opts.logger,
     maxBodyBytes: config.api.max_body_bytes,
     version: opts.version,
   });
-  const server = await startApiServer({ app, listen: config.api.listen, logger });
+  const server = await startApiServer({
+    app,
+    listen: config.api.listen,
+    logger: opts.logger.child({ component: "api" }),
+  });
   return { url: server.url, close: () => server.close() };
 }
