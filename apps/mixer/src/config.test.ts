@@ -13,6 +13,8 @@ describe("loadMixerConfig", () => {
     expect(config.enrollment.max_inflight_hellos).toBe(4096);
     const cores = availableParallelism();
     expect(config.enrollment.verify_threads).toBe(cores >= 4 ? Math.min(4, cores - 2) : 0);
+    // New clusters run the credentialed bus (SPEC §11).
+    expect(config.nats.auth).toBe("jwt");
   });
 
   test("environment overrides reach the new keys", async () => {
@@ -22,8 +24,10 @@ describe("loadMixerConfig", () => {
         FLUXRIG_MIXER_HEAP_SOFT_LIMIT_MB: "0",
         FLUXRIG_ENROLLMENT_MAX_INFLIGHT_HELLOS: "16",
         FLUXRIG_ENROLLMENT_VERIFY_THREADS: "2",
+        FLUXRIG_NATS_AUTH: "none",
       },
     });
+    expect(config.nats.auth).toBe("none");
     expect(config.mixer.db_memory_limit).toBe("1GiB");
     expect(config.mixer.heap_soft_limit_mb).toBe(0);
     expect(config.enrollment.max_inflight_hellos).toBe(16);
@@ -35,6 +39,7 @@ describe("loadMixerConfig", () => {
     ["FLUXRIG_MIXER_HEAP_SOFT_LIMIT_MB", "-1", /heap_soft_limit_mb/],
     ["FLUXRIG_ENROLLMENT_MAX_INFLIGHT_HELLOS", "0", /max_inflight_hellos/],
     ["FLUXRIG_ENROLLMENT_VERIFY_THREADS", "99", /verify_threads/],
+    ["FLUXRIG_NATS_AUTH", "token", /nats\.auth/],
   ])("%s=%s is refused, naming the key", async (key, value, named) => {
     await expect(loadMixerConfig({ env: { [key]: value } })).rejects.toThrow(named);
   });

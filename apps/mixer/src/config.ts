@@ -42,6 +42,11 @@ export const MixerConfigSchema = z
       url: z.string().min(1).default("nats://127.0.0.1:4222"),
       /** How long the Mixer keeps trying to reach NATS at start before it gives up. */
       connect_timeout: duration({ min: 0, default: "30s" }),
+      /**
+       * `jwt`: nats-server runs decentralized auth with keys the Mixer owns, each Rack on the bus as itself (SPEC §11,
+       * docs/bus-auth.md). `none`: an open bus (an existing deployment), warned about at every start.
+       */
+      auth: z.enum(["jwt", "none"]).default("jwt"),
     }),
     api: z.strictObject({
       listen: z

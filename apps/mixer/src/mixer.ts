@@ -2,10 +2,19 @@
 // startMixer opens those connections from config. main.ts only parses arguments and handles signals.
 import { join } from "node:path";
 import { EntityType } from "@fluxrig/entity-id";
-import type { ClusterInfo } from "@fluxrig/wire";
+import { type ClusterInfo, INBOX_PREFIXES } from "@fluxrig/wire";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { startApi } from "./api-start.js";
+import { type BusCredentials, OPEN_BUS } from "./bus-auth/bus-credentials.js";
+import {
+  JwtBusCredentials,
+  PENDING_CREDENTIAL_MAX_SECONDS,
+  type RackRevocations,
+} from "./bus-auth/bus-credentials-jwt.js";
+import { controlSigner } from "./bus-auth/control-signing.js";
+import { loadBusKeys } from "./bus-auth/key-store.js";
+import { MixerBusUsers } from "./bus-auth/mixer-bus-users.js";
 import { clusterInfo } from "./cluster-info.js";
 import type { MixerConfig } from "./config.js";
 import { type Db, openDatabase } from "./db/duckdb-database.js";
@@ -47,6 +56,10 @@ export interface MixerDeps {
   logger: Logger;
   version: string;
   clock?: Clock;
+  /** The bus mode's credentials (SPEC §11): {@link JwtBusCredentials} in jwt mode; {@link OPEN_BUS} when absent. */
+  credentials?: BusCredentials;
+  /** Shared with what startMixer built before the Mixer (the credentials count issues and pushes); fresh if absent. */
+  counters?: Counters;
 }
 
 /** What the API serves, and the Mixer's stop. */
@@ -66,7 +79,8 @@ export interface Mixer {
 export async function createMixer(deps: MixerDeps): Promise<Mixer> {
   const { config, db, nc, clusterKey, logger } = deps;
   const clock = deps.clock ?? systemClock;
-  const counters = new Counters();
+  const counters = deps.counters ?? new Counters();
+  const credentials = deps.credentials ?? OPEN_BUS;
 
   const issuer = new PassportIssuer({
     clusterKey,
@@ -74,7 +88,12 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     ttlMs: config.passport.ttl,
     skewMs: config.enrollment.clock_skew,
   });
-  const notifier = new RackNotifier({ nc, logger: logger.child({ component: "notifier" }), counters });
+  const notifier = new RackNotifier({
+    nc,
+    logger: logger.child({ component: "notifier" }),
+    counters,
+    clusterKey,
+  });
 
   // The Mixer is the only writer of its registry file: every Rack and scenario is loaded once, and from here on the
   // directory, the MachineID pool and the catalog change only when a write batch commits. Presence follows the
@@ -144,6 +163,8 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     presence: presence.tracker,
     clusterKey,
     scenarioNames: () => scenarios.activeRackNames(),
+    scenarioPush: (name, now) => scenarios.pushFor(name, now),
+    credentials,
     clock,
     counters,
     logger: logger.child({ component: "enrollment" }),
@@ -162,6 +183,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     counters,
     logger,
     maxInflight: config.enrollment.max_inflight_hellos,
+    sign: controlSigner(clusterKey),
   });
 
   logger.info(
@@ -171,6 +193,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
       key_id: clusterKey.kid,
       racks: directory.size,
       auto_adopt: config.enrollment.auto_adopt,
+      bus_auth: credentials.mode,
     },
     "mixer started",
   );
@@ -265,16 +288,18 @@ export async function startMixer(opts: {
     cleanups.push(() => db.close());
     const migrated = await migrate(db);
     logger.info({ schema_version: migrated.to, applied: migrated.applied }, "registry ready");
-    const nc = await connectNats({
-      url: config.nats.url,
-      name: `fluxrig-mixer ${config.mixer.name}`,
-      connectTimeoutMs: config.nats.connect_timeout,
+    const counters = new Counters();
+    const bus = await connectBus({ config, dataDir: lock.dir, logger, counters, cleanups });
+    const mixer = await createMixer({
+      config,
+      db,
+      nc: bus.nc,
+      clusterKey,
       logger,
+      version: opts.version,
+      credentials: bus.credentials,
+      counters,
     });
-    cleanups.push(async () => {
-      await nc.drain();
-    });
-    const mixer = await createMixer({ config, db, nc, clusterKey, logger, version: opts.version });
     const api = await startApi({
       services: {
         racks: mixer.racks,
@@ -303,6 +328,80 @@ export async function startMixer(opts: {
     await cleanup();
     throw err;
   }
+}
+
+/** The registry's revoked keys; the cutoff work feeds the registry's list here (docs/bus-auth.md). */
+const NO_REVOCATIONS: RackRevocations = new Map();
+
+/**
+ * Connects to the bus as `[nats] auth` says. jwt: loads (or creates) the bus keys, connects as the Mixer's fleet user
+ * (inbox `_INBOX._mixer`) and, on a second connection, as its system user, and pushes the current fleet account JWT
+ * (a clear error if the server does not take it). none: one open connection and a loud warning.
+ */
+async function connectBus(opts: {
+  config: MixerConfig;
+  dataDir: string;
+  logger: Logger;
+  counters: Counters;
+  cleanups: Array<() => Promise<void>>;
+}): Promise<{ nc: NatsConnection; credentials: BusCredentials }> {
+  const { config, logger, cleanups } = opts;
+  const base = {
+    url: config.nats.url,
+    connectTimeoutMs: config.nats.connect_timeout,
+    logger,
+  };
+  if (config.nats.auth === "none") {
+    logger.warn(
+      'BUS AUTHENTICATION IS OFF ([nats] auth = "none"): anyone who reaches nats-server can forge any Rack\'s heartbeats, read every hello reply and heartbeat, and answer hellos as a fake Mixer; only the Cluster Key signatures on hello replies and pushes protect the Racks',
+    );
+    const nc = await connectNats({ ...base, name: `fluxrig-mixer ${config.mixer.name}` });
+    cleanups.push(async () => {
+      await nc.drain();
+    });
+    return { nc, credentials: OPEN_BUS };
+  }
+  const keys = await loadBusKeys(opts.dataDir);
+  if (keys.created.length > 0) {
+    logger.info(
+      { created: keys.created, dir: keys.dir },
+      "bus keys created; configure nats-server with the output of fluxrig-mixer nats-config",
+    );
+  }
+  const users = new MixerBusUsers(keys, { logger: logger.child({ component: "bus-auth" }) });
+  cleanups.push(async () => users.close());
+  const nc = await connectNats({
+    ...base,
+    name: `fluxrig-mixer ${config.mixer.name}`,
+    authenticator: users.fleetAuthenticator(),
+    inboxPrefix: INBOX_PREFIXES.mixer,
+  });
+  cleanups.push(async () => {
+    await nc.drain();
+  });
+  const system = await connectNats({
+    ...base,
+    name: `fluxrig-mixer ${config.mixer.name} system`,
+    authenticator: users.systemAuthenticator(),
+    inboxPrefix: INBOX_PREFIXES.mixer,
+  });
+  const credentials = new JwtBusCredentials({
+    keys,
+    system,
+    users,
+    revocations: () => NO_REVOCATIONS,
+    rackTtlSeconds: Math.ceil(config.passport.ttl / 1000),
+    pendingTtlSeconds: Math.min(
+      Math.ceil(config.enrollment.pending_ttl / 1000),
+      PENDING_CREDENTIAL_MAX_SECONDS,
+    ),
+    logger: logger.child({ component: "bus-auth" }),
+    counters: opts.counters,
+  });
+  cleanups.push(() => credentials.close());
+  await credentials.start();
+  logger.info({ user: users.fleetNkey }, "on the bus as the Mixer's fleet user (jwt mode)");
+  return { nc, credentials };
 }
 
 function redactUrl(url: string): string {

@@ -62,6 +62,7 @@ export class MixerHarness {
         FLUXRIG_API_LISTEN: `127.0.0.1:${this.apiPort}`,
         FLUXRIG_API_AUTH_TOKEN: TEST_TOKEN,
         FLUXRIG_NATS_CONNECT_TIMEOUT: "10s",
+        FLUXRIG_NATS_AUTH: "none", // an open test server; tests of bus auth ask for jwt
         ...this.env,
         ...extraEnv,
       },

@@ -19,6 +19,8 @@ export interface BusUser {
 interface IssueTimes {
   nowSeconds: number;
   ttlSeconds: number;
+  /** Renewing: the key of the user being renewed (its connection's authenticator holds it). A fresh one otherwise. */
+  privateKey?: KeyObject;
 }
 
 /**
@@ -30,8 +32,8 @@ interface IssueTimes {
  * connect({ authenticator: nonceAuthenticator({ privateKey: me.privateKey, jwt: () => me.jwt }),
  *   inboxPrefix: INBOX_PREFIXES.mixer });
  */
-export function mixerFleetUser(keys: BusKeys, times: IssueTimes): BusUser {
-  const privateKey = generateKeyPair().privateKey;
+export function mixerFleetUser(keys: BusKeys, { privateKey: renewing, ...times }: IssueTimes): BusUser {
+  const privateKey = renewing ?? generateKeyPair().privateKey;
   return user(privateKey, {
     signer: keys.fleetSigning,
     account: keys.fleet.nkey,
@@ -45,8 +47,8 @@ export function mixerFleetUser(keys: BusKeys, times: IssueTimes): BusUser {
  * The Mixer's system-account user: it may only push account JWTs and read the answers. Only the Mixer holds the
  * system account key, so no one else can be issued a user there.
  */
-export function mixerSystemUser(keys: BusKeys, times: IssueTimes): BusUser {
-  const privateKey = generateKeyPair().privateKey;
+export function mixerSystemUser(keys: BusKeys, { privateKey: renewing, ...times }: IssueTimes): BusUser {
+  const privateKey = renewing ?? generateKeyPair().privateKey;
   return user(privateKey, {
     signer: keys.system,
     account: keys.system.nkey,

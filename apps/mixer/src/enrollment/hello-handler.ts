@@ -6,11 +6,14 @@ import {
   type HelloReply,
   type HelloRequest,
   helloSignatureInput,
+  INBOX_PREFIXES,
   isTimestampFresh,
   looksLikeEntityId,
+  type ScenarioPush,
   type WireErrorCode,
 } from "@fluxrig/wire";
 import type { Logger } from "pino";
+import { type BusCredentials, OPEN_BUS } from "../bus-auth/bus-credentials.js";
 import { refusalOf } from "../errors/wire-refusal.js";
 import type { RackStatusChanges } from "../fleet/rack-status-changes.js";
 import type { PassportIssuer } from "../passports/passport-issuer.js";
@@ -43,6 +46,10 @@ export interface HelloHandlerDeps {
   clusterKey: ClusterKey;
   /** Names the active scenario deploys to: a Rack it names is adopted when it enrolls (Path B). */
   scenarioNames: () => ReadonlySet<string>;
+  /** The scenario push an adopted Rack holds now (its wires are its bus grant); null when no scenario is active. */
+  scenarioPush?: (name: string, now: Date) => ScenarioPush | null;
+  /** Bus credentials for the replies (SPEC §11); {@link OPEN_BUS} (none) when absent. */
+  credentials?: BusCredentials;
   clock: Clock;
   counters: Counters;
   logger: Logger;
@@ -65,8 +72,17 @@ export class HelloHandler {
     this.#verifier = deps.verifier ?? inlineVerifier();
   }
 
-  /** Handles one hello's bytes. Never throws: every failure becomes a refusal with a code. */
+  /**
+   * Handles one hello's bytes. Never throws: every failure becomes a refusal with a code. A reply to the shared
+   * bootstrap inbox (`from.replySubject` under `_INBOX._bootstrap.`) is cut to {@link minimalReply}: every bootstrap
+   * holder can read it.
+   */
   async handle(data: Uint8Array, from: HelloSource): Promise<HelloReply> {
+    const reply = await this.#answer(data, from);
+    return isBootstrapInbox(from.replySubject) ? minimalReply(reply) : reply;
+  }
+
+  async #answer(data: Uint8Array, from: HelloSource): Promise<HelloReply> {
     const decoded = decodeHelloRequest(data);
     if (!decoded.ok) {
       return this.#refuse(decoded.error.code, decoded.error.message);
@@ -92,7 +108,8 @@ export class HelloHandler {
     }
     try {
       const evidence = helloEvidence(req.attributes, from);
-      return await this.#perKey.run(req.public_key, () => this.#enroll(req, evidence));
+      const reply = await this.#perKey.run(req.public_key, () => this.#enroll(req, evidence));
+      return this.#withCredential(reply, req);
     } catch (err) {
       this.#d.counters.inc("hello.failed");
       this.#d.logger.error({ err, rack: req.name }, "hello failed");
@@ -306,6 +323,26 @@ export class HelloHandler {
     });
   }
 
+  /**
+   * Adds the bus credential a pending or active reply earns, for the key this hello proved, with the grant the Rack's
+   * state gives it. Only while the registry's row for that key still has this name: a row that changed hands since
+   * (racks replace) earns the old key nothing, and refusals (name_taken, conflict, ...) never get here with a row.
+   */
+  #withCredential(reply: HelloReply, req: HelloRequest): HelloReply {
+    if (reply.status !== "pending" && reply.status !== "active") return reply;
+    const credentials = this.#d.credentials ?? OPEN_BUS;
+    if (credentials.mode === "none") return reply;
+    if (this.#d.directory.rackByPublicKey(req.public_key)?.name !== req.name) return reply;
+    const now = this.#d.clock();
+    const scenario =
+      reply.status === "active" ? (this.#d.scenarioPush?.(req.name, now) ?? undefined) : undefined;
+    const credential = credentials.issue(
+      { name: req.name, status: reply.status, publicKey: req.public_key, scenario },
+      now,
+    );
+    return credential === null ? reply : { ...reply, bus_credential: credential };
+  }
+
   /** The Rack's last passport, signed again, while it is not yet due for renewal; undefined otherwise. */
   #currentPassport(rack: RackRecord, now: Date): PassportEnvelope | undefined {
     const {
@@ -354,4 +391,29 @@ export class HelloHandler {
       error: { code, message: message.slice(0, 500) },
     };
   }
+}
+
+/** Whether a reply goes to the inbox every bootstrap-credential holder may read. */
+export function isBootstrapInbox(replySubject: string | undefined): boolean {
+  return replySubject?.startsWith(`${INBOX_PREFIXES.bootstrap}.`) ?? false;
+}
+
+/**
+ * What a reply on the bootstrap path may say (docs/bus-auth.md): its status, the Cluster key, the interval, the
+ * credential the Rack reconnects with, and the error of a refusal. Never the entity id, the MachineID or the passport:
+ * the Rack asks again as itself and gets those on its own inbox.
+ *
+ * @example
+ * minimalReply(full); // { v: 1, status: "pending", cluster_public_key, cluster_key_id, heartbeat_interval_ms, bus_credential }
+ */
+export function minimalReply(reply: HelloReply): HelloReply {
+  return {
+    v: reply.v,
+    status: reply.status,
+    cluster_public_key: reply.cluster_public_key,
+    cluster_key_id: reply.cluster_key_id,
+    heartbeat_interval_ms: reply.heartbeat_interval_ms,
+    ...(reply.bus_credential ? { bus_credential: reply.bus_credential } : {}),
+    ...(reply.error ? { error: reply.error } : {}),
+  };
 }

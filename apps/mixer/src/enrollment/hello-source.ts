@@ -14,6 +14,11 @@ export interface HelloSource {
    * docs/bus-auth.md); then the hello subscription fills it and it is shown next to the reported addresses.
    */
   busUser?: string;
+  /**
+   * The hello's reply subject. Under `_INBOX._bootstrap.` (a Rack that holds only the shared bootstrap credential)
+   * the reply is cut to what every bootstrap holder may read (hello-handler.ts, `minimalReply`).
+   */
+  replySubject?: string;
 }
 
 /** The source text of a hello and the host evidence it reported (its attributes without the addresses). */

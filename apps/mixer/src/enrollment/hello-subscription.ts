@@ -1,9 +1,10 @@
 // The hello subscription: admission control over fluxrig.agent.hello, each admitted hello answered by the handler.
-import { encodeMessage, SUBJECTS } from "@fluxrig/wire";
+import { encodeMessage, type HelloReply, SUBJECTS } from "@fluxrig/wire";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import type { ControlSigner } from "../bus-auth/control-signing.js";
 import type { Counters } from "../runtime/counters.js";
-import { ReplyBatcher } from "../runtime/reply-batcher.js";
+import { ReplyBatcher, type Respondable } from "../runtime/reply-batcher.js";
 import type { HelloHandler } from "./hello-handler.js";
 
 /** Every Mixer answers hellos in one queue group, so a second Mixer on the bus never answers twice. */
@@ -16,9 +17,14 @@ export interface HelloSubscription {
   stop(): Promise<void>;
 }
 
+/** Every reply inbox starts here (nats.js `inboxPrefix` extends it: a Rack's own, the Mixer's, the bootstrap one). */
+const INBOX_ROOT = "_INBOX.";
+
 /**
  * Takes hellos in the Mixer's queue group. Beyond `maxInflight` hellos being worked on, a hello is answered
- * `unavailable` unread (the Rack retries with its own backoff); a hello with no reply subject is only counted.
+ * `unavailable` unread (the Rack retries with its own backoff); a hello with no reply subject, or one whose reply
+ * subject is not an inbox, is only counted: the Mixer may publish pushes, and a hello must not make it publish a
+ * signed reply on a push subject. Every reply carries the Cluster Key signature over its exact bytes.
  */
 export function subscribeHellos(deps: {
   nc: NatsConnection;
@@ -26,10 +32,15 @@ export function subscribeHellos(deps: {
   counters: Counters;
   logger: Logger;
   maxInflight: number;
+  sign: ControlSigner;
 }): HelloSubscription {
-  const { hello, counters, logger } = deps;
+  const { hello, counters, logger, sign } = deps;
   const inflight = new Set<Promise<unknown>>();
   const replies = new ReplyBatcher();
+  const send = (to: Respondable, reply: HelloReply) => {
+    const bytes = encodeMessage(reply);
+    replies.respond(to, bytes, sign(bytes));
+  };
   const sub = deps.nc.subscribe(SUBJECTS.hello, { queue: HELLO_QUEUE });
   void (async () => {
     for await (const msg of sub) {
@@ -37,15 +48,18 @@ export function subscribeHellos(deps: {
         counters.inc("hello.dropped.no_reply_subject");
         continue;
       }
+      if (!msg.reply.startsWith(INBOX_ROOT)) {
+        counters.inc("hello.dropped.bad_reply_subject");
+        continue;
+      }
       if (inflight.size >= deps.maxInflight) {
-        replies.respond(msg, encodeMessage(hello.busy(inflight.size)));
+        send(msg, hello.busy(inflight.size));
         continue;
       }
       const work = hello
-        // The bus tells the Mixer nothing about the sender (see hello-source.ts); the bus user joins here once
-        // Racks have bus credentials.
-        .handle(msg.data, {})
-        .then((reply) => replies.respond(msg, encodeMessage(reply)))
+        // The bus tells the Mixer nothing about the sender but the reply subject (see hello-source.ts).
+        .handle(msg.data, { replySubject: msg.reply })
+        .then((reply) => send(msg, reply))
         .catch((err: unknown) => logger.error({ err }, "hello reply failed"));
       inflight.add(work);
       void work.finally(() => inflight.delete(work));

@@ -1,7 +1,9 @@
-// Pushes to one Rack over NATS: passports issued, renewed or revoked, status changes, and its scenario.
+// Pushes to one Rack over NATS: passports issued, renewed or revoked, status changes, bus credentials, and its scenario.
+// Each is signed by the Cluster Key over its exact bytes (SPEC §11), in both bus modes.
 
 import type { PassportEnvelope } from "@fluxrig/passport";
 import {
+  type BusCredential,
   encodeMessage,
   type PassportPush,
   type PassportPushStatus,
@@ -11,6 +13,8 @@ import {
 } from "@fluxrig/wire";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import { type ControlSigner, controlSigner } from "../bus-auth/control-signing.js";
+import type { ClusterKey } from "../runtime/cluster-key.js";
 import type { Counters } from "../runtime/counters.js";
 
 /**
@@ -21,11 +25,19 @@ export class RackNotifier {
   readonly #nc: NatsConnection;
   readonly #logger: Logger;
   readonly #counters: Counters;
+  readonly #sign: ControlSigner;
 
-  constructor(opts: { nc: NatsConnection; logger: Logger; counters: Counters }) {
+  constructor(opts: {
+    nc: NatsConnection;
+    logger: Logger;
+    counters: Counters;
+    /** Signs every push: a Rack drops a push its pinned Cluster Key did not sign. */
+    clusterKey: Pick<ClusterKey, "privateKey" | "kid">;
+  }) {
     this.#nc = opts.nc;
     this.#logger = opts.logger;
     this.#counters = opts.counters;
+    this.#sign = controlSigner(opts.clusterKey);
   }
 
   passport(opts: {
@@ -34,6 +46,8 @@ export class RackNotifier {
     status: PassportPushStatus;
     passport?: PassportEnvelope;
     reason?: string;
+    /** jwt bus mode: the Rack's new user JWT when its grant changed (kind `credential`, or with `issued`). */
+    busCredential?: BusCredential | null;
     now: Date;
   }): void {
     const push: PassportPush = {
@@ -43,6 +57,7 @@ export class RackNotifier {
       ts: opts.now.toISOString(),
       ...(opts.passport ? { passport: opts.passport } : {}),
       ...(opts.reason ? { reason: opts.reason.slice(0, 500) } : {}),
+      ...(opts.busCredential ? { bus_credential: opts.busCredential } : {}),
     };
     this.#publish(rackPassportSubject(opts.name), push, "passport");
   }
@@ -53,7 +68,8 @@ export class RackNotifier {
 
   #publish(subject: string, message: object, kind: string): void {
     try {
-      this.#nc.publish(subject, encodeMessage(message));
+      const bytes = encodeMessage(message);
+      this.#nc.publish(subject, bytes, { headers: this.#sign(bytes) });
       this.#counters.inc(`push.${kind}.sent`);
     } catch (err) {
       this.#counters.inc(`push.${kind}.failed`);

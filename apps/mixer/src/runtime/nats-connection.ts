@@ -1,7 +1,13 @@
 // Connects the Mixer to NATS: a bounded retry at start, then unlimited reconnects while running.
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import {
+  type Authenticator,
+  AuthorizationError,
+  connect,
+  type NatsConnection,
+  UserAuthenticationExpiredError,
+} from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { NatsUnreachableError } from "./errors.js";
+import { MixerError, NatsUnreachableError } from "./errors.js";
 
 export interface ConnectNatsOptions {
   url: string;
@@ -10,6 +16,29 @@ export interface ConnectNatsOptions {
   connectTimeoutMs: number;
   logger: Logger;
   signal?: AbortSignal;
+  /** jwt bus mode: proves the Mixer's bus user at each (re)connect (a nonce authenticator reading its current JWT). */
+  authenticator?: Authenticator;
+  /** jwt bus mode: the inbox prefix this user may subscribe to (`INBOX_PREFIXES.mixer`). */
+  inboxPrefix?: string;
+}
+
+/**
+ * nats-server refused the Mixer's bus credential: it trusts another operator (configured from another data dir's
+ * keys, or an old config) or its store holds an account JWT the Mixer did not sign. Retrying cannot help.
+ */
+export class NatsAuthRefusedError extends MixerError {
+  override readonly name = "NatsAuthRefusedError";
+  constructor(
+    readonly url: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      "nats_auth_refused",
+      `nats-server at ${url} refused the Mixer's bus credential (${reason}): its operator config does not match the keys in this Mixer's data dir; run fluxrig-mixer nats-config with this Mixer's config, load its output into nats-server's config and restart nats-server (or set [nats] auth = "none" for an open bus)`,
+      options,
+    );
+  }
 }
 
 /**
@@ -32,10 +61,15 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
         timeout: Math.max(500, Math.min(5000, opts.connectTimeoutMs)),
         // Large fleets reconnect at once after a bus restart; the Mixer must not be dropped as a slow consumer.
         pingInterval: 20_000,
+        ...(opts.authenticator ? { authenticator: opts.authenticator } : {}),
+        ...(opts.inboxPrefix ? { inboxPrefix: opts.inboxPrefix } : {}),
       });
       watchStatus(nc, opts.logger);
       return nc;
     } catch (err) {
+      if (err instanceof AuthorizationError || err instanceof UserAuthenticationExpiredError) {
+        throw new NatsAuthRefusedError(opts.url, err.message, { cause: err });
+      }
       lastError = err;
       const waited = Date.now() - started;
       const wait = nextConnectWait({ waitedMs: waited, backoffMs: delay, timeoutMs: opts.connectTimeoutMs });

@@ -1,8 +1,9 @@
 // Replies gathered over one turn of the event loop and sent together: one socket write instead of one per reply.
+import type { MsgHdrs } from "@nats-io/transport-node";
 
 /** Anything that can answer a request, e.g. a NATS `Msg` with a reply subject. */
 export interface Respondable {
-  respond(data: Uint8Array): boolean;
+  respond(data: Uint8Array, opts?: { headers?: MsgHdrs }): boolean;
 }
 
 /**
@@ -12,14 +13,14 @@ export interface Respondable {
  * millisecond of added latency.
  */
 export class ReplyBatcher {
-  #queued: Array<{ to: Respondable; data: Uint8Array }> = [];
+  #queued: Array<{ to: Respondable; data: Uint8Array; headers: MsgHdrs | undefined }> = [];
   #scheduled: NodeJS.Immediate | undefined;
   #sent = 0;
   #flushes = 0;
 
-  /** Queues a reply for the end of this loop turn. */
-  respond(to: Respondable, data: Uint8Array): void {
-    this.#queued.push({ to, data });
+  /** Queues a reply (with its headers, e.g. the Cluster Key signature) for the end of this loop turn. */
+  respond(to: Respondable, data: Uint8Array, headers?: MsgHdrs): void {
+    this.#queued.push({ to, data, headers });
     this.#scheduled ??= setImmediate(() => this.flush());
   }
 
@@ -30,7 +31,8 @@ export class ReplyBatcher {
     const batch = this.#queued;
     if (batch.length === 0) return 0;
     this.#queued = [];
-    for (const { to, data } of batch) to.respond(data);
+    for (const { to, data, headers } of batch)
+      to.respond(data, headers === undefined ? undefined : { headers });
     this.#sent += batch.length;
     this.#flushes += 1;
     return batch.length;

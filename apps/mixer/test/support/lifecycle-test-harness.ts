@@ -63,7 +63,7 @@ export async function openLifecycleHarness(): Promise<LifecycleHarness> {
       ttlMs: DAY,
       skewMs: 120_000,
     }),
-    notifier: new RackNotifier({ nc, logger, counters }),
+    notifier: new RackNotifier({ nc, logger, counters, clusterKey: TEST_CLUSTER_KEY }),
     scenarios: { pushFor: () => null },
     clock: t.clock.now,
     logger,
