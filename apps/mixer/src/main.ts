@@ -3,12 +3,14 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "@fluxrig/config";
 import { configFileToRead, loadMixerConfig, requireApiAuth } from "./config.js";
 import { startMixer } from "./mixer.js";
+import { natsConfigCommand } from "./nats-config-command.js";
 import { MixerError } from "./runtime/errors.js";
 import { HeapGovernor } from "./runtime/heap-governor.js";
 import { createLogger } from "./runtime/logger.js";
 import { MIXER_VERSION } from "./version.js";
 
 const USAGE = `Usage: fluxrig-mixer [--config fluxrig-mixer.toml]
+       fluxrig-mixer nats-config --resolver-dir DIR [--config FILE] [--out FILE] [--bootstrap-creds FILE]
 
 Runs the fluxrig control plane: registry, enrollment, presence, passports, scenarios and the REST API.
 Every config key can be set by an environment variable FLUXRIG_<SECTION>_<KEY>, e.g. FLUXRIG_API_AUTH_TOKEN.
@@ -16,9 +18,98 @@ Every config key can be set by an environment variable FLUXRIG_<SECTION>_<KEY>, 
 Options:
   -c, --config FILE   config file (default: $FLUXRIG_CONFIG, else ./fluxrig-mixer.toml when present)
   -v, --version       print the version
-  -h, --help          this help`;
+  -h, --help          this help
+
+nats-config: creates the bus keys in the data dir if missing and prints nats-server's config block for JWT mode
+([nats] auth = "jwt"); run it before starting nats-server and again after a key change (see docs/operations.md).`;
+
+const NATS_CONFIG_USAGE = `Usage: fluxrig-mixer nats-config --resolver-dir DIR [--config FILE] [--out FILE] [--bootstrap-creds FILE]
+
+Creates the bus keys under <data_dir>/bus/ if missing (0600) and prints the nats-server config block for JWT mode:
+the operator JWT, the system account, the full resolver storing pushed JWTs in DIR (keep it across restarts) and the
+current fleet account JWT. Include it in a nats-server config that sets port etc. Needs no API token.
+
+Options:
+  -c, --config FILE          Mixer config file, for [mixer] data_dir (default as for the Mixer)
+  --resolver-dir DIR         where nats-server keeps account JWTs (created by nats-server)
+  --out FILE                 write the block to FILE instead of stdout
+  --bootstrap-creds FILE     also write the shared bootstrap .creds (0600; a secret) that new Racks connect with
+  -h, --help                 this help`;
+
+/** `fluxrig-mixer nats-config ...`: exit 0 done, 1 failed, 2 bad usage or config. */
+async function natsConfigMain(argv: string[]): Promise<number> {
+  const options = {
+    config: { type: "string", short: "c" },
+    "resolver-dir": { type: "string" },
+    out: { type: "string" },
+    "bootstrap-creds": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  } as const;
+  let values: ReturnType<typeof parseArgs<{ options: typeof options }>>["values"];
+  try {
+    values = parseArgs({ args: argv, options, allowPositionals: false }).values;
+  } catch (err) {
+    process.stderr.write(`fluxrig-mixer nats-config: ${(err as Error).message}\n\n${NATS_CONFIG_USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${NATS_CONFIG_USAGE}\n`);
+    return 0;
+  }
+  for (const flag of ["resolver-dir", "out", "bootstrap-creds"] as const) {
+    const value = values[flag];
+    if (value === "" || (flag === "resolver-dir" && value === undefined)) {
+      process.stderr.write(`fluxrig-mixer nats-config: --${flag} needs a path\n\n${NATS_CONFIG_USAGE}\n`);
+      return 2;
+    }
+  }
+  let dataDir: string;
+  try {
+    const file = configFileToRead({ named: values.config ?? process.env.FLUXRIG_CONFIG, cwd: process.cwd() });
+    dataDir = (await loadMixerConfig({ file })).config.mixer.data_dir;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`fluxrig-mixer nats-config: config error: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  try {
+    const done = await natsConfigCommand({
+      dataDir,
+      resolverDir: values["resolver-dir"] ?? "",
+      out: values.out,
+      bootstrapCreds: values["bootstrap-creds"],
+      cwd: process.cwd(),
+      now: new Date(),
+    });
+    const note = (line: string) => process.stderr.write(`fluxrig-mixer nats-config: ${line}\n`);
+    if (done.createdKeys.length > 0)
+      note(`created bus keys ${done.createdKeys.join(", ")} in ${done.keyDir}`);
+    note(
+      done.fleetJwt === "stored"
+        ? "fleet account JWT: the one the Mixer last pushed (current revocations)"
+        : "fleet account JWT: issued now, no revocations (the Mixer has not pushed one yet)",
+    );
+    if (done.bootstrapCredsPath !== undefined) {
+      note(
+        `wrote bootstrap creds ${done.bootstrapCredsPath} (0600, expires ${done.bootstrapExpiresAt?.toISOString()})`,
+      );
+    }
+    if (done.outPath === undefined) process.stdout.write(done.text);
+    else note(`wrote nats-server config block ${done.outPath}`);
+    return 0;
+  } catch (err) {
+    if (err instanceof MixerError) {
+      process.stderr.write(`fluxrig-mixer nats-config: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
 
 async function main(): Promise<number> {
+  if (process.argv[2] === "nats-config") return natsConfigMain(process.argv.slice(3));
   let args: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>;
   const OPTIONS = {
     config: { type: "string", short: "c" },

@@ -1,7 +1,7 @@
 // How fluxrig-mixer starts and stops: clear refusals for broken config, unsafe keys, a held data dir, no NATS.
 import { chmod, mkdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { freePort, MixerHarness, runBinary, TEST_TOKEN, tempDir } from "@fluxrig/testkit";
+import { freePort, MixerHarness, OPEN_BUS_ENV, runBinary, TEST_TOKEN, tempDir } from "@fluxrig/testkit";
 import { describe, expect, test } from "vitest";
 import { readRegistry } from "./support/registry-file.js";
 
@@ -47,6 +47,7 @@ describe("fluxrig-mixer start and stop", () => {
       env: {
         FLUXRIG_MIXER_DATA_DIR: join(dir.path, "data"),
         FLUXRIG_API_AUTH_TOKEN: TEST_TOKEN,
+        ...OPEN_BUS_ENV,
         FLUXRIG_NATS_URL: `nats://127.0.0.1:${await freePort()}`,
         FLUXRIG_NATS_CONNECT_TIMEOUT: "1s",
       },
@@ -62,6 +63,7 @@ describe("fluxrig-mixer start and stop", () => {
       env: {
         FLUXRIG_MIXER_DATA_DIR: h.dataDir,
         FLUXRIG_API_AUTH_TOKEN: TEST_TOKEN,
+        ...OPEN_BUS_ENV,
         FLUXRIG_NATS_URL: h.nats.url,
         FLUXRIG_API_LISTEN: `127.0.0.1:${await freePort()}`,
       },
@@ -77,6 +79,7 @@ describe("fluxrig-mixer start and stop", () => {
       env: {
         FLUXRIG_MIXER_DATA_DIR: h.dataDir,
         FLUXRIG_API_AUTH_TOKEN: TEST_TOKEN,
+        ...OPEN_BUS_ENV,
         FLUXRIG_NATS_URL: h.nats.url,
       },
     });

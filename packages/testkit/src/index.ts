@@ -46,7 +46,13 @@ export {
   type LogsOnFailureOptions,
   type OnTestFailed,
 } from "./logs-on-failure.js";
-export { MixerHarness, type MixerHarnessOptions, TEST_TOKEN } from "./mixer-harness.js";
+export {
+  type HarnessBusAuth,
+  MixerHarness,
+  type MixerHarnessOptions,
+  OPEN_BUS_ENV,
+  TEST_TOKEN,
+} from "./mixer-harness.js";
 export { type NatsConfigInput, natsConfigText } from "./nats-config.js";
 export { NatsServer, type NatsServerOptions, startNatsServer, type TakeDownOptions } from "./nats-server.js";
 export { type HelloOverrides, ScriptedRack } from "./scripted-rack.js";

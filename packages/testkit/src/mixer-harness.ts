@@ -1,20 +1,51 @@
 // A real nats-server plus a real fluxrig-mixer process, for integration tests: start, restart, kill -9, API calls.
+// The bus is open (`[nats] auth = "none"`) unless a test asks for `auth: "jwt"`: then the real `fluxrig-mixer
+// nats-config` writes nats-server's block from the harness's data dir, and clients connect with credentials.
+import type { KeyObject } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { nonceAuthenticator } from "@fluxrig/passport";
+import { INBOX_PREFIXES, rackInboxPrefix } from "@fluxrig/wire";
+import {
+  connect,
+  credsAuthenticator,
+  type NatsConnection,
+  type NodeConnectionOptions,
+} from "@nats-io/transport-node";
 import type { SpawnedProcess } from "./child-process.js";
+import { TestkitError } from "./errors.js";
 import { freePort } from "./free-port.js";
 import { type NatsServer, startNatsServer } from "./nats-server.js";
-import { tempDir } from "./temp-files.js";
-import { spawnBinary } from "./workspace-binaries.js";
+import { type TempDir, tempDir } from "./temp-files.js";
+import { runBinary, spawnBinary } from "./workspace-binaries.js";
 
 export const TEST_TOKEN = "test-token-0123456789";
 
+/** The bus modes of `[nats] auth`; the harness defaults to `none` so tests that are not about auth keep an open bus. */
+export type HarnessBusAuth = "jwt" | "none";
+
+/** The environment that tells a Mixer started by hand (not by the harness) to use an open bus, as the harness does. */
+export const OPEN_BUS_ENV = { FLUXRIG_NATS_AUTH: "none" } as const;
+
 export interface MixerHarnessOptions {
+  /**
+   * `none` (default): nats-server without auth, `FLUXRIG_NATS_AUTH=none`. `jwt`: nats-server runs the block from
+   * `fluxrig-mixer nats-config` (resolver dir in the temp dir, kept across `nats.restart()`), the Mixer runs with
+   * `FLUXRIG_NATS_AUTH=jwt`, and {@link MixerHarness.bootstrapCreds} is the file new Racks connect with.
+   */
+  auth?: HarnessBusAuth;
   env?: Record<string, string>;
   /** Start the Mixer too (default true). */
   start?: boolean;
   /** Extra Node flags for the Mixer process, e.g. `["--cpu-prof", "--cpu-prof-dir=DIR"]` (not allowed in NODE_OPTIONS). */
   nodeArgs?: string[];
+}
+
+/** What the harness keeps of `nats-config` in jwt mode. */
+interface JwtBusFiles {
+  /** The config block nats-server was started with. */
+  config: string;
+  bootstrapCreds: string;
 }
 
 export class MixerHarness {
@@ -28,24 +59,50 @@ export class MixerHarness {
     readonly env: Record<string, string>,
     private readonly disposeDir: () => Promise<void>,
     private readonly nodeArgs: string[] = [],
+    private readonly jwtBus: JwtBusFiles | undefined = undefined,
   ) {}
 
   static async create(opts: MixerHarnessOptions = {}): Promise<MixerHarness> {
-    const nats = await startNatsServer();
     const dir = tempDir("fluxrig-mixer-test");
-    const apiPort = await freePort();
-    const h = new MixerHarness(
-      nats,
-      join(dir.path, "data"),
-      apiPort,
-      opts.env ?? {},
-      async () => {
-        await dir[Symbol.asyncDispose]();
-      },
-      opts.nodeArgs,
-    );
-    if (opts.start !== false) await h.start();
-    return h;
+    let nats: NatsServer | undefined;
+    try {
+      const dataDir = join(dir.path, "data");
+      const jwtBus = opts.auth === "jwt" ? await runNatsConfig(dir, dataDir) : undefined;
+      nats = await startNatsServer(jwtBus === undefined ? {} : { extraConfig: jwtBus.config });
+      const apiPort = await freePort();
+      const h = new MixerHarness(
+        nats,
+        dataDir,
+        apiPort,
+        { FLUXRIG_NATS_AUTH: opts.auth ?? "none", ...opts.env },
+        async () => {
+          await dir[Symbol.asyncDispose]();
+        },
+        opts.nodeArgs,
+        jwtBus,
+      );
+      if (opts.start !== false) await h.start();
+      return h;
+    } catch (error) {
+      await nats?.stop();
+      await dir.remove();
+      throw error;
+    }
+  }
+
+  /** The bus mode this harness runs nats-server and the Mixer in. */
+  get auth(): HarnessBusAuth {
+    return this.jwtBus === undefined ? "none" : "jwt";
+  }
+
+  /** jwt mode: the bootstrap `.creds` file (0600) that `nats-config` wrote, for Racks (`[nats] creds`). */
+  get bootstrapCreds(): string {
+    return this.#jwt().bootstrapCreds;
+  }
+
+  /** jwt mode: the nats-server config block `nats-config` printed (what the server runs with). */
+  get natsAuthConfig(): string {
+    return this.#jwt().config;
   }
 
   get apiUrl(): string {
@@ -93,16 +150,61 @@ export class MixerHarness {
   /**
    * A client of the harness's nats-server, closed with the harness. `lean` turns off nats.js's async traces (an Error
    * with a stack captured per request, about 40 us): for load generators, not for tests, whose timeouts want them.
+   * Anonymous: in jwt mode the server refuses it; use {@link connectBootstrap} or {@link connectAs} there.
    */
-  async client(opts: { lean?: boolean } = {}): Promise<NatsConnection> {
+  async client(opts: { lean?: boolean } & NodeConnectionOptions = {}): Promise<NatsConnection> {
+    const { lean, ...rest } = opts;
     const nc = await connect({
       servers: this.nats.url,
       reconnectTimeWait: 100,
       maxReconnectAttempts: -1,
-      ...(opts.lean ? { noAsyncTraces: true } : {}),
+      ...(lean ? { noAsyncTraces: true } : {}),
+      ...rest,
     });
     this.clients.push(nc);
     return nc;
+  }
+
+  /**
+   * jwt mode: a client holding the shared bootstrap credential, with the bootstrap inbox prefix, as a new Rack's
+   * first connection. It may send hellos and read the replies on `_INBOX._bootstrap.>`, nothing else.
+   */
+  connectBootstrap(opts: NodeConnectionOptions = {}): Promise<NatsConnection> {
+    const creds = readFileSync(this.bootstrapCreds);
+    return this.client({
+      name: "bootstrap",
+      authenticator: credsAuthenticator(creds),
+      inboxPrefix: INBOX_PREFIXES.bootstrap,
+      ...opts,
+    });
+  }
+
+  /**
+   * jwt mode: a client on the bus as a Rack, with its own key and a JWT it was given (from a hello reply or a push;
+   * `jwt` is read at each reconnect, so a renewed one is used next time), and its own inbox prefix.
+   *
+   * @example
+   * const nc = await h.connectAs({ name: "rack-1", privateKey: keys.privateKey, jwt: () => reply.bus_credential!.jwt });
+   */
+  connectAs(
+    rack: { name: string; privateKey: KeyObject; jwt: () => string },
+    opts: NodeConnectionOptions = {},
+  ): Promise<NatsConnection> {
+    return this.client({
+      name: rack.name,
+      authenticator: nonceAuthenticator({ privateKey: rack.privateKey, jwt: rack.jwt }),
+      inboxPrefix: rackInboxPrefix(rack.name),
+      ...opts,
+    });
+  }
+
+  #jwt(): JwtBusFiles {
+    if (this.jwtBus === undefined) {
+      throw new TestkitError(
+        'this harness runs an open bus: create it with { auth: "jwt" } for bus credentials',
+      );
+    }
+    return this.jwtBus;
   }
 
   /** Calls the REST API with the test token; returns status and parsed JSON body. */
@@ -134,4 +236,21 @@ export class MixerHarness {
     await this.nats.stop();
     await this.disposeDir();
   }
+}
+
+/**
+ * Runs the real `fluxrig-mixer nats-config` on the harness's data dir (it creates the bus keys there), with the
+ * resolver dir and the bootstrap creds in the temp dir.
+ */
+async function runNatsConfig(dir: TempDir, dataDir: string): Promise<JwtBusFiles> {
+  const bootstrapCreds = join(dir.path, "bootstrap.creds");
+  const run = await runBinary(
+    "fluxrig-mixer",
+    ["nats-config", "--resolver-dir", join(dir.path, "nats-jwt"), "--bootstrap-creds", bootstrapCreds],
+    { env: { FLUXRIG_MIXER_DATA_DIR: dataDir } },
+  );
+  if (run.code !== 0) {
+    throw new TestkitError(`fluxrig-mixer nats-config exited ${run.code}: ${run.stderr.trim()}`);
+  }
+  return { config: run.stdout, bootstrapCreds };
 }

@@ -1,12 +1,19 @@
 // A scripted Rack for Mixer tests: speaks the real wire protocol with its own key, step by step, under test control.
+// In the jwt bus mode it follows the bootstrap flow (bootstrap creds, hello, its own connection, hello again) and
+// checks the Cluster Key's signature on every reply and push, as a real Rack does.
 import { randomBytes } from "node:crypto";
 import {
+  CONTROL_SIGNATURE_HEADER,
+  ControlSignatureError,
   type Ed25519KeyPair,
   generateKeyPair,
+  nonceAuthenticator,
   type PassportEnvelope,
   publicKeyToBase64url,
+  verifyControlMessage,
 } from "@fluxrig/passport";
 import {
+  type BusCredential,
   decodeHelloReply,
   decodePassportPush,
   decodeScenarioPush,
@@ -15,14 +22,24 @@ import {
   type HelloReply,
   type HelloRequest,
   heartbeatSubject,
+  INBOX_PREFIXES,
   type PassportPush,
+  rackInboxPrefix,
   rackPassportSubject,
   rackScenarioSubject,
   type ScenarioPush,
   SUBJECTS,
   signHello,
 } from "@fluxrig/wire";
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import {
+  connect,
+  credsAuthenticator,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type NodeConnectionOptions,
+  type Subscription,
+} from "@nats-io/transport-node";
 
 export interface HelloOverrides {
   ts?: string;
@@ -36,48 +53,198 @@ export interface HelloOverrides {
   mutate?: (req: HelloRequest) => HelloRequest;
 }
 
+/**
+ * How a ScriptedRack treats the Cluster Key signature (`Fluxrig-Sig`) of hello replies and pushes: `require` refuses
+ * what does not verify against the pinned key (a reply throws, a push is dropped), as a real Rack does; `record`
+ * keeps everything and only counts, for tests of the open bus that look at what arrives.
+ */
+export type ControlSignatureMode = "require" | "record";
+
+/** A control message that did not verify: its subject and why. */
+export interface RefusedControlMessage {
+  subject: string;
+  reason: ControlSignatureError["reason"];
+}
+
+/** Options of {@link ScriptedRack.enrollJwt}. */
+export interface JwtEnrollOptions {
+  /** nats-server URL(s). */
+  servers: string | string[];
+  name: string;
+  /** The bootstrap `.creds` file's content (`h.bootstrapCreds` names the file). */
+  bootstrapCreds: Uint8Array | string;
+  keys?: Ed25519KeyPair;
+  /** The Cluster public key pin (base64url); absent: pinned from the first reply, as on a first enrollment. */
+  clusterPublicKey?: string;
+  /** Hello overrides for both hellos (a test may forge one). */
+  hello?: HelloOverrides;
+  /** Extra nats.js options for the Rack's own connection. */
+  connection?: NodeConnectionOptions;
+}
+
 export class ScriptedRack {
   readonly keys: Ed25519KeyPair;
   readonly publicKey: string;
   readonly passportPushes: PassportPush[] = [];
   readonly scenarioPushes: ScenarioPush[] = [];
+  /** Replies and pushes whose signature did not verify (in `require` mode they were refused). */
+  readonly refusedControlMessages: RefusedControlMessage[] = [];
+  /** Subscriptions that ended in an error, e.g. a permission the bus credential does not give. */
+  readonly subscriptionErrors: Error[] = [];
+  /** How many replies and pushes verified against the pin. */
+  verifiedControlMessages = 0;
   lastReply: HelloReply | null = null;
   passport: PassportEnvelope | undefined;
   entityId: string | undefined;
+  /** The newest bus credential from a reply or a push (jwt mode); read at each reconnect of {@link enrollJwt}'s connection. */
+  busCredential: BusCredential | undefined;
+  /** The Cluster public key this Rack trusts: given, or pinned from its first verified reply. */
+  clusterPublicKey: string | undefined;
+  signatures: ControlSignatureMode;
+  #nc: NatsConnection;
+  #ownsConnection = false;
   #seq = 0;
   readonly #session = randomBytes(12).toString("base64url");
   readonly #subs: Subscription[] = [];
 
   constructor(
-    readonly nc: NatsConnection,
+    nc: NatsConnection,
     readonly name: string,
     keys?: Ed25519KeyPair,
+    opts: { signatures?: ControlSignatureMode; clusterPublicKey?: string } = {},
   ) {
+    this.#nc = nc;
     this.keys = keys ?? generateKeyPair();
     this.publicKey = publicKeyToBase64url(this.keys.publicKey);
+    this.signatures = opts.signatures ?? "record";
+    this.clusterPublicKey = opts.clusterPublicKey;
   }
 
-  /** Subscribes to this Rack's push subjects, as a real Rack does before its first hello. */
-  listen(): this {
+  /** The connection this Rack speaks on (its own after {@link enrollJwt}). */
+  get nc(): NatsConnection {
+    return this.#nc;
+  }
+
+  /**
+   * jwt bus mode, the real bootstrap flow: connects with the bootstrap creds (inbox `_INBOX._bootstrap`), says hello
+   * and takes the JWT from the minimal reply, closes that connection, connects as itself (`nonceAuthenticator` over
+   * its own key, inbox `_INBOX.<name>`), subscribes to its pushes and says hello again. Every reply and push must
+   * carry the Cluster Key's signature (`require`). Close it with {@link close}, which closes its connection.
+   *
+   * @example
+   * const rack = await ScriptedRack.enrollJwt({ servers: h.nats.url, name: "rack-1",
+   *   bootstrapCreds: await readFile(h.bootstrapCreds) });
+   * expect(rack.lastReply?.status).toBe("pending");
+   */
+  static async enrollJwt(opts: JwtEnrollOptions): Promise<ScriptedRack> {
+    const creds =
+      typeof opts.bootstrapCreds === "string"
+        ? new TextEncoder().encode(opts.bootstrapCreds)
+        : opts.bootstrapCreds;
+    const bootstrap = await connect({
+      servers: opts.servers,
+      name: `${opts.name}-bootstrap`,
+      authenticator: credsAuthenticator(creds),
+      inboxPrefix: INBOX_PREFIXES.bootstrap,
+      maxReconnectAttempts: 0,
+    });
+    const rack = new ScriptedRack(bootstrap, opts.name, opts.keys, {
+      signatures: "require",
+      ...(opts.clusterPublicKey === undefined ? {} : { clusterPublicKey: opts.clusterPublicKey }),
+    });
+    try {
+      const first = await rack.hello(opts.hello);
+      if (first.bus_credential === undefined) {
+        throw new Error(`bootstrap hello answered ${first.status} without a bus credential`);
+      }
+    } finally {
+      await bootstrap.close();
+    }
+    rack.#nc = await rack.#connectAsItself(opts.servers, opts.connection);
+    rack.#ownsConnection = true;
+    // A pending Rack may not subscribe to its scenario push; an adopted one may (its JWT says which).
+    rack.listen({ scenario: rack.lastReply?.status === "active" });
+    await rack.nc.flush();
+    await rack.hello(opts.hello);
+    return rack;
+  }
+
+  #connectAsItself(servers: string | string[], extra: NodeConnectionOptions = {}): Promise<NatsConnection> {
+    return connect({
+      servers,
+      name: this.name,
+      authenticator: nonceAuthenticator({
+        privateKey: this.keys.privateKey,
+        jwt: () => this.busCredential?.jwt ?? "",
+      }),
+      inboxPrefix: rackInboxPrefix(this.name),
+      reconnectTimeWait: 100,
+      maxReconnectAttempts: -1,
+      ...extra,
+    });
+  }
+
+  /**
+   * Checks a control message against the pin (pinning `firstKey` when there is none yet). True when it may be used:
+   * verified, or `record` mode.
+   */
+  #checkSignature(msg: Msg, firstKey?: string): boolean {
+    const publicKey = this.clusterPublicKey ?? firstKey;
+    try {
+      if (publicKey === undefined) {
+        throw new ControlSignatureError({ reason: "wrong_key", message: "no Cluster Key pinned yet" });
+      }
+      verifyControlMessage({ publicKey, bytes: msg.data, header: headerOf(msg.headers) });
+      this.clusterPublicKey ??= publicKey;
+      this.verifiedControlMessages += 1;
+      return true;
+    } catch (error) {
+      if (!(error instanceof ControlSignatureError)) throw error;
+      this.refusedControlMessages.push({ subject: msg.subject, reason: error.reason });
+      if (this.signatures === "require") return false;
+      return true;
+    }
+  }
+
+  /**
+   * Subscribes to this Rack's push subjects, as a real Rack does before its first hello. `scenario: false` skips the
+   * scenario push, which a pending Rack's bus credential does not allow (see {@link listenScenario}).
+   */
+  listen(opts: { scenario?: boolean } = {}): this {
     const p = this.nc.subscribe(rackPassportSubject(this.name));
-    const s = this.nc.subscribe(rackScenarioSubject(this.name));
-    this.#subs.push(p, s);
-    void (async () => {
-      for await (const m of p) {
-        const d = decodePassportPush(m.data);
-        if (d.ok) {
-          this.passportPushes.push(d.value);
-          if (d.value.passport) this.passport = d.value.passport;
-        }
+    this.#subs.push(p);
+    this.#drain(p, (m) => {
+      const d = decodePassportPush(m.data);
+      if (d.ok) {
+        this.passportPushes.push(d.value);
+        if (d.value.passport) this.passport = d.value.passport;
+        if (d.value.bus_credential) this.busCredential = d.value.bus_credential;
       }
-    })();
-    void (async () => {
-      for await (const m of s) {
-        const d = decodeScenarioPush(m.data);
-        if (d.ok) this.scenarioPushes.push(d.value);
-      }
-    })();
+    });
+    if (opts.scenario !== false) this.listenScenario();
     return this;
+  }
+
+  /** Subscribes to this Rack's scenario push (an adopted Rack's credential allows it). */
+  listenScenario(): this {
+    const s = this.nc.subscribe(rackScenarioSubject(this.name));
+    this.#subs.push(s);
+    this.#drain(s, (m) => {
+      const d = decodeScenarioPush(m.data);
+      if (d.ok) this.scenarioPushes.push(d.value);
+    });
+    return this;
+  }
+
+  /** Feeds a subscription's signed messages to `take`; a subscription the server refused ends in `subscriptionErrors`. */
+  #drain(sub: Subscription, take: (m: Msg) => void): void {
+    void (async () => {
+      try {
+        for await (const m of sub) if (this.#checkSignature(m)) take(m);
+      } catch (error) {
+        this.subscriptionErrors.push(error as Error);
+      }
+    })();
   }
 
   buildHello(over: HelloOverrides = {}): HelloRequest {
@@ -106,10 +273,22 @@ export class ScriptedRack {
     return this.sendRaw(encodeMessage(this.buildHello(withPassport)));
   }
 
+  /**
+   * Sends hello bytes and returns the decoded reply (throws when it does not decode, or, in `require` mode, when its
+   * signature does not verify against the pin; before any pin, against the key the reply itself names).
+   */
   async sendRaw(data: Uint8Array): Promise<HelloReply> {
     const msg = await this.nc.request(SUBJECTS.hello, data, { timeout: 10_000 });
     const decoded = decodeHelloReply(msg.data);
     if (!decoded.ok) throw new Error(`hello reply did not decode: ${decoded.error.message}`);
+    if (!this.#checkSignature(msg, decoded.value.cluster_public_key)) {
+      const refused = this.refusedControlMessages.at(-1);
+      throw new ControlSignatureError({
+        reason: refused?.reason ?? "invalid",
+        message: `hello reply refused: its ${CONTROL_SIGNATURE_HEADER} does not verify (${refused?.reason})`,
+      });
+    }
+    if (decoded.value.bus_credential) this.busCredential = decoded.value.bus_credential;
     this.lastReply = decoded.value;
     if (decoded.value.entity_id) this.entityId = decoded.value.entity_id;
     if (decoded.value.passport) this.passport = decoded.value.passport;
@@ -142,7 +321,13 @@ export class ScriptedRack {
     this.nc.publish(heartbeatSubject(this.name), encodeMessage(this.heartbeatMessage(over)));
   }
 
-  close(): void {
+  /** Unsubscribes; after {@link enrollJwt} also closes its own connection (returned promise). */
+  close(): Promise<void> {
     for (const s of this.#subs) s.unsubscribe();
+    return this.#ownsConnection ? this.#nc.close() : Promise.resolve();
   }
+}
+
+function headerOf(headers: MsgHdrs | undefined): string | undefined {
+  return headers?.has(CONTROL_SIGNATURE_HEADER) ? headers.get(CONTROL_SIGNATURE_HEADER) : undefined;
 }

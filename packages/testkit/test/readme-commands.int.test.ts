@@ -192,6 +192,10 @@ const SKIPPED: Record<string, { why: string; script?: string }> = {
     why: "npm test (tooling/test.sh) builds everything before the tests; rebuilding here would race other builds",
     script: "build",
   },
+  "fluxrig-mixer nats-config --config fluxrig-mixer.toml --resolver-dir /var/lib/nats/jwt --out /etc/nats/fluxrig-auth.conf --bootstrap-creds /etc/fluxrig/bootstrap.creds":
+    {
+      why: "it writes under /etc and /var/lib; the lab runs it for every start (tooling/lab/lab-nats.ts) and apps/mixer/test/bus-auth/nats-config.int.test.ts runs it with these flags against a real nats-server",
+    },
   "pnpm typecheck": { why: "npm test runs the same type-check (turbo run typecheck)", script: "typecheck" },
   "pnpm lint": { why: "npm test runs Biome over the repo", script: "lint" },
   "pnpm test:unit": {

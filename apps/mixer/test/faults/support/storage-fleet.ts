@@ -8,6 +8,7 @@ import {
   fsFaultSupport,
   MixerHarness,
   mountTmpfs,
+  OPEN_BUS_ENV,
   openFaultScenario,
   ScriptedRack,
   spawnBinary,
@@ -382,6 +383,7 @@ export function openStorageScenario(fileUrl: string, hooks: FaultHooks) {
         FLUXRIG_MIXER_DATA_DIR: h.dataDir,
         FLUXRIG_API_LISTEN: `127.0.0.1:${h.apiPort}`,
         FLUXRIG_API_AUTH_TOKEN: TEST_TOKEN,
+        ...OPEN_BUS_ENV,
         ...ENV,
       },
     });
