@@ -58,6 +58,11 @@ export const RackConfigSchema = z.strictObject({
   }),
   nats: z.strictObject({
     url: z.string().min(1).default("nats://127.0.0.1:4222"),
+    /**
+     * The bootstrap `.creds` file (mode 0600) a Rack with no bus credential of its own connects with on a `jwt`-mode
+     * bus; unset on an open bus.
+     */
+    creds: z.string().min(1).optional(),
   }),
   cluster: z.strictObject({
     public_key: ClusterKeySchema,

@@ -1,17 +1,15 @@
 // fluxrig-rack: reads the command line and config, builds the agent's deps, runs it until SIGTERM/SIGINT.
 import { ConfigError } from "@fluxrig/config";
-import type { NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
+import { loadCredsFile } from "./bus/creds-file.js";
 import { parseRackArgs, USAGE } from "./cli/cli-args.js";
 import { runStatus } from "./cli/run-status.js";
 import { loadRackConfig } from "./config.js";
 import { statePaths } from "./identity/state-paths.js";
 import { connectWithRetry } from "./nats-link.js";
 import { createRack } from "./rack.js";
-import { RackUsageError } from "./rack-error.js";
+import { RackCredsError, RackUsageError } from "./rack-error.js";
 import { RACK_VERSION } from "./version.js";
-
-const DRAIN_TIMEOUT_MS = 10_000;
 
 async function runAgent(configFile: string | undefined): Promise<number> {
   const config = await loadRackConfig({ file: configFile });
@@ -20,20 +18,24 @@ async function runAgent(configFile: string | undefined): Promise<number> {
     { level: config.rack.log_level, base: { app: "fluxrig-rack", rack: config.rack.name } },
     pino.destination({ dest: 1, sync: true }),
   );
-  const connecting = new AbortController();
-  let nc: NatsConnection | undefined;
-  const ncPromise = connectWithRetry({
-    url: config.nats.url,
-    clientName: `fluxrig-rack/${config.rack.name}`,
+  // A bootstrap .creds file others can read is refused before anything starts, like the Rack's key.
+  const creds = config.nats.creds === undefined ? undefined : await loadCredsFile(config.nats.creds);
+  const rack = createRack({
+    config,
+    paths: statePaths(config.rack.state_dir),
     logger,
-    signal: connecting.signal,
-  }).then((connection) => {
-    nc = connection;
-    return connection;
+    ...(creds !== undefined ? { creds } : {}),
+    dial: (req) =>
+      connectWithRetry({
+        url: config.nats.url,
+        clientName: `fluxrig-rack/${config.rack.name}`,
+        logger,
+        signal: req.signal,
+        failOnAuthError: req.failOnAuthError,
+        ...(req.authenticator !== undefined ? { authenticator: req.authenticator } : {}),
+        ...(req.inboxPrefix !== undefined ? { inboxPrefix: req.inboxPrefix } : {}),
+      }),
   });
-  // A first connect abandoned at shutdown rejects; that is expected, not a failure.
-  ncPromise.catch(() => undefined);
-  const rack = createRack({ config, paths: statePaths(config.rack.state_dir), logger, nc: ncPromise });
 
   let stopping = false;
   const done = new Promise<number>((resolve) => {
@@ -45,14 +47,9 @@ async function runAgent(configFile: string | undefined): Promise<number> {
       }
       stopping = true;
       logger.info({ signal }, "rack: stopping");
-      connecting.abort(new Error(`${signal} before NATS connected`));
       void (async () => {
+        // Also abandons a first connect still in progress and drains the connection.
         await rack.stop(`received ${signal}`);
-        if (nc !== undefined && !nc.isClosed()) {
-          await Promise.race([nc.drain(), new Promise((r) => setTimeout(r, DRAIN_TIMEOUT_MS).unref())]).catch(
-            (error: unknown) => logger.warn({ err: error }, "nats: drain failed"),
-          );
-        }
         logger.info("rack: stopped");
         resolve(0);
       })();
@@ -88,7 +85,7 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof ConfigError || error instanceof RackUsageError) {
+    if (error instanceof ConfigError || error instanceof RackUsageError || error instanceof RackCredsError) {
       process.stderr.write(`fluxrig-rack: ${error.message}\n`);
       if (error instanceof RackUsageError && error.showUsage) process.stderr.write(`\n${USAGE}\n`);
       process.exit(2);

@@ -1,5 +1,11 @@
 // Connecting to NATS: the first connect retried with jittered backoff (logged), then the client's own reconnects.
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import {
+  type Authenticator,
+  AuthorizationError,
+  connect,
+  type NatsConnection,
+  UserAuthenticationExpiredError,
+} from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { Backoff, type BackoffPolicy, DEFAULT_TIMING } from "./lifecycle/backoff.js";
 
@@ -12,6 +18,24 @@ export interface ConnectWithRetryOptions {
   policy?: BackoffPolicy;
   /** Aborting gives up on a first connect still in progress (SIGTERM before NATS ever came up). */
   signal?: AbortSignal;
+  /** How to prove who this client is (none on an open bus). */
+  authenticator?: Authenticator;
+  /** Where request replies arrive, e.g. `_INBOX.rack-nyc-01`; the client's default when unset. */
+  inboxPrefix?: string;
+  /** Throw an authorization refusal at once instead of retrying it (the caller has another credential to try). */
+  failOnAuthError?: boolean;
+}
+
+/**
+ * Whether a connect failed or a connection closed because the server refused the credential (bad, expired or
+ * revoked JWT, wrong nonce signature).
+ */
+export function isAuthError(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e instanceof AuthorizationError || e instanceof UserAuthenticationExpiredError) return true;
+    if (/authorization violation|authentication (expired|revoked)/i.test(e.message)) return true;
+  }
+  return false;
 }
 
 /**
@@ -33,6 +57,8 @@ export async function connectWithRetry(opts: ConnectWithRetryOptions): Promise<N
         // Ping often enough that a dead server is noticed within a few heartbeats.
         pingInterval: 20_000,
         maxPingOut: 3,
+        ...(opts.authenticator !== undefined ? { authenticator: opts.authenticator } : {}),
+        ...(opts.inboxPrefix !== undefined ? { inboxPrefix: opts.inboxPrefix } : {}),
       });
       void (async () => {
         for await (const status of nc.status()) if (status.type === "reconnect") reconnectBackoff.reset();
@@ -41,6 +67,7 @@ export async function connectWithRetry(opts: ConnectWithRetryOptions): Promise<N
         opts.logger.info({ url: opts.url, attempts: attempt }, "nats: connected after retrying");
       return nc;
     } catch (error) {
+      if (opts.failOnAuthError && isAuthError(error)) throw error;
       const delayMs = backoff.next();
       if (attempt === 1 || attempt % 10 === 0) {
         opts.logger.warn(

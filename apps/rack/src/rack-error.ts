@@ -79,3 +79,14 @@ export class UnknownGearTypeError extends RackError {
     this.type = opts.type;
   }
 }
+
+/** The bootstrap `.creds` file named by `[nats] creds` cannot be used: missing, readable by others, or garbled. */
+export class RackCredsError extends RackError {
+  override readonly name = "RackCredsError";
+  readonly path: string;
+
+  constructor(opts: { path: string; message: string; cause?: unknown }) {
+    super(`${opts.path}: ${opts.message}`, { cause: opts.cause });
+    this.path = opts.path;
+  }
+}

@@ -1,13 +1,29 @@
 // The agent: createRack(deps) boots from the state dir, attaches to NATS, and runs the one lifecycle state machine.
 
-import { rackPassportSubject, rackScenarioSubject, type ScenarioPush } from "@fluxrig/wire";
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { CONTROL_SIGNATURE_HEADER } from "@fluxrig/passport";
+import {
+  type BusCredential,
+  rackPassportSubject,
+  rackScenarioSubject,
+  type ScenarioPush,
+} from "@fluxrig/wire";
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import type { AgentCore, AgentIdentity, AgentTimer, Clock, RackDeps } from "./agent/agent-core.js";
+import type {
+  AgentCore,
+  AgentIdentity,
+  AgentTimer,
+  Clock,
+  CredentialTaken,
+  RackDeps,
+} from "./agent/agent-core.js";
 import { runHello } from "./agent/hello-exchange.js";
 import { armPassportTimers, holdPassport } from "./agent/passport-keeper.js";
 import { onPassportPush, onScenarioPush } from "./agent/push-handlers.js";
 import { buildSnapshot, type RackSnapshot } from "./agent/rack-snapshot.js";
+import { jwtWarnAt } from "./bus/bus-credential.js";
+import { BusLink, type BusMode, type Dial } from "./bus/bus-link.js";
+import { ControlGate, type ControlKind } from "./bus/control-gate.js";
 import { telemetryHeaders } from "./config.js";
 import { HeartbeatLoop } from "./heartbeat/heartbeat-loop.js";
 import { StatsSampler } from "./heartbeat/rack-stats.js";
@@ -15,6 +31,7 @@ import { loadBootIdentity } from "./identity/boot-identity.js";
 import { loadedSubsystems } from "./lazy-subsystems.js";
 import {
   heartbeatStatusOf,
+  isPassive,
   type LifecycleEvent,
   type LifecycleState,
   runsWorkloads,
@@ -23,6 +40,7 @@ import {
 import { Backoff, DEFAULT_TIMING, jitter, type RackTiming } from "./lifecycle/backoff.js";
 import { NamedTimers } from "./lifecycle/named-timers.js";
 import type { HelloPace } from "./lifecycle/reply-policy.js";
+import { isAuthError } from "./nats-link.js";
 import { readScenarioFile } from "./scenario-cache.js";
 import { RACK_VERSION } from "./version.js";
 import { Workloads } from "./workloads.js";
@@ -34,7 +52,10 @@ export type { RackSnapshot } from "./agent/rack-snapshot.js";
 export interface Rack {
   /** Boots from the state dir, then talks to the Mixer whenever NATS is up; resolves once booted. */
   start(): Promise<void>;
-  /** Stops gears, flushes telemetry, sends a last `stopping` heartbeat; the caller then drains NATS. */
+  /**
+   * Stops gears, flushes telemetry, sends a last `stopping` heartbeat, then drains the connection it opened (with
+   * `deps.nc` the caller drains its own).
+   */
   stop(reason?: string): Promise<void>;
   readonly state: LifecycleState;
   snapshot(): RackSnapshot;
@@ -69,6 +90,8 @@ class RackAgent implements Rack, AgentCore {
   helloFailures = 0;
   #state: LifecycleState = "booting";
   #nc: NatsConnection | undefined;
+  #link: BusLink | undefined;
+  readonly gate: ControlGate;
   readonly #clock: Clock;
   #subs: Subscription[] = [];
   #sampler: StatsSampler | undefined;
@@ -95,6 +118,7 @@ class RackAgent implements Rack, AgentCore {
       renew: new Backoff(t.renew, random),
     };
     this.#heartbeatIntervalMs = deps.config.heartbeat.interval;
+    this.gate = new ControlGate({ logger: this.log, now: () => this.now().getTime() });
     const telemetry = deps.config.telemetry;
     this.workloads = new Workloads({
       logger: this.log,
@@ -117,6 +141,10 @@ class RackAgent implements Rack, AgentCore {
 
   get nc(): NatsConnection | undefined {
     return this.#nc;
+  }
+
+  get busMode(): BusMode {
+    return this.#link?.mode ?? "open";
   }
 
   now(): Date {
@@ -153,28 +181,84 @@ class RackAgent implements Rack, AgentCore {
       await this.move({ type: "passport_restored", reason });
       armPassportTimers(this);
     });
-    Promise.resolve(this.deps.nc).then(
+    const keys = this.id.keys;
+    if (keys === undefined) throw new Error("no Rack key after boot");
+    const given = this.deps.nc;
+    const dial: Dial =
+      this.deps.dial ?? (() => Promise.resolve(given as NatsConnection | Promise<NatsConnection>));
+    if (this.deps.dial === undefined && given === undefined) throw new Error("createRack needs dial or nc");
+    this.#link = new BusLink({
+      name: this.name,
+      privateKey: keys.privateKey,
+      creds: this.deps.dial ? this.deps.creds : undefined,
+      jwtPath: paths.busJwt,
+      dial,
+      logger: this.log,
+      now: () => this.now(),
+      onLost: (mode) => {
+        // A connection handed over by the caller is the caller's to manage.
+        if (this.deps.dial !== undefined) void this.enqueue("bus lost", async () => this.#fallBack(mode));
+      },
+      ...(this.deps.random ? { random: this.deps.random } : {}),
+    });
+    const mode = this.deps.dial ? await this.#link.initialMode() : "open";
+    this.#connect(mode);
+  }
+
+  /** Opens a connection in `mode` in the background and attaches to it once up. */
+  #connect(mode: BusMode): void {
+    const link = this.#link;
+    if (link === undefined || this.stopping) return;
+    link.open(mode).then(
       (nc) => this.enqueue("attach", () => this.#attach(nc)),
       (error: unknown) => {
         // Shutdown abandons a first connect still in progress: expected, not a failure.
         if (this.stopping) this.log.info("nats: never connected before shutdown");
-        else this.log.error({ err: error }, "nats: gave up connecting");
+        else if (mode === "self" && isAuthError(error)) {
+          this.log.warn(
+            { err: error, bootstrap: link.hasCreds },
+            "bus: this Rack's credential was refused at connect (expired, revoked, or the server has other keys)",
+          );
+          void this.enqueue("bus refused", async () => this.#fallBack("self"));
+        } else this.log.error({ err: error }, "nats: gave up connecting");
       },
     );
   }
 
+  /** After a refused credential or a lost connection: connect again, with the bootstrap credential if there is one. */
+  #fallBack(lost: BusMode): void {
+    const link = this.#link;
+    if (link === undefined || this.stopping) return;
+    this.#nc = undefined;
+    const mode = link.fallbackMode(lost);
+    const delayMs = link.fallbackDelayMs();
+    this.log.info({ lost, next: mode, retry_in_ms: delayMs }, `bus: connecting again (${mode})`);
+    this.timers.after("bus", delayMs, () => this.#connect(mode));
+  }
+
   stop(reason = "stop requested"): Promise<void> {
+    // Not queued: a task waiting on a dial (a server that is down) must not hold the stop back.
+    if (this.deps.dial !== undefined) this.#link?.abortDials();
     this.#stopped ??= this.enqueue("stop", async () => {
       this.timers.clearAll();
+      const heartbeating = this.#heartbeating();
       await this.move({ type: "stop", reason });
       this.#heartbeat?.stop();
-      // The last word to the Mixer: "stopping", so it can tell a clean shutdown from a lost Rack.
-      if (this.#heartbeat?.beat("stopping")) this.log.info("heartbeat: sent the last heartbeat (stopping)");
+      // The last word to the Mixer: "stopping", so it can tell a clean shutdown from a lost Rack (a passive Rack
+      // says nothing: its heartbeats must never touch a row).
+      if (heartbeating && this.#heartbeat?.beat("stopping"))
+        this.log.info("heartbeat: sent the last heartbeat (stopping)");
       for (const sub of this.#subs) sub.unsubscribe();
       this.#subs = [];
       this.#sampler?.close();
+      if (this.deps.dial !== undefined) await this.#link?.close();
     });
     return this.#stopped;
+  }
+
+  /** Whether heartbeats go out now: not while passive, not before enrolling, not on the bootstrap credential. */
+  #heartbeating(): boolean {
+    return this.busMode !== "bootstrap" && heartbeatStatusOf(this.#state) !== null;
   }
 
   snapshot(): RackSnapshot {
@@ -203,6 +287,7 @@ class RackAgent implements Rack, AgentCore {
       `lifecycle: ${t.from} -> ${t.to}`,
     );
     for (const backoff of Object.values(this.backoffs)) backoff.reset();
+    if (isPassive(t.to)) await this.#enterPassive(t.reason);
     for (const effect of t.effects) {
       try {
         if (effect === "start_telemetry") await this.#startTelemetry();
@@ -230,6 +315,10 @@ class RackAgent implements Rack, AgentCore {
       this.log.info("gears: waiting for NATS before starting");
       return;
     }
+    if (this.busMode === "bootstrap") {
+      this.log.info("gears: waiting for this Rack's own bus credential before starting");
+      return;
+    }
     await this.workloads.startGears(this.#nc, this.scenario);
   }
 
@@ -252,6 +341,79 @@ class RackAgent implements Rack, AgentCore {
     this.scheduleHello(this.backoffs[pace].next(), why);
   }
 
+  async takeCredential(credential: BusCredential, source: string): Promise<CredentialTaken> {
+    const link = this.#link;
+    if (link === undefined || this.stopping) return "none";
+    let outcome: Awaited<ReturnType<BusLink["offer"]>>;
+    try {
+      outcome = await link.offer(credential.jwt);
+    } catch (error) {
+      this.log.error(
+        { err: error, source },
+        "bus: credential not taken (unreadable JWT, or bus.jwt not writable)",
+      );
+      return "none";
+    }
+    if (outcome === "same") return "none";
+    this.#armJwtWarning(credential);
+    if (this.deps.dial === undefined) return "none";
+    if (link.mode !== "self") {
+      this.log.info({ source, from: link.mode }, "bus: own credential received; connecting as this Rack");
+      let nc: NatsConnection;
+      try {
+        nc = await link.open("self");
+      } catch (error) {
+        if (this.stopping) return "none";
+        this.log.warn({ err: error }, "bus: could not connect as this Rack; falling back");
+        this.#fallBack("self");
+        return "none";
+      }
+      await this.#attach(nc);
+      return "switched";
+    }
+    if (outcome !== "regrant") return "none";
+    this.log.info({ source }, "bus: the credential's grant changed; reconnecting to use it");
+    if (!(await link.reconnect())) this.log.warn("bus: not reconnected yet; the client keeps trying");
+    const nc = link.nc;
+    if (nc !== undefined) this.#subscribe(nc);
+    // A push sent while the connection was down is lost: the Mixer sends the scenario again after this hello.
+    this.scheduleHello(0, "new bus grant");
+    return "regranted";
+  }
+
+  /** Warns at 90 % of the credential's life when no renewal has replaced it by then. */
+  #armJwtWarning(credential: BusCredential): void {
+    let at: number | undefined;
+    try {
+      at = jwtWarnAt(credential.jwt);
+    } catch {
+      return;
+    }
+    if (at === undefined) return;
+    this.timers.at("bus-jwt", at, () => {
+      if (this.#link?.jwt !== credential.jwt) return;
+      this.log.warn(
+        { expires_at: credential.expires_at },
+        "bus: this Rack's credential is at 90% of its life with no renewal yet (is the Mixer reachable?)",
+      );
+    });
+  }
+
+  /** Refused by the registry: no credential kept; on the bootstrap connection (if any) to keep asking, slowly. */
+  async #enterPassive(reason: string): Promise<void> {
+    const link = this.#link;
+    this.timers.clear("bus-jwt");
+    if (link === undefined) return;
+    await link.dropCredential(reason);
+    if (this.deps.dial === undefined || link.mode !== "self" || !link.hasCreds) return;
+    try {
+      const nc = await link.open("bootstrap");
+      await this.#attach(nc, false);
+    } catch (error) {
+      if (!this.stopping) this.log.error({ err: error }, "bus: cannot reach the bootstrap connection");
+    }
+  }
+
   async #startTelemetry(): Promise<void> {
     const held = this.id.passport;
     if (held === null) return;
@@ -259,19 +421,47 @@ class RackAgent implements Rack, AgentCore {
     await this.workloads.startTelemetry({ entityId, name: this.name, machineId, version: this.version });
   }
 
-  async #attach(nc: NatsConnection): Promise<void> {
-    if (this.stopping) return;
-    this.#nc = nc;
-    this.log.info({ server: nc.getServer() }, "nats: connected");
-    const on = (what: string, handler: (core: AgentCore, data: Uint8Array) => Promise<void>) => ({
-      callback: (err: Error | null, msg: { data: Uint8Array }) => {
-        if (!err) void this.enqueue(what, () => handler(this, msg.data));
+  /** Subscribes to this Rack's pushes on `nc`, where its grant allows (none on the bootstrap credential). */
+  #subscribe(nc: NatsConnection): void {
+    for (const sub of this.#subs) sub.unsubscribe();
+    this.#subs = [];
+    const link = this.#link;
+    const on = (kind: ControlKind, handler: (core: AgentCore, data: Uint8Array) => Promise<void>) => ({
+      callback: (err: Error | null, msg: Msg) => {
+        if (err) return;
+        void this.enqueue(kind, async () => {
+          const signature = msg.headers?.get(CONTROL_SIGNATURE_HEADER);
+          if (!this.gate.accept(kind, this.id.pin?.publicKey, msg.data, signature)) return;
+          await handler(this, msg.data);
+        });
       },
     });
-    this.#subs.push(
-      nc.subscribe(rackPassportSubject(this.name), on("passport push", onPassportPush)),
-      nc.subscribe(rackScenarioSubject(this.name), on("scenario push", onScenarioPush)),
-    );
+    for (const [subject, kind, handler] of [
+      [rackPassportSubject(this.name), "passport push", onPassportPush],
+      [rackScenarioSubject(this.name), "scenario push", onScenarioPush],
+    ] as const) {
+      if (link === undefined || link.maySubscribe(subject))
+        this.#subs.push(nc.subscribe(subject, on(kind, handler)));
+    }
+  }
+
+  async #attach(nc: NatsConnection, hello = true): Promise<void> {
+    if (this.stopping) return;
+    const previous = this.#nc;
+    this.#nc = nc;
+    this.log.info({ server: nc.getServer(), bus: this.busMode }, "nats: connected");
+    this.#subscribe(nc);
+    // Gears are bound to the connection they started on: move them to the new one.
+    if (previous !== undefined && previous !== nc && this.workloads.gearsRunning)
+      await this.workloads.stopGears();
+    void this.#watchConnection(nc);
+    if (this.#state === "active" && !this.workloads.gearsRunning) await this.startGears();
+    if (this.#heartbeat === undefined) this.#startHeartbeats();
+    if (hello && !isPassive(this.#state)) await runHello(this, "connected");
+    else this.schedulePaced("rejected", "connected while passive");
+  }
+
+  #startHeartbeats(): void {
     this.#sampler = new StatsSampler();
     this.#heartbeat = new HeartbeatLoop({
       name: this.name,
@@ -279,25 +469,26 @@ class RackAgent implements Rack, AgentCore {
       intervalMs: this.#heartbeatIntervalMs,
       sampler: this.#sampler,
       source: {
-        status: () => heartbeatStatusOf(this.#state),
+        status: () => (this.busMode === "bootstrap" ? null : heartbeatStatusOf(this.#state)),
         entityId: () => this.id.entityId,
         workload: () => this.workloads.stats(),
         scenario: () => this.workloads.scenario(),
       },
-      publish: (subject, data) => nc.publish(subject, data),
+      publish: (subject, data) => {
+        if (this.#nc === undefined) throw new Error("not connected");
+        this.#nc.publish(subject, data);
+      },
       now: () => this.now(),
       ...(this.deps.random ? { random: this.deps.random } : {}),
       onSent: () => this.workloads.heartbeatSent(),
       onError: (error) => this.log.warn({ err: error }, "heartbeat: not sent"),
     });
     this.#heartbeat.start();
-    void this.#watchConnection(nc);
-    if (this.#state === "active" && !this.workloads.gearsRunning) await this.startGears();
-    await runHello(this, "connected");
   }
 
   async #watchConnection(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
+      if (this.#nc !== nc) return;
       if (status.type === "disconnect")
         this.log.warn({ server: status.server }, "nats: disconnected, reconnecting");
       if (status.type !== "reconnect") continue;

@@ -163,12 +163,15 @@ describe("rack lifecycle", () => {
     expect(await readdir(dir.path)).not.toContain("state.flux");
   });
 
-  test("a rejected Rack only heartbeats, with status rejected", async () => {
+  test("a rejected Rack is passive: no heartbeats, only hellos at the slow pace", async () => {
     const name = "rack-rejected";
     const mixer = await mixerFor({ mode: "rejected" });
     const t = await rackFor({ name, stateDir: dirFor(name).path, nc });
     await t.waitForState("rejected");
-    await waitFor(() => mixer.beats("rejected").length >= 2, { message: "rejected heartbeats" });
+    // Three more hellos at the rejected pace (0.3 s and up) span several 200 ms heartbeat intervals.
+    const hellos = mixer.hellos.length;
+    await waitFor(() => mixer.hellos.length >= hellos + 3, { message: "3 more hellos while rejected" });
+    expect(mixer.heartbeats.filter((h) => h.name === name)).toEqual([]);
     expect(t.rack.snapshot()).toMatchObject({ telemetry: "not started", gears: null });
   });
 

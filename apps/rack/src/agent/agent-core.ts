@@ -1,9 +1,11 @@
 // What the agent's parts share: its deps, its mutable identity, and the few operations they call on the agent.
 
 import type { Ed25519KeyPair, PassportEnvelope, PassportPayload } from "@fluxrig/passport";
-import type { RackAttributes, ScenarioPush } from "@fluxrig/wire";
+import type { BusCredential, RackAttributes, ScenarioPush } from "@fluxrig/wire";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import type { BusMode, Dial } from "../bus/bus-link.js";
+import type { ControlGate } from "../bus/control-gate.js";
 import type { RackConfig } from "../config.js";
 import type { GearTypeRegistry } from "../gears/gear-types.js";
 import type { ClusterPin } from "../identity/cluster-pin.js";
@@ -19,13 +21,23 @@ export interface Clock {
   now(): Date;
 }
 
-/** What createRack needs: its connection, clock, logger, config and state paths. */
+/** What createRack needs: how to reach the bus, clock, logger, config and state paths. */
 export interface RackDeps {
   config: RackConfig;
   paths: StatePaths;
   logger: Logger;
-  /** The NATS connection, or its promise while the first connect is still being retried. */
-  nc: NatsConnection | Promise<NatsConnection>;
+  /**
+   * Opens bus connections (production: `connectWithRetry`). With it the Rack owns its connections: it connects as
+   * itself with bus.jwt, with the bootstrap `creds`, or to an open bus, and swaps them as its credential changes.
+   */
+  dial?: Dial;
+  /** The bootstrap `.creds` file's bytes (`[nats] creds`, checked by `loadCredsFile`); only with `dial`. */
+  creds?: Uint8Array;
+  /**
+   * Without `dial`: one connection given by the caller (or its promise while the first connect is retried), used
+   * as an open bus and never swapped.
+   */
+  nc?: NatsConnection | Promise<NatsConnection>;
   clock?: Clock;
   timing?: Partial<RackTiming>;
   attributes?: RackAttributes;
@@ -51,7 +63,10 @@ export interface AgentIdentity {
 }
 
 /** The agent's timers. */
-export type AgentTimer = "hello" | "renew" | "expiry";
+export type AgentTimer = "hello" | "renew" | "expiry" | "bus" | "bus-jwt";
+
+/** What taking a credential did: nothing to do, a switch to a new connection (which said hello), or a regrant. */
+export type CredentialTaken = "none" | "switched" | "regranted";
 
 /** The agent as its parts (hello exchange, passport keeper, push handlers) see it. */
 export interface AgentCore {
@@ -68,6 +83,10 @@ export interface AgentCore {
   /** True from the moment stop() is called. */
   readonly stopping: boolean;
   readonly nc: NatsConnection | undefined;
+  /** How the Rack is on the bus now. */
+  readonly busMode: BusMode;
+  /** Checks the Cluster Key signature of hello replies and pushes; counts what it drops. */
+  readonly gate: ControlGate;
   scenario: ScenarioPush | undefined;
   /** Consecutive hello transport failures: the first of a run is a warning, the rest are quiet. */
   helloFailures: number;
@@ -80,6 +99,11 @@ export interface AgentCore {
   /** Adopts the heartbeat interval the Mixer asked for. */
   setHeartbeatInterval(ms: number): void;
   scheduleHello(delayMs: number, why: string): void;
+  /**
+   * Takes a bus credential from a verified hello reply or push: stores it, moves from the bootstrap connection to
+   * one as itself (then says hello there), or reconnects when its grant changed (then says hello again).
+   */
+  takeCredential(credential: BusCredential, source: string): Promise<CredentialTaken>;
   /** Schedules the next hello after the delay of one backoff. */
   schedulePaced(pace: HelloPace, why: string): void;
 }

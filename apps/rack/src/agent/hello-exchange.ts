@@ -1,11 +1,14 @@
 // One hello and what its reply means: pin on first enrollment, follow the Mixer's status, pace the next hello.
+import { CONTROL_SIGNATURE_HEADER } from "@fluxrig/passport";
 import type { HelloReply } from "@fluxrig/wire";
 import { makePin, writePinFile } from "../identity/cluster-pin.js";
-import { sendHello } from "../identity/hello-client.js";
+import { type HelloAnswer, sendHello } from "../identity/hello-client.js";
 import { hostAttributes } from "../identity/host-attributes.js";
+import { isPassive } from "../lifecycle/agent-state-machine.js";
 import { decideReply } from "../lifecycle/reply-policy.js";
 import { ClusterKeyMismatchError, HelloFailedError } from "../rack-error.js";
-import type { AgentCore } from "./agent-core.js";
+import { removeScenarioFile } from "../scenario-cache.js";
+import type { AgentCore, CredentialTaken } from "./agent-core.js";
 import { acceptPassport, armPassportTimers, dropPassport, revoke } from "./passport-keeper.js";
 
 /** Sends a hello (with the passport when the Rack holds one) and acts on the reply. */
@@ -14,14 +17,17 @@ export async function runHello(core: AgentCore, why: string): Promise<void> {
   const keys = core.id.keys;
   if (core.stopping || nc === undefined || keys === undefined) return;
   core.timers.clear("hello");
-  let reply: HelloReply;
+  let answer: HelloAnswer;
   try {
-    reply = await sendHello({
+    answer = await sendHello({
       name: core.name,
       version: core.version,
       keys,
       attributes: core.deps.attributes ?? hostAttributes(),
-      request: async (subject, data, timeout) => (await nc.request(subject, data, { timeout })).data,
+      request: async (subject, data, timeout) => {
+        const msg = await nc.request(subject, data, { timeout });
+        return { data: msg.data, signature: msg.headers?.get(CONTROL_SIGNATURE_HEADER) };
+      },
       timeoutMs: core.timing.helloTimeoutMs,
       now: core.now(),
       passport: core.id.passport?.envelope,
@@ -35,14 +41,44 @@ export async function runHello(core: AgentCore, why: string): Promise<void> {
     afterHelloFailure(core);
     return;
   }
+  const reply = answer.reply;
+  // Only the Mixer's word counts: signed by the pinned Cluster Key or, on the very first enrollment, by the key the
+  // reply itself names (which is then pinned). A reply naming another key than the pin is the foreign-cluster case.
+  const pinned = core.id.pin;
+  const foreign = pinned !== null && reply.cluster_public_key !== pinned.publicKeyB64;
+  if (
+    !foreign &&
+    !core.gate.accept(
+      "hello reply",
+      pinned?.publicKey ?? reply.cluster_public_key,
+      answer.data,
+      answer.signature,
+    )
+  ) {
+    afterHelloFailure(core);
+    return;
+  }
   if (core.helloFailures > 0) {
     core.log.info({ failures: core.helloFailures }, "hello: the Mixer answers again");
     // The run of failures is over: the next outage is retried from the start of the backoff again.
     core.backoffs.enroll.reset();
   }
   core.helloFailures = 0;
-  core.log.debug({ why, status: reply.status }, "hello: reply");
+  core.log.debug({ why, status: reply.status, bus: core.busMode }, "hello: reply");
+  let taken: CredentialTaken = "none";
+  if (
+    reply.bus_credential !== undefined &&
+    !foreign &&
+    (reply.status === "pending" || reply.status === "active")
+  ) {
+    // The pin comes first: the switch to this Rack's own connection is only worth it for the pinned cluster.
+    if (!(await pinOnFirstEnrollment(core, reply))) return;
+    taken = await core.takeCredential(reply.bus_credential, "hello reply");
+    // The new connection said hello itself; this (bootstrap) reply has nothing more to say.
+    if (taken === "switched") return;
+  }
   await applyReply(core, reply);
+  if (taken === "regranted") core.scheduleHello(0, "new bus grant");
 }
 
 function afterHelloFailure(core: AgentCore): void {
@@ -52,7 +88,7 @@ function afterHelloFailure(core: AgentCore): void {
     armPassportTimers(core);
     core.schedulePaced("enroll", "retry");
   } else if (core.state === "pending") core.schedulePaced("pending", "retry");
-  else if (core.state === "rejected" || core.state === "revoked") core.schedulePaced("rejected", "retry");
+  else if (isPassive(core.state)) core.schedulePaced("rejected", "retry");
   else core.schedulePaced("enroll", "retry");
 }
 
@@ -68,24 +104,11 @@ export async function applyReply(core: AgentCore, reply: HelloReply): Promise<vo
     core.log.error({ err: error, offered_key: decision.offeredKey }, "cluster: FOREIGN CLUSTER KEY REFUSED");
     return core.schedulePaced("refused", "foreign cluster");
   }
-  if (id.pin === null && (decision.kind === "pending" || decision.kind === "active")) {
-    const pin = makePin({ publicKeyB64: reply.cluster_public_key, source: "enrollment", now: core.now() });
-    try {
-      await writePinFile(core.deps.paths.rackJson, pin);
-    } catch (error) {
-      // Not pinned until rack.json holds it (a pin only in memory is gone at the next start); ask again later.
-      core.log.error(
-        { err: error, path: core.deps.paths.rackJson },
-        "cluster: cannot store the Mixer's key in rack.json (is the state dir writable?); asking again later",
-      );
-      return core.schedulePaced("enroll", "rack.json not writable");
-    }
-    id.pin = pin;
-    core.log.warn(
-      { cluster_key_id: id.pin.keyId },
-      "cluster: pinned the Mixer's key on first enrollment (set [cluster] public_key to pin it explicitly)",
-    );
-  }
+  if (
+    (decision.kind === "pending" || decision.kind === "active") &&
+    !(await pinOnFirstEnrollment(core, reply))
+  )
+    return;
   core.setHeartbeatInterval(reply.heartbeat_interval_ms);
   if (id.passport === null) {
     if (reply.entity_id !== undefined) id.entityId = reply.entity_id;
@@ -115,6 +138,14 @@ export async function applyReply(core: AgentCore, reply: HelloReply): Promise<vo
     case "revoked":
       await revoke(core, decision.reason);
       return core.schedulePaced("rejected", "revoked");
+    case "name_taken":
+      // Another key holds this name (this machine was replaced, or the name is misconfigured): passive.
+      core.log.error({ code: "name_taken", state: core.state }, decision.reason);
+      if (id.passport !== null) await dropPassport(core, "name-taken", decision.reason);
+      core.scenario = undefined;
+      await removeScenarioFile(core.deps.paths.scenario);
+      await core.move({ type: "name_taken", reason: decision.reason });
+      return core.schedulePaced("rejected", "name taken");
     case "passport_refused":
       await dropPassport(core, "refused", decision.reason);
       await core.move({ type: "passport_lost", reason: decision.reason });
@@ -124,4 +155,28 @@ export async function applyReply(core: AgentCore, reply: HelloReply): Promise<vo
       if (core.state === "active") return armPassportTimers(core);
       return core.schedulePaced(decision.pace, decision.code);
   }
+}
+
+/** Pins the reply's Cluster Key when none is pinned yet; false (and a retry scheduled) when rack.json cannot hold it. */
+async function pinOnFirstEnrollment(core: AgentCore, reply: HelloReply): Promise<boolean> {
+  const { id } = core;
+  if (id.pin !== null) return true;
+  const pin = makePin({ publicKeyB64: reply.cluster_public_key, source: "enrollment", now: core.now() });
+  try {
+    await writePinFile(core.deps.paths.rackJson, pin);
+  } catch (error) {
+    // Not pinned until rack.json holds it (a pin only in memory is gone at the next start); ask again later.
+    core.log.error(
+      { err: error, path: core.deps.paths.rackJson },
+      "cluster: cannot store the Mixer's key in rack.json (is the state dir writable?); asking again later",
+    );
+    core.schedulePaced("enroll", "rack.json not writable");
+    return false;
+  }
+  id.pin = pin;
+  core.log.warn(
+    { cluster_key_id: pin.keyId },
+    "cluster: pinned the Mixer's key on first enrollment (set [cluster] public_key to pin it explicitly)",
+  );
+  return true;
 }

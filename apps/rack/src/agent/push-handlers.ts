@@ -15,6 +15,11 @@ export async function onPassportPush(core: AgentCore, data: Uint8Array): Promise
   if (push === undefined) return;
   core.log.info({ kind: push.kind, status: push.status, reason: push.reason }, "passport push: received");
   if (push.kind === "revoked" || push.status === "revoked") return onRevocationPush(core, push);
+  // The credential first: gears started by an adoption then run under the grant that allows their wires.
+  if (push.bus_credential !== undefined) {
+    const taken = await core.takeCredential(push.bus_credential, `${push.kind} push`);
+    if (taken === "switched" || push.kind === "credential") return;
+  }
   if (push.passport !== undefined && push.status === "active") {
     if (await acceptPassport(core, push.passport, `${push.kind} push`)) return;
   }

@@ -13,8 +13,19 @@ import {
 } from "@fluxrig/wire";
 import { HelloFailedError } from "../rack-error.js";
 
-/** Sends a request and resolves with the reply's bytes (a NATS request in production). */
-export type RequestFn = (subject: string, data: Uint8Array, timeoutMs: number) => Promise<Uint8Array>;
+/** A reply as it came off the bus: its exact bytes and its Cluster Key signature header, if any. */
+export interface RawReply {
+  data: Uint8Array;
+  signature: string | undefined;
+}
+
+/** Sends a request and resolves with the reply (a NATS request in production). */
+export type RequestFn = (subject: string, data: Uint8Array, timeoutMs: number) => Promise<RawReply>;
+
+/** A decoded hello reply with the bytes and signature it came with, for the signature gate. */
+export interface HelloAnswer extends RawReply {
+  reply: HelloReply;
+}
 
 /** Options of {@link sendHello}. */
 export interface SendHelloOptions {
@@ -48,19 +59,19 @@ export function buildHello(opts: Omit<SendHelloOptions, "request" | "timeoutMs">
 }
 
 /**
- * Sends a hello and decodes the reply. Throws HelloFailedError with code `transport` (no Mixer, timeout,
+ * Sends a hello and decodes the reply (its signature is the caller's to check). Throws HelloFailedError with code `transport` (no Mixer, timeout,
  * NATS down) or `decode` (the reply fails its schema); a `refused` reply is returned, not thrown.
  */
-export async function sendHello(opts: SendHelloOptions): Promise<HelloReply> {
+export async function sendHello(opts: SendHelloOptions): Promise<HelloAnswer> {
   const req = buildHello(opts);
-  let data: Uint8Array;
+  let raw: RawReply;
   try {
-    data = await opts.request(SUBJECTS.hello, encodeMessage(req), opts.timeoutMs);
+    raw = await opts.request(SUBJECTS.hello, encodeMessage(req), opts.timeoutMs);
   } catch (cause) {
     const why = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
     throw new HelloFailedError({ code: "transport", message: `no hello reply (${why})`, cause });
   }
-  const decoded = decodeHelloReply(data);
+  const decoded = decodeHelloReply(raw.data);
   if (!decoded.ok) {
     throw new HelloFailedError({
       code: "decode",
@@ -68,5 +79,5 @@ export async function sendHello(opts: SendHelloOptions): Promise<HelloReply> {
       cause: decoded.error,
     });
   }
-  return decoded.value;
+  return { reply: decoded.value, ...raw };
 }

@@ -12,6 +12,8 @@ export interface StatePaths {
   rackJson: string;
   /** The last scenario applied while active, so gears can run again before the Mixer answers. */
   scenario: string;
+  /** This Rack's own bus credential (a NATS user JWT the Mixer issued for its key), mode 0600. */
+  busJwt: string;
 }
 
 /**
@@ -26,5 +28,6 @@ export function statePaths(stateDir: string): StatePaths {
     stateFlux: join(dir, "state.flux"),
     rackJson: join(dir, "rack.json"),
     scenario: join(dir, "scenario.json"),
+    busJwt: join(dir, "bus.jwt"),
   };
 }

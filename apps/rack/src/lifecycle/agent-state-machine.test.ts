@@ -3,6 +3,7 @@ import { describe, expect, test } from "vitest";
 import {
   effectsOf,
   heartbeatStatusOf,
+  isPassive,
   LIFECYCLE_EVENTS,
   LIFECYCLE_STATES,
   type LifecycleEventType,
@@ -82,13 +83,35 @@ describe("rack lifecycle", () => {
     }
   });
 
-  test("only active runs workloads; the heartbeat status mirrors the state once enrolled", () => {
+  test("only active runs workloads; the heartbeat status mirrors the state once enrolled and not passive", () => {
     expect(LIFECYCLE_STATES.filter(runsWorkloads)).toEqual(["active"]);
     expect(heartbeatStatusOf("booting")).toBeNull();
     expect(heartbeatStatusOf("enrolling")).toBeNull();
     expect(heartbeatStatusOf("pending")).toBe("pending");
-    expect(heartbeatStatusOf("revoked")).toBe("revoked");
+    expect(heartbeatStatusOf("active")).toBe("active");
     expect(heartbeatStatusOf("stopping")).toBe("stopping");
+    // A refused Rack's heartbeats must never keep a row alive (issue 14): it sends none.
+    for (const passive of ["rejected", "revoked", "refused"] as const)
+      expect(heartbeatStatusOf(passive)).toBeNull();
+  });
+
+  test("rejected, revoked and name taken are the passive states; each stops the workloads of an active Rack", () => {
+    expect(LIFECYCLE_STATES.filter(isPassive)).toEqual(["rejected", "revoked", "refused"]);
+    for (const [type, to] of [
+      ["rejected", "rejected"],
+      ["revoked", "revoked"],
+      ["name_taken", "refused"],
+    ] as const) {
+      const t = transition("active", ev(type));
+      expect(t).toMatchObject({ ok: true, to, effects: ["stop_gears", "stop_telemetry"] });
+    }
+    // Resumes fully when adopted again.
+    expect(transition("refused", ev("passport_accepted"))).toMatchObject({
+      ok: true,
+      to: "active",
+      effects: ["start_telemetry", "start_gears"],
+    });
+    expect(transition("pending", ev("name_taken"))).toMatchObject({ ok: true, to: "refused", effects: [] });
   });
 
   test("effects are empty for moves that do not touch active", () => {

@@ -9,6 +9,8 @@ export type LifecycleState =
   | "active"
   | "rejected"
   | "revoked"
+  /** Another key holds this Rack's name (e.g. the machine was replaced): passive, like rejected. */
+  | "refused"
   | "stopping";
 
 /** What can happen to it; each event carries the reason that is logged with the transition. */
@@ -25,6 +27,8 @@ export type LifecycleEventType =
   | "rejected"
   /** The passport was withdrawn. */
   | "revoked"
+  /** The Mixer refused the hello because another key holds this name. */
+  | "name_taken"
   /** The passport stopped being usable without a revocation (expired, refused by the Mixer, row removed). */
   | "passport_lost"
   /** SIGTERM / SIGINT. */
@@ -50,7 +54,14 @@ export type Transition =
 /** What the agent must do because of a move; run in this order. */
 export type Effect = "stop_gears" | "stop_telemetry" | "start_telemetry" | "start_gears";
 
-const ANY_LIVE: readonly LifecycleState[] = ["enrolling", "pending", "active", "rejected", "revoked"];
+const ANY_LIVE: readonly LifecycleState[] = [
+  "enrolling",
+  "pending",
+  "active",
+  "rejected",
+  "revoked",
+  "refused",
+];
 
 /** For each event, the states it may arrive in and the state it leads to. */
 const TABLE: Record<LifecycleEventType, { from: readonly LifecycleState[]; to: LifecycleState }> = {
@@ -61,6 +72,7 @@ const TABLE: Record<LifecycleEventType, { from: readonly LifecycleState[]; to: L
   passport_accepted: { from: ANY_LIVE, to: "active" },
   rejected: { from: ANY_LIVE, to: "rejected" },
   revoked: { from: ANY_LIVE, to: "revoked" },
+  name_taken: { from: ANY_LIVE, to: "refused" },
   passport_lost: { from: ["active"], to: "enrolling" },
   stop: { from: ["booting", ...ANY_LIVE], to: "stopping" },
 };
@@ -109,15 +121,22 @@ export function runsWorkloads(state: LifecycleState): boolean {
 }
 
 /**
- * The status a heartbeat reports in this state, or null when the Rack does not heartbeat
- * (before the Mixer has answered it cannot name itself by entity id).
+ * Whether the Rack is passive here: refused by the registry (rejected, revoked, or its name held by another key). A
+ * passive Rack runs no gears, no telemetry and no heartbeats, holds no bus credential, and only asks again with a
+ * hello at the slow pace; it resumes fully if adopted later.
+ */
+export function isPassive(state: LifecycleState): boolean {
+  return state === "rejected" || state === "revoked" || state === "refused";
+}
+
+/**
+ * The status a heartbeat reports in this state, or null when the Rack does not heartbeat: before the Mixer has
+ * answered (it cannot name itself by entity id) and while passive (its heartbeats must never keep a row alive).
  */
 export function heartbeatStatusOf(state: LifecycleState): HeartbeatStatus | null {
   switch (state) {
     case "pending":
     case "active":
-    case "rejected":
-    case "revoked":
     case "stopping":
       return state;
     default:
@@ -133,6 +152,7 @@ export const LIFECYCLE_STATES: readonly LifecycleState[] = [
   "active",
   "rejected",
   "revoked",
+  "refused",
   "stopping",
 ];
 

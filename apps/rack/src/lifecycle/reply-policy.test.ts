@@ -49,12 +49,8 @@ describe("decideReply", () => {
       pace: "enroll",
       level: "warn",
     });
-    expect(decideReply(refused("name_taken"), PIN)).toMatchObject({
-      kind: "retry",
-      pace: "refused",
-      level: "error",
-      code: "name_taken",
-    });
+    // Another key holds the name (this machine was replaced): passive, not merely retried.
+    expect(decideReply(refused("name_taken"), PIN)).toMatchObject({ kind: "name_taken" });
     expect(decideReply(refused("registry_full"), PIN)).toMatchObject({ kind: "retry", pace: "refused" });
     const stale = decideReply(refused("stale"), PIN);
     expect(stale.kind === "retry" && stale.reason).toMatch(/clock/);

@@ -13,6 +13,8 @@ export type ReplyDecision =
   | { kind: "active"; passport: PassportEnvelope | undefined; reason: string }
   | { kind: "rejected"; reason: string }
   | { kind: "revoked"; reason: string }
+  /** Another key holds this name: passive until an operator sorts it out. */
+  | { kind: "name_taken"; reason: string }
   /** The Mixer refused the passport this Rack presented: drop it and enroll with the key alone. */
   | { kind: "passport_refused"; reason: string }
   /** Nothing changes; ask again later at `pace`. */
@@ -28,7 +30,7 @@ function errorText(reply: HelloReply): string {
  *
  * @example
  * decideReply({ ...reply, status: "refused", error: { code: "name_taken", message } }, pin)
- * // { kind: "retry", pace: "refused", level: "error", code: "name_taken", ... }
+ * // { kind: "name_taken", reason: "hello refused: name_taken: ..." }
  */
 export function decideReply(reply: HelloReply, pinnedKey: string | null): ReplyDecision {
   if (pinnedKey !== null && reply.cluster_public_key !== pinnedKey) {
@@ -65,6 +67,8 @@ function decideRefusal(reply: HelloReply): ReplyDecision {
       return { kind: "rejected", reason };
     case WIRE_ERROR_CODES.revoked:
       return { kind: "revoked", reason };
+    case WIRE_ERROR_CODES.name_taken:
+      return { kind: "name_taken", reason };
     // A reused nonce or a transient Mixer problem: a fresh hello soon is the fix.
     case WIRE_ERROR_CODES.replay:
     case WIRE_ERROR_CODES.unavailable:
@@ -79,7 +83,7 @@ function decideRefusal(reply: HelloReply): ReplyDecision {
         reason: `${reason} (is this host's clock right? hellos must be within 2 minutes of the Mixer's time)`,
       };
     default:
-      // name_taken, name_reserved, registry_full, too_many_pending, rate_limited, bad_signature, schema...: an
+      // name_reserved, registry_full, too_many_pending, rate_limited, bad_signature, schema...: an
       // operator must act.
       return { kind: "retry", pace: "refused", level: "error", code, reason };
   }

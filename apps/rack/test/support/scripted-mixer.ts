@@ -1,6 +1,12 @@
 // A scripted stand-in for the Mixer on a real nats-server: answers hellos, records heartbeats, pushes passports.
 
-import { type PassportEnvelope, publicKeyFromBase64url, verifyPassport } from "@fluxrig/passport";
+import {
+  CONTROL_SIGNATURE_HEADER,
+  type PassportEnvelope,
+  publicKeyFromBase64url,
+  signControlMessage,
+  verifyPassport,
+} from "@fluxrig/passport";
 import {
   decodeHeartbeat,
   decodeHelloRequest,
@@ -15,7 +21,7 @@ import {
   SUBJECTS,
   verifyHelloSignature,
 } from "@fluxrig/wire";
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { headers, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { TestCluster } from "./test-cluster.js";
 
 /** How the scripted Mixer answers hellos. */
@@ -45,6 +51,8 @@ export interface ScriptedMixerOptions {
   ttlMs?: number;
   /** Reissue instead of confirming a presented passport once it is past this fraction of its life. */
   renewAfter?: number;
+  /** Send replies and pushes without the Cluster Key signature (what a Rack must refuse). */
+  unsigned?: boolean;
 }
 
 /**
@@ -76,7 +84,11 @@ export class ScriptedMixer {
     const mixer = new ScriptedMixer(nc, opts);
     mixer.#subs.push(
       nc.subscribe(SUBJECTS.hello, {
-        callback: (_e, msg) => mixer.#onHello(msg.data, (r) => msg.respond(encodeMessage(r))),
+        callback: (_e, msg) =>
+          mixer.#onHello(msg.data, (r) => {
+            const bytes = encodeMessage(r);
+            msg.respond(bytes, { headers: mixer.signed(bytes) });
+          }),
       }),
       nc.subscribe(SUBJECTS.heartbeatAll, {
         callback: (_e, msg) => {
@@ -120,17 +132,35 @@ export class ScriptedMixer {
   }
 
   async push(name: string, push: PassportPush): Promise<void> {
-    this.#nc.publish(rackPassportSubject(name), encodeMessage(push));
+    const bytes = encodeMessage(push);
+    this.#nc.publish(rackPassportSubject(name), bytes, { headers: this.signed(bytes) });
     await this.#nc.flush();
   }
 
   async pushScenario(name: string, push: ScenarioPush): Promise<void> {
-    this.#nc.publish(rackScenarioSubject(name), encodeMessage(push));
+    const bytes = encodeMessage(push);
+    this.#nc.publish(rackScenarioSubject(name), bytes, { headers: this.signed(bytes) });
     await this.#nc.flush();
+  }
+
+  /** The Cluster Key signature header for these exact bytes, as the Mixer sends it (none when `unsigned`). */
+  signed(bytes: Uint8Array): MsgHdrs | undefined {
+    if (this.#opts.unsigned) return undefined;
+    const h = headers();
+    h.set(
+      CONTROL_SIGNATURE_HEADER,
+      signControlMessage(this.cluster.keys.privateKey, this.cluster.keyId, bytes),
+    );
+    return h;
   }
 
   stop(): void {
     for (const sub of this.#subs) sub.unsubscribe();
+  }
+
+  /** A round trip to the server: everything published to it before now has reached this Mixer. */
+  async flush(): Promise<void> {
+    await this.#nc.flush();
   }
 
   #issue(name: string, status: "active" | "revoked" = "active"): PassportEnvelope {
