@@ -71,9 +71,15 @@ if (fuzz.length > 0) {
       `${f.file}: ${f.full_run ? `full (FLUXRIG_FUZZ_RUNS=${f.fuzz_runs})` : "sample"}, ${Math.round(f.wall_ms / 1000)} s`,
   );
   lines.push("", `Runs: ${runs.join("; ")}.`, "");
+  const refused = fuzz.flatMap((f) => f.refused_attacks ?? []);
+  if (refused.length > 0) {
+    lines.push("Refused at the bus (nats-server in JWT mode):", "");
+    for (const a of refused) lines.push(`- ${a.attack}: ${a.observed}`);
+    lines.push("");
+  }
   const allowed = fuzz.flatMap((f) => f.allowed_attacks ?? []);
   if (allowed.length > 0) {
-    lines.push("Allowed today (recorded, not refused):", "");
+    lines.push("Allowed by design (recorded, not refused):", "");
     for (const a of allowed) lines.push(`- ${a.attack}: ${a.observed}`);
     lines.push("");
   }

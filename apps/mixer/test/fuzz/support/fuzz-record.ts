@@ -23,10 +23,14 @@ export interface PropertyRecord {
   notes?: string[];
 }
 
-/** One file's record: every property, plus attacks that the bus or API still allow (documented, not refused). */
+/**
+ * One file's record: every property, the attacks refused at the bus (jwt mode), and what is still allowed by design
+ * (documented, not refused).
+ */
 export class FuzzRecord {
   readonly properties: PropertyRecord[] = [];
   readonly allowed: Array<{ attack: string; observed: string }> = [];
+  readonly refused: Array<{ attack: string; observed: string }> = [];
   readonly #started = Date.now();
   /** Cases per property: FLUXRIG_FUZZ_RUNS, or the file's sample in the default run. */
   readonly runs: number;
@@ -71,6 +75,11 @@ export class FuzzRecord {
     this.allowed.push({ attack, observed });
   }
 
+  /** An attack the test tried and saw refused (its assertions passed). */
+  refuse(attack: string, observed: string): void {
+    this.refused.push({ attack, observed });
+  }
+
   /** Writes `.reports/fuzz/<name>.json` at the repository root. */
   write(): string {
     const dir = join(repoRoot(), ".reports", "fuzz");
@@ -84,6 +93,7 @@ export class FuzzRecord {
       written_at: new Date().toISOString(),
       properties: this.properties,
       allowed_attacks: this.allowed,
+      refused_attacks: this.refused,
     };
     writeFileSync(path, `${JSON.stringify(body, null, 2)}\n`);
     return path;
