@@ -28,6 +28,7 @@ import { MachineIdPool } from "./registry/machine-id-pool.js";
 import { RackDirectory } from "./registry/rack-directory.js";
 import type { NodeRecord } from "./registry/registry-records.js";
 import { RegistryWriter } from "./registry/registry-writer.js";
+import { RevocationList } from "./registry/revocation-list.js";
 import { ScenarioCatalog } from "./registry/scenario-catalog.js";
 import { planNodeRow } from "./registry/write-plans.js";
 import { type ClusterKey, loadClusterKey } from "./runtime/cluster-key.js";
@@ -81,11 +82,13 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
   // directory.
   const directory = await RackDirectory.load(db);
   const catalog = await ScenarioCatalog.load(db);
+  const revocations = await RevocationList.load(db);
   const writer = new RegistryWriter({
     db,
     directory,
     pool: await MachineIdPool.load(db),
     scenarios: catalog,
+    revocations,
     logger: logger.child({ component: "registry" }),
   });
   const mixerRow = await recordOwnRows(deps, writer, clock());

@@ -116,7 +116,12 @@ describe("RackStatusChanges over the writer", () => {
     expect(await t.store.listConflicts("rack-1")).toEqual([]);
     expect((await t.db.query("SELECT count(*) FROM machine_id_tombstones")).rows).toEqual([[0n]]);
     const kinds = (await t.store.listAudit({ afterSeq: 3, limit: 10 })).map((e) => `${e.kind}:${e.toStatus}`);
-    expect(kinds).toEqual(["status_changed:revoked", "rack_deleted:null", "rack_enrolled:pending"]);
+    expect(kinds).toEqual([
+      "status_changed:revoked",
+      "bus_key_revoked:null",
+      "rack_deleted:null",
+      "rack_enrolled:pending",
+    ]);
     expect(pushes).toEqual(["fluxrig.rack.rack-1.passport", "fluxrig.rack.rack-1.passport"]);
   });
 

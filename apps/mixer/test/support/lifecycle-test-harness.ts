@@ -9,6 +9,7 @@ import { PassportIssuer } from "../../src/passports/passport-issuer.js";
 import { MachineIdPool } from "../../src/registry/machine-id-pool.js";
 import { RackDirectory } from "../../src/registry/rack-directory.js";
 import { RegistryWriter } from "../../src/registry/registry-writer.js";
+import { RevocationList } from "../../src/registry/revocation-list.js";
 import { ScenarioCatalog } from "../../src/registry/scenario-catalog.js";
 import type { ClusterKey } from "../../src/runtime/cluster-key.js";
 import { Counters } from "../../src/runtime/counters.js";
@@ -43,11 +44,13 @@ export async function openLifecycleHarness(): Promise<LifecycleHarness> {
   const t = await openTestRegistry();
   const directory = await RackDirectory.load(t.db);
   const catalog = await ScenarioCatalog.load(t.db);
+  const revocations = await RevocationList.load(t.db);
   const writer = new RegistryWriter({
     db: t.db,
     directory,
     pool: await MachineIdPool.load(t.db),
     scenarios: catalog,
+    revocations,
   });
   const pushes: string[] = [];
   // Only publish is used by the notifier; the pushes are recorded by subject.
