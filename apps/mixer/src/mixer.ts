@@ -6,6 +6,7 @@ import type { ClusterInfo } from "@fluxrig/wire";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { startApi } from "./api-start.js";
+import { OPEN_BUS } from "./bus-auth/bus-credentials.js";
 import { clusterInfo } from "./cluster-info.js";
 import type { MixerConfig } from "./config.js";
 import { type Db, openDatabase } from "./db/duckdb-database.js";
@@ -103,8 +104,12 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     clock,
     logger,
     counters,
+    credentials: OPEN_BUS,
+    // A revocation is kept while a credential it voids could be live: the passport TTL, plus the clock skew allowed.
+    revocations: { horizonMs: config.passport.ttl + config.enrollment.clock_skew },
   });
   scenarios.attach(lifecycle);
+  lifecycle.startRevocationUpkeep();
   // Read at scrape time from what the Mixer already keeps; the bus link is read once presence exists.
   let busLinkUp = () => !nc.isClosed();
   const metrics = createMixerMetrics({
@@ -189,6 +194,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
       await hellos.stop();
       await verifier.close();
       await presence.stop();
+      await lifecycle.close();
       await lifecycle
         .flushHelloFacts()
         .catch((err: unknown) => logger.error({ err }, "final hello facts flush failed"));

@@ -2,6 +2,7 @@
 
 import type { PassportEnvelope } from "@fluxrig/passport";
 import {
+  type BusCredential,
   encodeMessage,
   type PassportPush,
   type PassportPushStatus,
@@ -34,6 +35,8 @@ export class RackNotifier {
     status: PassportPushStatus;
     passport?: PassportEnvelope;
     reason?: string;
+    /** The Rack's new bus credential (jwt mode), when its grant changed or its passport was renewed. */
+    busCredential?: BusCredential;
     now: Date;
   }): void {
     const push: PassportPush = {
@@ -43,6 +46,7 @@ export class RackNotifier {
       ts: opts.now.toISOString(),
       ...(opts.passport ? { passport: opts.passport } : {}),
       ...(opts.reason ? { reason: opts.reason.slice(0, 500) } : {}),
+      ...(opts.busCredential ? { bus_credential: opts.busCredential } : {}),
     };
     this.#publish(rackPassportSubject(opts.name), push, "passport");
   }
