@@ -7,11 +7,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { startApi } from "./api-start.js";
 import { type BusCredentials, OPEN_BUS } from "./bus-auth/bus-credentials.js";
-import {
-  JwtBusCredentials,
-  PENDING_CREDENTIAL_MAX_SECONDS,
-  type RackRevocations,
-} from "./bus-auth/bus-credentials-jwt.js";
+import { JwtBusCredentials, PENDING_CREDENTIAL_MAX_SECONDS } from "./bus-auth/bus-credentials-jwt.js";
 import { controlSigner } from "./bus-auth/control-signing.js";
 import { loadBusKeys } from "./bus-auth/key-store.js";
 import { MixerBusUsers } from "./bus-auth/mixer-bus-users.js";
@@ -37,6 +33,7 @@ import { MachineIdPool } from "./registry/machine-id-pool.js";
 import { RackDirectory } from "./registry/rack-directory.js";
 import type { NodeRecord } from "./registry/registry-records.js";
 import { RegistryWriter } from "./registry/registry-writer.js";
+import { RevocationList } from "./registry/revocation-list.js";
 import { ScenarioCatalog } from "./registry/scenario-catalog.js";
 import { planNodeRow } from "./registry/write-plans.js";
 import { type ClusterKey, loadClusterKey } from "./runtime/cluster-key.js";
@@ -60,6 +57,8 @@ export interface MixerDeps {
   credentials?: BusCredentials;
   /** Shared with what startMixer built before the Mixer (the credentials count issues and pushes); fresh if absent. */
   counters?: Counters;
+  /** The registry's revoked keys, loaded by startMixer so the credentials read the same list; loaded here if absent. */
+  revocations?: RevocationList;
 }
 
 /** What the API serves, and the Mixer's stop. */
@@ -100,11 +99,13 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
   // directory.
   const directory = await RackDirectory.load(db);
   const catalog = await ScenarioCatalog.load(db);
+  const revocations = deps.revocations ?? (await RevocationList.load(db));
   const writer = new RegistryWriter({
     db,
     directory,
     pool: await MachineIdPool.load(db),
     scenarios: catalog,
+    revocations,
     logger: logger.child({ component: "registry" }),
   });
   const mixerRow = await recordOwnRows(deps, writer, clock());
@@ -119,8 +120,12 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     clock,
     logger,
     counters,
+    credentials,
+    // A revocation is kept while a credential it voids could be live: the passport TTL, plus the clock skew allowed.
+    revocations: { horizonMs: config.passport.ttl + config.enrollment.clock_skew },
   });
   scenarios.attach(lifecycle);
+  lifecycle.startRevocationUpkeep();
   // Read at scrape time from what the Mixer already keeps; the bus link is read once presence exists.
   let busLinkUp = () => !nc.isClosed();
   const metrics = createMixerMetrics({
@@ -209,6 +214,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
       await hellos.stop();
       await verifier.close();
       await presence.stop();
+      await lifecycle.close();
       await lifecycle
         .flushHelloFacts()
         .catch((err: unknown) => logger.error({ err }, "final hello facts flush failed"));
@@ -289,7 +295,8 @@ export async function startMixer(opts: {
     const migrated = await migrate(db);
     logger.info({ schema_version: migrated.to, applied: migrated.applied }, "registry ready");
     const counters = new Counters();
-    const bus = await connectBus({ config, dataDir: lock.dir, logger, counters, cleanups });
+    const revocations = await RevocationList.load(db);
+    const bus = await connectBus({ config, dataDir: lock.dir, logger, counters, cleanups, revocations });
     const mixer = await createMixer({
       config,
       db,
@@ -299,6 +306,7 @@ export async function startMixer(opts: {
       version: opts.version,
       credentials: bus.credentials,
       counters,
+      revocations,
     });
     const api = await startApi({
       services: {
@@ -330,9 +338,6 @@ export async function startMixer(opts: {
   }
 }
 
-/** The registry's revoked keys; the cutoff work feeds the registry's list here (docs/bus-auth.md). */
-const NO_REVOCATIONS: RackRevocations = new Map();
-
 /**
  * Connects to the bus as `[nats] auth` says. jwt: loads (or creates) the bus keys, connects as the Mixer's fleet user
  * (inbox `_INBOX._mixer`) and, on a second connection, as its system user, and pushes the current fleet account JWT
@@ -344,6 +349,7 @@ async function connectBus(opts: {
   logger: Logger;
   counters: Counters;
   cleanups: Array<() => Promise<void>>;
+  revocations: RevocationList;
 }): Promise<{ nc: NatsConnection; credentials: BusCredentials }> {
   const { config, logger, cleanups } = opts;
   const base = {
@@ -389,7 +395,7 @@ async function connectBus(opts: {
     keys,
     system,
     users,
-    revocations: () => NO_REVOCATIONS,
+    revocations: () => opts.revocations.entries(),
     rackTtlSeconds: Math.ceil(config.passport.ttl / 1000),
     pendingTtlSeconds: Math.min(
       Math.ceil(config.enrollment.pending_ttl / 1000),

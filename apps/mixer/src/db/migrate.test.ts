@@ -5,6 +5,7 @@ import { MigrationError } from "./database-errors.js";
 import { type Db, openDatabase } from "./duckdb-database.js";
 import { currentVersion, migrate } from "./migrate.js";
 import { initialMigration } from "./migrations/0001-initial.js";
+import { conflictEvidenceMigration } from "./migrations/0002-conflict-evidence.js";
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "./migrations/migration.js";
 
 let file: TempDuckDbPath;
@@ -44,9 +45,11 @@ describe("migrate", () => {
     expect(recorded.rows.map((row) => [row[0], row[1], String(row[2])])).toEqual([
       [1, "initial", "2030-01-01 00:00:00"],
       [2, "conflict-evidence", "2030-01-01 00:00:00"],
+      [3, "bus-revocations", "2030-01-01 00:00:00"],
     ]);
     expect(await tableNames()).toEqual([
       "audit_events",
+      "bus_revocations",
       "machine_id_tombstones",
       "name_conflicts",
       "rack_lifecycle",
@@ -109,9 +112,29 @@ describe("migrate", () => {
       `INSERT INTO name_conflicts VALUES ('rack-a', 'k1', NULL, TIMESTAMP '2030-01-01 00:00:00',
         TIMESTAMP '2030-01-01 00:00:00', 3, 'x')`,
     );
-    expect((await migrate(db)).applied).toEqual([2]);
+    expect((await migrate(db)).applied).toEqual([2, 3]);
     const rows = await db.query("SELECT name, attempts, last_attributes, last_version FROM name_conflicts");
     expect(rows.rows).toEqual([["rack-a", 3n, null, null]]);
+  });
+
+  it("migration 3 adds an empty bus revocation list to a registry of schema 2, keeping its Racks", async () => {
+    await migrate(db, { migrations: [initialMigration, conflictEvidenceMigration] });
+    await db.run(
+      `INSERT INTO rack_lifecycle (entity_id, public_key, first_seen, status_changed_at)
+        VALUES (216282733276561408, 'k1', TIMESTAMP '2030-01-01 00:00:00', TIMESTAMP '2030-01-01 00:00:00')`,
+    );
+    expect((await migrate(db)).applied).toEqual([3]);
+    expect((await db.query("SELECT count(*) FROM bus_revocations")).rows).toEqual([[0n]]);
+    expect((await db.query("SELECT public_key FROM rack_lifecycle")).rows).toEqual([["k1"]]);
+    const columns = await db.query(
+      "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = 'bus_revocations' ORDER BY ordinal_position",
+    );
+    expect(columns.rows).toEqual([
+      ["public_key", "VARCHAR", "NO"],
+      ["revoked_at", "TIMESTAMP", "NO"],
+      ["name", "VARCHAR", "NO"],
+      ["cause", "VARCHAR", "NO"],
+    ]);
   });
 
   it("refuses a migration list with gaps before touching the database", async () => {

@@ -78,3 +78,11 @@ export const scenarios = pgTable("scenarios", {
   activatedAt: timestamp("activated_at"),
   active: boolean("active").notNull(),
 });
+
+/** Rack keys revoked on the bus (migration 3): the fleet account JWT's revocation list, one row per key. */
+export const busRevocations = pgTable("bus_revocations", {
+  publicKey: text("public_key").primaryKey(),
+  revokedAt: timestamp("revoked_at").notNull(),
+  name: text("name").notNull(),
+  cause: text("cause").notNull(),
+});

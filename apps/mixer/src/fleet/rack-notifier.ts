@@ -46,7 +46,7 @@ export class RackNotifier {
     status: PassportPushStatus;
     passport?: PassportEnvelope;
     reason?: string;
-    /** jwt bus mode: the Rack's new user JWT when its grant changed (kind `credential`, or with `issued`). */
+    /** The Rack's new bus credential (jwt mode), when its grant changed or its passport was renewed. */
     busCredential?: BusCredential | null;
     now: Date;
   }): void {

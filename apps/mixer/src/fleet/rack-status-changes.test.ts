@@ -1,5 +1,7 @@
 // The lifecycle over the group-commit writer and a real DuckDB file: adoption with its passport, replace, hello facts.
 import { generateKeyPair, publicKeyToBase64url, verifyPassport } from "@fluxrig/passport";
+import { waitFor } from "@fluxrig/testkit";
+import type { BusCredential, ScenarioPush } from "@fluxrig/wire";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   DAY,
@@ -8,9 +10,12 @@ import {
   TEST_CLUSTER_KEY,
 } from "../../test/support/lifecycle-test-harness.js";
 import type { TestRegistry } from "../../test/support/registry-test-harness.js";
+import type { BusCredentials, CredentialSubject } from "../bus-auth/bus-credentials.js";
+import { BusAuthError } from "../bus-auth/errors.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import { UnexpectedStatusError } from "../registry/registry-errors.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
+import type { RevocationList } from "../registry/revocation-list.js";
 import type { EnrollInput, RackStatusChanges } from "./rack-status-changes.js";
 
 let h: LifecycleHarness;
@@ -116,7 +121,12 @@ describe("RackStatusChanges over the writer", () => {
     expect(await t.store.listConflicts("rack-1")).toEqual([]);
     expect((await t.db.query("SELECT count(*) FROM machine_id_tombstones")).rows).toEqual([[0n]]);
     const kinds = (await t.store.listAudit({ afterSeq: 3, limit: 10 })).map((e) => `${e.kind}:${e.toStatus}`);
-    expect(kinds).toEqual(["status_changed:revoked", "rack_deleted:null", "rack_enrolled:pending"]);
+    expect(kinds).toEqual([
+      "status_changed:revoked",
+      "bus_key_revoked:null",
+      "rack_deleted:null",
+      "rack_enrolled:pending",
+    ]);
     expect(pushes).toEqual(["fluxrig.rack.rack-1.passport", "fluxrig.rack.rack-1.passport"]);
   });
 
@@ -195,5 +205,287 @@ describe("RackStatusChanges over the writer", () => {
       attributes: { hostname: "moved" },
       lifecycle: { helloCount: 4 },
     });
+  });
+});
+
+/**
+ * A BusCredentials that records what it was asked: every credential issued (with the subject it was cut for), and
+ * every revocation push with the list as committed when it ran. Pushes fail while `failing` is above zero and can be
+ * held open with `hold`.
+ */
+class RecordingCredentials implements BusCredentials {
+  readonly mode = "jwt" as const;
+  readonly issued: CredentialSubject[] = [];
+  /** Each push: the revoked keys it would have sent, sorted. */
+  readonly pushed: string[][] = [];
+  failing = 0;
+  #gate: Promise<void> | undefined;
+  #open: (() => void) | undefined;
+
+  constructor(
+    private readonly list: () => RevocationList,
+    private readonly log: string[],
+  ) {}
+
+  issue(rack: CredentialSubject, now: Date): BusCredential {
+    this.issued.push(rack);
+    return {
+      jwt: `jwt-${rack.name}-${this.issued.length}`,
+      expires_at: new Date(now.getTime() + DAY).toISOString(),
+    };
+  }
+
+  async pushRevocations(): Promise<void> {
+    const keys = [...this.list().entries().keys()].sort();
+    this.log.push(`revocations:${keys.length}`);
+    this.pushed.push(keys);
+    if (this.#gate) await this.#gate;
+    if (this.failing > 0) {
+      this.failing--;
+      throw new BusAuthError("claims-update-refused", "nats-server refused the JWT: test");
+    }
+  }
+
+  /** Holds every push until `release()` is called. */
+  hold(): void {
+    this.#gate = new Promise((resolve) => {
+      this.#open = resolve;
+    });
+  }
+
+  release(): void {
+    this.#gate = undefined;
+    this.#open?.();
+  }
+
+  async close(): Promise<void> {}
+}
+
+describe("RackStatusChanges and the bus", () => {
+  let bus: RecordingCredentials;
+  let log: string[];
+  let active: ScenarioPush | null;
+
+  /** The push the fake scenario source gives `name`: a gear and a wire of its own while `active` is set. */
+  const scenarioFor = (name: string, now: Date): ScenarioPush | null =>
+    active && {
+      ...active,
+      gears: [{ name: `${name}-src`, type: "test.source", config: {} }],
+      ts: now.toISOString(),
+    };
+
+  beforeEach(async () => {
+    await h.close();
+    log = [];
+    active = null;
+    bus = new RecordingCredentials(() => h.revocations, log);
+    h = await openLifecycleHarness({
+      credentials: bus,
+      scenarios: { pushFor: scenarioFor },
+      revocations: { retryMs: 10, retryMaxMs: 20 },
+    });
+    ({ t, directory, writer, lifecycle, pushes } = h);
+    const publish = h.messages.push.bind(h.messages);
+    // Every push published, in one log with the revocation pushes, to check their order.
+    h.messages.push = (...items) => {
+      for (const item of items) log.push(`publish:${item.subject}:${String(item.body.kind ?? "scenario")}`);
+      return publish(...items);
+    };
+  });
+
+  const passportPushes = () => h.messages.filter((m) => m.subject.endsWith(".passport")).map((m) => m.body);
+
+  it("reject, revoke, rm and replace each push the revocation list after the commit, before they resolve", async () => {
+    const { rack: pending } = await lifecycle.enroll(enrollInput(1, false));
+    const { rack: adopted } = await lifecycle.enroll(enrollInput(2));
+    const { rack: removed } = await lifecycle.enroll(enrollInput(3));
+    const { rack: old } = await lifecycle.enroll(enrollInput(4));
+    expect(bus.pushed).toEqual([]);
+    log.length = 0;
+
+    await lifecycle.setStatus(pending, "rejected", { cause: "operator", actor: "alice" });
+    // The Rack is told first (it may still hear it), then the bus cuts it off; resolved only after that.
+    expect(log).toEqual(["publish:fluxrig.rack.rack-1.passport:status", "revocations:1"]);
+    expect(bus.pushed.at(-1)).toEqual([rackKey(1)]);
+
+    await lifecycle.setStatus(adopted, "revoked", { cause: "operator", actor: "alice" });
+    expect(bus.pushed.at(-1)).toEqual([rackKey(1), rackKey(2)].sort());
+
+    await lifecycle.remove(removed, { cause: "operator", actor: "alice" });
+    expect(bus.pushed.at(-1)).toContain(rackKey(3));
+
+    await lifecycle.replace(old, {
+      publicKey: rackKey(99),
+      source: null,
+      keepMachineId: true,
+      why: { cause: "operator", actor: "alice" },
+    });
+    expect(bus.pushed).toHaveLength(4);
+    expect(bus.pushed.at(-1)).toEqual([rackKey(1), rackKey(2), rackKey(3), rackKey(4)].sort());
+    expect(bus.pushed.at(-1)).not.toContain(rackKey(99));
+    expect(h.counters.get("bus.revocation_pushed")).toBe(4);
+    // Refusals earn no credential.
+    expect(bus.issued.map((s) => s.status)).not.toContain("rejected");
+    expect(bus.issued.map((s) => s.status)).not.toContain("revoked");
+  });
+
+  it("offline, back online and a refused change push nothing", async () => {
+    const { rack } = await lifecycle.enroll(enrollInput(1));
+    const offline = await lifecycle.setStatus(rack, "offline", { cause: "presence", actor: "mixer" });
+    await lifecycle.setStatus(offline, "active", { cause: "presence", actor: "mixer" });
+    // Stale: the Rack is active again, so this "revoke from offline" is refused, with nothing written or pushed.
+    await expect(
+      lifecycle.setStatus(offline, "revoked", { cause: "operator", actor: "alice" }),
+    ).rejects.toBeInstanceOf(UnexpectedStatusError);
+    await lifecycle
+      .remove(rack, { cause: "pending_ttl", actor: "mixer", expectFrom: "pending" })
+      .catch(() => {});
+    expect(bus.pushed).toEqual([]);
+    expect(h.revocations.size).toBe(0);
+  });
+
+  it("a failed push does not fail the operation: it is logged, counted and retried until the bus has it", async () => {
+    const { rack } = await lifecycle.enroll(enrollInput(1));
+    bus.failing = 2;
+    const revoked = await lifecycle.setStatus(rack, "revoked", { cause: "operator", actor: "alice" });
+    expect(revoked.status).toBe("revoked");
+    expect(directory.rack(rack.entityId)?.status).toBe("revoked");
+    expect(h.counters.get("bus.revocation_push_failed")).toBe(1);
+    await waitFor(() => h.counters.get("bus.revocation_pushed") === 1, {
+      message: "the revocation push retried until accepted",
+      timeoutMs: 5_000,
+    });
+    expect(h.counters.get("bus.revocation_push_failed")).toBe(2);
+    expect(bus.pushed).toEqual([[rackKey(1)], [rackKey(1)], [rackKey(1)]]);
+  });
+
+  it("concurrent cut-offs share pushes, and each resolves only after a push that carries its key", async () => {
+    const racks = await Promise.all([1, 2, 3, 4, 5].map((n) => lifecycle.enroll(enrollInput(n, false))));
+    bus.hold();
+    const first = lifecycle.setStatus(racks[0]!.rack, "rejected", { cause: "operator", actor: "alice" });
+    await waitFor(() => bus.pushed.length === 1, { message: "the first push started", timeoutMs: 5_000 });
+    let settled = 0;
+    const rest = racks
+      .slice(1)
+      .map(({ rack }) =>
+        lifecycle.setStatus(rack, "rejected", { cause: "operator", actor: "alice" }).then(() => settled++),
+      );
+    // The four commit together and wait behind the push in flight, which cannot carry their keys.
+    await waitFor(() => h.revocations.size === 5, { message: "all five committed", timeoutMs: 5_000 });
+    expect(settled).toBe(0);
+    bus.release();
+    await Promise.all([first, ...rest]);
+    expect(bus.pushed).toEqual([[rackKey(1)], racks.map((_, i) => rackKey(i + 1)).sort()]);
+  });
+
+  it("adoption carries the credential of the Rack's new grant with its passport, then its scenario", async () => {
+    active = { v: 1, scenario: { name: "demo", version: "1" }, gears: [], wires: [], ts: "" };
+    const { rack } = await lifecycle.enroll(enrollInput(1, false));
+    log.length = 0;
+    await lifecycle.activate(rack, { cause: "operator", actor: "alice", kind: "issued" });
+    expect(log).toEqual([
+      "publish:fluxrig.rack.rack-1.passport:issued",
+      "publish:fluxrig.rack.rack-1.scenario:scenario",
+    ]);
+    expect(bus.issued).toEqual([
+      {
+        name: "rack-1",
+        status: "active",
+        publicKey: rackKey(1),
+        scenario: expect.objectContaining({ gears: [expect.objectContaining({ name: "rack-1-src" })] }),
+      },
+    ]);
+    expect(passportPushes().at(-1)).toMatchObject({
+      kind: "issued",
+      status: "active",
+      passport: expect.any(Object),
+      bus_credential: { jwt: "jwt-rack-1-1", expires_at: expect.any(String) },
+    });
+    // Enrolled and adopted at once (auto-adopt, Path B): the same.
+    await lifecycle.enroll(enrollInput(2));
+    expect(passportPushes().at(-1)).toMatchObject({
+      kind: "issued",
+      bus_credential: { jwt: "jwt-rack-2-2" },
+    });
+    // Renewal: a fresh credential too.
+    await lifecycle.activate(directory.rackByName("rack-1")!, {
+      cause: "renewal",
+      actor: "mixer",
+      kind: "renewed",
+    });
+    expect(passportPushes().at(-1)).toMatchObject({
+      kind: "renewed",
+      bus_credential: { jwt: "jwt-rack-1-3" },
+    });
+    expect(bus.pushed).toEqual([]);
+  });
+
+  it("a scenario push to an adopted Rack follows a credential push for its new grant", async () => {
+    const { rack } = await lifecycle.enroll(enrollInput(1));
+    await lifecycle.enroll(enrollInput(2, false));
+    lifecycle.pushScenario("rack-1");
+    // No scenario active: nothing to push, no credential.
+    expect(bus.issued).toHaveLength(1);
+    active = { v: 1, scenario: { name: "demo", version: "2" }, gears: [], wires: [], ts: "" };
+    log.length = 0;
+    lifecycle.pushScenario("rack-1");
+    expect(log).toEqual([
+      "publish:fluxrig.rack.rack-1.passport:credential",
+      "publish:fluxrig.rack.rack-1.scenario:scenario",
+    ]);
+    expect(passportPushes().at(-1)).toEqual({
+      v: 1,
+      kind: "credential",
+      status: "active",
+      bus_credential: { jwt: "jwt-rack-1-2", expires_at: expect.any(String) },
+      ts: expect.any(String),
+    });
+    expect(bus.issued.at(-1)).toMatchObject({ status: "active", scenario: { scenario: { version: "2" } } });
+    // An offline Rack is still adopted: the same.
+    await lifecycle.setStatus(rack, "offline", { cause: "presence", actor: "mixer" });
+    lifecycle.pushScenario("rack-1");
+    expect(bus.issued.at(-1)).toMatchObject({ status: "offline" });
+    expect(passportPushes().at(-1)).toMatchObject({ kind: "credential", status: "active" });
+    // A pending Rack earns no scenario grant: its scenario push goes alone.
+    log.length = 0;
+    lifecycle.pushScenario("rack-2");
+    expect(log).toEqual(["publish:fluxrig.rack.rack-2.scenario:scenario"]);
+  });
+
+  it("in none mode nothing is issued: passports and scenarios go without a credential", async () => {
+    await h.close();
+    h = await openLifecycleHarness({
+      scenarios: {
+        pushFor: (_name, now) => ({
+          v: 1,
+          scenario: { name: "demo", version: "1" },
+          gears: [],
+          wires: [],
+          ts: now.toISOString(),
+        }),
+      },
+    });
+    ({ lifecycle } = h);
+    await lifecycle.enroll(enrollInput(1));
+    lifecycle.pushScenario("rack-1");
+    expect(h.messages.map((m) => `${m.subject}:${String(m.body.kind ?? "scenario")}`)).toEqual([
+      "fluxrig.rack.rack-1.passport:issued",
+      "fluxrig.rack.rack-1.scenario:scenario",
+      "fluxrig.rack.rack-1.scenario:scenario",
+    ]);
+    expect(h.messages.some((m) => "bus_credential" in m.body)).toBe(false);
+  });
+
+  it("prunes expired revocations and pushes the shorter list; nothing to prune pushes nothing", async () => {
+    const { rack } = await lifecycle.enroll(enrollInput(1, false));
+    await lifecycle.setStatus(rack, "rejected", { cause: "operator", actor: "alice" });
+    expect(await lifecycle.pruneRevocations()).toBe(0);
+    expect(bus.pushed).toHaveLength(1);
+    // The harness's passports live one day: the horizon.
+    t.clock.advance(DAY + 2_000);
+    expect(await lifecycle.pruneRevocations()).toBe(1);
+    expect(h.revocations.size).toBe(0);
+    expect(bus.pushed).toEqual([[rackKey(1)], []]);
+    expect(h.counters.get("bus.revocation_pruned")).toBe(1);
   });
 });

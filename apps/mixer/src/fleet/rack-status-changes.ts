@@ -1,7 +1,9 @@
-// The one place a Rack's status changes: each change is written with its audit event, then announced to the Rack.
+// The one place a Rack's status changes: each change is written with its audit event, then announced to the Rack,
+// and the bus follows: a fresh credential with every grant that grows, the revocation list pushed after a cut-off.
 import type { PassportEnvelope } from "@fluxrig/passport";
-import type { ScenarioPush } from "@fluxrig/wire";
+import type { BusCredential, ScenarioPush } from "@fluxrig/wire";
 import type { Logger } from "pino";
+import type { BusCredentials } from "../bus-auth/bus-credentials.js";
 import type { PassportIssuer } from "../passports/passport-issuer.js";
 import { canonicalJson } from "../registry/audit-chain.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
@@ -22,6 +24,7 @@ import {
 import type { WriteStage } from "../registry/write-stage.js";
 import type { Clock, Counters } from "../runtime/counters.js";
 import type { RackNotifier } from "./rack-notifier.js";
+import { RevocationSync, type RevocationSyncOptions } from "./revocation-sync.js";
 
 /** Who and why, for the audit log: `cause` is auto_adopt, scenario <name>, operator, presence, renewal, hello... */
 export interface ChangeReason {
@@ -44,6 +47,16 @@ export interface RackStatusChangesDeps {
   clock: Clock;
   logger: Logger;
   counters: Counters;
+  /**
+   * The bus credentials (`OPEN_BUS` when `[nats] auth = "none"`): a credential rides with every passport
+   * issued or renewed and before every scenario push; the revocation list is pushed after every cut-off.
+   */
+  credentials: BusCredentials;
+  /**
+   * How the revocation list is kept on the bus: `horizonMs` (default: the passport TTL) is how long a revocation
+   * must stay, retry and prune timings for tests.
+   */
+  revocations?: Partial<Pick<RevocationSyncOptions, "horizonMs" | "retryMs" | "retryMaxMs" | "pruneEveryMs">>;
 }
 
 /** A new Rack's first hello, and whether it is adopted at once (auto_adopt, or named by the active scenario). */
@@ -66,9 +79,34 @@ export type ActivationOutcome =
 
 export class RackStatusChanges {
   readonly #d: RackStatusChangesDeps;
+  readonly #revocations: RevocationSync;
 
   constructor(deps: RackStatusChangesDeps) {
     this.#d = deps;
+    this.#revocations = new RevocationSync({
+      credentials: deps.credentials,
+      writer: deps.writer,
+      clock: deps.clock,
+      logger: deps.logger,
+      counters: deps.counters,
+      horizonMs: deps.issuer.ttlMs,
+      ...deps.revocations,
+    });
+  }
+
+  /** Prunes expired bus revocations now and hourly (and pushes the shorter list). */
+  startRevocationUpkeep(): void {
+    this.#revocations.start();
+  }
+
+  /** Prunes expired bus revocations once; how many went. */
+  pruneRevocations(): Promise<number> {
+    return this.#revocations.prune();
+  }
+
+  /** Stops the revocation timers and waits for a push under way. */
+  close(): Promise<void> {
+    return this.#revocations.close();
   }
 
   /**
@@ -138,19 +176,42 @@ export class RackStatusChanges {
     });
   }
 
-  /** Sends the active scenario's logic for this Rack, if it has any. */
+  /**
+   * Sends the active scenario's logic for this Rack, if it has any. An adopted Rack first gets a `credential` push:
+   * its bus grant follows the wires of the push (SPEC §11), so it can reconnect with the grant the scenario needs.
+   */
   pushScenario(name: string, now = this.#d.clock()): void {
     const push = this.#d.scenarios.pushFor(name, now);
-    if (push) this.#d.notifier.scenario(name, push);
+    if (!push) return;
+    const rack = this.#d.directory.rackByName(name);
+    if (rack && (rack.status === "active" || rack.status === "offline")) {
+      const credential = this.#credential(rack, push, now);
+      if (credential) {
+        // The wire has no "offline": to the Rack an offline row is still adopted.
+        this.#d.notifier.passport({
+          name,
+          kind: "credential",
+          status: "active",
+          busCredential: credential,
+          now,
+        });
+      }
+    }
+    this.#d.notifier.scenario(name, push);
   }
 
-  /** A status change that carries no passport: reject, revoke, offline, back online. */
+  /**
+   * A status change that carries no passport: reject, revoke, offline, back online. A reject or revoke resolves once
+   * nats-server has the revocation (the Rack is cut off), or once the push failed (logged, counted, retried).
+   */
   async setStatus(rack: RackRecord, to: RackStatus, why: ChangeReason): Promise<RackRecord> {
     const now = this.#d.clock();
-    const updated = await this.#d.writer.submit((stage) =>
-      planSetStatus(stage, rack.entityId, to, { ...why, now, expectFrom: rack.status }),
-    );
+    const { updated, revoked } = await this.#d.writer.submit((stage) => ({
+      updated: planSetStatus(stage, rack.entityId, to, { ...why, now, expectFrom: rack.status }),
+      revoked: stage.revokesKeys,
+    }));
     if (to === "rejected" || to === "revoked") this.#announceRefused(updated, rack.status, to, why, now);
+    if (revoked) await this.#revocations.push();
     return updated;
   }
 
@@ -163,21 +224,24 @@ export class RackStatusChanges {
     why: ChangeReason & { expectFrom?: RackStatus },
   ): Promise<{ machineId: number; reusableAfter: Date }> {
     const now = this.#d.clock();
-    const deleted = await this.#d.writer.submit((stage) => {
+    const { deleted, revoked } = await this.#d.writer.submit((stage) => {
       const current = stagedRack(stage, rack.entityId);
       if (why.expectFrom !== undefined && current.status !== why.expectFrom) {
         throw new UnexpectedStatusError(why.expectFrom, current.status, rack.entityId);
       }
-      return planDeleteRack(stage, rack.entityId, { cause: why.cause, actor: why.actor, now });
+      const removed = planDeleteRack(stage, rack.entityId, { cause: why.cause, actor: why.actor, now });
+      return { deleted: removed, revoked: stage.revokesKeys };
     });
     this.#announceRemoved(rack.name, why, now);
+    if (revoked) await this.#revocations.push();
     return { machineId: deleted.machineId, reusableAfter: deleted.reusableAfter };
   }
 
   /**
    * Hands a Rack's name to another key, in one transaction: the old Rack is revoked (if it was adopted) and removed,
    * its MachineID kept for the new key when asked (the tombstone dropped), the name's conflicts cleared, and the new
-   * key enrolled as pending. Adopting it is the caller's next step.
+   * key enrolled as pending. The old key is revoked on the bus in the same write, and pushed before this resolves.
+   * Adopting the new key is the caller's next step.
    */
   async replace(
     old: RackRecord,
@@ -193,7 +257,7 @@ export class RackStatusChanges {
   ): Promise<RackRecord> {
     const now = this.#d.clock();
     const why = { ...opts.why, cause: "replaced" };
-    const { created, revoked } = await this.#d.writer.submit((stage) => {
+    const { created, revoked, cutOff } = await this.#d.writer.submit((stage) => {
       const current = stagedRack(stage, old.entityId);
       const revoke =
         current.status !== "revoked" && current.status !== "rejected" && current.status !== "pending";
@@ -215,10 +279,11 @@ export class RackStatusChanges {
         now,
         ...(opts.keepMachineId ? { machineId: removed.machineId } : {}),
       });
-      return { created: inserted, revoked: revoke ? current.status : null };
+      return { created: inserted, revoked: revoke ? current.status : null, cutOff: stage.revokesKeys };
     });
     if (revoked) this.#announceRefused({ ...old, status: "revoked" }, revoked, "revoked", why, now);
     this.#announceRemoved(old.name, why, now);
+    if (cutOff) await this.#revocations.push();
     return created;
   }
 
@@ -310,14 +375,50 @@ export class RackStatusChanges {
   ): void {
     const kind = why.kind ?? (from === "active" || from === "offline" ? "renewed" : "issued");
     this.#d.counters.inc(`passport.${kind}`);
-    this.#d.notifier.passport({ name: rack.name, kind, status: "active", passport: envelope, now });
+    // The credential for the Rack's new state rides with its passport (adopted: its grown grant; renewed: a fresh
+    // one), for the scenario push that follows; so the scenario push needs no credential push of its own.
+    const push = this.#d.scenarios.pushFor(rack.name, now);
+    const credential = this.#credential(rack, push, now);
+    this.#d.notifier.passport({
+      name: rack.name,
+      kind,
+      status: "active",
+      passport: envelope,
+      now,
+      ...(credential ? { busCredential: credential } : {}),
+    });
     if (log && from !== "active") {
       this.#d.logger.info(
         { rack: rack.name, entity_id: rack.entityId.toString(), from, cause: why.cause, actor: why.actor },
         "rack active",
       );
     }
-    this.pushScenario(rack.name, now);
+    if (push) this.#d.notifier.scenario(rack.name, push);
+  }
+
+  /**
+   * A credential for an adopted Rack's key with the grant of `push` (its gears' wires), or null (`none` mode, or the
+   * credentials failed: logged and counted, the Rack keeps its current grant and renews at its next hello).
+   */
+  #credential(rack: RackRecord, push: ScenarioPush | null, now: Date): BusCredential | null {
+    try {
+      return this.#d.credentials.issue(
+        {
+          name: rack.name,
+          status: rack.status,
+          publicKey: rack.lifecycle.publicKey,
+          scenario: push ?? undefined,
+        },
+        now,
+      );
+    } catch (error) {
+      this.#d.counters.inc("bus.credential_issue_failed");
+      this.#d.logger.error(
+        { rack: rack.name, err: (error as Error).message },
+        "issuing a bus credential failed; the Rack keeps its current one until its next hello",
+      );
+      return null;
+    }
   }
 
   #announceRefused(

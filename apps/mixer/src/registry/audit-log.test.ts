@@ -25,7 +25,10 @@ afterEach(async () => {
 
 const by = { cause: "operator", actor: "alice" };
 
-/** Enrolls, adopts and revokes two Racks, imports a scenario and notes something: 7 events. */
+/**
+ * Enrolls two Racks, adopts and revokes one, rejects the other (each cut-off with its bus revocation), imports a
+ * scenario and notes something: 9 events.
+ */
 async function someHistory(): Promise<bigint[]> {
   const a = await writer.submit(insertPlan(1, t.clock.now()));
   const b = await writer.submit(insertPlan(2, t.clock.now()));
@@ -78,19 +81,19 @@ describe("the audit chain", () => {
   it("chains every event to the one before, starting from 64 zeros, and verifies", async () => {
     await someHistory();
     const events = await t.store.listAudit({ limit: 100 });
-    expect(events.map((event) => event.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(events.map((event) => event.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(events[0]?.prevHash).toBe(GENESIS_HASH);
     for (let i = 1; i < events.length; i++) expect(events[i]?.prevHash).toBe(events[i - 1]?.hash);
-    expect(events[4]?.details).toEqual({ reason: "key leaked", n: "1" });
+    expect(events[5]?.details).toEqual({ reason: "key leaked", n: "1" });
     expect(await t.store.verifyAuditChain()).toEqual({
       ok: true,
-      count: 7,
-      head: { seq: 7, hash: events[6]?.hash },
+      count: 9,
+      head: { seq: 9, hash: events[8]?.hash },
     });
     await writer.close();
     t = await t.reopen();
     ({ writer } = await openTestWriter(t.db));
-    expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true, count: 7 });
+    expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true, count: 9 });
   });
 
   it("verifies an empty log", async () => {
@@ -109,9 +112,9 @@ describe("the audit chain", () => {
 
   it("breaks when a JSON detail or a timestamp is edited", async () => {
     await someHistory();
-    await t.db.run(`UPDATE audit_events SET details = '{"reason":"nothing to see","n":"1"}' WHERE seq = 5`);
-    expect(await t.store.verifyAuditChain()).toMatchObject({ ok: false, brokenAt: 5 });
-    await t.db.run(`UPDATE audit_events SET details = '{"n":"1","reason":"key leaked"}' WHERE seq = 5`);
+    await t.db.run(`UPDATE audit_events SET details = '{"reason":"nothing to see","n":"1"}' WHERE seq = 6`);
+    expect(await t.store.verifyAuditChain()).toMatchObject({ ok: false, brokenAt: 6 });
+    await t.db.run(`UPDATE audit_events SET details = '{"n":"1","reason":"key leaked"}' WHERE seq = 6`);
     // Same JSON value with other key order: canonical JSON makes it verify again.
     expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true });
     await t.db.run(`UPDATE audit_events SET "at" = "at" + INTERVAL 1 SECOND WHERE seq = 2`);
@@ -130,7 +133,7 @@ describe("the audit chain", () => {
       stage.appendAudit({ at: t.clock.now(), kind: "note", cause: "", actor: "bob" });
     });
     await expect(refused).rejects.toMatchObject({ name: "InvalidInputError" });
-    expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true, count: 7 });
+    expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true, count: 9 });
   });
 });
 
@@ -141,10 +144,11 @@ describe("listAudit", () => {
     expect(forA.map((event) => [event.seq, event.kind, event.toStatus])).toEqual([
       [1, "rack_enrolled", "pending"],
       [3, "status_changed", "active"],
-      [5, "status_changed", "revoked"],
+      [6, "status_changed", "revoked"],
+      [7, "bus_key_revoked", null],
     ]);
     const since = await t.store.listAudit({ since: new Date("2030-01-01T00:00:02.000Z"), limit: 10 });
-    expect(since.map((event) => event.seq)).toEqual([5, 6, 7]);
+    expect(since.map((event) => event.seq)).toEqual([6, 7, 8, 9]);
     const page = await t.store.listAudit({ afterSeq: 2, limit: 2 });
     expect(page.map((event) => event.seq)).toEqual([3, 4]);
   });

@@ -24,6 +24,10 @@ export const AuditKind = {
   NodeRegistered: "node_registered",
   ScenarioImported: "scenario_imported",
   ScenarioActivated: "scenario_activated",
+  /** A Rack's key revoked on the bus (reject, revoke, replace, removal), in the write of that change. */
+  BusKeyRevoked: "bus_key_revoked",
+  /** Bus revocations older than every credential they could void were dropped. */
+  BusRevocationsPruned: "bus_revocations_pruned",
 } as const;
 
 /** An event as a plan stages it; seq and hashes are added when its batch commits. */

@@ -2,7 +2,8 @@
 //
 // Each statement through @duckdb/node-api costs about 0.6 ms here, whatever it does, and binding many parameters
 // is slower still (see presence-writes.ts). So new rows and audit events go through DuckDB appenders straight into
-// their tables, and changed rows through one appender-filled temp table and two UPDATE ... FROM. Deletions,
+// their tables, and changed rows through one appender-filled temp table and two UPDATE ... FROM. Bus revocations go
+// through a temp table too (a sweep can remove many pending Racks in one batch, a prune many revocations). Deletions,
 // tombstones and name conflicts are rare and keep one statement per row.
 import type { DuckDBAppender, DuckDBConnection } from "@duckdb/node-api";
 import { eq } from "drizzle-orm";
@@ -16,6 +17,7 @@ import { type AuditHead, sealAuditEvent } from "./audit-log.js";
 import { clearNameConflicts, recordNameConflict } from "./name-conflicts.js";
 import type { RackLookup } from "./rack-directory.js";
 import type { RackRecord } from "./registry-records.js";
+import type { RevocationRecord } from "./revocation-list.js";
 import type { StageBase, WriteStage } from "./write-stage.js";
 
 // Replaced at every use, never emptied with DELETE: DuckDB keeps deleted rows' storage (see presence-writes.ts).
@@ -45,6 +47,21 @@ SET status_changed_at = b.status_changed_at, passport_serial = b.passport_serial
   hello_count = b.hello_count, flaps = b.flaps
 FROM temp.main.rack_batch AS b
 WHERE rack_lifecycle.entity_id = b.entity_id`;
+
+// Revocations kept (new, or revoked again) and pruned, by key: a key is in one or the other, never both, so no
+// index key is deleted and inserted again in one transaction (see the tombstones in writeBatch).
+const CREATE_REVOCATION_BATCH = `CREATE OR REPLACE TEMP TABLE revocation_batch (
+  public_key VARCHAR,
+  revoked_at TIMESTAMP,
+  name VARCHAR,
+  cause VARCHAR,
+  kept BOOLEAN
+)`;
+const PRUNE_REVOCATIONS = `DELETE FROM bus_revocations
+WHERE public_key IN (SELECT public_key FROM temp.main.revocation_batch WHERE NOT kept)`;
+const UPSERT_REVOCATIONS = `INSERT INTO bus_revocations (public_key, revoked_at, name, cause)
+SELECT public_key, revoked_at, name, cause FROM temp.main.revocation_batch WHERE kept
+ON CONFLICT (public_key) DO UPDATE SET revoked_at = excluded.revoked_at, name = excluded.name, cause = excluded.cause`;
 
 /** What a stage comes to in rows: the sets below never overlap except deletes followed by inserts of the same id. */
 interface RackRows {
@@ -131,6 +148,9 @@ export async function writeBatch(
   // Serialized before taking the connection, so the queue is held only for database work.
   const inserts = rows.inserts.map(insertValues);
   const updates = rows.updates.map(updateValues);
+  const revocations = [...stage.revocations].map(([publicKey, record]) =>
+    revocationValues(publicKey, record),
+  );
   await db.withConnection(async (connection) => {
     let step = "append to registry";
     try {
@@ -148,6 +168,16 @@ export async function writeBatch(
         await connection.run(APPLY_REGISTRY);
         step = APPLY_LIFECYCLE;
         await connection.run(APPLY_LIFECYCLE);
+      }
+      if (revocations.length > 0) {
+        step = CREATE_REVOCATION_BATCH;
+        await connection.run(CREATE_REVOCATION_BATCH);
+        step = "append to revocation_batch";
+        await append(connection, "revocation_batch", revocations, appendRevocationRow, "temp");
+        step = PRUNE_REVOCATIONS;
+        await connection.run(PRUNE_REVOCATIONS);
+        step = UPSERT_REVOCATIONS;
+        await connection.run(UPSERT_REVOCATIONS);
       }
       if (events.length > 0) {
         step = "append to audit_events";
@@ -338,6 +368,31 @@ function appendBatchRow(a: DuckDBAppender, v: UpdateValues): void {
   a.appendVarchar(v.attributes);
   a.appendTimestamp(v.statusChangedAt);
   appendPassportAndHello(a, v);
+}
+
+interface RevocationValues {
+  publicKey: string;
+  /** Null for a pruned revocation. */
+  record: (RevocationRecord & { at: Timestamp }) | null;
+}
+
+function revocationValues(publicKey: string, record: RevocationRecord | null): RevocationValues {
+  return { publicKey, record: record && { ...record, at: toTimestamp(record.revokedAt, "revokedAt") } };
+}
+
+function appendRevocationRow(a: DuckDBAppender, v: RevocationValues): void {
+  a.appendVarchar(v.publicKey);
+  if (v.record === null) {
+    a.appendNull();
+    a.appendNull();
+    a.appendNull();
+    a.appendBoolean(false);
+    return;
+  }
+  a.appendTimestamp(v.record.at);
+  a.appendVarchar(v.record.name);
+  a.appendVarchar(v.record.cause);
+  a.appendBoolean(true);
 }
 
 function appendAuditRow(a: DuckDBAppender, e: AuditEvent): void {

@@ -26,6 +26,7 @@ import {
 } from "./registry-errors.js";
 import type { MachineIdRange } from "./registry-records.js";
 import type { RegistryWriter } from "./registry-writer.js";
+import { RevocationList, unixSeconds } from "./revocation-list.js";
 import { ScenarioCatalog } from "./scenario-catalog.js";
 import {
   type InsertRackInput,
@@ -36,6 +37,7 @@ import {
   planNameConflict,
   planNodeRow,
   planPassportIssued,
+  planPruneRevocations,
   planSetStatus,
 } from "./write-plans.js";
 import { committedBase, WriteStage } from "./write-stage.js";
@@ -45,9 +47,10 @@ let directory: RackDirectory;
 let scenarios: ScenarioCatalog;
 let writer: RegistryWriter;
 let changes: string[];
+let revocations: RevocationList;
 
 async function openWriter(): Promise<void> {
-  ({ writer, directory, scenarios, changes } = await openTestWriter(t.db));
+  ({ writer, directory, scenarios, revocations, changes } = await openTestWriter(t.db));
 }
 
 beforeEach(async () => {
@@ -63,10 +66,9 @@ afterEach(async () => {
 /** The lowest free id in `range` as the file has it: a pool loaded afresh, as the next start would. */
 async function lowestFreeInFile(range: MachineIdRange, now: Date): Promise<number> {
   const pool = await MachineIdPool.load(t.db);
-  return new WriteStage(committedBase(new RackDirectory(), pool, new ScenarioCatalog())).allocateMachineId(
-    range,
-    now,
-  );
+  return new WriteStage(
+    committedBase(new RackDirectory(), pool, new ScenarioCatalog(), new RevocationList()),
+  ).allocateMachineId(range, now);
 }
 
 const DAY = 86_400_000;
@@ -343,8 +345,9 @@ describe("RegistryWriter", () => {
     const before = await snapshotTables(t.db);
     t = await t.reopen();
     expect(await snapshotTables(t.db)).toEqual(before);
-    // Two enrollments, a status change, an import, a node row and a deletion (name conflicts are not audited).
-    expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true, count: 6 });
+    // Two enrollments, a status change, an import, a node row and a deletion with its bus revocation (name
+    // conflicts are not audited).
+    expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true, count: 7 });
     // What a start loads from the file is what the writer held.
     await openWriter();
     expect(directory.rack(rack.entityId)).toEqual(await t.store.getByEntityId(rack.entityId));
@@ -413,3 +416,87 @@ const snakeRow = SNAKE_ROW;
 function scenarioInput(name: string, version = "1") {
   return { name, version, yaml: `meta: {name: ${name}}`, spec: { meta: { name, version } } };
 }
+
+describe("the bus revocation list", () => {
+  /** The table as rows, sorted by key. */
+  async function revocationRows(): Promise<Array<[string, number, string, string]>> {
+    const result = await t.db.query(
+      "SELECT public_key, epoch(revoked_at)::BIGINT, name, cause FROM bus_revocations ORDER BY public_key",
+    );
+    return result.rows.map((row) => [String(row[0]), Number(row[1]), String(row[2]), String(row[3])]);
+  }
+
+  /** The list as the jwt credentials read it, as sorted pairs. */
+  const entries = (list: RevocationList) => [...list.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+
+  it("mirrors the table after every commit and after a reload; a refused write changes neither", async () => {
+    const [a, b, c] = await Promise.all([
+      writer.submit(insert(1)),
+      writer.submit(insert(2)),
+      writer.submit(insert(3)),
+    ]);
+    const t1 = t.clock.advance(1_500);
+    await writer.submit((stage) => planSetStatus(stage, a.entityId, "rejected", { ...by, now: t1 }));
+    await writer.submit((stage) => planSetStatus(stage, b.entityId, "active", { ...by, now: t1 }));
+    expect(entries(revocations)).toEqual([["test-key-1", unixSeconds(t1)]]);
+    const t2 = t.clock.advance(1_000);
+    // Three cut-offs in one batch: one transaction, one temp table, every row.
+    await Promise.all([
+      writer.submit((stage) => planSetStatus(stage, b.entityId, "revoked", { ...by, now: t2 })),
+      writer.submit((stage) => planDeleteRack(stage, c.entityId, { ...by, now: t2 })),
+      writer.submit((stage) => planDeleteRack(stage, a.entityId, { ...by, now: t2 })),
+    ]);
+    const expected: Array<[string, number]> = [
+      ["test-key-1", unixSeconds(t2)],
+      ["test-key-2", unixSeconds(t2)],
+      ["test-key-3", unixSeconds(t2)],
+    ];
+    expect(entries(revocations)).toEqual(expected);
+    expect(revocations.revokedSecond("test-key-2")).toBe(unixSeconds(t2));
+    expect(revocations.revocation("test-key-1")).toMatchObject({ name: "rack-001", cause: "removed" });
+    expect(await revocationRows()).toEqual([
+      ["test-key-1", unixSeconds(t2), "rack-001", "removed"],
+      ["test-key-2", unixSeconds(t2), "rack-002", "revoked"],
+      ["test-key-3", unixSeconds(t2), "rack-003", "removed"],
+    ]);
+    // A write refused after its revocation was planned leaves nothing behind.
+    const d = await writer.submit(insert(4));
+    const refused = writer.submit((stage) => {
+      planSetStatus(stage, d.entityId, "rejected", { ...by, now: t.clock.now() });
+      throw new Error("changed my mind");
+    });
+    await expect(refused).rejects.toThrow("changed my mind");
+    expect(revocations.revocation("test-key-4")).toBeUndefined();
+    expect(await revocationRows()).toHaveLength(3);
+
+    await writer.close();
+    t = await t.reopen();
+    await openWriter();
+    expect(entries(revocations)).toEqual(expected);
+    expect(entries(await RevocationList.load(t.db))).toEqual(expected);
+    expect(await t.store.verifyAuditChain()).toMatchObject({ ok: true });
+  });
+
+  it("prunes old revocations from the table and the list, also when the same batch revokes one of them again", async () => {
+    const racks = await Promise.all([1, 2, 3].map((n) => writer.submit(insert(n))));
+    const old = t.clock.now();
+    for (const rack of racks.slice(0, 2)) {
+      await writer.submit((stage) => planSetStatus(stage, rack.entityId, "rejected", { ...by, now: old }));
+    }
+    const later = t.clock.advance(DAY + 5_000);
+    // One batch: the prune drops both old entries, then the removal of rack-002 revokes its key again (final state:
+    // kept, as of now). Never a delete and an insert of one key in one transaction.
+    const batches = writer.stats.batches;
+    const [pruned] = await Promise.all([
+      writer.submit((stage) => planPruneRevocations(stage, { horizonMs: DAY, now: later })),
+      writer.submit((stage) => planDeleteRack(stage, racks[1]!.entityId, { ...by, now: later })),
+    ]);
+    expect(writer.stats).toMatchObject({ batches: batches + 1, retriedBatches: 0 });
+    expect(pruned).toBe(2);
+    expect(entries(revocations)).toEqual([["test-key-2", unixSeconds(later)]]);
+    expect(await revocationRows()).toEqual([["test-key-2", unixSeconds(later), "rack-002", "removed"]]);
+    const events = await listAudit(t.db, { limit: 100 });
+    expect(events.filter((e) => e.kind === "bus_revocations_pruned")).toHaveLength(1);
+    expect(entries(await RevocationList.load(t.db))).toEqual(entries(revocations));
+  });
+});

@@ -4,8 +4,9 @@
 // transaction per enrollment caps the Mixer at a few dozen per second. The writer queues each write as a plan over
 // a stage (write-plans.ts); while one batch commits, the next collects, and it commits as soon as the previous one
 // is done. Every caller's promise settles only after its batch commits (the hello reply is sent after that), and
-// the in-memory directory, MachineID pool, scenarios and audit chain head move only then. The writer alone opens
-// registry transactions and appends to the audit chain: Racks, node rows, tombstones, conflicts and scenarios.
+// the in-memory directory, MachineID pool, scenarios, bus revocations and audit chain head move only then. The writer
+// alone opens registry transactions and appends to the audit chain: Racks, node rows, tombstones, conflicts,
+// scenarios and bus revocations.
 import type { Logger } from "pino";
 import { DatabaseClosedError } from "../db/database-errors.js";
 import type { Db } from "../db/duckdb-database.js";
@@ -14,6 +15,7 @@ import { writeBatch } from "./batch-sql.js";
 import type { MachineIdPool } from "./machine-id-pool.js";
 import type { RackDirectory } from "./rack-directory.js";
 import { WriterReentryError } from "./registry-errors.js";
+import type { RevocationList } from "./revocation-list.js";
 import type { ScenarioCatalog } from "./scenario-catalog.js";
 import { committedBase, type StageBase, WriteStage } from "./write-stage.js";
 
@@ -22,6 +24,8 @@ export interface RegistryWriterOptions {
   directory: RackDirectory;
   pool: MachineIdPool;
   scenarios: ScenarioCatalog;
+  /** The bus revocation list (table `bus_revocations`), loaded at start like the directory. */
+  revocations: RevocationList;
   /** Most writes in one transaction (default 1000). */
   maxBatch?: number;
   logger?: Pick<Logger, "warn">;
@@ -49,6 +53,7 @@ export class RegistryWriter {
   readonly #directory: RackDirectory;
   readonly #pool: MachineIdPool;
   readonly #scenarios: ScenarioCatalog;
+  readonly #revocations: RevocationList;
   readonly #base: StageBase;
   readonly #maxBatch: number;
   readonly #logger: Pick<Logger, "warn"> | undefined;
@@ -71,9 +76,10 @@ export class RegistryWriter {
     this.#directory = options.directory;
     this.#pool = options.pool;
     this.#scenarios = options.scenarios;
+    this.#revocations = options.revocations;
     this.#maxBatch = Math.max(1, options.maxBatch ?? 1000);
     this.#logger = options.logger;
-    this.#base = committedBase(options.directory, options.pool, options.scenarios);
+    this.#base = committedBase(options.directory, options.pool, options.scenarios, options.revocations);
   }
 
   /** Writes still queued (not yet in a batch). */
@@ -208,9 +214,9 @@ export class RegistryWriter {
   }
 
   /**
-   * The batch committed: the directory, the MachineID pool and the scenarios follow, removals first (so a name or
-   * key a removed Rack held is free for the Rack that takes it). Presence follows the directory (see
-   * RackDirectory.follow).
+   * The batch committed: the directory, the MachineID pool, the scenarios and the bus revocations follow, removals
+   * first (so a name or key a removed Rack held is free for the Rack that takes it). Presence follows the directory
+   * (see RackDirectory.follow).
    */
   #apply(stage: WriteStage): void {
     for (const [entityId, node] of stage.nodes) {
@@ -225,6 +231,10 @@ export class RegistryWriter {
       this.#pool.markLive(node.machineId, node.entityId);
     }
     for (const scenario of stage.scenarios.values()) this.#scenarios.put(scenario);
+    for (const [key, record] of stage.revocations) {
+      if (record) this.#revocations.put(record);
+      else this.#revocations.remove(key);
+    }
     for (const entityId of stage.racks.keys()) {
       const previous = this.#directory.rack(entityId);
       if (previous && (stage.deleted.has(entityId) || stage.racks.get(entityId) === null)) {

@@ -5,6 +5,7 @@ import {
   emptyRegistry,
   insertPlan,
   MIXER_ROW,
+  rackInput,
   SNAKE_ROW,
   STATUS_PATHS,
 } from "../../test/support/registry-test-harness.js";
@@ -27,8 +28,10 @@ import {
   planAttributes,
   planDeleteRack,
   planImportScenario,
+  planInsertRack,
   planNodeRow,
   planPassportIssued,
+  planPruneRevocations,
   planSetStatus,
 } from "./write-plans.js";
 import { WriteStage } from "./write-stage.js";
@@ -232,9 +235,11 @@ describe("planSetStatus: the status machine", () => {
     expect(ILLEGAL).toContainEqual(["rejected", "active"]);
   });
 
-  it.each(LEGAL)("%s -> %s stages the status, status_changed_at and one audit event", (from, to) => {
+  it.each(LEGAL)("%s -> %s stages the status, status_changed_at and its audit events", (from, to) => {
     const rack = rackIn(from);
     const events = stage.audits.length;
+    const key = rack.lifecycle.publicKey;
+    const revokedBefore = stage.revocation(key);
     const when = at(1_000);
     const changed = attempt((s) =>
       planSetStatus(s, rack.entityId, to, { ...by, now: when, details: { why: "test" } }),
@@ -242,6 +247,8 @@ describe("planSetStatus: the status machine", () => {
     expect(changed.status).toBe(to);
     expect(changed.lifecycle.statusChangedAt).toEqual(when);
     expect(stage.rack(rack.entityId)).toEqual(changed);
+    // Reject and revoke cut the key off the bus in the same write; no other change touches the revocation list.
+    const cutOff = to === "rejected" || to === "revoked";
     expect(stage.audits.slice(events)).toEqual([
       expect.objectContaining({
         kind: "status_changed",
@@ -249,7 +256,28 @@ describe("planSetStatus: the status machine", () => {
         toStatus: to,
         details: { why: "test" },
       }),
+      ...(cutOff
+        ? [
+            expect.objectContaining({
+              kind: "bus_key_revoked",
+              entityId: rack.entityId,
+              cause: "operator",
+              actor: "alice",
+              details: {
+                public_key: key,
+                change: to,
+                revoked_at: when.toISOString(),
+                revoked_second: 1_893_456_001,
+              },
+            }),
+          ]
+        : []),
     ]);
+    if (cutOff) {
+      expect(stage.revocation(key)).toEqual({ publicKey: key, revokedAt: when, name: "rack-001", cause: to });
+    } else {
+      expect(stage.revocation(key)).toEqual(revokedBefore);
+    }
   });
 
   it.each(ILLEGAL)("%s -> %s is refused with IllegalTransitionError", (from, to) => {
@@ -331,11 +359,10 @@ describe("planDeleteRack", () => {
     expect(stage.rack(rack.entityId)).toBeUndefined();
     expect(stage.nameHolder("rack-001")).toBeUndefined();
     expect(stage.tombstones.get(1)).toMatchObject({ entityId: rack.entityId, name: "rack-001" });
-    expect(stage.audits.at(-1)).toMatchObject({
-      kind: "rack_deleted",
-      fromStatus: "rejected",
-      toStatus: null,
-    });
+    expect(stage.audits.slice(-2)).toMatchObject([
+      { kind: "rack_deleted", fromStatus: "rejected", toStatus: null },
+      { kind: "bus_key_revoked", details: { public_key: "test-key-1", change: "removed" } },
+    ]);
   });
 
   it("holds the MachineID until the last passport naming it has expired", () => {
@@ -494,5 +521,134 @@ describe("scenarios", () => {
       planImportScenario(s, { ...scenario("a"), spec: { n: 2n ** 63n }, now: T0, actor: "alice" }),
     );
     expect(record.spec).toEqual({ n: "9223372036854775808" });
+  });
+});
+
+describe("bus revocations", () => {
+  const key = "test-key-1";
+
+  it("reject, revoke and rm each revoke the Rack's key as of the change, with one event of its own", () => {
+    const pending = insert(1);
+    attempt((s) => planSetStatus(s, pending.entityId, "rejected", { ...by, now: at(1_000) }));
+    expect(stage.revocation(key)).toEqual({
+      publicKey: key,
+      revokedAt: at(1_000),
+      name: "rack-001",
+      cause: "rejected",
+    });
+    const active = insert(2);
+    attempt((s) => planSetStatus(s, active.entityId, "active", { ...by, now: at(1_000) }));
+    expect(stage.revocation("test-key-2")).toBeUndefined();
+    attempt((s) => planSetStatus(s, active.entityId, "offline", { ...by, now: at(2_000) }));
+    attempt((s) => planSetStatus(s, active.entityId, "active", { ...by, now: at(3_000) }));
+    expect(stage.revocation("test-key-2")).toBeUndefined();
+    attempt((s) => planSetStatus(s, active.entityId, "revoked", { ...by, now: at(4_000) }));
+    expect(stage.revocation("test-key-2")).toMatchObject({ revokedAt: at(4_000), cause: "revoked" });
+    const third = insert(3);
+    attempt((s) =>
+      planDeleteRack(s, third.entityId, { cause: "pending_ttl", actor: "mixer", now: at(5_000) }),
+    );
+    expect(stage.revocation("test-key-3")).toMatchObject({
+      revokedAt: at(5_000),
+      cause: "removed",
+      name: "rack-003",
+    });
+    const revoked = stage.audits.filter((e) => e.kind === "bus_key_revoked");
+    expect(revoked.map((e) => [e.name, e.cause, (e.details as { change: string }).change])).toEqual([
+      ["rack-001", "operator", "rejected"],
+      ["rack-002", "operator", "revoked"],
+      ["rack-003", "pending_ttl", "removed"],
+    ]);
+    expect(stage.revokesKeys).toBe(true);
+  });
+
+  it("replace (revoke, then remove, in one write) records one revocation of the old key", () => {
+    const old = insert(1);
+    attempt((s) => planSetStatus(s, old.entityId, "active", { ...by, now: T0 }));
+    const events = stage.audits.length;
+    const now = at(1_500);
+    attempt((s) => {
+      planSetStatus(s, old.entityId, "revoked", { cause: "replaced", actor: "alice", now });
+      planDeleteRack(s, old.entityId, { cause: "replaced", actor: "alice", now });
+      return planInsertRack(s, { ...rackInput(9), name: "rack-001", now, cause: "replaced" });
+    });
+    expect(stage.audits.slice(events).map((e) => e.kind)).toEqual([
+      "status_changed",
+      "bus_key_revoked",
+      "rack_deleted",
+      "rack_enrolled",
+    ]);
+    expect(stage.revocation(key)).toEqual({
+      publicKey: key,
+      revokedAt: now,
+      name: "rack-001",
+      cause: "revoked",
+    });
+    expect(stage.revocation("test-key-9")).toBeUndefined();
+  });
+
+  it("a key revoked again keeps the later second, also when the clock was set back", () => {
+    const rack = insert(1);
+    attempt((s) => planSetStatus(s, rack.entityId, "rejected", { ...by, now: at(10_000) }));
+    attempt((s) => planDeleteRack(s, rack.entityId, { ...by, now: at(5_000) }));
+    expect(stage.revocation(key)).toMatchObject({ revokedAt: at(10_000), cause: "removed" });
+    // Enrolling again with the same key is allowed; its old revocation stays (a credential issued after it is valid).
+    const again = insert(1, { now: at(20_000) });
+    expect(again.lifecycle.publicKey).toBe(key);
+    expect(stage.revocation(key)).toMatchObject({ revokedAt: at(10_000) });
+    attempt((s) => planSetStatus(s, again.entityId, "rejected", { ...by, now: at(30_000) }));
+    expect(stage.revocation(key)).toMatchObject({ revokedAt: at(30_000), cause: "rejected" });
+  });
+
+  it("a refused change revokes nothing", () => {
+    const rack = insert(1);
+    expect(
+      refusal((s) => planSetStatus(s, rack.entityId, "revoked", { ...by, now: at(1_000) })),
+    ).toBeInstanceOf(IllegalTransitionError);
+    expect(
+      refusal((s) =>
+        planSetStatus(s, rack.entityId, "rejected", { ...by, now: at(1_000), expectFrom: "active" }),
+      ),
+    ).toBeInstanceOf(UnexpectedStatusError);
+    expect(stage.revocation(key)).toBeUndefined();
+    expect(stage.revokesKeys).toBe(false);
+  });
+
+  it("prunes revocations older than the horizon, in whole seconds, with one event; none left is a no-op", () => {
+    for (const n of [1, 2, 3]) {
+      const rack = insert(n);
+      attempt((s) => planSetStatus(s, rack.entityId, "rejected", { ...by, now: at(n * HOUR) }));
+    }
+    const events = stage.audits.length;
+    // Horizon one day: at 1 day + 2 h + 0.5 s, the revocation at 1 h is older, the one at exactly 2 h is not yet.
+    const now = at(DAY + 2 * HOUR + 500);
+    expect(attempt((s) => planPruneRevocations(s, { horizonMs: DAY, now }))).toBe(1);
+    expect([...stage.revocationRecords()].map((r) => r.publicKey).sort()).toEqual([
+      "test-key-2",
+      "test-key-3",
+    ]);
+    expect(stage.revocations.get("test-key-1")).toBeNull();
+    expect(stage.audits.slice(events)).toEqual([
+      expect.objectContaining({
+        kind: "bus_revocations_pruned",
+        cause: "expired",
+        actor: "mixer",
+        details: { count: 1, before: at(2 * HOUR + 500).toISOString() },
+      }),
+    ]);
+    const child = stage.fork();
+    expect(planPruneRevocations(child, { horizonMs: DAY, now })).toBe(0);
+    expect(child.empty).toBe(true);
+    expect(refusal((s) => planPruneRevocations(s, { horizonMs: -1, now }))).toBeInstanceOf(InvalidInputError);
+  });
+
+  it("reads committed revocations through the stage and prunes them", () => {
+    registry.revocations.put({ publicKey: "old", revokedAt: T0, name: "gone", cause: "removed" });
+    registry.revocations.put({ publicKey: "new", revokedAt: at(DAY), name: "kept", cause: "revoked" });
+    expect(stage.revocation("old")).toMatchObject({ name: "gone" });
+    expect(attempt((s) => planPruneRevocations(s, { horizonMs: DAY, now: at(DAY + 1_000) }))).toBe(1);
+    expect(stage.revocation("old")).toBeUndefined();
+    expect([...stage.revocationRecords()].map((r) => r.publicKey)).toEqual(["new"]);
+    expect(stage.revokesKeys).toBe(false);
   });
 });

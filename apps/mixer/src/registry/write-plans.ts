@@ -28,6 +28,7 @@ import {
   type RackAttributes,
   type RackRecord,
 } from "./registry-records.js";
+import { type RevocationRecord, unixSeconds } from "./revocation-list.js";
 import type { ScenarioRecord } from "./scenario-catalog.js";
 import { checkMachineId, type WriteStage } from "./write-stage.js";
 
@@ -201,6 +202,8 @@ export function planSetStatus(
     actor: options.actor,
     details: options.details ?? null,
   });
+  // A rejected Rack held a pending credential, a revoked one an adopted one: both are void on the bus from now on.
+  if (to === "rejected" || to === "revoked") planRevokeKey(stage, rack, { ...options, change: to });
   return changed;
 }
 
@@ -255,7 +258,8 @@ export function planPassportIssued(
 
 /**
  * Stages a deletion (any status) with its audit event: the MachineID is tombstoned until the last passport naming
- * it has expired (or from now, when it never had one).
+ * it has expired (or from now, when it never had one), and the Rack's key is revoked on the bus (any credential it
+ * holds is void; the same key enrolling again later gets a credential issued after the revocation).
  */
 export function planDeleteRack(stage: WriteStage, entityId: bigint, options: DeleteRackOptions): DeletedRack {
   assertNonEmpty(options.cause, "cause");
@@ -282,7 +286,96 @@ export function planDeleteRack(stage: WriteStage, entityId: bigint, options: Del
     actor: options.actor,
     details: { machine_id: rack.machineId, reusable_after: reusableAfter.toISOString() },
   });
+  planRevokeKey(stage, rack, { ...options, change: "removed" });
   return { entityId, name: rack.name, machineId: rack.machineId, reusableAfter };
+}
+
+export interface RevokeKeyOptions {
+  /** What happened to the Rack: kept as the revocation's `cause`. */
+  change: "rejected" | "revoked" | "removed";
+  /** Why and who, as the status change or deletion that causes the revocation has them. */
+  cause: string;
+  actor: string;
+  now: Date;
+}
+
+/**
+ * Stages a bus revocation of `rack`'s key as of `now` (SPEC §11), with its own `bus_key_revoked` audit event, always
+ * inside the write that changes the Rack (planSetStatus to rejected or revoked, planDeleteRack): the revocation list
+ * never disagrees with the registry. A key revoked before keeps the later second (a clock set back never shortens
+ * a revocation). A key this same write already revoked in the same second is left as it is, so `replace` (revoke,
+ * then remove) records one revocation.
+ */
+export function planRevokeKey(
+  stage: WriteStage,
+  rack: RackRecord,
+  options: RevokeKeyOptions,
+): RevocationRecord {
+  assertValidDate(options.now, "now");
+  const publicKey = rack.lifecycle.publicKey;
+  const previous = stage.revocation(publicKey);
+  if (
+    previous !== undefined &&
+    stage.revocations.has(publicKey) &&
+    unixSeconds(previous.revokedAt) >= unixSeconds(options.now)
+  ) {
+    return previous;
+  }
+  const revokedAt =
+    previous !== undefined && previous.revokedAt.getTime() > options.now.getTime()
+      ? previous.revokedAt
+      : options.now;
+  const record: RevocationRecord = { publicKey, revokedAt, name: rack.name, cause: options.change };
+  stage.putRevocation(record);
+  stage.appendAudit({
+    at: options.now,
+    entityId: rack.entityId,
+    name: rack.name,
+    kind: AuditKind.BusKeyRevoked,
+    cause: options.cause,
+    actor: options.actor,
+    details: {
+      public_key: publicKey,
+      change: options.change,
+      revoked_at: revokedAt.toISOString(),
+      revoked_second: unixSeconds(revokedAt),
+    },
+  });
+  return record;
+}
+
+export interface PruneRevocationsOptions {
+  /** Revocations older than `now - horizonMs` go: the longest lifetime of any credential the Mixer issues. */
+  horizonMs: number;
+  now: Date;
+  actor?: string;
+}
+
+/**
+ * Stages the removal of every bus revocation older than the horizon: each JWT such an entry could void was issued
+ * at or before it and has expired, so the fleet account JWT does not grow without end. One
+ * `bus_revocations_pruned` audit event when anything goes (none otherwise). Returns how many were pruned.
+ */
+export function planPruneRevocations(stage: WriteStage, options: PruneRevocationsOptions): number {
+  assertValidDate(options.now, "now");
+  if (!Number.isFinite(options.horizonMs) || options.horizonMs < 0) {
+    throw new InvalidInputError("horizonMs", `must be a duration of 0 ms or more, got ${options.horizonMs}`);
+  }
+  const before = new Date(options.now.getTime() - options.horizonMs);
+  // Whole seconds, as nats-server compares them: a revocation second below the horizon's second can void nothing live.
+  const beforeSecond = unixSeconds(before);
+  const pruned = [...stage.revocationRecords()].filter((r) => unixSeconds(r.revokedAt) < beforeSecond);
+  for (const record of pruned) stage.deleteRevocation(record.publicKey);
+  if (pruned.length > 0) {
+    stage.appendAudit({
+      at: options.now,
+      kind: AuditKind.BusRevocationsPruned,
+      cause: "expired",
+      actor: options.actor ?? "mixer",
+      details: { count: pruned.length, before: before.toISOString() },
+    });
+  }
+  return pruned.length;
 }
 
 /** True when a Rack's attributes hold anything it reported beyond its public key. */

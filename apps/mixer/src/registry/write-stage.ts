@@ -7,10 +7,14 @@ import type { MachineIdPool, MachineIdState, MachineIdView } from "./machine-id-
 import type { RackDirectory, RackLookup } from "./rack-directory.js";
 import { InvalidInputError, RegistryFullError } from "./registry-errors.js";
 import type { MachineIdRange, NodeRecord, RackRecord } from "./registry-records.js";
+import type { RevocationList, RevocationLookup, RevocationRecord } from "./revocation-list.js";
 import type { ScenarioCatalog, ScenarioRecord } from "./scenario-catalog.js";
 
-/** What a stage reads through: the committed directory, MachineID pool and scenarios, or a parent stage. */
-export interface StageBase extends RackLookup, MachineIdView {
+/**
+ * What a stage reads through: the committed directory, MachineID pool, scenarios and bus revocations, or a parent
+ * stage.
+ */
+export interface StageBase extends RackLookup, MachineIdView, RevocationLookup {
   /** The Mixer's own rows (the Mixer, its Snake Tunnel). */
   nodeRecords(): Iterable<NodeRecord>;
   scenario(name: string): ScenarioRecord | undefined;
@@ -22,6 +26,7 @@ export function committedBase(
   directory: RackDirectory,
   pool: MachineIdPool,
   scenarios: ScenarioCatalog,
+  revocations: RevocationList,
 ): StageBase {
   return {
     rack: (id) => directory.rack(id),
@@ -32,6 +37,8 @@ export function committedBase(
     nodeRecords: () => directory.nodeRecords(),
     scenario: (name) => scenarios.get(name),
     scenarioRecords: () => scenarios.values(),
+    revocation: (key) => revocations.revocation(key),
+    revocationRecords: () => revocations.revocationRecords(),
   };
 }
 
@@ -71,6 +78,8 @@ export class WriteStage implements StageBase {
   readonly scenarios = new Map<string, ScenarioRecord>();
   readonly tombstones = new Map<number, TombstoneRow | null>();
   readonly conflicts: ConflictWrite[] = [];
+  /** Final state of every bus revocation this stage wrote, by public key: the record, or null once pruned. */
+  readonly revocations = new Map<string, RevocationRecord | null>();
   readonly audits: AuditEventInput[] = [];
   readonly #names = new Map<string, bigint | null>();
   readonly #keys = new Map<string, bigint | null>();
@@ -94,6 +103,7 @@ export class WriteStage implements StageBase {
       this.scenarios.size === 0 &&
       this.tombstones.size === 0 &&
       this.conflicts.length === 0 &&
+      this.revocations.size === 0 &&
       this.audits.length === 0
     );
   }
@@ -114,6 +124,7 @@ export class WriteStage implements StageBase {
     for (const [name, scenario] of this.scenarios) parent.scenarios.set(name, scenario);
     for (const [id, row] of this.tombstones) parent.tombstones.set(id, row);
     parent.conflicts.push(...this.conflicts);
+    for (const [key, record] of this.revocations) parent.revocations.set(key, record);
     parent.audits.push(...this.audits);
     for (const [name, id] of this.#names) parent.#names.set(name, id);
     for (const [key, id] of this.#keys) parent.#keys.set(key, id);
@@ -189,6 +200,24 @@ export class WriteStage implements StageBase {
       if (!this.scenarios.has(scenario.name)) yield scenario;
     }
     yield* this.scenarios.values();
+  }
+
+  revocation(publicKey: string): RevocationRecord | undefined {
+    if (this.revocations.has(publicKey)) return this.revocations.get(publicKey) ?? undefined;
+    return this.#parent.revocation(publicKey);
+  }
+
+  *revocationRecords(): Generator<RevocationRecord> {
+    for (const record of this.#parent.revocationRecords()) {
+      if (!this.revocations.has(record.publicKey)) yield record;
+    }
+    for (const record of this.revocations.values()) if (record) yield record;
+  }
+
+  /** Whether this stage revokes a key on the bus (not counting prunes): the bus must then be told. */
+  get revokesKeys(): boolean {
+    for (const record of this.revocations.values()) if (record) return true;
+    return false;
   }
 
   machineIdScanStart(min: number): number {
@@ -276,6 +305,16 @@ export class WriteStage implements StageBase {
     this.tombstones.set(machineId, null);
     this.#ids.set(machineId, { kind: "free" });
     this.#freed(machineId);
+  }
+
+  /** Revokes (or revokes again, later) a key on the bus. */
+  putRevocation(record: RevocationRecord): void {
+    this.revocations.set(record.publicKey, record);
+  }
+
+  /** Drops a revocation every JWT of which has expired. */
+  deleteRevocation(publicKey: string): void {
+    this.revocations.set(publicKey, null);
   }
 
   recordConflict(write: ConflictWrite): void {

@@ -1,14 +1,20 @@
 // Test fixture for the fleet layer: a RackStatusChanges over a real DuckDB file, the group-commit writer and a fake bus
-// that records the subjects pushed to.
+// that records what was pushed.
 import { generateKeyPair, keyId, publicKeyToBase64url } from "@fluxrig/passport";
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection, PublishOptions } from "@nats-io/transport-node";
 import { pino } from "pino";
+import { type BusCredentials, OPEN_BUS } from "../../src/bus-auth/bus-credentials.js";
 import { RackNotifier } from "../../src/fleet/rack-notifier.js";
-import { RackStatusChanges } from "../../src/fleet/rack-status-changes.js";
+import {
+  RackStatusChanges,
+  type RackStatusChangesDeps,
+  type ScenarioSource,
+} from "../../src/fleet/rack-status-changes.js";
 import { PassportIssuer } from "../../src/passports/passport-issuer.js";
 import { MachineIdPool } from "../../src/registry/machine-id-pool.js";
 import { RackDirectory } from "../../src/registry/rack-directory.js";
 import { RegistryWriter } from "../../src/registry/registry-writer.js";
+import { RevocationList } from "../../src/registry/revocation-list.js";
 import { ScenarioCatalog } from "../../src/registry/scenario-catalog.js";
 import type { ClusterKey } from "../../src/runtime/cluster-key.js";
 import { Counters } from "../../src/runtime/counters.js";
@@ -33,25 +39,48 @@ export interface LifecycleHarness {
   /** The scenario catalog the writer keeps. */
   catalog: ScenarioCatalog;
   lifecycle: RackStatusChanges;
+  revocations: RevocationList;
+  counters: Counters;
   /** Subjects the notifier published to, in order. */
   pushes: string[];
+  /** What the notifier published, in order, decoded. */
+  messages: Array<{ subject: string; body: Record<string, unknown> }>;
   close(): Promise<void>;
 }
 
+export interface LifecycleHarnessOptions {
+  /** Default OPEN_BUS. */
+  credentials?: BusCredentials;
+  /** Default: no scenario active. */
+  scenarios?: ScenarioSource;
+  revocations?: RackStatusChangesDeps["revocations"];
+  /** Where pushes go (default: recorded only). */
+  nc?: NatsConnection;
+}
+
 /** A fresh registry with the lifecycle over it; passports live one day, cluster "mixer-1". */
-export async function openLifecycleHarness(): Promise<LifecycleHarness> {
+export async function openLifecycleHarness(options: LifecycleHarnessOptions = {}): Promise<LifecycleHarness> {
   const t = await openTestRegistry();
   const directory = await RackDirectory.load(t.db);
   const catalog = await ScenarioCatalog.load(t.db);
+  const revocations = await RevocationList.load(t.db);
   const writer = new RegistryWriter({
     db: t.db,
     directory,
     pool: await MachineIdPool.load(t.db),
     scenarios: catalog,
+    revocations,
   });
   const pushes: string[] = [];
-  // Only publish is used by the notifier; the pushes are recorded by subject.
-  const nc = { publish: (subject: string) => void pushes.push(subject) } as unknown as NatsConnection;
+  const messages: LifecycleHarness["messages"] = [];
+  // Only publish is used by the notifier; the pushes are recorded, then passed on when a connection is given.
+  const nc = {
+    publish: (subject: string, data: Uint8Array, opts?: PublishOptions) => {
+      pushes.push(subject);
+      messages.push({ subject, body: JSON.parse(Buffer.from(data).toString("utf8")) });
+      options.nc?.publish(subject, data, opts);
+    },
+  } as unknown as NatsConnection;
   const logger = pino({ level: "silent" });
   const counters = new Counters();
   const lifecycle = new RackStatusChanges({
@@ -64,10 +93,12 @@ export async function openLifecycleHarness(): Promise<LifecycleHarness> {
       skewMs: 120_000,
     }),
     notifier: new RackNotifier({ nc, logger, counters, clusterKey: TEST_CLUSTER_KEY }),
-    scenarios: { pushFor: () => null },
+    scenarios: options.scenarios ?? { pushFor: () => null },
     clock: t.clock.now,
     logger,
     counters,
+    credentials: options.credentials ?? OPEN_BUS,
+    ...(options.revocations ? { revocations: options.revocations } : {}),
   });
   return {
     t,
@@ -75,8 +106,12 @@ export async function openLifecycleHarness(): Promise<LifecycleHarness> {
     writer,
     catalog,
     lifecycle,
+    revocations,
+    counters,
     pushes,
+    messages,
     close: async () => {
+      await lifecycle.close();
       await writer.close();
       await t.cleanup();
     },

@@ -11,6 +11,7 @@ import { RackDirectory } from "../../src/registry/rack-directory.js";
 import type { RackStatus } from "../../src/registry/rack-status.js";
 import type { RackRecord } from "../../src/registry/registry-records.js";
 import { RegistryWriter } from "../../src/registry/registry-writer.js";
+import { RevocationList } from "../../src/registry/revocation-list.js";
 import { ScenarioCatalog } from "../../src/registry/scenario-catalog.js";
 import { type InsertRackInput, type NodeRowInput, planInsertRack } from "../../src/registry/write-plans.js";
 import { committedBase, type StageBase, type WriteStage } from "../../src/registry/write-stage.js";
@@ -24,6 +25,7 @@ export const STORE_TABLES = [
   "name_conflicts",
   "audit_events",
   "scenarios",
+  "bus_revocations",
   "schema_migrations",
 ] as const;
 
@@ -93,6 +95,7 @@ export interface TestWriter {
   writer: RegistryWriter;
   directory: RackDirectory;
   scenarios: ScenarioCatalog;
+  revocations: RevocationList;
   /** Every committed Rack change, as `kind:name`. */
   changes: string[];
 }
@@ -100,21 +103,39 @@ export interface TestWriter {
 export async function openTestWriter(db: Db): Promise<TestWriter> {
   const directory = await RackDirectory.load(db);
   const scenarios = await ScenarioCatalog.load(db);
+  const revocations = await RevocationList.load(db);
   const changes: string[] = [];
   // What presence follows: Racks entering and leaving the directory as their batches commit, removals first.
   directory.follow({
     added: (slot) => changes.push(`added:${slot.record.name}`),
     removed: (slot) => changes.push(`removed:${slot.record.name}`),
   });
-  const writer = new RegistryWriter({ db, directory, pool: await MachineIdPool.load(db), scenarios });
-  return { writer, directory, scenarios, changes };
+  const writer = new RegistryWriter({
+    db,
+    directory,
+    pool: await MachineIdPool.load(db),
+    scenarios,
+    revocations,
+  });
+  return { writer, directory, scenarios, revocations, changes };
 }
 
 /** An empty registry in memory, to plan on without a database. */
-export function emptyRegistry(): { directory: RackDirectory; pool: MachineIdPool; base: StageBase } {
+export function emptyRegistry(): {
+  directory: RackDirectory;
+  pool: MachineIdPool;
+  revocations: RevocationList;
+  base: StageBase;
+} {
   const directory = new RackDirectory();
   const pool = new MachineIdPool();
-  return { directory, pool, base: committedBase(directory, pool, new ScenarioCatalog()) };
+  const revocations = new RevocationList();
+  return {
+    directory,
+    pool,
+    revocations,
+    base: committedBase(directory, pool, new ScenarioCatalog(), revocations),
+  };
 }
 
 /** Paths from a new (pending) Rack to each status through legal steps only. */

@@ -1,6 +1,7 @@
 // What a migration is, and the ordered list of every migration this binary knows.
 import { initialMigration } from "./0001-initial.js";
 import { conflictEvidenceMigration } from "./0002-conflict-evidence.js";
+import { busRevocationsMigration } from "./0003-bus-revocations.js";
 
 /** One versioned schema change: its statements run in order, in one transaction, exactly once per database. */
 export interface Migration {
@@ -13,7 +14,11 @@ export interface Migration {
 }
 
 /** Every migration, oldest first. Append only. */
-export const MIGRATIONS: readonly Migration[] = [initialMigration, conflictEvidenceMigration];
+export const MIGRATIONS: readonly Migration[] = [
+  initialMigration,
+  conflictEvidenceMigration,
+  busRevocationsMigration,
+];
 
 /** The schema version this binary writes; a database above it is refused. */
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.at(-1)?.version ?? 0;
