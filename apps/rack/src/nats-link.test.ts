@@ -1,7 +1,8 @@
 // The reconnect pacing: the NATS client asks for its delay on every pass of its dial loop, not once per dial.
+import { AuthorizationError, UserAuthenticationExpiredError } from "@nats-io/transport-node";
 import { describe, expect, test } from "vitest";
 import { Backoff } from "./lifecycle/backoff.js";
-import { dialPacer } from "./nats-link.js";
+import { dialPacer, isAuthError } from "./nats-link.js";
 
 describe("dialPacer", () => {
   test("the delay grows once per elapsed delay, not once per call", () => {
@@ -33,5 +34,17 @@ describe("dialPacer", () => {
       }
     }
     expect(dials.slice(0, 4)).toEqual([0, 1000, 3000, 7000]);
+  });
+});
+
+describe("isAuthError", () => {
+  test("knows the server's refusals of a credential, also wrapped, and nothing else", () => {
+    expect(isAuthError(new AuthorizationError("'Authorization Violation'"))).toBe(true);
+    expect(isAuthError(new UserAuthenticationExpiredError("user authentication expired"))).toBe(true);
+    expect(isAuthError(new Error("connect failed", { cause: new Error("Authorization Violation") }))).toBe(
+      true,
+    );
+    expect(isAuthError(new Error("ECONNREFUSED"))).toBe(false);
+    expect(isAuthError(undefined)).toBe(false);
   });
 });

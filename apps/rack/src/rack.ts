@@ -199,6 +199,7 @@ class RackAgent implements Rack, AgentCore {
         // A connection handed over by the caller is the caller's to manage.
         if (this.deps.dial !== undefined) void this.enqueue("bus lost", async () => this.#fallBack(mode));
       },
+      fallbackPolicy: this.timing.reconnect,
       ...(this.deps.random ? { random: this.deps.random } : {}),
     });
     const mode = this.deps.dial ? await this.#link.initialMode() : "open";

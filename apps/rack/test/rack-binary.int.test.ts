@@ -1,6 +1,6 @@
 // The built fluxrig-rack binary against a scripted Mixer: pending sends no telemetry, adoption does, kill -9 and
 // restart recovers from state.flux, revocation stops export, gears and heartbeats, SIGTERM ends cleanly.
-import { stat, writeFile } from "node:fs/promises";
+import { chmod, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readStateFlux, verifyPassport } from "@fluxrig/passport";
 import {
@@ -149,5 +149,18 @@ describe("fluxrig-rack binary", () => {
     });
     expect(env.code).toBe(2);
     expect(env.stderr).toMatch(/heartbeat\.interval/);
+  });
+
+  test("a bootstrap .creds file others can read is refused at start with the chmod to run, exit 2", async () => {
+    const creds = join(dir.path, "bootstrap.creds");
+    await writeFile(creds, "not checked before the mode\n", { mode: 0o644 });
+    await chmod(creds, 0o644);
+    const run = await runBinary("fluxrig-rack", ["--config", configPath], {
+      env: { FLUXRIG_NATS_CREDS: creds },
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      `mode 0644 lets group or others read a secret; refusing to use it (chmod 600 ${creds})`,
+    );
   });
 });

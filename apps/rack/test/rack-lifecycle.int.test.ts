@@ -8,7 +8,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { makePin, writePinFile } from "../src/identity/cluster-pin.js";
 import { startRack, type TestRack } from "./support/in-process-rack.js";
-import { ScriptedMixer } from "./support/scripted-mixer.js";
+import { ScriptedMixer, tickerScenarioPush } from "./support/scripted-mixer.js";
 import { TestCluster, tamper } from "./support/test-cluster.js";
 
 let nats: NatsServer;
@@ -223,5 +223,52 @@ describe("rack lifecycle", () => {
     await t.waitForState("pending");
     expect(t.logs.some((e) => e.msg === "cluster: key pinned" && e.source === "enrollment")).toBe(true);
     expect(t.logs.some((e) => /pinned the Mixer's key on first enrollment/.test(String(e.msg)))).toBe(false);
+  });
+
+  test("signed control messages: an unsigned or forged hello reply is dropped, nothing pinned or changed", async () => {
+    const name = "rack-unsigned";
+    const fake = await mixerFor({ mode: "active", unsigned: true });
+    const t = await rackFor({ name, stateDir: dirFor(name).path, nc });
+    await t.waitForLog({
+      msg: "hello reply: dropped (not signed by the pinned Cluster Key)",
+      reason: "missing",
+    });
+    await waitFor(() => fake.hellos.length >= 3, { message: "the Rack keeps asking" });
+    expect(t.rack.state).toBe("enrolling");
+    expect(t.rack.snapshot()).toMatchObject({ clusterKeyId: null, passport: null });
+    expect(t.rack.snapshot().bus.refusedControl["hello reply"]).toBeGreaterThanOrEqual(3);
+  });
+
+  test("signed control messages: pushes not signed by the pinned key are dropped; the Mixer's are obeyed", async () => {
+    const name = "rack-forged-push";
+    const mixer = await mixerFor({ mode: "active" });
+    const { t } = await rackIn("active", name);
+    // A forger on the bus: its own cluster key, the right subjects, well-formed messages.
+    const forger = await mixerFor({ mode: "silent", cluster: new TestCluster("forger") });
+    await forger.pushScenario(name, tickerScenarioPush("forged", 2));
+    await t.waitForLog({
+      msg: "scenario push: dropped (not signed by the pinned Cluster Key)",
+      reason: "wrong_key",
+    });
+    await forger.push(name, {
+      v: 1,
+      kind: "revoked",
+      status: "revoked",
+      reason: "forged",
+      ts: new Date().toISOString(),
+    });
+    await t.waitForLog({
+      msg: "passport push: dropped (not signed by the pinned Cluster Key)",
+      reason: "wrong_key",
+    });
+    expect(t.rack.state).toBe("active");
+    expect(t.rack.snapshot().scenario).toBeNull();
+    expect(t.rack.snapshot().bus.refusedControl).toMatchObject({ "scenario push": 1, "passport push": 1 });
+
+    // The real Mixer's signed scenario push still counts.
+    await mixer.pushScenario(name, tickerScenarioPush("real", 2));
+    await waitFor(() => t.rack.snapshot().scenario?.name === "real", {
+      message: "the signed scenario applied",
+    });
   });
 });

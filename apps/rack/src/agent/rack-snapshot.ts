@@ -1,6 +1,8 @@
 // A read-only view of the agent for logs, tests and debugging.
 import { renewalDueAt } from "@fluxrig/passport";
 import type { ScenarioPush } from "@fluxrig/wire";
+import type { BusMode } from "../bus/bus-link.js";
+import type { ControlKind } from "../bus/control-gate.js";
 import type { GearInfo } from "../gears/gear-supervisor.js";
 import type { HeartbeatLoop } from "../heartbeat/heartbeat-loop.js";
 import { type LazySubsystem, loadedSubsystems } from "../lazy-subsystems.js";
@@ -22,6 +24,8 @@ export interface RackSnapshot {
   scenario: ScenarioPush["scenario"] | null;
   /** Which lazy subsystems this process has loaded: empty until the first activation. */
   loaded: LazySubsystem[];
+  /** How the Rack is on the bus, and the control messages it dropped for a missing or wrong signature. */
+  bus: { mode: BusMode; refusedControl: Record<ControlKind, number> };
 }
 
 /** Builds the snapshot of an agent and its heartbeat loop (absent until NATS is up). */
@@ -48,5 +52,6 @@ export function buildSnapshot(core: AgentCore, heartbeat: HeartbeatLoop | undefi
     gears: core.workloads.gears(),
     scenario: core.scenario?.scenario ?? null,
     loaded: loadedSubsystems(),
+    bus: { mode: core.busMode, refusedControl: { ...core.gate.refused } },
   };
 }

@@ -6,6 +6,7 @@ import { pino } from "pino";
 import { loadRackConfig } from "../../src/config.js";
 import { statePaths } from "../../src/identity/state-paths.js";
 import type { RackTiming } from "../../src/lifecycle/backoff.js";
+import { connectWithRetry } from "../../src/nats-link.js";
 import { type Clock, createRack, type Rack } from "../../src/rack.js";
 
 const fast = (initialMs: number, maxMs: number) => ({ initialMs, maxMs, factor: 2, jitter: 0.2 });
@@ -24,7 +25,10 @@ export const FAST_TIMING: Partial<RackTiming> = {
 export interface StartRackOptions {
   name: string;
   stateDir: string;
-  nc: NatsConnection | Promise<NatsConnection>;
+  /** A connection the test owns (open bus, never swapped)… */
+  nc?: NatsConnection | Promise<NatsConnection>;
+  /** …or the bus to dial: the Rack then owns its connections (bootstrap `creds`, bus.jwt, swaps). */
+  bus?: { url: string; creds?: Uint8Array };
   otlpUrl?: string;
   clusterKey?: string;
   timing?: Partial<RackTiming>;
@@ -61,7 +65,23 @@ export async function startRack(opts: StartRackOptions): Promise<TestRack> {
     config,
     paths: statePaths(opts.stateDir),
     logger,
-    nc: opts.nc,
+    ...(opts.nc !== undefined ? { nc: opts.nc } : {}),
+    ...(opts.bus !== undefined
+      ? {
+          ...(opts.bus.creds !== undefined ? { creds: opts.bus.creds } : {}),
+          dial: (req) =>
+            connectWithRetry({
+              url: (opts.bus as { url: string }).url,
+              clientName: `test-rack/${opts.name}`,
+              logger,
+              signal: req.signal,
+              failOnAuthError: req.failOnAuthError,
+              policy: { initialMs: 100, maxMs: 1_000, factor: 2, jitter: 0.2 },
+              ...(req.authenticator !== undefined ? { authenticator: req.authenticator } : {}),
+              ...(req.inboxPrefix !== undefined ? { inboxPrefix: req.inboxPrefix } : {}),
+            }),
+        }
+      : {}),
     timing: { ...FAST_TIMING, ...opts.timing },
     ...(opts.clock ? { clock: opts.clock } : {}),
   });

@@ -8,12 +8,14 @@ import {
   verifyPassport,
 } from "@fluxrig/passport";
 import {
+  type BusCredential,
   decodeHeartbeat,
   decodeHelloRequest,
   encodeMessage,
   type Heartbeat,
   type HelloReply,
   type HelloRequest,
+  INBOX_PREFIXES,
   type PassportPush,
   rackPassportSubject,
   rackScenarioSubject,
@@ -39,7 +41,14 @@ export function tickerScenarioPush(name: string, every: number): ScenarioPush {
   };
 }
 
-export type MixerMode = "pending" | "active" | "rejected" | "revoked" | "silent";
+export type MixerMode = "pending" | "active" | "rejected" | "revoked" | "name_taken" | "silent";
+
+/** Issues a Rack's bus credential (jwt bus mode) for the status it is answered with. */
+export type CredentialIssuer = (rack: {
+  name: string;
+  publicKey: string;
+  status: "pending" | "active";
+}) => BusCredential;
 
 /** Options of {@link ScriptedMixer}. */
 export interface ScriptedMixerOptions {
@@ -53,6 +62,8 @@ export interface ScriptedMixerOptions {
   renewAfter?: number;
   /** Send replies and pushes without the Cluster Key signature (what a Rack must refuse). */
   unsigned?: boolean;
+  /** jwt bus mode: hello replies (pending, active) and adoption pushes carry a credential from this. */
+  credentials?: CredentialIssuer;
 }
 
 /**
@@ -67,6 +78,8 @@ export class ScriptedMixer {
   readonly hellos: HelloRequest[] = [];
   readonly heartbeats: Heartbeat[] = [];
   readonly badHellos: string[] = [];
+  /** The reply subject of each hello, in order: `_INBOX._bootstrap.…` or the Rack's own `_INBOX.<name>.…`. */
+  readonly helloInboxes: string[] = [];
   mode: MixerMode;
   readonly #nc: NatsConnection;
   readonly #opts: ScriptedMixerOptions;
@@ -85,7 +98,7 @@ export class ScriptedMixer {
     mixer.#subs.push(
       nc.subscribe(SUBJECTS.hello, {
         callback: (_e, msg) =>
-          mixer.#onHello(msg.data, (r) => {
+          mixer.#onHello(msg.data, msg.reply ?? "", (r) => {
             const bytes = encodeMessage(r);
             msg.respond(bytes, { headers: mixer.signed(bytes) });
           }),
@@ -127,7 +140,14 @@ export class ScriptedMixer {
   ): Promise<PassportEnvelope> {
     const env = this.#issue(name, push.status);
     this.mode = push.status;
-    await this.push(name, { v: 1, ...push, passport: env, ts: new Date().toISOString() });
+    const credential = push.status === "active" ? this.#credential(name, "active") : undefined;
+    await this.push(name, {
+      v: 1,
+      ...push,
+      passport: env,
+      ...(credential !== undefined ? { bus_credential: credential } : {}),
+      ts: new Date().toISOString(),
+    });
     return env;
   }
 
@@ -135,6 +155,17 @@ export class ScriptedMixer {
     const bytes = encodeMessage(push);
     this.#nc.publish(rackPassportSubject(name), bytes, { headers: this.signed(bytes) });
     await this.#nc.flush();
+  }
+
+  /** A credential-only push (the Rack's grant changed), as the Mixer sends on a scenario change. */
+  async pushCredential(name: string, credential: BusCredential): Promise<void> {
+    await this.push(name, {
+      v: 1,
+      kind: "credential",
+      status: "active",
+      bus_credential: credential,
+      ts: new Date().toISOString(),
+    });
   }
 
   async pushScenario(name: string, push: ScenarioPush): Promise<void> {
@@ -176,7 +207,13 @@ export class ScriptedMixer {
     return env;
   }
 
-  #onHello(data: Uint8Array, respond: (reply: HelloReply) => void): void {
+  #credential(name: string, status: "pending" | "active"): BusCredential | undefined {
+    const publicKey = this.#keys.get(name);
+    if (this.#opts.credentials === undefined || publicKey === undefined) return undefined;
+    return this.#opts.credentials({ name, publicKey, status });
+  }
+
+  #onHello(data: Uint8Array, inbox: string, respond: (reply: HelloReply) => void): void {
     const decoded = decodeHelloRequest(data);
     if (!decoded.ok || !verifyHelloSignature(decoded.value)) {
       this.badHellos.push(decoded.ok ? "bad signature" : decoded.error.message);
@@ -184,8 +221,35 @@ export class ScriptedMixer {
     }
     const req = decoded.value;
     this.hellos.push(req);
+    this.helloInboxes.push(inbox);
     this.#keys.set(req.name, req.public_key);
     if (this.mode === "silent") return;
+    if (this.mode === "name_taken") {
+      respond({
+        v: 1,
+        status: "refused",
+        cluster_public_key: this.cluster.publicKeyB64,
+        cluster_key_id: this.cluster.keyId,
+        heartbeat_interval_ms: this.#opts.heartbeatIntervalMs ?? 200,
+        error: { code: "name_taken", message: `${req.name} belongs to another key` },
+      });
+      return;
+    }
+    const credential =
+      this.mode === "pending" || this.mode === "active" ? this.#credential(req.name, this.mode) : undefined;
+    const withCredential = credential !== undefined ? { bus_credential: credential } : {};
+    if (inbox.startsWith(`${INBOX_PREFIXES.bootstrap}.`)) {
+      // The bootstrap path learns only its status and its credential: no entity id, MachineID or passport.
+      respond({
+        v: 1,
+        status: this.mode,
+        cluster_public_key: this.cluster.publicKeyB64,
+        cluster_key_id: this.cluster.keyId,
+        heartbeat_interval_ms: this.#opts.heartbeatIntervalMs ?? 200,
+        ...withCredential,
+      });
+      return;
+    }
     const base = {
       v: 1 as const,
       entity_id: this.entityId,
@@ -195,10 +259,10 @@ export class ScriptedMixer {
       heartbeat_interval_ms: this.#opts.heartbeatIntervalMs ?? 200,
     };
     if (this.mode !== "active") {
-      respond({ ...base, status: this.mode });
+      respond({ ...base, status: this.mode, ...withCredential });
       return;
     }
-    respond({ ...base, status: "active", passport: this.#passportFor(req) });
+    respond({ ...base, status: "active", passport: this.#passportFor(req), ...withCredential });
   }
 
   /** Confirms a presented passport that is still young, else issues a new one (renewal, recovery). */
