@@ -39,7 +39,7 @@ COPY --from=build /src/apps/mixer/dist/ ./dist/
 # `docker compose exec mixer fluxrig racks list`: the CLI bundle is self-contained too.
 COPY --from=build /src/apps/cli/dist/ ./cli/
 RUN ln -s /app/cli/fluxrig.js /usr/local/bin/fluxrig \
-  && mkdir -p /data && chown node:node /data && chmod 700 /data
+  && mkdir -p /data /auth && chown node:node /data /auth && chmod 700 /data
 USER node
 VOLUME ["/data"]
 EXPOSE 8090

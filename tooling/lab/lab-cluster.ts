@@ -1,8 +1,11 @@
 // Starts the lab in order (nats-server, Mixer, demo scenario, Racks), restarts nats-server or the Mixer when one dies,
 // and stops it in reverse, each step bounded.
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
+import { basename } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
+import { promisify } from "node:util";
 import { applyScenario } from "../../examples/lab/apply-scenario.mjs";
 import { listRacks } from "./lab-api.js";
 import type { BannerInfo } from "./lab-banner.js";
@@ -10,6 +13,7 @@ import {
   extraRackNames,
   LAB_FILES,
   LAB_RACKS,
+  type LabRuntime,
   MANUAL_RACK,
   mixerEnv,
   natsEnv,
@@ -140,9 +144,15 @@ export class LabCluster {
     });
     this.#checkpoint();
 
+    if (run.auth === "jwt") await this.#writeBusAuth(run);
+    else this.#say("bus auth: none (an open bus: any client may do anything, see docs/lab.md)");
     await writeFile(
       layout.natsConfig,
-      natsConfigText({ port: natsUrlPort(run.natsUrl), storeDir: layout.natsDir }),
+      natsConfigText({
+        port: natsUrlPort(run.natsUrl),
+        storeDir: layout.natsDir,
+        ...(run.auth === "jwt" ? { include: basename(layout.natsAuthConfig) } : {}),
+      }),
     );
     this.#say(`starting nats-server on ${run.natsUrl}`);
     this.#nats = await this.#startCore({
@@ -223,6 +233,38 @@ export class LabCluster {
       extraRacks: options.extraRacks,
       known,
     };
+  }
+
+  /**
+   * jwt bus: runs `fluxrig-mixer nats-config` on the lab's data dir at every start (it keeps the keys, and preloads
+   * the fleet JWT the Mixer last pushed), writing the block nats-server includes and the Racks' bootstrap creds.
+   */
+  async #writeBusAuth(run: LabRuntime): Promise<void> {
+    const layout = this.#layout;
+    const args = [
+      LAB_FILES.mixerBundle,
+      "nats-config",
+      "--config",
+      LAB_FILES.mixerConfig,
+      "--resolver-dir",
+      layout.natsResolverDir,
+      "--out",
+      layout.natsAuthConfig,
+      "--bootstrap-creds",
+      layout.bootstrapCreds,
+    ];
+    try {
+      await promisify(execFile)(process.execPath, args, {
+        env: mixerEnv(run, layout.mixerDir),
+        timeout: 30_000,
+      });
+    } catch (error) {
+      const stderr = (error as { stderr?: string }).stderr?.trim();
+      throw new LabStartError(`fluxrig-mixer nats-config failed: ${stderr || (error as Error).message}`);
+    }
+    this.#say(
+      `bus auth: jwt (nats-server config ${layout.natsAuthConfig}, Racks start with ${layout.bootstrapCreds})`,
+    );
   }
 
   /** The registry's status by Rack name before this run's Racks start, so the banner says what will happen. */

@@ -78,6 +78,10 @@ export interface LabRuntime {
   token: string;
   telemetryToken: string;
   autoAdopt: boolean;
+  /** `[nats] auth` of this run. */
+  auth: "jwt" | "none";
+  /** The bootstrap .creds a Rack connects with first (jwt only). */
+  bootstrapCreds: string;
 }
 
 /** The Mixer's environment: `--config examples/lab/fluxrig-mixer.toml` plus these overrides. */
@@ -88,6 +92,7 @@ export function mixerEnv(run: LabRuntime, dataDir: string): Record<string, strin
     FLUXRIG_API_LISTEN: run.apiListen,
     FLUXRIG_API_AUTH_TOKEN: run.token,
     FLUXRIG_API_TELEMETRY_TOKEN: run.telemetryToken,
+    FLUXRIG_NATS_AUTH: run.auth,
     ...(run.autoAdopt ? { FLUXRIG_ENROLLMENT_AUTO_ADOPT: "true" } : {}),
   });
 }
@@ -100,6 +105,7 @@ export function rackEnv(run: LabRuntime, name: string, stateDir: string): Record
     FLUXRIG_NATS_URL: run.natsUrl,
     FLUXRIG_TELEMETRY_OTLP_ENDPOINT: `${run.apiUrl}/v1/metrics`,
     FLUXRIG_TELEMETRY_AUTH_TOKEN: run.telemetryToken,
+    ...(run.auth === "jwt" ? { FLUXRIG_NATS_CREDS: run.bootstrapCreds } : {}),
   });
 }
 

@@ -11,6 +11,12 @@ export interface LabLayout {
   telemetryTokenFile: string;
   natsDir: string;
   natsConfig: string;
+  /** jwt bus: the block `fluxrig-mixer nats-config` writes, included by `natsConfig`. */
+  natsAuthConfig: string;
+  /** jwt bus: where nats-server's full resolver keeps the account JWTs the Mixer pushes (kept across runs). */
+  natsResolverDir: string;
+  /** jwt bus: the shared bootstrap credential every lab Rack starts with (`[nats] creds`). */
+  bootstrapCreds: string;
   mixerDir: string;
   racksDir: string;
   logsDir: string;
@@ -28,6 +34,9 @@ export function labLayout(dir: string): LabLayout {
     telemetryTokenFile: join(dir, "telemetry-token"),
     natsDir: join(dir, "nats"),
     natsConfig: join(dir, "nats", "nats-server.conf"),
+    natsAuthConfig: join(dir, "nats", "auth.conf"),
+    natsResolverDir: join(dir, "nats", "jwt"),
+    bootstrapCreds: join(dir, "bootstrap.creds"),
     mixerDir: join(dir, "mixer"),
     racksDir: join(dir, "racks"),
     logsDir: join(dir, "logs"),

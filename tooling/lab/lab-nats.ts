@@ -18,10 +18,11 @@ export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string | u
 }
 
 /**
- * The config text: client port on 127.0.0.1 only, JetStream in `storeDir` (nats-server adds `jetstream/`).
- * @example natsConfigText({ port: 4222, storeDir: "/repo/.lab/nats" });
+ * The config text: client port on 127.0.0.1 only, JetStream in `storeDir` (nats-server adds `jetstream/`), and in
+ * the jwt bus mode an `include` of the block `fluxrig-mixer nats-config` wrote (a path relative to this file).
+ * @example natsConfigText({ port: 4222, storeDir: "/repo/.lab/nats", include: "auth.conf" });
  */
-export function natsConfigText(opts: { port: number; storeDir: string }): string {
+export function natsConfigText(opts: { port: number; storeDir: string; include?: string }): string {
   return [
     "# Written by the fluxrig lab (tooling/lab) at every start; edits are lost.",
     `server_name: "fluxrig-lab"`,
@@ -33,6 +34,12 @@ export function natsConfigText(opts: { port: number; storeDir: string }): string
     "  max_memory_store: 268435456",
     "  max_file_store: 1073741824",
     "}",
+    ...(opts.include === undefined
+      ? []
+      : [
+          "# The bus credentials block: operator, system account, resolver (fluxrig-mixer nats-config).",
+          `include ${JSON.stringify(opts.include)}`,
+        ]),
     "",
   ].join("\n");
 }

@@ -10,6 +10,7 @@ each a child process with its log in .lab/logs/. Ctrl-C stops everything; runnin
 
 Options:
   --auto-adopt       Path A: the Mixer adopts every new Rack at once ([enrollment] auto_adopt = true)
+  --auth MODE        the bus: jwt (default; nats-server checks each Rack's own credential) or none (open bus)
   --racks N          start N more Racks, rack-lab-01 .. rack-lab-NN (default 0)
   --reset            wipe the lab directory first (new cluster key, new token, new Racks)
   --nats-port P      nats-server port (default 4222, or a free one if taken; 0: any free port)
@@ -22,6 +23,8 @@ Options:
 /** What the lab was asked to do. Ports: `undefined` = the default with fallback, 0 = any free port. */
 export interface LabOptions {
   autoAdopt: boolean;
+  /** `[nats] auth`: `jwt` runs `fluxrig-mixer nats-config` and nats-server with its block; `none` an open bus. */
+  auth: "jwt" | "none";
   extraRacks: number;
   reset: boolean;
   natsPort: number | undefined;
@@ -37,6 +40,7 @@ export class LabUsageError extends Error {
 
 const OPTIONS = {
   "auto-adopt": { type: "boolean" },
+  auth: { type: "string" },
   racks: { type: "string" },
   reset: { type: "boolean" },
   "nats-port": { type: "string" },
@@ -58,8 +62,13 @@ export function parseLabOptions(argv: readonly string[], cwd: string): LabOption
   } catch (error) {
     throw new LabUsageError((error as Error).message);
   }
+  const auth = values.auth ?? "jwt";
+  if (auth !== "jwt" && auth !== "none") {
+    throw new LabUsageError(`--auth: expected jwt or none, got "${auth}"`);
+  }
   return {
     autoAdopt: values["auto-adopt"] ?? false,
+    auth,
     extraRacks: values.racks === undefined ? 0 : integer(values.racks, "--racks", 0, 99),
     reset: values.reset ?? false,
     natsPort:

@@ -58,5 +58,7 @@ export async function prepareRuntime(opts: {
     token,
     telemetryToken: telemetry.token,
     autoAdopt: options.autoAdopt,
+    auth: options.auth,
+    bootstrapCreds: layout.bootstrapCreds,
   };
 }

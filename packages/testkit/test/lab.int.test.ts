@@ -135,6 +135,25 @@ describe("docker-compose.yml", () => {
       expect(natsUrlPort(fromCompose.nats.url)).toBe(natsUrlPort(fromLab.nats.url));
     }
 
+    // The bus in JWT mode: nats-config runs first on the Mixer's volume, nats includes its block, Racks get the creds.
+    const auth = services["nats-auth"] as ComposeService & { command?: string[]; depends_on?: unknown };
+    expect(auth.command?.slice(0, 1)).toEqual(["nats-config"]);
+    const volumesOf = (service: ComposeService | undefined) =>
+      (service?.volumes ?? []).map((v) => (typeof v === "string" ? v : `${v.source}:${v.target}`));
+    expect(volumesOf(auth)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^[\w-]*mixer-data:\/data/)]),
+    );
+    const nats = services.nats as ComposeService & { depends_on?: Record<string, { condition: string }> };
+    expect(nats.depends_on?.["nats-auth"]?.condition).toBe("service_completed_successfully");
+    expect(mixerEnv.FLUXRIG_NATS_AUTH).toBe("jwt");
+    for (const name of LAB_RACKS) {
+      const creds = stringEnv(services[name]?.environment).FLUXRIG_NATS_CREDS ?? "";
+      expect(creds.startsWith("/auth/")).toBe(true);
+      expect(volumesOf(services[name])).toEqual(
+        expect.arrayContaining([expect.stringMatching(/nats-auth:\/auth/)]),
+      );
+    }
+
     // The one-shot scenario service applies the same demo scenario file.
     const mounts = (services.scenario?.volumes ?? []).map((v) =>
       typeof v === "string" ? v : `${v.source}:${v.target}`,

@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { LAB_FILES, type LabRuntime, rackEnv } from "../../../tooling/lab/lab-config.js";
+import { labLayout } from "../../../tooling/lab/lab-layout.js";
 import {
   binaryPath,
   eventually,
@@ -384,6 +385,8 @@ function startExtraRack(lab: Lab, name: string, stateDir: string): SpawnedProces
     token: lab.token,
     telemetryToken: lab.telemetryToken,
     autoAdopt: false,
+    auth: "jwt",
+    bootstrapCreds: labLayout(lab.dir).bootstrapCreds,
   };
   return spawnBinary("fluxrig-rack", {
     args: ["--config", LAB_FILES.rackConfig],
