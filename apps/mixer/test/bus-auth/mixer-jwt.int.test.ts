@@ -200,6 +200,21 @@ describe("the Mixer in jwt mode", () => {
     ]);
   });
 
+  test("after a nats-server restart the Mixer is back as itself, pushes the fleet JWT again, and answers hellos", async () => {
+    await using m = await startTestMixer({ auth: "jwt" });
+    const pushed = async () => (await m.running.mixer.clusterInfo()).counters["bus.revocations.pushed"] ?? 0;
+    expect(await pushed()).toBe(1);
+    await m.nats.restart();
+    await waitFor(async () => (await pushed()) >= 2, {
+      message: "the fleet account JWT pushed after the reconnect",
+      timeoutMs: 10_000,
+    });
+    const boot = await m.connectBootstrap();
+    const reply = await new ScriptedRack(boot, "rack-1").hello();
+    expect(reply.status).toBe("pending");
+    expect(reply.bus_credential).toBeDefined();
+  });
+
   test("a server configured from another data dir's keys: one clear error naming nats-config", async () => {
     const other = tempDir("other-keys");
     try {
