@@ -198,6 +198,19 @@ describe("the Mixer in jwt mode", () => {
     expect(refused.map((e) => `${e.operation} ${e.subject}`)).toEqual([
       "publish fluxrig.msg.demo.other-wire",
     ]);
+
+    // Its hello as itself (session recovery) gets its scenario pushed by the Mixer's user, signed.
+    const scenarioPushes = collect(nc, rackScenarioSubject("rack-b1"));
+    await nc.flush();
+    const recovered = await new ScriptedRack(nc, "rack-b1", rack.keys).hello();
+    expect(recovered.status).toBe("active");
+    await waitFor(() => scenarioPushes.length >= 1, { message: "the scenario push", timeoutMs: 5_000 });
+    verifyControlMessage({
+      publicKey: minimal.cluster_public_key,
+      bytes: scenarioPushes[0]!.data,
+      header: scenarioPushes[0]!.headers?.get(CONTROL_SIGNATURE_HEADER),
+    });
+    expect(refused).toHaveLength(1);
   });
 
   test("after a nats-server restart the Mixer is back as itself, pushes the fleet JWT again, and answers hellos", async () => {
