@@ -2,9 +2,12 @@
 // Their keys live in memory only; their JWTs are re-issued in-process before they expire, so a reconnect at any time
 // presents a valid one (nats-server disconnects a user whose JWT expires).
 import { nonceAuthenticator } from "@fluxrig/passport";
-import type { Authenticator } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { BusKeys } from "./key-store.js";
+
+/** A nats.js `authenticator` that proves a user key and presents its current JWT. */
+type UserAuthenticator = ReturnType<typeof nonceAuthenticator>;
+
 import { type BusUser, mixerFleetUser, mixerSystemUser } from "./service-users.js";
 
 /** How long the Mixer's own JWTs live; renewed at 2/3 of it, like a Rack's. */
@@ -48,11 +51,11 @@ export class MixerBusUsers {
     return Math.min(this.#fleet.expiresAt, this.#system.expiresAt);
   }
 
-  fleetAuthenticator(): Authenticator {
+  fleetAuthenticator(): UserAuthenticator {
     return nonceAuthenticator({ privateKey: this.#fleet.privateKey, jwt: () => this.#fleet.jwt });
   }
 
-  systemAuthenticator(): Authenticator {
+  systemAuthenticator(): UserAuthenticator {
     return nonceAuthenticator({ privateKey: this.#system.privateKey, jwt: () => this.#system.jwt });
   }
 

@@ -336,11 +336,18 @@ export class HelloHandler {
     const now = this.#d.clock();
     const scenario =
       reply.status === "active" ? (this.#d.scenarioPush?.(req.name, now) ?? undefined) : undefined;
-    const credential = credentials.issue(
-      { name: req.name, status: reply.status, publicKey: req.public_key, scenario },
-      now,
-    );
-    return credential === null ? reply : { ...reply, bus_credential: credential };
+    try {
+      const credential = credentials.issue(
+        { name: req.name, status: reply.status, publicKey: req.public_key, scenario },
+        now,
+      );
+      return credential === null ? reply : { ...reply, bus_credential: credential };
+    } catch (err) {
+      // The hello's own outcome stands; the Rack asks again for a credential with its next hello.
+      this.#d.counters.inc("bus.credentials.failed");
+      this.#d.logger.error({ err, rack: req.name }, "bus credential could not be issued");
+      return reply;
+    }
   }
 
   /** The Rack's last passport, signed again, while it is not yet due for renewal; undefined otherwise. */

@@ -5,13 +5,14 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { generateKeyPair, nkeyOf, publicKeyToBase64url } from "@fluxrig/passport";
 import { attachLogsOnFailure, waitFor } from "@fluxrig/testkit";
-import { heartbeatSubject, SUBJECTS } from "@fluxrig/wire";
+import { heartbeatSubject, INBOX_PREFIXES, SUBJECTS } from "@fluxrig/wire";
 import { AuthorizationError } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { beforeEach, describe, expect, test } from "vitest";
 import { FLEET_ACCOUNT_JWT_FILE, JwtBusCredentials } from "../../src/bus-auth/bus-credentials-jwt.js";
 import type { AccountNats } from "../../src/bus-auth/claims.js";
 import { decodeJwt } from "../../src/bus-auth/jwt-codec.js";
+import { MixerBusUsers } from "../../src/bus-auth/mixer-bus-users.js";
 import { Counters } from "../../src/runtime/counters.js";
 import { type JwtBus, nowSeconds, startJwtBus } from "./jwt-bus.js";
 
@@ -155,5 +156,42 @@ describe("JwtBusCredentials", () => {
       (await readFile(join(bus.keys.dir, FLEET_ACCOUNT_JWT_FILE), "utf8")).trim(),
     );
     expect(Object.keys(written.nats.revocations ?? {})).toHaveLength(500);
+  });
+});
+
+describe("the Mixer's own users", () => {
+  test("nats-server cuts a connection when its JWT expires; the renewed JWT gets it back at once", async () => {
+    await using bus = await startJwtBus();
+    // 3 s JWTs renewed at 2 s: the server closes the first connection at its JWT's expiry, the reconnect presents
+    // the renewed one.
+    const users = new MixerBusUsers(bus.keys, { logger: pino({ level: "silent" }), ttlSeconds: 3 });
+    try {
+      const nc = await bus.nats.connect({
+        authenticator: users.fleetAuthenticator(),
+        inboxPrefix: INBOX_PREFIXES.mixer,
+        reconnectTimeWait: 50,
+      });
+      const events: string[] = [];
+      void (async () => {
+        for await (const s of nc.status()) events.push(s.type);
+      })();
+      const firstExpiry = users.expiresAt;
+      await waitFor(() => users.expiresAt > firstExpiry, { message: "the JWTs renewed", timeoutMs: 5_000 });
+      await waitFor(() => events.includes("reconnect"), {
+        message: "disconnected at expiry and reconnected",
+        timeoutMs: 6_000,
+      });
+      expect(events).toContain("disconnect");
+      const probe = `${INBOX_PREFIXES.mixer}.probe`;
+      const got: string[] = [];
+      nc.subscribe(probe, { callback: (_e, msg) => void got.push(msg.string()) });
+      nc.publish(probe, "after renewal");
+      await waitFor(() => got.includes("after renewal"), {
+        message: "the renewed connection works",
+        timeoutMs: 5_000,
+      });
+    } finally {
+      users.close();
+    }
   });
 });

@@ -29,6 +29,24 @@ import { resolverConfigFor, startTestMixer } from "./jwt-mixer.js";
 
 beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 
+const SCENARIO = `meta:
+  name: demo
+  version: 1
+racks:
+  - name: rack-b1
+  - name: rack-b2
+gears:
+  - name: tick
+    type: ticker
+    deploy: rack-b1
+  - name: sink
+    type: counter
+    deploy: rack-b2
+wires:
+  - from: tick.out
+    to: sink.in
+`;
+
 /** Every key a reply on the shared bootstrap inbox may carry (docs/bus-auth.md). */
 const MINIMAL_KEYS = [
   "bus_credential",
@@ -151,6 +169,63 @@ describe("the Mixer in jwt mode", () => {
     });
     const decoded = decodePassportPush(push.data);
     expect(decoded.ok && decoded.value.kind).toBe("issued");
+  });
+
+  test("a Rack adopted by the active scenario gets a grant with its wires: it may publish the wire its gear feeds, no other", async () => {
+    await using m = await startTestMixer({ auth: "jwt" });
+    await m.running.mixer.scenarios.import(SCENARIO, { actor: "test", dryRun: false, activate: true });
+    const boot = await m.connectBootstrap();
+    const rack = new ScriptedRack(boot, "rack-b1");
+    const minimal = await rack.hello();
+    await boot.close();
+    expect(minimal.status).toBe("active");
+    const grant = decodeJwt<UserNats>(minimal.bus_credential!.jwt);
+    expect(grant.exp! - grant.iat).toBe(86_400); // [passport] ttl
+    const wires = grant.nats.pub.allow.filter((s) => s.startsWith("fluxrig.msg.demo."));
+    expect(wires).toHaveLength(1);
+    expect(grant.nats.sub.allow).toContain(rackScenarioSubject("rack-b1"));
+
+    const nc = await m.connectRack({
+      name: "rack-b1",
+      privateKey: rack.keys.privateKey,
+      jwt: minimal.bus_credential!.jwt,
+    });
+    const refused = violations(nc);
+    nc.publish(wires[0]!, encodeMessage({ n: 1 }));
+    nc.publish("fluxrig.msg.demo.other-wire", encodeMessage({ n: 1 }));
+    await waitFor(() => refused.length >= 1, { message: "the violation", timeoutMs: 5_000 });
+    await nc.flush();
+    expect(refused.map((e) => `${e.operation} ${e.subject}`)).toEqual([
+      "publish fluxrig.msg.demo.other-wire",
+    ]);
+
+    // Its hello as itself (session recovery) gets its scenario pushed by the Mixer's user, signed.
+    const scenarioPushes = collect(nc, rackScenarioSubject("rack-b1"));
+    await nc.flush();
+    const recovered = await new ScriptedRack(nc, "rack-b1", rack.keys).hello();
+    expect(recovered.status).toBe("active");
+    await waitFor(() => scenarioPushes.length >= 1, { message: "the scenario push", timeoutMs: 5_000 });
+    verifyControlMessage({
+      publicKey: minimal.cluster_public_key,
+      bytes: scenarioPushes[0]!.data,
+      header: scenarioPushes[0]!.headers?.get(CONTROL_SIGNATURE_HEADER),
+    });
+    expect(refused).toHaveLength(1);
+  });
+
+  test("after a nats-server restart the Mixer is back as itself, pushes the fleet JWT again, and answers hellos", async () => {
+    await using m = await startTestMixer({ auth: "jwt" });
+    const pushed = async () => (await m.running.mixer.clusterInfo()).counters["bus.revocations.pushed"] ?? 0;
+    expect(await pushed()).toBe(1);
+    await m.nats.restart();
+    await waitFor(async () => (await pushed()) >= 2, {
+      message: "the fleet account JWT pushed after the reconnect",
+      timeoutMs: 10_000,
+    });
+    const boot = await m.connectBootstrap();
+    const reply = await new ScriptedRack(boot, "rack-1").hello();
+    expect(reply.status).toBe("pending");
+    expect(reply.bus_credential).toBeDefined();
   });
 
   test("a server configured from another data dir's keys: one clear error naming nats-config", async () => {
