@@ -49,7 +49,7 @@ export interface RackStatusChangesDeps {
   counters: Counters;
   /**
    * The bus credentials (`OPEN_BUS` when `[nats] auth = "none"`): a credential rides with every passport
-   * issued or renewed and before every scenario push; the revocation list is pushed after every cut-off.
+   * issued or renewed and goes before every scenario change; the revocation list is pushed after every cut-off.
    */
   credentials: BusCredentials;
   /**
