@@ -3,6 +3,7 @@ import { chmod, mkdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { freePort, MixerHarness, OPEN_BUS_ENV, runBinary, TEST_TOKEN, tempDir } from "@fluxrig/testkit";
 import { describe, expect, test } from "vitest";
+import { MIGRATIONS } from "../src/db/migrations/migration.js";
 import { readRegistry } from "./support/registry-file.js";
 
 describe("fluxrig-mixer start and stop", () => {
@@ -106,10 +107,9 @@ describe("fluxrig-mixer start and stop", () => {
         { type_id: 2, name: "mixer-1" },
         { type_id: 8, name: "mixer-1-snake" },
       ]);
-      expect(await q("SELECT version FROM schema_migrations ORDER BY version")).toEqual([
-        { version: 1 },
-        { version: 2 },
-      ]);
+      expect(await q("SELECT version FROM schema_migrations ORDER BY version")).toEqual(
+        MIGRATIONS.map((m) => ({ version: m.version })),
+      );
     });
   });
 

@@ -420,15 +420,15 @@ describe("RackStatusChanges and the bus", () => {
     expect(bus.pushed).toEqual([]);
   });
 
-  it("a scenario push to an adopted Rack follows a credential push for its new grant", async () => {
+  it("a scenario change pushed to an adopted Rack follows a credential push for its new grant", async () => {
     const { rack } = await lifecycle.enroll(enrollInput(1));
     await lifecycle.enroll(enrollInput(2, false));
-    lifecycle.pushScenario("rack-1");
+    lifecycle.pushScenarioChange("rack-1");
     // No scenario active: nothing to push, no credential.
     expect(bus.issued).toHaveLength(1);
     active = { v: 1, scenario: { name: "demo", version: "2" }, gears: [], wires: [], ts: "" };
     log.length = 0;
-    lifecycle.pushScenario("rack-1");
+    lifecycle.pushScenarioChange("rack-1");
     expect(log).toEqual([
       "publish:fluxrig.rack.rack-1.passport:credential",
       "publish:fluxrig.rack.rack-1.scenario:scenario",
@@ -443,13 +443,20 @@ describe("RackStatusChanges and the bus", () => {
     expect(bus.issued.at(-1)).toMatchObject({ status: "active", scenario: { scenario: { version: "2" } } });
     // An offline Rack is still adopted: the same.
     await lifecycle.setStatus(rack, "offline", { cause: "presence", actor: "mixer" });
-    lifecycle.pushScenario("rack-1");
+    lifecycle.pushScenarioChange("rack-1");
     expect(bus.issued.at(-1)).toMatchObject({ status: "offline" });
     expect(passportPushes().at(-1)).toMatchObject({ kind: "credential", status: "active" });
     // A pending Rack earns no scenario grant: its scenario push goes alone.
     log.length = 0;
-    lifecycle.pushScenario("rack-2");
+    lifecycle.pushScenarioChange("rack-2");
     expect(log).toEqual(["publish:fluxrig.rack.rack-2.scenario:scenario"]);
+    // A hello's session recovery pushes the scenario as it is: its reply carries the credential, and a credential
+    // push would make the Rack reconnect.
+    log.length = 0;
+    const issuedBefore = bus.issued.length;
+    lifecycle.pushScenario("rack-1");
+    expect(log).toEqual(["publish:fluxrig.rack.rack-1.scenario:scenario"]);
+    expect(bus.issued).toHaveLength(issuedBefore);
   });
 
   it("in none mode nothing is issued: passports and scenarios go without a credential", async () => {
@@ -467,7 +474,7 @@ describe("RackStatusChanges and the bus", () => {
     });
     ({ lifecycle } = h);
     await lifecycle.enroll(enrollInput(1));
-    lifecycle.pushScenario("rack-1");
+    lifecycle.pushScenarioChange("rack-1");
     expect(h.messages.map((m) => `${m.subject}:${String(m.body.kind ?? "scenario")}`)).toEqual([
       "fluxrig.rack.rack-1.passport:issued",
       "fluxrig.rack.rack-1.scenario:scenario",

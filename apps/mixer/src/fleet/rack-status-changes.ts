@@ -49,7 +49,7 @@ export interface RackStatusChangesDeps {
   counters: Counters;
   /**
    * The bus credentials (`OPEN_BUS` when `[nats] auth = "none"`): a credential rides with every passport
-   * issued or renewed and before every scenario push; the revocation list is pushed after every cut-off.
+   * issued or renewed and goes before every scenario change; the revocation list is pushed after every cut-off.
    */
   credentials: BusCredentials;
   /**
@@ -177,10 +177,20 @@ export class RackStatusChanges {
   }
 
   /**
-   * Sends the active scenario's logic for this Rack, if it has any. An adopted Rack first gets a `credential` push:
-   * its bus grant follows the wires of the push (SPEC §11), so it can reconnect with the grant the scenario needs.
+   * Sends the active scenario's logic for this Rack, if it has any, as it is (a hello's session recovery). The Rack's
+   * bus grant is unchanged: the hello reply carries its credential.
    */
   pushScenario(name: string, now = this.#d.clock()): void {
+    const push = this.#d.scenarios.pushFor(name, now);
+    if (push) this.#d.notifier.scenario(name, push);
+  }
+
+  /**
+   * The active scenario changed for this Rack (activated, switched): an adopted Rack first gets a `credential` push,
+   * since its bus grant follows the wires of its push (SPEC §11) and it reconnects with the new grant; then the
+   * scenario push. Only here, never on a hello: a credential push makes the Rack reconnect.
+   */
+  pushScenarioChange(name: string, now = this.#d.clock()): void {
     const push = this.#d.scenarios.pushFor(name, now);
     if (!push) return;
     const rack = this.#d.directory.rackByName(name);

@@ -135,7 +135,7 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
       // Named by the scenario being replaced and not by this one: told at once, so its old gears stop.
       const rack = this.#racks.rackByName(rackName);
       if (rack?.status === "active" || rack?.status === "offline") {
-        lifecycle.pushScenario(rackName);
+        lifecycle.pushScenarioChange(rackName);
         activation.pushed.push(rackName);
       }
     }
@@ -146,7 +146,7 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
         activation.adopted.push(rackName);
         activation.pushed.push(rackName);
       } else if (rack?.status === "active" || rack?.status === "offline") {
-        lifecycle.pushScenario(rackName);
+        lifecycle.pushScenarioChange(rackName);
         activation.pushed.push(rackName);
       } else {
         activation.waiting.push(rackName);

@@ -17,7 +17,7 @@ import { RegistryWriter } from "../../src/registry/registry-writer.js";
 import { RevocationList } from "../../src/registry/revocation-list.js";
 import { ScenarioCatalog } from "../../src/registry/scenario-catalog.js";
 import type { ClusterKey } from "../../src/runtime/cluster-key.js";
-import { Counters } from "../../src/runtime/counters.js";
+import { type Clock, Counters } from "../../src/runtime/counters.js";
 import { openTestRegistry, type TestRegistry } from "./registry-test-harness.js";
 
 export const DAY = 86_400_000;
@@ -56,6 +56,8 @@ export interface LifecycleHarnessOptions {
   revocations?: RackStatusChangesDeps["revocations"];
   /** Where pushes go (default: recorded only). */
   nc?: NatsConnection;
+  /** The lifecycle's clock (default: the registry's hand-driven clock); a real bus needs real time. */
+  clock?: Clock;
 }
 
 /** A fresh registry with the lifecycle over it; passports live one day, cluster "mixer-1". */
@@ -94,7 +96,7 @@ export async function openLifecycleHarness(options: LifecycleHarnessOptions = {}
     }),
     notifier: new RackNotifier({ nc, logger, counters, clusterKey: TEST_CLUSTER_KEY }),
     scenarios: options.scenarios ?? { pushFor: () => null },
-    clock: t.clock.now,
+    clock: options.clock ?? t.clock.now,
     logger,
     counters,
     credentials: options.credentials ?? OPEN_BUS,
