@@ -59,15 +59,17 @@ describe("createMixer with bus credentials", () => {
     const active = await rack.hello();
     expect(active.status).toBe("active");
     expect(active.bus_credential?.jwt).toBe("h.active.s");
+    // The pending hello, the adoption's passport push (its grant grew), the active hello.
     expect(asked.map((a) => [a.name, a.status, a.publicKey])).toEqual([
       ["rack-1", "pending", rack.publicKey],
+      ["rack-1", "active", rack.publicKey],
       ["rack-1", "active", rack.publicKey],
     ]);
 
     // Another key claiming the name is refused name_taken, and nothing is issued for it.
     const thief = new ScriptedRack(await m.client(), "rack-1");
     expect((await thief.hello()).error?.code).toBe("name_taken");
-    expect(asked).toHaveLength(2);
+    expect(asked).toHaveLength(3);
   });
 
   test("an issue that throws leaves the hello's outcome standing, without a credential, counted", async () => {

@@ -223,7 +223,13 @@ describe("the Mixer in jwt mode", () => {
       timeoutMs: 10_000,
     });
     const boot = await m.connectBootstrap();
-    const reply = await new ScriptedRack(boot, "rack-1").hello();
+    // The fleet connection reconnects on its own schedule: until it has, a hello finds no responders, as a Rack's
+    // would (it retries with its backoff).
+    const rack = new ScriptedRack(boot, "rack-1");
+    const reply = await waitFor(() => rack.hello().catch(() => undefined), {
+      message: "the Mixer answering hellos again",
+      timeoutMs: 10_000,
+    });
     expect(reply.status).toBe("pending");
     expect(reply.bus_credential).toBeDefined();
   });
