@@ -38,6 +38,15 @@ export {
 } from "./fs-faults.js";
 export { HeartbeatSends, type OfflineVerdict } from "./heartbeat-sends.js";
 export { type EntryMatcher, type LogEntry, matchesEntry, parseLogLine } from "./json-lines.js";
+export {
+  headerBlock,
+  headerValue,
+  type LightAuth,
+  type LightMsg,
+  LightNats,
+  LightNatsConnectError,
+  type LightNatsOptions,
+} from "./light-nats.js";
 export { type CapturedLine, LineLog, type LineLogOptions, type LineSource } from "./line-log.js";
 export {
   attachLogsOnFailure,
