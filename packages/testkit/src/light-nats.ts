@@ -149,17 +149,16 @@ export class LightNats {
     if (this.#closed) return;
     const payload = typeof data === "string" ? Buffer.from(data) : data;
     const reply = opts.reply === undefined ? "" : ` ${opts.reply}`;
+    let head: string;
     if (opts.headers === undefined) {
-      this.#socket.write(`PUB ${subject}${reply} ${payload.length}${CRLF}`);
+      head = `PUB ${subject}${reply} ${payload.length}${CRLF}`;
     } else {
       const block = typeof opts.headers === "string" ? opts.headers : headerBlock(opts.headers);
       const headerBytes = Buffer.byteLength(block);
-      this.#socket.write(
-        `HPUB ${subject}${reply} ${headerBytes} ${headerBytes + payload.length}${CRLF}${block}`,
-      );
+      head = `HPUB ${subject}${reply} ${headerBytes} ${headerBytes + payload.length}${CRLF}${block}`;
     }
-    this.#socket.write(payload);
-    this.#socket.write(CRLF_BYTES);
+    // One write (one syscall) per message: 10,000 connections each sending one heartbeat a second.
+    this.#socket.write(Buffer.concat([Buffer.from(head), payload, CRLF_BYTES]));
   }
 
   /** SUB; returns the sid for {@link unsubscribe}. */

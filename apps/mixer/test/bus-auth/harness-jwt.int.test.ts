@@ -14,7 +14,13 @@ import {
   publicKeyToBase64url,
   signControlMessage,
 } from "@fluxrig/passport";
-import { attachLogsOnFailure, MixerHarness, ScriptedRack, waitFor } from "@fluxrig/testkit";
+import {
+  attachLogsOnFailure,
+  bootstrapConnectOptions,
+  MixerHarness,
+  ScriptedRack,
+  waitFor,
+} from "@fluxrig/testkit";
 import {
   decodeHelloRequest,
   encodeMessage,
@@ -184,6 +190,36 @@ describe("ScriptedRack in jwt mode", () => {
       bootstrapCreds: await readFile(h.bootstrapCreds),
     });
     await expect(enroll).rejects.toBeInstanceOf(ControlSignatureError);
+  });
+});
+
+describe("ScriptedRack's light connection (the swarm benchmark's jwt path)", () => {
+  test("bootstrap hello on a shared connection, then its own LightNats with its key and JWT, reply signature required", async () => {
+    await using h = await MixerHarness.create({ auth: "jwt", start: false });
+    const clusterKey = generateKeyPair();
+    const mixer = await standInMixer(h, { clusterKey });
+    const shared = await h.nats.connect({ name: "swarm-0", ...bootstrapConnectOptions(h.bootstrapCreds) });
+    const racks = ["sw-00001", "sw-00002"].map(
+      (name) => new ScriptedRack(shared, name, undefined, { signatures: "require" }),
+    );
+    try {
+      for (const rack of racks) {
+        const first = await rack.sendRaw(encodeMessage(rack.buildHello()));
+        expect(first.entity_id).toBeUndefined();
+        await rack.connectLight({ host: h.nats.host, port: h.nats.port });
+        const reply = await rack.helloLight(encodeMessage(rack.buildHello()));
+        expect(reply.entity_id).toBe("216172782113783808");
+        expect(rack.verifiedControlMessages).toBe(2);
+      }
+      expect(mixer.paths).toEqual(["bootstrap", "_INBOX.sw-00001", "bootstrap", "_INBOX.sw-00002"]);
+      // Its own connection may not publish another Rack's heartbeat: the server says so.
+      racks[0]!.light!.publish(heartbeatSubject("sw-00002"), new TextEncoder().encode("forged"));
+      await racks[0]!.light!.flush();
+      await waitFor(() => racks[0]!.light!.errors.length > 0, { message: "the refusal", timeoutMs: 5_000 });
+      expect(racks[0]!.light!.errors[0]).toContain("Permissions Violation for Publish");
+    } finally {
+      await Promise.all(racks.map((r) => r.close()));
+    }
   });
 });
 
