@@ -1,6 +1,6 @@
 // Swarm: N simulated Racks on the real wire protocol against a real nats-server and fluxrig-mixer (issue #5).
 //
-// Run: pnpm exec tsx --conditions=@fluxrig/source bench/swarm.bench.ts [--racks 10000] [--duration 10s]
+// Run: pnpm exec tsx --conditions=@fluxrig/source bench/swarm.bench.ts [--auth none|jwt] [--racks 10000] [--duration 10s]
 //      [--rates 10000,20000,...] [--connections 16] [--interval 1s] [--flush-interval 1s] [--kill 0.01]
 //      [--skip-steps] [--skip-offline] [--skip-herd] [--skip-baseline] [--no-flat-out] [--mixer-node-args="--cpu-prof ..."]
 // Needs the built Mixer (`pnpm build`, or `pnpm bench`, which builds first). About 3 minutes at the defaults.
