@@ -1,9 +1,7 @@
 // The testkit's jwt bus mode: MixerHarness runs nats-server with the real `nats-config` block, and ScriptedRack follows
 // the bootstrap flow and checks the Cluster Key's signature. A stand-in Mixer answers hellos here, as the real one
 // will (the last test, with the real Mixer, runs once the Mixer's jwt mode is built).
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import {
   CONTROL_SIGNATURE_HEADER,
   ControlSignatureError,
@@ -36,6 +34,7 @@ import { issueUserJwt } from "../../src/bus-auth/issue-jwt.js";
 import { loadBusKeys } from "../../src/bus-auth/key-store.js";
 import { rackPermissions } from "../../src/bus-auth/permissions.js";
 import { mixerFleetUser } from "../../src/bus-auth/service-users.js";
+import { MixerConfigSchema } from "../../src/config.js";
 import { violations } from "./jwt-bus.js";
 
 beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
@@ -223,11 +222,9 @@ describe("ScriptedRack's light connection (the swarm benchmark's jwt path)", () 
   });
 });
 
-// The Mixer's own jwt mode (apps/mixer/src/bus-auth/bus-credentials-jwt.ts) is built on another branch; once it is in,
-// this runs the whole flow against the real Mixer.
-const MIXER_JWT_MODE = existsSync(
-  fileURLToPath(new URL("../../src/bus-auth/bus-credentials-jwt.ts", import.meta.url)),
-);
+// The Mixer's own jwt mode (`[nats] auth` in config.ts, the credentials in hello replies) is built on another
+// branch; once config.ts knows `[nats] auth`, this runs the whole flow against the real Mixer.
+const MIXER_JWT_MODE = "auth" in MixerConfigSchema.shape.nats.shape;
 
 describe.skipIf(!MIXER_JWT_MODE)("the real Mixer in jwt mode", () => {
   test("a ScriptedRack enrolls through the bootstrap path and is pending with its own credential", async () => {
