@@ -1,6 +1,6 @@
 // Swarm: N simulated Racks on the real wire protocol against a real nats-server and fluxrig-mixer (issue #5).
 //
-// Run: pnpm exec tsx --conditions=@fluxrig/source bench/swarm.bench.ts [--racks 10000] [--duration 10s]
+// Run: pnpm exec tsx --conditions=@fluxrig/source bench/swarm.bench.ts [--auth none|jwt] [--racks 10000] [--duration 10s]
 //      [--rates 10000,20000,...] [--connections 16] [--interval 1s] [--flush-interval 1s] [--kill 0.01]
 //      [--skip-steps] [--skip-offline] [--skip-herd] [--skip-baseline] [--no-flat-out] [--mixer-node-args="--cpu-prof ..."]
 // Needs the built Mixer (`pnpm build`, or `pnpm bench`, which builds first). About 3 minutes at the defaults.
@@ -9,11 +9,11 @@
 // and CPU at N), offered heartbeat rate stepped up with a no-op subscriber beside the Mixer, offline detection,
 // thundering herd after a nats-server restart, and the one-write-per-heartbeat baseline. Progress on stderr;
 // figures printed and written to bench-results/swarm.json (--out). See bench/swarm/README.md.
-import { killAllStarted } from "@fluxrig/testkit";
+import { bootstrapConnectOptions, killAllStarted } from "@fluxrig/testkit";
 import { FigureBook, printTable, round } from "./swarm/figures.js";
 import { HeartbeatPump } from "./swarm/heartbeat-pump.js";
 import { MixerUnderTest, type NatsConnection } from "./swarm/mixer-under-test.js";
-import { NoopProbe } from "./swarm/noop-probe.js";
+import { type HeartbeatProbe, NO_PROBE, NoopProbe } from "./swarm/noop-probe.js";
 import { baselineFigures } from "./swarm/phase-baseline.js";
 import { enrollPhase } from "./swarm/phase-enroll.js";
 import { herdPhase } from "./swarm/phase-herd.js";
@@ -42,10 +42,11 @@ let sustained = Number.NaN;
 
 async function runSwarm(): Promise<void> {
   progress.phase(
-    `starting nats-server and fluxrig-mixer (auto_adopt, heartbeat_interval ${durationText(opts.intervalMs)}, ` +
+    `starting nats-server and fluxrig-mixer (bus auth ${opts.auth}, auto_adopt, heartbeat_interval ${durationText(opts.intervalMs)}, ` +
       `missed ${opts.missed}, flush_interval ${durationText(opts.flushIntervalMs)})`,
   );
   const mut = await MixerUnderTest.start({
+    auth: opts.auth,
     env: {
       FLUXRIG_ENROLLMENT_AUTO_ADOPT: "true",
       FLUXRIG_PRESENCE_HEARTBEAT_INTERVAL: durationText(opts.intervalMs),
@@ -54,14 +55,17 @@ async function runSwarm(): Promise<void> {
     },
     nodeArgs: opts.mixerNodeArgs,
   });
-  let noop: NoopProbe | undefined;
+  let noop: HeartbeatProbe | undefined;
+  let fleet: SimulatedFleet | undefined;
   let pump: HeartbeatPump | undefined;
   const mixerRss = new RssWatch(
     () => mut.mixerPid,
     () => mut.memoryText(),
   ).start();
   try {
-    noop = await NoopProbe.start(mut.nats.port);
+    noop = opts.auth === "none" ? await NoopProbe.start(mut.nats.port) : NO_PROBE;
+    // jwt: the shared connections hold the bootstrap creds and may only say hello (the Racks' first one).
+    const bootstrap = mut.jwtBus === undefined ? {} : bootstrapConnectOptions(mut.jwtBus.bootstrapCreds);
     await sleep(1_500);
     book.add({
       name: "mixer.rss_start",
@@ -78,10 +82,11 @@ async function runSwarm(): Promise<void> {
           reconnectTimeWait: 500,
           reconnectJitter: 200,
           maxReconnectAttempts: -1,
+          ...bootstrap,
         }),
       );
     }
-    const fleet = new SimulatedFleet(conns, opts.racks);
+    fleet = new SimulatedFleet(conns, opts.racks, opts.auth, { host: mut.nats.host, port: mut.nats.port });
     progress.phase(`generating ${opts.racks} Ed25519 keys`);
     fleet.generate((done) => progress.update(`${bar(done, opts.racks)} ${done} keys`));
     pump = new HeartbeatPump(fleet, opts.intervalMs);
@@ -104,6 +109,7 @@ async function runSwarm(): Promise<void> {
     throw err;
   } finally {
     await within(pump?.stop() ?? Promise.resolve(), 5_000, undefined);
+    await within(fleet?.closeOwn() ?? Promise.resolve(), 10_000, undefined);
     mixerRss.sample();
     mixerRss.stop();
     book.add({

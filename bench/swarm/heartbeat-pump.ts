@@ -84,15 +84,7 @@ export class HeartbeatPump {
 
   /** A flush round trip on every connection (a closed or reconnecting one is given up on after 2 s). */
   #flushAll(): Promise<unknown> {
-    return Promise.all(
-      this.fleet.conns.map((nc) =>
-        within(
-          nc.flush().catch(() => undefined),
-          2_000,
-          undefined,
-        ),
-      ),
-    );
+    return this.fleet.flushAll((p) => within(p, 2_000, undefined));
   }
 
   async #run(): Promise<void> {
@@ -153,8 +145,10 @@ export class HeartbeatPump {
       if (t === undefined) continue;
       const seq = f.seq[i]! + 1;
       f.seq[i] = seq;
+      const publisher = f.publisherOf(i);
+      if (publisher === undefined) continue;
       try {
-        f.connOf(i).publish(f.subjects[i]!, Buffer.from(t.head + seq + t.mid + ts + t.tail, "latin1"));
+        publisher.publish(f.subjects[i]!, Buffer.from(t.head + seq + t.mid + ts + t.tail, "latin1"));
       } catch {
         // A closed or draining connection: the Rack misses this beat, as a real one would.
         continue;

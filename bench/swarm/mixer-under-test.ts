@@ -2,7 +2,9 @@
 import { join } from "node:path";
 import {
   freePort,
+  type JwtBusFiles,
   type NatsServer,
+  runNatsConfig,
   type SpawnedProcess,
   spawnBinary,
   startNatsServer,
@@ -70,6 +72,8 @@ const MEMORY_PROBE =
   "--import=data:text/javascript,setInterval(()=>process.stderr.write(JSON.stringify({swarm_mem:process.memoryUsage()})+String.fromCharCode(10)),1000).unref()";
 
 export interface MixerUnderTestOptions {
+  /** `jwt`: nats-server runs the block of the real `fluxrig-mixer nats-config` on the Mixer's data dir. */
+  auth: "none" | "jwt";
   env: Record<string, string>;
   /** Flags for node itself, before the Mixer's script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
   nodeArgs?: readonly string[];
@@ -85,12 +89,28 @@ export class MixerUnderTest implements AsyncDisposable {
     readonly dir: TempDir,
     readonly apiPort: number,
     readonly opts: MixerUnderTestOptions,
+    /** jwt: the config block and the bootstrap creds the Racks enroll with. */
+    readonly jwtBus: JwtBusFiles | undefined,
   ) {}
 
   /** Starts nats-server (no JetStream: the Mixer does not use it) and the Mixer, and waits until it is ready. */
   static async start(opts: MixerUnderTestOptions): Promise<MixerUnderTest> {
-    const nats = await startNatsServer({ jetstream: false, monitor: true });
-    const m = new MixerUnderTest(nats, tempDir("fluxrig-swarm"), await freePort(), opts);
+    const dir = tempDir("fluxrig-swarm");
+    let nats: NatsServer | undefined;
+    let jwtBus: JwtBusFiles | undefined;
+    try {
+      jwtBus = opts.auth === "jwt" ? await runNatsConfig(dir.path, join(dir.path, "data")) : undefined;
+      nats = await startNatsServer({
+        jetstream: false,
+        monitor: true,
+        ...(jwtBus === undefined ? {} : { extraConfig: jwtBus.config }),
+      });
+    } catch (err) {
+      await nats?.stop();
+      await dir.remove();
+      throw err;
+    }
+    const m = new MixerUnderTest(nats, dir, await freePort(), opts, jwtBus);
     try {
       await m.startMixer();
     } catch (err) {
@@ -126,6 +146,7 @@ export class MixerUnderTest implements AsyncDisposable {
       FLUXRIG_API_LISTEN: `127.0.0.1:${this.apiPort}`,
       FLUXRIG_API_AUTH_TOKEN: TEST_TOKEN,
       FLUXRIG_NATS_CONNECT_TIMEOUT: "10s",
+      FLUXRIG_NATS_AUTH: this.opts.auth,
       ...this.opts.env,
     };
     env.NODE_OPTIONS = MEMORY_PROBE;

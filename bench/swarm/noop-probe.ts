@@ -9,6 +9,20 @@ interface NoopReport {
   connections: number;
 }
 
+/** What the phases read of the no-op subscriber. */
+export type HeartbeatProbe = Pick<NoopProbe, "count" | "pid" | "freshCount" | "stop">;
+
+/**
+ * On a JWT bus the no-op subscriber (an anonymous raw client) may not connect, let alone subscribe to every
+ * heartbeat: this stand-in reports nothing, and the rate steps that need it are skipped.
+ */
+export const NO_PROBE: HeartbeatProbe = {
+  count: 0,
+  pid: undefined,
+  freshCount: async () => ({ count: 0, t: Date.now() }),
+  stop: async () => {},
+};
+
 export class NoopProbe {
   #last: NoopReport = { t: 0, count: 0, bytes: 0, connections: 0 };
 

@@ -23,6 +23,20 @@ function goodActive(reply: HelloReply): reply is HelloReply & { entity_id: strin
   );
 }
 
+/**
+ * One Rack's enrollment. Open bus: one hello on its shared connection. jwt: the bootstrap hello on a shared
+ * bootstrap connection (the minimal reply carries its JWT), then its own connection (key, JWT, nonce signature)
+ * and the full hello there, its reply's signature checked.
+ */
+async function enrollOne(ctx: SwarmContext, i: number): Promise<HelloReply> {
+  const { fleet } = ctx;
+  const first = await fleet.racks[i]!.sendRaw(helloBytes(fleet, i, false));
+  if (ctx.opts.auth === "none") return first;
+  if (first.bus_credential === undefined) return first;
+  await fleet.connectOwn(i);
+  return fleet.helloOwn(i, helloBytes(fleet, i, false));
+}
+
 export async function enrollPhase(ctx: SwarmContext): Promise<EnrollOutcome> {
   const { fleet, opts, progress } = ctx;
   progress.phase(`enrolling ${opts.racks} Racks (${opts.concurrency} hellos in flight)`);
@@ -45,7 +59,7 @@ export async function enrollPhase(ctx: SwarmContext): Promise<EnrollOutcome> {
       for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
         const t0 = performance.now();
         try {
-          const reply = await fleet.racks[i]!.sendRaw(helloBytes(fleet, i, false));
+          const reply = await enrollOne(ctx, i);
           if (goodActive(reply)) {
             latencies.push(performance.now() - t0);
             fleet.adopted(i, reply.entity_id, reply.machine_id);
@@ -86,6 +100,11 @@ export async function enrollPhase(ctx: SwarmContext): Promise<EnrollOutcome> {
   const mixerCpu =
     cpu0 !== undefined && cpu1 !== undefined ? (cpu1 - cpu0) / Math.max(1, active) : Number.NaN;
   const rss = rssBytes(ctx.mut.mixerPid);
+  const flow =
+    opts.auth === "jwt"
+      ? `bus auth jwt: bootstrap hello on ${opts.connections} shared bootstrap connections -> JWT -> own ` +
+        `connection (nonce signed) -> full hello, reply signature checked (${fleet.badSignatures} bad)`
+      : "open bus (auth none)";
   ctx.book.add(
     {
       name: "enroll.rate",
@@ -95,7 +114,16 @@ export async function enrollPhase(ctx: SwarmContext): Promise<EnrollOutcome> {
         `${active}/${fleet.size} new Racks active with a passport in ${round(elapsedMs / 1000, 2)} s (signed hello -> ` +
         `auto_adopt -> active); registry says ${counts.active ?? 0} active; ${opts.concurrency} hellos in flight ` +
         `over ${opts.connections} connections, adopted Racks heartbeating meanwhile; retries ${retries}` +
-        `${failed ? `; failures: ${failed}` : ""}; mixer CPU ${round(mixerCpu * 1000, 0)} us/hello; ${ctx.command}`,
+        `${failed ? `; failures: ${failed}` : ""}; mixer CPU ${round(mixerCpu * 1000, 0)} us/hello; ${flow}; ${ctx.command}`,
+    },
+    {
+      name: "enroll.mixer_cpu_per_rack",
+      value: round(mixerCpu * 1000, 0),
+      unit: "us",
+      note:
+        `fluxrig-mixer user+system CPU over the enrollment divided by the Racks enrolled (heartbeats of those ` +
+        `already in included); ${flow}. jwt minus none, run on the same machine, is the cost of the bootstrap ` +
+        `hello and the credentials issued`,
     },
     ...latencyFigures("enroll.", sorted, { digits: 1, note: "hello request to active reply" }),
     {

@@ -1,6 +1,15 @@
 // N simulated Racks over a few shared NATS connections: each with its own Ed25519 key, name, session and heartbeat.
-import { ScriptedRack } from "@fluxrig/testkit";
+// In the jwt bus mode the shared connections are bootstrap connections (first hello only), and each Rack then has
+// its own light connection, as itself: its key, its JWT, its inbox prefix.
+import { type LightNats, ScriptedRack } from "@fluxrig/testkit";
 import type { NatsConnection } from "./mixer-under-test.js";
+
+type HelloReply = Awaited<ReturnType<ScriptedRack["sendRaw"]>>;
+
+/** What the pump publishes a heartbeat on: a shared nats.js connection, or a Rack's own light one. */
+interface Publisher {
+  publish(subject: string, data: Uint8Array): void;
+}
 
 type Heartbeat = ReturnType<ScriptedRack["heartbeatMessage"]>;
 
@@ -64,10 +73,14 @@ export class SimulatedFleet {
   readonly machineIds: Uint16Array;
   /** For the first `sampleSize` Racks: when each of their last SEND_HISTORY heartbeats was sent, by seq. */
   readonly sampleSends: Float64Array;
+  /** jwt: hello replies whose Cluster Key signature did not verify (a real Rack drops them). */
+  badSignatures = 0;
 
   constructor(
     readonly conns: NatsConnection[],
     size: number,
+    readonly auth: "none" | "jwt" = "none",
+    readonly server: { host: string; port: number } = { host: "127.0.0.1", port: 4222 },
   ) {
     this.size = size;
     this.width = Math.max(5, String(size - 1).length);
@@ -83,11 +96,53 @@ export class SimulatedFleet {
     this.sampleSends = new Float64Array(this.sampleSize * SEND_HISTORY);
   }
 
+  /** Where Rack `i`'s heartbeats go: its own connection (jwt, once open) or its shared one. */
+  publisherOf(i: number): Publisher | undefined {
+    if (this.auth === "none") return this.connOf(i);
+    const own = this.racks[i]!.light;
+    return own === undefined || own.closed ? undefined : own;
+  }
+
+  /** A PING/PONG round trip on every connection heartbeats go over (closed ones are skipped). */
+  flushAll(within: (p: Promise<unknown>) => Promise<unknown>): Promise<unknown> {
+    const conns: Array<{ flush(): Promise<unknown> }> =
+      this.auth === "none"
+        ? this.conns
+        : this.racks.map((r) => r.light).filter((c): c is LightNats => c !== undefined && !c.closed);
+    return Promise.all(conns.map((nc) => within(nc.flush().catch(() => undefined))));
+  }
+
+  /** jwt: (re)connects Rack `i` as itself: its key signs the nonce, its newest JWT, its own inbox prefix. */
+  connectOwn(i: number): Promise<LightNats> {
+    return this.racks[i]!.connectLight(this.server);
+  }
+
+  /** jwt: a hello over Rack `i`'s own connection, its Cluster Key signature required (counted when bad). */
+  async helloOwn(i: number, bytes: Uint8Array, timeoutMs = 10_000): Promise<HelloReply> {
+    const rack = this.racks[i]!;
+    const refused = rack.refusedControlMessages.length;
+    try {
+      return await rack.helloLight(bytes, timeoutMs);
+    } finally {
+      if (rack.refusedControlMessages.length > refused) this.badSignatures++;
+    }
+  }
+
+  /** jwt: closes every Rack's own connection. */
+  async closeOwn(): Promise<void> {
+    await Promise.all(this.racks.map((r) => r.light?.close()));
+  }
+
   /** Generates every Rack's key pair (Ed25519, node:crypto); `onProgress` is called every 1,000 Racks. */
   generate(onProgress: (done: number) => void): void {
     for (let i = this.racks.length; i < this.size; i++) {
       const name = rackName(i, this.width);
-      this.racks.push(new ScriptedRack(this.connOf(i), name));
+      // jwt: replies must carry the Cluster Key's signature, as a real Rack requires.
+      this.racks.push(
+        new ScriptedRack(this.connOf(i), name, undefined, {
+          signatures: this.auth === "jwt" ? "require" : "record",
+        }),
+      );
       this.subjects.push(`fluxrig.event.heartbeat.${name}`);
       if (i % 1000 === 999) onProgress(i + 1);
     }

@@ -2,7 +2,7 @@
 import type { FigureBook } from "./figures.js";
 import type { HeartbeatPump } from "./heartbeat-pump.js";
 import type { MixerUnderTest } from "./mixer-under-test.js";
-import type { NoopProbe } from "./noop-probe.js";
+import type { HeartbeatProbe } from "./noop-probe.js";
 import type { RssWatch } from "./proc-stats.js";
 import type { ProgressLine } from "./progress-line.js";
 import type { SimulatedFleet } from "./simulated-fleet.js";
@@ -15,7 +15,8 @@ export interface SwarmContext {
   mut: MixerUnderTest;
   fleet: SimulatedFleet;
   pump: HeartbeatPump;
-  noop: NoopProbe;
+  /** The no-op subscriber (open bus), or a stand-in that counts nothing (jwt: it may not subscribe). */
+  noop: HeartbeatProbe;
   progress: ProgressLine;
   book: FigureBook;
   mixerRss: RssWatch;

@@ -3,6 +3,12 @@ import { parseArgs } from "node:util";
 
 export interface SwarmOptions {
   racks: number;
+  /**
+   * `[nats] auth` of the run. `none`: an open bus, Racks share `connections` nats.js connections (today's run).
+   * `jwt`: nats-server runs the `nats-config` block; each Rack enrolls through the bootstrap path (shared bootstrap
+   * connections), then connects as itself (its own key and JWT, one light connection per Rack) and hellos again.
+   */
+  auth: "none" | "jwt";
   /** Shared NATS connections the simulated Racks are spread over. */
   connections: number;
   /** Hellos in flight during enrollment. */
@@ -63,6 +69,7 @@ export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
     tokens: true,
     options: {
       racks: { type: "string", default: "10000" },
+      auth: { type: "string", default: "none" },
       connections: { type: "string", default: "16" },
       concurrency: { type: "string", default: "256" },
       duration: { type: "string", default: "10s" },
@@ -105,8 +112,15 @@ export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
         .split(",")
         .map((r) => int("rates", r.trim(), 100, 2_000_000))
     : [baseRate, 15_000, 20_000, 25_000, 30_000, 40_000, 50_000, 60_000, 80_000].filter((r) => r >= baseRate);
+  const auth = s("auth");
+  if (auth !== "none" && auth !== "jwt") throw new Error(`--auth: expected none or jwt, got "${auth}"`);
+  // The rate steps read the no-op subscriber, an anonymous raw client that a JWT bus refuses: jwt runs skip them
+  // (heartbeat ingestion does not depend on how the Racks authenticated; the steady phase shows it held).
+  if (auth === "jwt" && !b("skip-steps"))
+    console.error("swarm: --auth jwt skips the rate steps (no no-op subscriber)");
   return {
     racks,
+    auth,
     connections: int("connections", s("connections"), 1, 256),
     concurrency: int("concurrency", s("concurrency"), 1, 10_000),
     stepMs: durationMs("duration", s("duration")),
@@ -121,7 +135,7 @@ export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
     killFraction: fraction("kill", s("kill")),
     herdTimeoutMs: durationMs("herd-timeout", s("herd-timeout")),
     enrollTimeoutMs: durationMs("enroll-timeout", s("enroll-timeout")),
-    skipSteps: b("skip-steps"),
+    skipSteps: b("skip-steps") || auth === "jwt",
     skipOffline: b("skip-offline"),
     skipHerd: b("skip-herd"),
     skipBaseline: b("skip-baseline"),

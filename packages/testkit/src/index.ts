@@ -38,6 +38,15 @@ export {
 } from "./fs-faults.js";
 export { HeartbeatSends, type OfflineVerdict } from "./heartbeat-sends.js";
 export { type EntryMatcher, type LogEntry, matchesEntry, parseLogLine } from "./json-lines.js";
+export {
+  headerBlock,
+  headerValue,
+  type LightAuth,
+  type LightMsg,
+  LightNats,
+  LightNatsConnectError,
+  type LightNatsOptions,
+} from "./light-nats.js";
 export { type CapturedLine, LineLog, type LineLogOptions, type LineSource } from "./line-log.js";
 export {
   attachLogsOnFailure,
@@ -47,15 +56,24 @@ export {
   type OnTestFailed,
 } from "./logs-on-failure.js";
 export {
+  bootstrapConnectOptions,
   type HarnessBusAuth,
+  type JwtBusFiles,
   MixerHarness,
   type MixerHarnessOptions,
   OPEN_BUS_ENV,
+  runNatsConfig,
   TEST_TOKEN,
 } from "./mixer-harness.js";
 export { type NatsConfigInput, natsConfigText } from "./nats-config.js";
 export { NatsServer, type NatsServerOptions, startNatsServer, type TakeDownOptions } from "./nats-server.js";
-export { type HelloOverrides, ScriptedRack } from "./scripted-rack.js";
+export {
+  type ControlSignatureMode,
+  type HelloOverrides,
+  type JwtEnrollOptions,
+  type RefusedControlMessage,
+  ScriptedRack,
+} from "./scripted-rack.js";
 export { faultIterations, fuzzRuns, isFullSuiteRun } from "./suite-intensity.js";
 export { type TempDir, type TempDuckDbPath, tempDir, tempDuckDbPath } from "./temp-files.js";
 export { eventually, type WaitForOptions, waitFor } from "./wait-for.js";

@@ -16,7 +16,7 @@ import type { SpawnedProcess } from "./child-process.js";
 import { TestkitError } from "./errors.js";
 import { freePort } from "./free-port.js";
 import { type NatsServer, startNatsServer } from "./nats-server.js";
-import { type TempDir, tempDir } from "./temp-files.js";
+import { tempDir } from "./temp-files.js";
 import { runBinary, spawnBinary } from "./workspace-binaries.js";
 
 export const TEST_TOKEN = "test-token-0123456789";
@@ -41,8 +41,8 @@ export interface MixerHarnessOptions {
   nodeArgs?: string[];
 }
 
-/** What the harness keeps of `nats-config` in jwt mode. */
-interface JwtBusFiles {
+/** What `fluxrig-mixer nats-config` wrote for a jwt bus. */
+export interface JwtBusFiles {
   /** The config block nats-server was started with. */
   config: string;
   bootstrapCreds: string;
@@ -67,7 +67,7 @@ export class MixerHarness {
     let nats: NatsServer | undefined;
     try {
       const dataDir = join(dir.path, "data");
-      const jwtBus = opts.auth === "jwt" ? await runNatsConfig(dir, dataDir) : undefined;
+      const jwtBus = opts.auth === "jwt" ? await runNatsConfig(dir.path, dataDir) : undefined;
       nats = await startNatsServer(jwtBus === undefined ? {} : { extraConfig: jwtBus.config });
       const apiPort = await freePort();
       const h = new MixerHarness(
@@ -170,13 +170,7 @@ export class MixerHarness {
    * first connection. It may send hellos and read the replies on `_INBOX._bootstrap.>`, nothing else.
    */
   connectBootstrap(opts: NodeConnectionOptions = {}): Promise<NatsConnection> {
-    const creds = readFileSync(this.bootstrapCreds);
-    return this.client({
-      name: "bootstrap",
-      authenticator: credsAuthenticator(creds),
-      inboxPrefix: INBOX_PREFIXES.bootstrap,
-      ...opts,
-    });
+    return this.client({ name: "bootstrap", ...bootstrapConnectOptions(this.bootstrapCreds), ...opts });
   }
 
   /**
@@ -239,14 +233,32 @@ export class MixerHarness {
 }
 
 /**
- * Runs the real `fluxrig-mixer nats-config` on the harness's data dir (it creates the bus keys there), with the
- * resolver dir and the bootstrap creds in the temp dir.
+ * nats.js options for a connection with the bootstrap creds (the file `nats-config` wrote): the creds
+ * authenticator and the bootstrap inbox prefix, as a new Rack's first connection.
+ *
+ * @example
+ * const nc = await nats.connect({ name: "swarm-0", ...bootstrapConnectOptions(h.bootstrapCreds) });
  */
-async function runNatsConfig(dir: TempDir, dataDir: string): Promise<JwtBusFiles> {
-  const bootstrapCreds = join(dir.path, "bootstrap.creds");
+export function bootstrapConnectOptions(credsFile: string): NodeConnectionOptions {
+  return {
+    authenticator: credsAuthenticator(readFileSync(credsFile)),
+    inboxPrefix: INBOX_PREFIXES.bootstrap,
+  };
+}
+
+/**
+ * Runs the real `fluxrig-mixer nats-config` on a Mixer's data dir (it creates the bus keys there), with the resolver
+ * dir and the bootstrap creds in `dir`; answers the config block for `startNatsServer({ extraConfig })`.
+ *
+ * @example
+ * const bus = await runNatsConfig(tmp.path, join(tmp.path, "data"));
+ * await using nats = await startNatsServer({ extraConfig: bus.config });
+ */
+export async function runNatsConfig(dir: string, dataDir: string): Promise<JwtBusFiles> {
+  const bootstrapCreds = join(dir, "bootstrap.creds");
   const run = await runBinary(
     "fluxrig-mixer",
-    ["nats-config", "--resolver-dir", join(dir.path, "nats-jwt"), "--bootstrap-creds", bootstrapCreds],
+    ["nats-config", "--resolver-dir", join(dir, "nats-jwt"), "--bootstrap-creds", bootstrapCreds],
     { env: { FLUXRIG_MIXER_DATA_DIR: dataDir } },
   );
   if (run.code !== 0) {

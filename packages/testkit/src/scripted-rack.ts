@@ -40,6 +40,7 @@ import {
   type NodeConnectionOptions,
   type Subscription,
 } from "@nats-io/transport-node";
+import { headerValue, LightNats } from "./light-nats.js";
 
 export interface HelloOverrides {
   ts?: string;
@@ -189,18 +190,22 @@ export class ScriptedRack {
    * verified, or `record` mode.
    */
   #checkSignature(msg: Msg, firstKey?: string): boolean {
+    return this.#checkBytes(msg.subject, msg.data, headerOf(msg.headers), firstKey);
+  }
+
+  #checkBytes(subject: string, bytes: Uint8Array, header: string | undefined, firstKey?: string): boolean {
     const publicKey = this.clusterPublicKey ?? firstKey;
     try {
       if (publicKey === undefined) {
         throw new ControlSignatureError({ reason: "wrong_key", message: "no Cluster Key pinned yet" });
       }
-      verifyControlMessage({ publicKey, bytes: msg.data, header: headerOf(msg.headers) });
+      verifyControlMessage({ publicKey, bytes, header });
       this.clusterPublicKey ??= publicKey;
       this.verifiedControlMessages += 1;
       return true;
     } catch (error) {
       if (!(error instanceof ControlSignatureError)) throw error;
-      this.refusedControlMessages.push({ subject: msg.subject, reason: error.reason });
+      this.refusedControlMessages.push({ subject, reason: error.reason });
       if (this.signatures === "require") return false;
       return true;
     }
@@ -321,10 +326,61 @@ export class ScriptedRack {
     this.nc.publish(heartbeatSubject(this.name), encodeMessage(this.heartbeatMessage(over)));
   }
 
+  /** For load generators (jwt): this Rack's own {@link LightNats} connection, once {@link connectLight} opened it. */
+  light: LightNats | undefined;
+
+  /**
+   * jwt, for load generators: (re)connects as itself over a {@link LightNats} connection (its key signs the nonce,
+   * its newest `busCredential` is the JWT, `_INBOX.<name>` its inbox prefix). Rejects with the server's reason.
+   */
+  async connectLight(server: { host: string; port: number }): Promise<LightNats> {
+    const previous = this.light;
+    this.light = undefined;
+    if (previous !== undefined && !previous.closed) await previous.close();
+    this.light = await LightNats.connect({
+      host: server.host,
+      port: server.port,
+      name: this.name,
+      auth: nonceAuthenticator({
+        privateKey: this.keys.privateKey,
+        jwt: () => this.busCredential?.jwt ?? "",
+      }),
+      inboxPrefix: rackInboxPrefix(this.name),
+    });
+    return this.light;
+  }
+
+  /**
+   * A hello over the {@link light} connection: decoded, its signature checked as {@link sendRaw} does (throws
+   * ControlSignatureError in `require` mode), its passport and credential kept.
+   */
+  async helloLight(data: Uint8Array, timeoutMs = 10_000): Promise<HelloReply> {
+    const nc = this.light;
+    if (nc === undefined || nc.closed) throw new Error(`${this.name} has no open light connection`);
+    const msg = await nc.request(SUBJECTS.hello, data, { timeoutMs });
+    const decoded = decodeHelloReply(msg.data);
+    if (!decoded.ok) throw new Error(`hello reply did not decode: ${decoded.error.message}`);
+    const header = headerValue(msg.headers, CONTROL_SIGNATURE_HEADER);
+    if (!this.#checkBytes(msg.subject, msg.data, header, decoded.value.cluster_public_key)) {
+      const refused = this.refusedControlMessages.at(-1);
+      throw new ControlSignatureError({
+        reason: refused?.reason ?? "invalid",
+        message: `hello reply refused: its ${CONTROL_SIGNATURE_HEADER} does not verify (${refused?.reason})`,
+      });
+    }
+    const reply = decoded.value;
+    if (reply.bus_credential) this.busCredential = reply.bus_credential;
+    this.lastReply = reply;
+    if (reply.entity_id) this.entityId = reply.entity_id;
+    if (reply.passport) this.passport = reply.passport;
+    return reply;
+  }
+
   /** Unsubscribes; after {@link enrollJwt} also closes its own connection (returned promise). */
   close(): Promise<void> {
     for (const s of this.#subs) s.unsubscribe();
-    return this.#ownsConnection ? this.#nc.close() : Promise.resolve();
+    const light = this.light?.close();
+    return Promise.all([light, this.#ownsConnection ? this.#nc.close() : undefined]).then(() => undefined);
   }
 }
 
