@@ -2,12 +2,13 @@ import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir } from "@fluxrig/testkit";
 import { afterEach, describe, expect, it } from "vitest";
+import { FLEET_ACCOUNT_JWT_FILE } from "./bus-auth/bus-credentials-jwt.js";
 import type { AccountNats, UserNats } from "./bus-auth/claims.js";
 import { BusAuthError } from "./bus-auth/errors.js";
 import { decodeJwt } from "./bus-auth/jwt-codec.js";
 import { BUS_KEY_DIR, BUS_KEY_FILES, loadBusKeys } from "./bus-auth/key-store.js";
 import { fleetAccountJwt, revokeUser } from "./bus-auth/trust-chain.js";
-import { BOOTSTRAP_TTL_SECONDS, FLEET_ACCOUNT_JWT_FILE, natsConfigCommand } from "./nats-config-command.js";
+import { BOOTSTRAP_TTL_SECONDS, natsConfigCommand } from "./nats-config-command.js";
 import { MixerError } from "./runtime/errors.js";
 
 const dirs: { remove(): Promise<void> }[] = [];

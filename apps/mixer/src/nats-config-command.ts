@@ -1,9 +1,11 @@
 // `fluxrig-mixer nats-config`: creates the bus keys if missing, renders nats-server's JWT-mode config block for them
 // and writes the shared bootstrap .creds. Wiring only: every rule lives in bus-auth/ (SPEC §11, docs/bus-auth.md).
+
 import { constants } from "node:fs";
 import { access, readFile, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { writeFileAtomic } from "@fluxrig/passport";
+import { FLEET_ACCOUNT_JWT_FILE } from "./bus-auth/bus-credentials-jwt.js";
 import type { AccountNats } from "./bus-auth/claims.js";
 import { BusAuthError } from "./bus-auth/errors.js";
 import { decodeJwt } from "./bus-auth/jwt-codec.js";
@@ -17,7 +19,6 @@ import { MixerError } from "./runtime/errors.js";
  * The fleet account JWT the running Mixer last pushed (with its current revocations), under `<data_dir>/bus/`.
  * The Mixer rewrites it on every push; nats-config preloads it so a fresh or restarted server starts from it.
  */
-export const FLEET_ACCOUNT_JWT_FILE = "fleet-account.jwt";
 
 /** How long the bootstrap user's JWT lives: a year. Re-running nats-config issues a fresh one for the same key. */
 export const BOOTSTRAP_TTL_SECONDS = 365 * 86_400;
