@@ -21,7 +21,7 @@ import { runHello } from "./agent/hello-exchange.js";
 import { armPassportTimers, holdPassport } from "./agent/passport-keeper.js";
 import { onPassportPush, onScenarioPush } from "./agent/push-handlers.js";
 import { buildSnapshot, type RackSnapshot } from "./agent/rack-snapshot.js";
-import { jwtWarnAt } from "./bus/bus-credential.js";
+import { decodeUserJwt, jwtWarnAt } from "./bus/bus-credential.js";
 import { BusLink, type BusMode, type Dial } from "./bus/bus-link.js";
 import { ControlGate, type ControlKind } from "./bus/control-gate.js";
 import { telemetryHeaders } from "./config.js";
@@ -203,6 +203,7 @@ class RackAgent implements Rack, AgentCore {
       ...(this.deps.random ? { random: this.deps.random } : {}),
     });
     const mode = this.deps.dial ? await this.#link.initialMode() : "open";
+    if (this.#link.jwt !== undefined) this.#armJwtWarning(this.#link.jwt);
     this.#connect(mode);
   }
 
@@ -356,7 +357,7 @@ class RackAgent implements Rack, AgentCore {
       return "none";
     }
     if (outcome === "same") return "none";
-    this.#armJwtWarning(credential);
+    this.#armJwtWarning(credential.jwt);
     if (this.deps.dial === undefined) return "none";
     if (link.mode !== "self") {
       this.log.info({ source, from: link.mode }, "bus: own credential received; connecting as this Rack");
@@ -383,18 +384,21 @@ class RackAgent implements Rack, AgentCore {
   }
 
   /** Warns at 90 % of the credential's life when no renewal has replaced it by then. */
-  #armJwtWarning(credential: BusCredential): void {
+  #armJwtWarning(jwt: string): void {
     let at: number | undefined;
+    let expiresAt: number | undefined;
     try {
-      at = jwtWarnAt(credential.jwt);
+      at = jwtWarnAt(jwt);
+      expiresAt = decodeUserJwt(jwt).expiresAt;
     } catch {
       return;
     }
-    if (at === undefined) return;
+    if (at === undefined || expiresAt === undefined) return;
+    const expires = new Date(expiresAt * 1000).toISOString();
     this.timers.at("bus-jwt", at, () => {
-      if (this.#link?.jwt !== credential.jwt) return;
+      if (this.#link?.jwt !== jwt) return;
       this.log.warn(
-        { expires_at: credential.expires_at },
+        { expires_at: expires },
         "bus: this Rack's credential is at 90% of its life with no renewal yet (is the Mixer reachable?)",
       );
     });

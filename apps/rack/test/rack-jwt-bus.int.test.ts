@@ -47,6 +47,8 @@ afterAll(async () => {
 
 /** Each Rack's scenario, from which its adopted grant's wires are derived (as the Mixer does). */
 const scenarios = new Map<string, ScenarioPush>();
+/** Credential lifetimes other than an hour, by Rack name. */
+const ttls = new Map<string, number>();
 
 function issue(rack: { name: string; publicKey: string; status: "pending" | "active" }): BusCredential {
   const issued = issueUserJwt({
@@ -55,7 +57,7 @@ function issue(rack: { name: string; publicKey: string; status: "pending" | "act
     publicKey: rack.publicKey,
     name: rack.name,
     permissions: rackPermissions({ ...rack, scenario: scenarios.get(rack.name) }),
-    ttlSeconds: 3600,
+    ttlSeconds: ttls.get(rack.name) ?? 3600,
     nowSeconds: nowSeconds(),
   });
   return { jwt: issued.jwt, expires_at: new Date(issued.expiresAt * 1000).toISOString() };
@@ -209,5 +211,30 @@ describe("a Rack on a JWT-mode bus", () => {
     await waitFor(() => m.hellos.length >= hellos + 2, { message: "2 more hellos while refused" });
     expect(m.heartbeats.filter((h) => h.name === name).length).toBe(beats);
     await expect(stat(join(state.path, "bus.jwt"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  test("a credential expiring with no renewal: a warning at 90 % of its life, then back to bootstrap", async () => {
+    const name = "rack-jwt-6";
+    ttls.set(name, 3);
+    const m = await mixer("pending");
+    const state = tempDir("jwt-expiry");
+    onTestFinished(() => state.remove());
+    const t = await rack(name, state.path);
+    await t.waitForLog({ msg: "bus: connected (as this Rack, with its own credential)" });
+    m.mode = "silent";
+    const warned = await t.waitForLog({ msg: /credential is at 90% of its life/ });
+    expect(warned.level).toBe(40);
+    // nats-server disconnects a user whose JWT expires; the Rack falls back rather than loop on a dead JWT.
+    const hellos = m.helloInboxes.length;
+    await waitFor(() => t.rack.snapshot().bus.mode === "bootstrap", {
+      message: "back on bootstrap",
+      timeoutMs: 10_000,
+    });
+    await waitFor(
+      () => m.helloInboxes.slice(hellos).some((inbox) => inbox.startsWith("_INBOX._bootstrap.")),
+      {
+        message: "a hello through the bootstrap credential",
+      },
+    );
   });
 });
