@@ -474,7 +474,9 @@ class RackAgent implements Rack, AgentCore {
       intervalMs: this.#heartbeatIntervalMs,
       sampler: this.#sampler,
       source: {
-        status: () => (this.busMode === "bootstrap" ? null : heartbeatStatusOf(this.#state)),
+        // None on the bootstrap credential (not allowed) or between connections (a fallback is under way).
+        status: () =>
+          this.busMode === "bootstrap" || this.#nc === undefined ? null : heartbeatStatusOf(this.#state),
         entityId: () => this.id.entityId,
         workload: () => this.workloads.stats(),
         scenario: () => this.workloads.scenario(),
