@@ -195,9 +195,10 @@ class RackAgent implements Rack, AgentCore {
       dial,
       logger: this.log,
       now: () => this.now(),
-      onLost: (mode) => {
+      onLost: (mode, error) => {
         // A connection handed over by the caller is the caller's to manage.
-        if (this.deps.dial !== undefined) void this.enqueue("bus lost", async () => this.#fallBack(mode));
+        if (this.deps.dial !== undefined)
+          void this.enqueue("bus lost", () => this.#fallBack(mode, isAuthError(error)));
       },
       fallbackPolicy: this.timing.reconnect,
       ...(this.deps.random ? { random: this.deps.random } : {}),
@@ -221,17 +222,19 @@ class RackAgent implements Rack, AgentCore {
             { err: error, bootstrap: link.hasCreds },
             "bus: this Rack's credential was refused at connect (expired, revoked, or the server has other keys)",
           );
-          void this.enqueue("bus refused", async () => this.#fallBack("self"));
+          void this.enqueue("bus refused", () => this.#fallBack("self", true));
         } else this.log.error({ err: error }, "nats: gave up connecting");
       },
     );
   }
 
   /** After a refused credential or a lost connection: connect again, with the bootstrap credential if there is one. */
-  #fallBack(lost: BusMode): void {
+  async #fallBack(lost: BusMode, refused: boolean): Promise<void> {
     const link = this.#link;
     if (link === undefined || this.stopping) return;
     this.#nc = undefined;
+    // A JWT the server refused is of no use; with a way to get a new one, forget it so the next one is always taken.
+    if (refused && lost === "self" && link.hasCreds) await link.dropCredential("refused by the server");
     const mode = link.fallbackMode(lost);
     const delayMs = link.fallbackDelayMs();
     this.log.info({ lost, next: mode, retry_in_ms: delayMs }, `bus: connecting again (${mode})`);
@@ -367,7 +370,7 @@ class RackAgent implements Rack, AgentCore {
       } catch (error) {
         if (this.stopping) return "none";
         this.log.warn({ err: error }, "bus: could not connect as this Rack; falling back");
-        this.#fallBack("self");
+        await this.#fallBack("self", isAuthError(error));
         return "none";
       }
       await this.#attach(nc);

@@ -237,4 +237,31 @@ describe("a Rack on a JWT-mode bus", () => {
       },
     );
   });
+
+  test("a stored JWT refused at connect (revoked while the Rack was down): back to bootstrap, then a new one", async () => {
+    const m = await mixer("pending");
+    const state = tempDir("jwt-refused-at-connect");
+    onTestFinished(() => state.remove());
+    const name = "rack-jwt-7";
+    const first = await rack(name, state.path);
+    await first.waitForLog({ msg: "bus: connected (as this Rack, with its own credential)" });
+    await first.rack.stop("down for a while");
+    await revokeOnBus(name, m);
+
+    const second = await rack(name, state.path);
+    await second.waitForLog({ msg: "bus: connecting as this Rack with its stored credential" });
+    await second.waitForLog({
+      msg: "bus: this Rack's credential was refused at connect (expired, revoked, or the server has other keys)",
+    });
+    await second.waitForLog({ msg: "bus: connected (with the bootstrap credential: hellos only)" });
+    await second.waitForLog({
+      msg: "bus: dropped this Rack's credential (bus.jwt)",
+      reason: "refused by the server",
+    });
+    // A fresh JWT (once issued after the revocation second, which voids JWTs issued at or before it) makes the Rack
+    // itself again; one issued within that second is refused too and the Rack simply asks again, paced.
+    await second.waitForLog({ msg: "bus: stored a new credential (bus.jwt)" });
+    await second.waitForLog({ msg: "bus: connected (as this Rack, with its own credential)" });
+    await second.waitForState("pending");
+  });
 });
