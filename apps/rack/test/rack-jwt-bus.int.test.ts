@@ -3,7 +3,7 @@
 // grant reconnects; refusal by the bus (revoked key, name taken) leaves the Rack passive with its gears stopped.
 import { stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type TempDir, tempDir, waitFor } from "@fluxrig/testkit";
+import { spawnBinary, type TempDir, tempDir, waitFor } from "@fluxrig/testkit";
 import type { BusCredential, ScenarioPush } from "@fluxrig/wire";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from "vitest";
@@ -263,5 +263,37 @@ describe("a Rack on a JWT-mode bus", () => {
     await second.waitForLog({ msg: "bus: stored a new credential (bus.jwt)" });
     await second.waitForLog({ msg: "bus: connected (as this Rack, with its own credential)" });
     await second.waitForState("pending");
+  });
+
+  test("the fluxrig-rack binary: [nats] creds, bootstrap, itself, adopted with a wider grant, a clean stop", async () => {
+    const m = await mixer("pending");
+    const name = "rack-jwt-bin";
+    scenarios.set(name, tickerScenarioPush("jwtbin", 3));
+    const state = tempDir("jwt-bin");
+    onTestFinished(() => state.remove());
+    const config = join(state.path, "fluxrig-rack.toml");
+    await writeFile(
+      config,
+      [
+        "[rack]",
+        `name = "${name}"`,
+        `state_dir = "${join(state.path, "state")}"`,
+        "[nats]",
+        `url = "${bus.nats.url}"`,
+        `creds = "${join(dir.path, "bootstrap.creds")}"`,
+      ].join("\n"),
+    );
+    await using proc = spawnBinary("fluxrig-rack", { args: ["--config", config] });
+    await proc.waitForJson({ msg: "bus: connected (with the bootstrap credential: hellos only)" });
+    await proc.waitForJson({ msg: "bus: connected (as this Rack, with its own credential)" });
+    await proc.waitForJson({ event: "enrollment_pending" });
+    await m.adopt(name);
+    await proc.waitForJson({ msg: "bus: the credential's grant changed; reconnecting to use it" });
+    await proc.waitForJson({ to: "active" });
+    await m.pushScenario(name, scenarios.get(name) as ScenarioPush);
+    await proc.waitForJson({ msg: "gears: scenario applied", scenario: "jwtbin" });
+    expect(await proc.stop()).toEqual({ code: 0, signal: null });
+    await m.flush();
+    expect(m.beats("stopping").filter((h) => h.name === name)).toHaveLength(1);
   });
 });
