@@ -154,6 +154,35 @@ describe("a Rack on a JWT-mode bus", () => {
     expect(t.logs.filter((e) => /Permissions Violation/i.test(JSON.stringify(e)))).toEqual([]);
   });
 
+  test("a credential-only push on a scenario change: reconnect with the new wires, hello, the new scenario flows", async () => {
+    const m = await mixer("active");
+    const state = tempDir("jwt-switch");
+    onTestFinished(() => state.remove());
+    const name = "rack-jwt-8";
+    scenarios.set(name, tickerScenarioPush("jwtfirst", 3));
+    const t = await rack(name, state.path);
+    await t.waitForState("active");
+    await t.waitForLog({ msg: "bus: connected (as this Rack, with its own credential)" });
+
+    // The Mixer switches scenario: a credential for the new wires first, then the scenario itself.
+    const next = tickerScenarioPush("jwtsecond", 3);
+    scenarios.set(name, next);
+    const key = m.hellos.findLast((h) => h.name === name)?.public_key as string;
+    const hellos = m.hellos.length;
+    await m.pushCredential(name, issue({ name, publicKey: key, status: "active" }));
+    await t.waitForLog({
+      msg: "bus: the credential's grant changed; reconnecting to use it",
+      source: "credential push",
+    });
+    await waitFor(() => m.hellos.length > hellos, { message: "a hello after the regrant" });
+    await m.pushScenario(name, next);
+    await t.waitForLog({ msg: "gears: scenario applied", scenario: "jwtsecond" });
+    // fluxrig.msg.jwtsecond.ticks is allowed only by the new grant: messages must keep arriving on it.
+    const counted = () => t.rack.snapshot().gears?.find((g) => g.name === "count")?.in ?? 0;
+    const atApply = counted();
+    await waitFor(() => counted() >= atApply + 3, { message: "messages on the new scenario's wire" });
+  });
+
   test("revoked on the bus: cut off, back on bootstrap, told revoked; passive with gears, heartbeats and bus.jwt gone", async () => {
     const m = await mixer("active");
     const state = tempDir("jwt-revoke");
