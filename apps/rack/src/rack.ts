@@ -21,7 +21,7 @@ import { runHello } from "./agent/hello-exchange.js";
 import { armPassportTimers, holdPassport } from "./agent/passport-keeper.js";
 import { onPassportPush, onScenarioPush } from "./agent/push-handlers.js";
 import { buildSnapshot, type RackSnapshot } from "./agent/rack-snapshot.js";
-import { jwtWarnAt } from "./bus/bus-credential.js";
+import { decodeUserJwt, jwtWarnAt } from "./bus/bus-credential.js";
 import { BusLink, type BusMode, type Dial } from "./bus/bus-link.js";
 import { ControlGate, type ControlKind } from "./bus/control-gate.js";
 import { telemetryHeaders } from "./config.js";
@@ -195,14 +195,16 @@ class RackAgent implements Rack, AgentCore {
       dial,
       logger: this.log,
       now: () => this.now(),
-      onLost: (mode) => {
+      onLost: (mode, error) => {
         // A connection handed over by the caller is the caller's to manage.
-        if (this.deps.dial !== undefined) void this.enqueue("bus lost", async () => this.#fallBack(mode));
+        if (this.deps.dial !== undefined)
+          void this.enqueue("bus lost", () => this.#fallBack(mode, isAuthError(error)));
       },
       fallbackPolicy: this.timing.reconnect,
       ...(this.deps.random ? { random: this.deps.random } : {}),
     });
     const mode = this.deps.dial ? await this.#link.initialMode() : "open";
+    if (this.#link.jwt !== undefined) this.#armJwtWarning(this.#link.jwt);
     this.#connect(mode);
   }
 
@@ -220,17 +222,19 @@ class RackAgent implements Rack, AgentCore {
             { err: error, bootstrap: link.hasCreds },
             "bus: this Rack's credential was refused at connect (expired, revoked, or the server has other keys)",
           );
-          void this.enqueue("bus refused", async () => this.#fallBack("self"));
+          void this.enqueue("bus refused", () => this.#fallBack("self", true));
         } else this.log.error({ err: error }, "nats: gave up connecting");
       },
     );
   }
 
   /** After a refused credential or a lost connection: connect again, with the bootstrap credential if there is one. */
-  #fallBack(lost: BusMode): void {
+  async #fallBack(lost: BusMode, refused: boolean): Promise<void> {
     const link = this.#link;
     if (link === undefined || this.stopping) return;
     this.#nc = undefined;
+    // A JWT the server refused is of no use; with a way to get a new one, forget it so the next one is always taken.
+    if (refused && lost === "self" && link.hasCreds) await link.dropCredential("refused by the server");
     const mode = link.fallbackMode(lost);
     const delayMs = link.fallbackDelayMs();
     this.log.info({ lost, next: mode, retry_in_ms: delayMs }, `bus: connecting again (${mode})`);
@@ -356,7 +360,7 @@ class RackAgent implements Rack, AgentCore {
       return "none";
     }
     if (outcome === "same") return "none";
-    this.#armJwtWarning(credential);
+    this.#armJwtWarning(credential.jwt);
     if (this.deps.dial === undefined) return "none";
     if (link.mode !== "self") {
       this.log.info({ source, from: link.mode }, "bus: own credential received; connecting as this Rack");
@@ -366,7 +370,7 @@ class RackAgent implements Rack, AgentCore {
       } catch (error) {
         if (this.stopping) return "none";
         this.log.warn({ err: error }, "bus: could not connect as this Rack; falling back");
-        this.#fallBack("self");
+        await this.#fallBack("self", isAuthError(error));
         return "none";
       }
       await this.#attach(nc);
@@ -383,18 +387,21 @@ class RackAgent implements Rack, AgentCore {
   }
 
   /** Warns at 90 % of the credential's life when no renewal has replaced it by then. */
-  #armJwtWarning(credential: BusCredential): void {
+  #armJwtWarning(jwt: string): void {
     let at: number | undefined;
+    let expiresAt: number | undefined;
     try {
-      at = jwtWarnAt(credential.jwt);
+      at = jwtWarnAt(jwt);
+      expiresAt = decodeUserJwt(jwt).expiresAt;
     } catch {
       return;
     }
-    if (at === undefined) return;
+    if (at === undefined || expiresAt === undefined) return;
+    const expires = new Date(expiresAt * 1000).toISOString();
     this.timers.at("bus-jwt", at, () => {
-      if (this.#link?.jwt !== credential.jwt) return;
+      if (this.#link?.jwt !== jwt) return;
       this.log.warn(
-        { expires_at: credential.expires_at },
+        { expires_at: expires },
         "bus: this Rack's credential is at 90% of its life with no renewal yet (is the Mixer reachable?)",
       );
     });
@@ -470,7 +477,9 @@ class RackAgent implements Rack, AgentCore {
       intervalMs: this.#heartbeatIntervalMs,
       sampler: this.#sampler,
       source: {
-        status: () => (this.busMode === "bootstrap" ? null : heartbeatStatusOf(this.#state)),
+        // None on the bootstrap credential (not allowed) or between connections (a fallback is under way).
+        status: () =>
+          this.busMode === "bootstrap" || this.#nc === undefined ? null : heartbeatStatusOf(this.#state),
         entityId: () => this.id.entityId,
         workload: () => this.workloads.stats(),
         scenario: () => this.workloads.scenario(),

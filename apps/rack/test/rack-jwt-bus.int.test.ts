@@ -3,7 +3,7 @@
 // grant reconnects; refusal by the bus (revoked key, name taken) leaves the Rack passive with its gears stopped.
 import { stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type TempDir, tempDir, waitFor } from "@fluxrig/testkit";
+import { spawnBinary, type TempDir, tempDir, waitFor } from "@fluxrig/testkit";
 import type { BusCredential, ScenarioPush } from "@fluxrig/wire";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from "vitest";
@@ -47,6 +47,8 @@ afterAll(async () => {
 
 /** Each Rack's scenario, from which its adopted grant's wires are derived (as the Mixer does). */
 const scenarios = new Map<string, ScenarioPush>();
+/** Credential lifetimes other than an hour, by Rack name. */
+const ttls = new Map<string, number>();
 
 function issue(rack: { name: string; publicKey: string; status: "pending" | "active" }): BusCredential {
   const issued = issueUserJwt({
@@ -55,7 +57,7 @@ function issue(rack: { name: string; publicKey: string; status: "pending" | "act
     publicKey: rack.publicKey,
     name: rack.name,
     permissions: rackPermissions({ ...rack, scenario: scenarios.get(rack.name) }),
-    ttlSeconds: 3600,
+    ttlSeconds: ttls.get(rack.name) ?? 3600,
     nowSeconds: nowSeconds(),
   });
   return { jwt: issued.jwt, expires_at: new Date(issued.expiresAt * 1000).toISOString() };
@@ -152,6 +154,35 @@ describe("a Rack on a JWT-mode bus", () => {
     expect(t.logs.filter((e) => /Permissions Violation/i.test(JSON.stringify(e)))).toEqual([]);
   });
 
+  test("a credential-only push on a scenario change: reconnect with the new wires, hello, the new scenario flows", async () => {
+    const m = await mixer("active");
+    const state = tempDir("jwt-switch");
+    onTestFinished(() => state.remove());
+    const name = "rack-jwt-8";
+    scenarios.set(name, tickerScenarioPush("jwtfirst", 3));
+    const t = await rack(name, state.path);
+    await t.waitForState("active");
+    await t.waitForLog({ msg: "bus: connected (as this Rack, with its own credential)" });
+
+    // The Mixer switches scenario: a credential for the new wires first, then the scenario itself.
+    const next = tickerScenarioPush("jwtsecond", 3);
+    scenarios.set(name, next);
+    const key = m.hellos.findLast((h) => h.name === name)?.public_key as string;
+    const hellos = m.hellos.length;
+    await m.pushCredential(name, issue({ name, publicKey: key, status: "active" }));
+    await t.waitForLog({
+      msg: "bus: the credential's grant changed; reconnecting to use it",
+      source: "credential push",
+    });
+    await waitFor(() => m.hellos.length > hellos, { message: "a hello after the regrant" });
+    await m.pushScenario(name, next);
+    await t.waitForLog({ msg: "gears: scenario applied", scenario: "jwtsecond" });
+    // fluxrig.msg.jwtsecond.ticks is allowed only by the new grant: messages must keep arriving on it.
+    const counted = () => t.rack.snapshot().gears?.find((g) => g.name === "count")?.in ?? 0;
+    const atApply = counted();
+    await waitFor(() => counted() >= atApply + 3, { message: "messages on the new scenario's wire" });
+  });
+
   test("revoked on the bus: cut off, back on bootstrap, told revoked; passive with gears, heartbeats and bus.jwt gone", async () => {
     const m = await mixer("active");
     const state = tempDir("jwt-revoke");
@@ -209,5 +240,89 @@ describe("a Rack on a JWT-mode bus", () => {
     await waitFor(() => m.hellos.length >= hellos + 2, { message: "2 more hellos while refused" });
     expect(m.heartbeats.filter((h) => h.name === name).length).toBe(beats);
     await expect(stat(join(state.path, "bus.jwt"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  test("a credential expiring with no renewal: a warning at 90 % of its life, then back to bootstrap", async () => {
+    const name = "rack-jwt-6";
+    ttls.set(name, 3);
+    const m = await mixer("pending");
+    const state = tempDir("jwt-expiry");
+    onTestFinished(() => state.remove());
+    const t = await rack(name, state.path);
+    await t.waitForLog({ msg: "bus: connected (as this Rack, with its own credential)" });
+    m.mode = "silent";
+    const warned = await t.waitForLog({ msg: /credential is at 90% of its life/ });
+    expect(warned.level).toBe(40);
+    // nats-server disconnects a user whose JWT expires; the Rack falls back rather than loop on a dead JWT.
+    const hellos = m.helloInboxes.length;
+    await waitFor(() => t.rack.snapshot().bus.mode === "bootstrap", {
+      message: "back on bootstrap",
+      timeoutMs: 10_000,
+    });
+    await waitFor(
+      () => m.helloInboxes.slice(hellos).some((inbox) => inbox.startsWith("_INBOX._bootstrap.")),
+      {
+        message: "a hello through the bootstrap credential",
+      },
+    );
+  });
+
+  test("a stored JWT refused at connect (revoked while the Rack was down): back to bootstrap, then a new one", async () => {
+    const m = await mixer("pending");
+    const state = tempDir("jwt-refused-at-connect");
+    onTestFinished(() => state.remove());
+    const name = "rack-jwt-7";
+    const first = await rack(name, state.path);
+    await first.waitForLog({ msg: "bus: connected (as this Rack, with its own credential)" });
+    await first.rack.stop("down for a while");
+    await revokeOnBus(name, m);
+
+    const second = await rack(name, state.path);
+    await second.waitForLog({ msg: "bus: connecting as this Rack with its stored credential" });
+    await second.waitForLog({
+      msg: "bus: this Rack's credential was refused at connect (expired, revoked, or the server has other keys)",
+    });
+    await second.waitForLog({ msg: "bus: connected (with the bootstrap credential: hellos only)" });
+    await second.waitForLog({
+      msg: "bus: dropped this Rack's credential (bus.jwt)",
+      reason: "refused by the server",
+    });
+    // A fresh JWT (once issued after the revocation second, which voids JWTs issued at or before it) makes the Rack
+    // itself again; one issued within that second is refused too and the Rack simply asks again, paced.
+    await second.waitForLog({ msg: "bus: stored a new credential (bus.jwt)" });
+    await second.waitForLog({ msg: "bus: connected (as this Rack, with its own credential)" });
+    await second.waitForState("pending");
+  });
+
+  test("the fluxrig-rack binary: [nats] creds, bootstrap, itself, adopted with a wider grant, a clean stop", async () => {
+    const m = await mixer("pending");
+    const name = "rack-jwt-bin";
+    scenarios.set(name, tickerScenarioPush("jwtbin", 3));
+    const state = tempDir("jwt-bin");
+    onTestFinished(() => state.remove());
+    const config = join(state.path, "fluxrig-rack.toml");
+    await writeFile(
+      config,
+      [
+        "[rack]",
+        `name = "${name}"`,
+        `state_dir = "${join(state.path, "state")}"`,
+        "[nats]",
+        `url = "${bus.nats.url}"`,
+        `creds = "${join(dir.path, "bootstrap.creds")}"`,
+      ].join("\n"),
+    );
+    await using proc = spawnBinary("fluxrig-rack", { args: ["--config", config] });
+    await proc.waitForJson({ msg: "bus: connected (with the bootstrap credential: hellos only)" });
+    await proc.waitForJson({ msg: "bus: connected (as this Rack, with its own credential)" });
+    await proc.waitForJson({ event: "enrollment_pending" });
+    await m.adopt(name);
+    await proc.waitForJson({ msg: "bus: the credential's grant changed; reconnecting to use it" });
+    await proc.waitForJson({ to: "active" });
+    await m.pushScenario(name, scenarios.get(name) as ScenarioPush);
+    await proc.waitForJson({ msg: "gears: scenario applied", scenario: "jwtbin" });
+    expect(await proc.stop()).toEqual({ code: 0, signal: null });
+    await m.flush();
+    expect(m.beats("stopping").filter((h) => h.name === name)).toHaveLength(1);
   });
 });

@@ -30,7 +30,9 @@ async function onRevocationPush(core: AgentCore, push: PassportPush): Promise<vo
   if (push.passport !== undefined && core.id.pin !== null) {
     try {
       if (verifyForRack(core, push.passport, true).status === "revoked") {
-        return revoke(core, `signed revocation pushed${push.reason ? `: ${push.reason}` : ""}`);
+        await revoke(core, `signed revocation pushed${push.reason ? `: ${push.reason}` : ""}`);
+        // Passive from now on: it still asks, at the slow pace, so a later adoption finds it.
+        return core.schedulePaced("rejected", "revoked");
       }
     } catch (error) {
       core.log.error(

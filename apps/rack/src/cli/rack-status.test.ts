@@ -2,9 +2,19 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { keyId, loadOrCreateKeyPair, writeStateFlux } from "@fluxrig/passport";
+import {
+  generateKeyPair,
+  keyId,
+  loadOrCreateKeyPair,
+  publicKeyToBase64url,
+  writeStateFlux,
+} from "@fluxrig/passport";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { issueUserJwt } from "../../../mixer/src/bus-auth/issue-jwt.js";
+import { jwtSigner } from "../../../mixer/src/bus-auth/jwt-codec.js";
+import { rackPermissions } from "../../../mixer/src/bus-auth/permissions.js";
 import { TestCluster, tamper } from "../../test/support/test-cluster.js";
+import { writeBusJwt } from "../bus/bus-credential.js";
 import { makePin, writePinFile } from "../identity/cluster-pin.js";
 import { statePaths } from "../identity/state-paths.js";
 import { collectStatus, formatStatus } from "./rack-status.js";
@@ -114,5 +124,34 @@ describe("rack status", () => {
     );
     const report = await collectStatus({ stateDir: dir, now: new Date() });
     expect(report.set_aside).toEqual(["state.flux.rejected-2025-01-01T00:00:00.000Z"]);
+  });
+
+  test("the bus credential: none, then bus.jwt with its expiry, grant size and whether it is still usable", async () => {
+    const { paths, keys } = await provision();
+    expect((await collectStatus({ stateDir: dir, now: new Date() })).bus_credential).toEqual({
+      present: false,
+    });
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const issued = issueUserJwt({
+      signer: jwtSigner(generateKeyPair().privateKey, "account"),
+      account: jwtSigner(generateKeyPair().privateKey, "account").nkey,
+      publicKey: publicKeyToBase64url(keys.publicKey),
+      name: "rack-1",
+      permissions: rackPermissions({ name: "rack-1", status: "pending" }),
+      ttlSeconds: 3600,
+      nowSeconds,
+    });
+    await writeBusJwt(paths.busJwt, issued.jwt);
+    const report = await collectStatus({ stateDir: dir, now: new Date() });
+    expect(report.bus_credential).toEqual({
+      present: true,
+      expires_at: new Date((nowSeconds + 3600) * 1000).toISOString(),
+      usable: true,
+      publish: 2,
+      subscribe: 2,
+    });
+    expect(formatStatus(report)).toMatch(/bus jwt\s+valid, expires .*, 2 publish \/ 2 subscribe subjects/);
+    const later = await collectStatus({ stateDir: dir, now: new Date((nowSeconds + 7200) * 1000) });
+    expect(formatStatus(later)).toMatch(/bus jwt\s+EXPIRED/);
   });
 });

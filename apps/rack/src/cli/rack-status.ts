@@ -15,6 +15,7 @@ import {
   renewalDueAt,
   verifyPassport,
 } from "@fluxrig/passport";
+import { decodeUserJwt, readBusJwt, usableJwt } from "../bus/bus-credential.js";
 import { makePin, readPinFile } from "../identity/cluster-pin.js";
 import { describeRefusal } from "../identity/passport-checks.js";
 import { statePaths } from "../identity/state-paths.js";
@@ -44,6 +45,10 @@ export interface RackStatusReport {
         expired?: boolean;
       } & Partial<PassportPayload>);
   scenario: { name: string; version: string } | null;
+  /** This Rack's own bus credential (bus.jwt, JWT bus mode): its expiry and grant sizes. */
+  bus_credential:
+    | { present: false; problem?: string }
+    | { present: true; expires_at: string | null; usable: boolean; publish: number; subscribe: number };
   set_aside: string[];
 }
 
@@ -67,6 +72,7 @@ export async function collectStatus(opts: CollectStatusOptions): Promise<RackSta
     cluster: { pinned: false },
     passport: { present: false },
     scenario: null,
+    bus_credential: { present: false },
     set_aside: [],
   };
   let rackKey: KeyObject | undefined;
@@ -97,10 +103,29 @@ export async function collectStatus(opts: CollectStatusOptions): Promise<RackSta
   await readPassport({ report, path: paths.stateFlux, clusterKey, rackKey, opts });
   const scenario = await readScenarioFile(paths.scenario);
   report.scenario = scenario ? { ...scenario.scenario } : null;
+  report.bus_credential = await readBusCredential(paths.busJwt, opts.now);
   report.set_aside = (await readdir(paths.dir).catch(() => [] as string[]))
     .filter((f) => /^state\.flux\.[a-z]+-/.test(f))
     .sort();
   return report;
+}
+
+async function readBusCredential(path: string, now: Date): Promise<RackStatusReport["bus_credential"]> {
+  try {
+    const stored = await readBusJwt(path);
+    if (stored.jwt === undefined)
+      return stored.why === "no bus.jwt" ? { present: false } : { present: false, problem: stored.why };
+    const facts = decodeUserJwt(stored.jwt);
+    return {
+      present: true,
+      expires_at: facts.expiresAt === undefined ? null : new Date(facts.expiresAt * 1000).toISOString(),
+      usable: usableJwt(stored.jwt, now),
+      publish: facts.grant.pub.length,
+      subscribe: facts.grant.sub.length,
+    };
+  } catch (error) {
+    return { present: false, problem: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 async function readPassport(ctx: {
@@ -185,6 +210,12 @@ export function formatStatus(report: RackStatusReport): string {
   }
   lines.push(
     `scenario    ${report.scenario ? `${report.scenario.name} v${report.scenario.version}` : "none"}`,
+  );
+  const bus = report.bus_credential;
+  lines.push(
+    bus.present
+      ? `bus jwt     ${bus.usable ? "valid" : "EXPIRED (or expiring within 30 s)"}, expires ${bus.expires_at ?? "never"}, ${bus.publish} publish / ${bus.subscribe} subscribe subjects`
+      : `bus jwt     none${bus.problem ? ` (${bus.problem})` : ""}`,
   );
   if (report.set_aside.length > 0) lines.push(`set aside   ${report.set_aside.join(", ")}`);
   lines.push(`verdict     ${report.verdict}`);

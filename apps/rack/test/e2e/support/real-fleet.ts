@@ -215,12 +215,14 @@ export function tickerScenario(name: string, racks: readonly string[], interval 
 /** Heartbeats of one Rack as they cross the bus, decoded: what the Rack really said. */
 export class HeartbeatTap {
   readonly beats: Heartbeat[] = [];
+  #flush: () => Promise<void> = async () => undefined;
 
   private constructor() {}
 
   static async open(h: MixerHarness, name: string): Promise<HeartbeatTap> {
     const tap = new HeartbeatTap();
     const nc = await h.client();
+    tap.#flush = () => nc.flush();
     const sub = nc.subscribe(heartbeatSubject(name));
     void (async () => {
       for await (const msg of sub) {
@@ -230,6 +232,11 @@ export class HeartbeatTap {
     })();
     await nc.flush();
     return tap;
+  }
+
+  /** A round trip to the server: every heartbeat published before now has been received. */
+  async flush(): Promise<void> {
+    await this.#flush();
   }
 
   with(status: Heartbeat["status"]): Heartbeat[] {
