@@ -15,11 +15,6 @@ import { bootstrapUser, credsFileText } from "./bus-auth/service-users.js";
 import { fleetAccountJwt, operatorJwt, systemAccountJwt } from "./bus-auth/trust-chain.js";
 import { MixerError } from "./runtime/errors.js";
 
-/**
- * The fleet account JWT the running Mixer last pushed (with its current revocations), under `<data_dir>/bus/`.
- * The Mixer rewrites it on every push; nats-config preloads it so a fresh or restarted server starts from it.
- */
-
 /** How long the bootstrap user's JWT lives: a year. Re-running nats-config issues a fresh one for the same key. */
 export const BOOTSTRAP_TTL_SECONDS = 365 * 86_400;
 
