@@ -439,7 +439,14 @@ class RackAgent implements Rack, AgentCore {
         if (err) return;
         void this.enqueue(kind, async () => {
           const signature = msg.headers?.get(CONTROL_SIGNATURE_HEADER);
-          if (!this.gate.accept(kind, this.id.pin?.publicKey, msg.data, signature)) return;
+          const pin = this.id.pin?.publicKey;
+          if (!this.gate.accept(kind, pin, msg.data, signature)) {
+            // With no Cluster Key pinned yet (a rebuilt machine whose name was just handed to it) a push cannot be
+            // checked, but it can still be a hint: the hello it prompts is answered with a reply the Rack can check.
+            if (pin === undefined && kind === "passport push")
+              this.scheduleHello(jitter(250, 0.5), "unchecked push");
+            return;
+          }
           await handler(this, msg.data);
         });
       },

@@ -145,7 +145,9 @@ export async function applyReply(core: AgentCore, reply: HelloReply): Promise<vo
       core.scenario = undefined;
       await removeScenarioFile(core.deps.paths.scenario);
       await core.move({ type: "name_taken", reason: decision.reason });
-      return core.schedulePaced("rejected", "name taken");
+      // The refused pace, not the rejected one: an operator who replaces the old machine wants this one up soon, and
+      // on a JWT bus this Rack hears nothing until its next hello.
+      return core.schedulePaced("refused", "name taken");
     case "passport_refused":
       await dropPassport(core, "refused", decision.reason);
       await core.move({ type: "passport_lost", reason: decision.reason });
