@@ -68,7 +68,8 @@ export class MixerHarness {
     try {
       const dataDir = join(dir.path, "data");
       const jwtBus = opts.auth === "jwt" ? await runNatsConfig(dir.path, dataDir) : undefined;
-      nats = await startNatsServer(jwtBus === undefined ? {} : { extraConfig: jwtBus.config });
+      // In jwt mode the monitoring port is on: tests ask connz who is connected as which user.
+      nats = await startNatsServer(jwtBus === undefined ? {} : { extraConfig: jwtBus.config, monitor: true });
       const apiPort = await freePort();
       const h = new MixerHarness(
         nats,

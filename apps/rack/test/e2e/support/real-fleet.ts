@@ -38,8 +38,9 @@ export interface SpawnRackOptions {
 }
 
 /**
- * Starts a real fluxrig-rack configured only by environment: NATS of the harness, OTLP to the Mixer's receiver
- * with the test token, 300 ms exports, and the Mixer's heartbeat interval until its first hello reply.
+ * Starts a real fluxrig-rack configured only by environment: NATS of the harness (with the bootstrap creds on a JWT
+ * bus), OTLP to the Mixer's receiver with the test token, 300 ms exports, and the Mixer's heartbeat interval until its
+ * first hello reply.
  */
 export function spawnRack(h: MixerHarness, opts: SpawnRackOptions): SpawnedProcess {
   return spawnBinary("fluxrig-rack", {
@@ -53,6 +54,8 @@ export function spawnRack(h: MixerHarness, opts: SpawnRackOptions): SpawnedProce
       FLUXRIG_TELEMETRY_OTLP_ENDPOINT: `${h.apiUrl}/v1/metrics`,
       FLUXRIG_TELEMETRY_AUTH_TOKEN: TEST_TOKEN,
       FLUXRIG_TELEMETRY_EXPORT_INTERVAL: "300ms",
+      // On a JWT bus a new Rack starts with the shared bootstrap credential, as the lab's and compose's do.
+      ...(h.auth === "jwt" ? { FLUXRIG_NATS_CREDS: h.bootstrapCreds } : {}),
       ...opts.env,
     },
   });
