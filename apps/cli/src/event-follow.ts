@@ -33,8 +33,35 @@ export interface FollowOptions {
 /** Why a connection ended, for the notice. */
 class StreamEnded extends Error {}
 
+/** A failure of our own handling (printing, a malformed event): reconnecting would only repeat it. */
+class HandlerFailed {
+  constructor(readonly cause: unknown) {}
+}
+
+async function handle(fn: () => void | Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    throw new HandlerFailed(err);
+  }
+}
+
+function parseEvent(data: string): AuditEvent {
+  try {
+    return JSON.parse(data) as AuditEvent;
+  } catch {
+    // Not worth a reconnect: the same event would come again.
+    throw new HandlerFailed(
+      new CliError("bad_response", `the event stream sent an event that is not JSON: ${data.slice(0, 80)}`, {
+        exitCode: EXIT.refused,
+      }),
+    );
+  }
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
     const timer = setTimeout(done, ms);
     signal.addEventListener("abort", done, { once: true });
     function done() {
@@ -90,11 +117,14 @@ export async function followEvents(opts: FollowOptions): Promise<void> {
       down = undefined;
       if (!opened) {
         opened = true;
-        await opts.onOpen?.();
+        await handle(async () => opts.onOpen?.());
       }
       const parser = new SseParser();
       const decoder = new TextDecoder();
       const reader = res.body!.getReader();
+      // Whatever ends the connection (Ctrl-C, the idle watchdog) also ends a read waiting on it.
+      const cancel = () => void reader.cancel().catch(() => undefined);
+      connection.signal.addEventListener("abort", cancel, { once: true });
       let idle: NodeJS.Timeout | undefined;
       const arm = () => {
         clearTimeout(idle);
@@ -107,7 +137,10 @@ export async function followEvents(opts: FollowOptions): Promise<void> {
           if (done) throw new StreamEnded("the Mixer closed the stream");
           arm();
           for (const message of parser.push(decoder.decode(value, { stream: true }))) {
-            if (message.event === "audit") await opts.onEvent(JSON.parse(message.data) as AuditEvent);
+            if (message.event === "audit") {
+              const event = parseEvent(message.data);
+              await handle(() => opts.onEvent(event));
+            }
             // Only once the event is handed out does its id count as received.
             lastEventId = message.id;
           }
@@ -119,9 +152,11 @@ export async function followEvents(opts: FollowOptions): Promise<void> {
         }
       } finally {
         clearTimeout(idle);
+        connection.signal.removeEventListener("abort", cancel);
         await reader.cancel().catch(() => undefined);
       }
     } catch (err) {
+      if (err instanceof HandlerFailed) throw err.cause;
       if (signal.aborted) break;
       const cause = connection.signal.reason instanceof StreamEnded ? connection.signal.reason : err;
       if (!retryable(cause)) throw cause;
