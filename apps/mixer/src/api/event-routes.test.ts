@@ -1,5 +1,7 @@
 // The event stream's framing and cursor handling, over a scripted follow (the real one is tested against a Mixer in
 // test/event-stream.int.test.ts).
+
+import { waitFor } from "@fluxrig/testkit";
 import type { AuditEventView } from "@fluxrig/wire";
 import { describe, expect, test } from "vitest";
 import { authed, buildTestApi } from "../../test/support/test-api.js";
@@ -22,13 +24,19 @@ function view(seq: number): AuditEventView {
   };
 }
 
-/** An audit service whose follow answers `batches` in turn ([] = nothing within the wait), then ends. */
-function scriptedAudit(batches: AuditEventView[][]) {
-  const seen: { queries: FollowQuery[]; waits: number[]; closed: number } = {
+/**
+ * An audit service whose follow answers `batches` in turn ([] = nothing within the wait), then ends; with `endless`
+ * it never runs out (a big backlog). `end` ends it from the Mixer's side, as a stop does.
+ */
+function scriptedAudit(batches: AuditEventView[][], opts: { endless?: boolean } = {}) {
+  const ended = new AbortController();
+  const seen: { queries: FollowQuery[]; waits: number[]; closed: number; end: () => void } = {
     queries: [],
     waits: [],
     closed: 0,
+    end: () => ended.abort(),
   };
+  let seq = 100;
   const audit: AuditOperations = {
     list: async () => [],
     verify: async () => ({ ok: true, count: 0 }),
@@ -37,8 +45,11 @@ function scriptedAudit(batches: AuditEventView[][]) {
       seen.queries.push(query);
       return {
         after: query.afterSeq ?? 7,
+        signal: ended.signal,
         next: async (waitMs) => {
           seen.waits.push(waitMs);
+          if (ended.signal.aborted) return null;
+          if (opts.endless) return Array.from({ length: 100 }, () => view(++seq));
           return batches.shift() ?? null;
         },
         close: () => {
@@ -90,5 +101,18 @@ describe("GET /api/v1/events/stream", () => {
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("malformed");
     expect(seen.queries).toHaveLength(2);
+  });
+
+  test("a Mixer-side end cuts a stream whose client stops reading, instead of waiting on its writes", async () => {
+    const { audit, seen } = scriptedAudit([], { endless: true });
+    const { app } = buildTestApi({ audit });
+    const res = await app.request("/api/v1/events/stream", authed());
+    const reader = res.body!.getReader();
+    await reader.read();
+    // The client reads no more: the route's writes now wait on it. The Mixer ends the follow; the route lets go
+    // without the client reading another byte.
+    seen.end();
+    await waitFor(() => seen.closed > 0, { timeoutMs: 5_000, message: "the route to close the follow" });
+    await reader.cancel();
   });
 });

@@ -89,6 +89,9 @@ export function eventRoutes(app: ApiApp, kit: RouteKit, audit: AuditOperations):
     c.header("X-Accel-Buffering", "no");
     const response = streamSSE(c, async (stream) => {
       stream.onAbort(() => follow.close());
+      // Ended by the Mixer (stopping, or this client too slow to keep up): a write waiting on a client that does not
+      // read must not hold the Mixer's stop. The client resumes from the last whole message it received.
+      follow.signal.addEventListener("abort", () => stream.abort(), { once: true });
       try {
         // The cursor first: it sends the headers now, and a client that drops before any event resumes from it.
         await stream.write(`id: ${follow.after}\n\n`);

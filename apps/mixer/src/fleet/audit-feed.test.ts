@@ -100,6 +100,7 @@ describe("AuditFeed", () => {
     await feed.close();
     expect(await waiting).toBeNull();
     expect(sub.ended).toBe("stopping");
+    expect(sub.signal.aborted).toBe(true);
     await expect(feed.subscribe()).rejects.toMatchObject({ code: "unavailable" });
   });
 

@@ -36,6 +36,8 @@ export interface FeedSubscription {
   readonly startSeq: number;
   /** Why it ended, once it has. */
   readonly ended: FeedEnd | undefined;
+  /** Aborted when it ends, for whatever reason: a writer blocked on a slow client can stop waiting. */
+  readonly signal: AbortSignal;
   /** The events waiting, or those that arrive within `waitMs`; [] when none did; null once ended. */
   take(waitMs: number): Promise<AuditEvent[] | null>;
   close(): void;
@@ -44,10 +46,15 @@ export interface FeedSubscription {
 class Subscriber implements FeedSubscription {
   startSeq = 0;
   ended: FeedEnd | undefined;
+  readonly #ended = new AbortController();
   #queue: AuditEvent[] = [];
   #wake: (() => void) | undefined;
 
   constructor(private readonly onClose: (s: Subscriber) => void) {}
+
+  get signal(): AbortSignal {
+    return this.#ended.signal;
+  }
 
   get queued(): number {
     return this.#queue.length;
@@ -63,6 +70,7 @@ class Subscriber implements FeedSubscription {
     this.ended = why;
     this.#queue = [];
     this.#wake?.();
+    this.#ended.abort(why);
   }
 
   async take(waitMs: number): Promise<AuditEvent[] | null> {

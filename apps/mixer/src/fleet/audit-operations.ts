@@ -149,6 +149,10 @@ class Follower implements AuditFollow {
     }
   }
 
+  get signal(): AbortSignal {
+    return this.#o.sub.signal;
+  }
+
   close(): void {
     this.#o.sub.close();
   }

@@ -79,5 +79,7 @@ export interface AuditFollow {
    * for a keep-alive); null once it has ended (closed, the Mixer stopping, or this follower fell too far behind).
    */
   next(waitMs: number): Promise<AuditEventView[] | null>;
+  /** Aborted once it has ended (the Mixer stopping, the client too slow, or closed). */
+  readonly signal: AbortSignal;
   close(): void;
 }

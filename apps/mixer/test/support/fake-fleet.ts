@@ -251,6 +251,7 @@ export class FakeFleet {
       let events: AuditEventView[] | null = await this.audit.list({ ...q, limit: 100 });
       return {
         after: q.afterSeq ?? 0,
+        signal: new AbortController().signal,
         next: async () => {
           const out = events;
           events = null;
