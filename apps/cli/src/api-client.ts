@@ -142,6 +142,66 @@ export class ApiClient {
     return this.#answer<T>({ res, text, requestId });
   }
 
+  /**
+   * Opens a long-lived `text/event-stream` GET. The timeout covers connecting and the response headers only; the
+   * body is read for as long as the stream lasts, until `signal` aborts it. A non-200 answer throws the same
+   * {@link CliError} any request would.
+   *
+   * @example
+   * const res = await api.openStream({ path: "/api/v1/events/stream", headers: { "last-event-id": "12" } }, signal);
+   */
+  async openStream(
+    req: { path: string; query?: Query | undefined; headers?: Record<string, string> },
+    signal: AbortSignal,
+  ): Promise<Response> {
+    const url = this.#url({ method: "GET", ...req });
+    const requestId = randomUUID();
+    const headers: Record<string, string> = {
+      accept: "text/event-stream",
+      "user-agent": this.#o.userAgent,
+      "x-request-id": requestId,
+      ...req.headers,
+    };
+    if (this.#o.token !== undefined) headers.authorization = `Bearer ${this.#o.token}`;
+    const abort = new AbortController();
+    const onAbort = () => abort.abort(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    // Like AbortSignal.timeout, but cancelled once the headers are in, so it cannot cut the stream later.
+    const timer = setTimeout(
+      () => abort.abort(new DOMException("no response headers in time", "TimeoutError")),
+      this.#o.timeoutMs,
+    );
+    let res: Response;
+    try {
+      res = await this.#o.fetch(url, { method: "GET", headers, signal: abort.signal, redirect: "manual" });
+    } catch (err) {
+      signal.removeEventListener("abort", onAbort);
+      throw this.#networkError(abort.signal.reason instanceof DOMException ? abort.signal.reason : err);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (res.status === 200 && res.body !== null) {
+      if (!(res.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
+        await res.body.cancel().catch(() => undefined);
+        throw new CliError(
+          "bad_response",
+          `${this.#o.baseUrl} did not answer with an event stream; is this a fluxrig Mixer new enough for it?`,
+          { exitCode: EXIT.unreachable },
+        );
+      }
+      return res;
+    }
+    signal.removeEventListener("abort", onAbort);
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      throw this.#networkError(err);
+    }
+    return this.#answer<never>({ res, text, requestId });
+  }
+
   #url(req: ApiRequest): string {
     const url = new URL(`${this.#o.baseUrl}${req.path}`);
     for (const [k, v] of Object.entries(req.query ?? {})) {

@@ -26,6 +26,11 @@ export interface CliDeps {
   homeDir: string;
   /** The login name: the default actor for the audit log. */
   username?: string | undefined;
+  /**
+   * Calls `listener` on Ctrl-C (SIGINT) or SIGTERM; returns the unsubscribe. Only commands that run until stopped
+   * (`events --follow`, `racks list --watch`) listen; without it they run until their stream ends.
+   */
+  onInterrupt?: (listener: () => void) => () => void;
   /** Asks a yes/no question on the terminal; the default reads a line from stdin. */
   confirm?: (question: string) => Promise<boolean>;
 }
@@ -98,6 +103,16 @@ export class CliContext {
       userAgent: `fluxrig-cli/${CLI_VERSION}`,
       tokenHint,
     });
+  }
+
+  /**
+   * A signal that aborts on Ctrl-C, for a command that runs until stopped; `dispose` stops listening. Being stopped
+   * that way is the normal end of such a command: exit 0.
+   */
+  interruptSignal(): { signal: AbortSignal; dispose: () => void } {
+    const controller = new AbortController();
+    const off = this.deps.onInterrupt?.(() => controller.abort()) ?? (() => {});
+    return { signal: controller.signal, dispose: off };
   }
 
   /** A yes/no question on stderr; only "y" or "yes" is yes. */

@@ -24,6 +24,8 @@ export interface Column<T> {
   header: string;
   value: (row: T) => string;
   align?: "left" | "right";
+  /** The least width, so rows rendered one at a time (a followed stream) still line up. */
+  minWidth?: number;
 }
 
 /**
@@ -40,7 +42,7 @@ export function renderTable<T>(
 ): string {
   const cells = rows.map((row) => columns.map((c) => c.value(row).replace(/\s*\n\s*/g, " ")));
   const widths = columns.map((c, i) =>
-    Math.max(visibleWidth(c.header), ...cells.map((r) => visibleWidth(r[i] ?? ""))),
+    Math.max(c.minWidth ?? 0, visibleWidth(c.header), ...cells.map((r) => visibleWidth(r[i] ?? ""))),
   );
   const line = (values: readonly string[], style: (s: string) => string = (s) => s) =>
     values

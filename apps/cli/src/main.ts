@@ -33,6 +33,14 @@ const code = await runCli(process.argv.slice(2), {
   now: () => new Date(),
   homeDir: homedir(),
   username: loginName(),
+  onInterrupt: (listener) => {
+    process.on("SIGINT", listener);
+    process.on("SIGTERM", listener);
+    return () => {
+      process.off("SIGINT", listener);
+      process.off("SIGTERM", listener);
+    };
+  },
 });
 
 // Node's fetch keeps an idle keep-alive socket and its timers for a while after the last answer; a CLI that is

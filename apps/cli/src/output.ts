@@ -49,6 +49,11 @@ export class Output {
     this.#stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 
+  /** A value as one line of JSON on stdout (a followed stream: one object per line). */
+  jsonLine(value: unknown): void {
+    this.#stdout.write(`${JSON.stringify(value)}\n`);
+  }
+
   /** A side remark on stderr (hints, "no Racks"), so stdout stays parseable. */
   note(text: string): void {
     this.#stderr.write(`${text}\n`);

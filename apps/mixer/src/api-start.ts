@@ -39,5 +39,13 @@ export async function startApi(opts: {
     listen: config.api.listen,
     logger: opts.logger.child({ component: "api" }),
   });
-  return { url: server.url, close: () => server.close() };
+  return {
+    url: server.url,
+    // Open event streams never finish on their own: stop accepting, end them, then wait for the rest to drain.
+    close: async () => {
+      const closed = server.close();
+      await opts.services.audit.stopFollowing();
+      await closed;
+    },
+  };
 }

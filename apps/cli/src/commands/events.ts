@@ -1,4 +1,5 @@
-// `fluxrig events`: the audit log of decisions (filtered by Rack and time), and `events verify` of its hash chain.
+// `fluxrig events`: the audit log of decisions (filtered by Rack and time, or followed live), and `events verify` of
+// its hash chain.
 import { type Command, Option } from "commander";
 import type { AuditEventPage, AuditVerifyResult } from "../api-types.js";
 import { parseLimit, parseRef, parseSeq } from "../arg-parsers.js";
@@ -6,9 +7,10 @@ import type { CliContext } from "../cli-context.js";
 import { CliError, usageError } from "../cli-error.js";
 import { jsonOption, withExamples } from "../command-kit.js";
 import { DurationSyntaxError, parseSince } from "../durations.js";
+import { followEvents } from "../event-follow.js";
 import { EXIT } from "../exit-codes.js";
 import { followPages } from "../paging.js";
-import { eventTable } from "../views/event-views.js";
+import { eventFollowHeader, eventFollowRow, eventTable } from "../views/event-views.js";
 
 interface EventOptions {
   rack?: string;
@@ -16,6 +18,7 @@ interface EventOptions {
   since?: string;
   limit?: number;
   all?: boolean;
+  follow?: boolean;
   json?: boolean;
 }
 
@@ -26,6 +29,32 @@ function sinceParam(text: string | undefined, now: Date): string | undefined {
   } catch (err) {
     if (err instanceof DurationSyntaxError) throw usageError(`--since: ${err.message}`);
     throw err;
+  }
+}
+
+/** `events --follow`: the stream, printed as it comes, until Ctrl-C (exit 0) or a refusal. */
+async function followLog(ctx: CliContext, command: Command, opts: EventOptions): Promise<void> {
+  if (opts.all || opts.limit !== undefined) {
+    throw usageError("--follow streams the log; --all and --limit page it: give one or the other");
+  }
+  const api = await ctx.api(command);
+  const { signal, dispose } = ctx.interruptSignal();
+  try {
+    await followEvents({
+      api,
+      query: { rack: opts.rack, since: sinceParam(opts.since, ctx.now()), after: opts.after },
+      signal,
+      onOpen: () => {
+        if (!opts.json) ctx.out.print(eventFollowHeader(ctx.out.c));
+      },
+      onEvent: (event) => {
+        if (opts.json) ctx.out.jsonLine(event);
+        else ctx.out.print(eventFollowRow(event, ctx.out.c, ctx.now()));
+      },
+      onNotice: (text) => ctx.out.note(text),
+    });
+  } finally {
+    dispose();
   }
 }
 
@@ -49,8 +78,13 @@ export function registerEvents(program: Command, ctx: CliContext): void {
       new Option("--after <seq>", "only events after this seq (the `next` of a page)").argParser(parseSeq),
     )
     .option("--all", "fetch every page, not just the first")
-    .addOption(jsonOption())
+    .option(
+      "--follow",
+      "keep printing events as they happen (after --after, from --since, else from now); Ctrl-C ends it",
+    )
+    .addOption(jsonOption("print the API's JSON body; with --follow one event per line"))
     .action(async (opts: EventOptions, command: Command) => {
+      if (opts.follow) return followLog(ctx, command, opts);
       const query = {
         rack: opts.rack,
         since: sinceParam(opts.since, ctx.now()),
@@ -72,6 +106,8 @@ export function registerEvents(program: Command, ctx: CliContext): void {
     "events --rack rack-nyc-01 --since 2h",
     "events --since 2025-06-01T00:00:00Z --all --json",
     "events list --after 120 --limit 50",
+    "events --follow",
+    "events --follow --rack rack-nyc-01 --since 1h --json",
   ]);
   withExamples(events, ["events --since 1h", "events verify"]);
 

@@ -3,6 +3,7 @@ import { RACK_STATUSES } from "@fluxrig/wire";
 import { type Command, Option } from "commander";
 import type { ApiClient } from "../api-client.js";
 import type {
+  AuditEvent,
   BulkAdoptResult,
   NameConflict,
   Rack,
@@ -21,14 +22,17 @@ import {
 import type { CliContext } from "../cli-context.js";
 import { CliError, usageError } from "../cli-error.js";
 import { jsonOption, reasonOption, withExamples } from "../command-kit.js";
+import { followEvents } from "../event-follow.js";
 import { EXIT } from "../exit-codes.js";
 import { followPages } from "../paging.js";
 import {
   bulkAdoptText,
   changedLine,
   conflictTable,
+  rackChangeLine,
   rackDetail,
   rackHints,
+  rackStatusAfter,
   rackTable,
   replacedText,
 } from "../views/rack-views.js";
@@ -42,6 +46,7 @@ interface ListOptions {
   prefix?: string;
   limit?: number;
   all?: boolean;
+  watch?: boolean;
   json?: boolean;
 }
 
@@ -50,6 +55,43 @@ async function listRacks(api: ApiClient, opts: ListOptions): Promise<RackPage> {
   const first = await api.get<RackPage>("/api/v1/racks", query);
   if (!opts.all) return first;
   return followPages(first, (after) => api.get<RackPage>("/api/v1/racks", { ...query, after }));
+}
+
+/**
+ * `racks list --watch`: the stream is opened first (from now), then the list is read and printed, then each change.
+ * A change made between the two shows in the list and again as a line: repeated, never missed.
+ */
+async function watchRacks(ctx: CliContext, command: Command, opts: ListOptions): Promise<void> {
+  const api = await ctx.api(command);
+  const { signal, dispose } = ctx.interruptSignal();
+  const shown = (event: AuditEvent): boolean => {
+    const after = rackStatusAfter(event);
+    if (after === undefined || event.name === null) return false;
+    if (opts.prefix !== undefined && !event.name.startsWith(opts.prefix)) return false;
+    return opts.status === undefined || after === opts.status || event.from_status === opts.status;
+  };
+  try {
+    await followEvents({
+      api,
+      query: {},
+      signal,
+      onOpen: async () => {
+        const page = await listRacks(api, opts);
+        if (opts.json) return ctx.out.jsonLine(page);
+        if (page.items.length === 0) ctx.out.note("no Racks match (yet); watching");
+        else ctx.out.print(rackTable(page.items, ctx.out.c, ctx.now()));
+        if (page.next !== null) ctx.out.note(`more Racks after ${page.next}: add --all, or raise --limit`);
+      },
+      onEvent: (event) => {
+        if (!shown(event)) return;
+        if (opts.json) ctx.out.jsonLine(event);
+        else ctx.out.print(rackChangeLine(event, ctx.out.c));
+      },
+      onNotice: (text) => ctx.out.note(text),
+    });
+  } finally {
+    dispose();
+  }
 }
 
 function registerList(racks: Command, ctx: CliContext): void {
@@ -62,8 +104,10 @@ function registerList(racks: Command, ctx: CliContext): void {
     )
     .addOption(new Option("--limit <n>", "page size, 1..1000 (default 100)").argParser(parseLimit))
     .option("--all", "fetch every page, not just the first")
-    .addOption(jsonOption())
+    .option("--watch", "after the list, print a line per change (enrolled, status, removed) until Ctrl-C")
+    .addOption(jsonOption("print the API's JSON body; with --watch the page, then one event per line"))
     .action(async (opts: ListOptions, command: Command) => {
+      if (opts.watch) return watchRacks(ctx, command, opts);
       const page = await listRacks(await ctx.api(command), opts);
       if (opts.json) return ctx.out.json(page);
       if (page.items.length === 0) ctx.out.note("no Racks match");
@@ -77,6 +121,8 @@ function registerList(racks: Command, ctx: CliContext): void {
     "racks list --status pending",
     "racks list --prefix rack-nyc- --all",
     "racks list --json | jq -r '.items[].name'",
+    "racks list --watch",
+    "racks list --watch --prefix rack-nyc- --json",
   ]);
 }
 

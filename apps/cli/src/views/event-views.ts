@@ -1,6 +1,6 @@
 // How the audit log looks: one row per decision, oldest first.
 import type { AuditEvent } from "../api-types.js";
-import { renderTable } from "../columns.js";
+import { type Column, renderTable } from "../columns.js";
 import type { Colors } from "../output.js";
 import { formatTimestamp } from "../relative-time.js";
 
@@ -22,19 +22,31 @@ export function eventWhat(e: Pick<AuditEvent, "kind" | "from_status" | "to_statu
   return `${e.kind} ${e.from_status === null ? "" : `${e.from_status} `}-> ${e.to_status}`;
 }
 
+/** The `events` columns; `follow` gives them least widths, as rows of a followed stream are rendered one by one. */
+function eventColumns(c: Colors, now: Date, follow: boolean): Column<AuditEvent>[] {
+  const w = (width: number) => (follow ? { minWidth: width } : {});
+  return [
+    { header: "SEQ", value: (e) => String(e.seq), align: "right", ...w(6) },
+    { header: "AT", value: (e) => formatTimestamp(e.at, now), ...w(32) },
+    { header: "RACK", value: (e) => e.name ?? "-", ...w(16) },
+    { header: "EVENT", value: (e) => eventWhat(e), ...w(30) },
+    { header: "CAUSE", value: (e) => e.cause, ...w(10) },
+    { header: "ACTOR", value: (e) => e.actor, ...w(12) },
+    { header: "DETAILS", value: (e) => c.dim(detailsText(e.details)) },
+  ];
+}
+
 /** The `events` table. */
 export function eventTable(events: readonly AuditEvent[], c: Colors, now: Date): string {
-  return renderTable(
-    events,
-    [
-      { header: "SEQ", value: (e) => String(e.seq), align: "right" },
-      { header: "AT", value: (e) => formatTimestamp(e.at, now) },
-      { header: "RACK", value: (e) => e.name ?? "-" },
-      { header: "EVENT", value: (e) => eventWhat(e) },
-      { header: "CAUSE", value: (e) => e.cause },
-      { header: "ACTOR", value: (e) => e.actor },
-      { header: "DETAILS", value: (e) => c.dim(detailsText(e.details)) },
-    ],
-    c.dim,
-  );
+  return renderTable(events, eventColumns(c, now, false), c.dim);
+}
+
+/** `events --follow`: the table's header line, printed once. */
+export function eventFollowHeader(c: Colors): string {
+  return renderTable([], eventColumns(c, new Date(0), true), c.dim);
+}
+
+/** `events --follow`: one event as a row of the `events` table, aligned with {@link eventFollowHeader}. */
+export function eventFollowRow(event: AuditEvent, c: Colors, now: Date): string {
+  return renderTable([event], eventColumns(c, now, true)).split("\n")[1] ?? "";
 }

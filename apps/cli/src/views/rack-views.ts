@@ -1,5 +1,5 @@
 // How Racks look in a terminal: the list table, the detail page with its evidence, conflicts, bulk results.
-import type { BulkAdoptResult, NameConflict, Rack, RackReplaced } from "../api-types.js";
+import type { AuditEvent, BulkAdoptResult, NameConflict, Rack, RackReplaced } from "../api-types.js";
 import { renderFields, renderTable } from "../columns.js";
 import type { Colors } from "../output.js";
 import { formatRelative, formatTimestamp } from "../relative-time.js";
@@ -162,4 +162,32 @@ export function replacedText(r: RackReplaced, c: Colors, now: Date): string {
       c.dim,
     ),
   ].join("\n");
+}
+
+/** The audit event kinds that change a Rack as `racks list` shows it (a replace writes all three). */
+const RACK_CHANGE_KINDS: ReadonlySet<string> = new Set(["rack_enrolled", "status_changed", "rack_deleted"]);
+
+/** The status a Rack has after `event`, or undefined when the event does not change a listed Rack. */
+export function rackStatusAfter(event: AuditEvent): string | undefined {
+  if (!RACK_CHANGE_KINDS.has(event.kind) || event.name === null) return undefined;
+  return event.kind === "rack_deleted" ? "removed" : (event.to_status ?? undefined);
+}
+
+/**
+ * `racks list --watch`: one line per change, like `kubectl get -w`:
+ * "2025-06-01T12:00:01Z  rack-nyc-01  active  pending -> active, operator by api:alice".
+ */
+export function rackChangeLine(event: AuditEvent, c: Colors): string {
+  const status = rackStatusAfter(event) ?? "-";
+  const by = `${event.cause} by ${event.actor}`;
+  const what =
+    event.kind === "rack_enrolled"
+      ? `enrolled${event.cause === "replaced" ? " with a new key" : ""}, ${by}`
+      : event.kind === "rack_deleted"
+        ? `removed${event.from_status === null ? "" : ` (was ${event.from_status})`}, ${by}`
+        : `${event.from_status ?? "?"} -> ${status}, ${by}`;
+  const at = event.at.replace(/\.\d{3}Z$/, "Z");
+  const name = c.bold((event.name ?? "-").padEnd(20));
+  const shown = status === "removed" ? c.red(status) : styleStatus(status, c);
+  return `${c.dim(at)}  ${name}  ${shown}${" ".repeat(Math.max(1, 10 - status.length))}${what}`;
 }

@@ -49,7 +49,11 @@ export interface ApiRouteSpec<
   query?: QS;
   body?: BodySpec;
   rawBody?: RawBodySpec;
-  response: { schema: R; description: string; mediaType?: "application/json" | "text/html" | "text/plain" };
+  response: {
+    schema: R;
+    description: string;
+    mediaType?: "application/json" | "text/html" | "text/plain" | "text/event-stream";
+  };
   /** Codes the operations behind the route may refuse with; the HTTP layer's own codes are added for you. */
   errors?: readonly WireErrorCode[];
   /** Statuses that differ from `WIRE_ERROR_HTTP_STATUS` for this route only (the handler throws with them). */

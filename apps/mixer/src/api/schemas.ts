@@ -62,6 +62,14 @@ export const EventQuery = z.strictObject({
     .optional()
     .describe("The `next` of the previous page"),
 });
+/** The event stream's filters: those of the event list, without paging; `after` is where to resume. */
+export const EventStreamQuery = z.strictObject({
+  rack: EventQuery.shape.rack,
+  since: EventQuery.shape.since,
+  after: EventQuery.shape.after.describe(
+    "Start after this seq (the `id` of the last message received); the `Last-Event-ID` header wins over it",
+  ),
+});
 
 // ---- request bodies ---------------------------------------------------------------------------------------
 

@@ -53,5 +53,33 @@ export interface ScenarioOperations {
 
 export interface AuditOperations {
   list(query: { rack?: string; since?: Date; limit: number; afterSeq?: number }): Promise<AuditEventView[]>;
+  /**
+   * Events as they are committed, after a cursor: `afterSeq` if given, else from `since` on, else from now.
+   * Throws OperationError(not_found) for an unknown `rack`, OperationError(unavailable) when the Mixer is stopping
+   * or already serves its most streams.
+   */
+  follow(query: FollowQuery): Promise<AuditFollow>;
+  /** Ends every follow and refuses new ones (the Mixer is stopping); resolves once no read is in flight. */
+  stopFollowing(): Promise<void>;
   verify(): Promise<AuditVerifyResult>;
+}
+
+export interface FollowQuery {
+  rack?: string;
+  since?: Date;
+  afterSeq?: number;
+}
+
+/** One follower of the audit log: the backlog after its cursor, then live events, in seq order, none twice. */
+export interface AuditFollow {
+  /** The cursor it started after (a client that reconnects before any event resumes from here). */
+  readonly after: number;
+  /**
+   * The next events: backlog pages first, then live ones as they commit. [] when none came within `waitMs` (time
+   * for a keep-alive); null once it has ended (closed, the Mixer stopping, or this follower fell too far behind).
+   */
+  next(waitMs: number): Promise<AuditEventView[] | null>;
+  /** Aborted once it has ended (the Mixer stopping, the client too slow, or closed). */
+  readonly signal: AbortSignal;
+  close(): void;
 }

@@ -245,6 +245,24 @@ export class FakeFleet {
         auditEvent(first + i),
       );
     },
+    follow: async (q) => {
+      this.#call("audit.follow", q);
+      // The backlog after the cursor (as list gives it), then an end: enough for the route's framing.
+      let events: AuditEventView[] | null = await this.audit.list({ ...q, limit: 100 });
+      return {
+        after: q.afterSeq ?? 0,
+        signal: new AbortController().signal,
+        next: async () => {
+          const out = events;
+          events = null;
+          return out;
+        },
+        close: () => this.#call("audit.follow.close"),
+      };
+    },
+    stopFollowing: async () => {
+      this.#call("audit.stopFollowing");
+    },
     verify: async () => {
       this.#call("audit.verify");
       return { ok: true, count: 5 };
