@@ -150,7 +150,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
   });
   busLinkUp = () => !nc.isClosed() && !presence.tracker.blind;
   const racks = new RackOperationsService({ db, lifecycle, directory, presence: presence.tracker, clock });
-  const audit = new AuditOperationsService(db, racks);
+  const audit = new AuditOperationsService(db, racks, { logger: logger.child({ component: "audit-feed" }) });
 
   const verifier: SignatureVerifier =
     config.enrollment.verify_threads > 0
@@ -211,6 +211,8 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     metrics,
     clusterInfo: () => clusterInfo(sources),
     stop: async () => {
+      // Open event streams end first (the API's close does it too; an embedder without the API needs it here).
+      await audit.stopFollowing();
       await hellos.stop();
       await verifier.close();
       await presence.stop();

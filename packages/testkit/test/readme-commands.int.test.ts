@@ -197,6 +197,12 @@ const SKIPPED: Record<string, { why: string; script?: string }> = {
     {
       why: "it writes under /etc and /var/lib; the lab runs it for every start (tooling/lab/lab-nats.ts) and apps/mixer/test/bus-auth/nats-config.int.test.ts runs it with these flags against a real nats-server",
     },
+  "fluxrig racks list --watch": {
+    why: "it runs until Ctrl-C; apps/cli/test/watch.int.test.ts runs it as a real process against a real Mixer (an adopt and a reject seen, Ctrl-C exits 0)",
+  },
+  "fluxrig events --follow": {
+    why: "it runs until Ctrl-C; apps/cli/test/watch.int.test.ts runs it as a real process across a Mixer restart (every event exactly once)",
+  },
   "pnpm typecheck": { why: "npm test runs the same type-check (turbo run typecheck)", script: "typecheck" },
   "pnpm lint": { why: "npm test runs Biome over the repo", script: "lint" },
   "pnpm test:unit": {
