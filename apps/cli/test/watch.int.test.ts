@@ -77,12 +77,14 @@ test("events --follow: the table's line format, from now on, filtered by Rack", 
   await follow.waitForLine(/^ +SEQ +AT +RACK +EVENT +CAUSE +ACTOR +DETAILS$/, { stream: "stdout" });
   await change(h, "rack-a", "adopt");
   await change(h, "rack-b", "reject");
-  const line = await follow.waitForLine(/rack-b/, { stream: "stdout" });
+  const line = await follow.waitForLine(/rack-b +status_changed/, { stream: "stdout" });
   expect(line).toMatch(
     /^ +\d+ +\d{4}-\d\d-\d\dT\S+Z \(.*\) +rack-b +status_changed pending -> rejected +operator +api$/,
   );
+  // The same commit revoked its bus key (SPEC §11): that event follows.
+  const revoked = await follow.waitForLine(/rack-b +bus_key_revoked/, { stream: "stdout" });
   // Nothing from before the start, nothing of rack-a.
-  expect(follow.lines({ stream: "stdout" }).slice(1)).toEqual([line]);
+  expect(follow.lines({ stream: "stdout" }).slice(1)).toEqual([line, revoked]);
   follow.kill("SIGINT");
   expect(await follow.waitForExit()).toEqual({ code: 0, signal: null });
 });

@@ -125,7 +125,11 @@ test("backlog then live events, in seq order, each exactly as GET /api/v1/events
   expect((await h.api("/api/v1/racks/rack-b/reject", { method: "POST" })).status).toBe(200);
   const last = (await allEvents(h)).at(-1)!;
   await fromNow.waitForSeq(last.seq, "the reject");
-  expect(fromNow.events.map((e) => [e.name, e.to_status])).toEqual([["rack-b", "rejected"]]);
+  // The reject and, in the same commit, the revocation of its bus key (SPEC §11).
+  expect(fromNow.events.map((e) => [e.name, e.kind, e.to_status])).toEqual([
+    ["rack-b", "status_changed", "rejected"],
+    ["rack-b", "bus_key_revoked", null],
+  ]);
 });
 
 test("a client that drops and resumes with Last-Event-ID misses nothing and repeats nothing", async () => {

@@ -1,5 +1,6 @@
 // A raw HTTP client for hostile requests: the path goes out byte for byte (fetch would resolve `..` and `%2e%2e`),
 // any header value Node accepts, bodies of any size with or without Content-Length, and a deadline on every call.
+// An event stream is answered by its first message.
 import { Agent, request } from "node:http";
 
 export interface RawResponse {
@@ -99,7 +100,18 @@ export class RawHttp {
       }, timeoutMs);
       outgoing.on("response", (res) => {
         const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
+        // An event stream (GET /api/v1/events/stream) does not end: its first message is the answer, then it is closed.
+        const stream = String(res.headers["content-type"] ?? "").startsWith("text/event-stream");
+        res.on("data", (c: Buffer) => {
+          chunks.push(c);
+          if (!stream) return;
+          done({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString("utf8"),
+            headers: res.headers,
+          });
+          res.destroy();
+        });
         res.on("error", (err) =>
           done({ status: res.statusCode ?? 0, body: null, headers: res.headers, error: err.message }),
         );
