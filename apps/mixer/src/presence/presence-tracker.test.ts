@@ -295,10 +295,47 @@ describe("PresenceTracker", () => {
     // Inside the fresh window (300 ms from the reconnect) nobody goes offline, whatever their last_seen.
     expect(t.hasSilent(5300)).toBe(false);
     expect(silent(5300)).toEqual([]);
-    // rack-a speaks again; rack-b stays silent and is named once the new window has passed.
+    // rack-a speaks again at 5200: the fleet is still coming back, so nobody is judged until a window after that.
     t.heartbeat(hb({ seq: 1 }), RACK_ID, 5200);
-    expect(t.hasSilent(5301)).toBe(true);
-    expect(silent(5301)).toEqual(["rack-b:3"]);
+    expect(silent(5301)).toEqual([]);
+    expect(t.hasSilent(5500)).toBe(false);
+    // rack-b stayed silent through the whole return: named, counted from the reconnect; rack-a keeps speaking.
+    t.heartbeat(hb({ seq: 2 }), RACK_ID, 5450);
+    expect(t.hasSilent(5501)).toBe(true);
+    expect(silent(5501)).toEqual(["rack-b:5"]);
+  });
+
+  test("after a reconnect the grace lasts while Racks keep returning, up to its cap", () => {
+    // 30 Racks, window 300 ms; the bus comes back at 10,000 and one Rack returns every 200 ms (a herd re-authenticating).
+    const racks = Array.from({ length: 30 }, (_, i) =>
+      rackRecordFixture({ entityId: RACK_ID + BigInt(i), name: `rack-${i}`, lastSeenMs: 1000 }),
+    );
+    const { t, silent } = setup(racks);
+    t.busLost(2000);
+    t.busRegained(10_000);
+    for (let i = 0; i < 20; i++) {
+      const now = 10_000 + 200 * (i + 1);
+      t.heartbeat(hb({ name: `rack-${i}`, seq: 1 }), RACK_ID + BigInt(i), now);
+      // Long after the first window, nobody who is still queuing is named while others keep coming back.
+      expect(silent(now + 1)).toEqual([]);
+    }
+    // The returned ones keep heartbeating; the last return was at 14,000: one window later the ten that never came
+    // back are named, and only they.
+    for (let i = 0; i < 20; i++) t.heartbeat(hb({ name: `rack-${i}`, seq: 2 }), RACK_ID + BigInt(i), 14_200);
+    expect(silent(14_300)).toEqual([]);
+    const named = silent(14_301).map((s) => s.split(":")[0]);
+    expect(named).toEqual(Array.from({ length: 10 }, (_, i) => `rack-${20 + i}`));
+
+    // A fleet that trickles back for ever cannot hide a dead Rack: the grace ends at its cap (60 s here), even though
+    // a Rack returns every 100 ms.
+    const many = Array.from({ length: 800 }, (_, i) =>
+      rackRecordFixture({ entityId: RACK_ID + BigInt(i), name: `rack-${i}`, lastSeenMs: 1000 }),
+    );
+    const capped = setup(many);
+    capped.t.busRegained(100_000);
+    for (let i = 0; i < 700; i++) capped.t.touch(`rack-${i}`, 100_100 + 100 * i);
+    expect(capped.t.hasSilent(160_000)).toBe(false);
+    expect(capped.silent(160_001).map((s) => s.split(":")[0])).toContain("rack-799");
   });
 
   test("hasSilent agrees with silent and changes nothing", () => {

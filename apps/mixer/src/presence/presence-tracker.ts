@@ -84,6 +84,9 @@ export interface PresenceOptions {
  * Tracks presence of every Rack in the directory, by name. Single-threaded by design: all calls happen on the event
  * loop.
  */
+/** The longest grace after a start or a bus reconnect while Racks keep returning, in offline windows (or 60 s). */
+export const RECOVERY_CAP_WINDOWS = 10;
+
 export class PresenceTracker {
   readonly #entries = new Map<string, PresenceEntry>();
   readonly #opts: PresenceOptions;
@@ -92,6 +95,13 @@ export class PresenceTracker {
   #blindSinceMs: number | undefined;
   /** The last time the bus link came back: silence before it was not observable, so it is not held against Racks. */
   #regainedAtMs = 0;
+  /**
+   * The latest time a Rack was heard for the first time since the Mixer's start or the last bus reconnect: while the
+   * fleet is still coming back (a Rack returned within the last window), nobody is judged. On a JWT bus, 10,000 Racks
+   * re-authenticate one connection at a time after a nats-server restart (about 12 s on 2 cores), and a fixed window
+   * from the reconnect marked the later ones offline while they were queuing to connect.
+   */
+  #lastReturnMs = 0;
 
   constructor(opts: PresenceOptions, deps: { directory: RackDirectory; sink: PresenceSink }) {
     this.#opts = opts;
@@ -113,6 +123,28 @@ export class PresenceTracker {
     return this.#opts.heartbeatIntervalMs * this.#opts.missedHeartbeats;
   }
 
+  /** Where silence starts to count: the Mixer's start or the last bus reconnect, whichever is later. */
+  get #graceFromMs(): number {
+    return Math.max(this.#opts.startedAtMs, this.#regainedAtMs);
+  }
+
+  /**
+   * Until when nobody is judged: one window from {@link #graceFromMs}, longer while Racks keep returning (one window
+   * after the latest return), but never more than {@link RECOVERY_CAP_WINDOWS} windows (at least a minute), so a fleet
+   * that trickles back forever cannot hide a dead Rack.
+   */
+  #graceEndMs(window: number): number {
+    const from = this.#graceFromMs;
+    const returning = this.#lastReturnMs >= from ? this.#lastReturnMs + window : 0;
+    const cap = from + Math.max(RECOVERY_CAP_WINDOWS * window, 60_000);
+    return Math.max(from + window, Math.min(returning, cap));
+  }
+
+  /** Notes a Rack heard for the first time since the grace began (see {@link #lastReturnMs}). */
+  #noteReturn(entry: PresenceEntry, nowMs: number): void {
+    if (entry.lastSeenMs < this.#graceFromMs && nowMs > this.#lastReturnMs) this.#lastReturnMs = nowMs;
+  }
+
   get size(): number {
     return this.#entries.size;
   }
@@ -125,6 +157,7 @@ export class PresenceTracker {
   touch(name: string, nowMs: number): void {
     const entry = this.#entries.get(name);
     if (entry && nowMs > entry.lastSeenMs) {
+      this.#noteReturn(entry, nowMs);
       entry.lastSeenMs = nowMs;
       entry.dirty = true;
     }
@@ -150,6 +183,7 @@ export class PresenceTracker {
     if (entry.session !== hb.session) entry.session = hb.session;
     entry.seq = hb.seq;
     const silentForMs = entry.lastSeenMs > 0 ? nowMs - entry.lastSeenMs : 0;
+    this.#noteReturn(entry, nowMs);
     entry.lastSeenMs = Math.max(entry.lastSeenMs, nowMs);
     const stopping = hb.status === "stopping";
     const cameBack = status === "offline" && !stopping && !entry.returning;
@@ -216,7 +250,8 @@ export class PresenceTracker {
   stale(name: string, nowMs: number): boolean {
     const entry = this.#entries.get(name);
     if (entry?.rack.record.status !== "pending" || this.#blindSinceMs !== undefined) return false;
-    const since = Math.max(entry.lastSeenMs, this.#opts.startedAtMs, this.#regainedAtMs);
+    if (nowMs <= this.#graceEndMs(this.offlineAfterMs)) return false;
+    const since = Math.max(entry.lastSeenMs, this.#graceFromMs);
     return nowMs - since > this.offlineAfterMs;
   }
 
@@ -228,7 +263,8 @@ export class PresenceTracker {
   /**
    * The adopted Racks silent for longer than the window as of `nowMs`: the sweep's verdicts, for the caller to
    * write. Nobody is named while the bus link is down, nor within one window of the Mixer's start or of a bus
-   * reconnect, nor within one window of becoming active (an adoption starts a full window).
+   * reconnect (longer while Racks are still coming back, see {@link #lastReturnMs}), nor within one window of
+   * becoming active (an adoption starts a full window).
    */
   silent(nowMs: number): SilentRack[] {
     return this.#judge(nowMs, false);
@@ -238,8 +274,8 @@ export class PresenceTracker {
     const found: SilentRack[] = [];
     if (this.#blindSinceMs !== undefined) return found;
     const window = this.offlineAfterMs;
-    const graceFrom = Math.max(this.#opts.startedAtMs, this.#regainedAtMs);
-    if (nowMs - graceFrom <= window) return found;
+    const graceFrom = this.#graceFromMs;
+    if (nowMs <= this.#graceEndMs(window)) return found;
     for (const entry of this.#entries.values()) {
       const rack = entry.rack.record;
       if (rack.status !== "active") continue;
