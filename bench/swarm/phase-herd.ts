@@ -79,21 +79,26 @@ export async function herdPhase(ctx: SwarmContext): Promise<void> {
   let retries = 0;
   let wrongIdentity = 0;
   const fail = (why: string) => failures.set(why, (failures.get(why) ?? 0) + 1);
+  /** Counts a Rack's hello reply: true when it is active again with its passport, else the refusal is tallied. */
+  type Reply = Awaited<ReturnType<typeof fleet.helloOwn>>;
+  const tallied = (i: number, reply: Reply, t: number): boolean => {
+    if (reply.status === "active" && reply.passport !== undefined) {
+      if (reply.entity_id !== fleet.entityIds[i] || reply.machine_id !== fleet.machineIds[i]) wrongIdentity++;
+      latencies.push(performance.now() - t);
+      doneAt[i] = performance.now();
+      active++;
+      return true;
+    }
+    fail(reply.error?.code ?? `status ${reply.status}`);
+    return false;
+  };
 
   const rackHello = async (i: number): Promise<void> => {
     for (let attempt = 1; performance.now() < deadline; attempt++) {
       const t = performance.now();
       try {
         const reply = await fleet.racks[i]!.sendRaw(helloBytes(fleet, i, true));
-        if (reply.status === "active" && reply.passport !== undefined) {
-          if (reply.entity_id !== fleet.entityIds[i] || reply.machine_id !== fleet.machineIds[i])
-            wrongIdentity++;
-          latencies.push(performance.now() - t);
-          doneAt[i] = performance.now();
-          active++;
-          return;
-        }
-        fail(reply.error?.code ?? `status ${reply.status}`);
+        if (tallied(i, reply, t)) return;
       } catch (err) {
         fail((err as Error).message.slice(0, 60));
       }
@@ -117,15 +122,7 @@ export async function herdPhase(ctx: SwarmContext): Promise<void> {
         fleet.maxGapMs[i] = 0;
         fleet.live[i] = 1;
         const reply = await fleet.helloOwn(i, helloBytes(fleet, i, true));
-        if (reply.status === "active" && reply.passport !== undefined) {
-          if (reply.entity_id !== fleet.entityIds[i] || reply.machine_id !== fleet.machineIds[i])
-            wrongIdentity++;
-          latencies.push(performance.now() - t);
-          doneAt[i] = performance.now();
-          active++;
-          return;
-        }
-        fail(reply.error?.code ?? `status ${reply.status}`);
+        if (tallied(i, reply, t)) return;
       } catch (err) {
         fail((err as Error).message.slice(0, 60));
       }
