@@ -1,4 +1,4 @@
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import type { AuditEvent } from "../registry/audit-chain.js";
 import { AuditFeed } from "./audit-feed.js";
 
@@ -62,25 +62,33 @@ describe("AuditFeed", () => {
   });
 
   test("polls only while someone listens, and one poller serves all", async () => {
-    const log = memoryLog();
-    const feed = new AuditFeed({ ...log, intervalMs: 5 });
-    const subs = await Promise.all([feed.subscribe(), feed.subscribe(), feed.subscribe()]);
-    await new Promise((r) => setTimeout(r, 60));
-    // Three listeners for ~60 ms at 5 ms: one poller reads about a dozen times, not three dozen.
-    expect(log.reads).toBeGreaterThan(2);
-    expect(log.reads).toBeLessThan(20);
-    for (const s of subs) s.close();
-    await new Promise((r) => setTimeout(r, 20));
-    const after = log.reads;
-    await new Promise((r) => setTimeout(r, 50));
-    expect(log.reads).toBe(after);
-    // It starts again from the new head for the next listener.
-    log.append(2);
-    const late = await feed.subscribe();
-    expect(late.startSeq).toBe(2);
-    log.append();
-    expect(await takeUntil(late, 3)).toEqual([3]);
-    await feed.close();
+    // Fake timers: the counts below are of poll ticks, not of how busy the machine is.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const log = memoryLog();
+      const feed = new AuditFeed({ ...log, intervalMs: 5 });
+      const subs = await Promise.all([feed.subscribe(), feed.subscribe(), feed.subscribe()]);
+      const before = log.reads;
+      await vi.advanceTimersByTimeAsync(60);
+      // Three listeners for 60 ms at 5 ms: one poller reads about a dozen times, not three dozen.
+      expect(log.reads - before).toBeGreaterThanOrEqual(10);
+      expect(log.reads - before).toBeLessThanOrEqual(13);
+      for (const s of subs) s.close();
+      await vi.advanceTimersByTimeAsync(20);
+      const after = log.reads;
+      await vi.advanceTimersByTimeAsync(50);
+      expect(log.reads).toBe(after);
+      // It starts again from the new head for the next listener.
+      log.append(2);
+      const late = await feed.subscribe();
+      expect(late.startSeq).toBe(2);
+      log.append();
+      await vi.advanceTimersByTimeAsync(10);
+      expect(await late.take(0)).toEqual([expect.objectContaining({ seq: 3 })]);
+      await feed.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test("refuses one subscriber over the limit with unavailable, and takes one again after a close", async () => {
