@@ -59,6 +59,10 @@ export {
   isGearTypeName,
 } from "./gear-types.js";
 export {
+  GEAR_STATES,
+  type GearHealth,
+  GearHealthSchema,
+  type GearState,
   HEARTBEAT_STATUSES,
   type Heartbeat,
   HeartbeatSchema,
