@@ -17,6 +17,7 @@ export {
   BulkAdoptResultSchema,
   type ClusterInfo,
   ClusterInfoSchema,
+  type GearHealthView,
   type MemoryView,
   type NameConflictView,
   NameConflictViewSchema,
@@ -59,9 +60,7 @@ export {
   isGearTypeName,
 } from "./gear-types.js";
 export {
-  GEAR_STATES,
   type GearHealth,
-  GearHealthSchema,
   type GearState,
   HEARTBEAT_STATUSES,
   type Heartbeat,
