@@ -77,7 +77,7 @@ export function statsLayout(schema: z.ZodObject): StatsLayout {
       continue;
     }
     if (inner.def.type !== "object")
-      throw new Error(`stats key ${key}: expected a number or an object of numbers`);
+      throw new Error(`stats key ${key}: expected a number, an object of numbers or a list of objects`);
     const leaves = Object.keys((inner as z.ZodObject).shape);
     for (const leaf of leaves) {
       const type = ((inner as z.ZodObject).shape[leaf] as z.ZodType).def.type;
