@@ -8,6 +8,7 @@ export type {
   AuditEventView as AuditEvent,
   AuditVerifyResult,
   BulkAdoptResult,
+  GearHealthView as GearHealth,
   NameConflictView as NameConflict,
   RackPage,
   RackRemoved,

@@ -151,7 +151,7 @@ describe("gear runtime", () => {
     expect(r.stats().gears).toEqual({ running: 0, failed: 1, restarts: 0 });
   });
 
-  test("an invalid config fails the gear for good; an unknown type is skipped; the rest run", async () => {
+  test("an invalid config fails the gear for good; an unknown type is not started, shown failed; the rest run", async () => {
     const r = runtime(ncA);
     await r.apply(
       scenario("mixed", {
@@ -165,8 +165,11 @@ describe("gear runtime", () => {
     );
     expect(r.describe().map((g) => [g.name, g.state])).toEqual([
       ["bad", "failed"],
+      ["what", "failed"],
       ["good", "running"],
     ]);
+    expect(r.describe()[1]?.lastError).toMatch(/teleporter/);
+    expect(r.stats().gears).toEqual({ running: 1, failed: 2, restarts: 0 });
     expect(r.describe()[0]?.restarts).toBe(0);
   });
 

@@ -2,6 +2,7 @@
 // every reply with them and writes its OpenAPI document from them; the CLI reads the types. `.meta({ id })` names a
 // body: it is the component `#/components/schemas/<id>` in the OpenAPI document (and the `$defs` key of a JSON Schema).
 import { z } from "zod";
+import { GearHealthSchema } from "./heartbeat-schema.js";
 import { RACK_STATUSES } from "./rack-statuses.js";
 import { EntityIdStringSchema } from "./schema-primitives.js";
 import { WIRE_ERROR_CODE_LIST } from "./wire-error-codes.js";
@@ -26,6 +27,18 @@ export const NameConflictViewSchema = z
   })
   .meta({ id: "NameConflict" });
 export type NameConflictView = z.infer<typeof NameConflictViewSchema>;
+
+/**
+ * One gear deployed to a Rack as the Rack's latest heartbeat reported it: the heartbeat's own fields
+ * (`GearHealthSchema`), read as an API body.
+ */
+export const GearHealthViewSchema = z.object(GearHealthSchema.shape).meta({
+  id: "GearHealth",
+  description:
+    "One gear as its Rack last reported it: state (running, restarting, failed for good, stopped), restarts, " +
+    "messages in and out since this gear started, and its last error (cut to 200 characters) with its time",
+});
+export type GearHealthView = z.infer<typeof GearHealthViewSchema>;
 
 /** One Rack as operators see it. Entity ids are decimal strings (they do not fit a JS number). */
 export const RackViewSchema = z
@@ -56,6 +69,20 @@ export const RackViewSchema = z
         conflicts: z.array(NameConflictViewSchema),
       })
       .optional(),
+    /**
+     * Each gear deployed to the Rack, from its latest heartbeat; on `GET /racks/{ref}` only. Null when the Rack
+     * reports no per-gear list (a Rack older than the list, or one that runs no gears): its `stats.gears` totals
+     * are all there is. Lists keep their `stats` without it.
+     */
+    gears: z
+      .array(GearHealthViewSchema)
+      .nullable()
+      .optional()
+      .meta({
+        description:
+          "On GET /racks/{ref} only: each gear as the Rack's latest heartbeat reported it; null when the Rack " +
+          "reports no per-gear list (older Rack, or no gears running): stats.gears holds the totals",
+      }),
     /** Set on an adopt, reject or revoke answer when the Rack already was so and nothing changed. */
     unchanged: z
       .literal(true)

@@ -1,5 +1,6 @@
 // Schema of the heartbeat a Rack publishes on fluxrig.event.heartbeat.<name>, and of its stats (SPEC §5).
 import { z } from "zod";
+import { ScenarioGearSchema } from "./push-schemas.js";
 import {
   CountSchema,
   EntityIdStringSchema,
@@ -9,6 +10,35 @@ import {
   VersionSchema,
   WIRE_LIMITS,
 } from "./schema-primitives.js";
+
+/**
+ * Where a gear is: `running`; `restarting` (it failed and waits for its next try); `failed` (for good: an invalid
+ * config or a type this Rack does not know); `stopped` (being taken down).
+ */
+export const GEAR_STATES = ["running", "restarting", "failed", "stopped"] as const;
+export type GearState = (typeof GEAR_STATES)[number];
+
+/**
+ * One gear deployed to a Rack, as its heartbeat reports it: counts since this gear (this spec, on this Rack) started,
+ * and its last error, cut to `WIRE_LIMITS.gearErrorChars`, with when it happened.
+ *
+ * @example
+ * GearHealthSchema.parse({ name: "tick", type: "ticker", state: "running", restarts: 0, in: 0, out: 42 });
+ */
+export const GearHealthSchema = z.strictObject({
+  name: NameSchema,
+  type: ScenarioGearSchema.shape.type,
+  state: z.enum(GEAR_STATES),
+  restarts: CountSchema,
+  in: CountSchema,
+  out: CountSchema,
+  last_error: z
+    .strictObject({ message: z.string().max(WIRE_LIMITS.gearErrorChars), at: TimestampSchema })
+    .optional(),
+});
+
+/** A gear's health in a heartbeat. */
+export type GearHealth = z.infer<typeof GearHealthSchema>;
 
 /**
  * Runtime health of a Rack: the Node counterparts of the seed's goroutine counts, and gear counts once running.
@@ -25,6 +55,12 @@ export const RackStatsSchema = z.strictObject({
   uptime_s: GaugeSchema,
   gears: z.strictObject({ running: CountSchema, failed: CountSchema, restarts: CountSchema }).optional(),
   messages: z.strictObject({ in: CountSchema, out: CountSchema }).optional(),
+  /**
+   * Each gear deployed to the Rack, in scenario order, at most as many as a scenario push may deploy to one Rack.
+   * Optional: Racks older than this field send only the totals above, and a Mixer accepts heartbeats with or without
+   * it (a Mixer older than the field refuses them: strict schema, upgrade the Mixer first).
+   */
+  gear_list: z.array(GearHealthSchema).max(WIRE_LIMITS.scenarioGears).optional(),
 });
 
 /** A Rack's runtime stats. */

@@ -17,6 +17,7 @@ export {
   BulkAdoptResultSchema,
   type ClusterInfo,
   ClusterInfoSchema,
+  type GearHealthView,
   type MemoryView,
   type NameConflictView,
   NameConflictViewSchema,
@@ -59,6 +60,8 @@ export {
   isGearTypeName,
 } from "./gear-types.js";
 export {
+  type GearHealth,
+  type GearState,
   HEARTBEAT_STATUSES,
   type Heartbeat,
   HeartbeatSchema,

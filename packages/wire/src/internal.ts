@@ -3,7 +3,7 @@
 
 export { DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_MESSAGE_BYTES, jsonNestsDeeperThan } from "./bounded-json.js";
 export { type DecodeWithOptions, decodeWith } from "./decoders.js";
-export { SessionIdSchema } from "./heartbeat-schema.js";
+export { GEAR_STATES, GearHealthSchema, SessionIdSchema } from "./heartbeat-schema.js";
 export {
   HEARTBEAT_INTERVAL_BOUNDS,
   HELLO_REPLY_STATUSES,

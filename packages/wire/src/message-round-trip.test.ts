@@ -11,7 +11,9 @@ import {
 import type { DecodeResult } from "./bounded-json.js";
 import { decodeHeartbeat, decodeHelloRequest, decodeScenarioPush } from "./decoders.js";
 import { encodeMessage } from "./encode-message.js";
+import { GEAR_STATES } from "./heartbeat-schema.js";
 import { signHello } from "./hello-signature.js";
+import { WIRE_LIMITS } from "./schema-primitives.js";
 
 const rack = generateKeyPair();
 const cluster = generateKeyPair();
@@ -70,6 +72,45 @@ describe("heartbeat bounds", () => {
     expect(refused((h) => ({ ...h, seq: 0 }))).toBe(true);
     expect(refused((h) => ({ ...h, status: "offline" }))).toBe(true);
     expect(refused((h) => ({ ...h, session: "short" }))).toBe(true);
+  });
+
+  it("takes a per-gear list or none, bounded in length, error text and states", () => {
+    const gear = (over: Record<string, unknown> = {}) => ({
+      name: "tick",
+      type: "ticker",
+      state: "running",
+      restarts: 0,
+      in: 0,
+      out: 12,
+      ...over,
+    });
+    const failed = gear({
+      state: "restarting",
+      restarts: 3,
+      last_error: { message: "x".repeat(WIRE_LIMITS.gearErrorChars), at: "2026-01-01T00:00:00.000Z" },
+    });
+    const withList = {
+      ...sampleHeartbeat(),
+      stats: { ...sampleHeartbeat().stats, gear_list: [gear(), failed] },
+    };
+    expect(decodeHeartbeat(JSON.stringify(withList))).toEqual({ ok: true, value: withList });
+    // Without the list (an older Rack), the same heartbeat is as valid as before.
+    expect(decodeHeartbeat(JSON.stringify(sampleHeartbeat())).ok).toBe(true);
+    const listed = (list: unknown[]) => (h: ReturnType<typeof sampleHeartbeat>) => ({
+      ...h,
+      stats: { ...h.stats, gear_list: list },
+    });
+    expect(refused(listed([]))).toBe(false);
+    expect(refused(listed(Array.from({ length: WIRE_LIMITS.scenarioGears }, () => gear())))).toBe(false);
+    expect(refused(listed(Array.from({ length: WIRE_LIMITS.scenarioGears + 1 }, () => gear())))).toBe(true);
+    const longError = { message: "x".repeat(WIRE_LIMITS.gearErrorChars + 1), at: "2026-01-01T00:00:00Z" };
+    expect(refused(listed([gear({ last_error: longError })]))).toBe(true);
+    expect(refused(listed([gear({ last_error: { message: "boom" } })]))).toBe(true);
+    expect(refused(listed([gear({ state: "crashed" })]))).toBe(true);
+    expect(refused(listed([gear({ in: -1 })]))).toBe(true);
+    expect(refused(listed([gear({ name: "Not A Label" })]))).toBe(true);
+    expect(refused(listed([gear({ extra: 1 })]))).toBe(true);
+    for (const state of GEAR_STATES) expect(refused(listed([gear({ state })]))).toBe(false);
   });
 
   it("refuses numbers JSON turns into Infinity", () => {

@@ -20,6 +20,8 @@ export const WIRE_LIMITS = {
   sessionChars: 64,
   timestampChars: 40,
   scenarioGears: 256,
+  /** A gear's last error as a heartbeat reports it (`stats.gear_list[].last_error.message`); longer text is cut. */
+  gearErrorChars: 200,
   scenarioWires: 1024,
   gearConfigKeys: 256,
   passportPayloadChars: 8 * 1024,

@@ -129,7 +129,9 @@ function registerList(racks: Command, ctx: CliContext): void {
 function registerShow(racks: Command, ctx: CliContext): void {
   const cmd = racks
     .command("show")
-    .description("Show one Rack, with the evidence for a decision on a pending one")
+    .description(
+      "Show one Rack, with the evidence for a decision on a pending one and the health of each of its gears",
+    )
     .argument("<ref>", "name, decimal entity id or 0x-hex entity id", parseRef)
     .addOption(jsonOption())
     .action(async (ref: string, opts: { json?: boolean }, command: Command) => {

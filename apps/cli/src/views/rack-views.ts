@@ -1,5 +1,12 @@
 // How Racks look in a terminal: the list table, the detail page with its evidence, conflicts, bulk results.
-import type { AuditEvent, BulkAdoptResult, NameConflict, Rack, RackReplaced } from "../api-types.js";
+import type {
+  AuditEvent,
+  BulkAdoptResult,
+  GearHealth,
+  NameConflict,
+  Rack,
+  RackReplaced,
+} from "../api-types.js";
 import { renderFields, renderTable } from "../columns.js";
 import type { Colors } from "../output.js";
 import { formatRelative, formatTimestamp } from "../relative-time.js";
@@ -81,9 +88,60 @@ export function rackDetail(rack: Rack, c: Colors, now: Date): string {
       ev.conflicts.length === 0 ? "none" : c.yellow(`${ev.conflicts.length} other key(s) claimed this name`),
     ]);
   }
+  const gears = rack.gears ?? null;
+  if (gears !== null) {
+    const failing = gears.filter((g) => g.state === "failed" || g.state === "restarting").length;
+    const summary = `${gears.length} deployed${failing > 0 ? `, ${c.red(`${failing} failing`)}` : ""}`;
+    fields.push(["gears", `${summary} (as of ${formatRelative(rack.last_seen, now)})`]);
+  }
   let text = renderFields(fields, c.dim);
+  if (gears !== null && gears.length > 0) text += `\n\n${gearTable(gears, c, now)}`;
   if (ev && ev.conflicts.length > 0) text += `\n\n${conflictTable(ev.conflicts, c, now)}`;
   return text;
+}
+
+/** Longest last error a gear table shows on its line; `--json` has the whole text the Rack sent. */
+const ERROR_COLUMN_CHARS = 60;
+
+/** A gear state coloured: running green, restarting yellow, failed red, stopped dim. */
+function styleGearState(state: string, c: Colors): string {
+  switch (state) {
+    case "running":
+      return c.green(state);
+    case "restarting":
+      return c.yellow(state);
+    case "failed":
+      return c.red(state);
+    case "stopped":
+      return c.dim(state);
+    default:
+      return state;
+  }
+}
+
+/** The gears of `racks show`: each gear as the Rack last reported it; AGE is how long ago its last error was. */
+export function gearTable(gears: readonly GearHealth[], c: Colors, now: Date): string {
+  return renderTable(
+    gears,
+    [
+      { header: "GEAR", value: (g) => c.bold(g.name) },
+      { header: "TYPE", value: (g) => g.type },
+      { header: "STATE", value: (g) => styleGearState(g.state, c) },
+      { header: "RESTARTS", value: (g) => String(g.restarts), align: "right" },
+      { header: "IN", value: (g) => String(g.in), align: "right" },
+      { header: "OUT", value: (g) => String(g.out), align: "right" },
+      { header: "LAST ERROR", value: (g) => (g.last_error ? clip(g.last_error.message) : "-") },
+      { header: "AGE", value: (g) => (g.last_error ? formatRelative(g.last_error.at, now) : "-") },
+    ],
+    c.dim,
+  );
+}
+
+/** One line of at most ERROR_COLUMN_CHARS characters, an ellipsis where it was cut. */
+function clip(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  const chars = [...line];
+  return chars.length <= ERROR_COLUMN_CHARS ? line : `${chars.slice(0, ERROR_COLUMN_CHARS - 1).join("")}…`;
 }
 
 /** Why a pending Rack is flagged stale, in words: "no hello or heartbeat for 5m; the machine may be gone". */

@@ -46,6 +46,53 @@ describe("racks", () => {
     ]);
   });
 
+  test("the detail page lists each gear as the Rack reported it; a Rack with no list shows its totals only", () => {
+    const rack = sampleRack({
+      status: "active",
+      stats: { gears: { running: 1, failed: 2, restarts: 7 }, messages: { in: 40, out: 12 } },
+      gears: [
+        { name: "tick", type: "ticker", state: "running", restarts: 0, in: 0, out: 12 },
+        {
+          name: "parse",
+          type: "transform",
+          state: "restarting",
+          restarts: 7,
+          in: 40,
+          out: 0,
+          last_error: {
+            message: `Unexpected token in JSON\n at ${"x".repeat(80)}`,
+            at: "2025-06-01T11:59:30.000Z",
+          },
+        },
+        {
+          name: "what",
+          type: "teleporter",
+          state: "failed",
+          restarts: 0,
+          in: 0,
+          out: 0,
+          last_error: { message: 'unknown gear type "teleporter"', at: "2025-06-01T10:00:00.000Z" },
+        },
+      ],
+    });
+    const text = rackDetail(rack, c, now);
+    expect(text).toContain("gears       3 deployed, 2 failing (as of 12s ago)");
+    expect(text).toContain("gears 1 running, 2 failed, 7 restarts, messages 40 in, 12 out");
+    const table = text.slice(text.indexOf("GEAR "));
+    expect(table.split("\n")).toEqual([
+      "GEAR   TYPE        STATE       RESTARTS  IN  OUT  LAST ERROR                                                    AGE",
+      "tick   ticker      running            0   0   12  -                                                             -",
+      `parse  transform   restarting         7  40    0  Unexpected token in JSON at ${"x".repeat(31)}…  30s ago`,
+      'what   teleporter  failed             0   0    0  unknown gear type "teleporter"                                2h ago',
+    ]);
+
+    // An older Rack (or an older Mixer): no per-gear list, the totals as before, no table.
+    const older = rackDetail({ ...rack, gears: null }, c, now);
+    expect(older).toContain("gears 1 running, 2 failed, 7 restarts");
+    expect(older).not.toContain("GEAR ");
+    expect(rackDetail({ ...rack, gears: undefined }, c, now)).not.toMatch(/^gears /m);
+  });
+
   test("a pending Rack gone silent is flagged stale in the list, on its page and in the hints", () => {
     const rack = sampleRack({ stale: true, last_seen: "2025-06-01T11:55:00.000Z" });
     expect(rackTable([rack], c, now).split("\n")[1]).toMatch(

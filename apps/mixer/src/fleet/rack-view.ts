@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { formatEntityIdHex } from "@fluxrig/entity-id";
 import { keyFingerprint } from "@fluxrig/passport";
-import type { NameConflictView, RackView } from "@fluxrig/wire";
+import type { GearHealthView, NameConflictView, RackView } from "@fluxrig/wire";
 import type { NameConflict } from "../registry/name-conflicts.js";
 import type { RackRecord } from "../registry/registry-records.js";
 
@@ -117,6 +117,7 @@ function fixedParts(rack: RackRecord): FixedParts {
 export function toRackView(rack: RackRecord, conflicts?: NameConflict[], live?: LiveFacts): RackView {
   const fixed = fixedParts(rack);
   const lastSeen = live ? live.lastSeen : rack.lastSeen;
+  const { stats, gears } = splitGears(live ? live.stats : rack.stats);
   const view: RackView = {
     entity_id: fixed.entity_id,
     entity_id_hex: fixed.entity_id_hex,
@@ -126,7 +127,7 @@ export function toRackView(rack: RackRecord, conflicts?: NameConflict[], live?: 
     status: rack.status,
     version: rack.version,
     attributes: rack.attributes,
-    stats: live ? live.stats : rack.stats,
+    stats,
     last_seen: lastSeen?.toISOString() ?? null,
     stale: live?.stale ?? false,
     first_seen: fixed.first_seen,
@@ -141,6 +142,21 @@ export function toRackView(rack: RackRecord, conflicts?: NameConflict[], live?: 
       last_source: life.lastSource,
       conflicts: conflicts.map(toConflictView),
     };
+    view.gears = gears;
   }
   return view;
+}
+
+/**
+ * The heartbeat's per-gear list taken out of the stats: the detailed view shows it as `gears`, and no view carries it
+ * twice (a list of Racks carries only the totals). Stats without one are passed through as they are.
+ */
+function splitGears(stats: Record<string, unknown> | null): {
+  stats: Record<string, unknown> | null;
+  gears: GearHealthView[] | null;
+} {
+  if (stats === null || stats.gear_list === undefined) return { stats, gears: null };
+  const { gear_list: list, ...rest } = stats;
+  // Written by LiveStats from heartbeats the wire's schema accepted (or read back from that stored form).
+  return { stats: rest, gears: Array.isArray(list) ? (list as GearHealthView[]) : null };
 }

@@ -10,6 +10,28 @@ const gauge = fc.double({ min: 0, max: 1e6, noNaN: true, noDefaultInfinity: true
 /** Valid stats of any shape the wire's schema allows, built from the schema: a field added there is generated here. */
 const statsArb = statsArbitrary(RackStatsSchema);
 
+/** Valid values of a scalar or an object of them, or a short list of such objects, built from their schema. */
+function valueArbitrary(field: z.ZodType): fc.Arbitrary<unknown> {
+  const inner = field instanceof z.ZodOptional ? (field.unwrap() as z.ZodType) : field;
+  if (inner instanceof z.ZodArray)
+    return fc.array(valueArbitrary(inner.element as z.ZodType), { maxLength: 4 });
+  if (inner instanceof z.ZodObject) {
+    const shape = Object.entries(inner.shape) as Array<[string, z.ZodType]>;
+    return fc.record(Object.fromEntries(shape.map(([k, f]) => [k, valueArbitrary(f)])), {
+      requiredKeys: shape.filter(([, f]) => !(f instanceof z.ZodOptional)).map(([k]) => k),
+    });
+  }
+  if (inner instanceof z.ZodEnum) return fc.constantFrom(...(inner.options as string[]));
+  if (inner.def.type === "string") {
+    // Names, types and error texts: whatever the schema takes among a few shapes (a timestamp for `at`).
+    return fc
+      .constantFrom("tick", "transform", "rack.sink", 'Unexpected token "}"', new Date(0).toISOString())
+      .filter((text) => inner.safeParse(text).success);
+  }
+  // A count is an integer; a gauge takes fractions too.
+  return inner.safeParse(0.5).success ? gauge : count;
+}
+
 function statsArbitrary(schema: z.ZodObject): fc.Arbitrary<Record<string, unknown>> {
   // A count is an integer; a gauge takes fractions too.
   const numberArb = (field: z.ZodType) => (field.safeParse(0.5).success ? gauge : count);
@@ -19,13 +41,15 @@ function statsArbitrary(schema: z.ZodObject): fc.Arbitrary<Record<string, unknow
     const inner = field instanceof z.ZodOptional ? (field.unwrap() as z.ZodType) : field;
     if (!(field instanceof z.ZodOptional)) requiredKeys.push(key);
     model[key] =
-      inner instanceof z.ZodObject
-        ? fc.record(
-            Object.fromEntries(
-              Object.entries(inner.shape).map(([leaf, f]) => [leaf, numberArb(f as z.ZodType)]),
-            ),
-          )
-        : numberArb(inner);
+      inner instanceof z.ZodArray
+        ? valueArbitrary(inner)
+        : inner instanceof z.ZodObject
+          ? fc.record(
+              Object.fromEntries(
+                Object.entries(inner.shape).map(([leaf, f]) => [leaf, numberArb(f as z.ZodType)]),
+              ),
+            )
+          : numberArb(inner);
   }
   return fc.record(model, { requiredKeys });
 }
@@ -103,11 +127,66 @@ describe("LiveStats", () => {
     expect(live.toJSONText()).toBe(JSON.stringify(live.toJSON()));
   });
 
+  test("the per-gear list is kept in rows reused across heartbeats, equal strings kept, and written back as sent", () => {
+    const live = new LiveStats();
+    const gear = (over: Record<string, unknown> = {}) => ({
+      name: "tick",
+      type: "ticker",
+      state: "running",
+      restarts: 0,
+      in: 0,
+      out: 1,
+      ...over,
+    });
+    const error = { message: "boom", at: new Date(1000).toISOString() };
+    const hb = (seq: number, list: unknown[]) => heartbeat({ ...BASE_STATS, gear_list: list }, seq, "active");
+    live.take(
+      hb(1, [gear(), gear({ name: "parse", state: "restarting", restarts: 1, last_error: error })]),
+      0,
+    );
+    expect(live.toJSON().gear_list).toEqual([
+      gear(),
+      gear({ name: "parse", state: "restarting", restarts: 1, last_error: error }),
+    ]);
+    expect(live.toJSONText()).toBe(JSON.stringify(live.toJSON()));
+    const [row0, row1] = live.lists[0]!;
+    const heldName = row0!.name;
+    const heldError = row1!.last_error;
+
+    // The same gears again, counts moved on: the same rows, the same strings, the same error object.
+    live.take(
+      hb(2, [
+        gear({ out: 5 }),
+        gear({ name: "parse", state: "running", restarts: 1, last_error: { ...error } }),
+      ]),
+      0,
+    );
+    expect(live.lists[0]![0]).toBe(row0);
+    expect(live.lists[0]![0]!.name).toBe(heldName);
+    expect(live.lists[0]![1]!.last_error).toBe(heldError);
+    expect(live.toJSON().gear_list).toMatchObject([{ out: 5 }, { state: "running" }]);
+
+    // A new error replaces the old one; a gear gone from the list is gone from the stored form.
+    const later = { message: "boom again", at: new Date(2000).toISOString() };
+    live.take(hb(3, [gear({ name: "parse", state: "failed", last_error: later })]), 0);
+    expect(live.toJSON().gear_list).toEqual([gear({ name: "parse", state: "failed", last_error: later })]);
+    expect(live.toJSONText()).toBe(JSON.stringify(live.toJSON()));
+
+    // An older Rack's heartbeat (totals only) stores no list.
+    live.take(heartbeat(BASE_STATS, 4, "active"), 0);
+    expect(live.toJSON()).not.toHaveProperty("gear_list");
+    expect(live.toJSONText()).toBe(JSON.stringify(live.toJSON()));
+  });
+
   test("a schema key that is not a number or an object of numbers is refused at load", () => {
     expect(() => statsLayout(z.strictObject({ name: z.string() }))).toThrow("stats key name");
     expect(() => statsLayout(z.strictObject({ a: z.strictObject({ b: z.string() }) }))).toThrow(
       "stats key a.b",
     );
+    expect(() => statsLayout(z.strictObject({ l: z.array(z.number()) }))).toThrow("stats key l");
+    expect(() =>
+      statsLayout(z.strictObject({ l: z.array(z.strictObject({ a: z.array(z.number()) })) })),
+    ).toThrow("stats key l[].a");
   });
 
   test("round trip: the stored form equals the heartbeat's stats plus rack_status and presence (property)", () => {

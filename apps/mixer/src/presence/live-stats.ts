@@ -3,16 +3,18 @@ import { HEARTBEAT_STATUSES, type Heartbeat, type HeartbeatStatus, RackStatsSche
 import type { z } from "zod";
 
 /**
- * One key of a stats schema: a number, or an object of numbers; optional or not. Read from the schema once, at load:
- * a field added to the wire's stats schema is copied, stored and written with no change here.
+ * One key of a stats schema: a number, an object of numbers, or a list of records; optional or not. Read from the
+ * schema once, at load: a field added to the wire's stats schema is copied, stored and written with no change here.
  */
 interface StatsGroup {
   key: string;
-  /** The keys of an object of numbers; null when the key holds a number itself. */
+  /** The keys of an object of numbers; null when the key holds a number itself or a list. */
   leaves: readonly string[] | null;
+  /** Set for a list of records (e.g. the per-gear list): how its items are copied. */
+  list: ListLayout | null;
   /** Set in `LiveStats.present` when an optional key was sent; 0 for a required key (always present). */
   bit: number;
-  /** Index of the group's first number in `LiveStats.values`. */
+  /** Index of the group's first number in `LiveStats.values`, or of its rows in `LiveStats.lists`. */
   at: number;
   /** The JSON text before each number of the group, e.g. `"cpu":{"process_pct":` then `,"host_pct":`. */
   texts: readonly string[];
@@ -20,18 +22,34 @@ interface StatsGroup {
   close: string;
 }
 
+/** A list's item: an object whose fields are scalars (numbers, strings, enums) or objects of scalars. */
+interface ListLayout {
+  fields: readonly { key: string; leaves: readonly string[] | null }[];
+  /** Copies a heartbeat's list into the Rack's rows, reusing the rows and every string equal to the one held. */
+  copy: (rows: ListRow[], list: readonly Record<string, unknown>[]) => void;
+}
+
+/** One item of a list as LiveStats keeps it: every field of the item's schema, undefined when not sent. */
+type ListRow = Record<string, unknown>;
+
 /** The numbers of a stats schema, in schema order: where each is kept and how it is written back. */
 export interface StatsLayout {
   groups: readonly StatsGroup[];
   size: number;
-  /** Copies a heartbeat's stats into `values` and returns the bits of the optional keys it sent. */
-  copy: (values: number[], stats: object) => number;
+  /** How many list groups: `LiveStats.lists` holds one array of rows for each. */
+  lists: number;
+  /** Copies a heartbeat's stats into `values` and `lists` and returns the bits of the optional keys it sent. */
+  copy: (values: number[], stats: object, lists: ListRow[][]) => number;
 }
 
-/** Reads the layout of a stats schema: an object whose keys are numbers or objects of numbers, any of them optional. */
+/**
+ * Reads the layout of a stats schema: an object whose keys are numbers, objects of numbers or lists of records, any of
+ * them optional.
+ */
 export function statsLayout(schema: z.ZodObject): StatsLayout {
   const groups: StatsGroup[] = [];
   let size = 0;
+  let lists = 0;
   let optionals = 0;
   for (const [key, field] of Object.entries(schema.shape)) {
     let inner = field as z.ZodType;
@@ -40,12 +58,26 @@ export function statsLayout(schema: z.ZodObject): StatsLayout {
     const bit = optional ? 1 << optionals++ : 0;
     if (optionals > 31) throw new Error("a stats schema may have at most 31 optional keys");
     if (inner.def.type === "number") {
-      groups.push({ key, leaves: null, bit, at: size, texts: [`${JSON.stringify(key)}:`], close: "" });
+      groups.push({
+        key,
+        leaves: null,
+        list: null,
+        bit,
+        at: size,
+        texts: [`${JSON.stringify(key)}:`],
+        close: "",
+      });
       size += 1;
       continue;
     }
+    if (inner.def.type === "array") {
+      const list = listLayout(key, (inner as z.ZodArray).element as z.ZodType);
+      groups.push({ key, leaves: null, list, bit, at: lists, texts: [`${JSON.stringify(key)}:`], close: "" });
+      lists += 1;
+      continue;
+    }
     if (inner.def.type !== "object")
-      throw new Error(`stats key ${key}: expected a number or an object of numbers`);
+      throw new Error(`stats key ${key}: expected a number, an object of numbers or a list of objects`);
     const leaves = Object.keys((inner as z.ZodObject).shape);
     for (const leaf of leaves) {
       const type = ((inner as z.ZodObject).shape[leaf] as z.ZodType).def.type;
@@ -54,10 +86,70 @@ export function statsLayout(schema: z.ZodObject): StatsLayout {
     const texts = leaves.map(
       (leaf, i) => `${i === 0 ? `${JSON.stringify(key)}:{` : ","}${JSON.stringify(leaf)}:`,
     );
-    groups.push({ key, leaves, bit, at: size, texts, close: "}" });
+    groups.push({ key, leaves, list: null, bit, at: size, texts, close: "}" });
     size += leaves.length;
   }
-  return { groups, size, copy: compileCopy(groups) };
+  return { groups, size, lists, copy: compileCopy(groups) };
+}
+
+const SCALARS = new Set(["number", "string", "enum", "boolean"]);
+
+/** The layout of a list's items: an object of scalars and objects of scalars, any of them optional. */
+function listLayout(key: string, element: z.ZodType): ListLayout {
+  if (element.def.type !== "object") throw new Error(`stats key ${key}: expected a list of objects`);
+  const fields: { key: string; leaves: readonly string[] | null }[] = [];
+  for (const [field, schema] of Object.entries((element as z.ZodObject).shape)) {
+    let inner = schema as z.ZodType;
+    if (inner.def.type === "optional") inner = (inner as z.ZodOptional).unwrap() as z.ZodType;
+    if (SCALARS.has(inner.def.type)) {
+      fields.push({ key: field, leaves: null });
+      continue;
+    }
+    if (inner.def.type !== "object")
+      throw new Error(`stats key ${key}[].${field}: expected a scalar or an object of scalars`);
+    const leaves = Object.keys((inner as z.ZodObject).shape);
+    for (const leaf of leaves) {
+      const type = ((inner as z.ZodObject).shape[leaf] as z.ZodType).def.type;
+      if (!SCALARS.has(type))
+        throw new Error(`stats key ${key}[].${field}.${leaf}: expected a scalar, got ${type}`);
+    }
+    fields.push({ key: field, leaves });
+  }
+  return { fields, copy: compileListCopy(fields) };
+}
+
+/**
+ * The per-heartbeat copy of a list, generated like the stats copy: a Rack's rows are reused from one heartbeat to the
+ * next, and a field keeps the string it holds while the heartbeat's is equal, so a steady Rack retains nothing new; an
+ * object field (a gear's last error) is replaced only when it changed.
+ */
+function compileListCopy(fields: ListLayout["fields"]): ListLayout["copy"] {
+  const k = (key: string) => `[${JSON.stringify(key)}]`;
+  const blank = `{ ${fields.map((f) => `${JSON.stringify(f.key)}: undefined`).join(", ")} }`;
+  const lines = [
+    "const n = list.length;",
+    "for (let i = 0; i < n; i++) {",
+    "  const item = list[i];",
+    "  let row = rows[i];",
+    `  if (row === undefined) { row = ${blank}; rows.push(row); }`,
+    "  let v; let held;",
+  ];
+  for (const f of fields) {
+    lines.push(`  v = item${k(f.key)};`);
+    if (f.leaves === null) {
+      lines.push(`  if (row${k(f.key)} !== v) row${k(f.key)} = v;`);
+      continue;
+    }
+    const same = f.leaves.map((leaf) => `held${k(leaf)} === v${k(leaf)}`).join(" && ");
+    const fresh = `{ ${f.leaves.map((leaf) => `${JSON.stringify(leaf)}: v${k(leaf)}`).join(", ")} }`;
+    lines.push(
+      `  held = row${k(f.key)};`,
+      `  if (v === undefined) row${k(f.key)} = undefined;`,
+      `  else if (held === undefined || !(${same})) row${k(f.key)} = ${fresh};`,
+    );
+  }
+  lines.push("}", "rows.length = n;");
+  return new Function("rows", "list", lines.join("\n")) as ListLayout["copy"];
 }
 
 /**
@@ -68,8 +160,16 @@ export function statsLayout(schema: z.ZodObject): StatsLayout {
  */
 function compileCopy(groups: readonly StatsGroup[]): StatsLayout["copy"] {
   const lines = ["let present = 0;", "let group;"];
+  const listCopies: ListLayout["copy"][] = [];
   for (const g of groups) {
     lines.push(`group = stats[${JSON.stringify(g.key)}];`);
+    if (g.list !== null) {
+      lines.push(
+        `if (group !== undefined) { present |= ${g.bit}; copyList[${listCopies.length}](lists[${g.at}], group); }`,
+      );
+      listCopies.push(g.list.copy);
+      continue;
+    }
     const copies =
       g.leaves === null
         ? [`values[${g.at}] = group;`]
@@ -77,7 +177,12 @@ function compileCopy(groups: readonly StatsGroup[]): StatsLayout["copy"] {
     lines.push(`if (group !== undefined) { present |= ${g.bit}; ${copies.join(" ")} }`);
   }
   lines.push("return present;");
-  return new Function("values", "stats", lines.join("\n")) as StatsLayout["copy"];
+  // A closure over the list copies, so the copy itself is one direct function, as before lists existed.
+  const make = new Function(
+    "copyList",
+    `return function copy(values, stats, lists) {\n${lines.join("\n")}\n};`,
+  );
+  return make(listCopies) as StatsLayout["copy"];
 }
 
 /** The layout of the wire's heartbeat stats: the one place LiveStats learns its fields. */
@@ -93,6 +198,8 @@ export class LiveStats {
   readonly #layout: StatsLayout;
   /** Every number of the stats, at the index its group's layout says. */
   readonly values: number[];
+  /** The rows of each list group (the per-gear list), at the index its group's layout says. */
+  readonly lists: ListRow[][];
   /** The optional keys the latest heartbeat sent (their groups' bits). */
   present = 0;
   rackStatus: HeartbeatStatus = "active";
@@ -106,11 +213,12 @@ export class LiveStats {
   constructor(layout: StatsLayout = RACK_STATS_LAYOUT) {
     this.#layout = layout;
     this.values = new Array<number>(layout.size).fill(0);
+    this.lists = Array.from({ length: layout.lists }, () => []);
   }
 
   /** Copies a heartbeat in. `session` keeps the string it already holds when equal, so nothing new is retained. */
   take(hb: Heartbeat, flaps: number): void {
-    this.present = this.#layout.copy(this.values, hb.stats);
+    this.present = this.#layout.copy(this.values, hb.stats, this.lists);
     this.rackStatus = internStatus(hb.status);
     // Kept, not replaced, while equal: a steady Rack retains no new strings per heartbeat.
     const scenario = hb.scenario;
@@ -131,6 +239,10 @@ export class LiveStats {
     const stats: Record<string, unknown> = {};
     for (const group of this.#layout.groups) {
       if (!this.#sent(group)) continue;
+      if (group.list !== null) {
+        stats[group.key] = rowsToJSON(group.list, this.lists[group.at]!);
+        continue;
+      }
       const leaves = group.leaves;
       if (leaves === null) {
         stats[group.key] = this.values[group.at];
@@ -155,6 +267,11 @@ export class LiveStats {
     for (const group of this.#layout.groups) {
       if (!this.#sent(group)) continue;
       if (text.length > 1) text += ",";
+      if (group.list !== null) {
+        // Rows hold their fields in schema order and undefined for those not sent, which JSON.stringify leaves out.
+        text += group.texts[0]! + JSON.stringify(this.lists[group.at]!);
+        continue;
+      }
       for (let i = 0; i < group.texts.length; i++) text += group.texts[i]! + num(this.values[group.at + i]!);
       text += group.close;
     }
@@ -172,6 +289,19 @@ export class LiveStats {
   #sent(group: StatsGroup): boolean {
     return group.bit === 0 || (this.present & group.bit) !== 0;
   }
+}
+
+/** A list's rows as plain objects, the fields not sent left out (what `toJSON` gives). */
+function rowsToJSON(list: ListLayout, rows: readonly ListRow[]): Record<string, unknown>[] {
+  return rows.map((row) => {
+    const out: Record<string, unknown> = {};
+    for (const field of list.fields) {
+      const value = row[field.key];
+      if (value === undefined) continue;
+      out[field.key] = field.leaves === null ? value : { ...(value as object) };
+    }
+    return out;
+  });
 }
 
 /** A number as JSON.stringify writes it: the shortest round-trip digits, and null for NaN and the infinities. */

@@ -1,5 +1,7 @@
 // The gear runtime's apply on an in-memory bus: unchanged gears keep running across pushes, changed ones restart.
+import { waitFor } from "@fluxrig/testkit";
 import type { ScenarioPush } from "@fluxrig/wire";
+import { WIRE_LIMITS } from "@fluxrig/wire/internal";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { describe, expect, test } from "vitest";
@@ -143,5 +145,102 @@ describe("GearRuntime.apply", () => {
     expect(bus.count(moved)).toBe(0);
     // The source's wire still names sink.in, so its key is unchanged: it kept running.
     expect(probes.made).toEqual({ source: 2, sink: 2, stopped: 3 });
+  });
+});
+
+describe("GearRuntime per-gear health", () => {
+  test("each gear's state, restarts, messages and last error with its time, in scenario order", async () => {
+    const bus = new FakeBus();
+    const probes = probeTypes();
+    let failing = true;
+    const parser: GearType = {
+      type: "probe-parser",
+      config: z.record(z.string(), z.unknown()),
+      create() {
+        return {
+          receive: () => {
+            if (failing) throw new Error("cannot parse the message");
+          },
+        };
+      },
+    };
+    const runtime = new GearRuntime({
+      nc: bus.connection,
+      logger: pino({ level: "silent" }),
+      types: { ...probes.types, "probe-parser": parser },
+      restart: { initialMs: 1, maxMs: 1, factor: 1, jitter: 0 },
+    });
+    const scenario = push();
+    scenario.gears = [
+      { name: "what", type: "teleporter", config: {} },
+      ...scenario.gears,
+      { name: "parse", type: "probe-parser", config: {} },
+    ];
+    scenario.wires.push({
+      name: "feed2",
+      from: "src.out",
+      to: "parse.in",
+      subject: "fluxrig.msg.demo.feed2",
+    });
+    await runtime.apply(scenario);
+    const gear = (name: string) => runtime.stats().gearList?.find((g) => g.name === name);
+
+    probes.emit("src", 2);
+    expect(runtime.stats().gearList?.map((g) => g.name)).toEqual(["what", "src", "sink", "parse"]);
+    expect(gear("what")).toMatchObject({ type: "teleporter", state: "failed", restarts: 0 });
+    expect(gear("what")?.last_error?.message).toMatch(/teleporter/);
+    expect(gear("src")).toEqual({
+      name: "src",
+      type: "probe-source",
+      state: "running",
+      restarts: 0,
+      in: 0,
+      out: 4,
+    });
+    expect(gear("sink")).toMatchObject({ state: "running", in: 2, out: 0 });
+
+    // The parser threw on the first message: restarting, its error with the time it happened.
+    const before = Date.now();
+    expect(gear("parse")).toMatchObject({
+      state: "restarting",
+      restarts: 0,
+      in: 1,
+      last_error: { message: "cannot parse the message" },
+    });
+    const at = Date.parse(gear("parse")!.last_error!.at);
+    expect(at).toBeLessThanOrEqual(before);
+    expect(at).toBeGreaterThan(before - 5_000);
+    expect(runtime.stats().gears).toEqual({ running: 2, failed: 2, restarts: 0 });
+
+    await waitFor(() => gear("parse")?.state === "running", { message: "the parser to be restarted" });
+    failing = false;
+    probes.emit("src", 3);
+    // Restarts counted, counts grew, the last error kept (it is the last one, not a current one).
+    expect(gear("parse")).toMatchObject({ state: "running", restarts: 1, in: 4 });
+    expect(gear("parse")?.last_error?.message).toBe("cannot parse the message");
+    expect(gear("sink")).toMatchObject({ in: 5 });
+    expect(runtime.stats().gears).toEqual({ running: 3, failed: 1, restarts: 1 });
+    await runtime.stop();
+    expect(runtime.stats().gearList).toEqual([]);
+  });
+
+  test("a long error is cut to what a heartbeat carries", async () => {
+    const bus = new FakeBus();
+    const loud: GearType = {
+      type: "probe-loud",
+      config: z.record(z.string(), z.unknown()),
+      create() {
+        throw new Error("x".repeat(5_000));
+      },
+    };
+    const runtime = new GearRuntime({
+      nc: bus.connection,
+      logger: pino({ level: "silent" }),
+      types: { "probe-loud": loud },
+      restart: { initialMs: 60_000, maxMs: 60_000, factor: 1, jitter: 0 },
+    });
+    await runtime.apply({ ...push(), gears: [{ name: "loud", type: "probe-loud", config: {} }], wires: [] });
+    expect(runtime.stats().gearList?.[0]?.last_error?.message).toHaveLength(WIRE_LIMITS.gearErrorChars);
+    await runtime.stop();
   });
 });

@@ -1,13 +1,13 @@
 // The gear runtime (loaded lazily on activation): runs a scenario's gears and carries their wires over NATS.
 
-import { encodeMessage, parseBoundedJson, type ScenarioPush } from "@fluxrig/wire";
+import { encodeMessage, type GearHealth, parseBoundedJson, type ScenarioPush } from "@fluxrig/wire";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { WorkloadStats } from "../heartbeat/rack-stats.js";
 import type { BackoffPolicy } from "../lifecycle/backoff.js";
 import { UnknownGearTypeError } from "../rack-error.js";
 import { BUILTIN_GEAR_TYPES } from "./builtin-gears.js";
-import { type GearInfo, type GearSpec, GearSupervisor } from "./gear-supervisor.js";
+import { type GearInfo, type GearSpec, GearSupervisor, gearErrorText } from "./gear-supervisor.js";
 import type { GearMessage, GearType, GearTypeRegistry } from "./gear-types.js";
 
 /** Hooks for telemetry: one call per message into or out of a gear. */
@@ -28,6 +28,27 @@ export interface GearRuntimeOptions {
 
 const FLUSH_WAIT_MS = 2_000;
 const DEFAULT_RESTART: BackoffPolicy = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2 };
+
+/** A gear that is not running and never ran: no restarts, no messages. */
+function idle(spec: GearSpec, state: GearInfo["state"]): GearInfo {
+  return { name: spec.name, type: spec.type, state, restarts: 0, in: 0, out: 0 };
+}
+
+/** A gear's info as the heartbeat's per-gear list carries it. */
+function toGearHealth(info: GearInfo): GearHealth {
+  const health: GearHealth = {
+    name: info.name,
+    type: info.type,
+    state: info.state,
+    restarts: info.restarts,
+    in: info.in,
+    out: info.out,
+  };
+  if (info.lastError !== undefined && info.lastErrorAt !== undefined) {
+    health.last_error = { message: info.lastError, at: info.lastErrorAt.toISOString() };
+  }
+  return health;
+}
 
 /** `gear.port` split in two. */
 function splitEndpoint(endpoint: string): { gear: string; port: string } {
@@ -76,6 +97,10 @@ function gearKey(spec: GearSpec, wires: readonly WireSpec[]): string {
 export class GearRuntime {
   readonly #opts: GearRuntimeOptions;
   #gears = new Map<string, RunningGear>();
+  /** Gears of the scenario whose type this Rack does not know: never started, reported as failed. */
+  #unknown = new Map<string, GearInfo>();
+  /** The gears' names in the scenario's order: the order they are described and reported in. */
+  #order: string[] = [];
   #scenario: ScenarioPush["scenario"] | undefined;
   // Restarts and message counts of replaced scenarios still count: heartbeats report the Rack's totals.
   #retired = { restarts: 0, in: 0, out: 0 };
@@ -109,13 +134,19 @@ export class GearRuntime {
     }
 
     const started: GearSupervisor[] = [];
+    const unknown = new Map<string, GearInfo>();
     for (const { spec, key } of wanted.values()) {
       if (this.#gears.has(spec.name)) continue;
       const type = Object.hasOwn(types, spec.type) ? types[spec.type] : undefined;
       if (type === undefined) {
-        logger.error(
-          { err: new UnknownGearTypeError({ gear: spec.name, type: spec.type, known: Object.keys(types) }) },
-          "gear: not started",
+        const err = new UnknownGearTypeError({ gear: spec.name, type: spec.type, known: Object.keys(types) });
+        logger.error({ err }, "gear: not started");
+        const held = this.#unknown.get(spec.name);
+        unknown.set(
+          spec.name,
+          held?.type === spec.type
+            ? held
+            : { ...idle(spec, "failed"), lastError: gearErrorText(err), lastErrorAt: new Date() },
         );
         continue;
       }
@@ -136,6 +167,8 @@ export class GearRuntime {
       clearTimeout(timer);
       for (const supervisor of started) supervisor.start();
     }
+    this.#unknown = unknown;
+    this.#order = push.gears.map((g) => g.name);
     this.#scenario = push.scenario;
     const startedNames = new Set(started.map((g) => g.info().name));
     logger.info(
@@ -157,6 +190,8 @@ export class GearRuntime {
     for (const running of this.#gears.values()) await this.#stopGear(running);
     if (this.#gears.size > 0) this.#opts.logger.info({ scenario: this.#scenario?.name }, "gears: stopped");
     this.#gears.clear();
+    this.#unknown.clear();
+    this.#order = [];
     this.#scenario = undefined;
   }
 
@@ -215,24 +250,33 @@ export class GearRuntime {
     this.#retired.out += info.out;
   }
 
-  /** Per-gear state, for logs and tests. */
+  /** Per-gear state of every gear of the scenario, in its order (one of an unknown type as failed). */
   describe(): GearInfo[] {
-    return [...this.#gears.values()].map((g) => g.supervisor.info());
+    const infos: GearInfo[] = [];
+    for (const name of this.#order) {
+      const info = this.#gears.get(name)?.supervisor.info() ?? this.#unknown.get(name);
+      if (info !== undefined) infos.push(info);
+    }
+    return infos;
   }
 
-  /** Totals for heartbeats: gears running and failed now, restarts and messages since the runtime started. */
+  /**
+   * For heartbeats: gears running and failed now (for good or waiting for a restart), restarts and messages since the
+   * runtime started, and each gear's own (`gearList`).
+   */
   stats(): WorkloadStats {
     const infos = this.describe();
     return {
       gears: {
         running: infos.filter((g) => g.state === "running").length,
-        failed: infos.filter((g) => g.state === "failed").length,
+        failed: infos.filter((g) => g.state === "failed" || g.state === "restarting").length,
         restarts: this.#retired.restarts + infos.reduce((n, g) => n + g.restarts, 0),
       },
       messages: {
         in: this.#retired.in + infos.reduce((n, g) => n + g.in, 0),
         out: this.#retired.out + infos.reduce((n, g) => n + g.out, 0),
       },
+      gearList: infos.map(toGearHealth),
     };
   }
 

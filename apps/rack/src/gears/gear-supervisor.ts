@@ -1,5 +1,6 @@
 // Runs one gear: creates its instance, contains its failures, and restarts it with backoff.
-import { checkGearConfig, type ScenarioPush } from "@fluxrig/wire";
+import { checkGearConfig, type GearState, type ScenarioPush } from "@fluxrig/wire";
+import { WIRE_LIMITS } from "@fluxrig/wire/internal";
 import type { Logger } from "pino";
 import { Backoff, type BackoffPolicy } from "../lifecycle/backoff.js";
 import { GearConfigError } from "../rack-error.js";
@@ -8,8 +9,8 @@ import type { Gear, GearContext, GearMessage, GearType } from "./gear-types.js";
 /** A gear's spec from the scenario push. */
 export type GearSpec = ScenarioPush["gears"][number];
 
-/** Where a gear is: `failed` waits for a restart, or for good when its config is invalid. */
-export type GearState = "running" | "failed" | "stopped";
+/** Where a gear is: `restarting` waits for its next try after a failure, `failed` is for good (invalid config). */
+export type { GearState };
 
 /** A gear's state as heartbeats and tests see it. */
 export interface GearInfo {
@@ -19,7 +20,14 @@ export interface GearInfo {
   restarts: number;
   in: number;
   out: number;
+  /** The last failure's message, cut to `WIRE_LIMITS.gearErrorChars`, and when it happened. */
   lastError?: string;
+  lastErrorAt?: Date;
+}
+
+/** A failure as a gear's last error: its message, cut to what a heartbeat carries. */
+export function gearErrorText(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).slice(0, WIRE_LIMITS.gearErrorChars);
 }
 
 /** Options of {@link GearSupervisor}. */
@@ -51,6 +59,7 @@ export class GearSupervisor {
   #in = 0;
   #out = 0;
   #lastError: string | undefined;
+  #lastErrorAt: Date | undefined;
 
   constructor(opts: GearSupervisorOptions) {
     this.#opts = opts;
@@ -72,6 +81,7 @@ export class GearSupervisor {
       out: this.#out,
     };
     if (this.#lastError !== undefined) info.lastError = this.#lastError;
+    if (this.#lastErrorAt !== undefined) info.lastErrorAt = this.#lastErrorAt;
     return info;
   }
 
@@ -165,8 +175,10 @@ export class GearSupervisor {
     if (generation !== this.#generation) return;
     this.#generation += 1;
     const gear = this.#teardown();
-    this.#state = "failed";
-    this.#lastError = error instanceof Error ? error.message : String(error);
+    // Restarting unless the config is invalid (below): the state heartbeats report until the next try.
+    this.#state = error instanceof GearConfigError ? "failed" : "restarting";
+    this.#lastError = gearErrorText(error);
+    this.#lastErrorAt = new Date();
     const name = this.#opts.spec.name;
     // Best effort: a failed gear may still hold resources; its own stop() errors change nothing.
     Promise.resolve()

@@ -34,6 +34,38 @@ function loop(
 }
 
 describe("HeartbeatLoop", () => {
+  test("the per-gear list rides in the heartbeat's stats, and is dropped, totals kept, if it would outgrow a message", () => {
+    const gear = (i: number, error: string) => ({
+      name: `gear-${i}`,
+      type: "transform",
+      state: "restarting" as const,
+      restarts: 1,
+      in: 2,
+      out: 3,
+      last_error: { message: error, at: new Date(0).toISOString() },
+    });
+    const workload = (list: ReturnType<typeof gear>[]) => ({
+      gears: { running: 0, failed: list.length, restarts: list.length },
+      messages: { in: 2, out: 3 },
+      gearList: list,
+    });
+    const few = [gear(0, "boom"), gear(1, "bang")];
+    const small = loop({ workload: () => workload(few) });
+    small.hb.beat();
+    const decoded = decodeHeartbeat(small.sent[0]!.data);
+    expect(decoded.ok && decoded.value.stats.gear_list).toEqual(few);
+
+    // 256 gears, each with a 200-character error: over 64 KiB with the list.
+    const many = Array.from({ length: 256 }, (_, i) => gear(i, "x".repeat(200)));
+    const big = loop({ workload: () => workload(many) });
+    big.hb.beat();
+    const sent = decodeHeartbeat(big.sent[0]!.data);
+    expect(sent.ok).toBe(true);
+    if (!sent.ok) return;
+    expect(sent.value.stats).not.toHaveProperty("gear_list");
+    expect(sent.value.stats.gears).toEqual({ running: 0, failed: 256, restarts: 256 });
+  });
+
   test("a pending heartbeat matches the wire schema and goes to the Rack's subject", () => {
     const { hb, sent } = loop();
     const beat = hb.beat();

@@ -1,6 +1,12 @@
 // Publishes heartbeats on a jittered timer: per-session sequence, random session id, the lifecycle status.
 import { randomBytes } from "node:crypto";
-import { encodeMessage, type Heartbeat, type HeartbeatStatus, heartbeatSubject } from "@fluxrig/wire";
+import {
+  encodeMessage,
+  type Heartbeat,
+  type HeartbeatStatus,
+  heartbeatSubject,
+  WireEncodeError,
+} from "@fluxrig/wire";
 import { jitter, type RandomSource } from "../lifecycle/backoff.js";
 import type { StatsSampler, WorkloadStats } from "./rack-stats.js";
 
@@ -31,6 +37,20 @@ export interface HeartbeatLoopOptions {
   /** Called after each heartbeat is handed to NATS (telemetry counts them). */
   onSent?: (hb: Heartbeat) => void;
   onError?: (error: unknown) => void;
+}
+
+/**
+ * A heartbeat's bytes. Hundreds of gears with long errors can outgrow what the Mixer reads (encodeMessage refuses
+ * them): then the per-gear list is left out of that heartbeat and the totals still go.
+ */
+function encodeHeartbeat(hb: Heartbeat): Uint8Array {
+  try {
+    return encodeMessage(hb);
+  } catch (error) {
+    if (!(error instanceof WireEncodeError) || hb.stats.gear_list === undefined) throw error;
+    delete hb.stats.gear_list;
+    return encodeMessage(hb);
+  }
 }
 
 /**
@@ -81,7 +101,7 @@ export class HeartbeatLoop {
     const hb = this.build(status);
     if (hb === null) return null;
     try {
-      this.#opts.publish(heartbeatSubject(this.#opts.name), encodeMessage(hb));
+      this.#opts.publish(heartbeatSubject(this.#opts.name), encodeHeartbeat(hb));
       this.#opts.onSent?.(hb);
     } catch (error) {
       this.#opts.onError?.(error);

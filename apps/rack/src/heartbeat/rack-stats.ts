@@ -1,12 +1,15 @@
 // Runtime stats for heartbeats: CPU (process and host, as deltas), memory, event-loop lag, handles, uptime.
 import { cpus } from "node:os";
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
-import type { RackStats } from "@fluxrig/wire";
+import type { GearHealth, RackStats } from "@fluxrig/wire";
 
 /** Gear and message counts, present once the gear runtime runs. */
 export interface WorkloadStats {
+  /** `failed` counts the gears failed for good and those waiting for a restart. */
   gears: { running: number; failed: number; restarts: number };
   messages: { in: number; out: number };
+  /** Each gear deployed to the Rack, in scenario order (the heartbeat's `stats.gear_list`). */
+  gearList?: GearHealth[];
 }
 
 interface CpuTimes {
@@ -88,6 +91,7 @@ export class StatsSampler {
     if (workload !== undefined) {
       stats.gears = { ...workload.gears };
       stats.messages = { ...workload.messages };
+      if (workload.gearList !== undefined) stats.gear_list = workload.gearList;
     }
     return stats;
   }
