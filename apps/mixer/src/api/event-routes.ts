@@ -33,7 +33,7 @@ export function eventRoutes(app: ApiApp, kit: RouteKit, audit: AuditOperations):
       "Oldest first. Filter by Rack (`rack` is a ref) and time (`since`, ISO 8601). Pass `next` as `after` " +
       "for the next page; `next` is null when the page is not full.",
     tag: TAG,
-    auth: "api",
+    auth: "viewer",
     query: EventQuery,
     response: { schema: AuditEventPageSchema, description: "One page of events" },
     errors: ["not_found", "unknown_rack"],
@@ -67,7 +67,7 @@ export function eventRoutes(app: ApiApp, kit: RouteKit, audit: AuditOperations):
       "id it received misses nothing. At most 64 streams are open at once; more are refused 503 `unavailable`, as " +
       "is a new stream while the Mixer stops.",
     tag: TAG,
-    auth: "api",
+    auth: "viewer",
     query: EventStreamQuery,
     response: {
       schema: z.string().meta({ description: "Server-Sent Events; each `data` is an AuditEvent as JSON" }),
@@ -120,7 +120,7 @@ export function eventRoutes(app: ApiApp, kit: RouteKit, audit: AuditOperations):
     summary: "Verify the audit log's hash chain",
     description: "`ok: false` names the first event whose hash does not follow from its predecessor.",
     tag: TAG,
-    auth: "api",
+    auth: "viewer",
     response: { schema: AuditVerifyResultSchema, description: "The outcome (200 either way)" },
   });
   app.openapi(verifyEvents, async (c) => reply(c, verifyEvents, await audit.verify()));
