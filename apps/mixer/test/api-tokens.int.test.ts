@@ -120,4 +120,33 @@ describe("named API tokens", () => {
     expect(log).not.toContain(viewer);
     expect(log).not.toContain(operator);
   });
+
+  test("a revoked token's open event stream ends, before the revocation's own event", async () => {
+    await using h = await MixerHarness.create();
+    const created = await h.api<Created>("/api/v1/tokens", {
+      method: "POST",
+      json: { name: "wallboard", role: "viewer" },
+    });
+    const res = await fetch(`${h.apiUrl}/api/v1/events/stream`, { headers: bearer(created.body.secret) });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = decoder.decode((await reader.read()).value);
+    expect(text).toMatch(/^id: \d+/);
+
+    expect((await h.api("/api/v1/tokens/wallboard", { method: "DELETE" })).status).toBe(200);
+    // Bounded: the revocation's event wakes the stream within the feed's poll; a stream left open fails here.
+    const deadline = AbortSignal.timeout(10_000);
+    for (;;) {
+      const chunk = await Promise.race([
+        reader.read(),
+        new Promise<never>((_, reject) =>
+          deadline.addEventListener("abort", () => reject(new Error("stream still open 10 s after revoke"))),
+        ),
+      ]);
+      if (chunk.done) break;
+      text += decoder.decode(chunk.value);
+    }
+    expect(text).not.toContain("api_token_revoked");
+  });
 });

@@ -39,6 +39,11 @@ export interface Principal {
   role: ApiTokenRole;
   /** The configured `[api] auth_token`: its audit actor is `api` (or `api:<X-Fluxrig-Actor>`). */
   bootstrap: boolean;
+  /**
+   * Whether the token still admits this request (false once a named token is revoked): long requests (an event
+   * stream) ask it as they go, so a revocation ends them too.
+   */
+  stillValid(): boolean;
 }
 
 export interface ApiDeps {

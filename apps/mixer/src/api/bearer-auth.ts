@@ -90,8 +90,12 @@ export function bearerAuthChecks(
       const isOwn = matchesAny(presented, ownToken);
       const named = auth.named?.authenticate(token);
       let principal: Principal | undefined;
-      if (isBootstrap) principal = { name: "api", role: "admin", bootstrap: true };
-      else if (named !== undefined) principal = { ...named, bootstrap: false };
+      if (isBootstrap) principal = { name: "api", role: "admin", bootstrap: true, stillValid: () => true };
+      else if (named !== undefined) {
+        // Asked again by long requests; the secret stays in this closure for the request's life only.
+        const stillValid = () => auth.named?.authenticate(token) !== undefined;
+        principal = { ...named, bootstrap: false, stillValid };
+      }
       if (principal === undefined && !isOwn) {
         counters?.inc("api.unauthorized.invalid");
         throw unauthorized("invalid bearer token");

@@ -65,7 +65,8 @@ export function eventRoutes(app: ApiApp, kit: RouteKit, audit: AuditOperations):
       "`Last-Event-ID` header if sent, else `after`, else (with `since`) the start of the log, else now. A comment " +
       `line every ${KEEP_ALIVE_MS / 1000} s keeps proxies from closing it. A client that reconnects with the last ` +
       "id it received misses nothing. At most 64 streams are open at once; more are refused 503 `unavailable`, as " +
-      "is a new stream while the Mixer stops.",
+      "is a new stream while the Mixer stops. The stream of a named token that is revoked ends at its next event or " +
+      "keep-alive.",
     tag: TAG,
     auth: "viewer",
     query: EventStreamQuery,
@@ -98,6 +99,8 @@ export function eventRoutes(app: ApiApp, kit: RouteKit, audit: AuditOperations):
         for (;;) {
           const events = await follow.next(KEEP_ALIVE_MS);
           if (events === null || stream.aborted) break;
+          // A revoked token's stream ends at its next event or keep-alive: it reads nothing committed after that.
+          if (c.get("principal")?.stillValid() === false) break;
           if (events.length === 0) await stream.write(": keep-alive\n\n");
           for (const event of events) {
             await stream.writeSSE({ id: String(event.seq), event: "audit", data: JSON.stringify(event) });
