@@ -11,7 +11,7 @@ export interface ApiClientOptions {
   baseUrl: string;
   token: string | undefined;
   timeoutMs: number;
-  /** Recorded in the audit log as `api:<actor>`; a label the client declares, not an identity. */
+  /** With the bootstrap token, recorded in the audit log as `api:<actor>` (a label, not an identity); a named token is recorded by its own name. */
   actor?: string | undefined;
   fetch: FetchLike;
   userAgent: string;

@@ -278,3 +278,49 @@ test("passport inspect: offline, exit 1 with the reason for a tampered file", as
     /^error: passport is not valid: the signature does not match .* \(passport_signature_invalid\)\n$/,
   );
 });
+
+describe("tokens", () => {
+  const created = {
+    name: "grafana",
+    role: "viewer",
+    created_at: "2030-01-01T00:00:00.000Z",
+    created_by: "api",
+    secret: "frt_abc",
+  };
+
+  test("create prints the secret alone on stdout, the rest on stderr", async () => {
+    const fetch = fakeFetch({ "POST /api/v1/tokens": () => json(200, created) });
+    const r = await runInProcess(["tokens", "create", "grafana", "--role", "viewer"], { fetch });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("frt_abc\n");
+    expect(r.stderr).toMatch(/created token grafana \(viewer\); its secret is shown only now/);
+    expect(JSON.parse(fetch.seen[0]?.body ?? "")).toEqual({ name: "grafana", role: "viewer" });
+  });
+
+  test("create refuses an unknown role before asking the Mixer", async () => {
+    const fetch = fakeFetch({});
+    const r = await runInProcess(["tokens", "create", "grafana", "--role", "root"], { fetch });
+    expect(r.code).toBe(2);
+    expect(fetch.seen).toHaveLength(0);
+  });
+
+  test("list shows names and roles; revoke names the token; a 403 exits 4", async () => {
+    const { secret: _, ...view } = created;
+    const fetch = fakeFetch({
+      "GET /api/v1/tokens": () => json(200, [view]),
+      "DELETE /api/v1/tokens/grafana": () => json(200, { ...view, revoked_at: view.created_at }),
+      "DELETE /api/v1/tokens/other": () =>
+        apiError(403, "forbidden", "this request needs the admin role; token alice has the operator role"),
+    });
+    const list = await runInProcess(["tokens", "list"], { fetch });
+    expect(list.stdout).toMatch(
+      /^NAME +ROLE +CREATED +BY\ngrafana +viewer +2030-01-01T00:00:00.000Z +api\n$/,
+    );
+    const revoked = await runInProcess(["tokens", "revoke", "grafana"], { fetch });
+    expect(revoked.stdout).toBe("revoked token grafana (viewer)\n");
+    const refused = await runInProcess(["tokens", "revoke", "other"], { fetch });
+    // 403: the token lacks the right, like a refused token (exit 4): retrying cannot help.
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain("needs the admin role");
+  });
+});

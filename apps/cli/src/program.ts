@@ -7,6 +7,7 @@ import { registerEvents } from "./commands/events.js";
 import { registerPassport } from "./commands/passport.js";
 import { registerRacks } from "./commands/racks.js";
 import { registerScenario } from "./commands/scenario.js";
+import { registerTokens } from "./commands/tokens.js";
 import { EXIT_CODES_HELP } from "./exit-codes.js";
 import { DEFAULT_API_URL } from "./settings.js";
 import { CLI_VERSION } from "./version.js";
@@ -17,6 +18,8 @@ const SETTINGS_HELP = `Settings (the first one found wins):
   3. the file $FLUXRIG_CLI_CONFIG, else $XDG_CONFIG_HOME/fluxrig/cli.json, else ~/.config/fluxrig/cli.json:
        {"api_url": "http://mixer:8090", "token": "...", "timeout": "10s", "actor": "alice"}
   4. defaults: ${DEFAULT_API_URL}, no token, 10s, your login name
+  The token is the Mixer's [api] auth_token (the bootstrap admin) or a named token from "fluxrig tokens create";
+  a named token works the same, and the audit log records its name (--actor only labels the bootstrap token).
   Prefer the environment or the file for the token: command-line flags are visible to other users in ps.
   Colour is used when stdout is a terminal and NO_COLOR is not set.`;
 
@@ -64,5 +67,6 @@ export function createProgram(ctx: CliContext): Command {
   registerCluster(program, ctx);
   registerEvents(program, ctx);
   registerPassport(program, ctx);
+  registerTokens(program, ctx);
   return program;
 }

@@ -1,13 +1,17 @@
 // Starts the REST API (and the OTLP receiver) over the Mixer's services, from [api] config.
 import type { Logger } from "pino";
+import type { NamedTokens } from "./api/api-deps.js";
 import { type ApiDeps, createApi, startApiServer } from "./api/index.js";
 import type { MixerConfig } from "./config.js";
 
 /** What the API serves: the Mixer's operations, its cluster facts, its counters and its Prometheus metrics. */
 export type ApiServices = Pick<
   ApiDeps,
-  "racks" | "scenarios" | "audit" | "cluster" | "counters" | "prometheus"
->;
+  "racks" | "scenarios" | "audit" | "tokens" | "cluster" | "counters" | "prometheus"
+> & {
+  /** The live named tokens the bearer check reads. */
+  namedTokens?: NamedTokens;
+};
 
 export interface ApiHandle {
   url: string;
@@ -21,9 +25,11 @@ export async function startApi(opts: {
   version: string;
 }): Promise<ApiHandle> {
   const { config } = opts;
+  const { namedTokens, ...services } = opts.services;
   const app = createApi({
-    ...opts.services,
+    ...services,
     auth: {
+      ...(namedTokens === undefined ? {} : { named: namedTokens }),
       token: config.api.auth_token || null,
       disabled: config.api.auth_disabled_dangerously,
       telemetryToken: config.api.telemetry_token || null,

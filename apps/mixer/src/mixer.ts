@@ -22,6 +22,7 @@ import {
   type SignatureVerifier,
   WorkerSignatureVerifier,
 } from "./enrollment/signature-pool.js";
+import { ApiTokenOperationsService } from "./fleet/api-token-operations.js";
 import { AuditOperationsService } from "./fleet/audit-operations.js";
 import { RackNotifier } from "./fleet/rack-notifier.js";
 import { RackOperationsService } from "./fleet/rack-operations.js";
@@ -29,6 +30,7 @@ import { RackStatusChanges } from "./fleet/rack-status-changes.js";
 import { createMixerMetrics, type MixerMetrics } from "./metrics/mixer-metrics.js";
 import { PassportIssuer } from "./passports/passport-issuer.js";
 import { startPresence } from "./presence/start-presence.js";
+import { ApiTokenList } from "./registry/api-token-list.js";
 import { MachineIdPool } from "./registry/machine-id-pool.js";
 import { RackDirectory } from "./registry/rack-directory.js";
 import type { NodeRecord } from "./registry/registry-records.js";
@@ -66,6 +68,9 @@ export interface Mixer {
   readonly racks: RackOperationsService;
   readonly scenarios: ScenarioService;
   readonly audit: AuditOperationsService;
+  /** Named API tokens: the operations behind `/api/v1/tokens`, and the live list the bearer check reads. */
+  readonly tokens: ApiTokenOperationsService;
+  readonly apiTokens: ApiTokenList;
   readonly counters: Counters;
   /** The Mixer's own metrics in Prometheus format (`GET /metrics`). */
   readonly metrics: MixerMetrics;
@@ -100,12 +105,14 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
   const directory = await RackDirectory.load(db);
   const catalog = await ScenarioCatalog.load(db);
   const revocations = deps.revocations ?? (await RevocationList.load(db));
+  const apiTokens = await ApiTokenList.load(db);
   const writer = new RegistryWriter({
     db,
     directory,
     pool: await MachineIdPool.load(db),
     scenarios: catalog,
     revocations,
+    apiTokens,
     logger: logger.child({ component: "registry" }),
   });
   const mixerRow = await recordOwnRows(deps, writer, clock());
@@ -151,6 +158,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
   busLinkUp = () => !nc.isClosed() && !presence.tracker.blind;
   const racks = new RackOperationsService({ db, lifecycle, directory, presence: presence.tracker, clock });
   const audit = new AuditOperationsService(db, racks, { logger: logger.child({ component: "audit-feed" }) });
+  const tokens = new ApiTokenOperationsService({ writer, tokens: apiTokens, clock });
 
   const verifier: SignatureVerifier =
     config.enrollment.verify_threads > 0
@@ -207,6 +215,8 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     racks,
     scenarios,
     audit,
+    tokens,
+    apiTokens,
     counters,
     metrics,
     clusterInfo: () => clusterInfo(sources),
@@ -315,6 +325,8 @@ export async function startMixer(opts: {
         racks: mixer.racks,
         scenarios: mixer.scenarios,
         audit: mixer.audit,
+        tokens: mixer.tokens,
+        namedTokens: mixer.apiTokens,
         counters: mixer.counters,
         cluster: () => mixer.clusterInfo(),
         prometheus: mixer.metrics,

@@ -231,6 +231,48 @@ export const AuditVerifyResultSchema = z
   .meta({ id: "AuditVerifyResult" });
 export type AuditVerifyResult = z.infer<typeof AuditVerifyResultSchema>;
 
+/** What a named API token may do: `viewer` reads, `operator` also adopts, rejects and runs scenarios, `admin` all. */
+export const API_TOKEN_ROLES = ["viewer", "operator", "admin"] as const;
+export const ApiTokenRoleSchema = z.enum(API_TOKEN_ROLES);
+export type ApiTokenRole = z.infer<typeof ApiTokenRoleSchema>;
+
+/** A token's name: the actor of every audit event its requests cause. */
+export const ApiTokenNameSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9._-]{0,62}$/,
+    "lower-case letters, digits, '.', '_' and '-', 1 to 63, starting alphanumeric",
+  );
+
+/** One named API token as listed: never its secret. */
+export const ApiTokenViewSchema = z
+  .object({
+    name: z.string(),
+    role: ApiTokenRoleSchema,
+    created_at: Timestamp,
+    created_by: z.string(),
+  })
+  .meta({ id: "ApiToken" });
+export type ApiTokenView = z.infer<typeof ApiTokenViewSchema>;
+
+/** `POST /api/v1/tokens`. */
+export const ApiTokenCreateBodySchema = z
+  .strictObject({ name: ApiTokenNameSchema, role: ApiTokenRoleSchema })
+  .meta({ id: "ApiTokenCreate" });
+export type ApiTokenCreateBody = z.infer<typeof ApiTokenCreateBodySchema>;
+
+/** A token just created: the only answer that ever carries its secret. */
+export const ApiTokenCreatedSchema = ApiTokenViewSchema.extend({
+  secret: z.string().describe("the bearer token; shown once, stored only as its SHA-256"),
+}).meta({ id: "ApiTokenCreated" });
+export type ApiTokenCreated = z.infer<typeof ApiTokenCreatedSchema>;
+
+/** `DELETE /api/v1/tokens/{name}`: the token that stopped working. */
+export const ApiTokenRevokedSchema = ApiTokenViewSchema.extend({ revoked_at: Timestamp }).meta({
+  id: "ApiTokenRevoked",
+});
+export type ApiTokenRevoked = z.infer<typeof ApiTokenRevokedSchema>;
+
 /** The error body of every failed request. */
 export const ApiErrorBodySchema = z
   .object({

@@ -7,8 +7,15 @@ import { expect, it } from "vitest";
 it("the public entry exports exactly the runtime names apps and users rely on", () => {
   expect(Object.keys(wire).sort()).toMatchInlineSnapshot(`
     [
+      "API_TOKEN_ROLES",
       "ActiveScenarioSchema",
       "ApiErrorBodySchema",
+      "ApiTokenCreateBodySchema",
+      "ApiTokenCreatedSchema",
+      "ApiTokenNameSchema",
+      "ApiTokenRevokedSchema",
+      "ApiTokenRoleSchema",
+      "ApiTokenViewSchema",
       "AuditEventPageSchema",
       "AuditVerifyResultSchema",
       "BulkAdoptResultSchema",

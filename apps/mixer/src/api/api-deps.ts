@@ -1,9 +1,14 @@
 // What the REST API needs from the rest of the Mixer, passed in so tests can hand it fakes.
 
-import type { ClusterInfo } from "@fluxrig/wire";
+import type { ApiTokenRole, ClusterInfo } from "@fluxrig/wire";
 import type { RequestIdVariables } from "hono/request-id";
 import type { Logger } from "pino";
-import type { AuditOperations, RackOperations, ScenarioOperations } from "../fleet/operations.js";
+import type {
+  ApiTokenOperations,
+  AuditOperations,
+  RackOperations,
+  ScenarioOperations,
+} from "../fleet/operations.js";
 import type { RackMetricsStore } from "../telemetry/rack-metrics-store.js";
 
 export interface ApiAuth {
@@ -18,12 +23,35 @@ export interface ApiAuth {
   telemetryToken?: string | null;
   /** An optional token accepted on `GET /metrics` only (a Prometheus scraper); the API token is accepted there too. */
   metricsToken?: string | null;
+  /** Named API tokens with roles (issue 16), checked in memory; without it only the tokens above exist. */
+  named?: NamedTokens;
+}
+
+/** The live named tokens: who holds a presented secret, compared in constant time. */
+export interface NamedTokens {
+  authenticate(secret: string): { name: string; role: ApiTokenRole } | undefined;
+}
+
+/** Who a request is, once its bearer token passed: the bootstrap token (`[api] auth_token`) is an admin. */
+export interface Principal {
+  /** The named token's name, or `api` for the bootstrap token. */
+  name: string;
+  role: ApiTokenRole;
+  /** The configured `[api] auth_token`: its audit actor is `api` (or `api:<X-Fluxrig-Actor>`). */
+  bootstrap: boolean;
+  /**
+   * Whether the token still admits this request (false once a named token is revoked): long requests (an event
+   * stream) ask it as they go, so a revocation ends them too.
+   */
+  stillValid(): boolean;
 }
 
 export interface ApiDeps {
   racks: RackOperations;
   scenarios: ScenarioOperations;
   audit: AuditOperations;
+  /** Named API tokens (`/api/v1/tokens`); the routes are absent without it. */
+  tokens?: ApiTokenOperations;
   /** Cluster facts and counts; called per request, so it may read live counters. */
   cluster: () => Promise<ClusterInfo> | ClusterInfo;
   auth: ApiAuth;
@@ -51,5 +79,8 @@ export interface PrometheusExposition {
 
 /** Hono's environment for every API handler. */
 export interface ApiEnv {
-  Variables: RequestIdVariables;
+  Variables: RequestIdVariables & {
+    /** Set by the bearer check; undefined on open routes and with auth disabled. */
+    principal: Principal | undefined;
+  };
 }

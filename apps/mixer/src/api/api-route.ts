@@ -7,13 +7,16 @@ import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { OperationError } from "../errors/wire-refusal.js";
 import type { ApiAuth, ApiEnv } from "./api-deps.js";
-import { bearerAuthChecks, type RouteAuth } from "./bearer-auth.js";
+import { bearerAuthChecks, LEAST_ROLE, type RouteAuth } from "./bearer-auth.js";
 import { type BodySpec, readRouteBody } from "./request-body.js";
 
 /** The Hono app every route module mounts its routes on. */
 export type ApiApp = OpenAPIHono<ApiEnv>;
 
-/** Who asked, as the audit log records it; sent by the CLI as the operator's login. */
+/**
+ * A note on who asked, sent by the CLI as the operator's login: recorded (as `api:<name>`) only for the bootstrap
+ * token, which everyone holding it shares. A named token's own name is the actor; this header cannot change it.
+ */
 export const ACTOR_HEADER = "X-Fluxrig-Actor";
 
 /** A route with no path parameters or query validates against this: an unknown query parameter is refused. */
@@ -86,7 +89,10 @@ type AnyRouteSpec = ApiRouteSpec<"get" | "post" | "delete", string, Params, Para
 /** Every code a route can answer with, by status: its own plus the HTTP layer's. */
 function errorCodesOf(spec: AnyRouteSpec): Map<number, Set<WireErrorCode>> {
   const codes = new Set<WireErrorCode>(spec.errors ?? []);
-  if (spec.auth !== "none") codes.add("unauthorized");
+  if (spec.auth !== "none") {
+    codes.add("unauthorized");
+    codes.add("forbidden");
+  }
   if (spec.params !== undefined || spec.query !== undefined) codes.add("malformed");
   if (spec.body !== undefined) for (const c of ["malformed", "schema", "too_large"] as const) codes.add(c);
   if (spec.rawBody !== undefined) for (const c of ["malformed", "too_large"] as const) codes.add(c);
@@ -158,8 +164,13 @@ export async function readBody<B extends z.ZodType>(
   return result.data;
 }
 
-/** `api`, or `api:<name>` from the actor header, cut to a safe alphabet so it cannot forge log or audit text. */
+/**
+ * The audit actor of a request: a named token's name; for the bootstrap token (and with auth disabled) `api`, or
+ * `api:<name>` from the actor header, cut to a safe alphabet so it cannot forge log or audit text.
+ */
 export function actorOf(c: Context<ApiEnv>): string {
+  const principal = c.get("principal");
+  if (principal !== undefined && !principal.bootstrap) return principal.name;
   const claimed = (c.req.header(ACTOR_HEADER) ?? "").replace(/[^A-Za-z0-9._@+-]/g, "").slice(0, 64);
   return claimed === "" ? "api" : `api:${claimed}`;
 }
@@ -267,8 +278,9 @@ export function routeKit(opts: RouteKitOptions) {
       ...(spec.description === undefined ? {} : { description: spec.description }),
       tags: [spec.tag],
       security: spec.auth === "none" ? [] : [{ bearerAuth: [] }],
-      ...(spec.auth === "telemetry" ? { "x-fluxrig-auth": "API token or telemetry token" } : {}),
-      ...(spec.auth === "metrics" ? { "x-fluxrig-auth": "API token or metrics token" } : {}),
+      ...(spec.auth === "none" ? {} : { "x-fluxrig-role": LEAST_ROLE[spec.auth] }),
+      ...(spec.auth === "telemetry" ? { "x-fluxrig-auth": "an operator token or the telemetry token" } : {}),
+      ...(spec.auth === "metrics" ? { "x-fluxrig-auth": "a viewer token or the metrics token" } : {}),
       request: { ...request, ...(requestBody === undefined ? {} : { body: requestBody }) },
       responses,
     } as RouteConfig;

@@ -1,5 +1,6 @@
 // Auth: missing, wrong and right tokens, the telemetry and metrics tokens' reach, disabled auth, open health.
 import { describe, expect, test } from "vitest";
+import { FAKE_TOKENS } from "../../test/support/fake-fleet.js";
 import {
   authed,
   buildTestApi,
@@ -109,5 +110,91 @@ describe("auth configuration", () => {
 
   test.each([null, ""])("createApi refuses to build an API with token %j and auth enabled", (token) => {
     expect(() => buildTestApi({ auth: { token, disabled: false } })).toThrow(ApiAuthMissingError);
+  });
+});
+
+describe("named tokens", () => {
+  const OPERATOR = FAKE_TOKENS.alice!.secret;
+  const VIEWER = FAKE_TOKENS.dashboard!.secret;
+
+  test("a named token's name is the actor; the actor header cannot change it", async () => {
+    const { app, fleet } = buildTestApi();
+    const res = await app.request(
+      "/api/v1/racks/rack-a/adopt",
+      authed({ method: "POST", token: OPERATOR, headers: { "X-Fluxrig-Actor": "mallory" } }),
+    );
+    expect(res.status).toBe(200);
+    expect(fleet.calls[0]?.args).toEqual(["rack-a", { actor: "alice", reason: undefined }]);
+  });
+
+  test("the bootstrap token stays an admin whose actor is api, or api:<header>", async () => {
+    const { app, fleet } = buildTestApi();
+    await app.request(
+      "/api/v1/tokens",
+      authed({ method: "POST", json: { name: "grafana", role: "viewer" } }),
+    );
+    await app.request(
+      "/api/v1/tokens/grafana",
+      authed({ method: "DELETE", headers: { "X-Fluxrig-Actor": "carol" } }),
+    );
+    expect(fleet.calls.map((c) => c.args.at(-1))).toEqual([{ actor: "api" }, { actor: "api:carol" }]);
+  });
+
+  test("a revoked token stops working at once", async () => {
+    const { app } = buildTestApi();
+    expect((await app.request("/api/v1/racks", authed({ token: VIEWER }))).status).toBe(200);
+    const revoked = await app.request("/api/v1/tokens/dashboard", authed({ method: "DELETE" }));
+    expect(revoked.status).toBe(200);
+    const after = await app.request("/api/v1/racks", authed({ token: VIEWER }));
+    expect(after.status).toBe(401);
+    expect((await errorOf(after)).code).toBe("unauthorized");
+  });
+
+  test("the telemetry and metrics tokens keep their reach; a viewer may scrape but not export", async () => {
+    const { app } = buildTestApi();
+    expect((await app.request("/metrics", authed({ token: VIEWER }))).status).toBe(200);
+    const otlp = await app.request("/v1/metrics", {
+      ...OTLP_EMPTY,
+      headers: { ...OTLP_EMPTY.headers, Authorization: `Bearer ${VIEWER}` },
+    });
+    expect(otlp.status).toBe(403);
+    expect((await errorOf(otlp)).message).toContain("needs the operator role");
+    const telemetry = await app.request("/v1/metrics", {
+      ...OTLP_EMPTY,
+      headers: { ...OTLP_EMPTY.headers, Authorization: `Bearer ${TELEMETRY_TOKEN}` },
+    });
+    expect(telemetry.status).toBe(200);
+    // The special-purpose tokens open nothing else.
+    expect((await app.request("/api/v1/racks", authed({ token: TELEMETRY_TOKEN }))).status).toBe(401);
+    expect((await app.request("/api/v1/racks", authed({ token: METRICS_TOKEN }))).status).toBe(401);
+  });
+
+  test("a new token's secret is in its one answer and never in the log or a later answer", async () => {
+    const api = buildTestApi();
+    const res = await api.app.request(
+      "/api/v1/tokens",
+      authed({ method: "POST", json: { name: "grafana", role: "viewer" } }),
+    );
+    const created = (await res.json()) as { secret: string };
+    expect(created.secret).toMatch(/^frt_/);
+    const list = await (await api.app.request("/api/v1/tokens", authed())).text();
+    expect(list).toContain("grafana");
+    expect(list).not.toContain(created.secret);
+    await api.app.request("/api/v1/racks", authed({ token: created.secret }));
+    expect(api.logText()).not.toContain(created.secret);
+  });
+
+  test("a bad name or an unknown role is refused 400", async () => {
+    const { app } = buildTestApi();
+    const bad = await app.request(
+      "/api/v1/tokens",
+      authed({ method: "POST", json: { name: "Bad Name", role: "viewer" } }),
+    );
+    expect(bad.status).toBe(400);
+    const role = await app.request(
+      "/api/v1/tokens",
+      authed({ method: "POST", json: { name: "x", role: "root" } }),
+    );
+    expect(role.status).toBe(400);
   });
 });

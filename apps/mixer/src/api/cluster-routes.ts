@@ -34,7 +34,7 @@ export function clusterRoutes(
     description:
       "The Cluster public key and key id (to pin on Racks), the Mixer's identity, counts by status.",
     tag: "cluster",
-    auth: "api",
+    auth: "viewer",
     response: { schema: ClusterInfoSchema, description: "Cluster facts" },
     errors: ["unavailable"],
   });

@@ -16,6 +16,7 @@ import { prometheusRoutes } from "./prometheus-routes.js";
 import { rackRoutes } from "./rack-routes.js";
 import { requestLog } from "./request-log.js";
 import { scenarioRoutes } from "./scenario-routes.js";
+import { tokenRoutes } from "./token-routes.js";
 
 /**
  * Builds the API. Refuses to build one without a token unless auth is explicitly disabled, so a config slip
@@ -66,6 +67,7 @@ export function createApi(deps: ApiDeps): ApiApp {
     clock: deps.clock ?? (() => new Date()),
     counters: deps.counters,
   });
+  if (deps.tokens !== undefined) tokenRoutes(app, kit, deps.tokens);
   if (deps.prometheus !== undefined) prometheusRoutes(app, kit, deps.prometheus);
   docsRoutes(app, kit, { version: deps.version ?? "0.0.0" });
   return app;

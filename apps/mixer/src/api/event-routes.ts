@@ -33,7 +33,7 @@ export function eventRoutes(app: ApiApp, kit: RouteKit, audit: AuditOperations):
       "Oldest first. Filter by Rack (`rack` is a ref) and time (`since`, ISO 8601). Pass `next` as `after` " +
       "for the next page; `next` is null when the page is not full.",
     tag: TAG,
-    auth: "api",
+    auth: "viewer",
     query: EventQuery,
     response: { schema: AuditEventPageSchema, description: "One page of events" },
     errors: ["not_found", "unknown_rack"],
@@ -65,9 +65,10 @@ export function eventRoutes(app: ApiApp, kit: RouteKit, audit: AuditOperations):
       "`Last-Event-ID` header if sent, else `after`, else (with `since`) the start of the log, else now. A comment " +
       `line every ${KEEP_ALIVE_MS / 1000} s keeps proxies from closing it. A client that reconnects with the last ` +
       "id it received misses nothing. At most 64 streams are open at once; more are refused 503 `unavailable`, as " +
-      "is a new stream while the Mixer stops.",
+      "is a new stream while the Mixer stops. The stream of a named token that is revoked ends at its next event or " +
+      "keep-alive.",
     tag: TAG,
-    auth: "api",
+    auth: "viewer",
     query: EventStreamQuery,
     response: {
       schema: z.string().meta({ description: "Server-Sent Events; each `data` is an AuditEvent as JSON" }),
@@ -98,6 +99,8 @@ export function eventRoutes(app: ApiApp, kit: RouteKit, audit: AuditOperations):
         for (;;) {
           const events = await follow.next(KEEP_ALIVE_MS);
           if (events === null || stream.aborted) break;
+          // A revoked token's stream ends at its next event or keep-alive: it reads nothing committed after that.
+          if (c.get("principal")?.stillValid() === false) break;
           if (events.length === 0) await stream.write(": keep-alive\n\n");
           for (const event of events) {
             await stream.writeSSE({ id: String(event.seq), event: "audit", data: JSON.stringify(event) });
@@ -120,7 +123,7 @@ export function eventRoutes(app: ApiApp, kit: RouteKit, audit: AuditOperations):
     summary: "Verify the audit log's hash chain",
     description: "`ok: false` names the first event whose hash does not follow from its predecessor.",
     tag: TAG,
-    auth: "api",
+    auth: "viewer",
     response: { schema: AuditVerifyResultSchema, description: "The outcome (200 either way)" },
   });
   app.openapi(verifyEvents, async (c) => reply(c, verifyEvents, await audit.verify()));

@@ -21,7 +21,7 @@ export function metricsRoutes(
     summary: "Latest metrics of every Rack",
     description: "Kept in memory only: empty after a Mixer restart until the Racks export again.",
     tag: TAG,
-    auth: "api",
+    auth: "viewer",
     response: { schema: RackMetricsListResponse, description: "One entry per Rack heard from" },
   });
   app.openapi(listMetrics, (c) => reply(c, listMetrics, { items: store.list() }));
@@ -33,7 +33,7 @@ export function metricsRoutes(
     summary: "Latest metrics of one Rack",
     description: "404 `not_found` when the Rack is unknown or has not exported since the Mixer started.",
     tag: TAG,
-    auth: "api",
+    auth: "viewer",
     params: RefParams,
     response: { schema: RackMetricsSchema, description: "The Rack's latest export, summarised" },
     errors: ["not_found", "unknown_rack"],

@@ -94,7 +94,8 @@ describe("GET /api/v1/openapi.json", () => {
     expect(doc.paths["/health"]?.get?.security).toEqual([]);
     const show = doc.paths["/api/v1/racks/{ref}"]?.get;
     expect(show?.security).toEqual([{ bearerAuth: [] }]);
-    expect(Object.keys(show?.responses ?? {})).toEqual(["200", "400", "401", "404", "500"]);
+    expect(Object.keys(show?.responses ?? {})).toEqual(["200", "400", "401", "403", "404", "500"]);
+    expect((show as { "x-fluxrig-role"?: string } | undefined)?.["x-fluxrig-role"]).toBe("viewer");
     const importOp = doc.paths["/api/v1/scenarios"]?.post;
     expect(Object.keys(importOp?.responses ?? {})).toEqual(expect.arrayContaining(["413", "415", "422"]));
     expect(WIRE_ERROR_HTTP_STATUS.schema).not.toBe(422);

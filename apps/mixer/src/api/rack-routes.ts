@@ -55,7 +55,7 @@ export function rackRoutes(app: ApiApp, kit: RouteKit, racks: RackOperations): v
       "from the Mixer's memory: a Rack is listed once its enrollment is answered, and its hello and heartbeat " +
       "facts are current.",
     tag: TAG,
-    auth: "api",
+    auth: "viewer",
     query: RackListQuery,
     response: { schema: RackPageSchema, description: "One page of Racks" },
     examples: { status: "pending", limit: 50 },
@@ -78,7 +78,7 @@ export function rackRoutes(app: ApiApp, kit: RouteKit, racks: RackOperations): v
     summary: "Show one Rack",
     description: "`ref` is a name, a decimal entity id or a 0x-hex entity id.",
     tag: TAG,
-    auth: "api",
+    auth: "viewer",
     params: RefParams,
     response: {
       schema: RackViewSchema,
@@ -89,6 +89,8 @@ export function rackRoutes(app: ApiApp, kit: RouteKit, racks: RackOperations): v
   });
   app.openapi(showRack, async (c) => reply(c, showRack, await racks.show(c.req.valid("param").ref)));
 
+  // Adopting and rejecting are an operator's daily work; revoking cuts a live Rack off, so it is an admin's.
+  const changeRole = { adopt: "operator", reject: "operator", revoke: "admin" } as const;
   for (const change of ["adopt", "reject", "revoke"] as const) {
     const route = kit.route({
       method: "post",
@@ -97,7 +99,7 @@ export function rackRoutes(app: ApiApp, kit: RouteKit, racks: RackOperations): v
       summary: `${change[0]!.toUpperCase()}${change.slice(1)} a Rack`,
       description: CHANGE_DOCS[change],
       tag: TAG,
-      auth: "api",
+      auth: changeRole[change],
       params: RefParams,
       body: CHANGE_BODY,
       response: { schema: RackViewSchema, description: "The Rack after the change" },
@@ -118,7 +120,7 @@ export function rackRoutes(app: ApiApp, kit: RouteKit, racks: RackOperations): v
     description:
       "Removes the row; its MachineID is not reused while a passport naming it could still be valid.",
     tag: TAG,
-    auth: "api",
+    auth: "admin",
     params: RefParams,
     body: REMOVE_BODY,
     response: { schema: RackRemovedSchema, description: "What was removed" },
@@ -142,7 +144,7 @@ export function rackRoutes(app: ApiApp, kit: RouteKit, racks: RackOperations): v
     summary: "Adopt many Racks",
     description: "By refs, by a glob over names (`*`, `?`), or both. `dry_run` says what would be adopted.",
     tag: TAG,
-    auth: "api",
+    auth: "operator",
     body: adoptBody,
     response: {
       schema: BulkAdoptResultSchema,
@@ -176,7 +178,7 @@ export function rackRoutes(app: ApiApp, kit: RouteKit, racks: RackOperations): v
       "For a rebuilt machine: the key that claimed the name (the newest conflict, or `public_key`) gets it and " +
       "the old key is revoked. `keep_machine_id` keeps the MachineID.",
     tag: TAG,
-    auth: "api",
+    auth: "admin",
     params: NameParams,
     body: replaceBody,
     response: { schema: RackReplacedSchema, description: "The old and the new Rack" },
@@ -201,7 +203,7 @@ export function rackRoutes(app: ApiApp, kit: RouteKit, racks: RackOperations): v
     summary: "List name conflicts",
     description: "Other keys that claimed a taken name: the operator's evidence before a replace.",
     tag: TAG,
-    auth: "api",
+    auth: "viewer",
     query: ConflictQuery,
     response: { schema: ConflictListResponse, description: "Conflicts, newest last" },
     examples: { name: "rack-nyc-01" },

@@ -2,7 +2,7 @@
 // operations may refuse with is answered with the status the document gives it.
 import { WIRE_ERROR_HTTP_STATUS, type WireErrorCode } from "@fluxrig/wire";
 import { describe, expect, test } from "vitest";
-import { FAKE_SCENARIO, fakeRack } from "../../test/support/fake-fleet.js";
+import { FAKE_SCENARIO, FAKE_TOKENS, fakeRack } from "../../test/support/fake-fleet.js";
 import { authed, buildTestApi, errorOf, type TestApi } from "../../test/support/test-api.js";
 
 interface Operation {
@@ -13,13 +13,20 @@ interface Operation {
   tags?: string[];
   security: unknown[];
   "x-fluxrig-auth"?: string;
+  "x-fluxrig-role"?: string;
   parameters?: Array<{ name: string; in: "path" | "query"; example?: string | number }>;
   requestBody?: { content: Record<string, { example?: unknown }> };
   responses: Record<string, { description: string; content?: Record<string, unknown> }>;
 }
 
 /** The codes the HTTP layer answers by itself (auth, input checks, body cap, bugs), not the operations. */
-const HTTP_LAYER: ReadonlySet<string> = new Set(["unauthorized", "internal", "malformed", "too_large"]);
+const HTTP_LAYER: ReadonlySet<string> = new Set([
+  "unauthorized",
+  "forbidden",
+  "internal",
+  "malformed",
+  "too_large",
+]);
 
 async function documentedOperations(): Promise<Operation[]> {
   const res = await buildTestApi().app.request("/api/v1/openapi.json");
@@ -145,4 +152,69 @@ describe("the documented operations", () => {
       expect(fleet.calls).toHaveLength(0);
     },
   );
+});
+
+/**
+ * The least role of every operation: the one table of who may do what (docs/api.md shows it). A route added without
+ * a row here fails the first test, so nobody adds a route without deciding its role.
+ */
+const LEAST_ROLE: Record<string, "viewer" | "operator" | "admin"> = {
+  clusterInfo: "viewer",
+  listRacks: "viewer",
+  showRack: "viewer",
+  listConflicts: "viewer",
+  listEvents: "viewer",
+  streamEvents: "viewer",
+  verifyEvents: "viewer",
+  listScenarios: "viewer",
+  showActiveScenario: "viewer",
+  listMetrics: "viewer",
+  showRackMetrics: "viewer",
+  mixerMetrics: "viewer",
+  adoptRack: "operator",
+  rejectRack: "operator",
+  adoptRacks: "operator",
+  importScenario: "operator",
+  activateScenario: "operator",
+  exportMetrics: "operator",
+  revokeRack: "admin",
+  removeRack: "admin",
+  replaceRack: "admin",
+  listTokens: "admin",
+  createToken: "admin",
+  revokeToken: "admin",
+};
+const RANK = ["viewer", "operator", "admin"] as const;
+const secretOf = (role: (typeof RANK)[number]) =>
+  Object.values(FAKE_TOKENS).find((t) => t.role === role)?.secret ?? "";
+
+describe("roles", () => {
+  const guarded = operations.filter((op) => op.security.length > 0);
+
+  test("every operation behind a token has its least role in the table, and the document agrees", () => {
+    const documented = Object.fromEntries(guarded.map((op) => [op.operationId, op["x-fluxrig-role"]]));
+    expect(documented).toEqual(LEAST_ROLE);
+  });
+
+  // Each role against each operation: at or above the least role it passes the check, below it 403 with the role
+  // needed named, and the operation is never called.
+  const cases = viaOperations.flatMap((op) => RANK.map((role) => [op.operationId, role, op] as const));
+  test.each(cases)("%s with a %s token", async (id, role, op) => {
+    const { app, fleet } = exampleApi();
+    const [path, init] = exampleRequest(op);
+    const headers = new Headers(init.headers);
+    headers.set("Authorization", `Bearer ${secretOf(role)}`);
+    const res = await app.request(path, { ...init, headers });
+    const needed = LEAST_ROLE[id]!;
+    if (RANK.indexOf(role) >= RANK.indexOf(needed)) {
+      expect(res.status, await res.clone().text()).toBe(200);
+      return;
+    }
+    expect(res.status).toBe(403);
+    const error = await errorOf(res);
+    expect(error.code).toBe("forbidden");
+    expect(error.message).toContain(`needs the ${needed} role`);
+    expect(error.details).toEqual({ needed_role: needed, role });
+    expect(fleet.calls).toHaveLength(0);
+  });
 });

@@ -56,7 +56,7 @@ export function scenarioRoutes(app: ApiApp, kit: RouteKit, scenarios: ScenarioOp
       "`[{path, message, line, column}]`, every problem of the document in one pass (shape, gear types, each " +
       "gear's config against its type's schema, references), in document order.",
     tag: TAG,
-    auth: "api",
+    auth: "operator",
     query: ScenarioImportQuery,
     body: importBody,
     response: { schema: ScenarioImportResultSchema, description: "The imported (or checked) scenario" },
@@ -97,7 +97,7 @@ export function scenarioRoutes(app: ApiApp, kit: RouteKit, scenarios: ScenarioOp
     operationId: "listScenarios",
     summary: "List scenarios",
     tag: TAG,
-    auth: "api",
+    auth: "viewer",
     response: { schema: ScenarioListResponse, description: "Every imported scenario" },
   });
   app.openapi(listScenarios, async (c) => reply(c, listScenarios, { items: await scenarios.list() }));
@@ -109,7 +109,7 @@ export function scenarioRoutes(app: ApiApp, kit: RouteKit, scenarios: ScenarioOp
     summary: "Show the active scenario",
     description: "404 `not_found` when no scenario is active.",
     tag: TAG,
-    auth: "api",
+    auth: "viewer",
     response: { schema: ActiveScenarioSchema, description: "The active scenario with its YAML" },
     errors: ["not_found"],
   });
@@ -127,7 +127,7 @@ export function scenarioRoutes(app: ApiApp, kit: RouteKit, scenarios: ScenarioOp
     summary: "Activate a scenario",
     description: "Adopts the pending Racks it names and pushes each Rack its gears at once.",
     tag: TAG,
-    auth: "api",
+    auth: "operator",
     params: NameParams,
     body: activateBody,
     response: { schema: ScenarioImportResultSchema, description: "What activation did" },

@@ -86,3 +86,12 @@ export const busRevocations = pgTable("bus_revocations", {
   name: text("name").notNull(),
   cause: text("cause").notNull(),
 });
+
+/** Named API tokens (migration 4): the secret's SHA-256 only, never the secret. */
+export const apiTokens = pgTable("api_tokens", {
+  name: text("name").primaryKey(),
+  role: text("role").notNull(),
+  secretSha256: text("secret_sha256").notNull(),
+  createdAt: timestamp("created_at").notNull(),
+  createdBy: text("created_by").notNull(),
+});

@@ -1,6 +1,10 @@
 // The operator-facing operations of the Mixer, as the REST API (and through it the CLI) sees them.
 import type {
   ActiveScenario,
+  ApiTokenCreated,
+  ApiTokenRevoked,
+  ApiTokenRole,
+  ApiTokenView,
   AuditEventView,
   AuditVerifyResult,
   BulkAdoptResult,
@@ -62,6 +66,15 @@ export interface AuditOperations {
   /** Ends every follow and refuses new ones (the Mixer is stopping); resolves once no read is in flight. */
   stopFollowing(): Promise<void>;
   verify(): Promise<AuditVerifyResult>;
+}
+
+/** Named API tokens (issue 16): created and revoked by an admin, listed without their secrets. */
+export interface ApiTokenOperations {
+  /** Throws OperationError(conflict) for a live or reserved name. The only answer carrying the secret. */
+  create(name: string, role: ApiTokenRole, by: Actor): Promise<ApiTokenCreated>;
+  list(): Promise<ApiTokenView[]>;
+  /** Throws OperationError(not_found). The token stops working when this resolves. */
+  revoke(name: string, by: Actor): Promise<ApiTokenRevoked>;
 }
 
 export interface FollowQuery {

@@ -28,6 +28,10 @@ export const AuditKind = {
   BusKeyRevoked: "bus_key_revoked",
   /** Bus revocations older than every credential they could void were dropped. */
   BusRevocationsPruned: "bus_revocations_pruned",
+  /** A named API token was created (its name and role; never its secret). */
+  ApiTokenCreated: "api_token_created",
+  /** A named API token was revoked: it stopped working when this committed. */
+  ApiTokenRevoked: "api_token_revoked",
 } as const;
 
 /** An event as a plan stages it; seq and hashes are added when its batch commits. */

@@ -127,6 +127,20 @@ export async function writeBatch(
     }
   }
   await writeNodes(db, stage, before);
+  // Named API tokens are few: one statement each. A name revoked and created again in one batch is one upsert,
+  // never a delete and an insert of the same key (see the tombstones above).
+  for (const [name, token] of stage.apiTokens) {
+    if (!token) {
+      await db.run("DELETE FROM api_tokens WHERE name = $1", [name]);
+      continue;
+    }
+    await db.run(
+      `INSERT INTO api_tokens (name, role, secret_sha256, created_at, created_by) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (name) DO UPDATE SET role = excluded.role, secret_sha256 = excluded.secret_sha256,
+         created_at = excluded.created_at, created_by = excluded.created_by`,
+      [name, token.role, token.secretSha256, toTimestamp(token.createdAt), token.createdBy],
+    );
+  }
   for (const scenario of stage.scenarios.values()) {
     const { name: _, ...columns } = scenario;
     await ormQuery(

@@ -48,6 +48,14 @@ export class NameTakenError extends RegistryError {
   }
 }
 
+/** A named API token with this name is live; nothing was written (revoke it first to reuse the name). */
+export class ApiTokenExistsError extends RegistryError {
+  override readonly name = "ApiTokenExistsError";
+  constructor(readonly tokenName: string) {
+    super("api_token_exists", `an API token named ${tokenName} already exists`);
+  }
+}
+
 /** Another Rack already enrolled with this public key; nothing was written. */
 export class PublicKeyTakenError extends RegistryError {
   override readonly name = "PublicKeyTakenError";
@@ -114,7 +122,7 @@ export class StalePassportSerialError extends RegistryError {
 export class NotFoundError extends RegistryError {
   override readonly name = "NotFoundError";
   constructor(
-    readonly what: "rack" | "scenario" | "node",
+    readonly what: "rack" | "scenario" | "node" | "api token",
     readonly ref: string,
   ) {
     super("not_found", `${what} ${ref} not found`);

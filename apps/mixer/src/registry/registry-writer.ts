@@ -10,6 +10,7 @@
 import type { Logger } from "pino";
 import { DatabaseClosedError } from "../db/database-errors.js";
 import type { Db } from "../db/duckdb-database.js";
+import { ApiTokenList } from "./api-token-list.js";
 import { type AuditHead, readAuditHead } from "./audit-log.js";
 import { writeBatch } from "./batch-sql.js";
 import type { MachineIdPool } from "./machine-id-pool.js";
@@ -26,6 +27,8 @@ export interface RegistryWriterOptions {
   scenarios: ScenarioCatalog;
   /** The bus revocation list (table `bus_revocations`), loaded at start like the directory. */
   revocations: RevocationList;
+  /** Named API tokens (table `api_tokens`), loaded at start like the directory; an empty list when absent. */
+  apiTokens?: ApiTokenList;
   /** Most writes in one transaction (default 1000). */
   maxBatch?: number;
   logger?: Pick<Logger, "warn">;
@@ -54,6 +57,7 @@ export class RegistryWriter {
   readonly #pool: MachineIdPool;
   readonly #scenarios: ScenarioCatalog;
   readonly #revocations: RevocationList;
+  readonly #apiTokens: ApiTokenList;
   readonly #base: StageBase;
   readonly #maxBatch: number;
   readonly #logger: Pick<Logger, "warn"> | undefined;
@@ -77,9 +81,16 @@ export class RegistryWriter {
     this.#pool = options.pool;
     this.#scenarios = options.scenarios;
     this.#revocations = options.revocations;
+    this.#apiTokens = options.apiTokens ?? new ApiTokenList();
     this.#maxBatch = Math.max(1, options.maxBatch ?? 1000);
     this.#logger = options.logger;
-    this.#base = committedBase(options.directory, options.pool, options.scenarios, options.revocations);
+    this.#base = committedBase(
+      options.directory,
+      options.pool,
+      options.scenarios,
+      options.revocations,
+      this.#apiTokens,
+    );
   }
 
   /** Writes still queued (not yet in a batch). */
@@ -234,6 +245,10 @@ export class RegistryWriter {
     for (const [key, record] of stage.revocations) {
       if (record) this.#revocations.put(record);
       else this.#revocations.remove(key);
+    }
+    for (const [name, record] of stage.apiTokens) {
+      if (record) this.#apiTokens.put(record);
+      else this.#apiTokens.remove(name);
     }
     for (const entityId of stage.racks.keys()) {
       const previous = this.#directory.rack(entityId);

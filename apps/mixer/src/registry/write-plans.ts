@@ -6,11 +6,13 @@
 import { EntityType, nodeEntityId } from "@fluxrig/entity-id";
 import type { JsonObject } from "../db/duckdb-values.js";
 import { toJsonText } from "../db/duckdb-values.js";
+import type { ApiTokenRecord } from "./api-token-list.js";
 import { AuditKind } from "./audit-log.js";
 import { assertNodeName, assertNonEmpty, assertValidDate } from "./input-checks.js";
 import type { RecordNameConflictInput } from "./name-conflicts.js";
 import { type InitialRackStatus, isLegalTransition, isRackStatus, type RackStatus } from "./rack-status.js";
 import {
+  ApiTokenExistsError,
   IllegalTransitionError,
   InvalidInputError,
   MachineIdInUseError,
@@ -596,4 +598,58 @@ export function planActivateScenario(
     details: { version: target.version, previous: active[0]?.name ?? null },
   });
   return activated;
+}
+
+export interface CreateApiTokenOptions {
+  actor: string;
+  now: Date;
+}
+
+/**
+ * Stages a new named API token with its `api_token_created` audit event (name and role, never the secret or its
+ * digest). Refuses a name that is live ({@link ApiTokenExistsError}).
+ */
+export function planCreateApiToken(
+  stage: WriteStage,
+  token: Omit<ApiTokenRecord, "createdAt" | "createdBy">,
+  options: CreateApiTokenOptions,
+): ApiTokenRecord {
+  assertNonEmpty(token.name, "name");
+  assertNonEmpty(options.actor, "actor");
+  assertValidDate(options.now, "now");
+  if (!/^[0-9a-f]{64}$/.test(token.secretSha256)) {
+    throw new InvalidInputError("secretSha256", "must be a SHA-256 in lower-case hex");
+  }
+  if (stage.apiToken(token.name) !== undefined) throw new ApiTokenExistsError(token.name);
+  const record: ApiTokenRecord = { ...token, createdAt: options.now, createdBy: options.actor };
+  stage.putApiToken(record);
+  stage.appendAudit({
+    at: options.now,
+    kind: AuditKind.ApiTokenCreated,
+    cause: "operator",
+    actor: options.actor,
+    details: { token: token.name, role: token.role },
+  });
+  return record;
+}
+
+/** Stages the revocation of a named API token with its `api_token_revoked` audit event; {@link NotFoundError} if none. */
+export function planRevokeApiToken(
+  stage: WriteStage,
+  name: string,
+  options: { actor: string; reason?: string; now: Date },
+): ApiTokenRecord {
+  assertNonEmpty(options.actor, "actor");
+  assertValidDate(options.now, "now");
+  const token = stage.apiToken(name);
+  if (token === undefined) throw new NotFoundError("api token", name);
+  stage.deleteApiToken(name);
+  stage.appendAudit({
+    at: options.now,
+    kind: AuditKind.ApiTokenRevoked,
+    cause: "operator",
+    actor: options.actor,
+    details: { token: name, role: token.role, ...(options.reason ? { reason: options.reason } : {}) },
+  });
+  return token;
 }

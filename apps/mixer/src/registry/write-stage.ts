@@ -2,6 +2,7 @@
 //
 // Each operation of a batch is planned on a fork of the batch's stage and merged only when it succeeds, so an
 // operation refused halfway (a taken name, an illegal transition, a full range) leaves nothing behind.
+import type { ApiTokenList, ApiTokenLookup, ApiTokenRecord } from "./api-token-list.js";
 import type { AuditEventInput } from "./audit-log.js";
 import type { MachineIdPool, MachineIdState, MachineIdView } from "./machine-id-pool.js";
 import type { RackDirectory, RackLookup } from "./rack-directory.js";
@@ -14,7 +15,7 @@ import type { ScenarioCatalog, ScenarioRecord } from "./scenario-catalog.js";
  * What a stage reads through: the committed directory, MachineID pool, scenarios and bus revocations, or a parent
  * stage.
  */
-export interface StageBase extends RackLookup, MachineIdView, RevocationLookup {
+export interface StageBase extends RackLookup, MachineIdView, RevocationLookup, ApiTokenLookup {
   /** The Mixer's own rows (the Mixer, its Snake Tunnel). */
   nodeRecords(): Iterable<NodeRecord>;
   scenario(name: string): ScenarioRecord | undefined;
@@ -27,6 +28,7 @@ export function committedBase(
   pool: MachineIdPool,
   scenarios: ScenarioCatalog,
   revocations: RevocationList,
+  apiTokens?: ApiTokenList,
 ): StageBase {
   return {
     rack: (id) => directory.rack(id),
@@ -39,6 +41,8 @@ export function committedBase(
     scenarioRecords: () => scenarios.values(),
     revocation: (key) => revocations.revocation(key),
     revocationRecords: () => revocations.revocationRecords(),
+    apiToken: (name) => apiTokens?.apiToken(name),
+    apiTokenRecords: () => apiTokens?.apiTokenRecords() ?? [],
   };
 }
 
@@ -80,6 +84,8 @@ export class WriteStage implements StageBase {
   readonly conflicts: ConflictWrite[] = [];
   /** Final state of every bus revocation this stage wrote, by public key: the record, or null once pruned. */
   readonly revocations = new Map<string, RevocationRecord | null>();
+  /** Final state of every named API token this stage wrote, by name: the record, or null once revoked. */
+  readonly apiTokens = new Map<string, ApiTokenRecord | null>();
   readonly audits: AuditEventInput[] = [];
   readonly #names = new Map<string, bigint | null>();
   readonly #keys = new Map<string, bigint | null>();
@@ -104,6 +110,7 @@ export class WriteStage implements StageBase {
       this.tombstones.size === 0 &&
       this.conflicts.length === 0 &&
       this.revocations.size === 0 &&
+      this.apiTokens.size === 0 &&
       this.audits.length === 0
     );
   }
@@ -125,6 +132,7 @@ export class WriteStage implements StageBase {
     for (const [id, row] of this.tombstones) parent.tombstones.set(id, row);
     parent.conflicts.push(...this.conflicts);
     for (const [key, record] of this.revocations) parent.revocations.set(key, record);
+    for (const [name, record] of this.apiTokens) parent.apiTokens.set(name, record);
     parent.audits.push(...this.audits);
     for (const [name, id] of this.#names) parent.#names.set(name, id);
     for (const [key, id] of this.#keys) parent.#keys.set(key, id);
@@ -212,6 +220,18 @@ export class WriteStage implements StageBase {
       if (!this.revocations.has(record.publicKey)) yield record;
     }
     for (const record of this.revocations.values()) if (record) yield record;
+  }
+
+  apiToken(name: string): ApiTokenRecord | undefined {
+    if (this.apiTokens.has(name)) return this.apiTokens.get(name) ?? undefined;
+    return this.#parent.apiToken(name);
+  }
+
+  *apiTokenRecords(): Generator<ApiTokenRecord> {
+    for (const record of this.#parent.apiTokenRecords()) {
+      if (!this.apiTokens.has(record.name)) yield record;
+    }
+    for (const record of this.apiTokens.values()) if (record) yield record;
   }
 
   /** Whether this stage revokes a key on the bus (not counting prunes): the bus must then be told. */
@@ -315,6 +335,16 @@ export class WriteStage implements StageBase {
   /** Drops a revocation every JWT of which has expired. */
   deleteRevocation(publicKey: string): void {
     this.revocations.set(publicKey, null);
+  }
+
+  /** Creates a named API token. */
+  putApiToken(record: ApiTokenRecord): void {
+    this.apiTokens.set(record.name, record);
+  }
+
+  /** Revokes a named API token: its row goes. */
+  deleteApiToken(name: string): void {
+    this.apiTokens.set(name, null);
   }
 
   recordConflict(write: ConflictWrite): void {

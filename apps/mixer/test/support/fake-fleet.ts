@@ -1,5 +1,7 @@
 // In-memory fakes of the fleet operations for the HTTP-layer tests: real enough to page, resolve refs and fail on cue.
 import type {
+  ApiTokenRole,
+  ApiTokenView,
   AuditEventView,
   ClusterInfo,
   NameConflictView,
@@ -8,9 +10,11 @@ import type {
   ScenarioSummary,
   WireErrorCode,
 } from "@fluxrig/wire";
+import type { NamedTokens } from "../../src/api/api-deps.js";
 import { OperationError } from "../../src/errors/wire-refusal.js";
 import type {
   Actor,
+  ApiTokenOperations,
   AuditOperations,
   RackOperations,
   ScenarioOperations,
@@ -102,6 +106,14 @@ function auditEvent(seq: number): AuditEventView {
   };
 }
 
+/** The named tokens every fake fleet starts with: secret by name. */
+export const FAKE_TOKENS: Record<string, { role: ApiTokenRole; secret: string }> = {
+  dashboard: { role: "viewer", secret: "frt_viewer-secret-for-tests" },
+  alice: { role: "operator", secret: "frt_operator-secret-for-tests" },
+  root: { role: "admin", secret: "frt_admin-secret-for-tests" },
+  "ci-deploy": { role: "operator", secret: "frt_ci-secret-for-tests" },
+};
+
 /** Every call the fakes received, so tests can check what the API passed on. */
 export interface FakeCall {
   op: string;
@@ -113,6 +125,12 @@ export class FakeFleet {
   readonly calls: FakeCall[] = [];
   readonly rackRows = new Map<string, RackView>();
   activeScenario: (ScenarioSummary & { yaml: string }) | null = null;
+  readonly tokenRows = new Map<string, { view: ApiTokenView; secret: string }>(
+    Object.entries(FAKE_TOKENS).map(([name, t]) => [
+      name,
+      { view: { name, role: t.role, created_at: AT, created_by: "api" }, secret: t.secret },
+    ]),
+  );
   #failure: Error | undefined;
 
   constructor() {
@@ -266,6 +284,35 @@ export class FakeFleet {
     verify: async () => {
       this.#call("audit.verify");
       return { ok: true, count: 5 };
+    },
+  };
+
+  readonly tokens: ApiTokenOperations & NamedTokens = {
+    create: async (name, role, by) => {
+      this.#call("tokens.create", name, role, by);
+      if (this.tokenRows.has(name)) throw new OperationError("conflict", `an API token named ${name} exists`);
+      const view = { name, role, created_at: AT, created_by: by.actor };
+      const secret = `frt_fake-${name}`;
+      this.tokenRows.set(name, { view, secret });
+      return { ...view, secret };
+    },
+    list: async () => {
+      this.#call("tokens.list");
+      return [...this.tokenRows.values()].map((t) => t.view);
+    },
+    revoke: async (name, by) => {
+      this.#call("tokens.revoke", name, by);
+      const row = this.tokenRows.get(name);
+      if (row === undefined) throw new OperationError("not_found", `no API token named ${name}`);
+      this.tokenRows.delete(name);
+      return { ...row.view, revoked_at: AT };
+    },
+    // Not a call: the bearer check runs before every operation.
+    authenticate: (secret) => {
+      for (const { view, secret: s } of this.tokenRows.values()) {
+        if (s === secret) return { name: view.name, role: view.role };
+      }
+      return undefined;
     },
   };
 

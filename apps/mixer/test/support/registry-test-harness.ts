@@ -26,6 +26,7 @@ export const STORE_TABLES = [
   "audit_events",
   "scenarios",
   "bus_revocations",
+  "api_tokens",
   "schema_migrations",
 ] as const;
 
