@@ -27,7 +27,7 @@ export interface ApiAuth {
   named?: NamedTokens;
 }
 
-/** The live named tokens: who holds a presented secret, compared in constant time. */
+/** The live named tokens: who holds a presented secret (found by its SHA-256). */
 export interface NamedTokens {
   authenticate(secret: string): { name: string; role: ApiTokenRole } | undefined;
 }

@@ -48,6 +48,26 @@ describe("secrets", () => {
     expect(list.authenticate(secret)).toBeUndefined();
   });
 
+  it("finds each holder among many by one lookup, and a name given a new secret forgets the old one", () => {
+    const list = new ApiTokenList();
+    const secrets = Array.from({ length: 1000 }, () => newApiTokenSecret());
+    for (const [i, secret] of secrets.entries()) {
+      list.put({
+        name: `t-${i}`,
+        role: "viewer",
+        secretSha256: hex(secret),
+        createdAt: NOW,
+        createdBy: "api",
+      });
+    }
+    expect(secrets.map((s) => list.authenticate(s)?.name)).toEqual(secrets.map((_, i) => `t-${i}`));
+    const renewed = newApiTokenSecret();
+    list.put({ name: "t-7", role: "admin", secretSha256: hex(renewed), createdAt: NOW, createdBy: "api" });
+    expect(list.authenticate(secrets[7]!)).toBeUndefined();
+    expect(list.authenticate(renewed)).toEqual({ name: "t-7", role: "admin" });
+    expect(list.size).toBe(1000);
+  });
+
   it("roles are ordered viewer < operator < admin", () => {
     expect(roleAtLeast("admin", "operator")).toBe(true);
     expect(roleAtLeast("operator", "operator")).toBe(true);

@@ -1,7 +1,7 @@
 // Named API tokens (issue 16) in memory: loaded once at start, then changed only by the writer after a commit, like
 // the RackDirectory. The table `api_tokens` is the truth; this is what the API's bearer check reads, so checking a
 // request costs no query.
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { API_TOKEN_ROLES, type ApiTokenRole } from "@fluxrig/wire";
 import { asc } from "drizzle-orm";
 import type { Db } from "../db/duckdb-database.js";
@@ -48,7 +48,9 @@ export interface ApiTokenLookup {
 }
 
 export class ApiTokenList implements ApiTokenLookup {
-  readonly #byName = new Map<string, { record: ApiTokenRecord; digest: Buffer }>();
+  readonly #byName = new Map<string, ApiTokenRecord>();
+  /** By the secret's SHA-256 (hex): what a request's check looks up. */
+  readonly #byDigest = new Map<string, ApiTokenRecord>();
 
   static async load(db: Db): Promise<ApiTokenList> {
     const list = new ApiTokenList();
@@ -62,34 +64,37 @@ export class ApiTokenList implements ApiTokenLookup {
   }
 
   apiToken(name: string): ApiTokenRecord | undefined {
-    return this.#byName.get(name)?.record;
+    return this.#byName.get(name);
   }
 
   /** Every live token, by name. */
   *apiTokenRecords(): Generator<ApiTokenRecord> {
-    for (const name of [...this.#byName.keys()].sort()) yield this.#byName.get(name)!.record;
+    for (const name of [...this.#byName.keys()].sort()) yield this.#byName.get(name)!;
   }
 
   /**
-   * The holder of `secret`, or undefined. Every token is compared, each in constant time, so the timing says
-   * neither which token matched nor how much of one did.
+   * The holder of `secret`, or undefined: one SHA-256 and one map lookup, whatever the number of tokens. Looking up
+   * by the digest leaks nothing useful through timing: it tells at most how a SHA-256 output compares with the
+   * stored ones, and a 256-bit random secret cannot be steered towards one (the usual way of storing API tokens).
    */
   authenticate(secret: string): ApiTokenHolder | undefined {
-    const presented = apiTokenDigest(secret);
-    let found: ApiTokenRecord | undefined;
-    for (const { record, digest } of this.#byName.values()) {
-      if (timingSafeEqual(presented, digest) && found === undefined) found = record;
-    }
+    const found = this.#byDigest.get(apiTokenDigest(secret).toString("hex"));
     return found && { name: found.name, role: found.role };
   }
 
   /** Adds or replaces a token (only after the write that made it has committed). */
   put(record: ApiTokenRecord): void {
-    this.#byName.set(record.name, { record, digest: Buffer.from(record.secretSha256, "hex") });
+    this.remove(record.name);
+    this.#byName.set(record.name, record);
+    this.#byDigest.set(record.secretSha256.toLowerCase(), record);
   }
 
   /** Forgets a revoked token (only after the revocation has committed): it stops working at once. */
   remove(name: string): void {
+    const held = this.#byName.get(name);
+    if (held === undefined) return;
     this.#byName.delete(name);
+    if (this.#byDigest.get(held.secretSha256.toLowerCase()) === held)
+      this.#byDigest.delete(held.secretSha256.toLowerCase());
   }
 }
