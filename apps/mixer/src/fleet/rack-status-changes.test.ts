@@ -79,7 +79,8 @@ describe("RackStatusChanges over the writer", () => {
       ["status_changed", "active", "auto_adopt"],
       ["passport_issued", null, "auto_adopt"],
     ]);
-    expect(pushes).toEqual(["fluxrig.rack.rack-1.passport"]);
+    // The hello that enrolled it carries the passport: nothing is pushed (no scenario is active here).
+    expect(pushes).toEqual([]);
   });
 
   it("commits a burst of enrollments together, each with a distinct MachineID and a valid chain", async () => {
@@ -401,12 +402,13 @@ describe("RackStatusChanges and the bus", () => {
       passport: expect.any(Object),
       bus_credential: { jwt: "jwt-rack-1-1", expires_at: expect.any(String) },
     });
-    // Enrolled and adopted at once (auto-adopt, Path B): the same.
+    // Enrolled and adopted at once (auto-adopt, Path B): the hello's reply carries the passport and its credential,
+    // so no passport is pushed and no credential issued for a push; its scenario is pushed.
+    const issuedBefore = bus.issued.length;
+    log.length = 0;
     await lifecycle.enroll(enrollInput(2));
-    expect(passportPushes().at(-1)).toMatchObject({
-      kind: "issued",
-      bus_credential: { jwt: "jwt-rack-2-2" },
-    });
+    expect(log).toEqual(["publish:fluxrig.rack.rack-2.scenario:scenario"]);
+    expect(bus.issued).toHaveLength(issuedBefore);
     // Renewal: a fresh credential too.
     await lifecycle.activate(directory.rackByName("rack-1")!, {
       cause: "renewal",
@@ -415,7 +417,7 @@ describe("RackStatusChanges and the bus", () => {
     });
     expect(passportPushes().at(-1)).toMatchObject({
       kind: "renewed",
-      bus_credential: { jwt: "jwt-rack-1-3" },
+      bus_credential: { jwt: "jwt-rack-1-2" },
     });
     expect(bus.pushed).toEqual([]);
   });
@@ -424,8 +426,9 @@ describe("RackStatusChanges and the bus", () => {
     const { rack } = await lifecycle.enroll(enrollInput(1));
     await lifecycle.enroll(enrollInput(2, false));
     lifecycle.pushScenarioChange("rack-1");
-    // No scenario active: nothing to push, no credential.
-    expect(bus.issued).toHaveLength(1);
+    // No scenario active: nothing to push, no credential (enrolling with adoption issued none either: its hello's
+    // reply carries it).
+    expect(bus.issued).toHaveLength(0);
     active = { v: 1, scenario: { name: "demo", version: "2" }, gears: [], wires: [], ts: "" };
     log.length = 0;
     lifecycle.pushScenarioChange("rack-1");
@@ -437,7 +440,7 @@ describe("RackStatusChanges and the bus", () => {
       v: 1,
       kind: "credential",
       status: "active",
-      bus_credential: { jwt: "jwt-rack-1-2", expires_at: expect.any(String) },
+      bus_credential: { jwt: "jwt-rack-1-1", expires_at: expect.any(String) },
       ts: expect.any(String),
     });
     expect(bus.issued.at(-1)).toMatchObject({ status: "active", scenario: { scenario: { version: "2" } } });
@@ -476,7 +479,6 @@ describe("RackStatusChanges and the bus", () => {
     await lifecycle.enroll(enrollInput(1));
     lifecycle.pushScenarioChange("rack-1");
     expect(h.messages.map((m) => `${m.subject}:${String(m.body.kind ?? "scenario")}`)).toEqual([
-      "fluxrig.rack.rack-1.passport:issued",
       "fluxrig.rack.rack-1.scenario:scenario",
       "fluxrig.rack.rack-1.scenario:scenario",
     ]);

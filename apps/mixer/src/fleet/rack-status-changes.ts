@@ -133,8 +133,12 @@ export class RackStatusChanges {
       return adopt ? this.#planActivation(stage, inserted.entityId, adopt, now) : { rack: inserted };
     });
     if (adopt && done.envelope) {
-      // The enrollment's own log line says it was adopted: one line per Rack, not two, in a flood of them.
-      this.#announceActive(done.rack, "pending", { ...adopt, kind: "issued" }, done.envelope, now, false);
+      // The hello that enrolled it carries this passport (on the bootstrap path the Rack's next hello, as itself,
+      // gets it from the registry), so it is not pushed too: that push cost a signature and a bus credential per
+      // enrolled Rack and reached a Rack that already had the passport, or, on the bootstrap connection, no one. The
+      // enrollment's own log line says it was adopted: one line per Rack, not two, in a flood of them.
+      this.#d.counters.inc("passport.issued");
+      this.pushScenario(done.rack.name, now);
     }
     return done.envelope ? { rack: done.rack, passport: done.envelope } : { rack: done.rack };
   }

@@ -274,7 +274,9 @@ describe("the Mixer in none mode", () => {
     expect(reply.status).toBe("active");
     expect(reply.passport).toBeDefined();
     expect(reply.bus_credential).toBeUndefined();
-    await waitFor(() => pushes.length >= 1, { message: "the issued push", timeoutMs: 5_000 });
+    // The reply carried the passport; a push follows an operator's change, signed like the reply.
+    await m.running.mixer.racks.revoke("rack-a", { actor: "test" });
+    await waitFor(() => pushes.length >= 1, { message: "the status push", timeoutMs: 5_000 });
     verifyControlMessage({
       publicKey: reply.cluster_public_key,
       bytes: pushes[0]!.data,
