@@ -161,7 +161,11 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
       const { message, details } = notFoundWithSuggestions(`no scenario named ${name}`, name, names);
       throw new OperationError("not_found", message, details);
     }
-    const current = this.#catalog.active() ? all.at(-1)?.seq : undefined;
+    // The latest activation is in force while its version is the active one (a re-import of the active scenario
+    // replaces the stored version without activating it).
+    const active = this.#catalog.active();
+    const last = all.at(-1);
+    const current = last?.name === active?.name && last?.version === active?.version ? last?.seq : undefined;
     return picked.map((a) => activationView(a, a.seq === current)).reverse();
   }
 
