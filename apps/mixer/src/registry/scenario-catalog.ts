@@ -36,6 +36,8 @@ export interface ScenarioActivationRecord {
 export class ScenarioCatalog {
   readonly #byName = new Map<string, ScenarioRecord>();
   readonly #activations: ScenarioActivationRecord[] = [];
+  /** The first activation of each name and version: the YAML and spec its later activations share. */
+  readonly #versions = new Map<string, ScenarioActivationRecord>();
 
   static async load(db: Db): Promise<ScenarioCatalog> {
     const catalog = new ScenarioCatalog();
@@ -74,9 +76,18 @@ export class ScenarioCatalog {
     return this.#activations;
   }
 
-  /** Appends an activation (only after the write that made it has committed). */
+  /**
+   * Appends an activation (only after the write that made it has committed). Activations of one version share its
+   * YAML and spec, so memory grows with the versions ever activated, not with rollbacks and re-activations.
+   */
   recordActivation(activation: ScenarioActivationRecord): void {
-    this.#activations.push(activation);
+    const key = `${activation.name}\u0000${activation.version}`;
+    const shared = this.#versions.get(key);
+    if (shared) this.#activations.push({ ...activation, yaml: shared.yaml, spec: shared.spec });
+    else {
+      this.#versions.set(key, activation);
+      this.#activations.push(activation);
+    }
   }
 
   /** Adds or replaces a scenario (only after the write that made it has committed). */

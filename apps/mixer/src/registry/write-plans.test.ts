@@ -555,6 +555,23 @@ describe("scenarios", () => {
     );
   });
 
+  it("a version once activated never changes, even after its name was imported again with another version", () => {
+    importScenario("lab", "1");
+    attempt((s) => planActivateScenario(s, "lab", { actor: "alice", now: T0 }));
+    importScenario("lab", "2", at(1_000));
+    const changed = refusal((s) =>
+      planImportScenario(s, {
+        ...scenario("lab", "1"),
+        spec: { meta: { name: "lab", version: "1" }, gears: [] },
+        now: at(2_000),
+        actor: "alice",
+      }),
+    );
+    expect(changed).toBeInstanceOf(ScenarioVersionTakenError);
+    // The same content again is fine: it is that version.
+    expect(importScenario("lab", "1", at(3_000))).toMatchObject({ version: "1", importedAt: at(3_000) });
+  });
+
   it("refuses a rollback with no other version ever activated, staging nothing", () => {
     expect(refusal((s) => planRollbackScenario(s, { actor: "alice", now: T0 }))).toBeInstanceOf(
       InvalidInputError,

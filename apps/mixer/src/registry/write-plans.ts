@@ -528,13 +528,18 @@ export interface ImportScenarioInput {
  */
 /**
  * A stored scenario version never changes under the Racks that run it: true when `input` is that stored version
- * again (an import of it is a no-op, with no event); throws ScenarioVersionTakenError when the version is stored
- * with other content; false when the version is new.
+ * again (an import of it is a no-op, with no event); throws ScenarioVersionTakenError when the version is stored,
+ * or was ever activated, with other content (a rollback must find the version as it ran); false when it is new.
  */
 export function storedScenarioVersion(
   existing: ScenarioRecord | undefined,
   input: { name: string; version: string; spec: JsonObject },
+  activations: readonly ScenarioActivationRecord[] = [],
 ): boolean {
+  const ran = activations.findLast((a) => a.name === input.name && a.version === input.version);
+  if (ran && toJsonText(ran.spec, "spec") !== toJsonText(input.spec, "spec")) {
+    throw new ScenarioVersionTakenError(input.name, input.version);
+  }
   if (!existing || existing.version !== input.version) return false;
   if (toJsonText(existing.spec, "spec") === toJsonText(input.spec, "spec")) return true;
   throw new ScenarioVersionTakenError(input.name, input.version);
@@ -547,7 +552,7 @@ export function planImportScenario(stage: WriteStage, input: ImportScenarioInput
   const existing = stage.scenario(input.name);
   // As a later read gives it back: JSON, bigints as decimal strings.
   const spec = JSON.parse(toJsonText(input.spec, "spec")) as JsonObject;
-  if (storedScenarioVersion(existing, { ...input, spec })) return existing!;
+  if (storedScenarioVersion(existing, { ...input, spec }, stage.scenarioActivations())) return existing!;
   const scenario: ScenarioRecord = {
     name: input.name,
     version: input.version,

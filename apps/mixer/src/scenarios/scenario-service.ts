@@ -86,11 +86,15 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
     const now = this.#clock();
     if (opts.dryRun) {
       // The same refusal a real import would give: a stored version is never changed.
-      storedScenarioVersion(this.#catalog.get(spec.meta.name), {
-        name: spec.meta.name,
-        version: spec.meta.version,
-        spec: spec as unknown as JsonObject,
-      });
+      storedScenarioVersion(
+        this.#catalog.get(spec.meta.name),
+        {
+          name: spec.meta.name,
+          version: spec.meta.version,
+          spec: spec as unknown as JsonObject,
+        },
+        this.#catalog.activations(),
+      );
       const summary = summarize({ spec, active: false, importedAt: now, activatedAt: null });
       return {
         dry_run: true,
@@ -116,11 +120,11 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
   async plan(yaml: string): Promise<ScenarioPlan> {
     const spec = parseOrRefuse(yaml);
     // Refused as its import would be: a stored version never changes.
-    const stored = storedScenarioVersion(this.#catalog.get(spec.meta.name), {
-      name: spec.meta.name,
-      version: spec.meta.version,
-      spec: spec as unknown as JsonObject,
-    });
+    const stored = storedScenarioVersion(
+      this.#catalog.get(spec.meta.name),
+      { name: spec.meta.name, version: spec.meta.version, spec: spec as unknown as JsonObject },
+      this.#catalog.activations(),
+    );
     const now = this.#clock();
     const previous = this.#active?.spec;
     const racks: ScenarioPlanRack[] = [];
