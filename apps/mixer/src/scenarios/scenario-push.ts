@@ -32,6 +32,33 @@ export function scenarioPushFor(spec: ScenarioSpec, rackName: string, now: Date)
   };
 }
 
+/**
+ * The gears and wires of every Rack the scenario deploys to, in one pass (what {@link scenarioPushFor} gives one Rack,
+ * for all of them: a plan over thousands of Racks must not scan the whole scenario once per Rack).
+ */
+export function scenarioPushesByRack(spec: ScenarioSpec): Map<string, Pick<ScenarioPush, "gears" | "wires">> {
+  const byRack = new Map<string, Pick<ScenarioPush, "gears" | "wires">>();
+  const of = (rack: string) => {
+    const held = byRack.get(rack);
+    if (held) return held;
+    const push: Pick<ScenarioPush, "gears" | "wires"> = { gears: [], wires: [] };
+    byRack.set(rack, push);
+    return push;
+  };
+  const rackOfGear = new Map<string, string>();
+  for (const g of spec.gears) {
+    rackOfGear.set(g.name, g.deploy);
+    of(g.deploy).gears.push({ name: g.name, type: g.type, config: g.config });
+  }
+  spec.wires.forEach((w, i) => {
+    const name = wireName(w, i);
+    const wire = { name, from: w.from, to: w.to, subject: wireMessageSubject(spec.meta.name, name) };
+    const racks = new Set([rackOfGear.get(gearOf(w.from)), rackOfGear.get(gearOf(w.to))]);
+    for (const rack of racks) if (rack !== undefined) of(rack).wires.push(wire);
+  });
+  return byRack;
+}
+
 function gearOf(ref: string): string {
   return ref.split(".")[0] ?? "";
 }

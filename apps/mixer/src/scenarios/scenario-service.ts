@@ -29,7 +29,7 @@ import {
   storedScenarioVersion,
 } from "../registry/write-plans.js";
 import type { Clock } from "../runtime/counters.js";
-import { scenarioPushFor, scenarioRackNames } from "./scenario-push.js";
+import { scenarioPushesByRack, scenarioPushFor, scenarioRackNames } from "./scenario-push.js";
 import { parseScenarioYaml, type ScenarioSpec, ScenarioSpecSchema } from "./scenario-spec.js";
 
 export class ScenarioService implements ScenarioOperations, ScenarioSource {
@@ -125,27 +125,23 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
       { name: spec.meta.name, version: spec.meta.version, spec: spec as unknown as JsonObject },
       this.#catalog.activations(),
     );
-    const now = this.#clock();
     const previous = this.#active?.spec;
+    const none = { gears: [], wires: [] };
+    const before = previous ? scenarioPushesByRack(previous) : new Map<string, typeof none>();
+    const after = scenarioPushesByRack(spec);
     const racks: ScenarioPlanRack[] = [];
     for (const name of scenarioRackNames(spec)) {
       const status = this.#racks.rackByName(name)?.status ?? null;
       const runs = status === "active" || status === "offline";
       const action = status === "pending" ? "adopt" : runs ? "push" : "wait";
       // Only an adopted Rack runs the active scenario's gears now; any other starts from nothing.
-      const before = runs && previous ? scenarioPushFor(previous, name, now) : undefined;
-      racks.push({
-        name,
-        status,
-        action,
-        gears: scenarioGearChanges(before, scenarioPushFor(spec, name, now)),
-      });
+      const was = runs ? before.get(name) : undefined;
+      racks.push({ name, status, action, gears: scenarioGearChanges(was, after.get(name) ?? none) });
     }
     for (const name of switchedOff(previous, spec)) {
       const status = this.#racks.rackByName(name)?.status ?? null;
-      if (!previous || (status !== "active" && status !== "offline")) continue;
-      const gears = scenarioGearChanges(scenarioPushFor(previous, name, now), { gears: [], wires: [] });
-      racks.push({ name, status, action: "drop", gears });
+      if (status !== "active" && status !== "offline") continue;
+      racks.push({ name, status, action: "drop", gears: scenarioGearChanges(before.get(name), none) });
     }
     racks.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const active = this.#active?.record;
