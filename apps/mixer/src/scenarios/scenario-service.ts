@@ -29,7 +29,12 @@ import {
   storedScenarioVersion,
 } from "../registry/write-plans.js";
 import type { Clock } from "../runtime/counters.js";
-import { scenarioPushesByRack, scenarioPushFor, scenarioRackNames } from "./scenario-push.js";
+import {
+  type RackScenarioPart,
+  scenarioPush,
+  scenarioPushesByRack,
+  scenarioRackNames,
+} from "./scenario-push.js";
 import { parseScenarioYaml, type ScenarioSpec, ScenarioSpecSchema } from "./scenario-spec.js";
 
 export class ScenarioService implements ScenarioOperations, ScenarioSource {
@@ -39,7 +44,13 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
   readonly #catalog: ScenarioCatalog;
   readonly #clock: Clock;
   #lifecycle: RackStatusChanges | undefined;
-  #active: { record: ScenarioRecord; spec: ScenarioSpec; names: ReadonlySet<string> } | null = null;
+  #active: {
+    record: ScenarioRecord;
+    spec: ScenarioSpec;
+    names: ReadonlySet<string>;
+    /** Its gears and wires per Rack, split once: an activation pushes to every Rack, each hello asks again. */
+    byRack: ReadonlyMap<string, RackScenarioPart>;
+  } | null = null;
 
   constructor(opts: {
     racks: Pick<RackDirectory, "rackByName">;
@@ -75,7 +86,7 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
    */
   pushFor(name: string, now: Date): ScenarioPush | null {
     if (!this.#active) return null;
-    return scenarioPushFor(this.#active.spec, name, now);
+    return scenarioPush(this.#active.spec, this.#active.byRack.get(name), now);
   }
 
   async import(
@@ -127,7 +138,7 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
     );
     const previous = this.#active?.spec;
     const none = { gears: [], wires: [] };
-    const before = previous ? scenarioPushesByRack(previous) : new Map<string, typeof none>();
+    const before = this.#active?.byRack ?? new Map<string, typeof none>();
     const after = scenarioPushesByRack(spec);
     const racks: ScenarioPlanRack[] = [];
     for (const name of scenarioRackNames(spec)) {
@@ -269,7 +280,12 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
       return;
     }
     const spec = specOf(record);
-    this.#active = { record, spec, names: new Set(scenarioRackNames(spec)) };
+    this.#active = {
+      record,
+      spec,
+      names: new Set(scenarioRackNames(spec)),
+      byRack: scenarioPushesByRack(spec),
+    };
   }
 }
 
