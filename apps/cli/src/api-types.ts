@@ -15,8 +15,11 @@ export type {
   RackReplaced,
   RackStatus,
   RackView as Rack,
+  ScenarioActivation,
+  ScenarioHistory,
   ScenarioImportResult,
   ScenarioIssueView as ScenarioIssue,
+  ScenarioPlan,
   ScenarioSummary,
 } from "@fluxrig/wire";
 

@@ -160,6 +160,58 @@ export const ScenarioImportResultSchema = z
   .meta({ id: "ScenarioImportResult" });
 export type ScenarioImportResult = z.infer<typeof ScenarioImportResultSchema>;
 
+/** One Rack in a scenario plan: what activating the planned scenario would do to it. */
+export const ScenarioPlanRackSchema = z
+  .object({
+    name: z.string(),
+    /** Its registry status now; null when no Rack of that name has said hello yet. */
+    status: RackStatusSchema.nullable(),
+    /** adopt: pending, adopted at activation; push: told at once; wait: gets its gears when it enrolls; drop: no
+     * longer named, told at once and stops its gears. */
+    action: z.enum(["adopt", "push", "wait", "drop"]),
+    gears: z.object({ start: Names, stop: Names, restart: Names, unchanged: Names }),
+  })
+  .meta({ id: "ScenarioPlanRack" });
+export type ScenarioPlanRack = z.infer<typeof ScenarioPlanRackSchema>;
+
+/** `POST /scenarios/plan`: what activating a scenario would do, compared with the active one; nothing is written. */
+export const ScenarioPlanSchema = z
+  .object({
+    scenario: z.object({ name: z.string(), version: z.string() }),
+    /** The scenario active now, the plan's baseline; null when none is. */
+    active: z.object({ name: z.string(), version: z.string() }).nullable(),
+    /** Whether this exact version is already stored (importing it again changes nothing). */
+    stored: z.boolean(),
+    /** Every Rack the change touches, by name: the planned scenario's and those it no longer names. */
+    racks: z.array(ScenarioPlanRackSchema),
+  })
+  .meta({ id: "ScenarioPlan" });
+export type ScenarioPlan = z.infer<typeof ScenarioPlanSchema>;
+
+/** One activation of a scenario version: kept for good, the version's YAML with it. */
+export const ScenarioActivationSchema = z
+  .object({
+    /** 1, 2, 3, ...: the order of activations. */
+    seq: Int,
+    name: z.string(),
+    version: z.string(),
+    at: Timestamp,
+    /** The audit actor: the named API token's name (or the bootstrap admin's). */
+    actor: z.string(),
+    /** operator (activate, apply --activate) or rollback. */
+    cause: z.string(),
+    reason: z.string().nullable(),
+    /** True for the activation in force now. */
+    current: z.boolean(),
+  })
+  .meta({ id: "ScenarioActivation" });
+export type ScenarioActivation = z.infer<typeof ScenarioActivationSchema>;
+
+export const ScenarioHistorySchema = z
+  .object({ items: z.array(ScenarioActivationSchema) })
+  .meta({ id: "ScenarioHistory" });
+export type ScenarioHistory = z.infer<typeof ScenarioHistorySchema>;
+
 /** The Mixer's memory when asked: the process (RSS), V8's heap, and DuckDB's own accounting by component. */
 export const MemoryViewSchema = z
   .object({

@@ -43,9 +43,17 @@ export {
   RackStatusSchema,
   type RackView,
   RackViewSchema,
+  type ScenarioActivation,
+  ScenarioActivationSchema,
+  type ScenarioHistory,
+  ScenarioHistorySchema,
   type ScenarioImportResult,
   ScenarioImportResultSchema,
   type ScenarioIssueView,
+  type ScenarioPlan,
+  type ScenarioPlanRack,
+  ScenarioPlanRackSchema,
+  ScenarioPlanSchema,
   type ScenarioSummary,
   ScenarioSummarySchema,
 } from "./api-bodies.js";
@@ -97,6 +105,7 @@ export {
 export { PassportEnvelopeSchema } from "./passport-envelope-schema.js";
 export type { PassportPush, PassportPushStatus, ScenarioPush } from "./push-schemas.js";
 export { RACK_STATUSES } from "./rack-statuses.js";
+export { type ScenarioGearChanges, scenarioGearChanges, scenarioGearKey } from "./scenario-gear-diff.js";
 export { EntityIdStringSchema, PublicKeySchema } from "./schema-primitives.js";
 export {
   heartbeatSubject,

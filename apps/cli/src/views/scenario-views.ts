@@ -1,5 +1,13 @@
-// How scenarios look: the list, the active one, an import or activation result, and validation issues on the file.
-import type { ActiveScenario, ScenarioImportResult, ScenarioIssue, ScenarioSummary } from "../api-types.js";
+// How scenarios look: the list, the active one, an import or activation result, a plan, the activation history, and
+// validation issues on the file.
+import type {
+  ActiveScenario,
+  ScenarioActivation,
+  ScenarioImportResult,
+  ScenarioIssue,
+  ScenarioPlan,
+  ScenarioSummary,
+} from "../api-types.js";
 import { renderFields, renderTable } from "../columns.js";
 import type { Colors } from "../output.js";
 import { formatRelative, formatTimestamp } from "../relative-time.js";
@@ -40,6 +48,54 @@ function summaryFields(s: ScenarioSummary, c: Colors, now: Date): Array<[string,
 /** `scenario show`: the active scenario's summary, then its YAML. */
 export function activeScenarioText(s: ActiveScenario, c: Colors, now: Date): string {
   return `${renderFields(summaryFields(s, c, now), c.dim)}\n\n${c.dim("---")}\n${s.yaml.trimEnd()}`;
+}
+
+const ACTION_TEXT: Record<ScenarioPlan["racks"][number]["action"], string> = {
+  adopt: "adopted (pending now)",
+  push: "pushed at once",
+  wait: "waits: gets its gears when it is adopted",
+  drop: "no longer named: pushed at once, stops its gears",
+};
+
+/** `scenario plan`: what activating the file would change, Rack by Rack, against the active scenario. */
+export function planText(p: ScenarioPlan, c: Colors): string {
+  const against = p.active ? `${p.active.name} version ${p.active.version}` : "no active scenario";
+  const lines = [
+    `plan: ${c.bold(p.scenario.name)} version ${p.scenario.version} against ${against}${p.stored ? " (this version is already stored)" : ""}; nothing was changed`,
+  ];
+  if (p.racks.length === 0) lines.push("no Rack is touched");
+  for (const rack of p.racks) {
+    lines.push(
+      "",
+      `${c.bold(rack.name)} ${c.dim(`[${rack.status ?? "not enrolled"}]`)} ${ACTION_TEXT[rack.action]}`,
+    );
+    const g = rack.gears;
+    if (g.start.length > 0) lines.push(`  ${c.green("+ start")}    ${g.start.join(", ")}`);
+    if (g.restart.length > 0) lines.push(`  ${c.yellow("~ restart")}  ${g.restart.join(", ")}`);
+    if (g.stop.length > 0) lines.push(`  ${c.red("- stop")}     ${g.stop.join(", ")}`);
+    if (g.unchanged.length > 0) lines.push(`  ${c.dim("= keep")}     ${g.unchanged.join(", ")}`);
+    if (g.start.length + g.restart.length + g.stop.length + g.unchanged.length === 0)
+      lines.push("  no gears");
+  }
+  return lines.join("\n");
+}
+
+/** `scenario history`: activations, newest first. */
+export function historyTable(items: readonly ScenarioActivation[], c: Colors, now: Date): string {
+  return renderTable(
+    items,
+    [
+      { header: "#", value: (a) => String(a.seq), align: "right" },
+      { header: "NAME", value: (a) => c.bold(a.name) },
+      { header: "VERSION", value: (a) => a.version },
+      { header: "ACTIVATED", value: (a) => formatRelative(a.at, now) },
+      { header: "BY", value: (a) => a.actor },
+      { header: "CAUSE", value: (a) => a.cause },
+      { header: "CURRENT", value: (a) => (a.current ? c.green("yes") : "") },
+      { header: "REASON", value: (a) => a.reason ?? "" },
+    ],
+    c.dim,
+  );
 }
 
 /** What an import or activation did, or would do under --dry-run. */

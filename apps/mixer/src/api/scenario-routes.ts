@@ -1,14 +1,21 @@
-// Scenarios: import (YAML as text or inside JSON), list, show the active one, activate.
-import { ActiveScenarioSchema, ScenarioImportResultSchema } from "@fluxrig/wire";
+// Scenarios: import (YAML as text or inside JSON), plan, list, show the active one, activate, history, rollback.
+import {
+  ActiveScenarioSchema,
+  ScenarioHistorySchema,
+  ScenarioImportResultSchema,
+  ScenarioPlanSchema,
+} from "@fluxrig/wire";
 import { OperationError } from "../errors/wire-refusal.js";
 import type { ScenarioOperations } from "../fleet/operations.js";
 import { MAX_SCENARIO_BYTES } from "../scenarios/scenario-spec.js";
 import { type ApiApp, actorOf, type RouteKit, readBody, reply } from "./api-route.js";
 import {
   NameParams,
+  ScenarioHistoryQuery,
   ScenarioImportBody,
   ScenarioImportQuery,
   ScenarioListResponse,
+  ScenarioPlanBody,
   StateChangeBody,
 } from "./schemas.js";
 
@@ -67,28 +74,41 @@ export function scenarioRoutes(app: ApiApp, kit: RouteKit, scenarios: ScenarioOp
   app.openapi(importScenario, async (c) => {
     const query = c.req.valid("query");
     const body = await readBody(c, importBody);
-    const bytes = Buffer.byteLength(body.yaml, "utf8");
-    if (bytes > MAX_SCENARIO_BYTES) {
-      throw new OperationError("too_large", `scenario is ${bytes} bytes, the limit is ${MAX_SCENARIO_BYTES}`);
-    }
-    try {
-      const result = await scenarios.import(body.yaml, {
+    checkSize(body.yaml);
+    const result = await asInvalidScenario(() =>
+      scenarios.import(body.yaml, {
         actor: actorOf(c),
         reason: body.reason,
         dryRun: body.dry_run ?? query.dry_run ?? false,
         activate: body.activate ?? query.activate ?? false,
-      });
-      return reply(c, importScenario, result);
-    } catch (err) {
-      // The body parsed, so a `schema` refusal is about the scenario in it: 422, as documented.
-      if (err instanceof OperationError && err.code === "schema" && err.status === undefined) {
-        throw new OperationError(err.code, err.message, err.details, {
-          cause: err,
-          status: INVALID_SCENARIO_STATUS,
-        });
-      }
-      throw err;
-    }
+      }),
+    );
+    return reply(c, importScenario, result);
+  });
+
+  const planBody = { ...importBody, schema: ScenarioPlanBody, example: { yaml: EXAMPLE_YAML } } as const;
+  const planScenario = kit.route({
+    method: "post",
+    path: "/api/v1/scenarios/plan",
+    operationId: "planScenario",
+    summary: "Plan a scenario: what activating it would change",
+    description:
+      "The same bodies as import (the YAML as text, or JSON `{yaml}`). Nothing is written. Compared with the active " +
+      "scenario, per Rack: `action` (adopt: pending, adopted at activation; push: told at once; wait: not enrolled " +
+      "or not adoptable yet; drop: no longer named, told at once) and its gears to `start`, `stop`, `restart` " +
+      "(type, config or wires changed) and `unchanged` (kept running, counters and all). Refused as an import " +
+      "would be: 422 `schema` for an invalid scenario, 409 `conflict` for a stored version with other content.",
+    tag: TAG,
+    auth: "viewer",
+    body: planBody,
+    response: { schema: ScenarioPlanSchema, description: "What activation would change" },
+    errors: ["schema", "conflict"],
+    errorStatus: { schema: INVALID_SCENARIO_STATUS },
+  });
+  app.openapi(planScenario, async (c) => {
+    const body = await readBody(c, planBody);
+    checkSize(body.yaml);
+    return reply(c, planScenario, await asInvalidScenario(() => scenarios.plan(body.yaml)));
   });
 
   const listScenarios = kit.route({
@@ -119,6 +139,47 @@ export function scenarioRoutes(app: ApiApp, kit: RouteKit, scenarios: ScenarioOp
     return reply(c, showActiveScenario, active);
   });
 
+  const scenarioHistory = kit.route({
+    method: "get",
+    path: "/api/v1/scenarios/history",
+    operationId: "scenarioHistory",
+    summary: "List scenario activations, newest first",
+    description:
+      "Every activation ever made, with the version it activated, when, by whom (the audit actor: the API " +
+      "token's name) and why (`operator` or `rollback`); `current` marks the one in force. `?name=` keeps one " +
+      "scenario's (404 `not_found` for a name never imported).",
+    tag: TAG,
+    auth: "viewer",
+    query: ScenarioHistoryQuery,
+    response: { schema: ScenarioHistorySchema, description: "Activations, newest first" },
+    errors: ["not_found"],
+  });
+  app.openapi(scenarioHistory, async (c) =>
+    reply(c, scenarioHistory, { items: await scenarios.history(c.req.valid("query").name) }),
+  );
+
+  const rollbackBody = { schema: StateChangeBody, required: false } as const;
+  const rollbackScenario = kit.route({
+    method: "post",
+    path: "/api/v1/scenarios/rollback",
+    operationId: "rollbackScenario",
+    summary: "Re-activate the previously active scenario version",
+    description:
+      "A new activation (audited with cause `rollback`) of the latest activation of another version than the one " +
+      "active now, exactly as it was activated (its stored YAML), even if that scenario was imported again since. " +
+      "Racks get their pushes at once; gears it does not change keep running. 409 `invalid_transition` when no " +
+      "other version was ever activated.",
+    tag: TAG,
+    auth: "operator",
+    body: rollbackBody,
+    response: { schema: ScenarioImportResultSchema, description: "What the rollback activated" },
+    errors: ["invalid_transition"],
+  });
+  app.openapi(rollbackScenario, async (c) => {
+    const { reason } = await readBody(c, rollbackBody);
+    return reply(c, rollbackScenario, await scenarios.rollback({ actor: actorOf(c), reason }));
+  });
+
   const activateBody = { schema: StateChangeBody, required: false } as const;
   const activateScenario = kit.route({
     method: "post",
@@ -139,4 +200,26 @@ export function scenarioRoutes(app: ApiApp, kit: RouteKit, scenarios: ScenarioOp
     const result = await scenarios.activate(c.req.valid("param").name, { actor: actorOf(c), reason });
     return reply(c, activateScenario, result);
   });
+}
+
+function checkSize(yaml: string): void {
+  const bytes = Buffer.byteLength(yaml, "utf8");
+  if (bytes > MAX_SCENARIO_BYTES) {
+    throw new OperationError("too_large", `scenario is ${bytes} bytes, the limit is ${MAX_SCENARIO_BYTES}`);
+  }
+}
+
+/** The body parsed, so a `schema` refusal is about the scenario in it: 422, as documented. */
+async function asInvalidScenario<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof OperationError && err.code === "schema" && err.status === undefined) {
+      throw new OperationError(err.code, err.message, err.details, {
+        cause: err,
+        status: INVALID_SCENARIO_STATUS,
+      });
+    }
+    throw err;
+  }
 }

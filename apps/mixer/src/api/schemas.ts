@@ -48,6 +48,7 @@ export const RackListQuery = z.strictObject({
   after: NameSchema.optional().describe("The `next` of the previous page"),
 });
 export const ConflictQuery = z.strictObject({ name: NameSchema.optional() });
+export const ScenarioHistoryQuery = z.strictObject({ name: NameSchema.optional() });
 export const ScenarioImportQuery = z.strictObject({
   dry_run: QueryBool.optional(),
   activate: QueryBool.optional(),
@@ -94,6 +95,11 @@ export const ReplaceBody = z
     reason: Reason.optional(),
   })
   .meta({ id: "ReplaceRequest" });
+export const ScenarioPlanBody = z
+  .strictObject({
+    yaml: z.string().min(1).describe(`The scenario YAML, at most ${MAX_SCENARIO_BYTES} bytes of UTF-8`),
+  })
+  .meta({ id: "ScenarioPlanRequest" });
 export const ScenarioImportBody = z
   .strictObject({
     yaml: z.string().min(1).describe(`The scenario YAML, at most ${MAX_SCENARIO_BYTES} bytes of UTF-8`),

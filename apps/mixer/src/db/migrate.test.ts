@@ -47,6 +47,7 @@ describe("migrate", () => {
       [2, "conflict-evidence", "2030-01-01 00:00:00"],
       [3, "bus-revocations", "2030-01-01 00:00:00"],
       [4, "api-tokens", "2030-01-01 00:00:00"],
+      [5, "scenario-activations", "2030-01-01 00:00:00"],
     ]);
     expect(await tableNames()).toEqual([
       "api_tokens",
@@ -56,6 +57,7 @@ describe("migrate", () => {
       "name_conflicts",
       "rack_lifecycle",
       "registry",
+      "scenario_activations",
       "scenarios",
       "schema_migrations",
     ]);
@@ -114,7 +116,7 @@ describe("migrate", () => {
       `INSERT INTO name_conflicts VALUES ('rack-a', 'k1', NULL, TIMESTAMP '2030-01-01 00:00:00',
         TIMESTAMP '2030-01-01 00:00:00', 3, 'x')`,
     );
-    expect((await migrate(db)).applied).toEqual([2, 3, 4]);
+    expect((await migrate(db)).applied).toEqual([2, 3, 4, 5]);
     const rows = await db.query("SELECT name, attempts, last_attributes, last_version FROM name_conflicts");
     expect(rows.rows).toEqual([["rack-a", 3n, null, null]]);
   });
@@ -125,7 +127,7 @@ describe("migrate", () => {
       `INSERT INTO rack_lifecycle (entity_id, public_key, first_seen, status_changed_at)
         VALUES (216282733276561408, 'k1', TIMESTAMP '2030-01-01 00:00:00', TIMESTAMP '2030-01-01 00:00:00')`,
     );
-    expect((await migrate(db)).applied).toEqual([3, 4]);
+    expect((await migrate(db)).applied).toEqual([3, 4, 5]);
     expect((await db.query("SELECT count(*) FROM bus_revocations")).rows).toEqual([[0n]]);
     expect((await db.query("SELECT public_key FROM rack_lifecycle")).rows).toEqual([["k1"]]);
     const columns = await db.query(
@@ -152,6 +154,23 @@ describe("migrate", () => {
       ["created_at", "TIMESTAMP", "NO"],
       ["created_by", "VARCHAR", "NO"],
     ]);
+  });
+
+  it("migration 5 records the scenario active before it as activation 1 (and no inactive one)", async () => {
+    const upTo4 = MIGRATIONS.filter((m) => m.version <= 4);
+    await migrate(db, { migrations: upTo4 });
+    await db.run(
+      `INSERT INTO scenarios VALUES
+        ('lab', '3', 'meta: {name: lab, version: 3}', '{"meta":{"name":"lab","version":"3"}}',
+          TIMESTAMP '2030-01-01 00:00:00', TIMESTAMP '2030-01-02 00:00:00', true),
+        ('old', '1', 'meta: {name: old, version: 1}', '{"meta":{"name":"old","version":"1"}}',
+          TIMESTAMP '2030-01-01 00:00:00', NULL, false)`,
+    );
+    expect((await migrate(db)).applied).toEqual([5]);
+    const rows = await db.query(
+      "SELECT seq, name, version, CAST(activated_at AS TEXT), actor, cause, reason FROM scenario_activations",
+    );
+    expect(rows.rows).toEqual([[1, "lab", "3", "2030-01-02 00:00:00", "unknown", "before-history", null]]);
   });
 
   it("refuses a migration list with gaps before touching the database", async () => {

@@ -95,3 +95,16 @@ export const apiTokens = pgTable("api_tokens", {
   createdAt: timestamp("created_at").notNull(),
   createdBy: text("created_by").notNull(),
 });
+
+/** Every scenario activation with the version it activated (migration 5); rows are only ever added. */
+export const scenarioActivations = pgTable("scenario_activations", {
+  seq: integer("seq").primaryKey(),
+  name: text("name").notNull(),
+  version: text("version").notNull(),
+  yaml: text("yaml").notNull(),
+  spec: jsonObject("spec").notNull(),
+  at: timestamp("activated_at").notNull(),
+  actor: text("actor").notNull(),
+  cause: text("cause").notNull(),
+  reason: text("reason"),
+});

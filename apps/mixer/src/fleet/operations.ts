@@ -13,7 +13,9 @@ import type {
   RackRemoved,
   RackReplaced,
   RackView,
+  ScenarioActivation,
   ScenarioImportResult,
+  ScenarioPlan,
   ScenarioSummary,
 } from "@fluxrig/wire";
 import type { ListRacksQuery } from "../registry/rack-queries.js";
@@ -53,6 +55,12 @@ export interface ScenarioOperations {
   list(): Promise<ScenarioSummary[]>;
   active(): Promise<ActiveScenario | null>;
   activate(name: string, by: Actor): Promise<ScenarioImportResult>;
+  /** What activating `yaml` would do, compared with the active scenario; writes nothing. Refuses like import. */
+  plan(yaml: string): Promise<ScenarioPlan>;
+  /** Every activation, newest first; only those of scenario `name` when given (OperationError(not_found) if none). */
+  history(name?: string): Promise<ScenarioActivation[]>;
+  /** Re-activates the previously active version; OperationError(invalid_transition) when there is none. */
+  rollback(by: Actor): Promise<ScenarioImportResult>;
 }
 
 export interface AuditOperations {

@@ -10,7 +10,7 @@ import { eq } from "drizzle-orm";
 import { QueryFailedError } from "../db/database-errors.js";
 import type { Db } from "../db/duckdb-database.js";
 import { toJsonText, toTimestamp } from "../db/duckdb-values.js";
-import { registry, scenarios } from "../db/schema.js";
+import { registry, scenarioActivations, scenarios } from "../db/schema.js";
 import { ormQuery } from "../db/unwrap-drizzle-error.js";
 import type { AuditEvent } from "./audit-chain.js";
 import { type AuditHead, sealAuditEvent } from "./audit-log.js";
@@ -146,6 +146,9 @@ export async function writeBatch(
     await ormQuery(
       db.orm.insert(scenarios).values(scenario).onConflictDoUpdate({ target: scenarios.name, set: columns }),
     );
+  }
+  for (const activation of stage.activations) {
+    await ormQuery(db.orm.insert(scenarioActivations).values(activation));
   }
   const rows = rackRows(stage, before);
   for (const rack of rows.deletes) {

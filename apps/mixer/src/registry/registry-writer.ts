@@ -242,6 +242,7 @@ export class RegistryWriter {
       this.#pool.markLive(node.machineId, node.entityId);
     }
     for (const scenario of stage.scenarios.values()) this.#scenarios.put(scenario);
+    for (const activation of stage.activations) this.#scenarios.recordActivation(activation);
     for (const [key, record] of stage.revocations) {
       if (record) this.#revocations.put(record);
       else this.#revocations.remove(key);

@@ -2,7 +2,7 @@
 import { asc } from "drizzle-orm";
 import type { Db } from "../db/duckdb-database.js";
 import type { JsonObject } from "../db/duckdb-values.js";
-import { scenarios } from "../db/schema.js";
+import { scenarioActivations, scenarios } from "../db/schema.js";
 import { ormQuery } from "../db/unwrap-drizzle-error.js";
 
 export interface ScenarioRecord {
@@ -17,14 +17,37 @@ export interface ScenarioRecord {
   active: boolean;
 }
 
+/** One activation, with the version it activated (kept for good: history and rollback). */
+export interface ScenarioActivationRecord {
+  /** 1, 2, 3, ... in the order of activations. */
+  seq: number;
+  name: string;
+  version: string;
+  yaml: string;
+  spec: JsonObject;
+  at: Date;
+  actor: string;
+  /** "operator", "rollback" or "before-history" (the scenario active when history began). */
+  cause: string;
+  reason: string | null;
+}
+
 /** Every scenario of the registry file. Scenarios are few (an operator imports them), so all of them are kept. */
 export class ScenarioCatalog {
   readonly #byName = new Map<string, ScenarioRecord>();
+  readonly #activations: ScenarioActivationRecord[] = [];
+  /** The first activation of each name and version: the YAML and spec its later activations share. */
+  readonly #versions = new Map<string, ScenarioActivationRecord>();
 
   static async load(db: Db): Promise<ScenarioCatalog> {
     const catalog = new ScenarioCatalog();
     for (const row of await ormQuery(db.orm.select().from(scenarios).orderBy(asc(scenarios.name)))) {
       catalog.put(row);
+    }
+    for (const row of await ormQuery(
+      db.orm.select().from(scenarioActivations).orderBy(asc(scenarioActivations.seq)),
+    )) {
+      catalog.recordActivation(row);
     }
     return catalog;
   }
@@ -46,6 +69,25 @@ export class ScenarioCatalog {
 
   values(): IterableIterator<ScenarioRecord> {
     return this.#byName.values();
+  }
+
+  /** Every activation, oldest first. */
+  activations(): readonly ScenarioActivationRecord[] {
+    return this.#activations;
+  }
+
+  /**
+   * Appends an activation (only after the write that made it has committed). Activations of one version share its
+   * YAML and spec, so memory grows with the versions ever activated, not with rollbacks and re-activations.
+   */
+  recordActivation(activation: ScenarioActivationRecord): void {
+    const key = `${activation.name}\u0000${activation.version}`;
+    const shared = this.#versions.get(key);
+    if (shared) this.#activations.push({ ...activation, yaml: shared.yaml, spec: shared.spec });
+    else {
+      this.#versions.set(key, activation);
+      this.#activations.push(activation);
+    }
   }
 
   /** Adds or replaces a scenario (only after the write that made it has committed). */

@@ -32,7 +32,9 @@ import {
   planNodeRow,
   planPassportIssued,
   planPruneRevocations,
+  planRollbackScenario,
   planSetStatus,
+  rollbackTarget,
 } from "./write-plans.js";
 import { WriteStage } from "./write-stage.js";
 
@@ -514,6 +516,75 @@ describe("scenarios", () => {
       NotFoundError,
     );
     expect(stage.scenario("a")?.active).toBe(true);
+  });
+
+  it("records every activation with its version; a rollback re-activates the previous version as it was", () => {
+    importScenario("lab", "1");
+    attempt((s) => planActivateScenario(s, "lab", { actor: "alice", reason: "first", now: T0 }));
+    importScenario("lab", "2", at(1_000));
+    attempt((s) => planActivateScenario(s, "lab", { actor: "bob", now: at(2_000) }));
+    expect(
+      stage.scenarioActivations().map((a) => [a.seq, a.name, a.version, a.actor, a.cause, a.reason]),
+    ).toEqual([
+      [1, "lab", "1", "alice", "operator", "first"],
+      [2, "lab", "2", "bob", "operator", null],
+    ]);
+    // Version 1 is gone from `scenarios` (re-imported as 2) but kept with its activation: the rollback brings it back.
+    const { record, from } = attempt((s) =>
+      planRollbackScenario(s, { actor: "carol", reason: "bad", now: at(3_000) }),
+    );
+    expect(from.seq).toBe(1);
+    expect(record).toMatchObject({ ...scenario("lab", "1"), active: true, activatedAt: at(3_000) });
+    expect(stage.scenario("lab")).toEqual(record);
+    expect(stage.scenarioActivations().at(-1)).toMatchObject({
+      seq: 3,
+      version: "1",
+      actor: "carol",
+      cause: "rollback",
+    });
+    expect(stage.audits.at(-1)).toMatchObject({
+      kind: "scenario_activated",
+      name: "lab",
+      cause: "rollback",
+      actor: "carol",
+      details: { version: "1", activation: 3, rollback_to: 1, reason: "bad" },
+    });
+    // A second rollback goes back to version 2, not further.
+    expect(attempt((s) => planRollbackScenario(s, { actor: "carol", now: at(4_000) })).record.version).toBe(
+      "2",
+    );
+  });
+
+  it("a version once activated never changes, even after its name was imported again with another version", () => {
+    importScenario("lab", "1");
+    attempt((s) => planActivateScenario(s, "lab", { actor: "alice", now: T0 }));
+    importScenario("lab", "2", at(1_000));
+    const changed = refusal((s) =>
+      planImportScenario(s, {
+        ...scenario("lab", "1"),
+        spec: { meta: { name: "lab", version: "1" }, gears: [] },
+        now: at(2_000),
+        actor: "alice",
+      }),
+    );
+    expect(changed).toBeInstanceOf(ScenarioVersionTakenError);
+    // The same content again is fine: it is that version.
+    expect(importScenario("lab", "1", at(3_000))).toMatchObject({ version: "1", importedAt: at(3_000) });
+  });
+
+  it("refuses a rollback with no other version ever activated, staging nothing", () => {
+    expect(refusal((s) => planRollbackScenario(s, { actor: "alice", now: T0 }))).toBeInstanceOf(
+      InvalidInputError,
+    );
+    importScenario("lab");
+    attempt((s) => planActivateScenario(s, "lab", { actor: "alice", now: T0 }));
+    attempt((s) => planActivateScenario(s, "lab", { actor: "alice", now: at(1_000) }));
+    expect(refusal((s) => planRollbackScenario(s, { actor: "alice", now: at(2_000) }))).toBeInstanceOf(
+      InvalidInputError,
+    );
+    expect(rollbackTarget(stage.scenarioActivations(), { name: "lab", version: "1" })).toBeUndefined();
+    // Another scenario counts as another version.
+    expect(rollbackTarget(stage.scenarioActivations(), { name: "other", version: "1" })?.seq).toBe(2);
   });
 
   it("stores the spec as a later read gives it back (bigints as decimal strings)", () => {

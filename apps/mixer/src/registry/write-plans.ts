@@ -31,7 +31,7 @@ import {
   type RackRecord,
 } from "./registry-records.js";
 import { type RevocationRecord, unixSeconds } from "./revocation-list.js";
-import type { ScenarioRecord } from "./scenario-catalog.js";
+import type { ScenarioActivationRecord, ScenarioRecord } from "./scenario-catalog.js";
 import { checkMachineId, type WriteStage } from "./write-stage.js";
 
 export interface InsertRackInput {
@@ -528,13 +528,18 @@ export interface ImportScenarioInput {
  */
 /**
  * A stored scenario version never changes under the Racks that run it: true when `input` is that stored version
- * again (an import of it is a no-op, with no event); throws ScenarioVersionTakenError when the version is stored
- * with other content; false when the version is new.
+ * again (an import of it is a no-op, with no event); throws ScenarioVersionTakenError when the version is stored,
+ * or was ever activated, with other content (a rollback must find the version as it ran); false when it is new.
  */
 export function storedScenarioVersion(
   existing: ScenarioRecord | undefined,
   input: { name: string; version: string; spec: JsonObject },
+  activations: readonly ScenarioActivationRecord[] = [],
 ): boolean {
+  const ran = activations.findLast((a) => a.name === input.name && a.version === input.version);
+  if (ran && toJsonText(ran.spec, "spec") !== toJsonText(input.spec, "spec")) {
+    throw new ScenarioVersionTakenError(input.name, input.version);
+  }
   if (!existing || existing.version !== input.version) return false;
   if (toJsonText(existing.spec, "spec") === toJsonText(input.spec, "spec")) return true;
   throw new ScenarioVersionTakenError(input.name, input.version);
@@ -547,7 +552,7 @@ export function planImportScenario(stage: WriteStage, input: ImportScenarioInput
   const existing = stage.scenario(input.name);
   // As a later read gives it back: JSON, bigints as decimal strings.
   const spec = JSON.parse(toJsonText(input.spec, "spec")) as JsonObject;
-  if (storedScenarioVersion(existing, { ...input, spec })) return existing!;
+  if (storedScenarioVersion(existing, { ...input, spec }, stage.scenarioActivations())) return existing!;
   const scenario: ScenarioRecord = {
     name: input.name,
     version: input.version,
@@ -573,29 +578,99 @@ export interface ActivateScenarioOptions {
   now: Date;
   actor: string;
   cause?: string;
+  reason?: string | undefined;
 }
 
-/** Stages `name` as the one active scenario (every other one inactive) with its audit event. */
+/**
+ * Stages `name` as the one active scenario (every other one inactive) with its audit event, and records the
+ * activation with the version it activates (kept for good: `scenario history`, `scenario rollback`).
+ */
 export function planActivateScenario(
   stage: WriteStage,
   name: string,
   options: ActivateScenarioOptions,
 ): ScenarioRecord {
-  assertValidDate(options.now, "now");
-  assertNonEmpty(options.actor, "actor");
   const target = stage.scenario(name);
   if (!target) throw new NotFoundError("scenario", name);
+  return stageActivation(stage, target, { ...options, cause: options.cause ?? "operator" });
+}
+
+/**
+ * The activation a rollback goes back to: the latest one of another version (or scenario) than the one active now;
+ * undefined when there is none.
+ */
+export function rollbackTarget(
+  activations: readonly ScenarioActivationRecord[],
+  active: { name: string; version: string } | undefined,
+): ScenarioActivationRecord | undefined {
+  for (let i = activations.length - 1; i >= 0; i--) {
+    const activation = activations[i]!;
+    if (activation.name !== active?.name || activation.version !== active.version) return activation;
+  }
+  return undefined;
+}
+
+/**
+ * Stages a rollback: the version of {@link rollbackTarget} becomes the active scenario again, exactly as it was
+ * activated then (its stored YAML and spec, even if that name was imported again since), recorded and audited as a
+ * new activation with cause `rollback`. Throws InvalidInputError when there is nothing to go back to.
+ */
+export function planRollbackScenario(
+  stage: WriteStage,
+  options: Omit<ActivateScenarioOptions, "cause">,
+): { record: ScenarioRecord; from: ScenarioActivationRecord } {
+  const active = [...stage.scenarioRecords()].find((scenario) => scenario.active);
+  const from = rollbackTarget(stage.scenarioActivations(), active);
+  if (!from) throw new InvalidInputError("scenario", "no earlier activation to roll back to");
+  const existing = stage.scenario(from.name);
+  const target: ScenarioRecord = {
+    name: from.name,
+    version: from.version,
+    yaml: from.yaml,
+    spec: from.spec,
+    importedAt: existing?.version === from.version ? existing.importedAt : from.at,
+    activatedAt: existing?.activatedAt ?? null,
+    active: existing?.active ?? false,
+  };
+  const record = stageActivation(stage, target, { ...options, cause: "rollback" }, { rollback_to: from.seq });
+  return { record, from };
+}
+
+function stageActivation(
+  stage: WriteStage,
+  target: ScenarioRecord,
+  options: ActivateScenarioOptions & { cause: string },
+  extra: JsonObject = {},
+): ScenarioRecord {
+  assertValidDate(options.now, "now");
+  assertNonEmpty(options.actor, "actor");
   const active = [...stage.scenarioRecords()].filter((scenario) => scenario.active);
   for (const scenario of active) stage.putScenario({ ...scenario, active: false });
   const activated: ScenarioRecord = { ...target, active: true, activatedAt: options.now };
   stage.putScenario(activated);
+  const activation = stage.recordScenarioActivation({
+    name: target.name,
+    version: target.version,
+    yaml: target.yaml,
+    spec: target.spec,
+    at: options.now,
+    actor: options.actor,
+    cause: options.cause,
+    reason: options.reason ?? null,
+  });
   stage.appendAudit({
     at: options.now,
-    name,
+    name: target.name,
     kind: AuditKind.ScenarioActivated,
-    cause: options.cause ?? "operator",
+    cause: options.cause,
     actor: options.actor,
-    details: { version: target.version, previous: active[0]?.name ?? null },
+    details: {
+      version: target.version,
+      previous: active[0]?.name ?? null,
+      activation: activation.seq,
+      ...extra,
+      ...(options.reason ? { reason: options.reason } : {}),
+    },
   });
   return activated;
 }

@@ -9,7 +9,7 @@ import type { RackDirectory, RackLookup } from "./rack-directory.js";
 import { InvalidInputError, RegistryFullError } from "./registry-errors.js";
 import type { MachineIdRange, NodeRecord, RackRecord } from "./registry-records.js";
 import type { RevocationList, RevocationLookup, RevocationRecord } from "./revocation-list.js";
-import type { ScenarioCatalog, ScenarioRecord } from "./scenario-catalog.js";
+import type { ScenarioActivationRecord, ScenarioCatalog, ScenarioRecord } from "./scenario-catalog.js";
 
 /**
  * What a stage reads through: the committed directory, MachineID pool, scenarios and bus revocations, or a parent
@@ -20,6 +20,8 @@ export interface StageBase extends RackLookup, MachineIdView, RevocationLookup, 
   nodeRecords(): Iterable<NodeRecord>;
   scenario(name: string): ScenarioRecord | undefined;
   scenarioRecords(): Iterable<ScenarioRecord>;
+  /** Every scenario activation, oldest first. */
+  scenarioActivations(): readonly ScenarioActivationRecord[];
 }
 
 /** The committed registry in memory as a stage reads it: what a batch is planned on. */
@@ -39,6 +41,7 @@ export function committedBase(
     nodeRecords: () => directory.nodeRecords(),
     scenario: (name) => scenarios.get(name),
     scenarioRecords: () => scenarios.values(),
+    scenarioActivations: () => scenarios.activations(),
     revocation: (key) => revocations.revocation(key),
     revocationRecords: () => revocations.revocationRecords(),
     apiToken: (name) => apiTokens?.apiToken(name),
@@ -80,6 +83,8 @@ export class WriteStage implements StageBase {
   readonly nodes = new Map<bigint, NodeRecord | null>();
   /** Every scenario this stage wrote, as it is after the stage. */
   readonly scenarios = new Map<string, ScenarioRecord>();
+  /** Scenario activations this stage recorded, in order. */
+  readonly activations: ScenarioActivationRecord[] = [];
   readonly tombstones = new Map<number, TombstoneRow | null>();
   readonly conflicts: ConflictWrite[] = [];
   /** Final state of every bus revocation this stage wrote, by public key: the record, or null once pruned. */
@@ -107,6 +112,7 @@ export class WriteStage implements StageBase {
       this.touched.size === 0 &&
       this.nodes.size === 0 &&
       this.scenarios.size === 0 &&
+      this.activations.length === 0 &&
       this.tombstones.size === 0 &&
       this.conflicts.length === 0 &&
       this.revocations.size === 0 &&
@@ -129,6 +135,7 @@ export class WriteStage implements StageBase {
     for (const id of this.touched) parent.touched.add(id);
     for (const [id, node] of this.nodes) parent.nodes.set(id, node);
     for (const [name, scenario] of this.scenarios) parent.scenarios.set(name, scenario);
+    parent.activations.push(...this.activations);
     for (const [id, row] of this.tombstones) parent.tombstones.set(id, row);
     parent.conflicts.push(...this.conflicts);
     for (const [key, record] of this.revocations) parent.revocations.set(key, record);
@@ -281,6 +288,19 @@ export class WriteStage implements StageBase {
     this.#names.set(node.name, null);
     this.#ids.set(node.machineId, { kind: "free" });
     this.#freed(node.machineId);
+  }
+
+  scenarioActivations(): readonly ScenarioActivationRecord[] {
+    const staged = this.activations;
+    const committed = this.#parent.scenarioActivations();
+    return staged.length === 0 ? committed : [...committed, ...staged];
+  }
+
+  /** Records an activation; its seq follows every activation before it. */
+  recordScenarioActivation(activation: Omit<ScenarioActivationRecord, "seq">): ScenarioActivationRecord {
+    const record = { ...activation, seq: (this.scenarioActivations().at(-1)?.seq ?? 0) + 1 };
+    this.activations.push(record);
+    return record;
   }
 
   putScenario(scenario: ScenarioRecord): void {

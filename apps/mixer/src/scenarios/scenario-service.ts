@@ -1,5 +1,14 @@
-// Scenarios (SPEC §10, Path B): import, list, activate; activation adopts the pending Racks it names and pushes logic.
-import type { ScenarioImportResult, ScenarioPush, ScenarioSummary } from "@fluxrig/wire";
+// Scenarios (SPEC §10, Path B): import, list, plan, activate, history, rollback; activation adopts the pending Racks it
+// names and pushes logic.
+import {
+  type ScenarioActivation,
+  type ScenarioImportResult,
+  type ScenarioPlan,
+  type ScenarioPlanRack,
+  type ScenarioPush,
+  type ScenarioSummary,
+  scenarioGearChanges,
+} from "@fluxrig/wire";
 import type { JsonObject } from "../db/duckdb-values.js";
 import { notFoundWithSuggestions } from "../errors/name-suggestions.js";
 import { OperationError } from "../errors/wire-refusal.js";
@@ -7,10 +16,25 @@ import type { Actor, ScenarioOperations } from "../fleet/operations.js";
 import type { RackStatusChanges, ScenarioSource } from "../fleet/rack-status-changes.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
-import type { ScenarioCatalog, ScenarioRecord } from "../registry/scenario-catalog.js";
-import { planActivateScenario, planImportScenario, storedScenarioVersion } from "../registry/write-plans.js";
+import type {
+  ScenarioActivationRecord,
+  ScenarioCatalog,
+  ScenarioRecord,
+} from "../registry/scenario-catalog.js";
+import {
+  planActivateScenario,
+  planImportScenario,
+  planRollbackScenario,
+  rollbackTarget,
+  storedScenarioVersion,
+} from "../registry/write-plans.js";
 import type { Clock } from "../runtime/counters.js";
-import { scenarioPushFor, scenarioRackNames } from "./scenario-push.js";
+import {
+  type RackScenarioPart,
+  scenarioPush,
+  scenarioPushesByRack,
+  scenarioRackNames,
+} from "./scenario-push.js";
 import { parseScenarioYaml, type ScenarioSpec, ScenarioSpecSchema } from "./scenario-spec.js";
 
 export class ScenarioService implements ScenarioOperations, ScenarioSource {
@@ -20,7 +44,13 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
   readonly #catalog: ScenarioCatalog;
   readonly #clock: Clock;
   #lifecycle: RackStatusChanges | undefined;
-  #active: { record: ScenarioRecord; spec: ScenarioSpec; names: ReadonlySet<string> } | null = null;
+  #active: {
+    record: ScenarioRecord;
+    spec: ScenarioSpec;
+    names: ReadonlySet<string>;
+    /** Its gears and wires per Rack, split once: an activation pushes to every Rack, each hello asks again. */
+    byRack: ReadonlyMap<string, RackScenarioPart>;
+  } | null = null;
 
   constructor(opts: {
     racks: Pick<RackDirectory, "rackByName">;
@@ -56,34 +86,26 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
    */
   pushFor(name: string, now: Date): ScenarioPush | null {
     if (!this.#active) return null;
-    return scenarioPushFor(this.#active.spec, name, now);
+    return scenarioPush(this.#active.spec, this.#active.byRack.get(name), now);
   }
 
   async import(
     yaml: string,
     opts: Actor & { dryRun: boolean; activate: boolean },
   ): Promise<ScenarioImportResult> {
-    const parsed = parseScenarioYaml(yaml);
-    if (!parsed.ok) {
-      // Every issue is in the details; the message names the first and how many there are.
-      const first = parsed.issues[0];
-      const where = first?.line ? `line ${first.line}: ` : "";
-      const more = parsed.issues.length > 1 ? ` (and ${parsed.issues.length - 1} more)` : "";
-      throw new OperationError(
-        "schema",
-        `invalid scenario: ${where}${first?.path ? `${first.path}: ` : ""}${first?.message ?? ""}${more}`,
-        { issues: parsed.issues },
-      );
-    }
-    const spec = parsed.spec;
+    const spec = parseOrRefuse(yaml);
     const now = this.#clock();
     if (opts.dryRun) {
       // The same refusal a real import would give: a stored version is never changed.
-      storedScenarioVersion(this.#catalog.get(spec.meta.name), {
-        name: spec.meta.name,
-        version: spec.meta.version,
-        spec: spec as unknown as JsonObject,
-      });
+      storedScenarioVersion(
+        this.#catalog.get(spec.meta.name),
+        {
+          name: spec.meta.name,
+          version: spec.meta.version,
+          spec: spec as unknown as JsonObject,
+        },
+        this.#catalog.activations(),
+      );
       const summary = summarize({ spec, active: false, importedAt: now, activatedAt: null });
       return {
         dry_run: true,
@@ -106,6 +128,76 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
     return { dry_run: false, scenario: summarize({ ...record, spec }) };
   }
 
+  async plan(yaml: string): Promise<ScenarioPlan> {
+    const spec = parseOrRefuse(yaml);
+    // Refused as its import would be: a stored version never changes.
+    const stored = storedScenarioVersion(
+      this.#catalog.get(spec.meta.name),
+      { name: spec.meta.name, version: spec.meta.version, spec: spec as unknown as JsonObject },
+      this.#catalog.activations(),
+    );
+    const previous = this.#active?.spec;
+    const none = { gears: [], wires: [] };
+    const before = this.#active?.byRack ?? new Map<string, typeof none>();
+    const after = scenarioPushesByRack(spec);
+    const racks: ScenarioPlanRack[] = [];
+    for (const name of scenarioRackNames(spec)) {
+      const status = this.#racks.rackByName(name)?.status ?? null;
+      const runs = status === "active" || status === "offline";
+      const action = status === "pending" ? "adopt" : runs ? "push" : "wait";
+      // Only an adopted Rack runs the active scenario's gears now; any other starts from nothing.
+      const was = runs ? before.get(name) : undefined;
+      racks.push({ name, status, action, gears: scenarioGearChanges(was, after.get(name) ?? none) });
+    }
+    for (const name of switchedOff(previous, spec)) {
+      const status = this.#racks.rackByName(name)?.status ?? null;
+      if (status !== "active" && status !== "offline") continue;
+      racks.push({ name, status, action: "drop", gears: scenarioGearChanges(before.get(name), none) });
+    }
+    racks.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const active = this.#active?.record;
+    return {
+      scenario: { name: spec.meta.name, version: spec.meta.version },
+      active: active ? { name: active.name, version: active.version } : null,
+      stored,
+      racks,
+    };
+  }
+
+  async history(name?: string): Promise<ScenarioActivation[]> {
+    const all = this.#catalog.activations();
+    const picked = name === undefined ? all : all.filter((a) => a.name === name);
+    if (name !== undefined && picked.length === 0 && !this.#catalog.get(name)) {
+      const names = new Set([...this.#catalog.list().map((r) => r.name), ...all.map((a) => a.name)]);
+      const { message, details } = notFoundWithSuggestions(`no scenario named ${name}`, name, names);
+      throw new OperationError("not_found", message, details);
+    }
+    // The latest activation is in force while its version is the active one (a re-import of the active scenario
+    // replaces the stored version without activating it).
+    const active = this.#catalog.active();
+    const last = all.at(-1);
+    const current = last?.name === active?.name && last?.version === active?.version ? last?.seq : undefined;
+    return picked.map((a) => activationView(a, a.seq === current)).reverse();
+  }
+
+  async rollback(by: Actor): Promise<ScenarioImportResult> {
+    const lifecycle = this.#lifecycle;
+    if (!lifecycle) throw new OperationError("unavailable", "the Mixer is still starting");
+    const active = this.#catalog.active();
+    if (!rollbackTarget(this.#catalog.activations(), active)) {
+      const now = active ? `${active.name} version ${active.version} is active` : "no scenario is active";
+      throw new OperationError(
+        "invalid_transition",
+        `nothing to roll back to: ${now} and no other version was ever activated`,
+      );
+    }
+    const now = this.#clock();
+    const { record } = await this.#writer.submit((stage) =>
+      planRollbackScenario(stage, { now, actor: by.actor, reason: by.reason }),
+    );
+    return this.#pushActivation(record, lifecycle, by, `rollback to scenario ${record.name}`);
+  }
+
   async list(): Promise<ScenarioSummary[]> {
     return this.#catalog.list().map((r) => summarize({ ...r, spec: specOf(r) }));
   }
@@ -125,8 +217,18 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
     }
     const now = this.#clock();
     const record = await this.#writer.submit((stage) =>
-      planActivateScenario(stage, name, { now, actor: by.actor, cause: "operator" }),
+      planActivateScenario(stage, name, { now, actor: by.actor, cause: "operator", reason: by.reason }),
     );
+    return this.#pushActivation(record, lifecycle, by, `scenario ${name}`);
+  }
+
+  /** After an activation committed: adopts the pending Racks it names and tells every Rack it changes. */
+  async #pushActivation(
+    record: ScenarioRecord,
+    lifecycle: RackStatusChanges,
+    by: Actor,
+    cause: string,
+  ): Promise<ScenarioImportResult> {
     const previous = this.#active;
     this.#setActive(record);
     const spec = specOf(record);
@@ -142,7 +244,7 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
     for (const rackName of scenarioRackNames(spec)) {
       const rack = this.#racks.rackByName(rackName);
       if (rack?.status === "pending") {
-        await lifecycle.activate(rack, { cause: `scenario ${name}`, actor: by.actor, kind: "issued" });
+        await lifecycle.activate(rack, { cause, actor: by.actor, kind: "issued" });
         activation.adopted.push(rackName);
         activation.pushed.push(rackName);
       } else if (rack?.status === "active" || rack?.status === "offline") {
@@ -178,7 +280,12 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
       return;
     }
     const spec = specOf(record);
-    this.#active = { record, spec, names: new Set(scenarioRackNames(spec)) };
+    this.#active = {
+      record,
+      spec,
+      names: new Set(scenarioRackNames(spec)),
+      byRack: scenarioPushesByRack(spec),
+    };
   }
 }
 
@@ -190,6 +297,33 @@ function switchedOff(previous: ScenarioSpec | undefined, next: ScenarioSpec): st
   const kept = new Set(scenarioRackNames(next));
   const before = new Set([...scenarioRackNames(previous), ...previous.gears.map((g) => g.deploy)]);
   return [...before].filter((name) => !kept.has(name)).sort();
+}
+
+/** The scenario in `yaml`, or OperationError(schema) naming the first issue, with every issue in the details. */
+function parseOrRefuse(yaml: string): ScenarioSpec {
+  const parsed = parseScenarioYaml(yaml);
+  if (parsed.ok) return parsed.spec;
+  const first = parsed.issues[0];
+  const where = first?.line ? `line ${first.line}: ` : "";
+  const more = parsed.issues.length > 1 ? ` (and ${parsed.issues.length - 1} more)` : "";
+  throw new OperationError(
+    "schema",
+    `invalid scenario: ${where}${first?.path ? `${first.path}: ` : ""}${first?.message ?? ""}${more}`,
+    { issues: parsed.issues },
+  );
+}
+
+function activationView(a: ScenarioActivationRecord, current: boolean): ScenarioActivation {
+  return {
+    seq: a.seq,
+    name: a.name,
+    version: a.version,
+    at: a.at.toISOString(),
+    actor: a.actor,
+    cause: a.cause,
+    reason: a.reason,
+    current,
+  };
 }
 
 function specOf(record: ScenarioRecord): ScenarioSpec {

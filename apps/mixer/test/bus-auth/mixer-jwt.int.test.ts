@@ -211,6 +211,31 @@ describe("the Mixer in jwt mode", () => {
       header: scenarioPushes[0]!.headers?.get(CONTROL_SIGNATURE_HEADER),
     });
     expect(refused).toHaveLength(1);
+
+    // A switch to a scenario that drops rack-b1 takes its wire away; a rollback gives it back: each is a credential
+    // push with the new grant (issue 16: rollback is an activation like any other).
+    const passportPushes = collect(nc, rackPassportSubject("rack-b1"));
+    await nc.flush();
+    const wiresGranted = (msg: Msg): string[] => {
+      const decoded = decodePassportPush(msg.data);
+      if (!decoded.ok) throw new Error(`passport push did not decode: ${decoded.error.message}`);
+      expect(decoded.value.kind).toBe("credential");
+      const jwt = decoded.value.bus_credential?.jwt ?? "";
+      return decodeJwt<UserNats>(jwt).nats.pub.allow.filter((s) => s.startsWith("fluxrig.msg."));
+    };
+    const other = "meta: { name: other, version: 1 }\nracks: [{ name: rack-b2 }]\n";
+    await m.running.mixer.scenarios.import(other, { actor: "test", dryRun: false, activate: true });
+    await waitFor(() => passportPushes.length >= 1, {
+      message: "the credential without the wire",
+      timeoutMs: 5_000,
+    });
+    expect(wiresGranted(passportPushes[0]!)).toEqual([]);
+    await m.running.mixer.scenarios.rollback({ actor: "test" });
+    await waitFor(() => passportPushes.length >= 2, {
+      message: "the credential with the wire",
+      timeoutMs: 5_000,
+    });
+    expect(wiresGranted(passportPushes[1]!)).toEqual(wires);
   });
 
   test("after a nats-server restart the Mixer is back as itself, pushes the fleet JWT again, and answers hellos", async () => {

@@ -253,6 +253,18 @@ export class FakeFleet {
       this.#call("scenarios.activate", name, by);
       return { dry_run: false, scenario: { ...FAKE_SCENARIO, name, active: true, activated_at: AT } };
     },
+    plan: async (yaml) => {
+      this.#call("scenarios.plan", yaml);
+      return { scenario: { name: "edge-demo", version: "2" }, active: null, stored: false, racks: [] };
+    },
+    history: async (name) => {
+      this.#call("scenarios.history", name);
+      return [];
+    },
+    rollback: async (by) => {
+      this.#call("scenarios.rollback", by);
+      return { dry_run: false, scenario: { ...FAKE_SCENARIO, active: true, activated_at: AT } };
+    },
   };
 
   readonly audit: AuditOperations = {

@@ -1,6 +1,12 @@
 // The gear runtime (loaded lazily on activation): runs a scenario's gears and carries their wires over NATS.
 
-import { encodeMessage, type GearHealth, parseBoundedJson, type ScenarioPush } from "@fluxrig/wire";
+import {
+  encodeMessage,
+  type GearHealth,
+  parseBoundedJson,
+  type ScenarioPush,
+  scenarioGearKey,
+} from "@fluxrig/wire";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { WorkloadStats } from "../heartbeat/rack-stats.js";
@@ -64,26 +70,7 @@ interface RunningGear {
   key: string;
 }
 
-/** JSON with object keys sorted, so two equal specs give one string whatever order their keys came in. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}
-
 type WireSpec = ScenarioPush["wires"][number];
-
-/** What a gear runs from: its spec, the wires leaving its ports and the wires entering them. */
-function gearKey(spec: GearSpec, wires: readonly WireSpec[]): string {
-  const touching = wires
-    .filter((w) => splitEndpoint(w.from).gear === spec.name || splitEndpoint(w.to).gear === spec.name)
-    .map((w) => canonicalJson(w))
-    .sort();
-  return canonicalJson({ spec, wires: touching });
-}
 
 /**
  * Runs the gears of the scenario deployed to this Rack. A gear publishes each message from an output port
@@ -123,7 +110,7 @@ export class GearRuntime {
     const types: GearTypeRegistry = this.#opts.types ?? BUILTIN_GEAR_TYPES;
     const { logger } = this.#opts;
     const wanted = new Map<string, { spec: GearSpec; key: string }>();
-    for (const spec of push.gears) wanted.set(spec.name, { spec, key: gearKey(spec, push.wires) });
+    for (const spec of push.gears) wanted.set(spec.name, { spec, key: scenarioGearKey(spec, push.wires) });
 
     const stopped: string[] = [];
     for (const [name, running] of this.#gears) {
