@@ -24,6 +24,7 @@ import {
 } from "./enrollment/signature-pool.js";
 import { ApiTokenOperationsService } from "./fleet/api-token-operations.js";
 import { AuditOperationsService } from "./fleet/audit-operations.js";
+import { EnrollmentTokenOperationsService } from "./fleet/enrollment-token-operations.js";
 import { RackNotifier } from "./fleet/rack-notifier.js";
 import { RackOperationsService } from "./fleet/rack-operations.js";
 import { RackStatusChanges } from "./fleet/rack-status-changes.js";
@@ -31,6 +32,7 @@ import { createMixerMetrics, type MixerMetrics } from "./metrics/mixer-metrics.j
 import { PassportIssuer } from "./passports/passport-issuer.js";
 import { startPresence } from "./presence/start-presence.js";
 import { ApiTokenList } from "./registry/api-token-list.js";
+import { EnrollmentTokenList } from "./registry/enrollment-token-list.js";
 import { MachineIdPool } from "./registry/machine-id-pool.js";
 import { RackDirectory } from "./registry/rack-directory.js";
 import type { NodeRecord } from "./registry/registry-records.js";
@@ -71,6 +73,8 @@ export interface Mixer {
   /** Named API tokens: the operations behind `/api/v1/tokens`, and the live list the bearer check reads. */
   readonly tokens: ApiTokenOperationsService;
   readonly apiTokens: ApiTokenList;
+  /** Enrollment tokens: the operations behind `/api/v1/enrollment-tokens`. */
+  readonly enrollmentTokens: EnrollmentTokenOperationsService;
   readonly counters: Counters;
   /** The Mixer's own metrics in Prometheus format (`GET /metrics`). */
   readonly metrics: MixerMetrics;
@@ -106,6 +110,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
   const catalog = await ScenarioCatalog.load(db);
   const revocations = deps.revocations ?? (await RevocationList.load(db));
   const apiTokens = await ApiTokenList.load(db);
+  const enrollmentTokenList = await EnrollmentTokenList.load(db);
   const writer = new RegistryWriter({
     db,
     directory,
@@ -113,6 +118,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     scenarios: catalog,
     revocations,
     apiTokens,
+    enrollmentTokens: enrollmentTokenList,
     logger: logger.child({ component: "registry" }),
   });
   const mixerRow = await recordOwnRows(deps, writer, clock());
@@ -159,6 +165,11 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
   const racks = new RackOperationsService({ db, lifecycle, directory, presence: presence.tracker, clock });
   const audit = new AuditOperationsService(db, racks, { logger: logger.child({ component: "audit-feed" }) });
   const tokens = new ApiTokenOperationsService({ writer, tokens: apiTokens, clock });
+  const enrollmentTokens = new EnrollmentTokenOperationsService({
+    writer,
+    tokens: enrollmentTokenList,
+    clock,
+  });
 
   const verifier: SignatureVerifier =
     config.enrollment.verify_threads > 0
@@ -169,6 +180,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
         })
       : inlineVerifier();
   const hello = new HelloHandler({
+    enrollmentTokens: enrollmentTokenList,
     verifier,
     directory,
     lifecycle,
@@ -217,6 +229,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     audit,
     tokens,
     apiTokens,
+    enrollmentTokens,
     counters,
     metrics,
     clusterInfo: () => clusterInfo(sources),
@@ -326,6 +339,7 @@ export async function startMixer(opts: {
         scenarios: mixer.scenarios,
         audit: mixer.audit,
         tokens: mixer.tokens,
+        enrollmentTokens: mixer.enrollmentTokens,
         namedTokens: mixer.apiTokens,
         counters: mixer.counters,
         cluster: () => mixer.clusterInfo(),

@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type {
   ApiTokenOperations,
   AuditOperations,
+  EnrollmentTokenOperations,
   RackOperations,
   ScenarioOperations,
 } from "../fleet/operations.js";
@@ -52,6 +53,8 @@ export interface ApiDeps {
   audit: AuditOperations;
   /** Named API tokens (`/api/v1/tokens`); the routes are absent without it. */
   tokens?: ApiTokenOperations;
+  /** Enrollment tokens (`/api/v1/enrollment-tokens`); the routes are absent without it. */
+  enrollmentTokens?: EnrollmentTokenOperations;
   /** Cluster facts and counts; called per request, so it may read live counters. */
   cluster: () => Promise<ClusterInfo> | ClusterInfo;
   auth: ApiAuth;

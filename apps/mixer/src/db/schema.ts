@@ -95,3 +95,15 @@ export const apiTokens = pgTable("api_tokens", {
   createdAt: timestamp("created_at").notNull(),
   createdBy: text("created_by").notNull(),
 });
+
+/** Enrollment tokens (migration 5): the secret's SHA-256 only, never the secret. */
+export const enrollmentTokens = pgTable("enrollment_tokens", {
+  id: text("id").primaryKey(),
+  pattern: text("pattern").notNull(),
+  uses: integer("uses").notNull(),
+  used: integer("used").notNull(),
+  expiresAt: timestamp("expires_at").notNull(),
+  secretSha256: text("secret_sha256").notNull(),
+  createdAt: timestamp("created_at").notNull(),
+  createdBy: text("created_by").notNull(),
+});

@@ -8,6 +8,9 @@ import type {
   AuditEventView,
   AuditVerifyResult,
   BulkAdoptResult,
+  EnrollmentTokenCreated,
+  EnrollmentTokenRevoked,
+  EnrollmentTokenView,
   NameConflictView,
   RackPage,
   RackRemoved,
@@ -75,6 +78,18 @@ export interface ApiTokenOperations {
   list(): Promise<ApiTokenView[]>;
   /** Throws OperationError(not_found). The token stops working when this resolves. */
   revoke(name: string, by: Actor): Promise<ApiTokenRevoked>;
+}
+
+/** Enrollment tokens (issue 16): created, listed without their secrets, revoked by an operator. */
+export interface EnrollmentTokenOperations {
+  /** The only answer carrying the secret. */
+  create(
+    input: { pattern: string; uses: number; expiresInSeconds: number },
+    by: Actor,
+  ): Promise<EnrollmentTokenCreated>;
+  list(): Promise<EnrollmentTokenView[]>;
+  /** Throws OperationError(not_found). The token adopts nobody once this resolves. */
+  revoke(id: string, by: Actor): Promise<EnrollmentTokenRevoked>;
 }
 
 export interface FollowQuery {

@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { BusCredentials } from "../bus-auth/bus-credentials.js";
 import type { PassportIssuer } from "../passports/passport-issuer.js";
 import { canonicalJson } from "../registry/audit-chain.js";
+import type { EnrollmentTokenRefusal } from "../registry/enrollment-token-list.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import type { RackStatus } from "../registry/rack-status.js";
 import { UnexpectedStatusError } from "../registry/registry-errors.js";
@@ -15,10 +16,12 @@ import {
   hasHostEvidence,
   planAttributes,
   planDeleteRack,
+  planEnrollmentTokenRefused,
   planInsertRack,
   planNameConflict,
   planPassportIssued,
   planSetStatus,
+  planSpendEnrollmentToken,
   stagedRack,
 } from "../registry/write-plans.js";
 import type { WriteStage } from "../registry/write-stage.js";
@@ -31,6 +34,12 @@ export interface ChangeReason {
   cause: string;
   actor: string;
   details?: Record<string, unknown>;
+  /**
+   * An enrollment token's id: one of its uses is spent in the same write as the activation, judged in the writer's
+   * stage, so concurrent hellos never spend it past its uses. Refused with EnrollmentTokenRefusedError, nothing
+   * written.
+   */
+  enrollmentToken?: string;
 }
 
 /** Gives the execution logic a Rack should run under the active scenario, if any. */
@@ -68,6 +77,8 @@ export interface EnrollInput {
   source: string | null;
   machineIdRange: MachineIdRange;
   adopt?: ChangeReason;
+  /** A presented enrollment token that adopts nobody: recorded with the pending Rack, in the same write. */
+  tokenRefusal?: { reason: EnrollmentTokenRefusal; token?: string };
 }
 
 type Activation = ChangeReason & { kind?: "issued" | "renewed" };
@@ -130,6 +141,7 @@ export class RackStatusChanges {
         now,
         machineIdRange: input.machineIdRange,
       });
+      if (input.tokenRefusal) planEnrollmentTokenRefused(stage, inserted, input.tokenRefusal, now);
       return adopt ? this.#planActivation(stage, inserted.entityId, adopt, now) : { rack: inserted };
     });
     if (adopt && done.envelope) {
@@ -137,6 +149,15 @@ export class RackStatusChanges {
       this.#announceActive(done.rack, "pending", { ...adopt, kind: "issued" }, done.envelope, now, false);
     }
     return done.envelope ? { rack: done.rack, passport: done.envelope } : { rack: done.rack };
+  }
+
+  /** Records that `rack`'s hello carried an enrollment token that adopts nobody (it stays pending). */
+  async recordEnrollmentTokenRefusal(
+    rack: RackRecord,
+    refusal: { reason: EnrollmentTokenRefusal; token?: string },
+  ): Promise<void> {
+    const now = this.#d.clock();
+    await this.#d.writer.submit((stage) => planEnrollmentTokenRefused(stage, rack, refusal, now));
   }
 
   /**
@@ -352,6 +373,7 @@ export class RackStatusChanges {
     now: Date,
   ): { rack: RackRecord; envelope: PassportEnvelope } {
     const current = stagedRack(stage, entityId);
+    if (why.enrollmentToken !== undefined) planSpendEnrollmentToken(stage, why.enrollmentToken, current, now);
     if (current.status !== "active") {
       planSetStatus(stage, entityId, "active", { ...why, now, expectFrom: current.status });
     }

@@ -56,6 +56,17 @@ export class ApiTokenExistsError extends RegistryError {
   }
 }
 
+/** A hello's enrollment token adopts nobody now (used up by a concurrent hello, expired, revoked, name mismatch). */
+export class EnrollmentTokenRefusedError extends RegistryError {
+  override readonly name = "EnrollmentTokenRefusedError";
+  constructor(
+    readonly reason: "unknown" | "used_up" | "expired" | "name_mismatch",
+    readonly tokenId: string | undefined,
+  ) {
+    super("enrollment_token_refused", `enrollment token ${tokenId ?? "(unknown)"} refused: ${reason}`);
+  }
+}
+
 /** Another Rack already enrolled with this public key; nothing was written. */
 export class PublicKeyTakenError extends RegistryError {
   override readonly name = "PublicKeyTakenError";
@@ -122,7 +133,7 @@ export class StalePassportSerialError extends RegistryError {
 export class NotFoundError extends RegistryError {
   override readonly name = "NotFoundError";
   constructor(
-    readonly what: "rack" | "scenario" | "node" | "api token",
+    readonly what: "rack" | "scenario" | "node" | "api token" | "enrollment token",
     readonly ref: string,
   ) {
     super("not_found", `${what} ${ref} not found`);

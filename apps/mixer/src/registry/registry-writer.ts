@@ -13,6 +13,7 @@ import type { Db } from "../db/duckdb-database.js";
 import { ApiTokenList } from "./api-token-list.js";
 import { type AuditHead, readAuditHead } from "./audit-log.js";
 import { writeBatch } from "./batch-sql.js";
+import { EnrollmentTokenList } from "./enrollment-token-list.js";
 import type { MachineIdPool } from "./machine-id-pool.js";
 import type { RackDirectory } from "./rack-directory.js";
 import { WriterReentryError } from "./registry-errors.js";
@@ -29,6 +30,8 @@ export interface RegistryWriterOptions {
   revocations: RevocationList;
   /** Named API tokens (table `api_tokens`), loaded at start like the directory; an empty list when absent. */
   apiTokens?: ApiTokenList;
+  /** Enrollment tokens (table `enrollment_tokens`), loaded at start like the directory; an empty list when absent. */
+  enrollmentTokens?: EnrollmentTokenList;
   /** Most writes in one transaction (default 1000). */
   maxBatch?: number;
   logger?: Pick<Logger, "warn">;
@@ -58,6 +61,7 @@ export class RegistryWriter {
   readonly #scenarios: ScenarioCatalog;
   readonly #revocations: RevocationList;
   readonly #apiTokens: ApiTokenList;
+  readonly #enrollmentTokens: EnrollmentTokenList;
   readonly #base: StageBase;
   readonly #maxBatch: number;
   readonly #logger: Pick<Logger, "warn"> | undefined;
@@ -82,6 +86,7 @@ export class RegistryWriter {
     this.#scenarios = options.scenarios;
     this.#revocations = options.revocations;
     this.#apiTokens = options.apiTokens ?? new ApiTokenList();
+    this.#enrollmentTokens = options.enrollmentTokens ?? new EnrollmentTokenList();
     this.#maxBatch = Math.max(1, options.maxBatch ?? 1000);
     this.#logger = options.logger;
     this.#base = committedBase(
@@ -90,6 +95,7 @@ export class RegistryWriter {
       options.scenarios,
       options.revocations,
       this.#apiTokens,
+      this.#enrollmentTokens,
     );
   }
 
@@ -249,6 +255,10 @@ export class RegistryWriter {
     for (const [name, record] of stage.apiTokens) {
       if (record) this.#apiTokens.put(record);
       else this.#apiTokens.remove(name);
+    }
+    for (const [id, record] of stage.enrollmentTokens) {
+      if (record) this.#enrollmentTokens.put(record);
+      else this.#enrollmentTokens.remove(id);
     }
     for (const entityId of stage.racks.keys()) {
       const previous = this.#directory.rack(entityId);

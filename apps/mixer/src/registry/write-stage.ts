@@ -4,6 +4,11 @@
 // operation refused halfway (a taken name, an illegal transition, a full range) leaves nothing behind.
 import type { ApiTokenList, ApiTokenLookup, ApiTokenRecord } from "./api-token-list.js";
 import type { AuditEventInput } from "./audit-log.js";
+import type {
+  EnrollmentTokenList,
+  EnrollmentTokenLookup,
+  EnrollmentTokenRecord,
+} from "./enrollment-token-list.js";
 import type { MachineIdPool, MachineIdState, MachineIdView } from "./machine-id-pool.js";
 import type { RackDirectory, RackLookup } from "./rack-directory.js";
 import { InvalidInputError, RegistryFullError } from "./registry-errors.js";
@@ -15,7 +20,12 @@ import type { ScenarioCatalog, ScenarioRecord } from "./scenario-catalog.js";
  * What a stage reads through: the committed directory, MachineID pool, scenarios and bus revocations, or a parent
  * stage.
  */
-export interface StageBase extends RackLookup, MachineIdView, RevocationLookup, ApiTokenLookup {
+export interface StageBase
+  extends RackLookup,
+    MachineIdView,
+    RevocationLookup,
+    ApiTokenLookup,
+    EnrollmentTokenLookup {
   /** The Mixer's own rows (the Mixer, its Snake Tunnel). */
   nodeRecords(): Iterable<NodeRecord>;
   scenario(name: string): ScenarioRecord | undefined;
@@ -29,6 +39,7 @@ export function committedBase(
   scenarios: ScenarioCatalog,
   revocations: RevocationList,
   apiTokens?: ApiTokenList,
+  enrollmentTokens?: EnrollmentTokenList,
 ): StageBase {
   return {
     rack: (id) => directory.rack(id),
@@ -43,6 +54,8 @@ export function committedBase(
     revocationRecords: () => revocations.revocationRecords(),
     apiToken: (name) => apiTokens?.apiToken(name),
     apiTokenRecords: () => apiTokens?.apiTokenRecords() ?? [],
+    enrollmentToken: (id) => enrollmentTokens?.enrollmentToken(id),
+    enrollmentTokenRecords: () => enrollmentTokens?.enrollmentTokenRecords() ?? [],
   };
 }
 
@@ -86,6 +99,8 @@ export class WriteStage implements StageBase {
   readonly revocations = new Map<string, RevocationRecord | null>();
   /** Final state of every named API token this stage wrote, by name: the record, or null once revoked. */
   readonly apiTokens = new Map<string, ApiTokenRecord | null>();
+  /** Final state of every enrollment token this stage wrote (created, spent), by id: the record, or null once revoked. */
+  readonly enrollmentTokens = new Map<string, EnrollmentTokenRecord | null>();
   readonly audits: AuditEventInput[] = [];
   readonly #names = new Map<string, bigint | null>();
   readonly #keys = new Map<string, bigint | null>();
@@ -111,6 +126,7 @@ export class WriteStage implements StageBase {
       this.conflicts.length === 0 &&
       this.revocations.size === 0 &&
       this.apiTokens.size === 0 &&
+      this.enrollmentTokens.size === 0 &&
       this.audits.length === 0
     );
   }
@@ -133,6 +149,7 @@ export class WriteStage implements StageBase {
     parent.conflicts.push(...this.conflicts);
     for (const [key, record] of this.revocations) parent.revocations.set(key, record);
     for (const [name, record] of this.apiTokens) parent.apiTokens.set(name, record);
+    for (const [id, record] of this.enrollmentTokens) parent.enrollmentTokens.set(id, record);
     parent.audits.push(...this.audits);
     for (const [name, id] of this.#names) parent.#names.set(name, id);
     for (const [key, id] of this.#keys) parent.#keys.set(key, id);
@@ -232,6 +249,18 @@ export class WriteStage implements StageBase {
       if (!this.apiTokens.has(record.name)) yield record;
     }
     for (const record of this.apiTokens.values()) if (record) yield record;
+  }
+
+  enrollmentToken(id: string): EnrollmentTokenRecord | undefined {
+    if (this.enrollmentTokens.has(id)) return this.enrollmentTokens.get(id) ?? undefined;
+    return this.#parent.enrollmentToken(id);
+  }
+
+  *enrollmentTokenRecords(): Generator<EnrollmentTokenRecord> {
+    for (const record of this.#parent.enrollmentTokenRecords()) {
+      if (!this.enrollmentTokens.has(record.id)) yield record;
+    }
+    for (const record of this.enrollmentTokens.values()) if (record) yield record;
   }
 
   /** Whether this stage revokes a key on the bus (not counting prunes): the bus must then be told. */
@@ -345,6 +374,16 @@ export class WriteStage implements StageBase {
   /** Revokes a named API token: its row goes. */
   deleteApiToken(name: string): void {
     this.apiTokens.set(name, null);
+  }
+
+  /** Creates an enrollment token or records a use of it (the whole record, its `used` counted). */
+  putEnrollmentToken(record: EnrollmentTokenRecord): void {
+    this.enrollmentTokens.set(record.id, record);
+  }
+
+  /** Revokes an enrollment token: its row goes. */
+  deleteEnrollmentToken(id: string): void {
+    this.enrollmentTokens.set(id, null);
   }
 
   recordConflict(write: ConflictWrite): void {

@@ -27,6 +27,7 @@ export const STORE_TABLES = [
   "scenarios",
   "bus_revocations",
   "api_tokens",
+  "enrollment_tokens",
   "schema_migrations",
 ] as const;
 

@@ -34,6 +34,7 @@ export function buildTestApi(over: Partial<ApiDeps> = {}): TestApi {
     scenarios: fleet.scenarios,
     audit: fleet.audit,
     tokens: fleet.tokens,
+    enrollmentTokens: fleet.enrollmentTokens,
     cluster: fleet.cluster,
     auth: {
       token: TOKEN,

@@ -3,6 +3,7 @@ import { initialMigration } from "./0001-initial.js";
 import { conflictEvidenceMigration } from "./0002-conflict-evidence.js";
 import { busRevocationsMigration } from "./0003-bus-revocations.js";
 import { apiTokensMigration } from "./0004-api-tokens.js";
+import { enrollmentTokensMigration } from "./0005-enrollment-tokens.js";
 
 /** One versioned schema change: its statements run in order, in one transaction, exactly once per database. */
 export interface Migration {
@@ -20,6 +21,7 @@ export const MIGRATIONS: readonly Migration[] = [
   conflictEvidenceMigration,
   busRevocationsMigration,
   apiTokensMigration,
+  enrollmentTokensMigration,
 ];
 
 /** The schema version this binary writes; a database above it is refused. */
