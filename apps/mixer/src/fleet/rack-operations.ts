@@ -16,6 +16,7 @@ import type { Db } from "../db/duckdb-database.js";
 import { notFoundWithSuggestions } from "../errors/name-suggestions.js";
 import { OperationError, refusalOf } from "../errors/wire-refusal.js";
 import { listNameConflicts } from "../registry/name-conflicts.js";
+import { nameMatchesPattern } from "../registry/name-pattern.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import type { ListRacksQuery } from "../registry/rack-queries.js";
 import type { RackRecord } from "../registry/registry-records.js";
@@ -109,9 +110,9 @@ export class RackOperationsService implements RackOperations {
       }
     }
     if (request.pattern) {
-      const match = globToRegExp(request.pattern);
+      const pattern = request.pattern;
       for (const rack of this.#directory.racksByName()) {
-        if (rack.status === "pending" && match.test(rack.name)) targets.set(rack.name, rack);
+        if (rack.status === "pending" && nameMatchesPattern(pattern, rack.name)) targets.set(rack.name, rack);
       }
     }
     const adopted: BulkAdoptResult["adopted"] = [];
@@ -270,13 +271,4 @@ export class RackOperationsService implements RackOperations {
 
 function reason(cause: string, by: Actor) {
   return { cause, actor: by.actor, ...(by.reason ? { details: { reason: by.reason } } : {}) };
-}
-
-/** `*` any run of characters, `?` one; everything else literal. */
-export function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern
-    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-    .replace(/\*/g, ".*")
-    .replace(/\?/g, ".");
-  return new RegExp(`^${escaped}$`);
 }

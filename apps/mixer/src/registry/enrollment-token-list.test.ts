@@ -10,10 +10,10 @@ import {
   enrollmentTokenDigest,
   enrollmentTokenState,
   judgeEnrollmentToken,
-  nameMatchesPattern,
   newEnrollmentToken,
 } from "./enrollment-token-list.js";
 import { MachineIdPool } from "./machine-id-pool.js";
+import { nameMatchesPattern } from "./name-pattern.js";
 import { RackDirectory } from "./rack-directory.js";
 import { EnrollmentTokenRefusedError, NotFoundError } from "./registry-errors.js";
 import { RegistryWriter } from "./registry-writer.js";

@@ -8,6 +8,7 @@ import { asc } from "drizzle-orm";
 import type { Db } from "../db/duckdb-database.js";
 import { enrollmentTokens } from "../db/schema.js";
 import { ormQuery } from "../db/unwrap-drizzle-error.js";
+import { nameMatchesPattern } from "./name-pattern.js";
 
 /** The prefix of every enrollment token's secret, so secret scanners can find a leaked one. */
 export const ENROLLMENT_TOKEN_PREFIX = "fet_";
@@ -39,40 +40,6 @@ export function newEnrollmentToken(): { id: string; secret: string } {
 /** The SHA-256 of a secret, lower-case hex: what is stored and looked up. A 256-bit secret needs no slow hash. */
 export function enrollmentTokenDigest(secret: string): string {
   return createHash("sha256").update(secret, "utf8").digest("hex");
-}
-
-/**
- * Whether `name` matches `pattern`, where `*` stands for any run of characters (also none) and `?` for exactly one.
- * Every other character stands for itself; the whole name must match.
- *
- * @example
- * nameMatchesPattern("edge-*", "edge-07"); // true
- * nameMatchesPattern("edge-??", "edge-107"); // false
- */
-export function nameMatchesPattern(pattern: string, name: string): boolean {
-  // Iterative glob match with one backtrack point: linear in practice, no regular expression built from input.
-  let p = 0;
-  let n = 0;
-  let star = -1;
-  let mark = 0;
-  while (n < name.length) {
-    if (p < pattern.length && (pattern[p] === "?" || pattern[p] === name[n])) {
-      p += 1;
-      n += 1;
-    } else if (p < pattern.length && pattern[p] === "*") {
-      star = p;
-      mark = n;
-      p += 1;
-    } else if (star !== -1) {
-      p = star + 1;
-      mark += 1;
-      n = mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.length && pattern[p] === "*") p += 1;
-  return p === pattern.length;
 }
 
 /** Whether a token would adopt someone at `now`: `usable`, or why not. */
