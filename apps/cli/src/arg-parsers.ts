@@ -91,6 +91,12 @@ export function parseTimeout(value: string): number {
   return ms;
 }
 
+/** A key fingerprint as `racks show` prints it. @example parseFingerprint("SHA256:B2xG4DZYvfOJb/FdI9...") */
+export const parseFingerprint = matching(
+  /^SHA256:[A-Za-z0-9+/]{43}$/,
+  "a key fingerprint as racks show prints it: SHA256: and 43 base64 characters",
+);
+
 /** How many Racks an enrollment token may adopt, 1..100000. @example parseUses("10") // 10 */
 export function parseUses(value: string): number {
   const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;

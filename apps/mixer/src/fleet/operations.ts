@@ -40,7 +40,11 @@ export interface RackOperations {
   list(query: ListRacksQuery): Promise<RackPage>;
   /** `ref` is a name, a decimal or a 0x-hex entity id. Throws OperationError(not_found). */
   show(ref: string): Promise<RackView>;
-  adopt(ref: string, by: Actor): Promise<RackView>;
+  /**
+   * `expectKey`: the key fingerprint the operator checked (`racks show`); OperationError(conflict) and nothing adopted
+   * when the Rack's key has another.
+   */
+  adopt(ref: string, by: Actor, opts?: { expectKey?: string }): Promise<RackView>;
   adoptMany(request: BulkAdoptRequest): Promise<BulkAdoptResult>;
   reject(ref: string, by: Actor): Promise<RackView>;
   revoke(ref: string, by: Actor): Promise<RackView>;

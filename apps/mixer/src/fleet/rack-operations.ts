@@ -23,7 +23,14 @@ import type { RackRecord } from "../registry/registry-records.js";
 import { type Clock, systemClock } from "../runtime/counters.js";
 import type { Actor, BulkAdoptRequest, RackOperations } from "./operations.js";
 import type { RackStatusChanges } from "./rack-status-changes.js";
-import { type LiveFacts, liveFacts, type PresenceFacts, toConflictView, toRackView } from "./rack-view.js";
+import {
+  type LiveFacts,
+  liveFacts,
+  type PresenceFacts,
+  rackKeyFingerprint,
+  toConflictView,
+  toRackView,
+} from "./rack-view.js";
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -72,8 +79,19 @@ export class RackOperationsService implements RackOperations {
     return toRackView(current, conflicts, this.#live(current));
   }
 
-  async adopt(ref: string, by: Actor): Promise<RackView> {
+  async adopt(ref: string, by: Actor, opts: { expectKey?: string } = {}): Promise<RackView> {
     const rack = await this.resolve(ref);
+    if (opts.expectKey !== undefined) {
+      // The entity id binds the key (a new key is a new row), so the Rack activated below has the key checked here.
+      const actual = rackKeyFingerprint(rack.lifecycle.publicKey);
+      if (actual !== opts.expectKey) {
+        throw new OperationError(
+          "conflict",
+          `${rack.name}'s key is ${actual}, not the expected ${opts.expectKey}; nothing was adopted (check racks show and racks conflicts)`,
+          { key_fingerprint: actual, expected_key: opts.expectKey },
+        );
+      }
+    }
     // Already adopted: said so in the answer (`unchanged`), so the operator does not read it as a fresh adoption.
     if (rack.status === "active" || rack.status === "offline")
       return { ...this.#view(rack), unchanged: true };
