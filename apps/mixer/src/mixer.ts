@@ -25,6 +25,7 @@ import {
 import { ApiTokenOperationsService } from "./fleet/api-token-operations.js";
 import { AuditOperationsService } from "./fleet/audit-operations.js";
 import { EnrollmentTokenOperationsService } from "./fleet/enrollment-token-operations.js";
+import { ExpectedKeyOperationsService } from "./fleet/expected-key-operations.js";
 import { RackNotifier } from "./fleet/rack-notifier.js";
 import { RackOperationsService } from "./fleet/rack-operations.js";
 import { RackStatusChanges } from "./fleet/rack-status-changes.js";
@@ -33,6 +34,7 @@ import { PassportIssuer } from "./passports/passport-issuer.js";
 import { startPresence } from "./presence/start-presence.js";
 import { ApiTokenList } from "./registry/api-token-list.js";
 import { EnrollmentTokenList } from "./registry/enrollment-token-list.js";
+import { ExpectedKeyList } from "./registry/expected-key-list.js";
 import { MachineIdPool } from "./registry/machine-id-pool.js";
 import { RackDirectory } from "./registry/rack-directory.js";
 import type { NodeRecord } from "./registry/registry-records.js";
@@ -75,6 +77,8 @@ export interface Mixer {
   readonly apiTokens: ApiTokenList;
   /** Enrollment tokens: the operations behind `/api/v1/enrollment-tokens`. */
   readonly enrollmentTokens: EnrollmentTokenOperationsService;
+  /** Expected keys: the operations behind `/api/v1/expected-keys`. */
+  readonly expectedKeys: ExpectedKeyOperationsService;
   readonly counters: Counters;
   /** The Mixer's own metrics in Prometheus format (`GET /metrics`). */
   readonly metrics: MixerMetrics;
@@ -111,6 +115,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
   const revocations = deps.revocations ?? (await RevocationList.load(db));
   const apiTokens = await ApiTokenList.load(db);
   const enrollmentTokenList = await EnrollmentTokenList.load(db);
+  const expectedKeys = await ExpectedKeyList.load(db);
   const writer = new RegistryWriter({
     db,
     directory,
@@ -119,6 +124,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     revocations,
     apiTokens,
     enrollmentTokens: enrollmentTokenList,
+    expectedKeys,
     logger: logger.child({ component: "registry" }),
   });
   const mixerRow = await recordOwnRows(deps, writer, clock());
@@ -170,6 +176,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     tokens: enrollmentTokenList,
     clock,
   });
+  const expectedKeyOperations = new ExpectedKeyOperationsService({ writer, keys: expectedKeys, clock });
 
   const verifier: SignatureVerifier =
     config.enrollment.verify_threads > 0
@@ -181,6 +188,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
       : inlineVerifier();
   const hello = new HelloHandler({
     enrollmentTokens: enrollmentTokenList,
+    expectedKeys,
     verifier,
     directory,
     lifecycle,
@@ -230,6 +238,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     tokens,
     apiTokens,
     enrollmentTokens,
+    expectedKeys: expectedKeyOperations,
     counters,
     metrics,
     clusterInfo: () => clusterInfo(sources),
@@ -340,6 +349,7 @@ export async function startMixer(opts: {
         audit: mixer.audit,
         tokens: mixer.tokens,
         enrollmentTokens: mixer.enrollmentTokens,
+        expectedKeys: mixer.expectedKeys,
         namedTokens: mixer.apiTokens,
         counters: mixer.counters,
         cluster: () => mixer.clusterInfo(),

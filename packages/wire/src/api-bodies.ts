@@ -335,6 +335,28 @@ export const EnrollmentTokenIdSchema = z
   .string()
   .regex(/^[0-9a-f]{12}$/, "expected the token's 12 hex digit id");
 
+/** A name that may only be adopted with one key (`racks expect`). */
+export const ExpectedKeyViewSchema = z
+  .object({
+    name: z.string(),
+    key_fingerprint: z.string().describe("SHA256: and base64, as racks show prints a key"),
+    created_at: Timestamp,
+    created_by: z.string(),
+  })
+  .meta({ id: "ExpectedKey" });
+export type ExpectedKeyView = z.infer<typeof ExpectedKeyViewSchema>;
+
+/** `POST /api/v1/expected-keys/{name}`. */
+export const ExpectedKeyBodySchema = z
+  .strictObject({
+    key: z
+      .string()
+      .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "expected a key fingerprint as racks show prints it (SHA256:...)"),
+    reason: z.string().max(1024).optional(),
+  })
+  .meta({ id: "ExpectedKeyRequest" });
+export type ExpectedKeyBody = z.infer<typeof ExpectedKeyBodySchema>;
+
 /** The error body of every failed request. */
 export const ApiErrorBodySchema = z
   .object({

@@ -37,6 +37,7 @@ import {
   rackTable,
   replacedText,
 } from "../views/rack-views.js";
+import { registerExpect } from "./racks-expect.js";
 
 const rackPath = (ref: string) => `/api/v1/racks/${encodeURIComponent(ref)}`;
 const refList = (v: string, prev: string[] = []) => [...prev, parseRef(v)];
@@ -371,6 +372,7 @@ export function registerRacks(program: Command, ctx: CliContext): void {
   registerList(racks, ctx);
   registerShow(racks, ctx);
   registerAdopt(racks, ctx);
+  registerExpect(racks, ctx);
   registerChange(racks, ctx, "reject");
   registerChange(racks, ctx, "revoke");
   registerRemove(racks, ctx);

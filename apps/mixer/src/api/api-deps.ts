@@ -7,6 +7,7 @@ import type {
   ApiTokenOperations,
   AuditOperations,
   EnrollmentTokenOperations,
+  ExpectedKeyOperations,
   RackOperations,
   ScenarioOperations,
 } from "../fleet/operations.js";
@@ -55,6 +56,8 @@ export interface ApiDeps {
   tokens?: ApiTokenOperations;
   /** Enrollment tokens (`/api/v1/enrollment-tokens`); the routes are absent without it. */
   enrollmentTokens?: EnrollmentTokenOperations;
+  /** Expected keys (`/api/v1/expected-keys`); the routes are absent without it. */
+  expectedKeys?: ExpectedKeyOperations;
   /** Cluster facts and counts; called per request, so it may read live counters. */
   cluster: () => Promise<ClusterInfo> | ClusterInfo;
   auth: ApiAuth;

@@ -11,6 +11,7 @@ import { docsRoutes } from "./docs-routes.js";
 import { enrollmentTokenRoutes } from "./enrollment-token-routes.js";
 import { errorHandler, notFoundHandler } from "./error-handler.js";
 import { eventRoutes } from "./event-routes.js";
+import { expectedKeyRoutes } from "./expected-key-routes.js";
 import { metricsRoutes } from "./metrics-routes.js";
 import { otlpRoutes } from "./otlp-routes.js";
 import { prometheusRoutes } from "./prometheus-routes.js";
@@ -70,6 +71,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   });
   if (deps.tokens !== undefined) tokenRoutes(app, kit, deps.tokens);
   if (deps.enrollmentTokens !== undefined) enrollmentTokenRoutes(app, kit, deps.enrollmentTokens);
+  if (deps.expectedKeys !== undefined) expectedKeyRoutes(app, kit, deps.expectedKeys);
   if (deps.prometheus !== undefined) prometheusRoutes(app, kit, deps.prometheus);
   docsRoutes(app, kit, { version: deps.version ?? "0.0.0" });
   return app;

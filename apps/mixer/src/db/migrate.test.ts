@@ -48,12 +48,14 @@ describe("migrate", () => {
       [3, "bus-revocations", "2030-01-01 00:00:00"],
       [4, "api-tokens", "2030-01-01 00:00:00"],
       [5, "enrollment-tokens", "2030-01-01 00:00:00"],
+      [6, "expected-keys", "2030-01-01 00:00:00"],
     ]);
     expect(await tableNames()).toEqual([
       "api_tokens",
       "audit_events",
       "bus_revocations",
       "enrollment_tokens",
+      "expected_keys",
       "machine_id_tombstones",
       "name_conflicts",
       "rack_lifecycle",
@@ -116,7 +118,7 @@ describe("migrate", () => {
       `INSERT INTO name_conflicts VALUES ('rack-a', 'k1', NULL, TIMESTAMP '2030-01-01 00:00:00',
         TIMESTAMP '2030-01-01 00:00:00', 3, 'x')`,
     );
-    expect((await migrate(db)).applied).toEqual([2, 3, 4, 5]);
+    expect((await migrate(db)).applied).toEqual([2, 3, 4, 5, 6]);
     const rows = await db.query("SELECT name, attempts, last_attributes, last_version FROM name_conflicts");
     expect(rows.rows).toEqual([["rack-a", 3n, null, null]]);
   });
@@ -127,7 +129,7 @@ describe("migrate", () => {
       `INSERT INTO rack_lifecycle (entity_id, public_key, first_seen, status_changed_at)
         VALUES (216282733276561408, 'k1', TIMESTAMP '2030-01-01 00:00:00', TIMESTAMP '2030-01-01 00:00:00')`,
     );
-    expect((await migrate(db)).applied).toEqual([3, 4, 5]);
+    expect((await migrate(db)).applied).toEqual([3, 4, 5, 6]);
     expect((await db.query("SELECT count(*) FROM bus_revocations")).rows).toEqual([[0n]]);
     expect((await db.query("SELECT public_key FROM rack_lifecycle")).rows).toEqual([["k1"]]);
     const columns = await db.query(

@@ -107,3 +107,11 @@ export const enrollmentTokens = pgTable("enrollment_tokens", {
   createdAt: timestamp("created_at").notNull(),
   createdBy: text("created_by").notNull(),
 });
+
+/** Expected keys (migration 6): a name that may only be adopted with the key of this fingerprint. */
+export const expectedKeys = pgTable("expected_keys", {
+  name: text("name").primaryKey(),
+  keyFingerprint: text("key_fingerprint").notNull(),
+  createdAt: timestamp("created_at").notNull(),
+  createdBy: text("created_by").notNull(),
+});

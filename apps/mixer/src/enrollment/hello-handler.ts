@@ -1,6 +1,6 @@
 // Enrollment and session recovery on fluxrig.agent.hello: every check a hello must pass, and the reply it earns.
 
-import { type PassportEnvelope, renewalDueAt } from "@fluxrig/passport";
+import { keyFingerprint, type PassportEnvelope, renewalDueAt } from "@fluxrig/passport";
 import {
   decodeHelloRequest,
   type HelloReply,
@@ -23,6 +23,7 @@ import {
   type EnrollmentTokenRefusal,
   judgeEnrollmentToken,
 } from "../registry/enrollment-token-list.js";
+import type { ExpectedKeyLookup } from "../registry/expected-key-list.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import {
   EnrollmentTokenRefusedError,
@@ -57,6 +58,8 @@ export interface HelloHandlerDeps {
   scenarioNames: () => ReadonlySet<string>;
   /** The scenario push an adopted Rack holds now (its wires are its bus grant); null when no scenario is active. */
   scenarioPush?: (name: string, now: Date) => ScenarioPush | null;
+  /** Expected keys (racks expect): a name with one is adopted only with that key; none when absent. */
+  expectedKeys?: ExpectedKeyLookup;
   /** Enrollment tokens a hello may present (issue 16); none are accepted when absent. */
   enrollmentTokens?: EnrollmentTokenList;
   /** Bus credentials for the replies (SPEC §11); {@link OPEN_BUS} (none) when absent. */
@@ -169,6 +172,26 @@ export class HelloHandler {
     }
 
     const holder = directory.nameHolder(req.name);
+    const expectation = this.#expectation(req);
+    if (expectation === "other") {
+      // An operator said which key this name is for (racks expect): any other key is a conflict, never adopted.
+      await this.#d.lifecycle.recordNameConflict({
+        name: req.name,
+        claimedPublicKey: req.public_key,
+        holderEntityId: holder ?? null,
+        source: from.source,
+        attributes: { ...from.attributes },
+        version: req.version,
+      });
+      this.#d.logger.warn(
+        { rack: req.name, source: from.source },
+        "name conflict: a key other than the expected one claims the name",
+      );
+      return this.#refuse(
+        "name_taken",
+        `the name ${req.name} is reserved for another key (racks expect); an operator can change that`,
+      );
+    }
     if (holder !== undefined) {
       // Identity is the key; the name is a claim. Another key never takes a row over: the operator sees the attempt.
       await this.#d.lifecycle.recordNameConflict({
@@ -191,9 +214,16 @@ export class HelloHandler {
 
     const byScenario = this.#d.scenarioNames().has(req.name);
     const judged = lostTokenRace ?? this.#judgeToken(req);
-    const byToken = !this.#d.options.autoAdopt && !byScenario && judged?.ok === true;
-    const adopt = this.#d.options.autoAdopt || byScenario || byToken;
-    const cause = this.#d.options.autoAdopt ? "auto_adopt" : byScenario ? "scenario" : "enrollment_token";
+    const byExpected = expectation === "this";
+    const byToken = !this.#d.options.autoAdopt && !byScenario && !byExpected && judged?.ok === true;
+    const adopt = this.#d.options.autoAdopt || byScenario || byToken || byExpected;
+    const cause = byExpected
+      ? "expected_key"
+      : this.#d.options.autoAdopt
+        ? "auto_adopt"
+        : byScenario
+          ? "scenario"
+          : "enrollment_token";
     const tokenRefusal = !adopt && judged !== undefined && !judged.ok ? judged : undefined;
     // Checked and reserved synchronously, so concurrent hellos cannot all pass the check before any row exists.
     if (!adopt && directory.count("pending") + this.#reservedPending >= this.#d.options.maxPending) {
@@ -286,9 +316,12 @@ export class HelloHandler {
           error: { code: "revoked", message: "this Rack's passport was revoked" },
         });
       case "pending": {
-        if (this.#d.scenarioNames().has(noted.name)) {
+        const expectation = this.#expectation(req);
+        // Enrolled before its name got an expected key, with another key: it stays pending whatever else says adopt.
+        if (expectation === "other") return this.#reply(noted, "pending");
+        if (expectation === "this" || this.#d.scenarioNames().has(noted.name)) {
           const { passport } = await this.#d.lifecycle.activate(noted, {
-            cause: "scenario",
+            cause: expectation === "this" ? "expected_key" : "scenario",
             actor: "mixer",
             kind: "issued",
           });
@@ -341,6 +374,13 @@ export class HelloHandler {
       });
     }
     return this.#reply(rack, "pending");
+  }
+
+  /** Whether the hello's name has an expected key, and whether it is this hello's: none, this, other. */
+  #expectation(req: HelloRequest): "none" | "this" | "other" {
+    const expected = this.#d.expectedKeys?.expectedKey(req.name);
+    if (expected === undefined) return "none";
+    return keyFingerprint(req.public_key) === expected.keyFingerprint ? "this" : "other";
   }
 
   /** What the hello's enrollment token earns its name now; undefined when it presents none. Never logs the secret. */

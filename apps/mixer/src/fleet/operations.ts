@@ -11,6 +11,7 @@ import type {
   EnrollmentTokenCreated,
   EnrollmentTokenRevoked,
   EnrollmentTokenView,
+  ExpectedKeyView,
   NameConflictView,
   RackPage,
   RackRemoved,
@@ -94,6 +95,15 @@ export interface EnrollmentTokenOperations {
   list(): Promise<EnrollmentTokenView[]>;
   /** Throws OperationError(not_found). The token adopts nobody once this resolves. */
   revoke(id: string, by: Actor): Promise<EnrollmentTokenRevoked>;
+}
+
+/** Expected keys (issue 16): a name adopted only with one key. */
+export interface ExpectedKeyOperations {
+  list(): Promise<ExpectedKeyView[]>;
+  /** Sets or replaces the name's expected key. */
+  expect(name: string, keyFingerprint: string, by: Actor): Promise<ExpectedKeyView>;
+  /** Throws OperationError(not_found) when the name has none. */
+  forget(name: string, by: Actor): Promise<ExpectedKeyView>;
 }
 
 export interface FollowQuery {

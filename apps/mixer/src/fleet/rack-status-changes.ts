@@ -13,6 +13,7 @@ import { UnexpectedStatusError } from "../registry/registry-errors.js";
 import type { MachineIdRange, RackRecord } from "../registry/registry-records.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
 import {
+  assertExpectedKey,
   hasHostEvidence,
   planAttributes,
   planDeleteRack,
@@ -373,6 +374,7 @@ export class RackStatusChanges {
     now: Date,
   ): { rack: RackRecord; envelope: PassportEnvelope } {
     const current = stagedRack(stage, entityId);
+    assertExpectedKey(stage, current);
     if (why.enrollmentToken !== undefined) planSpendEnrollmentToken(stage, why.enrollmentToken, current, now);
     if (current.status !== "active") {
       planSetStatus(stage, entityId, "active", { ...why, now, expectFrom: current.status });

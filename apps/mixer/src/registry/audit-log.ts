@@ -40,6 +40,10 @@ export const AuditKind = {
   EnrollmentTokenUsed: "enrollment_token_used",
   /** A hello's enrollment token adopted nobody (unknown, used up, expired, name mismatch): the Rack stays pending. */
   EnrollmentTokenRefused: "enrollment_token_refused",
+  /** A name may from now on only be adopted with one key (its fingerprint). */
+  KeyExpected: "key_expected",
+  /** A name's expected key was forgotten: any key may be adopted under it again. */
+  KeyExpectationRemoved: "key_expectation_removed",
 } as const;
 
 /** An event as a plan stages it; seq and hashes are added when its batch commits. */

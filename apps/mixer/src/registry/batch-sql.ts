@@ -163,6 +163,18 @@ export async function writeBatch(
       ],
     );
   }
+  for (const [name, expected] of stage.expectedKeys) {
+    if (!expected) {
+      await db.run("DELETE FROM expected_keys WHERE name = $1", [name]);
+      continue;
+    }
+    await db.run(
+      `INSERT INTO expected_keys (name, key_fingerprint, created_at, created_by) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (name) DO UPDATE SET key_fingerprint = excluded.key_fingerprint,
+         created_at = excluded.created_at, created_by = excluded.created_by`,
+      [name, expected.keyFingerprint, toTimestamp(expected.createdAt), expected.createdBy],
+    );
+  }
   for (const scenario of stage.scenarios.values()) {
     const { name: _, ...columns } = scenario;
     await ormQuery(

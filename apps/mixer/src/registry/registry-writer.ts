@@ -14,6 +14,7 @@ import { ApiTokenList } from "./api-token-list.js";
 import { type AuditHead, readAuditHead } from "./audit-log.js";
 import { writeBatch } from "./batch-sql.js";
 import { EnrollmentTokenList } from "./enrollment-token-list.js";
+import { ExpectedKeyList } from "./expected-key-list.js";
 import type { MachineIdPool } from "./machine-id-pool.js";
 import type { RackDirectory } from "./rack-directory.js";
 import { WriterReentryError } from "./registry-errors.js";
@@ -32,6 +33,8 @@ export interface RegistryWriterOptions {
   apiTokens?: ApiTokenList;
   /** Enrollment tokens (table `enrollment_tokens`), loaded at start like the directory; an empty list when absent. */
   enrollmentTokens?: EnrollmentTokenList;
+  /** Expected keys (table `expected_keys`), loaded at start like the directory; an empty list when absent. */
+  expectedKeys?: ExpectedKeyList;
   /** Most writes in one transaction (default 1000). */
   maxBatch?: number;
   logger?: Pick<Logger, "warn">;
@@ -62,6 +65,7 @@ export class RegistryWriter {
   readonly #revocations: RevocationList;
   readonly #apiTokens: ApiTokenList;
   readonly #enrollmentTokens: EnrollmentTokenList;
+  readonly #expectedKeys: ExpectedKeyList;
   readonly #base: StageBase;
   readonly #maxBatch: number;
   readonly #logger: Pick<Logger, "warn"> | undefined;
@@ -87,6 +91,7 @@ export class RegistryWriter {
     this.#revocations = options.revocations;
     this.#apiTokens = options.apiTokens ?? new ApiTokenList();
     this.#enrollmentTokens = options.enrollmentTokens ?? new EnrollmentTokenList();
+    this.#expectedKeys = options.expectedKeys ?? new ExpectedKeyList();
     this.#maxBatch = Math.max(1, options.maxBatch ?? 1000);
     this.#logger = options.logger;
     this.#base = committedBase(
@@ -96,6 +101,7 @@ export class RegistryWriter {
       options.revocations,
       this.#apiTokens,
       this.#enrollmentTokens,
+      this.#expectedKeys,
     );
   }
 
@@ -259,6 +265,10 @@ export class RegistryWriter {
     for (const [id, record] of stage.enrollmentTokens) {
       if (record) this.#enrollmentTokens.put(record);
       else this.#enrollmentTokens.remove(id);
+    }
+    for (const [name, record] of stage.expectedKeys) {
+      if (record) this.#expectedKeys.put(record);
+      else this.#expectedKeys.remove(name);
     }
     for (const entityId of stage.racks.keys()) {
       const previous = this.#directory.rack(entityId);

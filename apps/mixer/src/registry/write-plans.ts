@@ -4,6 +4,7 @@
 // throws a typed error (registry-errors.ts) before staging anything, and stages the rows and audit events the
 // write makes. Plans are pure functions of the stage; registry-writer.ts commits a whole stage at once.
 import { EntityType, nodeEntityId } from "@fluxrig/entity-id";
+import { keyFingerprint } from "@fluxrig/passport";
 import type { JsonObject } from "../db/duckdb-values.js";
 import { toJsonText } from "../db/duckdb-values.js";
 import type { ApiTokenRecord } from "./api-token-list.js";
@@ -13,6 +14,7 @@ import {
   type EnrollmentTokenRefusal,
   judgeEnrollmentToken,
 } from "./enrollment-token-list.js";
+import type { ExpectedKeyRecord } from "./expected-key-list.js";
 import { assertNodeName, assertNonEmpty, assertValidDate } from "./input-checks.js";
 import type { RecordNameConflictInput } from "./name-conflicts.js";
 import { type InitialRackStatus, isLegalTransition, isRackStatus, type RackStatus } from "./rack-status.js";
@@ -27,6 +29,7 @@ import {
   PublicKeyTakenError,
   ScenarioVersionTakenError,
   StalePassportSerialError,
+  UnexpectedKeyError,
   UnexpectedStatusError,
 } from "./registry-errors.js";
 import {
@@ -772,4 +775,81 @@ export function planEnrollmentTokenRefused(
     actor: "mixer",
     details: { token: refusal.token ?? null, reason: refusal.reason },
   });
+}
+
+/** Stages a name's expected key (replacing one it had) with its `key_expected` audit event. */
+export function planExpectKey(
+  stage: WriteStage,
+  name: string,
+  keyFingerprint: string,
+  options: { actor: string; reason?: string; now: Date },
+): ExpectedKeyRecord {
+  assertNonEmpty(name, "name");
+  assertNonEmpty(options.actor, "actor");
+  assertValidDate(options.now, "now");
+  if (!/^SHA256:[A-Za-z0-9+/]{43}$/.test(keyFingerprint)) {
+    throw new InvalidInputError("keyFingerprint", "must be SHA256: and 43 base64 characters");
+  }
+  const previous = stage.expectedKey(name);
+  const record: ExpectedKeyRecord = {
+    name,
+    keyFingerprint,
+    createdAt: options.now,
+    createdBy: options.actor,
+  };
+  stage.putExpectedKey(record);
+  stage.appendAudit({
+    at: options.now,
+    name,
+    kind: AuditKind.KeyExpected,
+    cause: "operator",
+    actor: options.actor,
+    details: {
+      key_fingerprint: keyFingerprint,
+      ...(previous ? { replaced: previous.keyFingerprint } : {}),
+      ...(options.reason ? { reason: options.reason } : {}),
+    },
+  });
+  return record;
+}
+
+/** Stages forgetting a name's expected key with its audit event; {@link NotFoundError} when it has none. */
+export function planForgetExpectedKey(
+  stage: WriteStage,
+  name: string,
+  options: { actor: string; reason?: string; now: Date },
+): ExpectedKeyRecord {
+  assertNonEmpty(options.actor, "actor");
+  assertValidDate(options.now, "now");
+  const previous = stage.expectedKey(name);
+  if (previous === undefined) throw new NotFoundError("expected key", name);
+  stage.deleteExpectedKey(name);
+  stage.appendAudit({
+    at: options.now,
+    name,
+    kind: AuditKind.KeyExpectationRemoved,
+    cause: "operator",
+    actor: options.actor,
+    details: {
+      key_fingerprint: previous.keyFingerprint,
+      ...(options.reason ? { reason: options.reason } : {}),
+    },
+  });
+  return previous;
+}
+
+/**
+ * Refuses ({@link UnexpectedKeyError}) to adopt `rack` when its name has an expected key and the Rack's key is another:
+ * read on the stage, so an expectation set in the same batch counts. Every activation plan asks this first.
+ */
+export function assertExpectedKey(
+  stage: WriteStage,
+  rack: { name: string; lifecycle: { publicKey: string } },
+): void {
+  const expected = stage.expectedKey(rack.name);
+  if (expected === undefined) return;
+  const actual = keyFingerprint(rack.lifecycle.publicKey);
+  if (actual !== expected.keyFingerprint) {
+    throw new UnexpectedKeyError(rack.name, actual, expected.keyFingerprint);
+  }
 }

@@ -9,6 +9,7 @@ import type {
   EnrollmentTokenLookup,
   EnrollmentTokenRecord,
 } from "./enrollment-token-list.js";
+import type { ExpectedKeyList, ExpectedKeyLookup, ExpectedKeyRecord } from "./expected-key-list.js";
 import type { MachineIdPool, MachineIdState, MachineIdView } from "./machine-id-pool.js";
 import type { RackDirectory, RackLookup } from "./rack-directory.js";
 import { InvalidInputError, RegistryFullError } from "./registry-errors.js";
@@ -25,7 +26,8 @@ export interface StageBase
     MachineIdView,
     RevocationLookup,
     ApiTokenLookup,
-    EnrollmentTokenLookup {
+    EnrollmentTokenLookup,
+    ExpectedKeyLookup {
   /** The Mixer's own rows (the Mixer, its Snake Tunnel). */
   nodeRecords(): Iterable<NodeRecord>;
   scenario(name: string): ScenarioRecord | undefined;
@@ -40,6 +42,7 @@ export function committedBase(
   revocations: RevocationList,
   apiTokens?: ApiTokenList,
   enrollmentTokens?: EnrollmentTokenList,
+  expectedKeys?: ExpectedKeyList,
 ): StageBase {
   return {
     rack: (id) => directory.rack(id),
@@ -56,6 +59,8 @@ export function committedBase(
     apiTokenRecords: () => apiTokens?.apiTokenRecords() ?? [],
     enrollmentToken: (id) => enrollmentTokens?.enrollmentToken(id),
     enrollmentTokenRecords: () => enrollmentTokens?.enrollmentTokenRecords() ?? [],
+    expectedKey: (name) => expectedKeys?.expectedKey(name),
+    expectedKeyRecords: () => expectedKeys?.expectedKeyRecords() ?? [],
   };
 }
 
@@ -101,6 +106,8 @@ export class WriteStage implements StageBase {
   readonly apiTokens = new Map<string, ApiTokenRecord | null>();
   /** Final state of every enrollment token this stage wrote (created, spent), by id: the record, or null once revoked. */
   readonly enrollmentTokens = new Map<string, EnrollmentTokenRecord | null>();
+  /** Final state of every expected key this stage wrote, by name: the record, or null once forgotten. */
+  readonly expectedKeys = new Map<string, ExpectedKeyRecord | null>();
   readonly audits: AuditEventInput[] = [];
   readonly #names = new Map<string, bigint | null>();
   readonly #keys = new Map<string, bigint | null>();
@@ -127,6 +134,7 @@ export class WriteStage implements StageBase {
       this.revocations.size === 0 &&
       this.apiTokens.size === 0 &&
       this.enrollmentTokens.size === 0 &&
+      this.expectedKeys.size === 0 &&
       this.audits.length === 0
     );
   }
@@ -150,6 +158,7 @@ export class WriteStage implements StageBase {
     for (const [key, record] of this.revocations) parent.revocations.set(key, record);
     for (const [name, record] of this.apiTokens) parent.apiTokens.set(name, record);
     for (const [id, record] of this.enrollmentTokens) parent.enrollmentTokens.set(id, record);
+    for (const [name, record] of this.expectedKeys) parent.expectedKeys.set(name, record);
     parent.audits.push(...this.audits);
     for (const [name, id] of this.#names) parent.#names.set(name, id);
     for (const [key, id] of this.#keys) parent.#keys.set(key, id);
@@ -261,6 +270,18 @@ export class WriteStage implements StageBase {
       if (!this.enrollmentTokens.has(record.id)) yield record;
     }
     for (const record of this.enrollmentTokens.values()) if (record) yield record;
+  }
+
+  expectedKey(name: string): ExpectedKeyRecord | undefined {
+    if (this.expectedKeys.has(name)) return this.expectedKeys.get(name) ?? undefined;
+    return this.#parent.expectedKey(name);
+  }
+
+  *expectedKeyRecords(): Generator<ExpectedKeyRecord> {
+    for (const record of this.#parent.expectedKeyRecords()) {
+      if (!this.expectedKeys.has(record.name)) yield record;
+    }
+    for (const record of this.expectedKeys.values()) if (record) yield record;
   }
 
   /** Whether this stage revokes a key on the bus (not counting prunes): the bus must then be told. */
@@ -384,6 +405,16 @@ export class WriteStage implements StageBase {
   /** Revokes an enrollment token: its row goes. */
   deleteEnrollmentToken(id: string): void {
     this.enrollmentTokens.set(id, null);
+  }
+
+  /** Sets (or replaces) a name's expected key. */
+  putExpectedKey(record: ExpectedKeyRecord): void {
+    this.expectedKeys.set(record.name, record);
+  }
+
+  /** Forgets a name's expected key. */
+  deleteExpectedKey(name: string): void {
+    this.expectedKeys.set(name, null);
   }
 
   recordConflict(write: ConflictWrite): void {

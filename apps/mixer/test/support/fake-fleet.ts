@@ -5,6 +5,7 @@ import type {
   AuditEventView,
   ClusterInfo,
   EnrollmentTokenView,
+  ExpectedKeyView,
   NameConflictView,
   RackStatus,
   RackView,
@@ -18,6 +19,7 @@ import type {
   ApiTokenOperations,
   AuditOperations,
   EnrollmentTokenOperations,
+  ExpectedKeyOperations,
   RackOperations,
   ScenarioOperations,
 } from "../../src/fleet/operations.js";
@@ -361,6 +363,33 @@ export class FakeFleet {
       if (row === undefined) throw new OperationError("not_found", `no enrollment token ${id}`);
       this.enrollmentTokenRows.delete(id);
       return { ...row, revoked_at: AT };
+    },
+  };
+
+  readonly expectedKeyRows = new Map<string, ExpectedKeyView>([
+    [
+      "rack-nyc-01",
+      { name: "rack-nyc-01", key_fingerprint: `SHA256:${"A".repeat(43)}`, created_at: AT, created_by: "api" },
+    ],
+  ]);
+
+  readonly expectedKeys: ExpectedKeyOperations = {
+    list: async () => {
+      this.#call("expectedKeys.list");
+      return [...this.expectedKeyRows.values()];
+    },
+    expect: async (name, key, by) => {
+      this.#call("expectedKeys.expect", name, key, by);
+      const view = { name, key_fingerprint: key, created_at: AT, created_by: by.actor };
+      this.expectedKeyRows.set(name, view);
+      return view;
+    },
+    forget: async (name, by) => {
+      this.#call("expectedKeys.forget", name, by);
+      const row = this.expectedKeyRows.get(name);
+      if (row === undefined) throw new OperationError("not_found", `no expected key for ${name}`);
+      this.expectedKeyRows.delete(name);
+      return row;
     },
   };
 

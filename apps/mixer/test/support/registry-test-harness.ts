@@ -28,6 +28,7 @@ export const STORE_TABLES = [
   "bus_revocations",
   "api_tokens",
   "enrollment_tokens",
+  "expected_keys",
   "schema_migrations",
 ] as const;
 

@@ -35,6 +35,7 @@ export function buildTestApi(over: Partial<ApiDeps> = {}): TestApi {
     audit: fleet.audit,
     tokens: fleet.tokens,
     enrollmentTokens: fleet.enrollmentTokens,
+    expectedKeys: fleet.expectedKeys,
     cluster: fleet.cluster,
     auth: {
       token: TOKEN,
