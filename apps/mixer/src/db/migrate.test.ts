@@ -176,6 +176,20 @@ describe("migrate", () => {
     ]);
   });
 
+  it("migration 6 adds an empty expected key table: a name and a key fingerprint", async () => {
+    expect((await migrate(db)).applied).toContain(6);
+    expect((await db.query("SELECT count(*) FROM expected_keys")).rows).toEqual([[0n]]);
+    const columns = await db.query(
+      "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = 'expected_keys' ORDER BY ordinal_position",
+    );
+    expect(columns.rows).toEqual([
+      ["name", "VARCHAR", "NO"],
+      ["key_fingerprint", "VARCHAR", "NO"],
+      ["created_at", "TIMESTAMP", "NO"],
+      ["created_by", "VARCHAR", "NO"],
+    ]);
+  });
+
   it("refuses a migration list with gaps before touching the database", async () => {
     const gap = { version: 3, name: "gap", statements: ["SELECT 1"] };
     await expect(migrate(db, { migrations: [initialMigration, gap] })).rejects.toBeInstanceOf(MigrationError);
