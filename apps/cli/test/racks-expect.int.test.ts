@@ -61,6 +61,26 @@ test("racks expect: that key is adopted at once, another key claiming the name i
   expect(refused.code).toBe(1);
   expect(refused.stderr).toContain("may only be adopted with key");
   expect((await early.hello({ enrollmentToken: token.body.secret })).status).toBe("pending");
+  // Nor does a scenario naming it: the activation succeeds, adopts the other Racks it names, and leaves it pending.
+  const bystander = new ScriptedRack(nc, "rack-exp-3").listen();
+  expect((await bystander.hello()).status).toBe("pending");
+  const yaml = "meta: { name: exp, version: 1 }\nracks:\n  - name: rack-exp-2\n  - name: rack-exp-3\n";
+  const imported = await h.api("/api/v1/scenarios", {
+    method: "POST",
+    body: yaml,
+    headers: { "content-type": "application/yaml" },
+  });
+  expect(imported.status, JSON.stringify(imported.body)).toBe(200);
+  const activation = await h.api<{ activation: { adopted: string[]; waiting: string[] } }>(
+    "/api/v1/scenarios/exp/activate",
+    { method: "POST" },
+  );
+  expect(activation.status, JSON.stringify(activation.body)).toBe(200);
+  expect(activation.body.activation.adopted).toEqual(["rack-exp-3"]);
+  expect(activation.body.activation.waiting).toEqual(["rack-exp-2"]);
+  expect((await fluxrig(["racks", "show", "rack-exp-2", "--json"])).json<{ status: string }>().status).toBe(
+    "pending",
+  );
 
   // Forgotten: the pending Rack can be adopted again.
   const forgot = await fluxrig(["racks", "expect", "rack-exp-2", "--forget"]);

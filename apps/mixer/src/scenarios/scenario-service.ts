@@ -6,6 +6,7 @@ import { OperationError } from "../errors/wire-refusal.js";
 import type { Actor, ScenarioOperations } from "../fleet/operations.js";
 import type { RackStatusChanges, ScenarioSource } from "../fleet/rack-status-changes.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
+import { UnexpectedKeyError } from "../registry/registry-errors.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
 import type { ScenarioCatalog, ScenarioRecord } from "../registry/scenario-catalog.js";
 import { planActivateScenario, planImportScenario, storedScenarioVersion } from "../registry/write-plans.js";
@@ -142,7 +143,14 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
     for (const rackName of scenarioRackNames(spec)) {
       const rack = this.#racks.rackByName(rackName);
       if (rack?.status === "pending") {
-        await lifecycle.activate(rack, { cause: `scenario ${name}`, actor: by.actor, kind: "issued" });
+        try {
+          await lifecycle.activate(rack, { cause: `scenario ${name}`, actor: by.actor, kind: "issued" });
+        } catch (error) {
+          // Its name expects another key (racks expect): never adopted; it waits for the expected key.
+          if (!(error instanceof UnexpectedKeyError)) throw error;
+          activation.waiting.push(rackName);
+          continue;
+        }
         activation.adopted.push(rackName);
         activation.pushed.push(rackName);
       } else if (rack?.status === "active" || rack?.status === "offline") {
