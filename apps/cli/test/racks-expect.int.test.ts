@@ -82,6 +82,24 @@ test("racks expect: that key is adopted at once, another key claiming the name i
     "pending",
   );
 
+  // A scenario's racks entry may carry the key: activation records it, the impostor is refused, the key adopted.
+  const lab = new ScriptedRack(nc, "rack-exp-4").listen();
+  const labImpostor = new ScriptedRack(nc, "rack-exp-4").listen();
+  const labFp = keyFingerprint(lab.publicKey);
+  const keyed = `meta: { name: keyed, version: 1 }\nracks:\n  - { name: rack-exp-4, key: "${labFp}" }\n`;
+  const importedKeyed = await h.api("/api/v1/scenarios", {
+    method: "POST",
+    body: keyed,
+    headers: { "content-type": "application/yaml" },
+  });
+  expect(importedKeyed.status, JSON.stringify(importedKeyed.body)).toBe(200);
+  expect((await h.api("/api/v1/scenarios/keyed/activate", { method: "POST" })).status).toBe(200);
+  expect((await labImpostor.hello()).error?.code).toBe("name_taken");
+  expect((await lab.hello()).status).toBe("active");
+  expect((await fluxrig(["racks", "expected", "--json"])).json()).toContainEqual(
+    expect.objectContaining({ name: "rack-exp-4", key_fingerprint: labFp }),
+  );
+
   // Forgotten: the pending Rack can be adopted again.
   const forgot = await fluxrig(["racks", "expect", "rack-exp-2", "--forget"]);
   expect(forgot.code, forgot.stderr).toBe(0);

@@ -9,7 +9,12 @@ import type { RackDirectory } from "../registry/rack-directory.js";
 import { UnexpectedKeyError } from "../registry/registry-errors.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
 import type { ScenarioCatalog, ScenarioRecord } from "../registry/scenario-catalog.js";
-import { planActivateScenario, planImportScenario, storedScenarioVersion } from "../registry/write-plans.js";
+import {
+  planActivateScenario,
+  planExpectKey,
+  planImportScenario,
+  storedScenarioVersion,
+} from "../registry/write-plans.js";
 import type { Clock } from "../runtime/counters.js";
 import { scenarioPushFor, scenarioRackNames } from "./scenario-push.js";
 import { parseScenarioYaml, type ScenarioSpec, ScenarioSpecSchema } from "./scenario-spec.js";
@@ -125,9 +130,17 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
       throw new OperationError("not_found", message, details);
     }
     const now = this.#clock();
-    const record = await this.#writer.submit((stage) =>
-      planActivateScenario(stage, name, { now, actor: by.actor, cause: "operator" }),
-    );
+    const keyed = specOf(this.#catalog.get(name)!).racks.filter((r) => r.key !== undefined);
+    const record = await this.#writer.submit((stage) => {
+      const activated = planActivateScenario(stage, name, { now, actor: by.actor, cause: "operator" });
+      // A `key:` in a racks entry becomes that name's expected key, in the same write, before anyone is adopted.
+      for (const { name: rackName, key } of keyed) {
+        if (key !== undefined && stage.expectedKey(rackName)?.keyFingerprint !== key) {
+          planExpectKey(stage, rackName, key, { actor: by.actor, reason: `scenario ${name}`, now });
+        }
+      }
+      return activated;
+    });
     const previous = this.#active;
     this.#setActive(record);
     const spec = specOf(record);
