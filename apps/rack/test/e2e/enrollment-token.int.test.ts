@@ -65,4 +65,27 @@ describe("enrollment token", () => {
     // Neither process logged the secret.
     for (const out of [rack.output(), other.output(), h.mixer!.output()]) expect(out).not.toContain(secret);
   });
+
+  test("on a JWT bus: the bootstrap hello carries the token, the Rack comes back as itself already adopted", async () => {
+    await using h = await MixerHarness.create({ auth: "jwt", env: fastMixerEnv() });
+    const created = await h.api<Created>("/api/v1/enrollment-tokens", {
+      method: "POST",
+      json: { pattern: "edge-jwt-*", uses: 1, expires_in_seconds: 3600 },
+    });
+    const name = "edge-jwt-01";
+    await using state = tempDir(name);
+    await using rack = spawnRack(h, {
+      name,
+      stateDir: state.path,
+      env: { FLUXRIG_RACK_ENROLLMENT_TOKEN: created.body.secret },
+    });
+    await rack.waitForJson({ msg: /^lifecycle: enrolling -> active/ });
+    await waitForRack(h, name, (r) => r.status === "active" && r.stats?.rack_status === "active", {
+      message: "active with heartbeats",
+    });
+    // One use only: the hello on the bootstrap inbox spent it, the Rack's second hello (as itself) did not.
+    const listed = await h.api<Array<{ used: number; uses: number }>>("/api/v1/enrollment-tokens");
+    expect(listed.body).toEqual([expect.objectContaining({ used: 1, uses: 1 })]);
+    expect(rack.output()).not.toContain(created.body.secret);
+  });
 });
