@@ -91,6 +91,41 @@ export function parseTimeout(value: string): number {
   return ms;
 }
 
+/** A key fingerprint as `racks show` prints it. @example parseFingerprint("SHA256:B2xG4DZYvfOJb/FdI9...") */
+export const parseFingerprint = matching(
+  /^SHA256:[A-Za-z0-9+/]{43}$/,
+  "a key fingerprint as racks show prints it: SHA256: and 43 base64 characters",
+);
+
+/** How many Racks an enrollment token may adopt, 1..100000. @example parseUses("10") // 10 */
+export function parseUses(value: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) {
+    throw new InvalidArgumentError("Expected a whole number of uses from 1 to 100000.");
+  }
+  return n;
+}
+
+/**
+ * An enrollment token's lifetime in whole seconds: "24h", "7d", "90m"; from a minute to a year, with a unit.
+ *
+ * @example
+ * parseExpiry("24h"); // 86_400
+ */
+export function parseExpiry(value: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(value);
+  } catch (err) {
+    if (err instanceof DurationSyntaxError) throw new InvalidArgumentError(`${capitalize(err.message)}.`);
+    throw err;
+  }
+  if (ms < 60_000 || ms > 366 * 86_400_000) {
+    throw new InvalidArgumentError("Expected an expiry from 1m to 366d, such as 24h or 7d.");
+  }
+  return Math.floor(ms / 1000);
+}
+
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }

@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { parseTimeout } from "./arg-parsers.js";
 import type { CliContext } from "./cli-context.js";
 import { registerCluster } from "./commands/cluster.js";
+import { registerEnrollTokens } from "./commands/enroll-tokens.js";
 import { registerEvents } from "./commands/events.js";
 import { registerPassport } from "./commands/passport.js";
 import { registerRacks } from "./commands/racks.js";
@@ -68,5 +69,6 @@ export function createProgram(ctx: CliContext): Command {
   registerEvents(program, ctx);
   registerPassport(program, ctx);
   registerTokens(program, ctx);
+  registerEnrollTokens(program, ctx);
   return program;
 }

@@ -7,7 +7,15 @@ import type { MixerConfig } from "./config.js";
 /** What the API serves: the Mixer's operations, its cluster facts, its counters and its Prometheus metrics. */
 export type ApiServices = Pick<
   ApiDeps,
-  "racks" | "scenarios" | "audit" | "tokens" | "cluster" | "counters" | "prometheus"
+  | "racks"
+  | "scenarios"
+  | "audit"
+  | "tokens"
+  | "enrollmentTokens"
+  | "expectedKeys"
+  | "cluster"
+  | "counters"
+  | "prometheus"
 > & {
   /** The live named tokens the bearer check reads. */
   namedTokens?: NamedTokens;

@@ -24,6 +24,8 @@ import {
 } from "./enrollment/signature-pool.js";
 import { ApiTokenOperationsService } from "./fleet/api-token-operations.js";
 import { AuditOperationsService } from "./fleet/audit-operations.js";
+import { EnrollmentTokenOperationsService } from "./fleet/enrollment-token-operations.js";
+import { ExpectedKeyOperationsService } from "./fleet/expected-key-operations.js";
 import { RackNotifier } from "./fleet/rack-notifier.js";
 import { RackOperationsService } from "./fleet/rack-operations.js";
 import { RackStatusChanges } from "./fleet/rack-status-changes.js";
@@ -31,6 +33,8 @@ import { createMixerMetrics, type MixerMetrics } from "./metrics/mixer-metrics.j
 import { PassportIssuer } from "./passports/passport-issuer.js";
 import { startPresence } from "./presence/start-presence.js";
 import { ApiTokenList } from "./registry/api-token-list.js";
+import { EnrollmentTokenList } from "./registry/enrollment-token-list.js";
+import { ExpectedKeyList } from "./registry/expected-key-list.js";
 import { MachineIdPool } from "./registry/machine-id-pool.js";
 import { RackDirectory } from "./registry/rack-directory.js";
 import type { NodeRecord } from "./registry/registry-records.js";
@@ -71,6 +75,10 @@ export interface Mixer {
   /** Named API tokens: the operations behind `/api/v1/tokens`, and the live list the bearer check reads. */
   readonly tokens: ApiTokenOperationsService;
   readonly apiTokens: ApiTokenList;
+  /** Enrollment tokens: the operations behind `/api/v1/enrollment-tokens`. */
+  readonly enrollmentTokens: EnrollmentTokenOperationsService;
+  /** Expected keys: the operations behind `/api/v1/expected-keys`. */
+  readonly expectedKeys: ExpectedKeyOperationsService;
   readonly counters: Counters;
   /** The Mixer's own metrics in Prometheus format (`GET /metrics`). */
   readonly metrics: MixerMetrics;
@@ -106,6 +114,8 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
   const catalog = await ScenarioCatalog.load(db);
   const revocations = deps.revocations ?? (await RevocationList.load(db));
   const apiTokens = await ApiTokenList.load(db);
+  const enrollmentTokenList = await EnrollmentTokenList.load(db);
+  const expectedKeys = await ExpectedKeyList.load(db);
   const writer = new RegistryWriter({
     db,
     directory,
@@ -113,6 +123,8 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     scenarios: catalog,
     revocations,
     apiTokens,
+    enrollmentTokens: enrollmentTokenList,
+    expectedKeys,
     logger: logger.child({ component: "registry" }),
   });
   const mixerRow = await recordOwnRows(deps, writer, clock());
@@ -159,6 +171,12 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
   const racks = new RackOperationsService({ db, lifecycle, directory, presence: presence.tracker, clock });
   const audit = new AuditOperationsService(db, racks, { logger: logger.child({ component: "audit-feed" }) });
   const tokens = new ApiTokenOperationsService({ writer, tokens: apiTokens, clock });
+  const enrollmentTokens = new EnrollmentTokenOperationsService({
+    writer,
+    tokens: enrollmentTokenList,
+    clock,
+  });
+  const expectedKeyOperations = new ExpectedKeyOperationsService({ writer, keys: expectedKeys, clock });
 
   const verifier: SignatureVerifier =
     config.enrollment.verify_threads > 0
@@ -169,6 +187,8 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
         })
       : inlineVerifier();
   const hello = new HelloHandler({
+    enrollmentTokens: enrollmentTokenList,
+    expectedKeys,
     verifier,
     directory,
     lifecycle,
@@ -217,6 +237,8 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     audit,
     tokens,
     apiTokens,
+    enrollmentTokens,
+    expectedKeys: expectedKeyOperations,
     counters,
     metrics,
     clusterInfo: () => clusterInfo(sources),
@@ -326,6 +348,8 @@ export async function startMixer(opts: {
         scenarios: mixer.scenarios,
         audit: mixer.audit,
         tokens: mixer.tokens,
+        enrollmentTokens: mixer.enrollmentTokens,
+        expectedKeys: mixer.expectedKeys,
         namedTokens: mixer.apiTokens,
         counters: mixer.counters,
         cluster: () => mixer.clusterInfo(),

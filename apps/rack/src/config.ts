@@ -1,7 +1,7 @@
 // The Rack's configuration (fluxrig-rack.toml, SPEC §8): one zod schema, read in one place through @fluxrig/config.
 import { duration, loadConfig } from "@fluxrig/config";
 import { publicKeyFromBase64url } from "@fluxrig/passport";
-import { RACK_NAME_PATTERN } from "@fluxrig/wire";
+import { EnrollmentTokenSecretSchema, RACK_NAME_PATTERN } from "@fluxrig/wire";
 import { z } from "zod";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -55,6 +55,13 @@ export const RackConfigSchema = z.strictObject({
       ),
     state_dir: z.string().min(1).default("./state"),
     log_level: z.enum(LOG_LEVELS).default("info"),
+    /**
+     * An enrollment token from `fluxrig enroll-tokens create` (issue 16): sent, signed, in every hello while this
+     * Rack holds no passport, so the Mixer adopts it at once when the token admits its name. A secret: keep the file
+     * 0600 or set it through FLUXRIG_RACK_ENROLLMENT_TOKEN. Needs a Mixer that knows the field (upgrade the Mixer
+     * first).
+     */
+    enrollment_token: EnrollmentTokenSecretSchema.optional(),
   }),
   nats: z.strictObject({
     url: z.string().min(1).default("nats://127.0.0.1:4222"),

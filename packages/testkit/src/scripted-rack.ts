@@ -52,6 +52,8 @@ export interface HelloOverrides {
   /** Sign with this key instead of the Rack's own (a forged hello). */
   signWith?: Ed25519KeyPair["privateKey"];
   mutate?: (req: HelloRequest) => HelloRequest;
+  /** An enrollment token to present (`enrollment_token`, inside the signed bytes). */
+  enrollmentToken?: string;
 }
 
 /**
@@ -267,6 +269,7 @@ export class ScriptedRack {
       nonce: over.nonce ?? randomBytes(16).toString("base64url"),
       ts: over.ts ?? new Date().toISOString(),
       ...(over.passport !== undefined ? { passport: over.passport } : {}),
+      ...(over.enrollmentToken !== undefined ? { enrollment_token: over.enrollmentToken } : {}),
     };
     const signed = signHello(unsigned, over.signWith ?? this.keys.privateKey);
     return over.mutate ? over.mutate(signed) : signed;

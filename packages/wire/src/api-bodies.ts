@@ -325,6 +325,90 @@ export const ApiTokenRevokedSchema = ApiTokenViewSchema.extend({ revoked_at: Tim
 });
 export type ApiTokenRevoked = z.infer<typeof ApiTokenRevokedSchema>;
 
+/** A name pattern an enrollment token admits: a Rack name with `*` (any run) and `?` (one character) wildcards. */
+export const EnrollmentTokenPatternSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9*?][a-z0-9*?-]{0,62}$/,
+    "lower-case letters, digits, '-', and the wildcards '*' and '?', 1 to 63 (like edge-* or rack-??)",
+  );
+
+/** Why an enrollment token adopts nobody now; `usable` when it would. */
+export const ENROLLMENT_TOKEN_STATES = ["usable", "used_up", "expired"] as const;
+
+/** One enrollment token as listed: never its secret. */
+export const EnrollmentTokenViewSchema = z
+  .object({
+    id: z
+      .string()
+      .describe("12 hex digits; also the second part of the secret, so a leaked secret names its token"),
+    pattern: EnrollmentTokenPatternSchema,
+    uses: z.number().int().describe("adoptions it allows in all"),
+    used: z.number().int().describe("adoptions it made"),
+    expires_at: Timestamp,
+    state: z.enum(ENROLLMENT_TOKEN_STATES),
+    created_at: Timestamp,
+    created_by: z.string(),
+  })
+  .meta({ id: "EnrollmentToken" });
+export type EnrollmentTokenView = z.infer<typeof EnrollmentTokenViewSchema>;
+
+/** `POST /api/v1/enrollment-tokens`. */
+export const EnrollmentTokenCreateBodySchema = z
+  .strictObject({
+    pattern: EnrollmentTokenPatternSchema,
+    uses: z.number().int().min(1).max(100_000),
+    expires_in_seconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(366 * 24 * 3600)
+      .describe("from now; a minute to a year"),
+  })
+  .meta({ id: "EnrollmentTokenCreate" });
+export type EnrollmentTokenCreateBody = z.infer<typeof EnrollmentTokenCreateBodySchema>;
+
+/** An enrollment token just created: the only answer that ever carries its secret. */
+export const EnrollmentTokenCreatedSchema = EnrollmentTokenViewSchema.extend({
+  secret: z
+    .string()
+    .describe("what a Rack sets as [rack] enrollment_token; shown once, stored only as its SHA-256"),
+}).meta({ id: "EnrollmentTokenCreated" });
+export type EnrollmentTokenCreated = z.infer<typeof EnrollmentTokenCreatedSchema>;
+
+/** `DELETE /api/v1/enrollment-tokens/{id}`: the token that stopped working. */
+export const EnrollmentTokenRevokedSchema = EnrollmentTokenViewSchema.extend({ revoked_at: Timestamp }).meta({
+  id: "EnrollmentTokenRevoked",
+});
+export type EnrollmentTokenRevoked = z.infer<typeof EnrollmentTokenRevokedSchema>;
+
+/** An enrollment token's id in a path. */
+export const EnrollmentTokenIdSchema = z
+  .string()
+  .regex(/^[0-9a-f]{12}$/, "expected the token's 12 hex digit id");
+
+/** A name that may only be adopted with one key (`racks expect`). */
+export const ExpectedKeyViewSchema = z
+  .object({
+    name: z.string(),
+    key_fingerprint: z.string().describe("SHA256: and base64, as racks show prints a key"),
+    created_at: Timestamp,
+    created_by: z.string(),
+  })
+  .meta({ id: "ExpectedKey" });
+export type ExpectedKeyView = z.infer<typeof ExpectedKeyViewSchema>;
+
+/** `POST /api/v1/expected-keys/{name}`. */
+export const ExpectedKeyBodySchema = z
+  .strictObject({
+    key: z
+      .string()
+      .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "expected a key fingerprint as racks show prints it (SHA256:...)"),
+    reason: z.string().max(1024).optional(),
+  })
+  .meta({ id: "ExpectedKeyRequest" });
+export type ExpectedKeyBody = z.infer<typeof ExpectedKeyBodySchema>;
+
 /** The error body of every failed request. */
 export const ApiErrorBodySchema = z
   .object({

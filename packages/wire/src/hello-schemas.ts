@@ -16,6 +16,19 @@ import {
 } from "./schema-primitives.js";
 import { WIRE_ERROR_CODE_LIST } from "./wire-error-codes.js";
 
+/**
+ * An enrollment token's secret as a Rack presents it: `fet_`, a 12-hex id, `_`, and 43 base64url characters.
+ *
+ * @example
+ * EnrollmentTokenSecretSchema.parse("fet_0123456789ab_" + "A".repeat(43));
+ */
+export const EnrollmentTokenSecretSchema = z
+  .string()
+  .regex(
+    /^fet_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/,
+    "expected an enrollment token like fet_<12 hex>_<43 base64url>",
+  );
+
 const ATTRIBUTE_KEY = /^[a-z][a-z0-9_]{0,63}$/;
 
 /** Extra attributes beyond the named ones: short scalars or short lists of strings. */
@@ -101,6 +114,12 @@ export const HelloRequestSchema = z.strictObject({
   nonce: NonceSchema,
   ts: TimestampSchema,
   passport: PassportEnvelopeSchema.optional(),
+  /**
+   * An enrollment token (`[rack] enrollment_token`, issue 16): asks the Mixer to adopt this Rack at once when the
+   * token allows its name. Inside the signed bytes like every field. Optional: a Mixer older than this field refuses a
+   * hello that carries it (the schema is strict), so upgrade the Mixer first.
+   */
+  enrollment_token: EnrollmentTokenSecretSchema.optional(),
   sig: SignatureSchema,
 });
 

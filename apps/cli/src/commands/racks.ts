@@ -12,6 +12,7 @@ import type {
   RackReplaced,
 } from "../api-types.js";
 import {
+  parseFingerprint,
   parseLimit,
   parsePattern,
   parsePrefix,
@@ -36,6 +37,7 @@ import {
   rackTable,
   replacedText,
 } from "../views/rack-views.js";
+import { registerExpect } from "./racks-expect.js";
 
 const rackPath = (ref: string) => `/api/v1/racks/${encodeURIComponent(ref)}`;
 const refList = (v: string, prev: string[] = []) => [...prev, parseRef(v)];
@@ -150,6 +152,7 @@ function registerShow(racks: Command, ctx: CliContext): void {
 
 interface AdoptOptions {
   pattern?: string;
+  expectKey?: string;
   dryRun?: boolean;
   reason?: string;
   json?: boolean;
@@ -160,13 +163,19 @@ async function adoptEach(opts: {
   ctx: CliContext;
   refs: string[];
   reason?: string | undefined;
+  /** The key fingerprint the one Rack must have (`--expect-key`). */
+  expectKey?: string | undefined;
   /** Called as each one is adopted, so lines and errors come out in order. */
   onAdopted: (rack: Rack) => void;
 }): Promise<Rack[]> {
   const adopted: Rack[] = [];
   for (const ref of opts.refs) {
     try {
-      const rack = await opts.api.post<Rack>(`${rackPath(ref)}/adopt`, reasonBody(opts.reason));
+      const body =
+        opts.expectKey === undefined
+          ? reasonBody(opts.reason)
+          : { ...reasonBody(opts.reason), expect_key: opts.expectKey };
+      const rack = await opts.api.post<Rack>(`${rackPath(ref)}/adopt`, body);
       adopted.push(rack);
       opts.onAdopted(rack);
     } catch (err) {
@@ -188,10 +197,25 @@ function registerAdopt(racks: Command, ctx: CliContext): void {
       new Option("--pattern <glob>", "adopt every pending Rack whose name matches").argParser(parsePattern),
     )
     .option("--dry-run", "say what would be adopted, change nothing (uses the bulk endpoint)")
+    .addOption(
+      new Option(
+        "--expect-key <fingerprint>",
+        "adopt only if the Rack's key has this fingerprint (SHA256:..., as racks show prints it)",
+      ).argParser(parseFingerprint),
+    )
     .addOption(reasonOption())
     .addOption(jsonOption())
     .action(async (refs: string[], opts: AdoptOptions, command: Command) => {
       const unique = [...new Set(refs)];
+      if (
+        opts.expectKey !== undefined &&
+        (unique.length !== 1 || opts.pattern !== undefined || opts.dryRun)
+      ) {
+        throw usageError(
+          "--expect-key names one key: give exactly one Rack ref, without --pattern or --dry-run",
+          ["e.g. fluxrig racks adopt rack-nyc-01 --expect-key SHA256:..."],
+        );
+      }
       if (unique.length === 0 && opts.pattern === undefined) {
         throw usageError("give one or more Rack refs, or --pattern", [
           "e.g. fluxrig racks adopt rack-nyc-01",
@@ -216,6 +240,7 @@ function registerAdopt(racks: Command, ctx: CliContext): void {
         ctx,
         refs: unique,
         reason: opts.reason,
+        expectKey: opts.expectKey,
         onAdopted: (rack) => {
           if (!opts.json) ctx.out.print(changedLine(rack, ctx.out.c, ctx.now()));
         },
@@ -225,6 +250,7 @@ function registerAdopt(racks: Command, ctx: CliContext): void {
   withExamples(cmd, [
     "racks adopt rack-nyc-01",
     "racks adopt rack-nyc-01 rack-nyc-02 --reason 'ticket OPS-42'",
+    "racks adopt rack-nyc-01 --expect-key SHA256:B2xG4DZYvfOJb/FdI9...",
     "racks adopt --pattern 'rack-nyc-*' --dry-run",
     "racks adopt --pattern 'rack-nyc-*'",
     "# --json prints an array of the adopted Racks (by refs) or the bulk result (with --pattern/--dry-run)",
@@ -346,6 +372,7 @@ export function registerRacks(program: Command, ctx: CliContext): void {
   registerList(racks, ctx);
   registerShow(racks, ctx);
   registerAdopt(racks, ctx);
+  registerExpect(racks, ctx);
   registerChange(racks, ctx, "reject");
   registerChange(racks, ctx, "revoke");
   registerRemove(racks, ctx);

@@ -6,6 +6,8 @@ import type { Logger } from "pino";
 import type {
   ApiTokenOperations,
   AuditOperations,
+  EnrollmentTokenOperations,
+  ExpectedKeyOperations,
   RackOperations,
   ScenarioOperations,
 } from "../fleet/operations.js";
@@ -52,6 +54,10 @@ export interface ApiDeps {
   audit: AuditOperations;
   /** Named API tokens (`/api/v1/tokens`); the routes are absent without it. */
   tokens?: ApiTokenOperations;
+  /** Enrollment tokens (`/api/v1/enrollment-tokens`); the routes are absent without it. */
+  enrollmentTokens?: EnrollmentTokenOperations;
+  /** Expected keys (`/api/v1/expected-keys`); the routes are absent without it. */
+  expectedKeys?: ExpectedKeyOperations;
   /** Cluster facts and counts; called per request, so it may read live counters. */
   cluster: () => Promise<ClusterInfo> | ClusterInfo;
   auth: ApiAuth;

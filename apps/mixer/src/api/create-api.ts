@@ -8,8 +8,10 @@ import type { ApiDeps, ApiEnv } from "./api-deps.js";
 import { type ApiApp, refuseInvalidInput, routeKit } from "./api-route.js";
 import { clusterRoutes } from "./cluster-routes.js";
 import { docsRoutes } from "./docs-routes.js";
+import { enrollmentTokenRoutes } from "./enrollment-token-routes.js";
 import { errorHandler, notFoundHandler } from "./error-handler.js";
 import { eventRoutes } from "./event-routes.js";
+import { expectedKeyRoutes } from "./expected-key-routes.js";
 import { metricsRoutes } from "./metrics-routes.js";
 import { otlpRoutes } from "./otlp-routes.js";
 import { prometheusRoutes } from "./prometheus-routes.js";
@@ -68,6 +70,8 @@ export function createApi(deps: ApiDeps): ApiApp {
     counters: deps.counters,
   });
   if (deps.tokens !== undefined) tokenRoutes(app, kit, deps.tokens);
+  if (deps.enrollmentTokens !== undefined) enrollmentTokenRoutes(app, kit, deps.enrollmentTokens);
+  if (deps.expectedKeys !== undefined) expectedKeyRoutes(app, kit, deps.expectedKeys);
   if (deps.prometheus !== undefined) prometheusRoutes(app, kit, deps.prometheus);
   docsRoutes(app, kit, { version: deps.version ?? "0.0.0" });
   return app;

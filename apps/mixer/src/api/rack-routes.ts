@@ -10,6 +10,7 @@ import {
 import type { RackOperations } from "../fleet/operations.js";
 import { type ApiApp, actorOf, type RouteKit, readBody, reply } from "./api-route.js";
 import {
+  AdoptBody,
   BulkAdoptBody,
   ConflictListResponse,
   ConflictQuery,
@@ -31,6 +32,12 @@ const CHANGE_ERRORS: readonly WireErrorCode[] = [
 ];
 const CHANGE_BODY = {
   schema: StateChangeBody,
+  required: false,
+  example: { reason: "ticket OPS-42" },
+} as const;
+
+const ADOPT_BODY = {
+  schema: AdoptBody,
   required: false,
   example: { reason: "ticket OPS-42" },
 } as const;
@@ -101,14 +108,24 @@ export function rackRoutes(app: ApiApp, kit: RouteKit, racks: RackOperations): v
       tag: TAG,
       auth: changeRole[change],
       params: RefParams,
-      body: CHANGE_BODY,
+      body: change === "adopt" ? ADOPT_BODY : CHANGE_BODY,
       response: { schema: RackViewSchema, description: "The Rack after the change" },
       errors: CHANGE_ERRORS,
       examples: { ref: "rack-nyc-01" },
     });
     app.openapi(route, async (c) => {
+      const ref = c.req.valid("param").ref;
+      if (change === "adopt") {
+        const { reason, expect_key } = await readBody(c, ADOPT_BODY);
+        const by = { actor: actorOf(c), reason };
+        return reply(
+          c,
+          route,
+          await racks.adopt(ref, by, expect_key === undefined ? {} : { expectKey: expect_key }),
+        );
+      }
       const { reason } = await readBody(c, CHANGE_BODY);
-      return reply(c, route, await racks[change](c.req.valid("param").ref, { actor: actorOf(c), reason }));
+      return reply(c, route, await racks[change](ref, { actor: actorOf(c), reason }));
     });
   }
 

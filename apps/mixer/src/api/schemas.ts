@@ -77,6 +77,18 @@ export const EventStreamQuery = z.strictObject({
 export const StateChangeBody = z
   .strictObject({ reason: Reason.optional() })
   .meta({ id: "StateChangeRequest", description: "Optional body of a lifecycle change" });
+/** A key fingerprint as `racks show` prints it: `SHA256:` and 43 characters of unpadded standard base64. */
+export const KeyFingerprint = z
+  .string()
+  .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "expected a key fingerprint as racks show prints it (SHA256:...)");
+export const AdoptBody = z
+  .strictObject({
+    reason: Reason.optional(),
+    expect_key: KeyFingerprint.optional().describe(
+      "refuse (409 conflict) unless the Rack's key has this fingerprint, so the key the operator checked is the one adopted",
+    ),
+  })
+  .meta({ id: "AdoptRequest", description: "Optional body of an adoption" });
 export const BulkAdoptBody = z
   .strictObject({
     refs: z.array(RackRefSchema).min(1).max(1000).optional(),

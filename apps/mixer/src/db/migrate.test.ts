@@ -48,11 +48,15 @@ describe("migrate", () => {
       [3, "bus-revocations", "2030-01-01 00:00:00"],
       [4, "api-tokens", "2030-01-01 00:00:00"],
       [5, "scenario-activations", "2030-01-01 00:00:00"],
+      [6, "enrollment-tokens", "2030-01-01 00:00:00"],
+      [7, "expected-keys", "2030-01-01 00:00:00"],
     ]);
     expect(await tableNames()).toEqual([
       "api_tokens",
       "audit_events",
       "bus_revocations",
+      "enrollment_tokens",
+      "expected_keys",
       "machine_id_tombstones",
       "name_conflicts",
       "rack_lifecycle",
@@ -116,7 +120,7 @@ describe("migrate", () => {
       `INSERT INTO name_conflicts VALUES ('rack-a', 'k1', NULL, TIMESTAMP '2030-01-01 00:00:00',
         TIMESTAMP '2030-01-01 00:00:00', 3, 'x')`,
     );
-    expect((await migrate(db)).applied).toEqual([2, 3, 4, 5]);
+    expect((await migrate(db)).applied).toEqual([2, 3, 4, 5, 6, 7]);
     const rows = await db.query("SELECT name, attempts, last_attributes, last_version FROM name_conflicts");
     expect(rows.rows).toEqual([["rack-a", 3n, null, null]]);
   });
@@ -127,7 +131,7 @@ describe("migrate", () => {
       `INSERT INTO rack_lifecycle (entity_id, public_key, first_seen, status_changed_at)
         VALUES (216282733276561408, 'k1', TIMESTAMP '2030-01-01 00:00:00', TIMESTAMP '2030-01-01 00:00:00')`,
     );
-    expect((await migrate(db)).applied).toEqual([3, 4, 5]);
+    expect((await migrate(db)).applied).toEqual([3, 4, 5, 6, 7]);
     expect((await db.query("SELECT count(*) FROM bus_revocations")).rows).toEqual([[0n]]);
     expect((await db.query("SELECT public_key FROM rack_lifecycle")).rows).toEqual([["k1"]]);
     const columns = await db.query(
@@ -166,11 +170,43 @@ describe("migrate", () => {
         ('old', '1', 'meta: {name: old, version: 1}', '{"meta":{"name":"old","version":"1"}}',
           TIMESTAMP '2030-01-01 00:00:00', NULL, false)`,
     );
-    expect((await migrate(db)).applied).toEqual([5]);
+    expect((await migrate(db)).applied).toEqual([5, 6, 7]);
     const rows = await db.query(
       "SELECT seq, name, version, CAST(activated_at AS TEXT), actor, cause, reason FROM scenario_activations",
     );
     expect(rows.rows).toEqual([[1, "lab", "3", "2030-01-02 00:00:00", "unknown", "before-history", null]]);
+  });
+
+  it("migration 6 adds an empty enrollment token table: patterns, uses, expiry and secret digests only", async () => {
+    expect((await migrate(db)).applied).toContain(6);
+    expect((await db.query("SELECT count(*) FROM enrollment_tokens")).rows).toEqual([[0n]]);
+    const columns = await db.query(
+      "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = 'enrollment_tokens' ORDER BY ordinal_position",
+    );
+    expect(columns.rows).toEqual([
+      ["id", "VARCHAR", "NO"],
+      ["pattern", "VARCHAR", "NO"],
+      ["uses", "INTEGER", "NO"],
+      ["used", "INTEGER", "NO"],
+      ["expires_at", "TIMESTAMP", "NO"],
+      ["secret_sha256", "VARCHAR", "NO"],
+      ["created_at", "TIMESTAMP", "NO"],
+      ["created_by", "VARCHAR", "NO"],
+    ]);
+  });
+
+  it("migration 7 adds an empty expected key table: a name and a key fingerprint", async () => {
+    expect((await migrate(db)).applied).toContain(7);
+    expect((await db.query("SELECT count(*) FROM expected_keys")).rows).toEqual([[0n]]);
+    const columns = await db.query(
+      "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = 'expected_keys' ORDER BY ordinal_position",
+    );
+    expect(columns.rows).toEqual([
+      ["name", "VARCHAR", "NO"],
+      ["key_fingerprint", "VARCHAR", "NO"],
+      ["created_at", "TIMESTAMP", "NO"],
+      ["created_by", "VARCHAR", "NO"],
+    ]);
   });
 
   it("refuses a migration list with gaps before touching the database", async () => {

@@ -108,3 +108,23 @@ export const scenarioActivations = pgTable("scenario_activations", {
   cause: text("cause").notNull(),
   reason: text("reason"),
 });
+
+/** Enrollment tokens (migration 6): the secret's SHA-256 only, never the secret. */
+export const enrollmentTokens = pgTable("enrollment_tokens", {
+  id: text("id").primaryKey(),
+  pattern: text("pattern").notNull(),
+  uses: integer("uses").notNull(),
+  used: integer("used").notNull(),
+  expiresAt: timestamp("expires_at").notNull(),
+  secretSha256: text("secret_sha256").notNull(),
+  createdAt: timestamp("created_at").notNull(),
+  createdBy: text("created_by").notNull(),
+});
+
+/** Expected keys (migration 7): a name that may only be adopted with the key of this fingerprint. */
+export const expectedKeys = pgTable("expected_keys", {
+  name: text("name").primaryKey(),
+  keyFingerprint: text("key_fingerprint").notNull(),
+  createdAt: timestamp("created_at").notNull(),
+  createdBy: text("created_by").notNull(),
+});

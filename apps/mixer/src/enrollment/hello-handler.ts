@@ -1,6 +1,6 @@
 // Enrollment and session recovery on fluxrig.agent.hello: every check a hello must pass, and the reply it earns.
 
-import { type PassportEnvelope, renewalDueAt } from "@fluxrig/passport";
+import { keyFingerprint, type PassportEnvelope, renewalDueAt } from "@fluxrig/passport";
 import {
   decodeHelloRequest,
   type HelloReply,
@@ -18,8 +18,18 @@ import { refusalOf } from "../errors/wire-refusal.js";
 import type { RackStatusChanges } from "../fleet/rack-status-changes.js";
 import type { PassportIssuer } from "../passports/passport-issuer.js";
 import type { PresenceTracker } from "../presence/presence-tracker.js";
+import {
+  type EnrollmentTokenList,
+  type EnrollmentTokenRefusal,
+  judgeEnrollmentToken,
+} from "../registry/enrollment-token-list.js";
+import type { ExpectedKeyLookup } from "../registry/expected-key-list.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
-import { NameTakenError, PublicKeyTakenError } from "../registry/registry-errors.js";
+import {
+  EnrollmentTokenRefusedError,
+  NameTakenError,
+  PublicKeyTakenError,
+} from "../registry/registry-errors.js";
 import type { RackRecord } from "../registry/registry-records.js";
 import type { ClusterKey } from "../runtime/cluster-key.js";
 import type { Clock, Counters } from "../runtime/counters.js";
@@ -48,6 +58,10 @@ export interface HelloHandlerDeps {
   scenarioNames: () => ReadonlySet<string>;
   /** The scenario push an adopted Rack holds now (its wires are its bus grant); null when no scenario is active. */
   scenarioPush?: (name: string, now: Date) => ScenarioPush | null;
+  /** Expected keys (racks expect): a name with one is adopted only with that key; none when absent. */
+  expectedKeys?: ExpectedKeyLookup;
+  /** Enrollment tokens a hello may present (issue 16); none are accepted when absent. */
+  enrollmentTokens?: EnrollmentTokenList;
   /** Bus credentials for the replies (SPEC §11); {@link OPEN_BUS} (none) when absent. */
   credentials?: BusCredentials;
   clock: Clock;
@@ -65,6 +79,11 @@ export class HelloHandler {
   readonly #verifier: SignatureVerifier;
   /** New pending Racks being written right now: counted against max_pending before their rows exist. */
   #reservedPending = 0;
+  /**
+   * The last enrollment-token refusal recorded per pending key (`reason token`), so a pending Rack retrying with the
+   * same bad token adds one audit event, not one per hello. Bounded: cleared when it outgrows max_pending twice.
+   */
+  readonly #tokenRefusalsNoted = new Map<string, string>();
 
   constructor(deps: HelloHandlerDeps) {
     this.#d = deps;
@@ -134,7 +153,11 @@ export class HelloHandler {
     );
   }
 
-  async #enroll(req: HelloRequest, from: HelloEvidence): Promise<HelloReply> {
+  async #enroll(
+    req: HelloRequest,
+    from: HelloEvidence,
+    lostTokenRace?: { ok: false; reason: EnrollmentTokenRefusal; token?: string },
+  ): Promise<HelloReply> {
     const { directory } = this.#d;
     const known = directory.rackByPublicKey(req.public_key);
     if (known) return this.#known(known, req, from);
@@ -149,6 +172,26 @@ export class HelloHandler {
     }
 
     const holder = directory.nameHolder(req.name);
+    const expectation = this.#expectation(req);
+    if (expectation === "other") {
+      // An operator said which key this name is for (racks expect): any other key is a conflict, never adopted.
+      await this.#d.lifecycle.recordNameConflict({
+        name: req.name,
+        claimedPublicKey: req.public_key,
+        holderEntityId: holder ?? null,
+        source: from.source,
+        attributes: { ...from.attributes },
+        version: req.version,
+      });
+      this.#d.logger.warn(
+        { rack: req.name, source: from.source },
+        "name conflict: a key other than the expected one claims the name",
+      );
+      return this.#refuse(
+        "name_taken",
+        `the name ${req.name} is reserved for another key (racks expect); an operator can change that`,
+      );
+    }
     if (holder !== undefined) {
       // Identity is the key; the name is a claim. Another key never takes a row over: the operator sees the attempt.
       await this.#d.lifecycle.recordNameConflict({
@@ -170,8 +213,18 @@ export class HelloHandler {
     }
 
     const byScenario = this.#d.scenarioNames().has(req.name);
-    const adopt = this.#d.options.autoAdopt || byScenario;
-    const cause = this.#d.options.autoAdopt ? "auto_adopt" : "scenario";
+    const judged = lostTokenRace ?? this.#judgeToken(req);
+    const byExpected = expectation === "this";
+    const byToken = !this.#d.options.autoAdopt && !byScenario && !byExpected && judged?.ok === true;
+    const adopt = this.#d.options.autoAdopt || byScenario || byToken || byExpected;
+    const cause = byExpected
+      ? "expected_key"
+      : this.#d.options.autoAdopt
+        ? "auto_adopt"
+        : byScenario
+          ? "scenario"
+          : "enrollment_token";
+    const tokenRefusal = !adopt && judged !== undefined && !judged.ok ? judged : undefined;
     // Checked and reserved synchronously, so concurrent hellos cannot all pass the check before any row exists.
     if (!adopt && directory.count("pending") + this.#reservedPending >= this.#d.options.maxPending) {
       return this.#refuse(
@@ -189,13 +242,28 @@ export class HelloHandler {
         attributes: { ...from.attributes },
         source: from.source,
         machineIdRange: { min: this.#d.options.machineIdMin, max: this.#d.options.machineIdMax },
-        ...(adopt ? { adopt: { cause, actor: "mixer" } } : {}),
+        ...(adopt
+          ? {
+              adopt: {
+                cause,
+                actor: "mixer",
+                ...(byToken && judged?.ok ? { enrollmentToken: judged.token.id } : {}),
+              },
+            }
+          : {}),
+        ...(tokenRefusal ? { tokenRefusal: { reason: tokenRefusal.reason, token: tokenRefusal.token } } : {}),
       });
+      if (tokenRefusal) this.#noteTokenRefusal(req.public_key, tokenRefusal);
     } catch (err) {
+      if (err instanceof EnrollmentTokenRefusedError) {
+        // Another hello spent the last use (or the token expired) between the look and the write: pending instead.
+        this.#d.counters.inc("hello.enrollment_token.lost_race");
+        return this.#enroll(req, from, { ok: false, reason: err.reason, token: err.tokenId });
+      }
       if (err instanceof NameTakenError || err instanceof PublicKeyTakenError) {
         // Lost a race with another hello for the same name or key; that write has committed by now (a refusal
         // settles with its batch), so asking again answers as if this hello came second.
-        return this.#enroll(req, from);
+        return this.#enroll(req, from, lostTokenRace);
       }
       // A refusal the registry owes (no MachineID free, ...): answered with its code, not as a failure.
       const refusal = refusalOf(err);
@@ -207,6 +275,7 @@ export class HelloHandler {
     }
     const { rack } = enrolled;
     this.#d.counters.inc("hello.enrolled");
+    if (byToken && enrolled.passport) this.#d.counters.inc("hello.enrollment_token.adopted");
     this.#d.logger.info(
       {
         rack: rack.name,
@@ -247,20 +316,93 @@ export class HelloHandler {
           error: { code: "revoked", message: "this Rack's passport was revoked" },
         });
       case "pending": {
-        if (this.#d.scenarioNames().has(noted.name)) {
+        const expectation = this.#expectation(req);
+        // Enrolled before its name got an expected key, with another key: it stays pending whatever else says adopt.
+        if (expectation === "other") return this.#reply(noted, "pending");
+        if (expectation === "this" || this.#d.scenarioNames().has(noted.name)) {
           const { passport } = await this.#d.lifecycle.activate(noted, {
-            cause: "scenario",
+            cause: expectation === "this" ? "expected_key" : "scenario",
             actor: "mixer",
             kind: "issued",
           });
           return this.#reply(noted, "active", { passport });
         }
-        return this.#reply(noted, "pending");
+        return this.#pendingWithToken(noted, req);
       }
       case "active":
       case "offline":
         return this.#recover(noted, req);
     }
+  }
+
+  /**
+   * A pending Rack's hello: adopted when it presents an enrollment token that admits it (one use spent in the same
+   * write), otherwise still pending, the token's refusal recorded once per reason.
+   */
+  async #pendingWithToken(rack: RackRecord, req: HelloRequest): Promise<HelloReply> {
+    const judged = this.#judgeToken(req);
+    if (judged === undefined) return this.#reply(rack, "pending");
+    if (judged.ok) {
+      try {
+        const { passport } = await this.#d.lifecycle.activate(rack, {
+          cause: "enrollment_token",
+          actor: "mixer",
+          kind: "issued",
+          enrollmentToken: judged.token.id,
+        });
+        this.#d.counters.inc("hello.enrollment_token.adopted");
+        this.#tokenRefusalsNoted.delete(req.public_key);
+        return this.#reply(rack, "active", { passport });
+      } catch (err) {
+        if (!(err instanceof EnrollmentTokenRefusedError)) throw err;
+        this.#d.counters.inc("hello.enrollment_token.lost_race");
+        return this.#tokenRefused(rack, req, { reason: err.reason, token: err.tokenId });
+      }
+    }
+    return this.#tokenRefused(rack, req, judged);
+  }
+
+  async #tokenRefused(
+    rack: RackRecord,
+    req: HelloRequest,
+    refusal: { reason: EnrollmentTokenRefusal; token?: string | undefined },
+  ): Promise<HelloReply> {
+    if (this.#noteTokenRefusal(req.public_key, refusal)) {
+      await this.#d.lifecycle.recordEnrollmentTokenRefusal(rack, {
+        reason: refusal.reason,
+        ...(refusal.token === undefined ? {} : { token: refusal.token }),
+      });
+    }
+    return this.#reply(rack, "pending");
+  }
+
+  /** Whether the hello's name has an expected key, and whether it is this hello's: none, this, other. */
+  #expectation(req: HelloRequest): "none" | "this" | "other" {
+    const expected = this.#d.expectedKeys?.expectedKey(req.name);
+    if (expected === undefined) return "none";
+    return keyFingerprint(req.public_key) === expected.keyFingerprint ? "this" : "other";
+  }
+
+  /** What the hello's enrollment token earns its name now; undefined when it presents none. Never logs the secret. */
+  #judgeToken(req: HelloRequest): ReturnType<typeof judgeEnrollmentToken> | undefined {
+    if (req.enrollment_token === undefined) return undefined;
+    this.#d.counters.inc("hello.enrollment_token.presented");
+    const token = this.#d.enrollmentTokens?.bySecret(req.enrollment_token);
+    const judged = judgeEnrollmentToken(token, req.name, this.#d.clock());
+    if (!judged.ok) this.#d.counters.inc(`hello.enrollment_token.refused.${judged.reason}`);
+    return judged;
+  }
+
+  /** Whether this refusal is new for this key (and so goes to the audit log); remembers it. */
+  #noteTokenRefusal(
+    publicKey: string,
+    refusal: { reason: EnrollmentTokenRefusal; token?: string | undefined },
+  ): boolean {
+    const said = `${refusal.reason} ${refusal.token ?? ""}`;
+    if (this.#tokenRefusalsNoted.get(publicKey) === said) return false;
+    if (this.#tokenRefusalsNoted.size >= 2 * this.#d.options.maxPending) this.#tokenRefusalsNoted.clear();
+    this.#tokenRefusalsNoted.set(publicKey, said);
+    return true;
   }
 
   /** Session recovery: a valid passport is kept (or renewed past 2/3 of its life); anything else gets a new one. */

@@ -6,6 +6,7 @@ import {
   QueryFailedError,
   RegistryFullError,
   ScenarioVersionTakenError,
+  UnexpectedKeyError,
 } from "../registry/registry-errors.js";
 
 /**
@@ -72,6 +73,14 @@ export function refusalOf(err: unknown): WireRefusal | undefined {
       code: "registry_full",
       status: WIRE_ERROR_HTTP_STATUS.registry_full,
       message: "no MachineID is free in the configured range",
+    };
+  }
+  if (err instanceof UnexpectedKeyError) {
+    return {
+      code: "conflict",
+      message: err.message,
+      status: WIRE_ERROR_HTTP_STATUS.conflict,
+      details: { key_fingerprint: err.keyFingerprint, expected_key: err.expectedFingerprint },
     };
   }
   if (err instanceof ScenarioVersionTakenError) {

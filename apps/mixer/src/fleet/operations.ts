@@ -8,6 +8,10 @@ import type {
   AuditEventView,
   AuditVerifyResult,
   BulkAdoptResult,
+  EnrollmentTokenCreated,
+  EnrollmentTokenRevoked,
+  EnrollmentTokenView,
+  ExpectedKeyView,
   NameConflictView,
   RackPage,
   RackRemoved,
@@ -39,7 +43,11 @@ export interface RackOperations {
   list(query: ListRacksQuery): Promise<RackPage>;
   /** `ref` is a name, a decimal or a 0x-hex entity id. Throws OperationError(not_found). */
   show(ref: string): Promise<RackView>;
-  adopt(ref: string, by: Actor): Promise<RackView>;
+  /**
+   * `expectKey`: the key fingerprint the operator checked (`racks show`); OperationError(conflict) and nothing adopted
+   * when the Rack's key has another.
+   */
+  adopt(ref: string, by: Actor, opts?: { expectKey?: string }): Promise<RackView>;
   adoptMany(request: BulkAdoptRequest): Promise<BulkAdoptResult>;
   reject(ref: string, by: Actor): Promise<RackView>;
   revoke(ref: string, by: Actor): Promise<RackView>;
@@ -83,6 +91,27 @@ export interface ApiTokenOperations {
   list(): Promise<ApiTokenView[]>;
   /** Throws OperationError(not_found). The token stops working when this resolves. */
   revoke(name: string, by: Actor): Promise<ApiTokenRevoked>;
+}
+
+/** Enrollment tokens (issue 16): created, listed without their secrets, revoked by an operator. */
+export interface EnrollmentTokenOperations {
+  /** The only answer carrying the secret. */
+  create(
+    input: { pattern: string; uses: number; expiresInSeconds: number },
+    by: Actor,
+  ): Promise<EnrollmentTokenCreated>;
+  list(): Promise<EnrollmentTokenView[]>;
+  /** Throws OperationError(not_found). The token adopts nobody once this resolves. */
+  revoke(id: string, by: Actor): Promise<EnrollmentTokenRevoked>;
+}
+
+/** Expected keys (issue 16): a name adopted only with one key. */
+export interface ExpectedKeyOperations {
+  list(): Promise<ExpectedKeyView[]>;
+  /** Sets or replaces the name's expected key. */
+  expect(name: string, keyFingerprint: string, by: Actor): Promise<ExpectedKeyView>;
+  /** Throws OperationError(not_found) when the name has none. */
+  forget(name: string, by: Actor): Promise<ExpectedKeyView>;
 }
 
 export interface FollowQuery {

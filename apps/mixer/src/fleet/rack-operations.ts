@@ -16,13 +16,21 @@ import type { Db } from "../db/duckdb-database.js";
 import { notFoundWithSuggestions } from "../errors/name-suggestions.js";
 import { OperationError, refusalOf } from "../errors/wire-refusal.js";
 import { listNameConflicts } from "../registry/name-conflicts.js";
+import { nameMatchesPattern } from "../registry/name-pattern.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import type { ListRacksQuery } from "../registry/rack-queries.js";
 import type { RackRecord } from "../registry/registry-records.js";
 import { type Clock, systemClock } from "../runtime/counters.js";
 import type { Actor, BulkAdoptRequest, RackOperations } from "./operations.js";
 import type { RackStatusChanges } from "./rack-status-changes.js";
-import { type LiveFacts, liveFacts, type PresenceFacts, toConflictView, toRackView } from "./rack-view.js";
+import {
+  type LiveFacts,
+  liveFacts,
+  type PresenceFacts,
+  rackKeyFingerprint,
+  toConflictView,
+  toRackView,
+} from "./rack-view.js";
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -71,8 +79,19 @@ export class RackOperationsService implements RackOperations {
     return toRackView(current, conflicts, this.#live(current));
   }
 
-  async adopt(ref: string, by: Actor): Promise<RackView> {
+  async adopt(ref: string, by: Actor, opts: { expectKey?: string } = {}): Promise<RackView> {
     const rack = await this.resolve(ref);
+    if (opts.expectKey !== undefined) {
+      // The entity id binds the key (a new key is a new row), so the Rack activated below has the key checked here.
+      const actual = rackKeyFingerprint(rack.lifecycle.publicKey);
+      if (actual !== opts.expectKey) {
+        throw new OperationError(
+          "conflict",
+          `${rack.name}'s key is ${actual}, not the expected ${opts.expectKey}; nothing was adopted (check racks show and racks conflicts)`,
+          { key_fingerprint: actual, expected_key: opts.expectKey },
+        );
+      }
+    }
     // Already adopted: said so in the answer (`unchanged`), so the operator does not read it as a fresh adoption.
     if (rack.status === "active" || rack.status === "offline")
       return { ...this.#view(rack), unchanged: true };
@@ -109,9 +128,9 @@ export class RackOperationsService implements RackOperations {
       }
     }
     if (request.pattern) {
-      const match = globToRegExp(request.pattern);
+      const pattern = request.pattern;
       for (const rack of this.#directory.racksByName()) {
-        if (rack.status === "pending" && match.test(rack.name)) targets.set(rack.name, rack);
+        if (rack.status === "pending" && nameMatchesPattern(pattern, rack.name)) targets.set(rack.name, rack);
       }
     }
     const adopted: BulkAdoptResult["adopted"] = [];
@@ -270,13 +289,4 @@ export class RackOperationsService implements RackOperations {
 
 function reason(cause: string, by: Actor) {
   return { cause, actor: by.actor, ...(by.reason ? { details: { reason: by.reason } } : {}) };
-}
-
-/** `*` any run of characters, `?` one; everything else literal. */
-export function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern
-    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-    .replace(/\*/g, ".*")
-    .replace(/\?/g, ".");
-  return new RegExp(`^${escaped}$`);
 }

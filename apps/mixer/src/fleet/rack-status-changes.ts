@@ -6,19 +6,23 @@ import type { Logger } from "pino";
 import type { BusCredentials } from "../bus-auth/bus-credentials.js";
 import type { PassportIssuer } from "../passports/passport-issuer.js";
 import { canonicalJson } from "../registry/audit-chain.js";
+import type { EnrollmentTokenRefusal } from "../registry/enrollment-token-list.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import type { RackStatus } from "../registry/rack-status.js";
 import { UnexpectedStatusError } from "../registry/registry-errors.js";
 import type { MachineIdRange, RackRecord } from "../registry/registry-records.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
 import {
+  assertExpectedKey,
   hasHostEvidence,
   planAttributes,
   planDeleteRack,
+  planEnrollmentTokenRefused,
   planInsertRack,
   planNameConflict,
   planPassportIssued,
   planSetStatus,
+  planSpendEnrollmentToken,
   stagedRack,
 } from "../registry/write-plans.js";
 import type { WriteStage } from "../registry/write-stage.js";
@@ -31,6 +35,12 @@ export interface ChangeReason {
   cause: string;
   actor: string;
   details?: Record<string, unknown>;
+  /**
+   * An enrollment token's id: one of its uses is spent in the same write as the activation, judged in the writer's
+   * stage, so concurrent hellos never spend it past its uses. Refused with EnrollmentTokenRefusedError, nothing
+   * written.
+   */
+  enrollmentToken?: string;
 }
 
 /** Gives the execution logic a Rack should run under the active scenario, if any. */
@@ -68,6 +78,8 @@ export interface EnrollInput {
   source: string | null;
   machineIdRange: MachineIdRange;
   adopt?: ChangeReason;
+  /** A presented enrollment token that adopts nobody: recorded with the pending Rack, in the same write. */
+  tokenRefusal?: { reason: EnrollmentTokenRefusal; token?: string };
 }
 
 type Activation = ChangeReason & { kind?: "issued" | "renewed" };
@@ -130,6 +142,7 @@ export class RackStatusChanges {
         now,
         machineIdRange: input.machineIdRange,
       });
+      if (input.tokenRefusal) planEnrollmentTokenRefused(stage, inserted, input.tokenRefusal, now);
       return adopt ? this.#planActivation(stage, inserted.entityId, adopt, now) : { rack: inserted };
     });
     if (adopt && done.envelope) {
@@ -141,6 +154,15 @@ export class RackStatusChanges {
       this.pushScenario(done.rack.name, now);
     }
     return done.envelope ? { rack: done.rack, passport: done.envelope } : { rack: done.rack };
+  }
+
+  /** Records that `rack`'s hello carried an enrollment token that adopts nobody (it stays pending). */
+  async recordEnrollmentTokenRefusal(
+    rack: RackRecord,
+    refusal: { reason: EnrollmentTokenRefusal; token?: string },
+  ): Promise<void> {
+    const now = this.#d.clock();
+    await this.#d.writer.submit((stage) => planEnrollmentTokenRefused(stage, rack, refusal, now));
   }
 
   /**
@@ -356,6 +378,8 @@ export class RackStatusChanges {
     now: Date,
   ): { rack: RackRecord; envelope: PassportEnvelope } {
     const current = stagedRack(stage, entityId);
+    assertExpectedKey(stage, current);
+    if (why.enrollmentToken !== undefined) planSpendEnrollmentToken(stage, why.enrollmentToken, current, now);
     if (current.status !== "active") {
       planSetStatus(stage, entityId, "active", { ...why, now, expectFrom: current.status });
     }

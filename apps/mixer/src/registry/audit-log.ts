@@ -32,6 +32,18 @@ export const AuditKind = {
   ApiTokenCreated: "api_token_created",
   /** A named API token was revoked: it stopped working when this committed. */
   ApiTokenRevoked: "api_token_revoked",
+  /** An enrollment token was created (its id, pattern, uses and expiry; never its secret). */
+  EnrollmentTokenCreated: "enrollment_token_created",
+  /** An enrollment token was revoked: it adopts nobody from this commit on. */
+  EnrollmentTokenRevoked: "enrollment_token_revoked",
+  /** A hello's enrollment token adopted its Rack (the token's id, its use count after this one). */
+  EnrollmentTokenUsed: "enrollment_token_used",
+  /** A hello's enrollment token adopted nobody (unknown, used up, expired, name mismatch): the Rack stays pending. */
+  EnrollmentTokenRefused: "enrollment_token_refused",
+  /** A name may from now on only be adopted with one key (its fingerprint). */
+  KeyExpected: "key_expected",
+  /** A name's expected key was forgotten: any key may be adopted under it again. */
+  KeyExpectationRemoved: "key_expectation_removed",
 } as const;
 
 /** An event as a plan stages it; seq and hashes are added when its batch commits. */

@@ -141,6 +141,40 @@ export async function writeBatch(
       [name, token.role, token.secretSha256, toTimestamp(token.createdAt), token.createdBy],
     );
   }
+  // Enrollment tokens likewise: a creation or a spent use is one upsert of the whole row.
+  for (const [id, token] of stage.enrollmentTokens) {
+    if (!token) {
+      await db.run("DELETE FROM enrollment_tokens WHERE id = $1", [id]);
+      continue;
+    }
+    await db.run(
+      `INSERT INTO enrollment_tokens (id, pattern, uses, used, expires_at, secret_sha256, created_at, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (id) DO UPDATE SET used = excluded.used`,
+      [
+        id,
+        token.pattern,
+        token.uses,
+        token.used,
+        toTimestamp(token.expiresAt),
+        token.secretSha256,
+        toTimestamp(token.createdAt),
+        token.createdBy,
+      ],
+    );
+  }
+  for (const [name, expected] of stage.expectedKeys) {
+    if (!expected) {
+      await db.run("DELETE FROM expected_keys WHERE name = $1", [name]);
+      continue;
+    }
+    await db.run(
+      `INSERT INTO expected_keys (name, key_fingerprint, created_at, created_by) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (name) DO UPDATE SET key_fingerprint = excluded.key_fingerprint,
+         created_at = excluded.created_at, created_by = excluded.created_by`,
+      [name, expected.keyFingerprint, toTimestamp(expected.createdAt), expected.createdBy],
+    );
+  }
   for (const scenario of stage.scenarios.values()) {
     const { name: _, ...columns } = scenario;
     await ormQuery(

@@ -56,6 +56,32 @@ export class ApiTokenExistsError extends RegistryError {
   }
 }
 
+/** A hello's enrollment token adopts nobody now (used up by a concurrent hello, expired, revoked, name mismatch). */
+export class EnrollmentTokenRefusedError extends RegistryError {
+  override readonly name = "EnrollmentTokenRefusedError";
+  constructor(
+    readonly reason: "unknown" | "used_up" | "expired" | "name_mismatch",
+    readonly tokenId: string | undefined,
+  ) {
+    super("enrollment_token_refused", `enrollment token ${tokenId ?? "(unknown)"} refused: ${reason}`);
+  }
+}
+
+/** A name has an expected key (racks expect) and this Rack's key is another: it is never adopted. */
+export class UnexpectedKeyError extends RegistryError {
+  override readonly name = "UnexpectedKeyError";
+  constructor(
+    readonly rackName: string,
+    readonly keyFingerprint: string,
+    readonly expectedFingerprint: string,
+  ) {
+    super(
+      "unexpected_key",
+      `${rackName} may only be adopted with key ${expectedFingerprint} (racks expect); this Rack's key is ${keyFingerprint}`,
+    );
+  }
+}
+
 /** Another Rack already enrolled with this public key; nothing was written. */
 export class PublicKeyTakenError extends RegistryError {
   override readonly name = "PublicKeyTakenError";
@@ -122,7 +148,7 @@ export class StalePassportSerialError extends RegistryError {
 export class NotFoundError extends RegistryError {
   override readonly name = "NotFoundError";
   constructor(
-    readonly what: "rack" | "scenario" | "node" | "api token",
+    readonly what: "rack" | "scenario" | "node" | "api token" | "enrollment token" | "expected key",
     readonly ref: string,
   ) {
     super("not_found", `${what} ${ref} not found`);

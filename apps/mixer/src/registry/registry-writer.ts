@@ -13,6 +13,8 @@ import type { Db } from "../db/duckdb-database.js";
 import { ApiTokenList } from "./api-token-list.js";
 import { type AuditHead, readAuditHead } from "./audit-log.js";
 import { writeBatch } from "./batch-sql.js";
+import { EnrollmentTokenList } from "./enrollment-token-list.js";
+import { ExpectedKeyList } from "./expected-key-list.js";
 import type { MachineIdPool } from "./machine-id-pool.js";
 import type { RackDirectory } from "./rack-directory.js";
 import { WriterReentryError } from "./registry-errors.js";
@@ -29,6 +31,10 @@ export interface RegistryWriterOptions {
   revocations: RevocationList;
   /** Named API tokens (table `api_tokens`), loaded at start like the directory; an empty list when absent. */
   apiTokens?: ApiTokenList;
+  /** Enrollment tokens (table `enrollment_tokens`), loaded at start like the directory; an empty list when absent. */
+  enrollmentTokens?: EnrollmentTokenList;
+  /** Expected keys (table `expected_keys`), loaded at start like the directory; an empty list when absent. */
+  expectedKeys?: ExpectedKeyList;
   /** Most writes in one transaction (default 1000). */
   maxBatch?: number;
   logger?: Pick<Logger, "warn">;
@@ -58,6 +64,8 @@ export class RegistryWriter {
   readonly #scenarios: ScenarioCatalog;
   readonly #revocations: RevocationList;
   readonly #apiTokens: ApiTokenList;
+  readonly #enrollmentTokens: EnrollmentTokenList;
+  readonly #expectedKeys: ExpectedKeyList;
   readonly #base: StageBase;
   readonly #maxBatch: number;
   readonly #logger: Pick<Logger, "warn"> | undefined;
@@ -82,6 +90,8 @@ export class RegistryWriter {
     this.#scenarios = options.scenarios;
     this.#revocations = options.revocations;
     this.#apiTokens = options.apiTokens ?? new ApiTokenList();
+    this.#enrollmentTokens = options.enrollmentTokens ?? new EnrollmentTokenList();
+    this.#expectedKeys = options.expectedKeys ?? new ExpectedKeyList();
     this.#maxBatch = Math.max(1, options.maxBatch ?? 1000);
     this.#logger = options.logger;
     this.#base = committedBase(
@@ -90,6 +100,8 @@ export class RegistryWriter {
       options.scenarios,
       options.revocations,
       this.#apiTokens,
+      this.#enrollmentTokens,
+      this.#expectedKeys,
     );
   }
 
@@ -250,6 +262,14 @@ export class RegistryWriter {
     for (const [name, record] of stage.apiTokens) {
       if (record) this.#apiTokens.put(record);
       else this.#apiTokens.remove(name);
+    }
+    for (const [id, record] of stage.enrollmentTokens) {
+      if (record) this.#enrollmentTokens.put(record);
+      else this.#enrollmentTokens.remove(id);
+    }
+    for (const [name, record] of stage.expectedKeys) {
+      if (record) this.#expectedKeys.put(record);
+      else this.#expectedKeys.remove(name);
     }
     for (const entityId of stage.racks.keys()) {
       const previous = this.#directory.rack(entityId);

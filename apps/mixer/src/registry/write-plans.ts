@@ -4,15 +4,23 @@
 // throws a typed error (registry-errors.ts) before staging anything, and stages the rows and audit events the
 // write makes. Plans are pure functions of the stage; registry-writer.ts commits a whole stage at once.
 import { EntityType, nodeEntityId } from "@fluxrig/entity-id";
+import { keyFingerprint } from "@fluxrig/passport";
 import type { JsonObject } from "../db/duckdb-values.js";
 import { toJsonText } from "../db/duckdb-values.js";
 import type { ApiTokenRecord } from "./api-token-list.js";
 import { AuditKind } from "./audit-log.js";
+import {
+  type EnrollmentTokenRecord,
+  type EnrollmentTokenRefusal,
+  judgeEnrollmentToken,
+} from "./enrollment-token-list.js";
+import type { ExpectedKeyRecord } from "./expected-key-list.js";
 import { assertNodeName, assertNonEmpty, assertValidDate } from "./input-checks.js";
 import type { RecordNameConflictInput } from "./name-conflicts.js";
 import { type InitialRackStatus, isLegalTransition, isRackStatus, type RackStatus } from "./rack-status.js";
 import {
   ApiTokenExistsError,
+  EnrollmentTokenRefusedError,
   IllegalTransitionError,
   InvalidInputError,
   MachineIdInUseError,
@@ -21,6 +29,7 @@ import {
   PublicKeyTakenError,
   ScenarioVersionTakenError,
   StalePassportSerialError,
+  UnexpectedKeyError,
   UnexpectedStatusError,
 } from "./registry-errors.js";
 import {
@@ -727,4 +736,195 @@ export function planRevokeApiToken(
     details: { token: name, role: token.role, ...(options.reason ? { reason: options.reason } : {}) },
   });
   return token;
+}
+
+/**
+ * Stages a new enrollment token with its `enrollment_token_created` audit event (id, pattern, uses, expiry; never the
+ * secret or its digest).
+ */
+export function planCreateEnrollmentToken(
+  stage: WriteStage,
+  token: Omit<EnrollmentTokenRecord, "createdAt" | "createdBy" | "used">,
+  options: { actor: string; now: Date },
+): EnrollmentTokenRecord {
+  assertNonEmpty(options.actor, "actor");
+  assertValidDate(options.now, "now");
+  assertValidDate(token.expiresAt, "expiresAt");
+  if (!/^[0-9a-f]{12}$/.test(token.id)) throw new InvalidInputError("id", "must be 12 hex digits");
+  if (!/^[0-9a-f]{64}$/.test(token.secretSha256)) {
+    throw new InvalidInputError("secretSha256", "must be a SHA-256 in lower-case hex");
+  }
+  if (!Number.isInteger(token.uses) || token.uses < 1)
+    throw new InvalidInputError("uses", "must be at least 1");
+  if (stage.enrollmentToken(token.id) !== undefined)
+    throw new InvalidInputError("id", "is taken; draw another");
+  const record: EnrollmentTokenRecord = {
+    ...token,
+    used: 0,
+    createdAt: options.now,
+    createdBy: options.actor,
+  };
+  stage.putEnrollmentToken(record);
+  stage.appendAudit({
+    at: options.now,
+    kind: AuditKind.EnrollmentTokenCreated,
+    cause: "operator",
+    actor: options.actor,
+    details: {
+      token: token.id,
+      pattern: token.pattern,
+      uses: token.uses,
+      expires_at: token.expiresAt.toISOString(),
+    },
+  });
+  return record;
+}
+
+/** Stages an enrollment token's revocation with its audit event; {@link NotFoundError} if there is none. */
+export function planRevokeEnrollmentToken(
+  stage: WriteStage,
+  id: string,
+  options: { actor: string; reason?: string; now: Date },
+): EnrollmentTokenRecord {
+  assertNonEmpty(options.actor, "actor");
+  assertValidDate(options.now, "now");
+  const token = stage.enrollmentToken(id);
+  if (token === undefined) throw new NotFoundError("enrollment token", id);
+  stage.deleteEnrollmentToken(id);
+  stage.appendAudit({
+    at: options.now,
+    kind: AuditKind.EnrollmentTokenRevoked,
+    cause: "operator",
+    actor: options.actor,
+    details: {
+      token: id,
+      pattern: token.pattern,
+      used: token.used,
+      uses: token.uses,
+      ...(options.reason ? { reason: options.reason } : {}),
+    },
+  });
+  return token;
+}
+
+/**
+ * Spends one use of enrollment token `id` on Rack `rack`, judged on this stage (so the uses other hellos of the same
+ * batch spent count, and a token is never spent past its uses), with its `enrollment_token_used` audit event. Throws
+ * {@link EnrollmentTokenRefusedError} with the reason when the token adopts nobody now; nothing is staged then.
+ */
+export function planSpendEnrollmentToken(
+  stage: WriteStage,
+  id: string,
+  rack: { entityId: bigint; name: string },
+  now: Date,
+): EnrollmentTokenRecord {
+  const judged = judgeEnrollmentToken(stage.enrollmentToken(id), rack.name, now);
+  if (!judged.ok) throw new EnrollmentTokenRefusedError(judged.reason, judged.token ?? id);
+  const spent: EnrollmentTokenRecord = { ...judged.token, used: judged.token.used + 1 };
+  stage.putEnrollmentToken(spent);
+  stage.appendAudit({
+    at: now,
+    entityId: rack.entityId,
+    name: rack.name,
+    kind: AuditKind.EnrollmentTokenUsed,
+    cause: `enrollment_token ${id}`,
+    actor: "mixer",
+    details: { token: id, pattern: spent.pattern, used: spent.used, uses: spent.uses },
+  });
+  return spent;
+}
+
+/** Records that a hello's enrollment token adopted nobody: the Rack stays pending, the operator sees why. */
+export function planEnrollmentTokenRefused(
+  stage: WriteStage,
+  rack: { entityId: bigint; name: string },
+  refusal: { reason: EnrollmentTokenRefusal; token?: string },
+  now: Date,
+): void {
+  stage.appendAudit({
+    at: now,
+    entityId: rack.entityId,
+    name: rack.name,
+    kind: AuditKind.EnrollmentTokenRefused,
+    cause: "enrollment_token",
+    actor: "mixer",
+    details: { token: refusal.token ?? null, reason: refusal.reason },
+  });
+}
+
+/** Stages a name's expected key (replacing one it had) with its `key_expected` audit event. */
+export function planExpectKey(
+  stage: WriteStage,
+  name: string,
+  keyFingerprint: string,
+  options: { actor: string; reason?: string; now: Date },
+): ExpectedKeyRecord {
+  assertNonEmpty(name, "name");
+  assertNonEmpty(options.actor, "actor");
+  assertValidDate(options.now, "now");
+  if (!/^SHA256:[A-Za-z0-9+/]{43}$/.test(keyFingerprint)) {
+    throw new InvalidInputError("keyFingerprint", "must be SHA256: and 43 base64 characters");
+  }
+  const previous = stage.expectedKey(name);
+  const record: ExpectedKeyRecord = {
+    name,
+    keyFingerprint,
+    createdAt: options.now,
+    createdBy: options.actor,
+  };
+  stage.putExpectedKey(record);
+  stage.appendAudit({
+    at: options.now,
+    name,
+    kind: AuditKind.KeyExpected,
+    cause: "operator",
+    actor: options.actor,
+    details: {
+      key_fingerprint: keyFingerprint,
+      ...(previous ? { replaced: previous.keyFingerprint } : {}),
+      ...(options.reason ? { reason: options.reason } : {}),
+    },
+  });
+  return record;
+}
+
+/** Stages forgetting a name's expected key with its audit event; {@link NotFoundError} when it has none. */
+export function planForgetExpectedKey(
+  stage: WriteStage,
+  name: string,
+  options: { actor: string; reason?: string; now: Date },
+): ExpectedKeyRecord {
+  assertNonEmpty(options.actor, "actor");
+  assertValidDate(options.now, "now");
+  const previous = stage.expectedKey(name);
+  if (previous === undefined) throw new NotFoundError("expected key", name);
+  stage.deleteExpectedKey(name);
+  stage.appendAudit({
+    at: options.now,
+    name,
+    kind: AuditKind.KeyExpectationRemoved,
+    cause: "operator",
+    actor: options.actor,
+    details: {
+      key_fingerprint: previous.keyFingerprint,
+      ...(options.reason ? { reason: options.reason } : {}),
+    },
+  });
+  return previous;
+}
+
+/**
+ * Refuses ({@link UnexpectedKeyError}) to adopt `rack` when its name has an expected key and the Rack's key is another:
+ * read on the stage, so an expectation set in the same batch counts. Every activation plan asks this first.
+ */
+export function assertExpectedKey(
+  stage: WriteStage,
+  rack: { name: string; lifecycle: { publicKey: string } },
+): void {
+  const expected = stage.expectedKey(rack.name);
+  if (expected === undefined) return;
+  const actual = keyFingerprint(rack.lifecycle.publicKey);
+  if (actual !== expected.keyFingerprint) {
+    throw new UnexpectedKeyError(rack.name, actual, expected.keyFingerprint);
+  }
 }

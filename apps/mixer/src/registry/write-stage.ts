@@ -4,6 +4,12 @@
 // operation refused halfway (a taken name, an illegal transition, a full range) leaves nothing behind.
 import type { ApiTokenList, ApiTokenLookup, ApiTokenRecord } from "./api-token-list.js";
 import type { AuditEventInput } from "./audit-log.js";
+import type {
+  EnrollmentTokenList,
+  EnrollmentTokenLookup,
+  EnrollmentTokenRecord,
+} from "./enrollment-token-list.js";
+import type { ExpectedKeyList, ExpectedKeyLookup, ExpectedKeyRecord } from "./expected-key-list.js";
 import type { MachineIdPool, MachineIdState, MachineIdView } from "./machine-id-pool.js";
 import type { RackDirectory, RackLookup } from "./rack-directory.js";
 import { InvalidInputError, RegistryFullError } from "./registry-errors.js";
@@ -15,7 +21,13 @@ import type { ScenarioActivationRecord, ScenarioCatalog, ScenarioRecord } from "
  * What a stage reads through: the committed directory, MachineID pool, scenarios and bus revocations, or a parent
  * stage.
  */
-export interface StageBase extends RackLookup, MachineIdView, RevocationLookup, ApiTokenLookup {
+export interface StageBase
+  extends RackLookup,
+    MachineIdView,
+    RevocationLookup,
+    ApiTokenLookup,
+    EnrollmentTokenLookup,
+    ExpectedKeyLookup {
   /** The Mixer's own rows (the Mixer, its Snake Tunnel). */
   nodeRecords(): Iterable<NodeRecord>;
   scenario(name: string): ScenarioRecord | undefined;
@@ -31,6 +43,8 @@ export function committedBase(
   scenarios: ScenarioCatalog,
   revocations: RevocationList,
   apiTokens?: ApiTokenList,
+  enrollmentTokens?: EnrollmentTokenList,
+  expectedKeys?: ExpectedKeyList,
 ): StageBase {
   return {
     rack: (id) => directory.rack(id),
@@ -46,6 +60,10 @@ export function committedBase(
     revocationRecords: () => revocations.revocationRecords(),
     apiToken: (name) => apiTokens?.apiToken(name),
     apiTokenRecords: () => apiTokens?.apiTokenRecords() ?? [],
+    enrollmentToken: (id) => enrollmentTokens?.enrollmentToken(id),
+    enrollmentTokenRecords: () => enrollmentTokens?.enrollmentTokenRecords() ?? [],
+    expectedKey: (name) => expectedKeys?.expectedKey(name),
+    expectedKeyRecords: () => expectedKeys?.expectedKeyRecords() ?? [],
   };
 }
 
@@ -91,6 +109,10 @@ export class WriteStage implements StageBase {
   readonly revocations = new Map<string, RevocationRecord | null>();
   /** Final state of every named API token this stage wrote, by name: the record, or null once revoked. */
   readonly apiTokens = new Map<string, ApiTokenRecord | null>();
+  /** Final state of every enrollment token this stage wrote (created, spent), by id: the record, or null once revoked. */
+  readonly enrollmentTokens = new Map<string, EnrollmentTokenRecord | null>();
+  /** Final state of every expected key this stage wrote, by name: the record, or null once forgotten. */
+  readonly expectedKeys = new Map<string, ExpectedKeyRecord | null>();
   readonly audits: AuditEventInput[] = [];
   readonly #names = new Map<string, bigint | null>();
   readonly #keys = new Map<string, bigint | null>();
@@ -117,6 +139,8 @@ export class WriteStage implements StageBase {
       this.conflicts.length === 0 &&
       this.revocations.size === 0 &&
       this.apiTokens.size === 0 &&
+      this.enrollmentTokens.size === 0 &&
+      this.expectedKeys.size === 0 &&
       this.audits.length === 0
     );
   }
@@ -140,6 +164,8 @@ export class WriteStage implements StageBase {
     parent.conflicts.push(...this.conflicts);
     for (const [key, record] of this.revocations) parent.revocations.set(key, record);
     for (const [name, record] of this.apiTokens) parent.apiTokens.set(name, record);
+    for (const [id, record] of this.enrollmentTokens) parent.enrollmentTokens.set(id, record);
+    for (const [name, record] of this.expectedKeys) parent.expectedKeys.set(name, record);
     parent.audits.push(...this.audits);
     for (const [name, id] of this.#names) parent.#names.set(name, id);
     for (const [key, id] of this.#keys) parent.#keys.set(key, id);
@@ -239,6 +265,30 @@ export class WriteStage implements StageBase {
       if (!this.apiTokens.has(record.name)) yield record;
     }
     for (const record of this.apiTokens.values()) if (record) yield record;
+  }
+
+  enrollmentToken(id: string): EnrollmentTokenRecord | undefined {
+    if (this.enrollmentTokens.has(id)) return this.enrollmentTokens.get(id) ?? undefined;
+    return this.#parent.enrollmentToken(id);
+  }
+
+  *enrollmentTokenRecords(): Generator<EnrollmentTokenRecord> {
+    for (const record of this.#parent.enrollmentTokenRecords()) {
+      if (!this.enrollmentTokens.has(record.id)) yield record;
+    }
+    for (const record of this.enrollmentTokens.values()) if (record) yield record;
+  }
+
+  expectedKey(name: string): ExpectedKeyRecord | undefined {
+    if (this.expectedKeys.has(name)) return this.expectedKeys.get(name) ?? undefined;
+    return this.#parent.expectedKey(name);
+  }
+
+  *expectedKeyRecords(): Generator<ExpectedKeyRecord> {
+    for (const record of this.#parent.expectedKeyRecords()) {
+      if (!this.expectedKeys.has(record.name)) yield record;
+    }
+    for (const record of this.expectedKeys.values()) if (record) yield record;
   }
 
   /** Whether this stage revokes a key on the bus (not counting prunes): the bus must then be told. */
@@ -365,6 +415,26 @@ export class WriteStage implements StageBase {
   /** Revokes a named API token: its row goes. */
   deleteApiToken(name: string): void {
     this.apiTokens.set(name, null);
+  }
+
+  /** Creates an enrollment token or records a use of it (the whole record, its `used` counted). */
+  putEnrollmentToken(record: EnrollmentTokenRecord): void {
+    this.enrollmentTokens.set(record.id, record);
+  }
+
+  /** Revokes an enrollment token: its row goes. */
+  deleteEnrollmentToken(id: string): void {
+    this.enrollmentTokens.set(id, null);
+  }
+
+  /** Sets (or replaces) a name's expected key. */
+  putExpectedKey(record: ExpectedKeyRecord): void {
+    this.expectedKeys.set(record.name, record);
+  }
+
+  /** Forgets a name's expected key. */
+  deleteExpectedKey(name: string): void {
+    this.expectedKeys.set(name, null);
   }
 
   recordConflict(write: ConflictWrite): void {

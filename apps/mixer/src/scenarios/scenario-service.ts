@@ -15,6 +15,7 @@ import { OperationError } from "../errors/wire-refusal.js";
 import type { Actor, ScenarioOperations } from "../fleet/operations.js";
 import type { RackStatusChanges, ScenarioSource } from "../fleet/rack-status-changes.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
+import { UnexpectedKeyError } from "../registry/registry-errors.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
 import type {
   ScenarioActivationRecord,
@@ -23,6 +24,7 @@ import type {
 } from "../registry/scenario-catalog.js";
 import {
   planActivateScenario,
+  planExpectKey,
   planImportScenario,
   planRollbackScenario,
   rollbackTarget,
@@ -216,9 +218,22 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
       throw new OperationError("not_found", message, details);
     }
     const now = this.#clock();
-    const record = await this.#writer.submit((stage) =>
-      planActivateScenario(stage, name, { now, actor: by.actor, cause: "operator", reason: by.reason }),
-    );
+    const keyed = specOf(this.#catalog.get(name)!).racks.filter((r) => r.key !== undefined);
+    const record = await this.#writer.submit((stage) => {
+      const activated = planActivateScenario(stage, name, {
+        now,
+        actor: by.actor,
+        cause: "operator",
+        reason: by.reason,
+      });
+      // A `key:` in a racks entry becomes that name's expected key, in the same write, before anyone is adopted.
+      for (const { name: rackName, key } of keyed) {
+        if (key !== undefined && stage.expectedKey(rackName)?.keyFingerprint !== key) {
+          planExpectKey(stage, rackName, key, { actor: by.actor, reason: `scenario ${name}`, now });
+        }
+      }
+      return activated;
+    });
     return this.#pushActivation(record, lifecycle, by, `scenario ${name}`);
   }
 
@@ -244,7 +259,14 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
     for (const rackName of scenarioRackNames(spec)) {
       const rack = this.#racks.rackByName(rackName);
       if (rack?.status === "pending") {
-        await lifecycle.activate(rack, { cause, actor: by.actor, kind: "issued" });
+        try {
+          await lifecycle.activate(rack, { cause, actor: by.actor, kind: "issued" });
+        } catch (error) {
+          // Its name expects another key (racks expect): never adopted; it waits for the expected key.
+          if (!(error instanceof UnexpectedKeyError)) throw error;
+          activation.waiting.push(rackName);
+          continue;
+        }
         activation.adopted.push(rackName);
         activation.pushed.push(rackName);
       } else if (rack?.status === "active" || rack?.status === "offline") {

@@ -18,7 +18,14 @@ const MetaSchema = z.strictObject({
   description: z.string().max(1000).optional(),
 });
 
-const RackEntrySchema = z.strictObject({ name: label("a Rack name") });
+const RackEntrySchema = z.strictObject({
+  name: label("a Rack name"),
+  /** Issue 16: activation records it as the name's expected key (racks expect), so only that key is adopted. */
+  key: z
+    .string()
+    .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "expected a key fingerprint as racks show prints it (SHA256:...)")
+    .optional(),
+});
 
 const GearEntrySchema = z.strictObject({
   name: label("a gear name"),

@@ -4,6 +4,8 @@ import type {
   ApiTokenView,
   AuditEventView,
   ClusterInfo,
+  EnrollmentTokenView,
+  ExpectedKeyView,
   NameConflictView,
   RackStatus,
   RackView,
@@ -16,6 +18,8 @@ import type {
   Actor,
   ApiTokenOperations,
   AuditOperations,
+  EnrollmentTokenOperations,
+  ExpectedKeyOperations,
   RackOperations,
   ScenarioOperations,
 } from "../../src/fleet/operations.js";
@@ -325,6 +329,79 @@ export class FakeFleet {
         if (s === secret) return { name: view.name, role: view.role };
       }
       return undefined;
+    },
+  };
+
+  /** Enrollment tokens by id; the example id exists. */
+  readonly enrollmentTokenRows = new Map<string, EnrollmentTokenView>([
+    [
+      "0123456789ab",
+      {
+        id: "0123456789ab",
+        pattern: "edge-*",
+        uses: 10,
+        used: 2,
+        expires_at: AT,
+        state: "usable",
+        created_at: AT,
+        created_by: "api",
+      },
+    ],
+  ]);
+
+  readonly enrollmentTokens: EnrollmentTokenOperations = {
+    create: async (input, by) => {
+      this.#call("enrollmentTokens.create", input, by);
+      const view: EnrollmentTokenView = {
+        id: "ba9876543210",
+        pattern: input.pattern,
+        uses: input.uses,
+        used: 0,
+        expires_at: AT,
+        state: "usable",
+        created_at: AT,
+        created_by: by.actor,
+      };
+      this.enrollmentTokenRows.set(view.id, view);
+      return { ...view, secret: `fet_${view.id}_${"A".repeat(43)}` };
+    },
+    list: async () => {
+      this.#call("enrollmentTokens.list");
+      return [...this.enrollmentTokenRows.values()];
+    },
+    revoke: async (id, by) => {
+      this.#call("enrollmentTokens.revoke", id, by);
+      const row = this.enrollmentTokenRows.get(id);
+      if (row === undefined) throw new OperationError("not_found", `no enrollment token ${id}`);
+      this.enrollmentTokenRows.delete(id);
+      return { ...row, revoked_at: AT };
+    },
+  };
+
+  readonly expectedKeyRows = new Map<string, ExpectedKeyView>([
+    [
+      "rack-nyc-01",
+      { name: "rack-nyc-01", key_fingerprint: `SHA256:${"A".repeat(43)}`, created_at: AT, created_by: "api" },
+    ],
+  ]);
+
+  readonly expectedKeys: ExpectedKeyOperations = {
+    list: async () => {
+      this.#call("expectedKeys.list");
+      return [...this.expectedKeyRows.values()];
+    },
+    expect: async (name, key, by) => {
+      this.#call("expectedKeys.expect", name, key, by);
+      const view = { name, key_fingerprint: key, created_at: AT, created_by: by.actor };
+      this.expectedKeyRows.set(name, view);
+      return view;
+    },
+    forget: async (name, by) => {
+      this.#call("expectedKeys.forget", name, by);
+      const row = this.expectedKeyRows.get(name);
+      if (row === undefined) throw new OperationError("not_found", `no expected key for ${name}`);
+      this.expectedKeyRows.delete(name);
+      return row;
     },
   };
 

@@ -27,6 +27,8 @@ export const STORE_TABLES = [
   "scenarios",
   "bus_revocations",
   "api_tokens",
+  "enrollment_tokens",
+  "expected_keys",
   "schema_migrations",
 ] as const;
 

@@ -34,6 +34,8 @@ export function buildTestApi(over: Partial<ApiDeps> = {}): TestApi {
     scenarios: fleet.scenarios,
     audit: fleet.audit,
     tokens: fleet.tokens,
+    enrollmentTokens: fleet.enrollmentTokens,
+    expectedKeys: fleet.expectedKeys,
     cluster: fleet.cluster,
     auth: {
       token: TOKEN,

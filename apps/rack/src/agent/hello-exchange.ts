@@ -31,6 +31,7 @@ export async function runHello(core: AgentCore, why: string): Promise<void> {
       timeoutMs: core.timing.helloTimeoutMs,
       now: core.now(),
       passport: core.id.passport?.envelope,
+      enrollmentToken: core.deps.config.rack.enrollment_token,
     });
   } catch (error) {
     if (!(error instanceof HelloFailedError)) throw error;

@@ -38,6 +38,8 @@ export interface SendHelloOptions {
   now: Date;
   /** The current passport, for session recovery and renewal. */
   passport?: PassportEnvelope | undefined;
+  /** `[rack] enrollment_token`: sent only while there is no passport (an adopted Rack has no use for it). */
+  enrollmentToken?: string | undefined;
 }
 
 /**
@@ -54,6 +56,9 @@ export function buildHello(opts: Omit<SendHelloOptions, "request" | "timeoutMs">
     nonce: randomBytes(16).toString("base64url"),
     ts: opts.now.toISOString(),
     ...(opts.passport !== undefined ? { passport: opts.passport } : {}),
+    ...(opts.passport === undefined && opts.enrollmentToken !== undefined
+      ? { enrollment_token: opts.enrollmentToken }
+      : {}),
   };
   return signHello(unsigned, opts.keys.privateKey);
 }

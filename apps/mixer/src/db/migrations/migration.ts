@@ -4,6 +4,8 @@ import { conflictEvidenceMigration } from "./0002-conflict-evidence.js";
 import { busRevocationsMigration } from "./0003-bus-revocations.js";
 import { apiTokensMigration } from "./0004-api-tokens.js";
 import { scenarioActivationsMigration } from "./0005-scenario-activations.js";
+import { enrollmentTokensMigration } from "./0006-enrollment-tokens.js";
+import { expectedKeysMigration } from "./0007-expected-keys.js";
 
 /** One versioned schema change: its statements run in order, in one transaction, exactly once per database. */
 export interface Migration {
@@ -22,6 +24,8 @@ export const MIGRATIONS: readonly Migration[] = [
   busRevocationsMigration,
   apiTokensMigration,
   scenarioActivationsMigration,
+  enrollmentTokensMigration,
+  expectedKeysMigration,
 ];
 
 /** The schema version this binary writes; a database above it is refused. */
