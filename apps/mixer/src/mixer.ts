@@ -128,7 +128,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     logger: logger.child({ component: "registry" }),
   });
   const mixerRow = await recordOwnRows(deps, writer, clock());
-  const scenarios = new ScenarioService({ racks: directory, writer, catalog, clock });
+  const scenarios = new ScenarioService({ racks: directory, writer, catalog, clock, expectedKeys });
   scenarios.load();
   const lifecycle = new RackStatusChanges({
     writer,

@@ -1,5 +1,5 @@
 // Scenario operations over a real registry: a scenario name that is not found is answered with the closest ones.
-import { generateKeyPair, publicKeyToBase64url } from "@fluxrig/passport";
+import { generateKeyPair, keyFingerprint, publicKeyToBase64url } from "@fluxrig/passport";
 import { wireMessageSubject } from "@fluxrig/wire";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type LifecycleHarness, openLifecycleHarness } from "../../test/support/lifecycle-test-harness.js";
@@ -129,5 +129,36 @@ wires: []
     // rack-a is no longer named: told at once, with a credential that grants no wire any more.
     expect(grant("rack-a")?.pub.allow.filter((s) => s.startsWith("fluxrig.msg."))).toEqual([]);
     expect(grant("rack-b")?.sub.allow.filter((s) => s.startsWith("fluxrig.msg."))).toEqual([]);
+  });
+});
+
+describe("a plan and a dry run say what activation will do with expected keys", () => {
+  it("a pending Rack whose name expects another key waits, in the plan, the dry run and the activation alike", async () => {
+    const key = () => publicKeyToBase64url(generateKeyPair().publicKey);
+    const pending = (name: string, publicKey: string) =>
+      h.lifecycle.enroll({
+        name,
+        publicKey,
+        version: "1.0.0",
+        attributes: {},
+        source: null,
+        machineIdRange: { min: 1, max: 65_535 },
+      });
+    const other = generateKeyPair();
+    await pending("rack-a", key());
+    await pending("rack-b", key());
+    // rack-b's name expects a key it does not have, through the scenario's own `key:`.
+    const spec = `meta:\n  name: keyed\n  version: 1\nracks:\n  - name: rack-a\n  - name: rack-b\n    key: ${keyFingerprint(other.publicKey)}\ngears: []\nwires: []\n`;
+    const plan = await scenarios.plan(spec);
+    expect(plan.racks.map((r) => [r.name, r.action])).toEqual([
+      ["rack-a", "adopt"],
+      ["rack-b", "wait"],
+    ]);
+    const dry = await scenarios.import(spec, { ...alice, dryRun: true, activate: true });
+    expect(dry.activation).toMatchObject({ adopted: ["rack-a"], waiting: ["rack-b"] });
+    await scenarios.import(spec, { ...alice, dryRun: false, activate: false });
+    const done = await scenarios.activate("keyed", alice);
+    expect(done.activation).toMatchObject({ adopted: ["rack-a"], waiting: ["rack-b"] });
+    expect(h.directory.rackByName("rack-b")?.status).toBe("pending");
   });
 });

@@ -1,5 +1,7 @@
 // Scenarios (SPEC §10, Path B): import, list, plan, activate, history, rollback; activation adopts the pending Racks it
 // names and pushes logic.
+
+import { keyFingerprint } from "@fluxrig/passport";
 import {
   type ScenarioActivation,
   type ScenarioImportResult,
@@ -14,6 +16,7 @@ import { notFoundWithSuggestions } from "../errors/name-suggestions.js";
 import { OperationError } from "../errors/wire-refusal.js";
 import type { Actor, ScenarioOperations } from "../fleet/operations.js";
 import type { RackStatusChanges, ScenarioSource } from "../fleet/rack-status-changes.js";
+import type { ExpectedKeyLookup } from "../registry/expected-key-list.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import { UnexpectedKeyError } from "../registry/registry-errors.js";
 import type { RegistryWriter } from "../registry/registry-writer.js";
@@ -42,6 +45,7 @@ import { parseScenarioYaml, type ScenarioSpec, ScenarioSpecSchema } from "./scen
 export class ScenarioService implements ScenarioOperations, ScenarioSource {
   /** The Racks a scenario names, as the directory has them (never read back from DuckDB). */
   readonly #racks: Pick<RackDirectory, "rackByName">;
+  readonly #expectedKeys: Pick<ExpectedKeyLookup, "expectedKey"> | undefined;
   readonly #writer: RegistryWriter;
   readonly #catalog: ScenarioCatalog;
   readonly #clock: Clock;
@@ -59,7 +63,10 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
     writer: RegistryWriter;
     catalog: ScenarioCatalog;
     clock: Clock;
+    /** Names that may only be adopted with one key (racks expect): a plan says such a Rack waits, as activation does. */
+    expectedKeys?: Pick<ExpectedKeyLookup, "expectedKey">;
   }) {
+    this.#expectedKeys = opts.expectedKeys;
     this.#racks = opts.racks;
     this.#writer = opts.writer;
     this.#catalog = opts.catalog;
@@ -143,10 +150,12 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
     const before = this.#active?.byRack ?? new Map<string, typeof none>();
     const after = scenarioPushesByRack(spec);
     const racks: ScenarioPlanRack[] = [];
+    const keyOf = specKeys(spec);
     for (const name of scenarioRackNames(spec)) {
       const status = this.#racks.rackByName(name)?.status ?? null;
       const runs = status === "active" || status === "offline";
-      const action = status === "pending" ? "adopt" : runs ? "push" : "wait";
+      const action =
+        status === "pending" ? (this.#adoptable(name, keyOf) ? "adopt" : "wait") : runs ? "push" : "wait";
       // Only an adopted Rack runs the active scenario's gears now; any other starts from nothing.
       const was = runs ? before.get(name) : undefined;
       racks.push({ name, status, action, gears: scenarioGearChanges(was, after.get(name) ?? none) });
@@ -286,14 +295,26 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
       const rack = this.#racks.rackByName(rackName);
       if (rack?.status === "active" || rack?.status === "offline") plan.pushed.push(rackName);
     }
+    const keyOf = specKeys(spec);
     for (const rackName of scenarioRackNames(spec)) {
       const rack = this.#racks.rackByName(rackName);
-      if (rack?.status === "pending") plan.adopted.push(rackName);
-      if (rack?.status === "pending" || rack?.status === "active" || rack?.status === "offline")
-        plan.pushed.push(rackName);
+      const adoptable = rack?.status === "pending" && this.#adoptable(rackName, keyOf);
+      if (adoptable) plan.adopted.push(rackName);
+      if (adoptable || rack?.status === "active" || rack?.status === "offline") plan.pushed.push(rackName);
       else plan.waiting.push(rackName);
     }
     return plan;
+  }
+
+  /**
+   * Whether activation would adopt the pending Rack of this name: not when its name expects another key (the
+   * scenario's own `key:` first, as activation records it before adopting, else `racks expect`).
+   */
+  #adoptable(name: string, keyOf: ReadonlyMap<string, string>): boolean {
+    const rack = this.#racks.rackByName(name);
+    if (rack === undefined) return false;
+    const expected = keyOf.get(name) ?? this.#expectedKeys?.expectedKey(name)?.keyFingerprint;
+    return expected === undefined || keyFingerprint(rack.lifecycle.publicKey) === expected;
   }
 
   #setActive(record: ScenarioRecord | null): void {
@@ -369,4 +390,11 @@ function summarize(s: {
     gears: s.spec.gears.length,
     wires: s.spec.wires.length,
   };
+}
+
+/** The `key:` of each racks entry that has one: what activation records as that name's expected key. */
+function specKeys(spec: ScenarioSpec): ReadonlyMap<string, string> {
+  const keys = new Map<string, string>();
+  for (const { name, key } of spec.racks) if (key !== undefined) keys.set(name, key);
+  return keys;
 }
