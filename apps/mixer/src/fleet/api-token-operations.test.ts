@@ -1,13 +1,13 @@
 // The token operations over a real registry file: refusals as the API answers them, the secret given out once.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openTestRegistry, type TestRegistry } from "../../test/support/registry-test-harness.js";
+import {
+  openTestRegistry,
+  openTestWriter,
+  type TestRegistry,
+} from "../../test/support/registry-test-harness.js";
 import { OperationError } from "../errors/wire-refusal.js";
-import { ApiTokenList, apiTokenDigest } from "../registry/api-token-list.js";
-import { MachineIdPool } from "../registry/machine-id-pool.js";
-import { RackDirectory } from "../registry/rack-directory.js";
-import { RegistryWriter } from "../registry/registry-writer.js";
-import { RevocationList } from "../registry/revocation-list.js";
-import { ScenarioCatalog } from "../registry/scenario-catalog.js";
+import { type ApiTokenList, apiTokenDigest } from "../registry/api-token-list.js";
+import type { RegistryWriter } from "../registry/registry-writer.js";
 import { ApiTokenOperationsService, RESERVED_TOKEN_NAMES } from "./api-token-operations.js";
 
 const NOW = new Date("2030-01-01T00:00:00.000Z");
@@ -20,15 +20,7 @@ describe("ApiTokenOperationsService", () => {
 
   beforeEach(async () => {
     t = await openTestRegistry();
-    tokens = await ApiTokenList.load(t.db);
-    writer = new RegistryWriter({
-      db: t.db,
-      directory: await RackDirectory.load(t.db),
-      pool: await MachineIdPool.load(t.db),
-      scenarios: await ScenarioCatalog.load(t.db),
-      revocations: await RevocationList.load(t.db),
-      apiTokens: tokens,
-    });
+    ({ writer, apiTokens: tokens } = await openTestWriter(t.db));
     service = new ApiTokenOperationsService({ writer, tokens, clock: () => NOW });
   });
   afterEach(async () => {

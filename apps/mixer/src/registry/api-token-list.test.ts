@@ -1,6 +1,10 @@
 // Named API tokens in the registry: secrets and digests, the plans, and the writer keeping DuckDB and memory in step.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openTestRegistry, type TestRegistry } from "../../test/support/registry-test-harness.js";
+import {
+  openTestRegistry,
+  openTestWriter,
+  type TestRegistry,
+} from "../../test/support/registry-test-harness.js";
 import {
   API_TOKEN_PREFIX,
   ApiTokenList,
@@ -12,7 +16,6 @@ import { listAudit } from "./audit-log.js";
 import { MachineIdPool } from "./machine-id-pool.js";
 import { RackDirectory } from "./rack-directory.js";
 import { ApiTokenExistsError, InvalidInputError, NotFoundError } from "./registry-errors.js";
-import { RegistryWriter } from "./registry-writer.js";
 import { RevocationList } from "./revocation-list.js";
 import { ScenarioCatalog } from "./scenario-catalog.js";
 import { planCreateApiToken, planRevokeApiToken } from "./write-plans.js";
@@ -142,15 +145,7 @@ describe("the writer", () => {
   });
 
   async function writerOver(db: TestRegistry["db"]) {
-    const tokens = await ApiTokenList.load(db);
-    const writer = new RegistryWriter({
-      db,
-      directory: await RackDirectory.load(db),
-      pool: await MachineIdPool.load(db),
-      scenarios: await ScenarioCatalog.load(db),
-      revocations: await RevocationList.load(db),
-      apiTokens: tokens,
-    });
+    const { writer, apiTokens: tokens } = await openTestWriter(db);
     return { tokens, writer };
   }
 

@@ -1,7 +1,12 @@
 // Enrollment tokens in the registry: name patterns, secrets, state, the plans, and uses spent through the writer
 // under concurrent enrollments, never past the count.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { insertPlan, openTestRegistry, type TestRegistry } from "../../test/support/registry-test-harness.js";
+import {
+  insertPlan,
+  openTestRegistry,
+  openTestWriter,
+  type TestRegistry,
+} from "../../test/support/registry-test-harness.js";
 import { listAudit } from "./audit-log.js";
 import {
   ENROLLMENT_TOKEN_PREFIX,
@@ -12,13 +17,9 @@ import {
   judgeEnrollmentToken,
   newEnrollmentToken,
 } from "./enrollment-token-list.js";
-import { MachineIdPool } from "./machine-id-pool.js";
 import { nameMatchesPattern } from "./name-pattern.js";
-import { RackDirectory } from "./rack-directory.js";
 import { EnrollmentTokenRefusedError, NotFoundError } from "./registry-errors.js";
-import { RegistryWriter } from "./registry-writer.js";
-import { RevocationList } from "./revocation-list.js";
-import { ScenarioCatalog } from "./scenario-catalog.js";
+import type { RegistryWriter } from "./registry-writer.js";
 import {
   planCreateEnrollmentToken,
   planRevokeEnrollmentToken,
@@ -119,15 +120,7 @@ describe("through the writer", () => {
   });
 
   async function writerOver(db: TestRegistry["db"]) {
-    const tokens = await EnrollmentTokenList.load(db);
-    const writer = new RegistryWriter({
-      db,
-      directory: await RackDirectory.load(db),
-      pool: await MachineIdPool.load(db),
-      scenarios: await ScenarioCatalog.load(db),
-      revocations: await RevocationList.load(db),
-      enrollmentTokens: tokens,
-    });
+    const { writer, enrollmentTokens: tokens } = await openTestWriter(db);
     return { tokens, writer };
   }
 

@@ -3,8 +3,11 @@ import { EntityType } from "@fluxrig/entity-id";
 import { type TempDuckDbPath, tempDuckDbPath } from "@fluxrig/testkit";
 import { type Db, openDatabase } from "../../src/db/duckdb-database.js";
 import { migrate } from "../../src/db/migrate.js";
+import { ApiTokenList } from "../../src/registry/api-token-list.js";
 import type { AuditChainVerdict, AuditEvent } from "../../src/registry/audit-chain.js";
 import { type ListAuditQuery, listAudit, verifyAuditChain } from "../../src/registry/audit-log.js";
+import { EnrollmentTokenList } from "../../src/registry/enrollment-token-list.js";
+import { ExpectedKeyList } from "../../src/registry/expected-key-list.js";
 import { MachineIdPool } from "../../src/registry/machine-id-pool.js";
 import { listNameConflicts, type NameConflict } from "../../src/registry/name-conflicts.js";
 import { RackDirectory } from "../../src/registry/rack-directory.js";
@@ -99,6 +102,9 @@ export interface TestWriter {
   directory: RackDirectory;
   scenarios: ScenarioCatalog;
   revocations: RevocationList;
+  apiTokens: ApiTokenList;
+  enrollmentTokens: EnrollmentTokenList;
+  expectedKeys: ExpectedKeyList;
   /** Every committed Rack change, as `kind:name`. */
   changes: string[];
 }
@@ -107,6 +113,9 @@ export async function openTestWriter(db: Db): Promise<TestWriter> {
   const directory = await RackDirectory.load(db);
   const scenarios = await ScenarioCatalog.load(db);
   const revocations = await RevocationList.load(db);
+  const apiTokens = await ApiTokenList.load(db);
+  const enrollmentTokens = await EnrollmentTokenList.load(db);
+  const expectedKeys = await ExpectedKeyList.load(db);
   const changes: string[] = [];
   // What presence follows: Racks entering and leaving the directory as their batches commit, removals first.
   directory.follow({
@@ -119,8 +128,11 @@ export async function openTestWriter(db: Db): Promise<TestWriter> {
     pool: await MachineIdPool.load(db),
     scenarios,
     revocations,
+    apiTokens,
+    enrollmentTokens,
+    expectedKeys,
   });
-  return { writer, directory, scenarios, revocations, changes };
+  return { writer, directory, scenarios, revocations, apiTokens, enrollmentTokens, expectedKeys, changes };
 }
 
 /** An empty registry in memory, to plan on without a database. */
