@@ -9,6 +9,11 @@ export interface SwarmOptions {
    * connections), then connects as itself (its own key and JWT, one light connection per Rack) and hellos again.
    */
   auth: "none" | "jwt";
+  /**
+   * jwt: hellos per new Rack. 1 (default): the bootstrap hello carries a reply key and its full reply comes sealed;
+   * 2: the flow of a Rack older than the sealed reply (minimal bootstrap reply, then a full hello as itself).
+   */
+  hellos: 1 | 2;
   /** Shared NATS connections the simulated Racks are spread over. */
   connections: number;
   /** Hellos in flight during enrollment. */
@@ -70,6 +75,7 @@ export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
     options: {
       racks: { type: "string", default: "10000" },
       auth: { type: "string", default: "none" },
+      hellos: { type: "string", default: "1" },
       connections: { type: "string", default: "16" },
       concurrency: { type: "string", default: "256" },
       duration: { type: "string", default: "10s" },
@@ -118,9 +124,12 @@ export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
   // (heartbeat ingestion does not depend on how the Racks authenticated; the steady phase shows it held).
   if (auth === "jwt" && !b("skip-steps"))
     console.error("swarm: --auth jwt skips the rate steps (no no-op subscriber)");
+  const hellos = s("hellos");
+  if (hellos !== "1" && hellos !== "2") throw new Error(`--hellos: expected 1 or 2, got "${hellos}"`);
   return {
     racks,
     auth,
+    hellos: hellos === "2" ? 2 : 1,
     connections: int("connections", s("connections"), 1, 256),
     concurrency: int("concurrency", s("concurrency"), 1, 10_000),
     stepMs: durationMs("duration", s("duration")),
