@@ -1,6 +1,7 @@
 // Phase 1: every Rack enrolls with a signed hello and is adopted at once (auto_adopt); each starts heartbeating.
 import { loadavg } from "node:os";
-import { ascending, latencyFigures, round } from "./figures.js";
+import { ascending, type Figure, latencyFigures, round } from "./figures.js";
+import type { Window } from "./load-meter.js";
 import { cpuMs, rssBytes } from "./proc-stats.js";
 import { bar } from "./progress-line.js";
 import { type HelloReply, helloBytes, machineIdOf, type SwarmContext } from "./swarm-context.js";
@@ -11,6 +12,10 @@ const ATTEMPTS = 3;
 export interface EnrollOutcome {
   active: number;
   elapsedMs: number;
+  /** CPU over the enrollment, in ms (NaN when unknown): Mixer, nats-server, this generator. */
+  cpuMs: { mixer: number; nats: number; generator: number };
+  /** Heartbeats the Mixer accepted over the enrollment (from the Racks already in). */
+  heartbeats: number;
 }
 
 /** Checks an active reply: a passport, an entity id whose MachineID field is the MachineID the reply names. */
@@ -58,6 +63,7 @@ export async function enrollPhase(ctx: SwarmContext): Promise<EnrollOutcome> {
   const nats0 = cpuMs(ctx.mut.nats.pid);
   const gen0 = process.cpuUsage();
   const load0 = loadavg()[0]!;
+  const accepted0 = (await ctx.mut.cluster()).counters["heartbeat.accepted"] ?? 0;
 
   const worker = async (): Promise<void> => {
     for (;;) {
@@ -98,6 +104,7 @@ export async function enrollPhase(ctx: SwarmContext): Promise<EnrollOutcome> {
   const nats1 = cpuMs(ctx.mut.nats.pid);
   const gen = process.cpuUsage(gen0);
   const load1 = loadavg()[0]!;
+  const accepted1 = (await ctx.mut.cluster()).counters["heartbeat.accepted"] ?? 0;
 
   // The Mixer's own view: every Rack active in the registry (read once more after a flush interval if not yet).
   let counts = (await ctx.mut.cluster()).counts;
@@ -181,5 +188,50 @@ export async function enrollPhase(ctx: SwarmContext): Promise<EnrollOutcome> {
     });
   }
   if (active + full < fleet.size) throw new Error(`only ${active}/${fleet.size} Racks enrolled (${failed})`);
-  return { active, elapsedMs };
+  return {
+    active,
+    elapsedMs,
+    cpuMs: {
+      mixer: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : Number.NaN,
+      nats: nats0 !== undefined && nats1 !== undefined ? nats1 - nats0 : Number.NaN,
+      generator: (gen.user + gen.system) / 1000,
+    },
+    heartbeats: accepted1 - accepted0,
+  };
+}
+
+/**
+ * The enrollment's CPU per Rack less the heartbeats of the Racks already in: each party's CPU over the enrollment
+ * minus the heartbeats accepted meanwhile at that party's cost per heartbeat in the steady window. A slower enrollment
+ * takes more heartbeats per Rack enrolled (about N/2 x its duration in all), which would otherwise be charged to it.
+ */
+export function enrollNetFigures(ctx: SwarmContext, e: EnrollOutcome, steady: Window): Figure[] {
+  const rate = steady.acceptedRate;
+  const perBeatUs = (pct: number) => (rate > 0 ? (pct / 100) * 1e6 * (1 / rate) : Number.NaN);
+  const net = (cpuMs: number, pct: number) =>
+    round((cpuMs * 1000 - e.heartbeats * perBeatUs(pct)) / Math.max(1, e.active), 0);
+  const how =
+    `${e.heartbeats} heartbeats accepted during the ${round(e.elapsedMs / 1000, 1)} s enrollment, charged at the ` +
+    `steady window's cost per heartbeat (Mixer ${round(perBeatUs(steady.cpu.mixer), 1)} us, nats-server ` +
+    `${round(perBeatUs(steady.cpu.nats), 1)} us, generator ${round(perBeatUs(steady.cpu.generator), 1)} us) and taken off`;
+  return [
+    {
+      name: "enroll.mixer_cpu_per_rack_net",
+      value: net(e.cpuMs.mixer, steady.cpu.mixer),
+      unit: "us",
+      note: `fluxrig-mixer CPU per enrolled Rack without the heartbeats of those already in: ${how}; ${ctx.command}`,
+    },
+    {
+      name: "enroll.nats_cpu_per_rack_net",
+      value: net(e.cpuMs.nats, steady.cpu.nats),
+      unit: "us",
+      note: `nats-server CPU per enrolled Rack without the heartbeats: ${how}`,
+    },
+    {
+      name: "enroll.generator_cpu_per_rack_net",
+      value: net(e.cpuMs.generator, steady.cpu.generator),
+      unit: "us",
+      note: `the generator's CPU per enrolled Rack without its heartbeat pump: ${how}`,
+    },
+  ];
 }

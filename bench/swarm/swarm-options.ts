@@ -35,6 +35,13 @@ export interface SwarmOptions {
   dropBound: number;
   killFraction: number;
   herdTimeoutMs: number;
+  /**
+   * What each Rack does in the herd once its connection is back. `heartbeat` (default): heartbeats again and says no
+   * hello, as apps/rack does after a nats-server restart while active (`#watchConnection` hellos only when enrolling
+   * or pending); the end point is every Rack's first heartbeat after it, taken by the Mixer. `hello`: also says hello
+   * with its passport at once (the figure measured before, a session recovery per Rack).
+   */
+  herdMode: "heartbeat" | "hello";
   enrollTimeoutMs: number;
   skipSteps: boolean;
   skipOffline: boolean;
@@ -89,6 +96,7 @@ export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
       "drop-bound": { type: "string", default: "0.01" },
       kill: { type: "string", default: "0.01" },
       "herd-timeout": { type: "string", default: "120s" },
+      herd: { type: "string", default: "heartbeat" },
       "enroll-timeout": { type: "string", default: "15m" },
       "skip-steps": { type: "boolean", default: false },
       "skip-offline": { type: "boolean", default: false },
@@ -124,6 +132,9 @@ export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
   // (heartbeat ingestion does not depend on how the Racks authenticated; the steady phase shows it held).
   if (auth === "jwt" && !b("skip-steps"))
     console.error("swarm: --auth jwt skips the rate steps (no no-op subscriber)");
+  const herdMode = s("herd");
+  if (herdMode !== "heartbeat" && herdMode !== "hello")
+    throw new Error(`--herd: expected heartbeat or hello, got "${herdMode}"`);
   const hellos = s("hellos");
   if (hellos !== "1" && hellos !== "2") throw new Error(`--hellos: expected 1 or 2, got "${hellos}"`);
   return {
@@ -143,6 +154,7 @@ export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
     dropBound: fraction("drop-bound", s("drop-bound")),
     killFraction: fraction("kill", s("kill")),
     herdTimeoutMs: durationMs("herd-timeout", s("herd-timeout")),
+    herdMode,
     enrollTimeoutMs: durationMs("enroll-timeout", s("enroll-timeout")),
     skipSteps: b("skip-steps") || auth === "jwt",
     skipOffline: b("skip-offline"),
