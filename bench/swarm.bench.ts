@@ -15,7 +15,7 @@ import { HeartbeatPump } from "./swarm/heartbeat-pump.js";
 import { MixerUnderTest, type NatsConnection } from "./swarm/mixer-under-test.js";
 import { type HeartbeatProbe, NO_PROBE, NoopProbe } from "./swarm/noop-probe.js";
 import { baselineFigures } from "./swarm/phase-baseline.js";
-import { enrollPhase } from "./swarm/phase-enroll.js";
+import { enrollNetFigures, enrollPhase } from "./swarm/phase-enroll.js";
 import { herdPhase } from "./swarm/phase-herd.js";
 import { offlinePhase } from "./swarm/phase-offline.js";
 import { rateStepsPhase, stepsSummary } from "./swarm/phase-rate-steps.js";
@@ -93,8 +93,9 @@ async function runSwarm(): Promise<void> {
     pump.start();
     const ctx: SwarmContext = { opts, command, mut, fleet, pump, noop, progress, book, mixerRss };
 
-    await enrollPhase(ctx);
-    await steadyPhase(ctx, opts.steadyMs);
+    const enrolled = await enrollPhase(ctx);
+    const steady = await steadyPhase(ctx, opts.steadyMs);
+    book.add(...enrollNetFigures(ctx, enrolled, steady));
     if (!opts.skipSteps) {
       const steps = await rateStepsPhase(ctx);
       sustained = steps.sustained;

@@ -1,4 +1,5 @@
-// Phase: thundering herd. nats-server restarts; every Rack reconnects and says hello with its passport at once.
+// Phase: thundering herd. nats-server restarts; every Rack reconnects (jwt: re-authenticates) and heartbeats again,
+// and with --herd hello also says hello with its passport at once.
 import { ascending, latencyFigures, round } from "./figures.js";
 import type { NatsConnection, RackRow } from "./mixer-under-test.js";
 import { settle } from "./phase-steady.js";
@@ -65,6 +66,7 @@ export async function herdPhase(ctx: SwarmContext): Promise<void> {
   const t0 = performance.now();
   const t0Date = new Date();
   const cpu0 = cpuMs(mut.mixerPid);
+  const natsPid0 = mut.nats.pid;
   const shed0 = ctx.pump.shed;
   const reconnects = fleet.conns.map((nc) => reconnected(nc, deadline));
   for (let i = 0; i < fleet.size; i++) fleet.live[i] = 0;
@@ -72,6 +74,9 @@ export async function herdPhase(ctx: SwarmContext): Promise<void> {
   const busReady = performance.now();
 
   const doneAt = new Float64Array(fleet.size);
+  const helloing = opts.herdMode === "hello";
+  /** Per Rack: Date.now() when its connection was back (jwt: its own, re-authenticated). */
+  const backAt = new Float64Array(fleet.size);
   const herd = fleet.enrolled;
   const latencies: number[] = [];
   const failures = new Map<string, number>();
@@ -118,9 +123,12 @@ export async function herdPhase(ctx: SwarmContext): Promise<void> {
       const t = performance.now();
       try {
         await handshakes.run(() => fleet.connectOwn(i));
+        backAt[i] = Date.now();
         fleet.lastSentMs[i] = Date.now();
         fleet.maxGapMs[i] = 0;
+        fleet.watchNext[i] = 1;
         fleet.live[i] = 1;
+        if (!helloing) return;
         const reply = await fleet.helloOwn(i, helloBytes(fleet, i, true));
         if (tallied(i, reply, t)) return;
       } catch (err) {
@@ -143,19 +151,37 @@ export async function herdPhase(ctx: SwarmContext): Promise<void> {
       for (let i = c; i < fleet.size; i += fleet.conns.length) {
         if (!fleet.isEnrolled(i)) continue;
         // Silence is counted from here: the outage before its reconnect is not the Rack's.
+        backAt[i] = Date.now();
         fleet.lastSentMs[i] = Date.now();
         fleet.maxGapMs[i] = 0;
+        fleet.watchNext[i] = 1;
         fleet.live[i] = 1;
-        hellos.push(rackHello(i));
+        if (helloing) hellos.push(rackHello(i));
       }
     }),
   );
   const progress = setInterval(() => ctx.progress.update(`${active}/${herd} active again`), 250);
   await Promise.all(hellos);
+  let seen: SeenAgain | undefined;
+  if (!helloing) {
+    // Heartbeats only: a Rack is back when the Mixer took a heartbeat of it sent after its reconnect (its row's
+    // last_seen, stamped when the Mixer takes a heartbeat, at or after the reconnect).
+    seen = await seenAgain(ctx, backAt, t0Date, deadline, (n) => {
+      active = n;
+    });
+    for (let i = 0; i < fleet.size; i++) if (seen.at[i]! > 0) doneAt[i] = seen.at[i]! - t0Date.getTime() + t0;
+  }
   clearInterval(progress);
   const cpu1 = cpuMs(mut.mixerPid);
+  // The restart makes a new nats-server process: its whole CPU time so far is the herd's (and its start-up's).
+  const nats1 = mut.nats.pid === natsPid0 ? undefined : cpuMs(mut.nats.pid);
   const allDone = active === herd;
   const lastDone = allDone ? doneAt.reduce((a, b) => Math.max(a, b), 0) : Number.NaN;
+  const lastBack = backAt.reduce((a, b) => Math.max(a, b), 0) - t0Date.getTime();
+  let lastFirstBeat = 0;
+  for (let i = 0; i < fleet.size; i++)
+    if (fleet.isEnrolled(i))
+      lastFirstBeat = Math.max(lastFirstBeat, fleet.firstSentMs[i]! - t0Date.getTime());
 
   // What the registry says now: same rows, same entity ids and MachineIDs, nobody new.
   await sleep(opts.flushIntervalMs);
@@ -195,12 +221,20 @@ export async function herdPhase(ctx: SwarmContext): Promise<void> {
       value: round((lastDone - t0) / 1000, 2),
       unit: "s",
       note:
-        `nats-server restart (SIGTERM, same port) -> every one of ${herd} Racks answered active to a hello with its ` +
-        `passport (${active}/${herd}); bus back after ${round((busReady - t0) / 1000, 2)} s; each Rack hellos as ` +
-        `soon as its connection (${fleet.conns.length} shared) reconnects and heartbeats again at once; a hello waits ` +
-        `10 s for its reply (ScriptedRack; apps/rack waits 5 s), then retries 1 s doubling +-20% as apps/rack does; ` +
-        `${retries} retries${failed ? ` (${failed})` : ""}; ${settleText}; ` +
-        `${opts.auth === "jwt" ? `bus auth jwt: each Rack reconnects on its own connection with its own key and JWT (re-authenticates; at most ${JWT_HANDSHAKES_IN_FLIGHT} handshakes in flight from the one generator), then hellos there; ` : ""}` +
+        (helloing
+          ? `nats-server restart (SIGTERM, same port) -> every one of ${herd} Racks answered active to a hello with its ` +
+            `passport (${active}/${herd}); bus back after ${round((busReady - t0) / 1000, 2)} s; each Rack hellos as ` +
+            `soon as its connection (${opts.auth === "jwt" ? "its own" : `${fleet.conns.length} shared`}) reconnects and heartbeats again at once; a hello waits ` +
+            `10 s for its reply (ScriptedRack; apps/rack waits 5 s), then retries 1 s doubling +-20% as apps/rack does; ` +
+            `${retries} retries${failed ? ` (${failed})` : ""}; `
+          : `nats-server restart (SIGTERM, same port) -> the Mixer took a heartbeat sent after its reconnect from every ` +
+            `one of ${herd} Racks (${active}/${herd}; the latest such heartbeat's last_seen, as the Mixer stamped it, ` +
+            `polled from GET /api/v1/racks); no hellos, as apps/rack after a nats-server restart while active; bus back ` +
+            `after ${round((busReady - t0) / 1000, 2)} s; last Rack reconnected at +${round(lastBack / 1000, 2)} s, its ` +
+            `first heartbeat sent by +${round(lastFirstBeat / 1000, 2)} s; ${retries} reconnect retries${failed ? ` (${failed})` : ""}; `) +
+        `${settleText}; ` +
+        `${opts.auth === "jwt" ? `bus auth jwt: each Rack reconnects on its own connection with its own key and JWT (re-authenticates; at most ${JWT_HANDSHAKES_IN_FLIGHT} handshakes in flight from the one generator)${helloing ? ", then hellos there" : ""}; ` : ""}` +
+        `the new nats-server process used ${nats1 === undefined ? "?" : `${round(nats1 / 1000, 1)} s of CPU (${round((nats1 * 1000) / Math.max(1, herd), 0)} us per Rack)`} by then; ` +
         `target <= 10 s for 10,000; ${ctx.command}`,
     },
     {
@@ -210,10 +244,12 @@ export async function herdPhase(ctx: SwarmContext): Promise<void> {
       note:
         `nats-server accepting connections again -> all Racks active; fluxrig-mixer used ` +
         `${cpu0 === undefined || cpu1 === undefined ? "?" : round((cpu1 - cpu0) / 1000, 1)} s of CPU meanwhile ` +
-        `(${cpu0 === undefined || cpu1 === undefined ? "?" : round(((cpu1 - cpu0) * 1000) / Math.max(1, active), 0)} us per hello, heartbeats and flapping included); ` +
+        `(${cpu0 === undefined || cpu1 === undefined ? "?" : round(((cpu1 - cpu0) * 1000) / Math.max(1, active), 0)} us per Rack, ${helloing ? "its hello, " : ""}heartbeats and flapping included); ` +
         `${mut.memoryText()}`,
     },
-    ...latencyFigures("herd.hello_", sorted, { digits: 0, note: "successful hello request to reply" }),
+    ...(helloing
+      ? latencyFigures("herd.hello_", sorted, { digits: 0, note: "successful hello request to reply" })
+      : []),
     {
       name: "herd.false_offline",
       value: Math.max(0, offlineMarked - silentAtSource),
@@ -231,4 +267,42 @@ export async function herdPhase(ctx: SwarmContext): Promise<void> {
       note: `registry rows before/after compared by name (GET /api/v1/racks, all pages): ${changed} changed entity id or MachineID, ${added} new rows, ${wrongIdentity} hello replies naming another identity; must be 0`,
     },
   );
+}
+
+interface SeenAgain {
+  /** Per Rack: the Mixer's last_seen (epoch ms) at the first poll that showed it at or after the Rack's reconnect. */
+  at: Float64Array;
+}
+
+/**
+ * Polls every Rack row (all pages) until each enrolled Rack's last_seen is at or after its reconnect (`backAt`), or
+ * the deadline. The first last_seen seen that way is kept: the poll every 250 ms and the batched flush
+ * (flush_interval) make it later than the Mixer's first heartbeat by at most a poll, a flush and a heartbeat interval.
+ */
+async function seenAgain(
+  ctx: SwarmContext,
+  backAt: Float64Array,
+  since: Date,
+  deadline: number,
+  onCount: (n: number) => void,
+): Promise<SeenAgain> {
+  const { fleet, mut } = ctx;
+  const at = new Float64Array(fleet.size);
+  const indexOf = new Map(fleet.racks.map((r, i) => [r.name, i] as const));
+  const want = fleet.enrolled;
+  let count = 0;
+  while (count < want && performance.now() < deadline) {
+    for (const row of await mut.allRacks()) {
+      const i = indexOf.get(row.name);
+      if (i === undefined || at[i]! > 0 || backAt[i] === 0 || row.last_seen === null) continue;
+      const seenMs = Date.parse(row.last_seen);
+      if (seenMs >= backAt[i]! && seenMs >= since.getTime()) {
+        at[i] = seenMs;
+        count++;
+      }
+    }
+    onCount(count);
+    if (count < want) await sleep(250);
+  }
+  return { at };
 }

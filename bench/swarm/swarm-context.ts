@@ -28,11 +28,21 @@ export type { HelloReply };
 
 const utf8 = new TextEncoder();
 
-/** A hello from Rack `i`, signed now (a hello is fresh for clock_skew only), with its passport when asked. */
-export function helloBytes(fleet: SimulatedFleet, i: number, withPassport: boolean): Uint8Array {
+/**
+ * A hello from Rack `i`, signed now (a hello is fresh for clock_skew only), with its passport when asked, and with a
+ * reply key when `sealed` (the bootstrap hello of the one-hello flow).
+ */
+export function helloBytes(
+  fleet: SimulatedFleet,
+  i: number,
+  withPassport: boolean,
+  sealed = false,
+): Uint8Array {
   const rack = fleet.racks[i]!;
   const passport = withPassport ? rack.passport : undefined;
-  return utf8.encode(JSON.stringify(rack.buildHello(passport ? { passport } : {})));
+  return utf8.encode(
+    JSON.stringify(rack.buildHello({ ...(passport ? { passport } : {}), ...(sealed ? { sealed } : {}) })),
+  );
 }
 
 /** The MachineID inside a decimal entity id (bits 55..40). */

@@ -9,6 +9,11 @@ export interface SwarmOptions {
    * connections), then connects as itself (its own key and JWT, one light connection per Rack) and hellos again.
    */
   auth: "none" | "jwt";
+  /**
+   * jwt: hellos per new Rack. 1 (default): the bootstrap hello carries a reply key and its full reply comes sealed;
+   * 2: the flow of a Rack older than the sealed reply (minimal bootstrap reply, then a full hello as itself).
+   */
+  hellos: 1 | 2;
   /** Shared NATS connections the simulated Racks are spread over. */
   connections: number;
   /** Hellos in flight during enrollment. */
@@ -30,6 +35,13 @@ export interface SwarmOptions {
   dropBound: number;
   killFraction: number;
   herdTimeoutMs: number;
+  /**
+   * What each Rack does in the herd once its connection is back. `heartbeat` (default): heartbeats again and says no
+   * hello, as apps/rack does after a nats-server restart while active (`#watchConnection` hellos only when enrolling
+   * or pending); the end point is every Rack's first heartbeat after it, taken by the Mixer. `hello`: also says hello
+   * with its passport at once (the figure measured before, a session recovery per Rack).
+   */
+  herdMode: "heartbeat" | "hello";
   enrollTimeoutMs: number;
   skipSteps: boolean;
   skipOffline: boolean;
@@ -70,6 +82,7 @@ export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
     options: {
       racks: { type: "string", default: "10000" },
       auth: { type: "string", default: "none" },
+      hellos: { type: "string", default: "1" },
       connections: { type: "string", default: "16" },
       concurrency: { type: "string", default: "256" },
       duration: { type: "string", default: "10s" },
@@ -83,6 +96,7 @@ export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
       "drop-bound": { type: "string", default: "0.01" },
       kill: { type: "string", default: "0.01" },
       "herd-timeout": { type: "string", default: "120s" },
+      herd: { type: "string", default: "heartbeat" },
       "enroll-timeout": { type: "string", default: "15m" },
       "skip-steps": { type: "boolean", default: false },
       "skip-offline": { type: "boolean", default: false },
@@ -118,9 +132,15 @@ export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
   // (heartbeat ingestion does not depend on how the Racks authenticated; the steady phase shows it held).
   if (auth === "jwt" && !b("skip-steps"))
     console.error("swarm: --auth jwt skips the rate steps (no no-op subscriber)");
+  const herdMode = s("herd");
+  if (herdMode !== "heartbeat" && herdMode !== "hello")
+    throw new Error(`--herd: expected heartbeat or hello, got "${herdMode}"`);
+  const hellos = s("hellos");
+  if (hellos !== "1" && hellos !== "2") throw new Error(`--hellos: expected 1 or 2, got "${hellos}"`);
   return {
     racks,
     auth,
+    hellos: hellos === "2" ? 2 : 1,
     connections: int("connections", s("connections"), 1, 256),
     concurrency: int("concurrency", s("concurrency"), 1, 10_000),
     stepMs: durationMs("duration", s("duration")),
@@ -134,6 +154,7 @@ export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
     dropBound: fraction("drop-bound", s("drop-bound")),
     killFraction: fraction("kill", s("kill")),
     herdTimeoutMs: durationMs("herd-timeout", s("herd-timeout")),
+    herdMode,
     enrollTimeoutMs: durationMs("enroll-timeout", s("enroll-timeout")),
     skipSteps: b("skip-steps") || auth === "jwt",
     skipOffline: b("skip-offline"),

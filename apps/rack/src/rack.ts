@@ -346,7 +346,11 @@ class RackAgent implements Rack, AgentCore {
     this.scheduleHello(this.backoffs[pace].next(), why);
   }
 
-  async takeCredential(credential: BusCredential, source: string): Promise<CredentialTaken> {
+  async takeCredential(
+    credential: BusCredential,
+    source: string,
+    opts: { helloAfterSwitch?: boolean } = {},
+  ): Promise<CredentialTaken> {
     const link = this.#link;
     if (link === undefined || this.stopping) return "none";
     let outcome: Awaited<ReturnType<BusLink["offer"]>>;
@@ -373,7 +377,7 @@ class RackAgent implements Rack, AgentCore {
         await this.#fallBack("self", isAuthError(error));
         return "none";
       }
-      await this.#attach(nc);
+      await this.#attach(nc, opts.helloAfterSwitch === false ? "none" : "hello");
       return "switched";
     }
     if (outcome !== "regrant") return "none";
@@ -416,7 +420,7 @@ class RackAgent implements Rack, AgentCore {
     if (this.deps.dial === undefined || link.mode !== "self" || !link.hasCreds) return;
     try {
       const nc = await link.open("bootstrap");
-      await this.#attach(nc, false);
+      await this.#attach(nc, "paced");
     } catch (error) {
       if (!this.stopping) this.log.error({ err: error }, "bus: cannot reach the bootstrap connection");
     }
@@ -460,7 +464,11 @@ class RackAgent implements Rack, AgentCore {
     }
   }
 
-  async #attach(nc: NatsConnection, hello = true): Promise<void> {
+  /**
+   * Takes `nc` as the Rack's connection. Then `hello`: says hello at once (a passive Rack waits its pace); `paced`:
+   * waits its pace; `none`: nothing (the caller holds the full reply of a sealed bootstrap hello and applies it).
+   */
+  async #attach(nc: NatsConnection, then: "hello" | "paced" | "none" = "hello"): Promise<void> {
     if (this.stopping) return;
     const previous = this.#nc;
     this.#nc = nc;
@@ -472,7 +480,8 @@ class RackAgent implements Rack, AgentCore {
     void this.#watchConnection(nc);
     if (this.#state === "active" && !this.workloads.gearsRunning) await this.startGears();
     if (this.#heartbeat === undefined) this.#startHeartbeats();
-    if (hello && !isPassive(this.#state)) await runHello(this, "connected");
+    if (then === "none") return;
+    if (then === "hello" && !isPassive(this.#state)) await runHello(this, "connected");
     else this.schedulePaced("rejected", "connected while passive");
   }
 

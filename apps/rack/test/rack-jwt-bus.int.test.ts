@@ -63,8 +63,11 @@ function issue(rack: { name: string; publicKey: string; status: "pending" | "act
   return { jwt: issued.jwt, expires_at: new Date(issued.expiresAt * 1000).toISOString() };
 }
 
-async function mixer(mode: "pending" | "active" = "pending"): Promise<ScriptedMixer> {
-  const m = await ScriptedMixer.start(mixerNc, { mode, credentials: issue, heartbeatIntervalMs: 200 });
+async function mixer(
+  mode: "pending" | "active" = "pending",
+  seal: boolean | "tamper" = true,
+): Promise<ScriptedMixer> {
+  const m = await ScriptedMixer.start(mixerNc, { mode, credentials: issue, heartbeatIntervalMs: 200, seal });
   onTestFinished(() => m.stop());
   return m;
 }
@@ -86,8 +89,12 @@ async function revokeOnBus(name: string, m: ScriptedMixer): Promise<void> {
   await pushAccountJwt(sysNc, { jwt, account: bus.keys.fleet.nkey, operator: bus.keys.operator.nkey });
 }
 
+/** The reply to a hello said on connecting as itself: the second hello of the two-hello flow. */
+const helloAsItselfOnConnect = (e: Record<string, unknown>): boolean =>
+  e.msg === "hello: reply" && e.why === "connected" && e.bus === "self";
+
 describe("a Rack on a JWT-mode bus", () => {
-  test("bootstrap credential, then its own JWT: the full hello arrives on its own inbox", async () => {
+  test("one hello: the full reply sealed to its reply key on the bootstrap inbox, then its own JWT, no second hello", async () => {
     const m = await mixer("pending");
     const state = tempDir("jwt-bootstrap");
     onTestFinished(() => state.remove());
@@ -95,13 +102,66 @@ describe("a Rack on a JWT-mode bus", () => {
 
     await t.waitForState("pending");
     await t.waitForLog({ msg: "bus: connected (as this Rack, with its own credential)" });
-    // First hello on the shared bootstrap inbox (minimal reply), then again as itself on _INBOX.rack-jwt-1.
+    expect(m.helloInboxes[0]).toMatch(/^_INBOX\._bootstrap\./);
+    expect(m.hellos[0]?.reply_key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // As itself it may heartbeat: the Mixer hears it, with the entity id only the sealed full reply carried.
+    await waitFor(() => m.beats("pending").some((h) => h.name === "rack-jwt-1"), {
+      message: "pending heartbeats",
+    });
+    expect(t.rack.snapshot()).toMatchObject({
+      state: "pending",
+      entityId: m.entityId,
+      bus: { mode: "self" },
+    });
+    // No second hello on connecting as itself (a later one is the pending pace's).
+    expect(t.logs.filter(helloAsItselfOnConnect)).toEqual([]);
+  });
+
+  test("one hello, adopted: active with its passport from the sealed reply, heartbeating as itself", async () => {
+    const m = await mixer("active");
+    const state = tempDir("jwt-sealed-active");
+    onTestFinished(() => state.remove());
+    const t = await rack("rack-jwt-5", state.path);
+    await t.waitForState("active");
+    await waitFor(() => m.beats("active").some((h) => h.name === "rack-jwt-5"), {
+      message: "active heartbeats",
+    });
+    expect(t.logs.filter(helloAsItselfOnConnect)).toEqual([]);
+    expect(t.rack.snapshot()).toMatchObject({ state: "active", bus: { mode: "self" } });
+    expect(t.rack.snapshot().passport).not.toBeNull();
+  });
+
+  test("a tampered sealed reply (signed as sent, its box altered) is dropped: no passport, no switch", async () => {
+    const m = await mixer("active", "tamper");
+    const state = tempDir("jwt-tampered");
+    onTestFinished(() => state.remove());
+    const t = await rack("rack-jwt-6", state.path);
+    await t.waitForLog({ msg: "hello: sealed reply refused" });
+    await waitFor(() => m.helloInboxes.length >= 2, { message: "a retried hello" });
+    expect(m.helloInboxes.every((inbox) => inbox.startsWith("_INBOX._bootstrap."))).toBe(true);
+    expect(t.rack.snapshot()).toMatchObject({ state: "enrolling", bus: { mode: "bootstrap" } });
+    expect(t.logs.some((e) => e.msg === "bus: connected (as this Rack, with its own credential)")).toBe(
+      false,
+    );
+  });
+
+  test("a Mixer that answers a bootstrap hello minimally: the Rack reconnects as itself and asks again", async () => {
+    const m = await mixer("pending", false);
+    const state = tempDir("jwt-two-hellos");
+    onTestFinished(() => state.remove());
+    const t = await rack("rack-jwt-7", state.path);
+
+    await t.waitForState("pending");
+    await t.waitForLog({ msg: "bus: connected (as this Rack, with its own credential)" });
+    // First hello on the shared bootstrap inbox (minimal reply), then again as itself on _INBOX.rack-jwt-7.
     await waitFor(() => m.helloInboxes.length >= 2, { message: "two hellos" });
     expect(m.helloInboxes[0]).toMatch(/^_INBOX\._bootstrap\./);
-    expect(m.helloInboxes[1]).toMatch(/^_INBOX\.rack-jwt-1\./);
+    expect(m.helloInboxes[1]).toMatch(/^_INBOX\.rack-jwt-7\./);
+    // The predicate the one-hello tests rely on does see this second hello.
+    await waitFor(() => t.logs.some(helloAsItselfOnConnect), { message: "the reply to the second hello" });
     expect((await stat(join(state.path, "bus.jwt"))).mode & 0o777).toBe(0o600);
     // As itself it may heartbeat: the Mixer hears it, with the entity id only the full reply carried.
-    await waitFor(() => m.beats("pending").some((h) => h.name === "rack-jwt-1"), {
+    await waitFor(() => m.beats("pending").some((h) => h.name === "rack-jwt-7"), {
       message: "pending heartbeats",
     });
     expect(t.rack.snapshot()).toMatchObject({

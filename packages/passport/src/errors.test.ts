@@ -14,6 +14,7 @@ import {
   PassportNotYetValidError,
   PassportRackKeyMismatchError,
   PassportSignatureInvalidError,
+  SealedReplyError,
   StateFluxError,
 } from "./errors.js";
 
@@ -31,6 +32,7 @@ const samples: [string, PassportError][] = [
   ["PassportKeyError", new PassportKeyError({ reason: "garbled", detail: "d", path: "/k", cause })],
   ["PassportKeyPermissionError", new PassportKeyPermissionError({ path: "/k", mode: 0o644 })],
   ["StateFluxError", new StateFluxError({ path: "/s", reason: "truncated", detail: "d", cause })],
+  ["SealedReplyError", new SealedReplyError({ reason: "unreadable", message: "m", cause })],
 ];
 
 describe("passport errors", () => {

@@ -20,6 +20,7 @@ export const PASSPORT_ERROR_CODES = {
   stateFlux: "PASSPORT_STATE_FLUX",
   nkey: "PASSPORT_NKEY",
   controlSignature: "PASSPORT_CONTROL_SIGNATURE",
+  sealedReply: "PASSPORT_SEALED_REPLY",
 } as const;
 
 /** One of {@link PASSPORT_ERROR_CODES}. @example const c: PassportErrorCode = "PASSPORT_EXPIRED"; */
@@ -252,6 +253,27 @@ export class ControlSignatureError extends PassportError {
 
   constructor(opts: { reason: ControlSignatureError["reason"]; message: string }) {
     super(PASSPORT_ERROR_CODES.controlSignature, opts.message);
+    this.reason = opts.reason;
+  }
+}
+
+/**
+ * A sealed hello reply that cannot be made or opened: a key that is not X25519 (`bad_key`), a box of the wrong shape
+ * (`malformed`), or one that does not open with this Rack's reply key (`unreadable`: another Rack's, or altered).
+ *
+ * @example
+ * new SealedReplyError({ reason: "unreadable", message: "does not open with this key" });
+ */
+export class SealedReplyError extends PassportError {
+  override readonly name = "SealedReplyError";
+  readonly reason: "bad_key" | "malformed" | "unreadable";
+
+  constructor(opts: { reason: SealedReplyError["reason"]; message: string; cause?: unknown }) {
+    super(
+      PASSPORT_ERROR_CODES.sealedReply,
+      opts.message,
+      opts.cause === undefined ? undefined : { cause: opts.cause },
+    );
     this.reason = opts.reason;
   }
 }

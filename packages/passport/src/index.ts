@@ -29,6 +29,7 @@ export {
   PassportNotYetValidError,
   PassportRackKeyMismatchError,
   PassportSignatureInvalidError,
+  SealedReplyError,
   StateFluxError,
   type StateFluxErrorReason,
 } from "./errors.js";
@@ -66,6 +67,14 @@ export {
 } from "./nkey.js";
 export { type NonceAuth, nonceAuthenticator } from "./nonce-authenticator.js";
 export { NAME_PATTERN, PASSPORT_PAYLOAD_KEYS, type PassportPayload, type PassportStatus } from "./payload.js";
+export {
+  generateReplyKey,
+  openReply,
+  type ReplyKey,
+  type SealedBox,
+  sealContext,
+  sealReply,
+} from "./sealed-reply.js";
 export { SignatureMemo } from "./signature-memo.js";
 export { readStateFlux, stateFluxText, writeStateFlux } from "./state-flux.js";
 export {

@@ -1,15 +1,18 @@
 // A scripted Rack for Mixer tests: speaks the real wire protocol with its own key, step by step, under test control.
-// In the jwt bus mode it follows the bootstrap flow (bootstrap creds, hello, its own connection, hello again) and
-// checks the Cluster Key's signature on every reply and push, as a real Rack does.
+// In the jwt bus mode it follows the bootstrap flow (bootstrap creds, hello, its own connection, hello again; or one
+// hello whose full reply comes sealed to it) and checks the Cluster Key's signature on every reply and push, as a real
+// Rack does.
 import { randomBytes } from "node:crypto";
 import {
   CONTROL_SIGNATURE_HEADER,
   ControlSignatureError,
   type Ed25519KeyPair,
   generateKeyPair,
+  generateReplyKey,
   nonceAuthenticator,
   type PassportEnvelope,
   publicKeyToBase64url,
+  type ReplyKey,
   verifyControlMessage,
 } from "@fluxrig/passport";
 import {
@@ -23,6 +26,7 @@ import {
   type HelloRequest,
   heartbeatSubject,
   INBOX_PREFIXES,
+  openSealedHelloReply,
   type PassportPush,
   rackInboxPrefix,
   rackPassportSubject,
@@ -54,6 +58,8 @@ export interface HelloOverrides {
   mutate?: (req: HelloRequest) => HelloRequest;
   /** An enrollment token to present (`enrollment_token`, inside the signed bytes). */
   enrollmentToken?: string;
+  /** Ask for a sealed full reply (`reply_key`, a fresh X25519 key kept for the reply; see {@link ScriptedRack.hello}). */
+  sealed?: boolean;
 }
 
 /**
@@ -83,6 +89,12 @@ export interface JwtEnrollOptions {
   hello?: HelloOverrides;
   /** Extra nats.js options for the Rack's own connection. */
   connection?: NodeConnectionOptions;
+  /**
+   * One hello (as `apps/rack` does): the bootstrap hello carries `reply_key`, the full reply comes sealed to it, and
+   * the Rack connects as itself without a second hello. Default false: the two-hello flow of a Rack older than the
+   * sealed reply.
+   */
+  sealed?: boolean;
 }
 
 export class ScriptedRack {
@@ -156,7 +168,7 @@ export class ScriptedRack {
       ...(opts.clusterPublicKey === undefined ? {} : { clusterPublicKey: opts.clusterPublicKey }),
     });
     try {
-      const first = await rack.hello(opts.hello);
+      const first = await rack.hello({ ...opts.hello, ...(opts.sealed ? { sealed: true } : {}) });
       if (first.bus_credential === undefined) {
         throw new Error(`bootstrap hello answered ${first.status} without a bus credential`);
       }
@@ -168,7 +180,7 @@ export class ScriptedRack {
     // A pending Rack may not subscribe to its scenario push; an adopted one may (its JWT says which).
     rack.listen({ scenario: rack.lastReply?.status === "active" });
     await rack.nc.flush();
-    await rack.hello(opts.hello);
+    if (!opts.sealed) await rack.hello(opts.hello);
     return rack;
   }
 
@@ -271,15 +283,32 @@ export class ScriptedRack {
       ...(over.passport !== undefined ? { passport: over.passport } : {}),
       ...(over.enrollmentToken !== undefined ? { enrollment_token: over.enrollmentToken } : {}),
     };
+    if (over.sealed) {
+      this.replyKey = generateReplyKey();
+      unsigned.reply_key = this.replyKey.publicKey;
+    }
     const signed = signHello(unsigned, over.signWith ?? this.keys.privateKey);
     return over.mutate ? over.mutate(signed) : signed;
   }
 
-  /** Sends a hello and returns the decoded reply (throws when the reply does not decode). */
+  /**
+   * The reply key of the last hello built with `sealed` (a sealed reply is opened with it); a hello built without
+   * `sealed` keeps it, so a test can send a reply meant for one hello to another.
+   */
+  replyKey: ReplyKey | undefined;
+
+  /**
+   * Sends a hello and returns the decoded reply (throws when the reply does not decode). With `sealed`, the hello
+   * carries a reply key and a sealed reply is opened (the full reply is returned; {@link lastClearReply} keeps what
+   * travelled in clear).
+   */
   async hello(over: HelloOverrides = {}): Promise<HelloReply> {
     const withPassport = "passport" in over ? over : { ...over, passport: this.passport };
     return this.sendRaw(encodeMessage(this.buildHello(withPassport)));
   }
+
+  /** The clear part of the last reply, when it was sealed (the rest is in {@link lastReply}). */
+  lastClearReply: HelloReply | null = null;
 
   /**
    * Sends hello bytes and returns the decoded reply (throws when it does not decode, or, in `require` mode, when its
@@ -296,11 +325,22 @@ export class ScriptedRack {
         message: `hello reply refused: its ${CONTROL_SIGNATURE_HEADER} does not verify (${refused?.reason})`,
       });
     }
-    if (decoded.value.bus_credential) this.busCredential = decoded.value.bus_credential;
-    this.lastReply = decoded.value;
-    if (decoded.value.entity_id) this.entityId = decoded.value.entity_id;
-    if (decoded.value.passport) this.passport = decoded.value.passport;
-    return decoded.value;
+    return this.#took(decoded.value);
+  }
+
+  /** Opens a sealed reply (throws WireDecodeError when it does not open with this Rack's reply key) and keeps it. */
+  #took(clear: HelloReply): HelloReply {
+    let reply = clear;
+    if (clear.sealed !== undefined) {
+      if (this.replyKey === undefined) throw new Error("a sealed hello reply, and no reply key to open it");
+      reply = openSealedHelloReply(clear, this.replyKey, this.publicKey);
+    }
+    this.lastClearReply = clear.sealed === undefined ? null : clear;
+    if (reply.bus_credential) this.busCredential = reply.bus_credential;
+    this.lastReply = reply;
+    if (reply.entity_id) this.entityId = reply.entity_id;
+    if (reply.passport) this.passport = reply.passport;
+    return reply;
   }
 
   heartbeatMessage(over: Partial<Heartbeat> = {}): Heartbeat {
@@ -371,12 +411,7 @@ export class ScriptedRack {
         message: `hello reply refused: its ${CONTROL_SIGNATURE_HEADER} does not verify (${refused?.reason})`,
       });
     }
-    const reply = decoded.value;
-    if (reply.bus_credential) this.busCredential = reply.bus_credential;
-    this.lastReply = reply;
-    if (reply.entity_id) this.entityId = reply.entity_id;
-    if (reply.passport) this.passport = reply.passport;
-    return reply;
+    return this.#took(decoded.value);
   }
 
   /** Unsubscribes; after {@link enrollJwt} also closes its own connection (returned promise). */

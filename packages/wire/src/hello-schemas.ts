@@ -3,6 +3,7 @@ import { z } from "zod";
 import { BusCredentialSchema } from "./bus-credential-schema.js";
 import { PassportEnvelopeSchema } from "./passport-envelope-schema.js";
 import {
+  base64urlSchema,
   EntityIdStringSchema,
   KeyIdSchema,
   NameSchema,
@@ -120,6 +121,13 @@ export const HelloRequestSchema = z.strictObject({
    * hello that carries it (the schema is strict), so upgrade the Mixer first.
    */
   enrollment_token: EnrollmentTokenSecretSchema.optional(),
+  /**
+   * A fresh X25519 public key (32 bytes, base64url) for this hello only, sent on the shared bootstrap inbox: the Mixer
+   * answers with the full reply sealed to it (`sealed`), so only this Rack can read it and no second hello is needed.
+   * Bound to the Rack's key by `sig`. Optional: a Mixer older than this field refuses a hello that carries it (the
+   * schema is strict), so upgrade the Mixer first; a Rack that sends none gets the minimal reply and says hello again.
+   */
+  reply_key: PublicKeySchema.optional(),
   sig: SignatureSchema,
 });
 
@@ -158,10 +166,28 @@ export type WireErrorBody = z.infer<typeof WireErrorBodySchema>;
 export const HEARTBEAT_INTERVAL_BOUNDS = { minMs: 100, maxMs: 3_600_000 } as const;
 
 /**
+ * A full hello reply sealed to the hello's `reply_key` (`@fluxrig/passport` `sealReply`: X25519, HKDF-SHA-256,
+ * AES-256-GCM): the Mixer's ephemeral key, the IV, and the ciphertext with its tag, all base64url. Its plaintext is a
+ * {@link HelloReply} without `sealed`.
+ *
+ * @example
+ * SealedHelloReplySchema.parse(sealReply({ recipient: req.reply_key, plaintext, context: sealContext(req.public_key) }));
+ */
+export const SealedHelloReplySchema = z.strictObject({
+  epk: PublicKeySchema,
+  iv: base64urlSchema({ minBytes: 12, maxBytes: 12 }),
+  ct: base64urlSchema({ minBytes: 16, maxBytes: 48 * 1024 }),
+});
+
+/** A sealed box of a hello reply. */
+export type SealedHelloReply = z.infer<typeof SealedHelloReplySchema>;
+
+/**
  * Mixer to Rack, the reply to a hello. `entity_id` and `machine_id` once allocated; `passport` when active;
  * `error` when refused; `bus_credential` in `jwt` bus mode, for every status but rejected, revoked and refused. On the
  * bootstrap path (the reply inbox is `_INBOX._bootstrap.`, readable by every bootstrap holder) the Mixer sends only
- * the status, the Cluster key, the interval and the credential; the Rack reconnects as itself and asks again.
+ * the status, the Cluster key, the interval and the credential, and the Rack reconnects as itself and asks again;
+ * unless the hello carried `reply_key`: then the full reply travels in `sealed`, and one hello is enough.
  *
  * @example
  * HelloReplySchema.parse({ v: 1, status: "pending", cluster_public_key, cluster_key_id, heartbeat_interval_ms: 5000 });
@@ -177,6 +203,17 @@ export const HelloReplySchema = z.strictObject({
   passport: PassportEnvelopeSchema.optional(),
   error: WireErrorBodySchema.optional(),
   bus_credential: BusCredentialSchema.optional(),
+  /**
+   * Only inside a sealed reply (never in clear, so a Rack older than the field never sees it): the scenario the Mixer
+   * holds for this active Rack. Its scenario push went out while the Rack was on the bootstrap connection, where it
+   * cannot hear it; a Rack that does not hold this version asks for it with a hello as itself.
+   */
+  scenario: z.strictObject({ name: NameSchema, version: VersionSchema }).optional(),
+  /**
+   * On the bootstrap path, to a hello that carried `reply_key`: the full reply (passport, entity id, MachineID,
+   * credential) sealed to that key. The clear fields are then those of the minimal reply without the credential.
+   */
+  sealed: SealedHelloReplySchema.optional(),
 });
 
 /** A decoded hello reply. */

@@ -110,6 +110,8 @@ export {
   type HelloRequest,
   HelloRequestSchema,
   type RackAttributes,
+  type SealedHelloReply,
+  SealedHelloReplySchema,
 } from "./hello-schemas.js";
 export {
   type HelloSignatureInput,
@@ -123,6 +125,7 @@ export type { PassportPush, PassportPushStatus, ScenarioPush } from "./push-sche
 export { RACK_STATUSES } from "./rack-statuses.js";
 export { type ScenarioGearChanges, scenarioGearChanges, scenarioGearKey } from "./scenario-gear-diff.js";
 export { EntityIdStringSchema, PublicKeySchema } from "./schema-primitives.js";
+export { openSealedHelloReply } from "./sealed-hello-reply.js";
 export {
   heartbeatSubject,
   isValidRackName,

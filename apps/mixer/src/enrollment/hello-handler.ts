@@ -1,8 +1,15 @@
 // Enrollment and session recovery on fluxrig.agent.hello: every check a hello must pass, and the reply it earns.
 
-import { keyFingerprint, type PassportEnvelope, renewalDueAt } from "@fluxrig/passport";
+import {
+  keyFingerprint,
+  type PassportEnvelope,
+  renewalDueAt,
+  sealContext,
+  sealReply,
+} from "@fluxrig/passport";
 import {
   decodeHelloRequest,
+  encodeMessage,
   type HelloReply,
   type HelloRequest,
   helloSignatureInput,
@@ -97,16 +104,55 @@ export class HelloHandler {
    * holder can read it.
    */
   async handle(data: Uint8Array, from: HelloSource): Promise<HelloReply> {
-    const reply = await this.#answer(data, from);
-    return isBootstrapInbox(from.replySubject) ? minimalReply(reply) : reply;
+    const { reply, req } = await this.#answer(data, from);
+    if (!isBootstrapInbox(from.replySubject)) return reply;
+    const replyKey = req?.reply_key;
+    if (
+      req !== undefined &&
+      replyKey !== undefined &&
+      (reply.status === "pending" || reply.status === "active")
+    )
+      return this.#sealed(reply, req, replyKey);
+    return minimalReply(reply);
   }
 
-  async #answer(data: Uint8Array, from: HelloSource): Promise<HelloReply> {
+  /**
+   * The full reply sealed to the hello's `reply_key` (checked by the hello's signature, so only the Rack holding the
+   * hello's key can open it), behind the minimal reply's clear fields less the credential. An active Rack is told the
+   * scenario it holds: its push went out while it could not hear it. The minimal reply when sealing fails.
+   */
+  #sealed(reply: HelloReply, req: HelloRequest, replyKey: string): HelloReply {
+    try {
+      const push = reply.status === "active" ? this.#d.scenarioPush?.(req.name, this.#d.clock()) : null;
+      const full: HelloReply = push ? { ...reply, scenario: { ...push.scenario } } : reply;
+      const sealed = sealReply({
+        recipient: replyKey,
+        plaintext: encodeMessage(full),
+        context: sealContext(req.public_key),
+      });
+      const { bus_credential: _inside, ...clear } = minimalReply(reply);
+      this.#d.counters.inc("hello.sealed");
+      return { ...clear, sealed };
+    } catch (err) {
+      this.#d.counters.inc("hello.seal_failed");
+      this.#d.logger.warn(
+        { err, rack: req.name },
+        "hello reply could not be sealed; sending the minimal reply",
+      );
+      return minimalReply(reply);
+    }
+  }
+
+  async #answer(data: Uint8Array, from: HelloSource): Promise<{ reply: HelloReply; req?: HelloRequest }> {
     const decoded = decodeHelloRequest(data);
     if (!decoded.ok) {
-      return this.#refuse(decoded.error.code, decoded.error.message);
+      return { reply: this.#refuse(decoded.error.code, decoded.error.message) };
     }
     const req = decoded.value;
+    return { reply: await this.#answerDecoded(req, from), req };
+  }
+
+  async #answerDecoded(req: HelloRequest, from: HelloSource): Promise<HelloReply> {
     const signed = helloSignatureInput(req);
     if (signed === undefined || !(await this.#verifier.verify(signed))) {
       return this.#refuse(

@@ -101,9 +101,14 @@ export interface AgentCore {
   scheduleHello(delayMs: number, why: string): void;
   /**
    * Takes a bus credential from a verified hello reply or push: stores it, moves from the bootstrap connection to
-   * one as itself (then says hello there), or reconnects when its grant changed (then says hello again).
+   * one as itself (then says hello there, unless `helloAfterSwitch` is false: the caller holds the full reply), or
+   * reconnects when its grant changed (then says hello again).
    */
-  takeCredential(credential: BusCredential, source: string): Promise<CredentialTaken>;
+  takeCredential(
+    credential: BusCredential,
+    source: string,
+    opts?: { helloAfterSwitch?: boolean },
+  ): Promise<CredentialTaken>;
   /** Schedules the next hello after the delay of one backoff. */
   schedulePaced(pace: HelloPace, why: string): void;
 }

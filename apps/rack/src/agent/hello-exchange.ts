@@ -1,8 +1,8 @@
 // One hello and what its reply means: pin on first enrollment, follow the Mixer's status, pace the next hello.
-import { CONTROL_SIGNATURE_HEADER } from "@fluxrig/passport";
+import { CONTROL_SIGNATURE_HEADER, generateReplyKey, publicKeyToBase64url } from "@fluxrig/passport";
 import type { HelloReply } from "@fluxrig/wire";
 import { makePin, writePinFile } from "../identity/cluster-pin.js";
-import { type HelloAnswer, sendHello } from "../identity/hello-client.js";
+import { type HelloAnswer, openSealedReply, sendHello } from "../identity/hello-client.js";
 import { hostAttributes } from "../identity/host-attributes.js";
 import { isPassive } from "../lifecycle/agent-state-machine.js";
 import { decideReply } from "../lifecycle/reply-policy.js";
@@ -17,6 +17,8 @@ export async function runHello(core: AgentCore, why: string): Promise<void> {
   const keys = core.id.keys;
   if (core.stopping || nc === undefined || keys === undefined) return;
   core.timers.clear("hello");
+  // On the shared bootstrap inbox the full reply comes sealed to this hello's own X25519 key: one hello is enough.
+  const replyKey = core.busMode === "bootstrap" ? generateReplyKey() : undefined;
   let answer: HelloAnswer;
   try {
     answer = await sendHello({
@@ -32,6 +34,7 @@ export async function runHello(core: AgentCore, why: string): Promise<void> {
       now: core.now(),
       passport: core.id.passport?.envelope,
       enrollmentToken: core.deps.config.rack.enrollment_token,
+      replyKey,
     });
   } catch (error) {
     if (!(error instanceof HelloFailedError)) throw error;
@@ -42,16 +45,16 @@ export async function runHello(core: AgentCore, why: string): Promise<void> {
     afterHelloFailure(core);
     return;
   }
-  const reply = answer.reply;
+  const clear = answer.reply;
   // Only the Mixer's word counts: signed by the pinned Cluster Key or, on the very first enrollment, by the key the
   // reply itself names (which is then pinned). A reply naming another key than the pin is the foreign-cluster case.
   const pinned = core.id.pin;
-  const foreign = pinned !== null && reply.cluster_public_key !== pinned.publicKeyB64;
+  const foreign = pinned !== null && clear.cluster_public_key !== pinned.publicKeyB64;
   if (
     !foreign &&
     !core.gate.accept(
       "hello reply",
-      pinned?.publicKey ?? reply.cluster_public_key,
+      pinned?.publicKey ?? clear.cluster_public_key,
       answer.data,
       answer.signature,
     )
@@ -59,6 +62,25 @@ export async function runHello(core: AgentCore, why: string): Promise<void> {
     afterHelloFailure(core);
     return;
   }
+  // The signature covers the sealed bytes; the box itself opens only with this hello's key.
+  let reply = clear;
+  if (clear.sealed !== undefined && !foreign) {
+    try {
+      if (replyKey === undefined)
+        throw new HelloFailedError({
+          code: "decode",
+          message: "a sealed reply to a hello that sent no reply key",
+        });
+      reply = openSealedReply(clear, replyKey, publicKeyToBase64url(keys.publicKey));
+    } catch (error) {
+      if (!(error instanceof HelloFailedError)) throw error;
+      core.log.warn({ why, err: error }, "hello: sealed reply refused");
+      afterHelloFailure(core);
+      return;
+    }
+  }
+  // A full reply on the bootstrap path: after moving to its own connection the Rack needs no second hello.
+  const full = clear.sealed !== undefined;
   if (core.helloFailures > 0) {
     core.log.info({ failures: core.helloFailures }, "hello: the Mixer answers again");
     // The run of failures is over: the next outage is retried from the start of the backoff again.
@@ -74,12 +96,22 @@ export async function runHello(core: AgentCore, why: string): Promise<void> {
   ) {
     // The pin comes first: the switch to this Rack's own connection is only worth it for the pinned cluster.
     if (!(await pinOnFirstEnrollment(core, reply))) return;
-    taken = await core.takeCredential(reply.bus_credential, "hello reply");
-    // The new connection said hello itself; this (bootstrap) reply has nothing more to say.
-    if (taken === "switched") return;
+    taken = await core.takeCredential(reply.bus_credential, "hello reply", { helloAfterSwitch: !full });
+    // The new connection said hello itself; this (minimal bootstrap) reply has nothing more to say.
+    if (taken === "switched" && !full) return;
   }
   await applyReply(core, reply);
   if (taken === "regranted") core.scheduleHello(0, "new bus grant");
+  else if (taken === "switched" && reply.status === "active" && missesScenario(core, reply.scenario))
+    // Its scenario push went out while it was on the bootstrap connection: a hello as itself brings it again.
+    core.scheduleHello(0, "scenario not held");
+}
+
+/** Whether the Mixer holds a scenario for this Rack that the Rack does not hold (that version). */
+function missesScenario(core: AgentCore, scenario: HelloReply["scenario"]): boolean {
+  if (scenario === undefined) return false;
+  const held = core.scenario?.scenario;
+  return held?.name !== scenario.name || held.version !== scenario.version;
 }
 
 function afterHelloFailure(core: AgentCore): void {

@@ -1,15 +1,17 @@
 // The hello request/reply: a fresh nonce and timestamp, signed by the Rack's key, the reply decoded by schema.
 import { randomBytes } from "node:crypto";
-import type { Ed25519KeyPair, PassportEnvelope } from "@fluxrig/passport";
+import type { Ed25519KeyPair, PassportEnvelope, ReplyKey } from "@fluxrig/passport";
 import { publicKeyToBase64url } from "@fluxrig/passport";
 import {
   decodeHelloReply,
   encodeMessage,
   type HelloReply,
   type HelloRequest,
+  openSealedHelloReply,
   type RackAttributes,
   SUBJECTS,
   signHello,
+  WireDecodeError,
 } from "@fluxrig/wire";
 import { HelloFailedError } from "../rack-error.js";
 
@@ -40,6 +42,11 @@ export interface SendHelloOptions {
   passport?: PassportEnvelope | undefined;
   /** `[rack] enrollment_token`: sent only while there is no passport (an adopted Rack has no use for it). */
   enrollmentToken?: string | undefined;
+  /**
+   * On the bootstrap connection: this hello's X25519 key (`reply_key`), so the Mixer seals the full reply to it and
+   * no second hello is needed (see {@link openSealedReply}).
+   */
+  replyKey?: ReplyKey | undefined;
 }
 
 /**
@@ -59,6 +66,7 @@ export function buildHello(opts: Omit<SendHelloOptions, "request" | "timeoutMs">
     ...(opts.passport === undefined && opts.enrollmentToken !== undefined
       ? { enrollment_token: opts.enrollmentToken }
       : {}),
+    ...(opts.replyKey !== undefined ? { reply_key: opts.replyKey.publicKey } : {}),
   };
   return signHello(unsigned, opts.keys.privateKey);
 }
@@ -85,4 +93,26 @@ export async function sendHello(opts: SendHelloOptions): Promise<HelloAnswer> {
     });
   }
   return { reply: decoded.value, ...raw };
+}
+
+/**
+ * The full reply inside a sealed one (`reply.sealed`), opened with the hello's reply key (`openSealedHelloReply`).
+ * Call it only after the outer reply's Cluster Key signature was accepted: the signature covers the sealed bytes.
+ * Throws HelloFailedError (`decode`) when the box does not open with this key (another Rack's, or altered), does not
+ * decode, or disagrees with the clear fields.
+ *
+ * @example
+ * const full = reply.sealed ? openSealedReply(reply, replyKey, publicKey) : reply;
+ */
+export function openSealedReply(reply: HelloReply, key: ReplyKey, rackPublicKey: string): HelloReply {
+  try {
+    return openSealedHelloReply(reply, key, rackPublicKey);
+  } catch (cause) {
+    if (!(cause instanceof WireDecodeError)) throw cause;
+    throw new HelloFailedError({
+      code: "decode",
+      message: `sealed hello reply refused: ${cause.message}`,
+      cause,
+    });
+  }
 }

@@ -4,6 +4,8 @@ import {
   CONTROL_SIGNATURE_HEADER,
   type PassportEnvelope,
   publicKeyFromBase64url,
+  sealContext,
+  sealReply,
   signControlMessage,
   verifyPassport,
 } from "@fluxrig/passport";
@@ -64,6 +66,12 @@ export interface ScriptedMixerOptions {
   unsigned?: boolean;
   /** jwt bus mode: hello replies (pending, active) and adoption pushes carry a credential from this. */
   credentials?: CredentialIssuer;
+  /**
+   * A bootstrap hello with a `reply_key` gets its full reply sealed to it, as the Mixer does (default). `false`: the
+   * minimal reply whatever the hello says; `tamper`: sealed, then one ciphertext byte flipped before signing (the
+   * signature verifies, the box does not open).
+   */
+  seal?: boolean | "tamper";
 }
 
 /**
@@ -238,7 +246,9 @@ export class ScriptedMixer {
     const credential =
       this.mode === "pending" || this.mode === "active" ? this.#credential(req.name, this.mode) : undefined;
     const withCredential = credential !== undefined ? { bus_credential: credential } : {};
-    if (inbox.startsWith(`${INBOX_PREFIXES.bootstrap}.`)) {
+    const bootstrap = inbox.startsWith(`${INBOX_PREFIXES.bootstrap}.`);
+    const seal = this.#opts.seal ?? true;
+    if (bootstrap && (req.reply_key === undefined || seal === false)) {
       // The bootstrap path learns only its status and its credential: no entity id, MachineID or passport.
       respond({
         v: 1,
@@ -250,6 +260,40 @@ export class ScriptedMixer {
       });
       return;
     }
+    if (bootstrap && req.reply_key !== undefined) {
+      // The full reply sealed to the hello's reply key, behind the minimal clear fields (less the credential).
+      const replyKey = req.reply_key;
+      const sealTo = (full: HelloReply): void => {
+        const box = sealReply({
+          recipient: replyKey,
+          plaintext: encodeMessage(full),
+          context: sealContext(req.public_key),
+        });
+        if (seal === "tamper") {
+          const ct = Buffer.from(box.ct, "base64url");
+          ct[0] = (ct[0] ?? 0) ^ 1;
+          box.ct = ct.toString("base64url");
+        }
+        respond({
+          v: 1,
+          status: full.status,
+          cluster_public_key: full.cluster_public_key,
+          cluster_key_id: full.cluster_key_id,
+          heartbeat_interval_ms: full.heartbeat_interval_ms,
+          sealed: box,
+        });
+      };
+      this.#fullReply(req, withCredential, sealTo);
+      return;
+    }
+    this.#fullReply(req, withCredential, respond);
+  }
+
+  #fullReply(
+    req: HelloRequest,
+    withCredential: { bus_credential?: BusCredential },
+    respond: (reply: HelloReply) => void,
+  ): void {
     const base = {
       v: 1 as const,
       entity_id: this.entityId,
@@ -258,8 +302,10 @@ export class ScriptedMixer {
       cluster_key_id: this.cluster.keyId,
       heartbeat_interval_ms: this.#opts.heartbeatIntervalMs ?? 200,
     };
-    if (this.mode !== "active") {
-      respond({ ...base, status: this.mode, ...withCredential });
+    const mode = this.mode;
+    if (mode === "silent" || mode === "name_taken") return; // answered before the full reply
+    if (mode !== "active") {
+      respond({ ...base, status: mode, ...withCredential });
       return;
     }
     respond({ ...base, status: "active", passport: this.#passportFor(req), ...withCredential });
