@@ -1,5 +1,5 @@
 // Phase: offered heartbeat rate stepped up until lag or loss exceeds its bound; the bus's own ceiling alongside.
-import { ascending, type Figure, percentile, round } from "./figures.js";
+import { ascending, type Figure, latencyFigures, percentile, round } from "./figures.js";
 import { sampleLag } from "./lag-sampler.js";
 import { between, cpuText, limitText, type Reading, takeReading, type Window } from "./load-meter.js";
 import { settle } from "./phase-steady.js";
@@ -21,6 +21,8 @@ export interface StepResult {
   lagReads: number;
   /** p99 of how long the API took to answer a lag read. */
   readP99: number;
+  /** How long the API took to answer each lag read, in ms, ascending. */
+  readMs: number[];
   held: boolean;
   /** Why the step did not hold, or what kept it from going higher. */
   verdict: string;
@@ -88,6 +90,7 @@ async function measureWindow(
     lagMax: sorted.length > 0 ? sorted[sorted.length - 1]! : Number.NaN,
     lagReads: reads,
     readP99: percentile(ascending(readTimes), 99),
+    readMs: ascending(readTimes),
     held: problems.length === 0,
     verdict: problems.join("; "),
   };
@@ -173,7 +176,17 @@ export function stepsSummary(ctx: SwarmContext, o: StepsOutcome): Figure[] {
     (best, s) => (best === undefined || s.window.acceptedRate > best.window.acceptedRate ? s : best),
     undefined,
   );
+  // The API's latency while the whole fleet heartbeats at the Mixer's interval: the step at the rest rate.
+  const rest = o.steps.find((s) => s.offered === round((ctx.fleet.enrolled * 1000) / ctx.opts.intervalMs, 0));
   return [
+    ...latencyFigures("api.racks_at_n_", rest?.readMs ?? [], {
+      digits: 1,
+      note: rest
+        ? `GET /api/v1/racks?prefix=...&limit=100 (the lag reads, one every ${LAG_EVERY_MS} ms, ${rest.readMs.length} of them) answered while ` +
+          `${ctx.fleet.enrolled} Racks heartbeat every ${ctx.opts.intervalMs} ms (step ${rest.label}: accepted ${round(rest.window.acceptedRate, 0)}/s); ` +
+          `request sent to body read by the generator; ${cpuText(rest.window)}; ${ctx.command}`
+        : `no step at the rest rate (${ctx.fleet.enrolled} Racks / ${ctx.opts.intervalMs} ms): add it to --rates`,
+    }),
     {
       name: "heartbeat.sustained",
       value: round(o.sustained, 0),

@@ -1,19 +1,24 @@
 // The heartbeat subscription: every Rack's heartbeat off the bus, checked and applied to presence in arrival order.
 import { decodeHeartbeatValue, parseHeartbeatSubject, SUBJECTS, WireDecodeError } from "@fluxrig/wire";
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { Clock, Counters } from "../runtime/counters.js";
 import type { PresenceTracker } from "./presence-tracker.js";
 
 export interface HeartbeatSubscription {
   readonly sub: Subscription;
   /**
-   * Resolves once every heartbeat the server held for this connection has been applied: a PING/PONG round trip puts
-   * them all in the subscription's queue, and the queue is then drained by the loop below.
+   * Resolves once every heartbeat the server held for this connection has been applied: heartbeats are applied as
+   * the client reads them, in order, so once a PING sent now has its PONG, every heartbeat before it is in.
    */
   caughtUp(): Promise<void>;
 }
 
-/** Subscribes to every heartbeat; the loop ends when the subscription is unsubscribed or the connection closes. */
+/**
+ * Subscribes to every heartbeat, applied by a callback as the NATS client reads each one off the socket: no async
+ * iterator, so no promises and microtask hops per heartbeat (about 1 us of the Mixer's CPU each at 10,000/s), and a
+ * read's batch is applied in one go, then the event loop moves on. Ends when the subscription is unsubscribed or the
+ * connection closes.
+ */
 export function subscribeHeartbeats(deps: {
   nc: NatsConnection;
   presence: PresenceTracker;
@@ -21,36 +26,51 @@ export function subscribeHeartbeats(deps: {
   clock: Clock;
 }): HeartbeatSubscription {
   const { nc, presence, counters, clock } = deps;
-  const sub = nc.subscribe(SUBJECTS.heartbeatAll);
-  void (async () => {
-    for await (const msg of sub) {
-      const name = parseHeartbeatSubject(msg.subject);
-      // The heartbeat itself, not a result object around it: see decodeHeartbeatValue.
-      const hb = decodeHeartbeatValue(msg.data);
-      if (hb instanceof WireDecodeError) {
-        counters.inc(`heartbeat.dropped.${hb.code}`);
-        continue;
-      }
-      if (name === null || hb.name !== name) {
-        counters.inc("heartbeat.dropped.subject_mismatch");
-        continue;
-      }
-      let entityId: bigint;
-      try {
-        entityId = BigInt(hb.entity_id);
-      } catch {
-        counters.inc("heartbeat.dropped.schema");
-        continue;
-      }
-      const verdict = presence.heartbeat(hb, entityId, clock().getTime());
-      counters.inc(verdict.accepted ? "heartbeat.accepted" : `heartbeat.dropped.${verdict.reason}`);
+  const apply = (msg: Msg): void => {
+    const name = parseHeartbeatSubject(msg.subject);
+    // The heartbeat itself, not a result object around it: see decodeHeartbeatValue.
+    const hb = decodeHeartbeatValue(msg.data);
+    if (hb instanceof WireDecodeError) {
+      counters.inc(`heartbeat.dropped.${hb.code}`);
+      return;
     }
-  })();
+    if (name === null || hb.name !== name) {
+      counters.inc("heartbeat.dropped.subject_mismatch");
+      return;
+    }
+    let entityId: bigint;
+    try {
+      entityId = BigInt(hb.entity_id);
+    } catch {
+      counters.inc("heartbeat.dropped.schema");
+      return;
+    }
+    const verdict = presence.heartbeat(hb, entityId, clock().getTime());
+    counters.inc(verdict.accepted ? "heartbeat.accepted" : `heartbeat.dropped.${verdict.reason}`);
+  };
+  const sub = nc.subscribe(SUBJECTS.heartbeatAll, {
+    callback: (err, msg) => {
+      // A subscription error (the server refused it) or a defect here: thrown outside the client's protocol parser,
+      // which must not unwind through it. Unhandled, it stops the Mixer, as the iterator this replaces did.
+      if (err !== null) {
+        process.nextTick(() => {
+          throw err;
+        });
+        return;
+      }
+      try {
+        apply(msg);
+      } catch (defect) {
+        process.nextTick(() => {
+          throw defect;
+        });
+      }
+    },
+  });
   return {
     sub,
     caughtUp: async () => {
       await nc.flush();
-      while (sub.getPending() > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     },
   };
 }

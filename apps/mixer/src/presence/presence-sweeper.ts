@@ -24,8 +24,8 @@ export interface PresenceSweeperOptions {
   sweepIntervalMs: number;
   pendingTtlMs: number;
   /**
-   * Resolves once every heartbeat the bus held when it was called has been applied (a round trip to the server, then
-   * the subscription's queue drained). A sweep that would mark a Rack offline waits for it first, so a Mixer that is
+   * Resolves once every heartbeat the bus held when it was called has been applied (a round trip to the server: the
+   * subscription applies heartbeats as they are read, in order). A sweep that would mark a Rack offline waits for it first, so a Mixer that is
    * behind on its own backlog never mistakes that backlog for silence. Rejecting or overrunning `confirmTimeoutMs`
    * defers the sweep to the next tick.
    */

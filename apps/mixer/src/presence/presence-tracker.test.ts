@@ -19,13 +19,14 @@ function setup(
   const flushed: Array<{ entityId: bigint; lastSeen: Date; stats: unknown }> = [];
   const sink: PresenceSink = {
     flush: async (rows) => {
-      rows((entityId, lastSeenMs, statsJson) => {
+      const row = (entityId: bigint, lastSeenMs: number, statsJson: string | null) => {
         flushed.push({
           entityId,
           lastSeen: new Date(lastSeenMs),
           stats: statsJson === null ? null : JSON.parse(statsJson),
         });
-      });
+      };
+      while (rows(row, 1_000));
     },
     markBack: async (rack, d) => {
       calls.push(`back:${rack.name}:${d.flaps}`);
@@ -245,7 +246,7 @@ describe("PresenceTracker", () => {
     const flushed: number[] = [];
     const { t } = setup(undefined, opts, {
       flush: async (rows) => {
-        rows((_id, lastSeenMs) => flushed.push(lastSeenMs));
+        while (rows((_id, lastSeenMs) => flushed.push(lastSeenMs), 1_000));
         during?.();
         if (fail) throw new Error("UPDATE failed");
       },
@@ -260,6 +261,47 @@ describe("PresenceTracker", () => {
     during = undefined;
     expect(await t.flush()).toBe(1);
     expect(flushed).toEqual([500, 500, 600]);
+  });
+
+  test("flush gives its rows a slice at a time; what happens between slices lands in this batch or the next", async () => {
+    const names = ["rack-a", "rack-b", "rack-c", "rack-d", "rack-e"];
+    const ids = names.map((_, i) => RACK_ID + (BigInt(i) << 40n));
+    const slices: string[][] = [];
+    let between: (() => void) | undefined;
+    const { t, directory } = setup(
+      names.map((name, i) => rackRecordFixture({ entityId: ids[i]!, name })),
+      opts,
+      {
+        flush: async (rows) => {
+          let slice: string[] = [];
+          const row = (entityId: bigint) => slice.push(names[ids.indexOf(entityId)]!);
+          while (rows(row, 2)) {
+            slices.push(slice);
+            slice = [];
+            between?.();
+            between = undefined;
+          }
+          slices.push(slice);
+        },
+      },
+    );
+    for (const [i, name] of names.entries()) {
+      t.heartbeat(hb({ name, seq: 1, entity_id: ids[i]!.toString() }), ids[i]!, 500);
+    }
+    between = () => {
+      // rack-a is taken: its new heartbeat waits for the next batch. rack-e is not yet: this batch takes it, once.
+      t.heartbeat(hb({ name: "rack-a", seq: 2, entity_id: ids[0]!.toString() }), ids[0]!, 600);
+      t.heartbeat(hb({ name: "rack-e", seq: 2, entity_id: ids[4]!.toString() }), ids[4]!, 600);
+      // rack-d is removed before its turn: not written.
+      directory.remove(ids[3]!);
+    };
+    expect(await t.flush()).toBe(4);
+    expect(slices).toEqual([["rack-a", "rack-b"], ["rack-c", "rack-e"], []]);
+    expect(t.get("rack-a")?.dirty).toBe(true);
+    expect(t.get("rack-e")).toMatchObject({ dirty: false, lastSeenMs: 600 });
+    slices.length = 0;
+    expect(await t.flush()).toBe(1);
+    expect(slices).toEqual([["rack-a"]]);
   });
 
   test("flush writes the live stats as JSON, and null (keep the stored) for a Rack only touched by a hello", async () => {

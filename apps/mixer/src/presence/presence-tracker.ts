@@ -61,11 +61,15 @@ export interface SilentRack {
 /** Where presence goes: the batched write, and the one status change a heartbeat asks for. */
 export interface PresenceSink {
   /**
-   * Writes a batch: calls `rows` once, with the connection held, and `rows` calls `row` for each Rack to write
-   * (`statsJson` null keeps the stored stats). Nothing of the batch is built before or kept after that call.
+   * Writes a batch: calls `rows` with the connection held, until it answers false, and `rows` calls `row` for at
+   * most `max` Racks to write each time (`statsJson` null keeps the stored stats); between calls the event loop may
+   * run. Nothing of the batch is built before or kept after those calls.
    */
   flush(
-    rows: (row: (entityId: bigint, lastSeenMs: number, statsJson: string | null) => void) => number,
+    rows: (
+      row: (entityId: bigint, lastSeenMs: number, statsJson: string | null) => void,
+      max: number,
+    ) => boolean,
   ): Promise<void>;
   /** An offline Rack's heartbeat: back online. A rejection is logged by the sink; the next heartbeat asks again. */
   markBack(rack: RackRecord, details: { offlineForMs: number; flaps: number }): Promise<void>;
@@ -296,22 +300,29 @@ export class PresenceTracker {
 
   /**
    * Writes every changed last_seen and stats in one batch. The rows are made while the sink appends them, one at a
-   * time, so a batch never outlives the write (see presence-writes.ts). A Rack whose stats were only loaded from the
-   * registry is written with `null` stats, which keeps them. Entries changed during the write stay dirty; on failure
-   * every entry taken is dirty again.
+   * time, so a batch never outlives the write (see presence-writes.ts), and a slice at a time: heartbeats applied
+   * between slices land in this batch if their Rack is not taken yet, else in the next. A Rack whose stats were only
+   * loaded from the registry is written with `null` stats, which keeps them. Entries changed during the write stay
+   * dirty; on failure every entry taken is dirty again.
    */
   async flush(): Promise<number> {
     if (!this.#anyDirty()) return 0;
     const taken: PresenceEntry[] = [];
+    // A Map's iterator is live across the slices: a Rack removed meanwhile is skipped, one added is visited.
+    const pending = this.#entries.values();
     try {
-      await this.#sink.flush((row) => {
-        for (const entry of this.#entries.values()) {
+      await this.#sink.flush((row, max) => {
+        for (let given = 0; given < max; ) {
+          const next = pending.next();
+          if (next.done === true) return false;
+          const entry = next.value;
           if (!entry.dirty || entry.lastSeenMs === 0) continue;
           entry.dirty = false;
           taken.push(entry);
           row(entry.entityId, entry.lastSeenMs, entry.live ? entry.live.toJSONText() : null);
+          given++;
         }
-        return taken.length;
+        return true;
       });
     } catch (err) {
       for (const entry of taken) entry.dirty = true;

@@ -8,7 +8,7 @@ import {
   snapshotTables,
   type TestRegistry,
 } from "../../test/support/registry-test-harness.js";
-import { writePresenceRows } from "./presence-writes.js";
+import { PRESENCE_ROWS_PER_TURN, writePresenceRows } from "./presence-writes.js";
 import { listNodeRows } from "./rack-queries.js";
 import type { RackRecord } from "./registry-records.js";
 import type { RegistryWriter } from "./registry-writer.js";
@@ -44,7 +44,7 @@ function write(rows: readonly Row[]): Promise<number> {
   return writePresenceRows(t.db, (emit) => {
     for (const row of rows)
       emit(row.entityId, row.lastSeen.getTime(), row.stats && JSON.stringify(row.stats));
-    return rows.length;
+    return false;
   });
 }
 
@@ -146,7 +146,7 @@ describe("writePresenceRows", () => {
     const changed = await writePresenceRows(t.db, (row) => {
       row(racks[0]!.entityId, seen, '{"cpu":0.5}');
       row(racks[2]!.entityId, seen + 1, null);
-      return 2;
+      return false;
     });
     expect(changed).toBe(2);
     expect(await t.store.getByEntityId(racks[0]!.entityId)).toMatchObject({
@@ -156,4 +156,30 @@ describe("writePresenceRows", () => {
     expect(await t.store.getByEntityId(racks[2]!.entityId)).toMatchObject({ lastSeen: new Date(seen + 1) });
     expect(await t.store.getByEntityId(racks[1]!.entityId)).toEqual(untouched);
   });
+
+  it("asks for rows PRESENCE_ROWS_PER_TURN at a time and lets the event loop run between, in one UPDATE", async () => {
+    const count = PRESENCE_ROWS_PER_TURN + 2;
+    const racks = await insertRacks(count);
+    const seen = Date.UTC(2030, 0, 2);
+    const asked: number[] = [];
+    /** At each call, how many macrotasks queued by earlier calls had run. */
+    const turnsSeen: number[] = [];
+    let turns = 0;
+    let next = 0;
+    const changed = await writePresenceRows(t.db, (row, max) => {
+      asked.push(max);
+      turnsSeen.push(turns);
+      // A macrotask queued now runs before the next call only if the write yields to the event loop.
+      setImmediate(() => turns++);
+      const end = Math.min(count, next + max);
+      for (; next < end; next++) row(racks[next]!.entityId, seen + next, null);
+      return next < count;
+    });
+    expect(changed).toBe(count);
+    expect(asked).toEqual([PRESENCE_ROWS_PER_TURN, PRESENCE_ROWS_PER_TURN]);
+    expect(turnsSeen).toEqual([0, 1]);
+    expect(await t.store.getByEntityId(racks[count - 1]!.entityId)).toMatchObject({
+      lastSeen: new Date(seen + count - 1),
+    });
+  }, 60_000);
 });

@@ -3,6 +3,7 @@
 // Measured on 10,000 rows (presence-flush.bench.ts, 2 cores): appending into a connection-local temp table and
 // joining it in one UPDATE ... FROM takes 42-104 ms; three list parameters with unnest 56-240 ms; 30,000 parameters
 // bound into UPDATE ... FROM (VALUES ...) 320-520 ms; single-row updates about 14 s.
+import { setImmediate as setImmediatePromise } from "node:timers/promises";
 import { EntityType } from "@fluxrig/entity-id";
 import { QueryFailedError } from "../db/database-errors.js";
 import type { Db } from "../db/duckdb-database.js";
@@ -26,10 +27,18 @@ WHERE registry.entity_id = b.entity_id AND registry.type_id = ${EntityType.Rack}
 export type PresenceRowSink = (entityId: bigint, lastSeenMs: number, statsJson: string | null) => void;
 
 /**
- * Produces a presence batch by calling `row` once per Rack, synchronously, while the write holds the connection.
- * Each entity id at most once. Returns how many rows it gave.
+ * Produces a presence batch by calling `row` for at most `max` Racks per call, synchronously, while the write holds
+ * the connection; answers true when it has more, and is then called again once the event loop has had a turn. Each
+ * entity id at most once over all calls.
  */
-export type PresenceRowSource = (row: PresenceRowSink) => number;
+export type PresenceRowSource = (row: PresenceRowSink, max: number) => boolean;
+
+/**
+ * Rows a flush appends before it lets the event loop run. Making 10,000 rows (stats to JSON, four appender calls
+ * each) held the loop for 30 to 60 ms on the 2-core machine, and every API request and heartbeat that arrived
+ * meanwhile waited behind it once a second.
+ */
+export const PRESENCE_ROWS_PER_TURN = 1_000;
 
 /**
  * Writes the latest `last_seen` and `stats` of many Racks in one UPDATE, with rows drawn from `source` only once the
@@ -37,7 +46,9 @@ export type PresenceRowSource = (row: PresenceRowSink) => number;
  * the stored stats; status is never touched (status changes go through the writer). Returns rows changed. This is
  * the Mixer's hot path: the rows are made and handed to DuckDB's appender one at a time, so none of them lives
  * across an await (a batch of 10,000 row objects built up front survived V8's young-generation collections and was
- * promoted, about 12 MB a flush). `source` must give each entity id at most once and only finite `lastSeenMs`.
+ * promoted, about 12 MB a flush), and {@link PRESENCE_ROWS_PER_TURN} at a time, with a turn of the event loop
+ * between, so the API and the heartbeats do not wait behind a whole batch. `source` must give each entity id at
+ * most once and only finite `lastSeenMs`.
  */
 export async function writePresenceRows(db: Db, source: PresenceRowSource): Promise<number> {
   return db.transaction(() =>
@@ -47,15 +58,17 @@ export async function writePresenceRows(db: Db, source: PresenceRowSource): Prom
         await connection.run(CREATE_BATCH);
         step = "append to presence_batch";
         const appender = await connection.createAppender("presence_batch", null, "temp");
-        let given: number;
+        let given = 0;
         try {
-          given = source((entityId, lastSeenMs, statsJson) => {
+          const row: PresenceRowSink = (entityId, lastSeenMs, statsJson) => {
             appender.appendUBigInt(entityId);
             appender.appendDouble(lastSeenMs);
             if (statsJson === null) appender.appendNull();
             else appender.appendVarchar(statsJson);
             appender.endRow();
-          });
+            given++;
+          };
+          while (source(row, PRESENCE_ROWS_PER_TURN)) await setImmediatePromise();
           appender.flushSync();
         } finally {
           appender.closeSync();
