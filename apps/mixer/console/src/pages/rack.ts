@@ -138,24 +138,34 @@ export function rackPage(ctx: Ctx, main: HTMLElement, name: string): () => void 
   let current: Rack | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
+  /** The admin buttons, rebuilt only when the status changes, so a refresh never takes the keyboard focus away. */
+  const actions = h("div", { class: "actions" });
+  let actionsFor = "";
+  const statusLine = h("div", { class: "status-line", "data-rack": name });
+  const rest = h("div");
+
+  function drawActions(rack: Rack): void {
+    if (actionsFor === rack.status) return;
+    actionsFor = rack.status;
+    actions.replaceChildren();
+    if (rack.status !== "revoked" && rack.status !== "pending" && rack.status !== "rejected") {
+      actions.append(
+        h("button", { type: "button", class: "btn btn-danger", onclick: () => void revoke() }, "Revoke"),
+      );
+    }
+    actions.append(
+      h("button", { type: "button", class: "btn", onclick: () => void replaceKey() }, "Replace"),
+      h("button", { type: "button", class: "btn btn-danger", onclick: () => void remove() }, "Remove"),
+    );
+  }
+
   function draw(rack: Rack): void {
     current = rack;
     sampleOf(rack, samples);
     const now = Date.now();
     const passport = rack.passport;
     const admin = ctx.can("admin");
-    const actions = h("div", { class: "actions" });
-    if (admin) {
-      if (rack.status !== "revoked" && rack.status !== "pending" && rack.status !== "rejected") {
-        actions.append(
-          h("button", { type: "button", class: "btn btn-danger", onclick: () => void revoke() }, "Revoke"),
-        );
-      }
-      actions.append(
-        h("button", { type: "button", class: "btn", onclick: () => void replaceKey() }, "Replace"),
-        h("button", { type: "button", class: "btn btn-danger", onclick: () => void remove() }, "Remove"),
-      );
-    }
+    if (admin) drawActions(rack);
     replace(
       body,
       h(
