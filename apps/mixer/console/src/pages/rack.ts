@@ -166,15 +166,10 @@ export function rackPage(ctx: Ctx, main: HTMLElement, name: string): () => void 
     const passport = rack.passport;
     const admin = ctx.can("admin");
     if (admin) drawActions(rack);
+    if (body.firstElementChild !== statusLine) replace(body, statusLine, admin ? actions : "", rest);
+    replace(statusLine, statusBadge(rack.status), ` since ${absoluteTime(rack.status_changed_at)}`);
     replace(
-      body,
-      h(
-        "div",
-        { class: "status-line", "data-rack": rack.name },
-        statusBadge(rack.status),
-        ` since ${absoluteTime(rack.status_changed_at)}`,
-      ),
-      admin ? actions : "",
+      rest,
       h(
         "div",
         { class: "grid" },
