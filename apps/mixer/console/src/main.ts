@@ -92,6 +92,8 @@ function startApp(token: string, session: Session): void {
   });
   const hub = new EventHub();
   const messages = new Messages();
+  // A new action's result replaces the last one's; until it comes, neither a stale success nor a stale refusal shows.
+  whenConfirmed(() => messages.clear());
   const pendingCount = h("span", { class: "count", "aria-label": "pending Racks" });
   const live = h("span", { class: "live" }, "connecting");
   const nav = h(
