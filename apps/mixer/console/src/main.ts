@@ -1,6 +1,7 @@
 // The console's entry: sign-in, the header and navigation, the hash router, and the one event stream per page load.
 import { Api, ApiError, type Role } from "./api.js";
 import { type Ctx, EventHub, Messages, makeCan, type Page, type Session } from "./context.js";
+import { whenConfirmed } from "./dialog.js";
 import { h, replace } from "./dom.js";
 import { eventsPage } from "./pages/events.js";
 import { fleetPage } from "./pages/fleet.js";
