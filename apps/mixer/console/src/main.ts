@@ -157,6 +157,9 @@ function startApp(token: string, session: Session): void {
     {
       onCursor: (seq) => hub.setCursor(seq),
       onEvent: (event) => hub.emit(event),
+      onRefused: () => {
+        if (!streamStop.signal.aborted) signOut("The token is no longer accepted. Sign in again.");
+      },
       onState: (up) => {
         live.textContent = up ? "live" : "reconnecting";
         live.classList.toggle("live-down", !up);
