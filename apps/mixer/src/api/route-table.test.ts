@@ -160,6 +160,7 @@ describe("the documented operations", () => {
  */
 const LEAST_ROLE: Record<string, "viewer" | "operator" | "admin"> = {
   clusterInfo: "viewer",
+  session: "viewer",
   listRacks: "viewer",
   showRack: "viewer",
   listConflicts: "viewer",
@@ -172,6 +173,7 @@ const LEAST_ROLE: Record<string, "viewer" | "operator" | "admin"> = {
   scenarioHistory: "viewer",
   listMetrics: "viewer",
   showRackMetrics: "viewer",
+  showRackStats: "viewer",
   mixerMetrics: "viewer",
   adoptRack: "operator",
   rejectRack: "operator",
