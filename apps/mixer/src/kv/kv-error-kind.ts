@@ -1,0 +1,52 @@
+// What a failed JetStream KV request means for the write it carried: the one place the client's errors are read.
+import { JetStreamApiError } from "@nats-io/jetstream";
+import { errors } from "@nats-io/transport-node";
+
+/**
+ * - `cas`: the compare-and-set precondition failed (the key is not at the expected revision); nothing was written.
+ * - `unavailable`: refused before anything was proposed (no stream leader listens: an election, no quorum; a 503).
+ * - `ambiguous`: no answer (timeout, connection lost mid-request): the write may or may not have landed.
+ * - `fatal`: retrying cannot help (permission, JetStream off for the account, a bad key, a closed connection).
+ */
+export type KvErrorKind = "cas" | "unavailable" | "ambiguous" | "fatal";
+
+/** JetStream API codes: wrong last sequence (the CAS check), and "JetStream system temporarily unavailable". */
+const WRONG_LAST_SEQUENCE = new Set([10071, 10164]);
+const TEMPORARILY_UNAVAILABLE = 10008;
+
+/**
+ * Classifies an error thrown by `@nats-io/kv` / `@nats-io/jetstream`.
+ *
+ * @example
+ * classifyKvError(new errors.TimeoutError()); // "ambiguous"
+ */
+export function classifyKvError(error: unknown): KvErrorKind {
+  if (error instanceof JetStreamApiError) {
+    if (WRONG_LAST_SEQUENCE.has(error.code)) return "cas";
+    if (error.status === 503 || error.code === TEMPORARILY_UNAVAILABLE) return "unavailable";
+    return "fatal";
+  }
+  // A publish nobody answered: the client wraps the "no responders" (no leader listens right now) in its
+  // JetStreamNotEnabled, which the package does not export; the cause says which it was.
+  if (error instanceof Error && error.name === "JetStreamNotEnabled" && isNoResponders(error.cause)) {
+    return "unavailable";
+  }
+  if (error instanceof errors.NoRespondersError) return "unavailable";
+  if (error instanceof errors.RequestError) return error.isNoResponders() ? "unavailable" : "ambiguous";
+  if (error instanceof errors.TimeoutError) return "ambiguous";
+  if (error instanceof errors.ClosedConnectionError || error instanceof errors.DrainingConnectionError) {
+    return "fatal";
+  }
+  if (error instanceof errors.PermissionViolationError || error instanceof errors.AuthorizationError) {
+    return "fatal";
+  }
+  if (error instanceof errors.ConnectionError) return "ambiguous";
+  return "fatal";
+}
+
+function isNoResponders(cause: unknown): boolean {
+  return (
+    cause instanceof errors.NoRespondersError ||
+    (cause instanceof errors.RequestError && cause.isNoResponders())
+  );
+}
