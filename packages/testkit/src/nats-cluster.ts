@@ -24,8 +24,11 @@ export interface NatsClusterOptions {
    * `null` for the server's default (flush every 2 minutes), e.g. to measure what the setting costs.
    */
   syncInterval?: string | null;
-  /** Config appended to every member's file, e.g. the JWT block `fluxrig-mixer nats-config` prints. */
-  extraConfig?: string;
+  /**
+   * Config appended to every member's file, e.g. the JWT block `fluxrig-mixer nats-config` prints; a function gets
+   * the member's index, for what must differ per member (a full resolver's `dir`).
+   */
+  extraConfig?: string | ((node: number) => string);
   /** Bound on every member start and on the cluster becoming healthy (default 30 000 ms). */
   startTimeoutMs?: number;
   debug?: boolean;
@@ -265,6 +268,25 @@ export class NatsCluster implements AsyncDisposable, Started {
   }
 
   /**
+   * Waits (bounded) until the running members name a leader of `stream` (other than `not`, when given) and
+   * resolves with its member index. Member 0 is a valid answer, so this is not a plain `waitFor(leaderOf)`.
+   */
+  async waitForLeader(stream: string, opts: { not?: number; timeoutMs?: number } = {}): Promise<number> {
+    const found = await waitFor(
+      async () => {
+        const leader = await this.leaderOf(stream);
+        return leader !== undefined && leader !== opts.not ? { leader } : undefined;
+      },
+      {
+        timeoutMs: opts.timeoutMs ?? this.#startTimeoutMs,
+        intervalMs: 100,
+        message: `a leader of stream ${stream}${opts.not === undefined ? "" : ` other than node ${opts.not}`}`,
+      },
+    );
+    return found.leader;
+  }
+
+  /**
    * A client with every member in its server list (closed by `stop()`); it reconnects quickly and forever by
    * default, so it rides over kills and restarts.
    */
@@ -349,7 +371,9 @@ function memberOptions(
       routes: m.routePorts.filter((_, j) => j !== m.i).map((p) => `nats-route://${HOST}:${p}`),
     },
     ...(opts.syncInterval === null ? {} : { syncInterval: opts.syncInterval ?? "always" }),
-    ...(opts.extraConfig === undefined ? {} : { extraConfig: opts.extraConfig }),
+    ...(opts.extraConfig === undefined
+      ? {}
+      : { extraConfig: typeof opts.extraConfig === "string" ? opts.extraConfig : opts.extraConfig(m.i) }),
     ...(opts.debug === undefined ? {} : { debug: opts.debug }),
     ...(opts.bin === undefined ? {} : { bin: opts.bin }),
     ...(opts.stopGraceMs === undefined ? {} : { stopGraceMs: opts.stopGraceMs }),

@@ -58,16 +58,10 @@ describe("startNatsCluster", () => {
     );
     expect(states.map((s) => s.node)).toEqual([0, 1, 2]);
 
-    const leader = await waitFor(() => cluster.leaderOf(STREAM), { timeoutMs: 10_000, message: "a leader" });
+    const leader = await cluster.waitForLeader(STREAM, { timeoutMs: 10_000 });
     await cluster.kill(leader, "SIGKILL");
     expect(cluster.running).toHaveLength(2);
-    const next = await waitFor(
-      async () => {
-        const l = await cluster.leaderOf(STREAM);
-        return l !== undefined && l !== leader ? l : undefined;
-      },
-      { timeoutMs: 30_000, message: "a new stream leader" },
-    );
+    const next = await cluster.waitForLeader(STREAM, { not: leader, timeoutMs: 30_000 });
     expect(next).not.toBe(leader);
     // Writes go on once the new leader is in place (the client reconnects to a live member).
     await waitFor(async () => typeof (await publish(nc, 21)) === "number", {

@@ -30,6 +30,10 @@ describe("classifyKvError", () => {
       "fatal",
     );
     expect(classifyKvError(new Error("no such thing"))).toBe("fatal");
+    const refusedRequest = new errors.RequestError('Permissions Violation for Publish to "$JS.API.INFO"', {
+      cause: new errors.PermissionViolationError("denied", "publish", "$JS.API.INFO"),
+    });
+    expect(classifyKvError(refusedRequest)).toBe("fatal");
     const notNoResponders = new Error("jetstream is not enabled");
     notNoResponders.name = "JetStreamNotEnabled";
     expect(classifyKvError(notNoResponders)).toBe("fatal");

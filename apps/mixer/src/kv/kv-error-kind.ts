@@ -21,6 +21,14 @@ const TEMPORARILY_UNAVAILABLE = 10008;
  * classifyKvError(new errors.TimeoutError()); // "ambiguous"
  */
 export function classifyKvError(error: unknown): KvErrorKind {
+  // A request the bus refused to carry (nats.js wraps the violation in a RequestError): never a matter of waiting.
+  if (
+    causes(error).some(
+      (e) => e instanceof errors.PermissionViolationError || e instanceof errors.AuthorizationError,
+    )
+  ) {
+    return "fatal";
+  }
   if (error instanceof JetStreamApiError) {
     if (WRONG_LAST_SEQUENCE.has(error.code)) return "cas";
     if (error.status === 503 || error.code === TEMPORARILY_UNAVAILABLE) return "unavailable";
@@ -49,4 +57,12 @@ function isNoResponders(cause: unknown): boolean {
     cause instanceof errors.NoRespondersError ||
     (cause instanceof errors.RequestError && cause.isNoResponders())
   );
+}
+
+/** The error and its causes, outermost first (bounded: a cycle cannot hang it). */
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = error; e !== undefined && chain.length < 8; e = e instanceof Error ? e.cause : undefined)
+    chain.push(e);
+  return chain;
 }

@@ -174,7 +174,7 @@ describe("KV without quorum (3-node cluster, two nodes down)", () => {
       requestTimeoutMs: 1_000,
     });
     const before = await bucket.create("machine.1", { n: 1 });
-    const leader = await waitFor(() => cluster.leaderOf(bucket.streamName), { timeoutMs: 10_000 });
+    const leader = await cluster.waitForLeader(bucket.streamName, { timeoutMs: 10_000 });
     const down = [0, 1, 2]
       .filter((i) => i !== leader)
       .slice(0, 1)
