@@ -114,12 +114,17 @@ export class NatsCluster implements AsyncDisposable, Started {
         const started = await Promise.allSettled(members.map((m) => m.start()));
         const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
         if (failed) throw failed.reason;
-        await cluster.waitForHealthy();
+        await cluster.waitForHealthy(
+          attempt < START_ATTEMPTS ? Math.min(startTimeoutMs, 20_000) : startTimeoutMs,
+        );
         return cluster;
       } catch (error) {
         await cluster.stop();
         const portTaken = error instanceof NatsServerStartError && PORT_TAKEN.test(error.fields.log);
-        if (!portTaken || attempt >= START_ATTEMPTS) throw error;
+        // A fresh cluster whose meta leader never heard of one member (seen on a loaded 2-core machine, nothing
+        // stored yet) is started again from scratch, on new ports and stores: nothing of a test is lost by it.
+        const neverFormed = error instanceof TestkitError && /healthy/.test(error.message);
+        if ((!portTaken && !neverFormed) || attempt >= START_ATTEMPTS) throw error;
       }
     }
   }
@@ -177,7 +182,8 @@ export class NatsCluster implements AsyncDisposable, Started {
 
   /**
    * Waits (bounded) until every running member has a route to every other running member, all of them name the same
-   * JetStream meta leader, and each answers `/healthz` with ok. Rejects with what it last saw.
+   * JetStream meta leader, and each answers `/healthz?js-server-only=true` with ok (streams may still be catching up:
+   * compare them with {@link streamStates}). Rejects with what it last saw.
    */
   async waitForHealthy(timeoutMs = this.#startTimeoutMs): Promise<void> {
     let lastProblem = "no attempt finished";
@@ -210,14 +216,18 @@ export class NatsCluster implements AsyncDisposable, Started {
       if (leader === "") throw new TestkitError(`node ${i} knows no JetStream meta leader`);
       leaders.add(leader);
       if (leader === this.#serverNames[i]) {
-        // The meta leader places streams only on peers it has heard from: all of them, caught up.
-        const current = new Set(
-          (jsz.meta_cluster?.replicas ?? []).filter((r) => r.current && !r.offline).map((r) => r.name),
+        // The meta leader places streams only on peers it knows: every other running member, not offline. (Not
+        // "current": on a loaded machine a quiet peer can read as behind for a while without being unusable.)
+        const known = new Set(
+          (jsz.meta_cluster?.replicas ?? []).filter((r) => r.offline !== true).map((r) => r.name),
         );
-        const behind = others.filter((o) => !current.has(o));
-        if (behind.length > 0) throw new TestkitError(`meta leader ${leader} lacks current peers ${behind}`);
+        const unknown = others.filter((o) => !known.has(o));
+        if (unknown.length > 0)
+          throw new TestkitError(`meta leader ${leader} does not know peers ${unknown}`);
       }
-      const health = await fetch(`${this.monitorUrl(i)}/healthz`, {
+      // The server and its JetStream meta layer, not every stream: a restarted member catches up on its streams
+      // while the cluster already serves (compare them with streamStates).
+      const health = await fetch(`${this.monitorUrl(i)}/healthz?js-server-only=true`, {
         signal: AbortSignal.timeout(MONITOR_TIMEOUT_MS),
       });
       if (!health.ok)

@@ -20,6 +20,7 @@ describe("classifyKvError", () => {
     const wrapped = new Error("jetstream is not enabled", { cause: new errors.NoRespondersError("$KV.b.k") });
     wrapped.name = "JetStreamNotEnabled";
     expect(classifyKvError(wrapped)).toBe("unavailable");
+    expect(classifyKvError(apiError(400, 10005, "no suitable peers for placement"))).toBe("unavailable");
     expect(classifyKvError(new errors.TimeoutError())).toBe("ambiguous");
   });
 

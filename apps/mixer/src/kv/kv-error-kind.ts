@@ -4,7 +4,8 @@ import { errors } from "@nats-io/transport-node";
 
 /**
  * - `cas`: the compare-and-set precondition failed (the key is not at the expected revision); nothing was written.
- * - `unavailable`: refused before anything was proposed (no stream leader listens: an election, no quorum; a 503).
+ * - `unavailable`: refused before anything was proposed (no stream leader listens: an election, no quorum; a 503;
+ *   too few nodes to place a bucket's replicas).
  * - `ambiguous`: no answer (timeout, connection lost mid-request): the write may or may not have landed.
  * - `fatal`: retrying cannot help (permission, JetStream off for the account, a bad key, a closed connection).
  */
@@ -13,6 +14,8 @@ export type KvErrorKind = "cas" | "unavailable" | "ambiguous" | "fatal";
 /** JetStream API codes: wrong last sequence (the CAS check), and "JetStream system temporarily unavailable". */
 const WRONG_LAST_SEQUENCE = new Set([10071, 10164]);
 const TEMPORARILY_UNAVAILABLE = 10008;
+/** "no suitable peers for placement": fewer nodes up (or known yet) than the replicas asked for. */
+const NO_SUITABLE_PEERS = 10005;
 
 /**
  * Classifies an error thrown by `@nats-io/kv` / `@nats-io/jetstream`.
@@ -31,7 +34,9 @@ export function classifyKvError(error: unknown): KvErrorKind {
   }
   if (error instanceof JetStreamApiError) {
     if (WRONG_LAST_SEQUENCE.has(error.code)) return "cas";
-    if (error.status === 503 || error.code === TEMPORARILY_UNAVAILABLE) return "unavailable";
+    if (error.status === 503 || error.code === TEMPORARILY_UNAVAILABLE || error.code === NO_SUITABLE_PEERS) {
+      return "unavailable";
+    }
     return "fatal";
   }
   // A publish nobody answered: the client wraps the "no responders" (no leader listens right now) in its
