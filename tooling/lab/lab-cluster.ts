@@ -49,6 +49,41 @@ const NATS_READY_MS = 30_000;
 const MIXER_READY_MS = 90_000;
 const GRACE_MS = { rack: 10_000, mixer: 20_000, nats: 10_000 } as const;
 
+/**
+ * jwt bus: runs `fluxrig-mixer nats-config` on the lab's data dir at every start (it keeps the keys, and preloads the
+ * fleet JWT the Mixer last pushed), writing the block nats-server includes (`out`, with its full resolver in
+ * `resolverDir`: one per nats-server) and the Racks' bootstrap creds.
+ */
+export async function runLabNatsConfig(opts: {
+  run: LabRuntime;
+  layout: LabLayout;
+  resolverDir: string;
+  out: string;
+}): Promise<void> {
+  const { run, layout } = opts;
+  const args = [
+    LAB_FILES.mixerBundle,
+    "nats-config",
+    "--config",
+    LAB_FILES.mixerConfig,
+    "--resolver-dir",
+    opts.resolverDir,
+    "--out",
+    opts.out,
+    "--bootstrap-creds",
+    layout.bootstrapCreds,
+  ];
+  try {
+    await promisify(execFile)(process.execPath, args, {
+      env: mixerEnv(run, layout.mixerDir),
+      timeout: 30_000,
+    });
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new LabStartError(`fluxrig-mixer nats-config failed: ${stderr || (error as Error).message}`);
+  }
+}
+
 /** How the lab starts a child: what `#spawn` takes, kept for nats-server and the Mixer to start them again. */
 interface SpawnSpec {
   name: string;
@@ -235,33 +270,9 @@ export class LabCluster {
     };
   }
 
-  /**
-   * jwt bus: runs `fluxrig-mixer nats-config` on the lab's data dir at every start (it keeps the keys, and preloads
-   * the fleet JWT the Mixer last pushed), writing the block nats-server includes and the Racks' bootstrap creds.
-   */
   async #writeBusAuth(run: LabRuntime): Promise<void> {
     const layout = this.#layout;
-    const args = [
-      LAB_FILES.mixerBundle,
-      "nats-config",
-      "--config",
-      LAB_FILES.mixerConfig,
-      "--resolver-dir",
-      layout.natsResolverDir,
-      "--out",
-      layout.natsAuthConfig,
-      "--bootstrap-creds",
-      layout.bootstrapCreds,
-    ];
-    try {
-      await promisify(execFile)(process.execPath, args, {
-        env: mixerEnv(run, layout.mixerDir),
-        timeout: 30_000,
-      });
-    } catch (error) {
-      const stderr = (error as { stderr?: string }).stderr?.trim();
-      throw new LabStartError(`fluxrig-mixer nats-config failed: ${stderr || (error as Error).message}`);
-    }
+    await runLabNatsConfig({ run, layout, resolverDir: layout.natsResolverDir, out: layout.natsAuthConfig });
     this.#say(
       `bus auth: jwt (nats-server config ${layout.natsAuthConfig}, Racks start with ${layout.bootstrapCreds})`,
     );

@@ -4,7 +4,8 @@ import { ConfigError } from "../../packages/config/src/index.js";
 import { bannerLines } from "./lab-banner.js";
 import { LabCluster, LabStartError } from "./lab-cluster.js";
 import { LabLockedError } from "./lab-lock.js";
-import { LabUsageError, parseLabOptions, USAGE } from "./lab-options.js";
+import { LabClusterStartError, LabNatsCluster } from "./lab-nats-cluster.js";
+import { type LabOptions, LabUsageError, parseLabOptions, USAGE } from "./lab-options.js";
 import { LabWaitError } from "./lab-process.js";
 
 // npm and pnpm forward the terminal's SIGINT to the script, which also gets it from the terminal: one Ctrl-C arrives
@@ -34,6 +35,8 @@ async function main(): Promise<number> {
     say(USAGE);
     return 0;
   }
+
+  if (options.cluster) return runClusterLab(options);
 
   const lab = new LabCluster({ options, say: (text) => say(`lab: ${text}`) });
   let firstSignalAt: number | undefined;
@@ -81,6 +84,42 @@ async function main(): Promise<number> {
   }
   await lab.stop();
   return failed || lab.failure !== undefined ? 1 : 0;
+}
+
+/** `--cluster`: three nats-servers until Ctrl-C (tooling/lab/lab-nats-cluster.ts). */
+async function runClusterLab(options: LabOptions): Promise<number> {
+  const lab = new LabNatsCluster({ options, say: (text) => say(`lab: ${text}`) });
+  let firstSignalAt: number | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (firstSignalAt === undefined) {
+      firstSignalAt = Date.now();
+      say(`\nlab: ${signal}: stopping (Ctrl-C again to kill at once)`);
+      lab.requestStop(signal);
+    } else if (Date.now() - firstSignalAt >= REPEAT_SIGNAL_MS) {
+      lab.killAll();
+    }
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal);
+  process.on("exit", () => lab.killAll());
+  let failed = false;
+  try {
+    say((await lab.start()).join("\n"));
+    await lab.untilStopRequested();
+  } catch (error) {
+    if (!(error instanceof LabWaitError && error.reason === "aborted")) {
+      failed = true;
+      const known =
+        error instanceof LabClusterStartError ||
+        error instanceof LabLockedError ||
+        error instanceof LabWaitError ||
+        error instanceof ConfigError;
+      say(
+        `lab: cannot start: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}`,
+      );
+    }
+  }
+  await lab.stop();
+  return failed ? 1 : 0;
 }
 
 main().then(

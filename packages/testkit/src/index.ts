@@ -65,6 +65,12 @@ export {
   runNatsConfig,
   TEST_TOKEN,
 } from "./mixer-harness.js";
+export {
+  NatsCluster,
+  type NatsClusterOptions,
+  type NodeStreamState,
+  startNatsCluster,
+} from "./nats-cluster.js";
 export { type NatsConfigInput, natsConfigText } from "./nats-config.js";
 export { NatsServer, type NatsServerOptions, startNatsServer, type TakeDownOptions } from "./nats-server.js";
 export {

@@ -40,4 +40,23 @@ describe("natsConfigText", () => {
     expect(() => natsConfigText({ ...base, maxPayload: -1 })).toThrow(/positive integer/);
     expect(natsConfigText({ ...base, maxPayload: 1024 })).toContain("max_payload: 1024");
   });
+
+  it("writes a cluster member: sync_interval in the JetStream block, the route listener and its seed routes", () => {
+    const text = natsConfigText({
+      ...base,
+      syncInterval: "always",
+      cluster: {
+        name: "c1",
+        port: 6222,
+        routes: ["nats-route://127.0.0.1:6223", "nats-route://127.0.0.1:6224"],
+      },
+    });
+    expect(text).toMatch(/jetstream \{[^}]*sync_interval: "always"[^}]*\}/);
+    expect(text).toContain('cluster {\n  name: "c1"\n  listen: "127.0.0.1:6222"');
+    expect(text).toContain('routes: ["nats-route://127.0.0.1:6223", "nats-route://127.0.0.1:6224"]');
+    expect(() => natsConfigText({ ...base, cluster: { name: "c", port: 0, routes: [] } })).toThrow(
+      /cluster port/,
+    );
+    expect(natsConfigText(base)).not.toContain("sync_interval");
+  });
 });

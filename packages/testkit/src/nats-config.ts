@@ -15,6 +15,10 @@ export interface NatsConfigInput {
   maxPayload?: number | string | undefined;
   debug?: boolean;
   trace?: boolean;
+  /** JetStream `sync_interval` (`"always"`: fsync before every acknowledgement, cluster mode's setting). */
+  syncInterval?: string | undefined;
+  /** Route listener and seed routes: this server joins a cluster (nats-server 2.10+). */
+  cluster?: { name: string; port: number; routes: readonly string[] } | undefined;
   extraConfig?: string | undefined;
 }
 
@@ -46,6 +50,16 @@ export function natsConfigText(input: NatsConfigInput): string {
       `  store_dir: ${quote(input.storeDir)}`,
       `  max_memory_store: ${JETSTREAM_MEMORY}`,
       `  max_file_store: ${JETSTREAM_FILE}`,
+      ...(input.syncInterval === undefined ? [] : [`  sync_interval: ${quote(input.syncInterval)}`]),
+      "}",
+    );
+  }
+  if (input.cluster !== undefined) {
+    lines.push(
+      "cluster {",
+      `  name: ${quote(input.cluster.name)}`,
+      `  listen: ${quote(`${input.host}:${port(input.cluster.port, "cluster port")}`)}`,
+      `  routes: [${input.cluster.routes.map(quote).join(", ")}]`,
       "}",
     );
   }

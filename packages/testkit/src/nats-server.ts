@@ -34,6 +34,17 @@ export interface NatsServerOptions {
   maxLogLines?: number;
   /** The nats-server binary (default: env `NATS_SERVER_BIN`, else `.tools/bin/nats-server`, else PATH). */
   bin?: string;
+  /** `server_name` (default `testkit-<pid>-<n>`); cluster members need distinct, stable names. */
+  serverName?: string;
+  /**
+   * Ports chosen by the caller (a cluster's routes name them before any member starts). A taken port is then the
+   * caller's to retry: the server does not pick new ones.
+   */
+  ports?: { client: number; monitor?: number };
+  /** JetStream `sync_interval`; `"always"` is cluster mode's (fsync before every acknowledgement). */
+  syncInterval?: string;
+  /** Joins a cluster: its route listener port and the seed routes (see `startNatsCluster`). */
+  cluster?: { name: string; port: number; routes: readonly string[] };
 }
 
 /** How `stopForNow`/`restart` take the server down: `SIGTERM` is a clean shutdown, `SIGKILL` a crash. */
@@ -182,18 +193,31 @@ export class NatsServer implements AsyncDisposable, Started {
     return (await response.json()) as T;
   }
 
+  /**
+   * A server on the caller's `ports`, config written, not started yet: `start()` it. For members of a cluster, whose
+   * routes name each other's ports before any of them runs. Tracked (and stopped by `stop()`) like any other.
+   */
+  static create(opts: NatsServerOptions & { ports: { client: number; monitor?: number } }): NatsServer {
+    const server = new NatsServer(opts);
+    server.#port = opts.ports.client;
+    server.#httpPort = opts.ports.monitor;
+    writeFileSync(server.configPath, natsConfigText(server.#configInput()));
+    return server;
+  }
+
   /** Picks free ports and starts; retries with new ports if one was taken meanwhile. */
   async #firstStart(): Promise<void> {
+    const fixed = this.#opts.ports;
     for (let attempt = 1; ; attempt++) {
-      this.#port = await freePort(HOST);
-      this.#httpPort = this.#opts.monitor ? await freePort(HOST) : undefined;
+      this.#port = fixed?.client ?? (await freePort(HOST));
+      this.#httpPort = fixed?.monitor ?? (this.#opts.monitor ? await freePort(HOST) : undefined);
       writeFileSync(this.configPath, natsConfigText(this.#configInput()));
       try {
         await this.start();
         return;
       } catch (error) {
         const portTaken = error instanceof NatsServerStartError && PORT_TAKEN.test(error.fields.log);
-        if (!portTaken || attempt >= PORT_ATTEMPTS) throw error;
+        if (!portTaken || fixed !== undefined || attempt >= PORT_ATTEMPTS) throw error;
         this.#log.push("note", `port taken, retrying with new ports (attempt ${attempt + 1})`);
       }
     }
@@ -292,7 +316,7 @@ export class NatsServer implements AsyncDisposable, Started {
 
   #configInput(): Parameters<typeof natsConfigText>[0] {
     return {
-      serverName: `testkit-${process.pid}-${++serial}`,
+      serverName: this.#opts.serverName ?? `testkit-${process.pid}-${++serial}`,
       host: HOST,
       port: this.#port,
       httpPort: this.#httpPort,
@@ -301,6 +325,8 @@ export class NatsServer implements AsyncDisposable, Started {
       maxPayload: this.#opts.maxPayload,
       debug: this.#opts.debug ?? false,
       trace: this.#opts.trace ?? false,
+      syncInterval: this.#opts.syncInterval,
+      cluster: this.#opts.cluster,
       extraConfig: this.#opts.extraConfig,
     };
   }

@@ -67,7 +67,18 @@ describe("the Mixer and the bootstrap credential", () => {
   it("lets only the Mixer read hellos and heartbeats and publish pushes", () => {
     const mixer = mixerPermissions();
     expect(mixer.sub.allow).toEqual(["fluxrig.agent.hello", "fluxrig.event.heartbeat.>", "_INBOX._mixer.>"]);
-    expect(mixer.pub.allow).toEqual(["fluxrig.rack.*.scenario", "fluxrig.rack.*.passport", "_INBOX.>"]);
+    expect(mixer.pub.allow).toEqual([
+      "fluxrig.rack.*.scenario",
+      "fluxrig.rack.*.passport",
+      "_INBOX.>",
+      // Cluster mode: the JetStream API and the registry's KV buckets (docs/cluster.md).
+      "$JS.API.>",
+      "$JS.FC.>",
+      "$KV.fluxrig_racks.>",
+      "$KV.fluxrig_claims.>",
+      "$KV.fluxrig_scenarios.>",
+      "$KV.fluxrig_leases.>",
+    ]);
   });
 
   it("lets the bootstrap credential send hellos and read only the bootstrap inboxes", () => {

@@ -1,5 +1,6 @@
 // What each bus user may publish and subscribe, derived purely from state: a Rack's status and scenario, the Mixer's
 // role, and the bootstrap credential's single job (SPEC §11).
+
 import {
   heartbeatSubject,
   INBOX_PREFIXES,
@@ -13,6 +14,7 @@ import {
   SUBJECTS,
   wireMessageSubject,
 } from "@fluxrig/wire";
+import { REGISTRY_BUCKETS } from "../kv/registry-buckets.js";
 import type { UserPermissions } from "./claims.js";
 
 /** What the bus needs to know of a Rack: its name, its status, and (adopted) the scenario push it holds. */
@@ -58,9 +60,30 @@ export function rackPermissions(state: RackBusState): UserPermissions | null {
  */
 export function mixerPermissions(): UserPermissions {
   return {
-    pub: { allow: [PUSH_WILDCARDS.scenario, PUSH_WILDCARDS.passport, inboxWildcard("_INBOX")], deny: [] },
+    pub: {
+      allow: [
+        PUSH_WILDCARDS.scenario,
+        PUSH_WILDCARDS.passport,
+        inboxWildcard("_INBOX"),
+        ...registryKvSubjects(),
+      ],
+      deny: [],
+    },
     sub: { allow: [SUBJECTS.hello, SUBJECTS.heartbeatAll, inboxWildcard(INBOX_PREFIXES.mixer)], deny: [] },
   };
+}
+
+/**
+ * Cluster mode (docs/cluster.md): the JetStream API (bucket streams, leader reads, watchers' consumers), writes to
+ * the registry's own buckets, and watchers' flow-control replies. Replies come back on the Mixer's inbox prefix.
+ * No Rack gets any of these.
+ */
+function registryKvSubjects(): string[] {
+  return [
+    "$JS.API.>",
+    "$JS.FC.>",
+    ...Object.values(REGISTRY_BUCKETS).map((bucket) => `$KV.${bucket.name}.>`),
+  ];
 }
 
 /**

@@ -1,0 +1,365 @@
+// One JetStream KV bucket of the registry, with the semantics cluster mode needs (docs/cluster.md): uniqueness by
+// compare-and-set, updates by revision, reads through the stream leader, a bounded retry while the cluster elects
+// a leader, and writes whose unknown outcome (a timeout) is resolved by reading back the writer's nonce.
+import { jetstream } from "@nats-io/jetstream";
+import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
+import { type NatsConnection, nuid } from "@nats-io/transport-node";
+import { classifyKvError, type KvErrorKind } from "./kv-error-kind.js";
+import {
+  KvBucketMismatchError,
+  KvError,
+  KvKeyExistsError,
+  KvRefusedError,
+  KvRevisionConflictError,
+  KvUnavailableError,
+  KvValueError,
+} from "./kv-errors.js";
+
+/** How a bucket is opened and how long its operations retry. */
+export interface KvBucketOptions {
+  /** Copies of every value: 3 in cluster mode (one node may fail), 1 for a one-node test. */
+  replicas: 1 | 3 | 5;
+  /** Who writes: stored with every value (e.g. `mixer-<host>-<pid>`), shown in conflicts. */
+  writerId: string;
+  /** Values kept per key, newest included (default 1). */
+  history?: number;
+  description?: string;
+  /** One request's bound (default 2000 ms). */
+  requestTimeoutMs?: number;
+  /** How long an operation retries through elections and lost quorum before it refuses (default 20 000 ms). */
+  retryWindowMs?: number;
+  /** First pause between attempts, doubled up to 1000 ms (default 100 ms). */
+  retryDelayMs?: number;
+}
+
+/** A value as stored: its key, revision (the stream sequence), and who wrote it with which nonce. */
+export interface KvRecord<T> {
+  key: string;
+  revision: number;
+  value: T;
+  writer: string;
+  nonce: string;
+}
+
+/** Per-call overrides. */
+export interface KvCallOptions {
+  /** This call's retry window instead of the bucket's (a lease renewal wants less than an enrollment). */
+  retryWindowMs?: number;
+}
+
+/** Per-write options. */
+export interface KvWriteOptions extends KvCallOptions {
+  /**
+   * The write's identity (default: fresh per call). A caller that retries the same logical write after a
+   * `KvUnavailableError` with outcome `"unknown"` passes the same nonce, so a write that did land reads back as its own.
+   */
+  nonce?: string;
+}
+
+/** What this layer stores under a key: the caller's JSON value with its writer and nonce. */
+interface Envelope {
+  w: string;
+  n: string;
+  v: unknown;
+}
+
+const MAX_RETRY_DELAY_MS = 1_000;
+
+/**
+ * A registry bucket. Reads go to the stream leader (`allow_direct: false`): a decision never rests on a replica that
+ * may lag. Values are JSON.
+ *
+ * @example
+ * const claims = await KvBucket.open(nc, "fluxrig_claims", { replicas: 3, writerId: "mixer-a" });
+ * const won = await claims.create("machine.42", { rack: entityId });
+ */
+export class KvBucket {
+  readonly name: string;
+  readonly writerId: string;
+  readonly #kv: KV;
+  readonly #requestTimeoutMs: number;
+  readonly #retryWindowMs: number;
+  readonly #retryDelayMs: number;
+
+  private constructor(name: string, kv: KV, opts: KvBucketOptions) {
+    this.name = name;
+    this.#kv = kv;
+    this.writerId = opts.writerId;
+    this.#requestTimeoutMs = opts.requestTimeoutMs ?? 2_000;
+    this.#retryWindowMs = opts.retryWindowMs ?? 20_000;
+    this.#retryDelayMs = opts.retryDelayMs ?? 100;
+  }
+
+  /** The JetStream stream that holds the bucket (`KV_<name>`), as the monitoring endpoints name it. */
+  get streamName(): string {
+    return `KV_${this.name}`;
+  }
+
+  /**
+   * Opens the bucket, creating it with `replicas` copies if it does not exist; refuses one that exists with other
+   * replicas (a config mistake to fix, not to paper over). Retries within the window while the cluster elects.
+   */
+  static async open(nc: NatsConnection, name: string, opts: KvBucketOptions): Promise<KvBucket> {
+    if (!/^[A-Za-z0-9_-]+$/.test(name))
+      throw new KvBucketMismatchError(name, "a bucket name is [A-Za-z0-9_-]+");
+    if (opts.writerId === "") throw new KvBucketMismatchError(name, "the writer id must not be empty");
+    const timeout = opts.requestTimeoutMs ?? 2_000;
+    const kvm = new Kvm(jetstream(nc, { timeout }));
+    const probe = new Retry(name, "", "open", opts.retryWindowMs ?? 20_000, opts.retryDelayMs ?? 100);
+    for (;;) {
+      try {
+        const kv = await kvm.create(name, {
+          replicas: opts.replicas,
+          history: opts.history ?? 1,
+          allow_direct: false,
+          ...(opts.description === undefined ? {} : { description: opts.description }),
+          timeout,
+        });
+        const status = await kv.status();
+        const replicas = status.streamInfo.config.num_replicas;
+        if (replicas !== opts.replicas) {
+          throw new KvBucketMismatchError(
+            name,
+            `exists with ${replicas} replica(s), this Mixer is configured for ${opts.replicas}; change one of them (see docs/cluster.md)`,
+          );
+        }
+        return new KvBucket(name, kv, opts);
+      } catch (error) {
+        if (error instanceof KvError) throw error;
+        await probe.after(error);
+      }
+    }
+  }
+
+  /**
+   * Creates `key` only if it does not exist (or was deleted): the uniqueness primitive. Resolves with the stored
+   * record when this write holds the key, also when an earlier attempt of it timed out but landed (read back by
+   * nonce). Rejects with {@link KvKeyExistsError} when another write holds it, {@link KvUnavailableError} when the
+   * cluster gave no answer within the window.
+   */
+  async create<T>(key: string, value: T, opts: KvWriteOptions = {}): Promise<KvRecord<T>> {
+    const envelope = this.#envelope(value, opts.nonce);
+    const data = encode(envelope);
+    const retry = this.#retry(key, "create", opts);
+    // 0 = "no value yet"; a tombstone's revision when the key was deleted (then the create replaces it).
+    let expected = 0;
+    for (;;) {
+      let kind: KvErrorKind;
+      try {
+        const revision = await this.#kv.put(key, data, {
+          previousSeq: expected,
+          timeout: this.#requestTimeoutMs,
+        });
+        return this.#record(key, revision, envelope);
+      } catch (error) {
+        kind = classifyKvError(error);
+        if (kind === "fatal") throw new KvRefusedError(this.name, key, { cause: error });
+        retry.saw(error, kind);
+      }
+      if (kind === "cas" || kind === "ambiguous") {
+        // Read back: our nonce means one of our attempts landed; another nonce means the key is taken.
+        const current = await this.#readOnce(key, retry);
+        if (current !== undefined) {
+          if (current === null) {
+            expected = 0;
+          } else if (current.operation !== "PUT") {
+            expected = current.revision;
+          } else {
+            const stored = this.#decode(current);
+            if (stored.n === envelope.n) return this.#record(key, current.revision, envelope);
+            throw new KvKeyExistsError(this.name, key, current.revision, stored.w);
+          }
+        }
+      }
+      await retry.pause();
+    }
+  }
+
+  /**
+   * Replaces `key`'s value if it is still at `revision`. Resolves with the new record; rejects with
+   * {@link KvRevisionConflictError} when another write came first, {@link KvUnavailableError} past the window.
+   */
+  async update<T>(key: string, value: T, revision: number, opts: KvWriteOptions = {}): Promise<KvRecord<T>> {
+    if (!Number.isInteger(revision) || revision <= 0) {
+      throw new KvRevisionConflictError(this.name, key, revision, 0);
+    }
+    const envelope = this.#envelope(value, opts.nonce);
+    const data = encode(envelope);
+    const retry = this.#retry(key, "update", opts);
+    for (;;) {
+      let kind: KvErrorKind;
+      try {
+        const next = await this.#kv.put(key, data, {
+          previousSeq: revision,
+          timeout: this.#requestTimeoutMs,
+        });
+        return this.#record(key, next, envelope);
+      } catch (error) {
+        kind = classifyKvError(error);
+        if (kind === "fatal") throw new KvRefusedError(this.name, key, { cause: error });
+        retry.saw(error, kind);
+      }
+      if (kind === "cas" || kind === "ambiguous") {
+        const current = await this.#readOnce(key, retry);
+        if (current !== undefined) {
+          const at = current?.revision ?? 0;
+          if (current !== null && current.operation === "PUT" && at > revision) {
+            if (this.#decode(current).n === envelope.n) return this.#record(key, at, envelope);
+          }
+          // Still at our revision: the write did not land (yet); try again with the same nonce.
+          if (at !== revision || kind === "cas")
+            throw new KvRevisionConflictError(this.name, key, revision, at);
+        }
+      }
+      await retry.pause();
+    }
+  }
+
+  /** The current value of `key` as the stream leader has it, or `null` (absent or deleted). Retried within the window. */
+  async get<T = unknown>(key: string, opts: KvCallOptions = {}): Promise<KvRecord<T> | null> {
+    const retry = this.#retry(key, "get", opts);
+    for (;;) {
+      const current = await this.#readOnce(key, retry);
+      if (current !== undefined) {
+        if (current === null || current.operation !== "PUT") return null;
+        const stored = this.#decode(current);
+        return { key, revision: current.revision, value: stored.v as T, writer: stored.w, nonce: stored.n };
+      }
+      await retry.pause();
+    }
+  }
+
+  /** Every key with a value (deleted ones left out), optionally under a filter like `"machine.>"`. */
+  async keys(filter = ">", opts: KvCallOptions = {}): Promise<string[]> {
+    const retry = this.#retry("", "keys", opts);
+    for (;;) {
+      try {
+        const out: string[] = [];
+        for await (const k of await this.#kv.keys(filter)) out.push(k);
+        return out.sort();
+      } catch (error) {
+        const kind = classifyKvError(error);
+        if (kind === "fatal") throw new KvRefusedError(this.name, "", { cause: error });
+        retry.saw(error, kind);
+      }
+      await retry.pause();
+    }
+  }
+
+  /**
+   * One leader read: the entry, `null` when absent, `undefined` when this attempt got no answer (noted on `retry`).
+   * Throws only what retrying cannot fix.
+   */
+  async #readOnce(key: string, retry: Retry): Promise<KvEntry | null | undefined> {
+    try {
+      return await this.#kv.get(key);
+    } catch (error) {
+      const kind = classifyKvError(error);
+      if (kind === "fatal") throw new KvRefusedError(this.name, key, { cause: error });
+      retry.saw(error, kind === "ambiguous" ? "unavailable" : kind);
+      return undefined;
+    }
+  }
+
+  #envelope(value: unknown, nonce: string | undefined): Envelope {
+    return { w: this.writerId, n: nonce ?? nuid.next(), v: value };
+  }
+
+  #record<T>(key: string, revision: number, envelope: Envelope): KvRecord<T> {
+    return { key, revision, value: envelope.v as T, writer: envelope.w, nonce: envelope.n };
+  }
+
+  #decode(entry: KvEntry): Envelope {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(entry.value));
+    } catch {
+      throw new KvValueError(this.name, entry.key, entry.revision, "not JSON");
+    }
+    if (
+      typeof parsed !== "object" ||
+      parsed === null ||
+      typeof (parsed as Envelope).w !== "string" ||
+      typeof (parsed as Envelope).n !== "string" ||
+      !("v" in parsed)
+    ) {
+      throw new KvValueError(
+        this.name,
+        entry.key,
+        entry.revision,
+        "not a fluxrig value (no writer and nonce)",
+      );
+    }
+    return parsed as Envelope;
+  }
+
+  #retry(key: string, operation: "create" | "update" | "get" | "keys", opts: KvCallOptions): Retry {
+    return new Retry(
+      this.name,
+      key,
+      operation,
+      opts.retryWindowMs ?? this.#retryWindowMs,
+      this.#retryDelayMs,
+    );
+  }
+}
+
+/** The bounded retry of one operation: its deadline, its backoff, and whether any attempt may have landed. */
+class Retry {
+  readonly #deadline: number;
+  readonly #started = Date.now();
+  #delay: number;
+  #attempts = 0;
+  #ambiguous = false;
+  #last: unknown;
+
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+    readonly operation: "create" | "update" | "get" | "open" | "keys",
+    windowMs: number,
+    delayMs: number,
+  ) {
+    this.#deadline = this.#started + windowMs;
+    this.#delay = delayMs;
+  }
+
+  /** Notes a failed attempt. */
+  saw(error: unknown, kind: KvErrorKind): void {
+    this.#attempts++;
+    this.#last = error;
+    if (kind === "ambiguous") this.#ambiguous = true;
+  }
+
+  /** Classifies a failed attempt, notes it and pauses (or refuses what retrying cannot fix). */
+  async after(error: unknown): Promise<void> {
+    const kind = classifyKvError(error);
+    if (kind === "fatal") throw new KvRefusedError(this.bucket, this.key, { cause: error });
+    this.saw(error, kind);
+    await this.pause();
+  }
+
+  /** Waits before the next attempt, or refuses with {@link KvUnavailableError} once the window has passed. */
+  async pause(): Promise<void> {
+    const now = Date.now();
+    if (now >= this.#deadline) {
+      const write = this.operation === "create" || this.operation === "update";
+      throw new KvUnavailableError(
+        this.bucket,
+        this.key,
+        this.operation,
+        write ? (this.#ambiguous ? "unknown" : "not_written") : "not_a_write",
+        now - this.#started,
+        this.#attempts,
+        { cause: this.#last },
+      );
+    }
+    const wait = Math.min(this.#delay, this.#deadline - now);
+    this.#delay = Math.min(this.#delay * 2, MAX_RETRY_DELAY_MS);
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
+
+function encode(envelope: Envelope): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(envelope));
+}

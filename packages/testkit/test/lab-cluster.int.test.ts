@@ -1,0 +1,130 @@
+// Cluster mode's operations: `npm run lab -- --cluster` runs three routed nats-servers (JWT bus, sync_interval always)
+// until SIGINT, and docker-compose.yml's `cluster` profile describes the same three members.
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { parseLabOptions } from "../../../tooling/lab/lab-options.js";
+import { repoRoot, startProcess, tempDir, waitFor } from "../src/index.js";
+
+const { parse: parseYaml } = createRequire(join(repoRoot(), "apps/mixer/package.json"))("yaml") as {
+  parse(text: string): unknown;
+};
+
+describe("npm run lab -- --cluster", () => {
+  test("refuses the options of the single-Mixer lab", () => {
+    expect(parseLabOptions(["--cluster"], "/repo").cluster).toBe(true);
+    expect(parseLabOptions([], "/repo").cluster).toBe(false);
+    expect(() => parseLabOptions(["--cluster", "--racks", "2"], "/repo")).toThrow(/nats-servers only/);
+  });
+
+  test("starts three nats-servers in one JetStream cluster, says the Mixers come later, stops on SIGINT", async () => {
+    await using dir = tempDir("lab-cluster");
+    const proc = startProcess({
+      command: "bash",
+      args: [
+        join(repoRoot(), "tooling/lab.sh"),
+        "--no-setup",
+        "--no-build",
+        "--cluster",
+        "--nats-port",
+        "0",
+        "--lab-dir",
+        dir.path,
+      ],
+      cwd: repoRoot(),
+      label: "lab-cluster",
+      stopGraceMs: 30_000,
+    });
+    try {
+      await proc.waitForLine(/client URL list: /, { timeoutMs: 60_000 });
+      const output = proc.output();
+      expect(output).toMatch(/bus auth: jwt/);
+      expect(output).toMatch(/The Mixers join this cluster in a later step/);
+      const monitors = [...output.matchAll(/monitoring (http:\/\/127\.0\.0\.1:\d+)\/jsz/g)].map((m) => m[1]!);
+      expect(monitors).toHaveLength(3);
+      const leaders = await Promise.all(
+        monitors.map(async (url) => {
+          const jsz = (await (await fetch(`${url}/jsz`)).json()) as {
+            meta_cluster: { cluster_size: number; leader: string };
+          };
+          expect(jsz.meta_cluster.cluster_size).toBe(3);
+          return jsz.meta_cluster.leader;
+        }),
+      );
+      expect(new Set(leaders).size).toBe(1);
+      for (const name of ["nats-1", "nats-2", "nats-3"]) {
+        const config = readFileSync(join(dir.path, "cluster", name, "nats-server.conf"), "utf8");
+        expect(config).toContain("sync_interval: always");
+        expect(config).toContain('include "auth.conf"');
+        expect(readFileSync(join(dir.path, "cluster", name, "auth.conf"), "utf8")).toContain(
+          JSON.stringify(join(dir.path, "cluster", name, "jwt")),
+        );
+      }
+    } finally {
+      proc.kill("SIGINT");
+      const exit = await proc.waitForExit({ timeoutMs: 30_000 });
+      expect(exit.code).toBe(0);
+    }
+    await waitFor(() => /nats-3 stopped/.test(proc.output()), { timeoutMs: 5_000 });
+  });
+});
+
+describe("docker-compose.yml, profile cluster", () => {
+  test("adds three nats-server 2.10 members under the profile, each with its own store", (ctx) => {
+    const compose = [["docker-compose"], ["docker", "compose"]].find(
+      ([bin = "", ...args]) => spawnSync(bin, [...args, "version"], { stdio: "ignore" }).status === 0,
+    );
+    if (compose === undefined) {
+      ctx.skip("neither docker-compose nor `docker compose` is installed");
+      return;
+    }
+    const [bin = "", ...args] = compose;
+    const envFile = join(repoRoot(), ".reports", "compose-empty.env");
+    writeFileSync(envFile, "");
+    const config = (profile: string[]) =>
+      parseYaml(
+        execFileSync(
+          bin,
+          [
+            ...args,
+            ...profile,
+            "-f",
+            join(repoRoot(), "docker-compose.yml"),
+            "--env-file",
+            envFile,
+            "config",
+          ],
+          {
+            encoding: "utf8",
+          },
+        ),
+      ) as {
+        services: Record<
+          string,
+          {
+            image?: string;
+            profiles?: string[];
+            volumes?: Array<string | { source?: string; target: string }>;
+          }
+        >;
+      };
+    const { services } = config(["--profile", "cluster"]);
+    const members = ["nats-c1", "nats-c2", "nats-c3"];
+    const stores = new Set<string>();
+    for (const name of members) {
+      const service = services[name];
+      expect(service?.image).toBe("nats:2.10-alpine");
+      expect(service?.profiles).toEqual(["cluster"]);
+      const data = (service?.volumes ?? []).find((v) =>
+        typeof v === "string" ? /:\/data(:rw)?$/.test(v) : v.target === "/data",
+      );
+      stores.add(typeof data === "string" ? (data.split(":")[0] ?? "") : (data?.source ?? ""));
+    }
+    expect(stores.size).toBe(3);
+    const conf = readFileSync(join(repoRoot(), "examples/lab/nats-cluster.conf"), "utf8");
+    expect(conf).toContain("sync_interval: always");
+    for (const name of members) expect(conf).toContain(`nats-route://${name}:6222`);
+  });
+});
