@@ -10,9 +10,11 @@
 // profile stamps its samples with (microseconds), so the profile can be cut down to one phase.
 
 import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { killAllStarted, MixerHarness, ScriptedRack } from "@fluxrig/testkit";
+import { cpuMs } from "./swarm/proc-stats.js";
 
 interface Figure {
   name: string;
@@ -122,8 +124,11 @@ async function main(): Promise<void> {
     for (let i = 0; i < WARMUP; i++) await h.api(randomPage());
   });
 
-  // One page of 100, many times.
+  // One page of 100, many times; the Mixer's CPU (/proc, 10 ms ticks) over the runs is the cost of one request.
   const page: number[] = [];
+  const mixerPid = h.mixer?.pid;
+  const cpuBefore = cpuMs(mixerPid);
+  const loadBefore = loadavg()[0]!;
   await phase("page100", async () => {
     for (let i = 0; i < PAGE_RUNS; i++) {
       const path = randomPage();
@@ -135,8 +140,15 @@ async function main(): Promise<void> {
       );
     }
   });
+  const pageCpuMs = (cpuMs(mixerPid) ?? Number.NaN) - (cpuBefore ?? Number.NaN);
   page.sort((a, b) => a - b);
   figures.push(
+    {
+      name: "list.page100.mixer_cpu",
+      value: Math.round((pageCpuMs * 1000) / PAGE_RUNS),
+      unit: "us",
+      note: `fluxrig-mixer user+system CPU (/proc) over the ${PAGE_RUNS} page runs, per request (no Rack heartbeats); load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after`,
+    },
     {
       name: "list.page100.p50",
       value: round(percentile(page, 50)),

@@ -88,6 +88,11 @@ export const MixerConfigSchema = z
       missed_heartbeats: z.number().int().min(1).max(100).default(3),
       /** How often last_seen and stats are written to DuckDB in one batch. */
       flush_interval: duration({ min: 50, max: 60_000, default: "1s" }),
+      /**
+       * How often stats are written with last_seen: at the first flush this long after the last one that wrote them.
+       * The API reads stats from memory; only what is stored (read after a restart) is this much older.
+       */
+      stats_flush_interval: duration({ min: 50, max: 3_600_000, default: "1s" }),
     }),
     passport: z.strictObject({
       ttl: duration({ min: 1000, default: "24h" }),

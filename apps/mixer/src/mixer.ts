@@ -170,6 +170,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     heartbeatIntervalMs: config.presence.heartbeat_interval,
     missedHeartbeats: config.presence.missed_heartbeats,
     flushIntervalMs: config.presence.flush_interval,
+    statsFlushIntervalMs: config.presence.stats_flush_interval,
     pendingTtlMs: config.enrollment.pending_ttl,
     timings: metrics,
   });

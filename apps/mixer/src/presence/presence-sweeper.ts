@@ -56,7 +56,7 @@ export class PresenceSweeper {
   /** Writes dirty presence (last_seen, stats) and the hello facts of known Racks now, each in one batch. */
   async flush(): Promise<void> {
     try {
-      const rows = await this.#o.presence.flush();
+      const rows = await this.#o.presence.flush(this.#o.clock().getTime());
       if (rows > 0) this.#o.counters.inc("presence.flushed_rows", rows);
     } catch (err) {
       this.#o.counters.inc("presence.flush_failed");

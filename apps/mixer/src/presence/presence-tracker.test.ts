@@ -4,11 +4,11 @@ import { describe, expect, test } from "vitest";
 import { heartbeatFixture, RACK_ID, rackRecordFixture } from "../../test/support/presence-fixtures.js";
 import { RackDirectory } from "../registry/rack-directory.js";
 import type { RackRecord } from "../registry/registry-records.js";
-import { type PresenceSink, PresenceTracker } from "./presence-tracker.js";
+import { type PresenceOptions, type PresenceSink, PresenceTracker } from "./presence-tracker.js";
 
 const hb = heartbeatFixture;
 const rackB = RACK_ID + (1n << 40n);
-const opts = { heartbeatIntervalMs: 100, missedHeartbeats: 3, startedAtMs: 0 };
+const opts: PresenceOptions = { heartbeatIntervalMs: 100, missedHeartbeats: 3, startedAtMs: 0 };
 
 function setup(
   racks: RackRecord[] = [rackRecordFixture()],
@@ -319,6 +319,47 @@ describe("PresenceTracker", () => {
     ]);
     expect(t.get("rack-a")?.stats).toMatchObject({ presence: { flaps: 4, session: "s1", seq: 1 } });
     expect(t.get("rack-b")?.stats).toBe(stored);
+  });
+
+  test("stats_flush_interval: flushes in between write last_seen alone; stats not written yet are never lost", async () => {
+    const { t, flushed } = setup([rackRecordFixture()], { ...opts, statsFlushIntervalMs: 1000 });
+    const statsOf = (i: number) => flushed[i]?.stats as { presence?: { seq?: number } } | null;
+    t.heartbeat(hb({ seq: 1 }), RACK_ID, 100);
+    expect(await t.flush(100)).toBe(1);
+    expect(statsOf(0)?.presence?.seq).toBe(1);
+    // Within the interval: last_seen is written, the stats are kept for a later flush.
+    t.heartbeat(hb({ seq: 2 }), RACK_ID, 400);
+    expect(await t.flush(400)).toBe(1);
+    expect(flushed[1]).toEqual({ entityId: RACK_ID, lastSeen: new Date(400), stats: null });
+    // The Rack goes quiet: its last stats are still owed, and the first flush past the interval writes them.
+    expect(await t.flush(900)).toBe(0);
+    expect(await t.flush(1100)).toBe(1);
+    expect(flushed[2]).toMatchObject({ lastSeen: new Date(400) });
+    expect(statsOf(2)?.presence?.seq).toBe(2);
+    expect(await t.flush(2500)).toBe(0);
+    // A failed write of stats owes them again; the final flush at stop (no time given) writes whatever is owed.
+    t.heartbeat(hb({ seq: 3 }), RACK_ID, 2600);
+    const failing = setup(
+      [rackRecordFixture()],
+      { ...opts, statsFlushIntervalMs: 1000 },
+      {
+        flush: async (rows) => {
+          while (rows(() => undefined, 1_000));
+          throw new Error("disk full");
+        },
+      },
+    );
+    failing.t.heartbeat(hb({ seq: 1 }), RACK_ID, 100);
+    await expect(failing.t.flush(5000)).rejects.toThrow("disk full");
+    expect(failing.t.get("rack-a")).toMatchObject({ dirty: true, statsDirty: true });
+    t.heartbeat(hb({ seq: 4 }), RACK_ID, 2700);
+    expect(await t.flush(2700)).toBe(1);
+    expect(statsOf(3)?.presence?.seq).toBe(4);
+    t.heartbeat(hb({ seq: 5 }), RACK_ID, 2800);
+    expect(await t.flush(2800)).toBe(1);
+    expect(statsOf(4)).toBeNull();
+    expect(await t.flush()).toBe(1);
+    expect(statsOf(5)?.presence?.seq).toBe(5);
   });
 
   test("nobody is judged while the bus link is down, and everyone gets a full window once it is back", () => {

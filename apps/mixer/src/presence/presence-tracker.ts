@@ -21,7 +21,10 @@ export class PresenceEntry {
   flaps: number;
   session: string | null = null;
   seq = 0;
+  /** last_seen (or stats) changed since the last flush that took this Rack. */
   dirty = false;
+  /** A heartbeat's stats arrived since the last flush that wrote this Rack's stats (see `stats_flush_interval`). */
+  statsDirty = false;
   /** A heartbeat found this Rack offline and asked for it back; set until that change has settled. */
   returning = false;
   /** The Rack said it is stopping and presence asked for it offline; set until that change has settled. */
@@ -88,6 +91,11 @@ export interface PresenceOptions {
   missedHeartbeats: number;
   /** The Mixer's start: every Rack gets a full window from here before it can be marked offline. */
   startedAtMs: number;
+  /**
+   * `[presence] stats_flush_interval`: a flush writes stats only when this long has passed since the last flush that
+   * wrote them; the flushes between write last_seen alone. 0 or unset: every flush writes them.
+   */
+  statsFlushIntervalMs?: number;
 }
 
 /**
@@ -112,6 +120,8 @@ export class PresenceTracker {
    * from the reconnect marked the later ones offline while they were queuing to connect.
    */
   #lastReturnMs = 0;
+  /** When a flush last wrote stats (ms since the epoch); the first flush writes them whenever it runs. */
+  #statsWrittenAtMs = Number.NEGATIVE_INFINITY;
 
   /** Where each heartbeat's stats are sampled for the last minutes' chart (`GET /api/v1/racks/{ref}/stats`). */
   readonly #history: StatsHistorySink | undefined;
@@ -215,6 +225,7 @@ export class PresenceTracker {
     entry.live.take(hb, entry.flaps);
     this.#history?.record(entityId, nowMs, hb.stats);
     entry.dirty = true;
+    entry.statsDirty = true;
     if (cameBack) {
       this.#sink
         .markBack(rack, { offlineForMs: silentForMs, flaps: entry.flaps })
@@ -317,12 +328,16 @@ export class PresenceTracker {
   /**
    * Writes every changed last_seen and stats in one batch. The rows are made while the sink appends them, one at a
    * time, so a batch never outlives the write (see presence-writes.ts), and a slice at a time: heartbeats applied
-   * between slices land in this batch if their Rack is not taken yet, else in the next. A Rack whose stats were only
-   * loaded from the registry is written with `null` stats, which keeps them. Entries changed during the write stay
-   * dirty; on failure every entry taken is dirty again.
+   * between slices land in this batch if their Rack is not taken yet, else in the next. Stats are written only for
+   * Racks whose heartbeats brought new ones, and, given `nowMs`, only when `statsFlushIntervalMs` has passed since the
+   * last flush that wrote them; other rows carry `null` stats, which keeps the stored ones. Without `nowMs` (the final
+   * flush at stop) every changed Rack's stats are written. Entries changed during the write stay dirty; on failure
+   * every entry taken is dirty again, its stats too if they were taken.
    */
-  async flush(): Promise<number> {
-    if (!this.#anyDirty()) return 0;
+  async flush(nowMs?: number): Promise<number> {
+    const interval = this.#opts.statsFlushIntervalMs ?? 0;
+    const withStats = nowMs === undefined || nowMs - this.#statsWrittenAtMs >= interval;
+    if (!this.#anyDirty(withStats)) return 0;
     const taken: PresenceEntry[] = [];
     // A Map's iterator is live across the slices: a Rack removed meanwhile is skipped, one added is visited.
     const pending = this.#entries.values();
@@ -332,23 +347,32 @@ export class PresenceTracker {
           const next = pending.next();
           if (next.done === true) return false;
           const entry = next.value;
-          if (!entry.dirty || entry.lastSeenMs === 0) continue;
+          const stats = withStats && entry.statsDirty;
+          if (!(entry.dirty || stats) || entry.lastSeenMs === 0) continue;
           entry.dirty = false;
+          entry.statsDirty = stats ? false : entry.statsDirty;
           taken.push(entry);
-          row(entry.entityId, entry.lastSeenMs, entry.live ? entry.live.toJSONText() : null);
+          row(entry.entityId, entry.lastSeenMs, stats && entry.live ? entry.live.toJSONText() : null);
           given++;
         }
         return true;
       });
     } catch (err) {
-      for (const entry of taken) entry.dirty = true;
+      for (const entry of taken) {
+        entry.dirty = true;
+        // Taken with stats or not, they are owed again: a heartbeat's stats are never lost to a failed write.
+        if (withStats && entry.live) entry.statsDirty = true;
+      }
       throw err;
     }
+    if (withStats && nowMs !== undefined) this.#statsWrittenAtMs = nowMs;
     return taken.length;
   }
 
-  #anyDirty(): boolean {
-    for (const entry of this.#entries.values()) if (entry.dirty && entry.lastSeenMs !== 0) return true;
+  #anyDirty(withStats: boolean): boolean {
+    for (const entry of this.#entries.values()) {
+      if ((entry.dirty || (withStats && entry.statsDirty)) && entry.lastSeenMs !== 0) return true;
+    }
     return false;
   }
 

@@ -23,6 +23,8 @@ export interface PresenceDeps {
   heartbeatIntervalMs: number;
   missedHeartbeats: number;
   flushIntervalMs: number;
+  /** `[presence] stats_flush_interval`: stats are written at most this often (see PresenceOptions). */
+  statsFlushIntervalMs?: number;
   pendingTtlMs: number;
   /** Told how long each flush and sweep took. */
   timings?: PresenceTimings;
@@ -45,6 +47,7 @@ export function startPresence(deps: PresenceDeps): RunningPresence {
       heartbeatIntervalMs: deps.heartbeatIntervalMs,
       missedHeartbeats: deps.missedHeartbeats,
       startedAtMs: clock().getTime(),
+      ...(deps.statsFlushIntervalMs === undefined ? {} : { statsFlushIntervalMs: deps.statsFlushIntervalMs }),
     },
     {
       directory: deps.directory,
