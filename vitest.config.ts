@@ -47,7 +47,12 @@ export default defineConfig({
           name: "unit",
           // Unit tests run first and fast; integration tests follow with their own worker limit.
           sequence: { groupOrder: 0 },
-          include: ["packages/*/src/**/*.test.ts", "apps/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts"],
+          include: [
+            "packages/*/src/**/*.test.ts",
+            "apps/*/src/**/*.test.ts",
+            "apps/*/console/**/*.test.ts",
+            "packages/*/test/**/*.test.ts",
+          ],
           exclude: ["**/*.int.test.ts", "**/*.fuzz.test.ts", "**/*.faults.test.ts", "**/node_modules/**"],
         },
       },

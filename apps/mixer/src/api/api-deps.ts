@@ -12,6 +12,7 @@ import type {
   ScenarioOperations,
 } from "../fleet/operations.js";
 import type { RackMetricsStore } from "../telemetry/rack-metrics-store.js";
+import type { ConsoleAssets } from "./console-routes.js";
 
 export interface ApiAuth {
   /** The bearer token of `[api] auth_token`; null or empty means none is set. */
@@ -72,6 +73,11 @@ export interface ApiDeps {
   prometheus?: PrometheusExposition;
   /** The Mixer's version, for the OpenAPI document's `info.version`. */
   version?: string;
+  /**
+   * The operator console's files (`GET /`, `/console/*`); by default the console built beside the running code
+   * (`dist/console/`), and null serves a 503 at `/` saying it was not built.
+   */
+  console?: ConsoleAssets;
   /** The Mixer's notion of now (metrics `received_at`). */
   clock?: () => Date;
 }

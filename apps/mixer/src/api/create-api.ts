@@ -7,6 +7,7 @@ import { RackMetricsStore } from "../telemetry/rack-metrics-store.js";
 import type { ApiDeps, ApiEnv } from "./api-deps.js";
 import { type ApiApp, refuseInvalidInput, routeKit } from "./api-route.js";
 import { clusterRoutes } from "./cluster-routes.js";
+import { builtConsoleAssets, consoleRoutes } from "./console-routes.js";
 import { docsRoutes } from "./docs-routes.js";
 import { enrollmentTokenRoutes } from "./enrollment-token-routes.js";
 import { errorHandler, notFoundHandler } from "./error-handler.js";
@@ -18,6 +19,7 @@ import { prometheusRoutes } from "./prometheus-routes.js";
 import { rackRoutes } from "./rack-routes.js";
 import { requestLog } from "./request-log.js";
 import { scenarioRoutes } from "./scenario-routes.js";
+import { sessionRoutes } from "./session-routes.js";
 import { tokenRoutes } from "./token-routes.js";
 
 /**
@@ -59,6 +61,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   });
   const store = deps.metrics ?? new RackMetricsStore();
   clusterRoutes(app, kit, deps.cluster);
+  sessionRoutes(app, kit);
   rackRoutes(app, kit, deps.racks);
   scenarioRoutes(app, kit, deps.scenarios);
   eventRoutes(app, kit, deps.audit);
@@ -73,6 +76,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   if (deps.enrollmentTokens !== undefined) enrollmentTokenRoutes(app, kit, deps.enrollmentTokens);
   if (deps.expectedKeys !== undefined) expectedKeyRoutes(app, kit, deps.expectedKeys);
   if (deps.prometheus !== undefined) prometheusRoutes(app, kit, deps.prometheus);
+  consoleRoutes(app, deps.console === undefined ? builtConsoleAssets() : deps.console);
   docsRoutes(app, kit, { version: deps.version ?? "0.0.0" });
   return app;
 }

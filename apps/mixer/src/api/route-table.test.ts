@@ -160,6 +160,7 @@ describe("the documented operations", () => {
  */
 const LEAST_ROLE: Record<string, "viewer" | "operator" | "admin"> = {
   clusterInfo: "viewer",
+  session: "viewer",
   listRacks: "viewer",
   showRack: "viewer",
   listConflicts: "viewer",
