@@ -118,9 +118,12 @@ describe("console: pending approvals", () => {
     let dialog = await visible(page.getByRole("dialog"));
     expect(await shownText(dialog)).toMatch(/adopt/i);
     expect(await shownText(dialog)).toContain("rack-east-01");
+    // Enter does not confirm by accident: the focus starts on Cancel.
     expect(
-      await dialog.getByRole("button", { name: "Cancel" }).evaluate("(b) => b === document.activeElement"),
-    ).toBe(true);
+      await page.evaluate(
+        "document.activeElement?.closest('dialog') ? document.activeElement.textContent.trim() : null",
+      ),
+    ).toBe("Cancel");
     await dialog.getByRole("button", { name: "Cancel" }).click();
     await dialog.waitFor({ state: "hidden", timeout: UI_TIMEOUT_MS });
     expect(await apiStatus(h, "rack-east-01")).toBe("pending");

@@ -233,9 +233,9 @@ describe("console: events", () => {
     await visible(page.getByText("Chain verified"));
     const seqs = async (): Promise<number[]> =>
       (
-        await page
-          .locator("[data-event-seq]")
-          .evaluateAll<string[], unknown>("(rows) => rows.map((r) => r.dataset.eventSeq)")
+        await page.evaluate<string[]>(
+          '[...document.querySelectorAll("[data-event-seq]")].map((row) => row.dataset.eventSeq)',
+        )
       ).map(Number);
     await expect.poll(async () => (await seqs()).length, { timeout: UI_TIMEOUT_MS }).toBeGreaterThan(3);
     const before = await seqs();
