@@ -14,6 +14,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   apiStatus,
+  chartPoints,
   consoleMixerEnv,
   createToken,
   documentLoads,
@@ -23,6 +24,7 @@ import {
   pageText,
   rackRow,
   route,
+  SCREENSHOTS,
   screenshot,
   shownText,
   signIn,
@@ -203,6 +205,8 @@ describe("console: fleet and a Rack's page", () => {
     expect(text).toMatch(/SHA256:/);
     expect(text).toContain(String(rack.body.passport.serial));
     await visible(page.locator('svg[role="img"][aria-label]'));
+    // The chart draws the Rack's stats as the page reads them (every 2 s at most).
+    await expect.poll(() => chartPoints(page), { timeout: UI_TIMEOUT_MS }).toBeGreaterThanOrEqual(2);
     // The scenario's gears, as the Rack reports them.
     await expect
       .poll(() => page.getByRole("table").allInnerTexts(), { timeout: UI_TIMEOUT_MS })
@@ -294,6 +298,18 @@ describe("console: accessibility and layout", () => {
     for (const p of PAGES) {
       await route(laptop.page, p.hash);
       await p.ready(laptop.page);
+      if (p.name === "rack" && SCREENSHOTS) {
+        // A few samples, so the picture shows a line.
+        await expect
+          .poll(() => chartPoints(laptop.page), { timeout: UI_TIMEOUT_MS })
+          .toBeGreaterThanOrEqual(3);
+      }
+      if (p.name === "scenarios") {
+        // The picture shows a plan: version 3 would restart the ticker.
+        await laptop.page.getByLabel("Scenario YAML").fill(scenarioYaml(3, "1s"));
+        await laptop.page.getByRole("button", { name: "Plan" }).click();
+        await expect.poll(() => pageText(laptop.page), { timeout: UI_TIMEOUT_MS }).toMatch(/restart/i);
+      }
       await screenshot(laptop.page, p.name);
       await route(phone.page, p.hash);
       await p.ready(phone.page);

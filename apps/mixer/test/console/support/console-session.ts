@@ -199,6 +199,14 @@ export function spawnRack(h: MixerHarness, name: string): SpawnedProcess {
   return rack;
 }
 
+/** How many points the longest line of the Rack page's stats chart (`<svg role="img">`) draws. */
+export function chartPoints(page: Page): Promise<number> {
+  return page.evaluate<number>(
+    `Math.max(0, ...[...document.querySelectorAll('svg[role="img"] path')]
+      .map((p) => (p.getAttribute("d") || "").split(/[ML]/).filter(Boolean).length))`,
+  );
+}
+
 /** Screenshots land in docs/console/ only when FLUXRIG_SCREENSHOTS=1, so an ordinary run never rewrites them. */
 export const SCREENSHOTS = process.env.FLUXRIG_SCREENSHOTS === "1";
 
