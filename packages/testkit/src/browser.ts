@@ -224,6 +224,23 @@ export class BrowserTab implements AsyncDisposable {
     this.#allowed.push(pattern);
   }
 
+  /**
+   * Accepts Chromium's console error for an answer of `status` to `path` on the tab's origin (it logs "Failed to load
+   * resource: the server responded with a status of 404 (Not Found)" for every 4xx and 5xx a page fetches, even
+   * one the page expects and handles), and only that one.
+   *
+   * @example
+   * tab.allowHttpError(401, "/api/v1/session"); // the wrong token a sign-in test types
+   */
+  allowHttpError(status: number, path: string): void {
+    const at = `${this.origin}${path}`.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    this.#allowed.push(
+      new RegExp(
+        `^Failed to load resource: the server responded with a status of ${status} .*\\(${at}:\\d+\\)$`,
+      ),
+    );
+  }
+
   /** Requests aborted because they went to another origin ("METHOD url"). */
   get foreignRequests(): readonly string[] {
     return this.caught.foreign;

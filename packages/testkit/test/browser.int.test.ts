@@ -27,6 +27,10 @@ const PAGES: Record<string, string> = {
   "/open": `<!doctype html><html lang="en"><head><title>open</title>
     <script src="http://203.0.113.9/tracker.js"></script></head><body><main><h1>Open</h1></main></body></html>`,
   "/bad.js": `console.error("something broke"); setTimeout(() => { throw new Error("boom"); }, 0);`,
+  // A page that fetches what is not there: Chromium logs the 404 as a console error.
+  "/fetch404": `<!doctype html><html lang="en"><head><title>404</title><script src="/fetch404.js"></script></head>
+    <body><main><h1>Fetch</h1></main></body></html>`,
+  "/fetch404.js": `fetch("/missing").then((r) => { document.title = "fetched " + r.status; });`,
   // An image without alt text and a button without a name: axe calls both out.
   "/inaccessible": `<!doctype html><html lang="en"><head><title>axe</title></head>
     <body><main><h1>Axe</h1><img src="/clean"><button></button></main></body></html>`,
@@ -99,6 +103,20 @@ describe("TestBrowser", () => {
 
     tab.allowConsoleError(/something broke/);
     expect(tab.problems().some((p) => p.includes("something broke"))).toBe(false);
+  });
+
+  test("allowHttpError accepts one status of one path, nothing else", async () => {
+    await using tab = await browser.newTab({ origin });
+    await tab.page.goto(`${origin}/fetch404`);
+    await expect.poll(() => tab.page.title(), { timeout: 5_000 }).toBe("fetched 404");
+    await expect
+      .poll(() => tab.problems(), { timeout: 5_000 })
+      .toEqual([expect.stringMatching(/^console error: Failed to load resource: .* 404 .*\/missing:/)]);
+    tab.allowHttpError(404, "/other");
+    tab.allowHttpError(500, "/missing");
+    expect(tab.problems()).toHaveLength(1);
+    tab.allowHttpError(404, "/missing");
+    expect(tab.problems()).toEqual([]);
   });
 
   test("axe needs bypassCSP, and finds serious violations", async () => {

@@ -50,7 +50,7 @@ describe("console: sign-in", () => {
     const tab = await openTab(browser, h);
     const { page } = tab;
     // The refused sign-in's 401 is the one console error this test expects.
-    tab.allowConsoleError(/status of 401/);
+    tab.allowHttpError(401, "/api/v1/session");
     await page.goto(`${h.apiUrl}/`);
     await page.getByLabel("API token").fill("frt_not-a-token-at-all");
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -183,7 +183,7 @@ describe("console: pending approvals", () => {
     const tab = await openTab(browser, h);
     const { page } = tab;
     // The forced adoption below answers 403, which Chromium logs as a failed resource.
-    tab.allowConsoleError(/status of 403/);
+    tab.allowHttpError(403, "/api/v1/racks/rack-view-01/adopt");
     await signIn(tab, viewer);
     await expect
       .poll(() => shownText(page.getByRole("banner")), { timeout: UI_TIMEOUT_MS })

@@ -94,7 +94,7 @@ describe("console: scenarios", () => {
     const tab = await openTab(browser, h);
     const { page } = tab;
     // Invalid YAML is answered 422 by the API on purpose.
-    tab.allowConsoleError(/status of 422/);
+    tab.allowHttpError(422, "/api/v1/scenarios/plan");
     await signIn(tab, operator);
     await route(page, "#/scenarios");
     const yaml = page.getByLabel("Scenario YAML");
