@@ -16,6 +16,7 @@ export type ApiServices = Pick<
   | "cluster"
   | "counters"
   | "prometheus"
+  | "statsHistory"
 > & {
   /** The live named tokens the bearer check reads. */
   namedTokens?: NamedTokens;

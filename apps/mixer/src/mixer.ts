@@ -48,6 +48,7 @@ import { acquireDataDir, type DataDirLock } from "./runtime/data-dir.js";
 import { ApiAuthMissingError } from "./runtime/errors.js";
 import { connectNats } from "./runtime/nats-connection.js";
 import { ScenarioService } from "./scenarios/scenario-service.js";
+import { RackStatsHistory } from "./telemetry/rack-stats-history.js";
 
 export const REGISTRY_FILE = "registry.duckdb";
 
@@ -82,6 +83,8 @@ export interface Mixer {
   readonly counters: Counters;
   /** The Mixer's own metrics in Prometheus format (`GET /metrics`). */
   readonly metrics: MixerMetrics;
+  /** Each Rack's heartbeat stats over the last minutes (`GET /api/v1/racks/{ref}/stats`), fed by presence. */
+  readonly statsHistory: RackStatsHistory;
   clusterInfo(): Promise<ClusterInfo>;
   /** Stops taking hellos and heartbeats, writes what presence holds, and checkpoints. Leaves db and nc open. */
   stop(): Promise<void>;
@@ -153,7 +156,10 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     writerStats: () => writer.stats,
     busLinkUp: () => busLinkUp(),
   });
+  // One sample per heartbeat interval (10 s at least), for the console's chart of the last 5 minutes.
+  const statsHistory = new RackStatsHistory({ stepMs: Math.max(10_000, config.presence.heartbeat_interval) });
   const presence = startPresence({
+    statsHistory,
     db,
     nc,
     directory,
@@ -241,6 +247,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     expectedKeys: expectedKeyOperations,
     counters,
     metrics,
+    statsHistory,
     clusterInfo: () => clusterInfo(sources),
     stop: async () => {
       // Open event streams end first (the API's close does it too; an embedder without the API needs it here).
@@ -354,6 +361,7 @@ export async function startMixer(opts: {
         counters: mixer.counters,
         cluster: () => mixer.clusterInfo(),
         prometheus: mixer.metrics,
+        statsHistory: mixer.statsHistory,
       },
       config,
       logger,

@@ -23,18 +23,21 @@ export class SseParser {
   #event = "";
   #data: string[] | null = null;
   #sawField = false;
+  #afterCr = false;
 
   /** Feeds a chunk; returns the messages it completed. */
   push(chunk: string): SseMessage[] {
-    this.#buffer += chunk;
+    if (chunk === "") return [];
+    // A CR that ended the previous chunk ended its line; an LF right after it is the rest of that CRLF.
+    this.#buffer += this.#afterCr && chunk.startsWith("\n") ? chunk.slice(1) : chunk;
+    this.#afterCr = false;
     const out: SseMessage[] = [];
     for (;;) {
       const match = /\r\n|\r|\n/.exec(this.#buffer);
       if (match === null) break;
-      // A lone CR at the end may be the first half of CRLF: wait for the next chunk.
-      if (match[0] === "\r" && match.index === this.#buffer.length - 1) break;
       const line = this.#buffer.slice(0, match.index);
       this.#buffer = this.#buffer.slice(match.index + match[0].length);
+      if (match[0] === "\r" && this.#buffer === "") this.#afterCr = true;
       const message = this.#line(line);
       if (message !== null) out.push(message);
     }

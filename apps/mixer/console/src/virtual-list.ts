@@ -29,7 +29,7 @@ export interface RowWindow {
  *
  * @example
  * rowWindow({ scrollTop: 4400, viewport: 440, rowHeight: 44, count: 10000, overscan: 5 });
- * // { start: 95, end: 115, offset: 4180, total: 440000 }
+ * // { start: 95, end: 116, offset: 4180, total: 440000 }
  */
 export function rowWindow(input: WindowInput): RowWindow {
   const { rowHeight, count, overscan } = input;

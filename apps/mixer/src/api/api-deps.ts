@@ -12,6 +12,7 @@ import type {
   ScenarioOperations,
 } from "../fleet/operations.js";
 import type { RackMetricsStore } from "../telemetry/rack-metrics-store.js";
+import type { RackStatsHistory } from "../telemetry/rack-stats-history.js";
 import type { ConsoleAssets } from "./console-routes.js";
 
 export interface ApiAuth {
@@ -65,6 +66,8 @@ export interface ApiDeps {
   logger: Logger;
   /** Largest request body on any route (`[api] max_body_bytes`); scenario imports are capped lower. */
   maxBodyBytes: number;
+  /** Each Rack's heartbeat stats over the last minutes (`GET /api/v1/racks/{ref}/stats`); an empty one when not given. */
+  statsHistory?: RackStatsHistory;
   /** Where OTLP metrics land; a fresh bounded store when not given. */
   metrics?: RackMetricsStore;
   /** Named counters (`api.refused.<code>`, `otlp.accepted`, ...), shown in cluster info by the Mixer. */

@@ -113,3 +113,40 @@ describe("GET / and /console/*", () => {
     expect(loadConsoleAssets(tmpdir())).toBeNull();
   });
 });
+
+describe("GET /api/v1/racks/{ref}/stats", () => {
+  test("answers the Rack's samples from the history, by name or id", async () => {
+    const { RackStatsHistory } = await import("../telemetry/rack-stats-history.js");
+    const { authed, NOW } = await import("../../test/support/test-api.js");
+    const history = new RackStatsHistory({ windowMs: 60_000, stepMs: 10_000 });
+    const { app, fleet } = buildTestApi({ statsHistory: history });
+    const rack = fleet.rackRows.get("rack-b")!;
+    history.record(BigInt(rack.entity_id), NOW.getTime() - 10_000, {
+      cpu: { process_pct: 4 },
+      mem: { rss_bytes: 5e7 },
+    });
+    history.record(BigInt(rack.entity_id), NOW.getTime(), {
+      cpu: { process_pct: 6 },
+      mem: { rss_bytes: 6e7 },
+    });
+    for (const ref of ["rack-b", rack.entity_id, rack.entity_id_hex]) {
+      const res = await app.request(`/api/v1/racks/${ref}/stats`, authed());
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as {
+        name: string;
+        window_seconds: number;
+        samples: Array<{ cpu_pct: number }>;
+      };
+      expect(body).toMatchObject({
+        name: "rack-b",
+        entity_id: rack.entity_id,
+        window_seconds: 60,
+        step_seconds: 10,
+      });
+      expect(body.samples.map((s) => s.cpu_pct)).toEqual([4, 6]);
+    }
+    const other = await (await app.request("/api/v1/racks/rack-a/stats", authed())).json();
+    expect(other).toMatchObject({ name: "rack-a", samples: [] });
+    expect((await app.request("/api/v1/racks/rack-zz/stats", authed())).status).toBe(404);
+  });
+});

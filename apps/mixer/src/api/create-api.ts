@@ -4,6 +4,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { ApiAuthMissingError } from "../runtime/errors.js";
 import { RackMetricsStore } from "../telemetry/rack-metrics-store.js";
+import { RackStatsHistory } from "../telemetry/rack-stats-history.js";
 import type { ApiDeps, ApiEnv } from "./api-deps.js";
 import { type ApiApp, refuseInvalidInput, routeKit } from "./api-route.js";
 import { clusterRoutes } from "./cluster-routes.js";
@@ -65,7 +66,14 @@ export function createApi(deps: ApiDeps): ApiApp {
   rackRoutes(app, kit, deps.racks);
   scenarioRoutes(app, kit, deps.scenarios);
   eventRoutes(app, kit, deps.audit);
-  metricsRoutes(app, kit, deps.racks, store);
+  metricsRoutes(
+    app,
+    kit,
+    deps.racks,
+    store,
+    deps.statsHistory ?? new RackStatsHistory(),
+    deps.clock ?? (() => new Date()),
+  );
   otlpRoutes(app, kit, {
     store,
     maxBodyBytes: deps.maxBodyBytes,

@@ -59,7 +59,8 @@ describe("request bodies", () => {
 describe("unknown routes and methods", () => {
   test.each([
     ["GET", "/api/v1/nothing-here"],
-    ["GET", "/"],
+    ["POST", "/"],
+    ["GET", "/console/nothing.js"],
     ["PUT", "/api/v1/racks"],
     ["GET", "/api/v2/racks"],
     ["GET", "/api/v1/racks/rack-a/adopt"],

@@ -173,6 +173,7 @@ const LEAST_ROLE: Record<string, "viewer" | "operator" | "admin"> = {
   scenarioHistory: "viewer",
   listMetrics: "viewer",
   showRackMetrics: "viewer",
+  showRackStats: "viewer",
   mixerMetrics: "viewer",
   adoptRack: "operator",
   rejectRack: "operator",

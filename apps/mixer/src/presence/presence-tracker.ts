@@ -73,6 +73,12 @@ export interface PresenceSink {
   markStopped(rack: RackRecord, details: { lastSeen: Date }): Promise<void>;
 }
 
+/** The stats history presence feeds (telemetry/rack-stats-history.ts). */
+export interface StatsHistorySink {
+  record(entityId: bigint, nowMs: number, stats: unknown): void;
+  forget(entityId: bigint): void;
+}
+
 export interface PresenceOptions {
   heartbeatIntervalMs: number;
   missedHeartbeats: number;
@@ -103,9 +109,17 @@ export class PresenceTracker {
    */
   #lastReturnMs = 0;
 
-  constructor(opts: PresenceOptions, deps: { directory: RackDirectory; sink: PresenceSink }) {
+  /** Where each heartbeat's stats are sampled for the last minutes' chart (`GET /api/v1/racks/{ref}/stats`). */
+  readonly #history: StatsHistorySink | undefined;
+
+  constructor(
+    opts: PresenceOptions,
+    deps: { directory: RackDirectory; sink: PresenceSink; history?: StatsHistorySink },
+  ) {
     this.#opts = opts;
     this.#sink = deps.sink;
+    this.#history = deps.history;
+    const history = deps.history;
     const entries = this.#entries;
     const follower: DirectoryFollower = {
       added: (slot) => {
@@ -113,6 +127,7 @@ export class PresenceTracker {
       },
       removed: (slot) => {
         if (entries.get(slot.record.name)?.rack === slot) entries.delete(slot.record.name);
+        history?.forget(slot.record.entityId);
       },
     };
     deps.directory.follow(follower);
@@ -194,6 +209,7 @@ export class PresenceTracker {
     }
     entry.live ??= new LiveStats();
     entry.live.take(hb, entry.flaps);
+    this.#history?.record(entityId, nowMs, hb.stats);
     entry.dirty = true;
     if (cameBack) {
       this.#sink

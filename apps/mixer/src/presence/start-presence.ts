@@ -10,7 +10,7 @@ import type { Clock, Counters } from "../runtime/counters.js";
 import { subscribeHeartbeats } from "./heartbeat-subscription.js";
 import { presenceStatusChanges } from "./presence-status.js";
 import { PresenceSweeper, type PresenceTimings } from "./presence-sweeper.js";
-import { PresenceTracker } from "./presence-tracker.js";
+import { PresenceTracker, type StatsHistorySink } from "./presence-tracker.js";
 
 export interface PresenceDeps {
   db: Db;
@@ -26,6 +26,8 @@ export interface PresenceDeps {
   pendingTtlMs: number;
   /** Told how long each flush and sweep took. */
   timings?: PresenceTimings;
+  /** Samples each heartbeat's stats for the last minutes (the console's chart). */
+  statsHistory?: StatsHistorySink;
 }
 
 export interface RunningPresence {
@@ -53,6 +55,7 @@ export function startPresence(deps: PresenceDeps): RunningPresence {
         markBack: changes.back,
         markStopped: changes.stopped,
       },
+      ...(deps.statsHistory === undefined ? {} : { history: deps.statsHistory }),
     },
   );
   const heartbeats = subscribeHeartbeats({ nc: deps.nc, presence: tracker, counters, clock });

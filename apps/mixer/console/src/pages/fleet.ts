@@ -109,7 +109,7 @@ export function fleetPage(ctx: Ctx, main: HTMLElement): () => void {
       "div",
       { class: "fleet-head", "aria-hidden": "true" },
       ...["Name", "Status", "Last seen", "Version", "Host", "Scenario", "Gears"].map((t) =>
-        h("span", { class: `cell ${t.toLowerCase().replace(" ", "-")}` }, t),
+        h("span", { class: `cell col-${t.toLowerCase().replace(" ", "-")}` }, t),
       ),
     ),
     vlist.element,

@@ -185,8 +185,10 @@ export function pendingPage(ctx: Ctx, main: HTMLElement): () => void {
         h(
           "p",
           {},
-          `Adopt ${nameList(names, 10)}: ${names.length === 1 ? "it gets" : "they get"} a passport, ` +
-            "join the cluster and run their scenario's gears.",
+          `Adopt ${nameList(names, 10)}: ` +
+            (names.length === 1
+              ? "it gets a passport, joins the cluster and runs its scenario's gears."
+              : "they get passports, join the cluster and run their scenario's gears."),
         ),
         one !== undefined ? h("p", {}, "Only with the key ", code(one.key_fingerprint), " shown here.") : "",
       ],

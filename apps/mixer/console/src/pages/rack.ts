@@ -1,6 +1,6 @@
 // One Rack: identity, passport, a chart of its stats, its gears and its events; revoke, replace and remove for admins.
 
-import { linePath, niceMax, type Sample, trimSamples } from "../chart.js";
+import { linePath, niceMax, type Sample } from "../chart.js";
 import type { Ctx } from "../context.js";
 import { confirmAction } from "../dialog.js";
 import { h, replace, s } from "../dom.js";
@@ -14,22 +14,27 @@ const CHART_W = 320;
 const CHART_H = 80;
 const EVENTS_SHOWN = 50;
 
-/** The CPU and memory samples the page has seen of a Rack: one per heartbeat while the page is open. */
+/** A Rack's stats over the last minutes, as `GET /api/v1/racks/{ref}/stats` answers. */
+interface StatsHistory {
+  window_seconds: number;
+  samples: Array<{ at: string; cpu_pct: number | null; rss_bytes: number | null }>;
+}
+
+/** The chart's two series from the history. */
 interface StatSamples {
   cpu: Sample[];
   rss: Sample[];
-  lastSeen: string | null;
 }
 
-function sampleOf(rack: Rack, into: StatSamples): void {
-  const stats = rack.stats as { cpu?: { process_pct?: number }; mem?: { rss_bytes?: number } } | null;
-  if (stats === null || rack.last_seen === null || rack.last_seen === into.lastSeen) return;
-  into.lastSeen = rack.last_seen;
-  const t = Date.parse(rack.last_seen);
-  if (typeof stats.cpu?.process_pct === "number") into.cpu.push({ t, v: stats.cpu.process_pct });
-  if (typeof stats.mem?.rss_bytes === "number") into.rss.push({ t, v: stats.mem.rss_bytes });
-  into.cpu = trimSamples(into.cpu, CHART_SPAN_MS, Date.now());
-  into.rss = trimSamples(into.rss, CHART_SPAN_MS, Date.now());
+export function seriesOf(history: StatsHistory): StatSamples {
+  const cpu: Sample[] = [];
+  const rss: Sample[] = [];
+  for (const sample of history.samples) {
+    const t = Date.parse(sample.at);
+    if (sample.cpu_pct !== null) cpu.push({ t, v: sample.cpu_pct });
+    if (sample.rss_bytes !== null) rss.push({ t, v: sample.rss_bytes });
+  }
+  return { cpu, rss };
 }
 
 function chart(name: string, samples: StatSamples): SVGElement {
@@ -130,7 +135,7 @@ export function eventRow(event: AuditEvent): HTMLLIElement {
 
 export function rackPage(ctx: Ctx, main: HTMLElement, name: string): () => void {
   const stop = new AbortController();
-  const samples: StatSamples = { cpu: [], rss: [], lastSeen: null };
+  let samples: StatSamples = { cpu: [], rss: [] };
   const title = h("h1", {}, name);
   const body = h("div", { class: "rack-detail" }, h("p", {}, "Loading…"));
   const events = h("ol", { class: "events", "aria-label": `Events of ${name}` });
@@ -138,33 +143,37 @@ export function rackPage(ctx: Ctx, main: HTMLElement, name: string): () => void 
   let current: Rack | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
+  /** The admin buttons, rebuilt only when the status changes, so a refresh never takes the keyboard focus away. */
+  const actions = h("div", { class: "actions" });
+  let actionsFor = "";
+  const statusLine = h("div", { class: "status-line", "data-rack": name });
+  const rest = h("div");
+
+  function drawActions(rack: Rack): void {
+    if (actionsFor === rack.status) return;
+    actionsFor = rack.status;
+    actions.replaceChildren();
+    if (rack.status !== "revoked" && rack.status !== "pending" && rack.status !== "rejected") {
+      actions.append(
+        h("button", { type: "button", class: "btn btn-danger", onclick: () => void revoke() }, "Revoke"),
+      );
+    }
+    actions.append(
+      h("button", { type: "button", class: "btn", onclick: () => void replaceKey() }, "Replace"),
+      h("button", { type: "button", class: "btn btn-danger", onclick: () => void remove() }, "Remove"),
+    );
+  }
+
   function draw(rack: Rack): void {
     current = rack;
-    sampleOf(rack, samples);
     const now = Date.now();
     const passport = rack.passport;
     const admin = ctx.can("admin");
-    const actions = h("div", { class: "actions" });
-    if (admin) {
-      if (rack.status !== "revoked" && rack.status !== "pending" && rack.status !== "rejected") {
-        actions.append(
-          h("button", { type: "button", class: "btn btn-danger", onclick: () => void revoke() }, "Revoke"),
-        );
-      }
-      actions.append(
-        h("button", { type: "button", class: "btn", onclick: () => void replaceKey() }, "Replace"),
-        h("button", { type: "button", class: "btn btn-danger", onclick: () => void remove() }, "Remove"),
-      );
-    }
+    if (admin) drawActions(rack);
+    if (body.firstElementChild !== statusLine) replace(body, statusLine, admin ? actions : "", rest);
+    replace(statusLine, statusBadge(rack.status), ` since ${absoluteTime(rack.status_changed_at)}`);
     replace(
-      body,
-      h(
-        "div",
-        { class: "status-line", "data-rack": rack.name },
-        statusBadge(rack.status),
-        ` since ${absoluteTime(rack.status_changed_at)}`,
-      ),
-      admin ? actions : "",
+      rest,
       h(
         "div",
         { class: "grid" },
@@ -211,7 +220,7 @@ export function rackPage(ctx: Ctx, main: HTMLElement, name: string): () => void 
             h("span", { class: "key-cpu" }, "CPU %"),
             " ",
             h("span", { class: "key-rss" }, "memory (RSS)"),
-            " · from the heartbeats seen since this page opened",
+            " · sampled from its heartbeats, last 5 minutes",
           ),
         ),
       ),
@@ -241,7 +250,12 @@ export function rackPage(ctx: Ctx, main: HTMLElement, name: string): () => void 
 
   async function refresh(): Promise<void> {
     try {
-      draw(await ctx.api.get<Rack>(rackPath(name), stop.signal));
+      const [rack, history] = await Promise.all([
+        ctx.api.get<Rack>(rackPath(name), stop.signal),
+        ctx.api.get<StatsHistory>(rackPath(name, "stats"), stop.signal).catch(() => null),
+      ]);
+      if (history !== null) samples = seriesOf(history);
+      draw(rack);
     } catch (err) {
       if (stop.signal.aborted) return;
       replace(
@@ -341,8 +355,8 @@ export function rackPage(ctx: Ctx, main: HTMLElement, name: string): () => void 
     if (event.kind !== "rack_deleted") void refresh();
   });
 
-  // One Rack's heartbeat facts, read at its heartbeat interval while the page is open (the stream carries decisions,
-  // not heartbeats): the chart's samples.
+  // The Rack and its stats history, read again at its heartbeat interval while the page is open (the stream carries
+  // decisions, not heartbeats).
   void (async () => {
     let interval = 10_000;
     try {

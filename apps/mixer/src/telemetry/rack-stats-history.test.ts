@@ -1,0 +1,63 @@
+// The stats history behind the console's chart: sampled at most once per step, kept for the window, oldest first.
+import { describe, expect, test } from "vitest";
+import { RackStatsHistory } from "./rack-stats-history.js";
+
+const stats = (cpu: number, rss = 1000, msgs?: { in: number; out: number }) => ({
+  cpu: { process_pct: cpu, host_pct: 1 },
+  mem: { rss_bytes: rss, heap_used_bytes: 1 },
+  event_loop_lag_ms: 0,
+  active_handles: 1,
+  uptime_s: 1,
+  ...(msgs === undefined ? {} : { messages: msgs }),
+});
+const T0 = Date.parse("2025-06-01T12:00:00.000Z");
+
+describe("RackStatsHistory", () => {
+  test("one sample per step, oldest first, with what the heartbeat carried", () => {
+    const h = new RackStatsHistory({ windowMs: 60_000, stepMs: 10_000 });
+    h.record(1n, T0, stats(1.5, 2000, { in: 3, out: 4 }));
+    h.record(1n, T0 + 2000, stats(99)); // within the step: not sampled
+    h.record(1n, T0 + 10_000, stats(2.5));
+    expect(h.samples(1n, T0 + 10_000)).toEqual([
+      { at: "2025-06-01T12:00:00.000Z", cpu_pct: 1.5, rss_bytes: 2000, messages_in: 3, messages_out: 4 },
+      {
+        at: "2025-06-01T12:00:10.000Z",
+        cpu_pct: 2.5,
+        rss_bytes: 1000,
+        messages_in: null,
+        messages_out: null,
+      },
+    ]);
+    expect(h.samples(2n, T0)).toEqual([]);
+  });
+
+  test("keeps only the window, however long it runs (the ring wraps)", () => {
+    const h = new RackStatsHistory({ windowMs: 30_000, stepMs: 10_000 });
+    for (let i = 0; i < 50; i += 1) h.record(7n, T0 + i * 10_000, stats(i));
+    const now = T0 + 49 * 10_000;
+    expect(h.samples(7n, now).map((s) => s.cpu_pct)).toEqual([46, 47, 48, 49]);
+    // Long silent: nothing left in the window.
+    expect(h.samples(7n, now + 120_000)).toEqual([]);
+  });
+
+  test("junk stats give nulls, never NaN or a throw", () => {
+    const h = new RackStatsHistory();
+    h.record(3n, T0, null);
+    h.record(4n, T0, { cpu: { process_pct: "x" }, mem: null });
+    expect(h.samples(3n, T0)[0]).toMatchObject({ cpu_pct: null, rss_bytes: null });
+    expect(h.samples(4n, T0)[0]).toMatchObject({ cpu_pct: null, rss_bytes: null });
+  });
+
+  test("at most maxRacks: the Rack heard from least recently goes first; forget drops one", () => {
+    const h = new RackStatsHistory({ maxRacks: 2, stepMs: 1 });
+    h.record(1n, T0, stats(1));
+    h.record(2n, T0 + 1, stats(2));
+    h.record(1n, T0 + 2, stats(1));
+    h.record(3n, T0 + 3, stats(3));
+    expect(h.size).toBe(2);
+    expect(h.samples(2n, T0 + 3)).toEqual([]);
+    expect(h.samples(1n, T0 + 3)).toHaveLength(2);
+    h.forget(1n);
+    expect(h.samples(1n, T0 + 3)).toEqual([]);
+  });
+});
