@@ -11,6 +11,13 @@ export interface ConfirmOptions {
   danger?: boolean;
 }
 
+let onConfirmed: () => void = () => undefined;
+
+/** Called as an action is confirmed, before it runs: the console clears the previous action's result. */
+export function whenConfirmed(hook: () => void): void {
+  onConfirmed = hook;
+}
+
 /** Resolves true when confirmed, false when cancelled (button, Escape). */
 export function confirmAction(opts: ConfirmOptions): Promise<boolean> {
   return new Promise((resolve) => {
@@ -37,7 +44,10 @@ export function confirmAction(opts: ConfirmOptions): Promise<boolean> {
       resolve(value);
     };
     cancel.addEventListener("click", () => finish(false));
-    ok.addEventListener("click", () => finish(true));
+    ok.addEventListener("click", () => {
+      onConfirmed();
+      finish(true);
+    });
     dialog.addEventListener("cancel", (e) => {
       e.preventDefault();
       finish(false);

@@ -1,6 +1,7 @@
 // The console's entry: sign-in, the header and navigation, the hash router, and the one event stream per page load.
 import { Api, ApiError, type Role } from "./api.js";
 import { type Ctx, EventHub, Messages, makeCan, type Page, type Session } from "./context.js";
+import { whenConfirmed } from "./dialog.js";
 import { h, replace } from "./dom.js";
 import { eventsPage } from "./pages/events.js";
 import { fleetPage } from "./pages/fleet.js";
@@ -92,6 +93,8 @@ function startApp(token: string, session: Session): void {
   });
   const hub = new EventHub();
   const messages = new Messages();
+  // A new action's result replaces the last one's; until it comes, neither a stale success nor a stale refusal shows.
+  whenConfirmed(() => messages.clear());
   const pendingCount = h("span", { class: "count", "aria-label": "pending Racks" });
   const live = h("span", { class: "live" }, "connecting");
   const nav = h(
@@ -154,6 +157,9 @@ function startApp(token: string, session: Session): void {
     {
       onCursor: (seq) => hub.setCursor(seq),
       onEvent: (event) => hub.emit(event),
+      onRefused: () => {
+        if (!streamStop.signal.aborted) signOut("The token is no longer accepted. Sign in again.");
+      },
       onState: (up) => {
         live.textContent = up ? "live" : "reconnecting";
         live.classList.toggle("live-down", !up);

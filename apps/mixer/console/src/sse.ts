@@ -91,6 +91,8 @@ export interface StreamHandlers {
   onEvent(event: AuditEvent): void;
   /** Connected (true) or lost, retrying (false). */
   onState?(live: boolean): void;
+  /** The token is refused (401/403): the stream stops for good. */
+  onRefused?(): void;
 }
 
 /** The reconnect delay after `failures` failed tries in a row: 1 s doubling to 15 s. */
@@ -117,7 +119,7 @@ export async function followAudit(api: Api, handlers: StreamHandlers, signal: Ab
       });
       if (res.status === 401 || res.status === 403) {
         handlers.onState?.(false);
-        await errorFrom(res);
+        handlers.onRefused?.();
         return;
       }
       if (!res.ok || res.body === null) throw await errorFrom(res);

@@ -91,7 +91,19 @@ export function eventsPage(ctx: Ctx, main: HTMLElement): () => void {
   });
 
   void (async () => {
-    const cursor = await ctx.hub.cursor();
+    // The stream's first id is the newest event; if the stream cannot open (the Mixer serves its most streams), the
+    // chain's length stands in for it (seqs count from 1), so the page still shows the log.
+    let fallbackTimer: ReturnType<typeof setTimeout> | undefined;
+    const fallback = new Promise<number>((resolve) => {
+      fallbackTimer = setTimeout(() => {
+        ctx.api
+          .get<{ count?: number }>("/api/v1/events/verify", stop.signal)
+          .then((v) => resolve(v.count ?? 0))
+          .catch(() => resolve(0));
+      }, 3000);
+    });
+    const cursor = await Promise.race([ctx.hub.cursor(), fallback]);
+    clearTimeout(fallbackTimer);
     if (stop.signal.aborted) return;
     newest = cursor;
     oldest = cursor + 1;
