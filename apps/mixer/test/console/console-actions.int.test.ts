@@ -136,6 +136,7 @@ describe("console: pending approvals", () => {
     // The real Rack got its passport, and the other tab saw the change without a reload.
     await racks[0]!.proc.waitForJson({ msg: "passport: stored state.flux" }, { timeoutMs: 15_000 });
     await waitForRowStatus(watcher.page, "rack-east-01", "active");
+    await waitForRowStatus(page, "rack-east-01", "active");
     expect(await apiStatus(h, "rack-east-01")).toBe("active");
 
     // Reject.
@@ -146,6 +147,7 @@ describe("console: pending approvals", () => {
     await dialog.getByRole("button", { name: /^Reject/ }).click();
     await visible(page.getByRole("status").filter({ hasText: "rack-east-02" }));
     await waitForRowStatus(watcher.page, "rack-east-02", "rejected");
+    await waitForRowStatus(page, "rack-east-02", "rejected");
     expect(await apiStatus(h, "rack-east-02")).toBe("rejected");
 
     // Neither is offered for approval any more on this page.

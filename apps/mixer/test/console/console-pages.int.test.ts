@@ -255,6 +255,29 @@ describe("console: events", () => {
   });
 });
 
+describe("console: events that are not about a Rack", () => {
+  test("a scenario's or a Mixer node's event does not link to a Rack page", async () => {
+    const tab = await openTab(browser, h);
+    const { page } = tab;
+    await signIn(tab, operator);
+    await route(page, "#/events");
+    await visible(page.getByText("Chain verified"));
+    const audit = await h.api<{ items: Array<{ seq: number; kind: string; name: string | null }> }>(
+      "/api/v1/events?limit=1000",
+    );
+    const notRacks = audit.body.items.filter((e) => /^(scenario|node)_/.test(e.kind) && e.name !== null);
+    expect(notRacks.length).toBeGreaterThan(0);
+    const linked: string[] = [];
+    for (const event of notRacks) {
+      const row = page.locator(`[data-event-seq="${event.seq}"]`);
+      await visible(row);
+      if ((await row.locator(`a[href="#/racks/${event.name}"]`).count()) > 0)
+        linked.push(`#${event.seq} ${event.kind} links ${event.name} as a Rack`);
+    }
+    expect(linked).toEqual([]);
+  });
+});
+
 /** The main pages, each with what shows it is drawn. */
 const PAGES: Array<{ name: string; hash: string; ready: (page: Page) => Promise<unknown> }> = [
   { name: "pending", hash: "#/pending", ready: (p) => visible(rackRow(p, "rack-south-01")) },
