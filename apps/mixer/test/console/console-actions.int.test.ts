@@ -18,6 +18,7 @@ import {
   shownText,
   signIn,
   spawnRack,
+  tokenSecrets,
   UI_TIMEOUT_MS,
   visible,
   waitForApiStatus,
@@ -233,5 +234,14 @@ describe("console: presence", () => {
     expect(shownAfterMs).toBeGreaterThanOrEqual(OFFLINE_WINDOW_MS / 2);
     expect(await apiStatus(h, name)).toBe("offline");
     expect(documentLoads(tab)).toBe(1);
+  });
+});
+
+describe("console: secrets", () => {
+  test("no token the pages used appears in the Mixer's log", () => {
+    const log = h.mixer!.output();
+    // The pages' requests were logged (so the check looks at something).
+    expect(log).toContain('"path":"/api/v1/session"');
+    for (const secret of tokenSecrets()) expect(log).not.toContain(secret);
   });
 });

@@ -1,7 +1,8 @@
 // The console's pages in headless Chromium against the real Mixer, a real nats-server and real fluxrig-rack
 // processes: a scenario checked, planned, then activated (and rolled back); the fleet's filter and search; a Rack's
 // page; the audit log following live with its chain verified; axe-core on every main page; the layout at phone
-// width; and, with FLUXRIG_SCREENSHOTS=1, the pictures of docs/console/.
+// width; and, with FLUXRIG_SCREENSHOTS=1, the pictures of docs/console/:
+//   FLUXRIG_SCREENSHOTS=1 pnpm exec vitest run --project integration apps/mixer/test/console/console-pages.int.test.ts
 import {
   MixerHarness,
   runAxe,

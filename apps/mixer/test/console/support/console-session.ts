@@ -46,6 +46,11 @@ export const NO_ACTIVE_SCENARIO = "/api/v1/scenarios/active";
 /** The secrets of a file's tokens: no URL any tab showed or requested may contain one. */
 const secrets = new Set<string>([TEST_TOKEN]);
 
+/** Every token secret this file signed in with or created (the bootstrap token included). */
+export function tokenSecrets(): string[] {
+  return [...secrets];
+}
+
 /**
  * Creates a named API token through the API (as the bootstrap admin) and answers its secret.
  *
