@@ -79,6 +79,18 @@ beforeAll(async () => {
     const reply = await new ScriptedRack(nc, name).listen().hello();
     if (reply.status !== "pending") throw new Error(`${name}: ${reply.status}`);
   }
+  // Evidence worth a look: rack-south-02's name expects another key, and an enrollment token covers rack-south-*.
+  const otherKey = `SHA256:${createHash("sha256").update(randomBytes(32)).digest("base64").replace(/=+$/, "")}`;
+  const expectKey = await h.api("/api/v1/expected-keys/rack-south-02", {
+    method: "POST",
+    json: { key: otherKey, reason: "shipped with another disk" },
+  });
+  expect(expectKey.status, JSON.stringify(expectKey.body)).toBe(200);
+  const enrollToken = await h.api("/api/v1/enrollment-tokens", {
+    method: "POST",
+    json: { pattern: "rack-south-*", uses: 10, expires_in_seconds: 86_400 },
+  });
+  expect(enrollToken.status, JSON.stringify(enrollToken.body)).toBe(200);
   await waitForApiStatus(h, north, "pending");
   // rack-north-02 is adopted by hand; rack-north-01 waits for the scenario.
   expect((await h.api("/api/v1/racks/rack-north-02/adopt", { method: "POST" })).status).toBe(200);
