@@ -266,8 +266,11 @@ export function pendingPage(ctx: Ctx, main: HTMLElement): () => void {
     try {
       const rack = await ctx.api.get<Rack>(rackPath(name), stop.signal);
       const row = rows.get(name);
-      if (row !== undefined && !stop.signal.aborted)
-        draw({ ...rack, status: row.rack.status === "pending" ? rack.status : row.rack.status });
+      if (row === undefined || stop.signal.aborted) return;
+      // Only the evidence is redrawn: a checkbox ticked or a button focused meanwhile stays as it is. The status
+      // is the card's own (the stream or an action may have changed it since the list was read).
+      row.rack = { ...rack, status: row.rack.status };
+      row.element.querySelector("dl.facts")?.replaceWith(evidenceOf(row.rack));
     } catch {
       // Gone meanwhile (removed, or the page left): the stream will say.
     }

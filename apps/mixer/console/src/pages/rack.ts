@@ -267,12 +267,28 @@ export function rackPage(ctx: Ctx, main: HTMLElement, name: string): () => void 
 
   async function loadEvents(): Promise<void> {
     try {
-      const page = await ctx.api.get<{ items: AuditEvent[] }>(
-        `/api/v1/events?rack=${encodeURIComponent(name)}&limit=1000`,
-        stop.signal,
+      // The log comes oldest first: read to its end (a page of 1,000 at a time) and keep the newest.
+      let latest: AuditEvent[] = [];
+      let after: string | null = null;
+      for (let pages = 0; pages < 50; pages += 1) {
+        const query: string = `/api/v1/events?rack=${encodeURIComponent(name)}&limit=1000${after === null ? "" : `&after=${after}`}`;
+        const page: { items: AuditEvent[]; next: string | null } = await ctx.api.get(query, stop.signal);
+        latest = [...latest, ...page.items].slice(-EVENTS_SHOWN);
+        after = page.next;
+        if (after === null) break;
+      }
+      // Live events may have come meanwhile: keep them, add the older ones below.
+      const shown = new Set(
+        [...events.querySelectorAll<HTMLElement>("[data-event-seq]")].map((e) => e.dataset.eventSeq),
       );
-      events.replaceChildren(...page.items.slice(-EVENTS_SHOWN).reverse().map(eventRow));
-      if (page.items.length === 0) events.append(h("li", { class: "empty" }, "No events."));
+      events.querySelector(".empty")?.remove();
+      events.append(
+        ...latest
+          .reverse()
+          .filter((e) => !shown.has(String(e.seq)))
+          .map(eventRow),
+      );
+      if (events.children.length === 0) events.append(h("li", { class: "empty" }, "No events."));
     } catch {
       // The Rack's own error is shown above.
     }
