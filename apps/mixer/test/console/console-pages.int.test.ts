@@ -3,6 +3,7 @@
 // page; the audit log following live with its chain verified; axe-core on every main page; the layout at phone
 // width; and, with FLUXRIG_SCREENSHOTS=1, the pictures of docs/console/:
 //   FLUXRIG_SCREENSHOTS=1 pnpm exec vitest run --project integration apps/mixer/test/console/console-pages.int.test.ts
+import { createHash, randomBytes } from "node:crypto";
 import {
   MixerHarness,
   runAxe,
@@ -19,6 +20,7 @@ import {
   consoleMixerEnv,
   createToken,
   documentLoads,
+  HEARTBEAT_MS,
   LAPTOP,
   openTab,
   PHONE,
@@ -68,6 +70,7 @@ let h: MixerHarness;
 let browser: TestBrowser;
 let operator: string;
 const north = ["rack-north-01", "rack-north-02"];
+let heartbeats: ReturnType<typeof setInterval> | undefined;
 
 beforeAll(async () => {
   [h, browser] = await Promise.all([MixerHarness.create({ env: consoleMixerEnv() }), TestBrowser.launch()]);
@@ -75,10 +78,23 @@ beforeAll(async () => {
   const procs = north.map((name) => spawnRack(h, name));
   // Pending Racks with their evidence, for the pending page (scripted: they need no process).
   const nc = await h.client();
-  for (const name of ["rack-south-01", "rack-south-02", "rack-south-03"]) {
-    const reply = await new ScriptedRack(nc, name).listen().hello();
-    if (reply.status !== "pending") throw new Error(`${name}: ${reply.status}`);
+  const south = ["rack-south-01", "rack-south-02", "rack-south-03"].map((name) =>
+    new ScriptedRack(nc, name).listen(),
+  );
+  for (const rack of south) {
+    const reply = await rack.hello();
+    if (reply.status !== "pending") throw new Error(`${rack.name}: ${reply.status}`);
   }
+  // They heartbeat like waiting Racks do, so the pending page does not call them stale.
+  heartbeats = setInterval(() => {
+    for (const rack of south) {
+      try {
+        rack.heartbeat({ status: "pending" });
+      } catch {
+        // The connection is closing with the file; nothing to send on.
+      }
+    }
+  }, HEARTBEAT_MS);
   // Evidence worth a look: rack-south-02's name expects another key, and an enrollment token covers rack-south-*.
   const otherKey = `SHA256:${createHash("sha256").update(randomBytes(32)).digest("base64").replace(/=+$/, "")}`;
   const expectKey = await h.api("/api/v1/expected-keys/rack-south-02", {
@@ -98,6 +114,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  clearInterval(heartbeats);
   await browser?.close();
   await h?.[Symbol.asyncDispose]();
 });
@@ -293,7 +310,23 @@ describe("console: events that are not about a Rack", () => {
 
 /** The main pages, each with what shows it is drawn. */
 const PAGES: Array<{ name: string; hash: string; ready: (page: Page) => Promise<unknown> }> = [
-  { name: "pending", hash: "#/pending", ready: (p) => visible(rackRow(p, "rack-south-01")) },
+  {
+    name: "pending",
+    hash: "#/pending",
+    ready: async (p) => {
+      await visible(rackRow(p, "rack-south-01"));
+      // The Pending link's count comes a moment after the page.
+      await expect
+        .poll(
+          () =>
+            shownText(p.getByRole("navigation", { name: "Main" }).getByRole("link", { name: /^Pending/ })),
+          {
+            timeout: UI_TIMEOUT_MS,
+          },
+        )
+        .toMatch(/\d/);
+    },
+  },
   { name: "fleet", hash: "#/fleet", ready: (p) => visible(rackRow(p, "rack-north-01")) },
   {
     name: "rack",
