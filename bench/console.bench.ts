@@ -3,7 +3,8 @@
 // rows painted, to the count of every Rack shown, and to the last page of the list received; then the page's JS heap
 // (after a forced GC) and DOM size with all the Racks in memory.
 //
-// Run: pnpm exec tsx --conditions=@fluxrig/source bench/console.bench.ts [--racks 10000] [--runs 3] [--concurrency 256]
+// Run: pnpm exec tsx --conditions=@fluxrig/source bench/console.bench.ts [--racks 10000] [--runs 3] [--warmup 1]
+//      [--concurrency 256]
 // Needs the built binary (pnpm build, or pnpm bench which builds first) and Chromium (tooling/setup.sh installs it;
 // CHROMIUM_BIN overrides). Writes bench-results/console.json.
 //
@@ -38,17 +39,19 @@ const { values: args } = parseArgs({
   options: {
     racks: { type: "string", default: "10000" },
     runs: { type: "string", default: "3" },
+    warmup: { type: "string", default: "1" },
     concurrency: { type: "string", default: "256" },
   },
   allowPositionals: false,
 });
-const int = (name: "racks" | "runs" | "concurrency", min = 1): number => {
+const int = (name: "racks" | "runs" | "warmup" | "concurrency", min = 1): number => {
   const n = Number(args[name]);
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}`);
   return n;
 };
 const RACKS = int("racks");
 const RUNS = int("runs");
+const WARMUP = int("warmup", 0);
 const CONCURRENCY = int("concurrency");
 
 /** Installed in every document of the run's context before the console's script: the marks the bench reads. */
@@ -178,6 +181,8 @@ async function main(): Promise<void> {
     throw new Error(`the Mixer counts ${cluster.body.counts.active} active Racks, not ${RACKS}`);
 
   await using browser = await browserLaunch;
+  // Untimed first: the Mixer has just answered the enrollment flood and is still flushing it (as in api.bench.ts).
+  for (let i = 0; i < WARMUP; i++) await oneRun(browser, h, `${RACKS} Racks`);
   const runs: Run[] = [];
   for (let i = 0; i < RUNS; i++) {
     const run = await oneRun(browser, h, `${RACKS} Racks`);
