@@ -200,6 +200,11 @@ describe("console: pending approvals", () => {
     await visible(page.getByRole("heading", { level: 1, name: "rack-east-01" }));
     expect(await page.getByRole("button", { name: /^(Revoke|Replace|Remove)/ }).count()).toBe(0);
 
+    // Scenarios: a viewer may check and plan, never activate or roll back.
+    await route(page, "#/scenarios");
+    await visible(page.getByRole("button", { name: "Plan" }));
+    expect(await page.getByRole("button", { name: /^(Activate|Roll back)/ }).count()).toBe(0);
+
     // Forced from the page with the viewer's own token: refused, nothing changed.
     const forced = await page.evaluate(`(async () => {
       const token = Object.values(sessionStorage).find((v) => v === ${JSON.stringify(viewer)});
