@@ -74,7 +74,7 @@ export class Api {
         method: opts.method ?? "GET",
         headers,
         body,
-        cache: "no-store",
+
         credentials: "omit",
         ...(opts.signal === undefined ? {} : { signal: opts.signal }),
       });

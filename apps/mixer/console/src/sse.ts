@@ -114,7 +114,7 @@ export async function followAudit(api: Api, handlers: StreamHandlers, signal: Ab
       const res = await fetch("/api/v1/events/stream", {
         headers,
         signal,
-        cache: "no-store",
+
         credentials: "omit",
       });
       if (res.status === 401 || res.status === 403) {

@@ -8,4 +8,5 @@ export {
   parseListen,
   startApiServer,
 } from "./api-server.js";
+export { type ConsoleAssets, loadConsoleAssets } from "./console-routes.js";
 export { createApi } from "./create-api.js";

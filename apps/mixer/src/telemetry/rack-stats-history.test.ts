@@ -61,3 +61,32 @@ describe("RackStatsHistory", () => {
     expect(h.samples(1n, T0 + 3)).toEqual([]);
   });
 });
+
+describe("fed by presence", () => {
+  test("each accepted heartbeat is offered, a dropped one is not, and a removed Rack is forgotten", async () => {
+    const { PresenceTracker } = await import("../presence/presence-tracker.js");
+    const { RackDirectory } = await import("../registry/rack-directory.js");
+    const { heartbeatFixture, RACK_ID, rackRecordFixture } = await import(
+      "../../test/support/presence-fixtures.js"
+    );
+    const directory = new RackDirectory();
+    const record = rackRecordFixture();
+    directory.put(record);
+    const history = new RackStatsHistory({ stepMs: 1 });
+    const sink = {
+      flush: async () => undefined,
+      markBack: async () => undefined,
+      markStopped: async () => undefined,
+    };
+    const tracker = new PresenceTracker(
+      { heartbeatIntervalMs: 100, missedHeartbeats: 3, startedAtMs: 0 },
+      { directory, sink, history },
+    );
+    expect(tracker.heartbeat(heartbeatFixture({ seq: 1 }), RACK_ID, 10).accepted).toBe(true);
+    expect(tracker.heartbeat(heartbeatFixture({ seq: 1 }), RACK_ID, 20).accepted).toBe(false); // a replay
+    expect(tracker.heartbeat(heartbeatFixture({ seq: 2 }), RACK_ID + 1n, 30).accepted).toBe(false); // another id
+    expect(history.samples(RACK_ID, 30)).toHaveLength(1);
+    directory.remove(record.entityId);
+    expect(history.samples(RACK_ID, 30)).toEqual([]);
+  });
+});

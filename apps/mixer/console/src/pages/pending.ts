@@ -16,6 +16,8 @@ import { hostOf, type NameConflict, type Rack, type RackPage, rackPath } from ".
 
 /** Pending Racks shown with their full evidence (a request each); more are listed with what the list gives. */
 const DETAILED = 200;
+/** Cards drawn at most (by name); a burst of thousands of pending Racks is better decided by pattern (CLI, API). */
+const MAX_CARDS = 500;
 
 interface BulkResult {
   adopted: Array<{ name: string }>;
@@ -42,6 +44,8 @@ export function pendingPage(ctx: Ctx, main: HTMLElement): () => void {
   let expected: ExpectedKeyInfo[] = [];
   let tokens: EnrollmentTokenInfo[] = [];
   let conflicts: NameConflict[] = [];
+  /** Pending Racks past MAX_CARDS: counted, not drawn. */
+  let notShown = 0;
 
   main.append(
     h("h1", {}, "Pending approvals"),
@@ -72,7 +76,8 @@ export function pendingPage(ctx: Ctx, main: HTMLElement): () => void {
     adoptSelected.disabled = n === 0;
     rejectSelected.disabled = n === 0;
     const pending = [...rows.values()].filter((r) => r.rack.status === "pending");
-    countText.textContent = `${plural(pending.length, "pending Rack")}${n > 0 ? `, ${n} selected` : ""}`;
+    const more = notShown > 0 ? ` (${notShown} more not shown)` : "";
+    countText.textContent = `${plural(pending.length + notShown, "pending Rack")}${more}${n > 0 ? `, ${n} selected` : ""}`;
     selectAll.checked = n > 0 && n === pending.filter((r) => r.checkbox !== null).length;
   };
   selectAll.addEventListener("change", () => {
@@ -296,7 +301,19 @@ export function pendingPage(ctx: Ctx, main: HTMLElement): () => void {
     if (e.status === "fulfilled") expected = asList<ExpectedKeyInfo>(e.value);
     if (t.status === "fulfilled") tokens = asList<EnrollmentTokenInfo>(t.value);
     if (c.status === "fulfilled") conflicts = c.value.items;
-    for (const rack of racks) draw(rack);
+    for (const rack of racks.slice(0, MAX_CARDS)) draw(rack);
+    notShown = Math.max(0, racks.length - MAX_CARDS);
+    if (notShown > 0) {
+      main.insertBefore(
+        h(
+          "p",
+          { class: "muted" },
+          `The first ${MAX_CARDS} pending Racks by name are shown; decide them and reload for the next, or adopt by ` +
+            "pattern with fluxrig racks adopt --pattern.",
+        ),
+        list,
+      );
+    }
     if (racks.length === 0) list.append(h("li", { class: "empty" }, "No Rack waits for a decision."));
     updateBulk();
     // The evidence only `show` gives (hello count, source), a few at a time.
@@ -314,6 +331,11 @@ export function pendingPage(ctx: Ctx, main: HTMLElement): () => void {
     if (event.kind === "status_changed" && event.to_status !== null) setStatus(event.name, event.to_status);
     else if (event.kind === "rack_deleted") setStatus(event.name, "removed");
     else if (event.kind === "rack_enrolled" && event.to_status === "pending" && !rows.has(event.name)) {
+      if (rows.size >= MAX_CARDS) {
+        notShown += 1;
+        updateBulk();
+        return;
+      }
       list.querySelector(".empty")?.remove();
       void ctx.api
         .get<Rack>(rackPath(event.name), stop.signal)
