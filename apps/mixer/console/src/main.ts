@@ -197,7 +197,12 @@ function startApp(token: string, session: Session): void {
     main.replaceChildren();
     leave = match.r.page(ctx, main, decodeURIComponent(match.m?.[1] ?? ""));
   };
-  window.addEventListener("hashchange", route);
+  // After following a link, the keyboard and screen readers continue at the new page, not at the link left behind.
+  const navigate = () => {
+    route();
+    main.focus();
+  };
+  window.addEventListener("hashchange", navigate);
   route();
 
   stopApp = () => {
@@ -206,7 +211,7 @@ function startApp(token: string, session: Session): void {
     leave = undefined;
     unsubscribeCounts();
     clearTimeout(countTimer);
-    window.removeEventListener("hashchange", route);
+    window.removeEventListener("hashchange", navigate);
   };
 }
 
