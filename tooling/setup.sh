@@ -29,3 +29,19 @@ if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev
       echo "setup: docker-compose could not be installed; the docker-compose.yml check will be skipped" >&2
   fi
 fi
+
+# Chromium for the console's end-to-end tests (apps/mixer/test/console, driven by playwright-core): Debian's
+# `chromium` package, found at CHROMIUM_BIN or /usr/bin/chromium. Needs root and apt-get; elsewhere install
+# Chromium or Chrome yourself and set CHROMIUM_BIN, or those tests fail saying so.
+if [ -n "${CHROMIUM_BIN:-}" ] && [ -x "$CHROMIUM_BIN" ]; then
+  :
+elif [ ! -x /usr/bin/chromium ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+    echo "setup: installing chromium with apt-get (the console's browser tests drive it)" >&2
+    if ! apt-cache show chromium >/dev/null 2>&1; then apt-get update -qq >/dev/null 2>&1 || true; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 ||
+      echo "setup: chromium could not be installed; the console's browser tests will fail until it is (or CHROMIUM_BIN is set)" >&2
+  else
+    echo "setup: no chromium at /usr/bin/chromium and no root apt-get to install it: install Chromium or Chrome and set CHROMIUM_BIN, or the console's browser tests fail" >&2
+  fi
+fi

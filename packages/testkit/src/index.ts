@@ -1,5 +1,18 @@
 // @fluxrig/testkit: the helpers every integration test uses (nats-server, processes, temp files, waits).
 export {
+  type AxeViolation,
+  BrowserProblemsError,
+  BrowserTab,
+  ChromiumMissingError,
+  chromiumPath,
+  DEFAULT_CHROMIUM_BIN,
+  type RecordedRequest,
+  runAxe,
+  seriousViolations,
+  type TabOptions,
+  TestBrowser,
+} from "./browser.js";
+export {
   type ExitStatus,
   type LineFilter,
   SpawnedProcess,
