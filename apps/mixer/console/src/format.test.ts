@@ -8,6 +8,7 @@ import {
   gearSummary,
   gearsUnhealthy,
   nameList,
+  namesRack,
   relativeTime,
 } from "./format.js";
 
@@ -70,5 +71,14 @@ describe("format", () => {
     expect(describeEvent({ ...base, kind: "passport_issued", from_status: null, to_status: null })).toBe(
       "passport issued (operator, by alice)",
     );
+  });
+
+  test("only a Rack's event names a Rack: a scenario, node or token event does not", () => {
+    expect(namesRack({ kind: "status_changed", name: "rack-a" })).toBe(true);
+    expect(namesRack({ kind: "enrollment_token_refused", name: "rack-a" })).toBe(true);
+    expect(namesRack({ kind: "status_changed", name: null })).toBe(false);
+    for (const kind of ["scenario_activated", "scenario_imported", "node_registered", "api_token_created"]) {
+      expect(namesRack({ kind, name: "x" }), kind).toBe(false);
+    }
   });
 });

@@ -72,6 +72,32 @@ export function plural(n: number, noun: string): string {
 }
 
 /** What an audit event says, in one line: `pending → active (operator, by alice)`. */
+/**
+ * The audit kinds whose `name` is a Rack's name (the registry's `AuditKind` owns the kinds; a test in
+ * apps/mixer/src/api/console-routes.test.ts checks each one here exists there). Other events name a scenario, a Mixer
+ * node or a token, so only these link to a Rack page; a kind added later shows unlinked until it is listed here.
+ */
+export const RACK_EVENT_KINDS: ReadonlySet<string> = new Set([
+  "rack_enrolled",
+  "status_changed",
+  "rack_deleted",
+  "passport_issued",
+  "attributes_recorded",
+  "bus_key_revoked",
+  "enrollment_token_used",
+  "enrollment_token_refused",
+  "key_expected",
+  "key_expectation_removed",
+]);
+
+/** Whether an event's name is a Rack's (and so links to its page). */
+export function namesRack(event: {
+  kind: string;
+  name: string | null;
+}): event is { kind: string; name: string } {
+  return event.name !== null && RACK_EVENT_KINDS.has(event.kind);
+}
+
 export function describeEvent(event: {
   kind: string;
   from_status: string | null;

@@ -6,7 +6,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { RACK_EVENT_KINDS } from "../../console/src/format.js";
 import { buildTestApi } from "../../test/support/test-api.js";
+import { AuditKind } from "../registry/audit-log.js";
 import { CONSOLE_CSP, type ConsoleAssets, loadConsoleAssets } from "./console-routes.js";
 
 let dir: string;
@@ -148,5 +150,12 @@ describe("GET /api/v1/racks/{ref}/stats", () => {
     const other = await (await app.request("/api/v1/racks/rack-a/stats", authed())).json();
     expect(other).toMatchObject({ name: "rack-a", samples: [] });
     expect((await app.request("/api/v1/racks/rack-zz/stats", authed())).status).toBe(404);
+  });
+});
+
+describe("the console's Rack event kinds", () => {
+  test("are each a kind the registry writes (the registry's AuditKind owns them)", () => {
+    const kinds = new Set<string>(Object.values(AuditKind));
+    expect([...RACK_EVENT_KINDS].filter((k) => !kinds.has(k))).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { linePath, niceMax, type Sample } from "../chart.js";
 import type { Ctx } from "../context.js";
 import { confirmAction } from "../dialog.js";
 import { h, replace, s } from "../dom.js";
-import { absoluteTime, describeEvent, formatBytes, relativeTime } from "../format.js";
+import { absoluteTime, describeEvent, formatBytes, namesRack, relativeTime } from "../format.js";
 import type { AuditEvent } from "../sse.js";
 import { code, facts, statusBadge } from "../widgets.js";
 import { hostOf, type Rack, rackPath } from "./rack-types.js";
@@ -124,7 +124,11 @@ export function eventRow(event: AuditEvent): HTMLLIElement {
     { class: "event", "data-event-seq": event.seq },
     h("span", { class: "seq" }, `#${event.seq}`),
     h("time", { datetime: event.at }, absoluteTime(event.at)),
-    event.name === null ? "" : h("a", { href: `#/racks/${event.name}`, class: "event-rack" }, event.name),
+    namesRack(event)
+      ? h("a", { href: `#/racks/${event.name}`, class: "event-rack" }, event.name)
+      : event.name === null
+        ? ""
+        : h("span", { class: "event-rack" }, event.name),
     h("span", { class: "event-kind" }, event.kind.replaceAll("_", " ")),
     h("span", { class: "event-what" }, describeEvent(event)),
     event.details?.reason === undefined
