@@ -80,7 +80,7 @@ export async function kvCommand(input: KvCommandInput): Promise<KvCommandResult>
         replicas: input.replicas,
         writerId: `kv-import-${hostname()}-${process.pid}`,
       });
-      return run(input, kv, entries, source);
+      return await run(input, kv, entries, source);
     } finally {
       await nc.drain().catch(() => undefined);
     }
