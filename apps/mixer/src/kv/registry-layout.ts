@@ -315,7 +315,7 @@ export function entityRecord(e: SnapshotEntity): EntityRecord {
         ? null
         : {
             public_key: l.publicKey,
-            key_fingerprint: keyId(l.publicKey),
+            key_fingerprint: fingerprint(e, l.publicKey),
             first_seen: iso(l.firstSeen),
             status_changed_at: iso(l.statusChangedAt),
             passport: {
@@ -329,6 +329,17 @@ export function entityRecord(e: SnapshotEntity): EntityRecord {
             flaps: l.flaps,
           },
   };
+}
+
+function fingerprint(e: SnapshotEntity, publicKey: string): string {
+  try {
+    return keyId(publicKey);
+  } catch (error) {
+    throw new KvLayoutError(
+      `rack.${e.entityId}`,
+      `Rack ${JSON.stringify(e.name)} has a public key that is not an Ed25519 key (${(error as Error).message})`,
+    );
+  }
 }
 
 /** One audit event as {@link AUDIT_STREAM} holds it. */
