@@ -2,7 +2,8 @@
 // "Moving a single-Mixer registry into a cluster"). Idempotent: a record already there unchanged is counted, a
 // different one is reported and never overwritten; every write is a `create` (compare-and-set) with a nonce derived
 // from the record, so an unknown outcome reads back as this import's own write.
-import { KvKeyExistsError } from "./kv-errors.js";
+import type { KvBucket, KvRecord } from "./kv-bucket.js";
+import { KvKeyExistsError, KvValueError } from "./kv-errors.js";
 import type { RegistryBuckets } from "./registry-buckets.js";
 import {
   canonicalJson,
@@ -75,7 +76,8 @@ async function importOne(
   dryRun: boolean,
 ): Promise<"written" | "unchanged" | LayoutDifference> {
   const bucket = kv[entry.bucket];
-  const existing = await bucket.get(entry.key);
+  const existing = await read(bucket, entry);
+  if (!(existing === null || "revision" in existing)) return existing;
   if (existing === null) {
     if (dryRun) return "written";
     try {
@@ -84,12 +86,26 @@ async function importOne(
     } catch (error) {
       if (!(error instanceof KvKeyExistsError)) throw error;
       // Someone else created it between the read and the write: compare with theirs.
-      const now = await bucket.get(entry.key);
+      const now = await read(bucket, entry);
       if (now === null) throw error;
+      if (!("revision" in now)) return now;
       return compare(entry, now.value, now.revision, now.writer) ?? "unchanged";
     }
   }
   return compare(entry, existing.value, existing.revision, existing.writer) ?? "unchanged";
+}
+
+/** The stored record; a value the KV layer did not write (no envelope) is a difference, not a failure of the run. */
+async function read(
+  bucket: KvBucket,
+  entry: LayoutEntry,
+): Promise<KvRecord<unknown> | null | LayoutDifference> {
+  try {
+    return await bucket.get(entry.key);
+  } catch (error) {
+    if (!(error instanceof KvValueError)) throw error;
+    return { bucket: entry.bucket, key: entry.key, kind: "different", detail: error.message };
+  }
 }
 
 /** undefined when KV holds exactly the entry's value, else the difference. */
@@ -134,7 +150,11 @@ export async function verifyRegistryEntries(
       }
     }
     await pool(mine, opts.concurrency ?? 64, async (entry) => {
-      const stored = await kv[bucket].get(entry.key);
+      const stored = await read(kv[bucket], entry);
+      if (stored !== null && !("revision" in stored)) {
+        report.differences.push(stored);
+        return;
+      }
       if (stored === null) {
         report.differences.push({
           bucket,

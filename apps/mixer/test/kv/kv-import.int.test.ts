@@ -2,7 +2,7 @@
 // name reused after a deletion), stops, and the real binary imports it into JetStream KV on one nats-server (R1) and
 // on a 3-node cluster (R3), on an open bus and as the Mixer's fleet user on a JWT bus; verify checks both sides, a
 // second import writes nothing, and a conflicting record is reported and left as it is.
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { nonceAuthenticator } from "@fluxrig/passport";
 import {
@@ -215,6 +215,24 @@ async function importStory(opts: {
 
 describe("fluxrig-mixer kv import and verify", () => {
   const noAutoAdopt = { FLUXRIG_ENROLLMENT_AUTO_ADOPT: "false" };
+
+  test("bad usage is exit 2 with the usage; a data dir without a registry is refused and left uncreated", async () => {
+    await using dir = tempDir("kv-import-usage");
+    const dataDir = join(dir.path, "nowhere");
+    const env = { FLUXRIG_MIXER_DATA_DIR: dataDir, FLUXRIG_NATS_AUTH: "none" };
+    const none = await runBinary("fluxrig-mixer", ["kv"], { env });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/say import or verify[\s\S]*Usage: fluxrig-mixer kv import/);
+    const replicas = await runBinary("fluxrig-mixer", ["kv", "import", "--replicas", "2"], { env });
+    expect(replicas.code).toBe(2);
+    expect(replicas.stderr).toContain("--replicas must be 1, 3 or 5");
+    const dryVerify = await runBinary("fluxrig-mixer", ["kv", "verify", "--dry-run"], { env });
+    expect(dryVerify.code).toBe(2);
+    const missing = await runBinary("fluxrig-mixer", ["kv", "import"], { env });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`no registry at ${join(dataDir, "registry.duckdb")}`);
+    await expect(stat(dataDir)).rejects.toThrow(/ENOENT/);
+  });
 
   test("open bus, one nats-server, R1", async () => {
     await using h = await MixerHarness.create({ env: noAutoAdopt });
