@@ -59,8 +59,11 @@ export async function importRegistryEntries(
   const report: ImportReport = { dryRun: opts.dryRun, written: zero(), unchanged: zero(), conflicts: [] };
   for (const bucket of BUCKETS) {
     const mine = entries.filter((e) => e.bucket === bucket);
+    // One listing instead of a read per record: a key absent here is created at once (a key that appeared since
+    // loses the compare-and-set and is then read and compared like any other).
+    const present = new Set(await kv[bucket].keys());
     await pool(mine, opts.concurrency ?? 64, async (entry) => {
-      const outcome = await importOne(kv, entry, opts.dryRun);
+      const outcome = await importOne(kv, entry, present.has(entry.key), opts.dryRun);
       if (outcome === "written") report.written[bucket]++;
       else if (outcome === "unchanged") report.unchanged[bucket]++;
       else report.conflicts.push(outcome);
@@ -73,10 +76,11 @@ export async function importRegistryEntries(
 async function importOne(
   kv: Pick<RegistryBuckets, LayoutBucket>,
   entry: LayoutEntry,
+  listed: boolean,
   dryRun: boolean,
 ): Promise<"written" | "unchanged" | LayoutDifference> {
   const bucket = kv[entry.bucket];
-  const existing = await read(bucket, entry);
+  const existing = listed ? await read(bucket, entry) : null;
   if (!(existing === null || "revision" in existing)) return existing;
   if (existing === null) {
     if (dryRun) return "written";

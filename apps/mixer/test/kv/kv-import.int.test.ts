@@ -35,6 +35,24 @@ interface RackView {
 
 type Mode = "none" | "jwt";
 
+const SCENARIO = `meta:
+  name: demo
+  version: 3
+racks:
+  - name: rack-active
+gears:
+  - name: tick
+    type: ticker
+    deploy: rack-active
+    config: { interval: 1s }
+  - name: sink
+    type: counter
+    deploy: rack-active
+wires:
+  - from: tick.out
+    to: sink.in
+`;
+
 /** Enrolls a Rack with its own key on either bus; closes what it opened at the end of the test. */
 async function hello(h: MixerHarness, name: string, opened: Array<() => Promise<void>>): Promise<void> {
   if (h.auth === "jwt") {
@@ -59,6 +77,13 @@ async function buildRegistry(h: MixerHarness): Promise<{ before: RackView[]; del
       expect((await h.api(`/api/v1/racks/${name}/adopt`, { method: "POST" })).status).toBe(200);
     }
     expect((await h.api("/api/v1/racks/rack-revoked/revoke", { method: "POST" })).status).toBe(200);
+    const imported = await h.api("/api/v1/scenarios", {
+      method: "POST",
+      body: SCENARIO,
+      headers: { "content-type": "application/yaml" },
+    });
+    expect(imported.status).toBeLessThan(300);
+    expect((await h.api("/api/v1/scenarios/demo/activate", { method: "POST" })).status).toBe(200);
     const deleted = (await h.api<RackView>("/api/v1/racks/rack-reused")).body;
     expect((await h.api("/api/v1/racks/rack-reused", { method: "DELETE" })).status).toBeLessThan(300);
     await hello(h, "rack-reused", opened); // another key, a new Rack under the same name
@@ -138,7 +163,9 @@ async function importStory(opts: {
   const dry = await kv(h, url, ["import", "--dry-run", ...replicaArgs]);
   expect(dry.stderr).toBe("");
   expect(dry.code).toBe(0);
-  expect(dry.stdout).toMatch(/4 Racks, 2 node rows, 1 retired MachineIDs/);
+  expect(dry.stdout).toContain(
+    "4 Racks, 2 node rows, 1 retired MachineIDs, 1 scenarios, 1 activations: 25 KV records",
+  );
   expect(dry.stdout).toContain("racks: would write 6, already there 0");
   expect(dry.stdout).toContain("dry run: nothing written");
   const nc = await opts.open();
@@ -151,6 +178,16 @@ async function importStory(opts: {
   // 6 rows: 6 machine + 6 name claims, 4 key claims, and the deleted Rack's MachineID held by its tombstone.
   expect(first.stdout).toContain("claims: written 17, already there 0");
   expect(first.stdout).toContain("racks: written 6, already there 0");
+  expect(first.stdout).toContain("scenarios: written 2, already there 0");
+  const scenario = await buckets.scenarios.get(layoutKeys.scenario("demo"));
+  expect(scenario?.value).toMatchObject({
+    schema: 1,
+    name: "demo",
+    version: "3",
+    active: true,
+    yaml: SCENARIO,
+  });
+  expect((await buckets.scenarios.keys()).filter((k) => k.startsWith("activation."))).toHaveLength(1);
 
   // Checked in KV, not assumed from the report: every Rack as the API showed it, and the reused name's claims.
   for (const r of before) {
