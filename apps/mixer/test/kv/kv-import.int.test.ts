@@ -229,6 +229,15 @@ async function importStory(opts: {
     { ...(revokedRecord?.value as EntityRecord), status: "active" },
     revokedRecord?.revision as number,
   );
+  // A newer Mixer's record (schema 2) for the pending Rack: this one does not guess at it.
+  const pending = before.find((r) => r.name === "rack-pending") as RackView;
+  const pendingKey = layoutKeys.rack(BigInt(pending.entity_id));
+  const pendingRecord = await buckets.racks.get<EntityRecord>(pendingKey);
+  await buckets.racks.update(
+    pendingKey,
+    { ...(pendingRecord?.value as EntityRecord), schema: 2 },
+    pendingRecord?.revision as number,
+  );
   await buckets.claims.create(layoutKeys.name("intruder"), {
     schema: 1,
     kind: "name",
@@ -237,7 +246,10 @@ async function importStory(opts: {
   });
   const conflict = await kv(h, url, ["import", ...replicaArgs]);
   expect(conflict.code).toBe(1);
-  expect(conflict.stdout).toContain("1 conflicting record(s) in KV, left as they are:");
+  expect(conflict.stdout).toContain("2 conflicting record(s) in KV, left as they are:");
+  expect(conflict.stdout).toContain(
+    `different racks/${pendingKey}: KV record ${pendingKey}: schema version 2, this Mixer reads version 1 only: upgrade this Mixer`,
+  );
   expect(conflict.stdout).toContain(
     `different racks/${key}: revision ${changed.revision} by test: status: registry has "revoked", KV has "active"`,
   );
@@ -245,7 +257,10 @@ async function importStory(opts: {
 
   const differs = await kv(h, url, ["verify", ...replicaArgs]);
   expect(differs.code).toBe(1);
-  expect(differs.stdout).toContain("2 difference(s):");
+  expect(differs.stdout).toContain("3 difference(s):");
+  expect(differs.stdout).toContain(
+    `different racks/${pendingKey}: KV record ${pendingKey}: schema version 2`,
+  );
   expect(differs.stdout).toContain(`different racks/${key}`);
   expect(differs.stdout).toContain("extra claims/name.intruder: in KV, not in the registry");
 }
