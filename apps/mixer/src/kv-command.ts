@@ -13,17 +13,26 @@ import type { MixerConfig } from "./config.js";
 import { openDatabase } from "./db/duckdb-database.js";
 import { asBigInt, asNumber, fromTimestamp } from "./db/duckdb-values.js";
 import { migrate } from "./db/migrate.js";
-import { rackLifecycle, registry, scenarioActivations, scenarios } from "./db/schema.js";
+import { auditEvents, rackLifecycle, registry, scenarioActivations, scenarios } from "./db/schema.js";
 import { ormQuery } from "./db/unwrap-drizzle-error.js";
+import { AuditStream } from "./kv/audit-stream.js";
 import { openRegistryBuckets } from "./kv/registry-buckets.js";
 import {
+  type AuditReport,
   type ImportReport,
   importRegistryEntries,
   type LayoutDifference,
+  syncAuditEvents,
   type VerifyReport,
   verifyRegistryEntries,
 } from "./kv/registry-import.js";
-import { type LayoutEntry, type RegistrySnapshot, registryEntries } from "./kv/registry-layout.js";
+import {
+  type AuditRecord,
+  auditRecord,
+  type LayoutEntry,
+  type RegistrySnapshot,
+  registryEntries,
+} from "./kv/registry-layout.js";
 import { REGISTRY_FILE } from "./mixer.js";
 import { acquireDataDir } from "./runtime/data-dir.js";
 import { MixerError } from "./runtime/errors.js";
@@ -42,8 +51,8 @@ export interface KvCommandInput {
 }
 
 export type KvCommandResult =
-  | { action: "import"; source: SourceSummary; report: ImportReport }
-  | { action: "verify"; source: SourceSummary; report: VerifyReport };
+  | { action: "import"; source: SourceSummary; report: ImportReport; audit: AuditReport }
+  | { action: "verify"; source: SourceSummary; report: VerifyReport; audit: AuditReport };
 
 export interface SourceSummary {
   registryPath: string;
@@ -52,6 +61,7 @@ export interface SourceSummary {
   tombstones: number;
   scenarios: number;
   activations: number;
+  auditEvents: number;
   entries: number;
 }
 
@@ -71,7 +81,7 @@ export async function kvCommand(input: KvCommandInput): Promise<KvCommandResult>
   }
   const lock = await acquireDataDir(input.config.mixer.data_dir);
   try {
-    const { snapshot, summary } = await readRegistry(join(lock.dir, REGISTRY_FILE));
+    const { snapshot, audit, summary } = await readRegistry(join(lock.dir, REGISTRY_FILE));
     const entries = registryEntries(snapshot);
     const source = { ...summary, entries: entries.length };
     const nc = await connect(input.config, lock.dir);
@@ -80,7 +90,8 @@ export async function kvCommand(input: KvCommandInput): Promise<KvCommandResult>
         replicas: input.replicas,
         writerId: `kv-import-${hostname()}-${process.pid}`,
       });
-      return await run(input, kv, entries, source);
+      const stream = await AuditStream.open(nc, { replicas: input.replicas });
+      return await run(input, kv, stream, entries, audit, source);
     } finally {
       await nc.drain().catch(() => undefined);
     }
@@ -92,15 +103,21 @@ export async function kvCommand(input: KvCommandInput): Promise<KvCommandResult>
 async function run(
   input: KvCommandInput,
   kv: Awaited<ReturnType<typeof openRegistryBuckets>>,
+  stream: AuditStream,
   entries: LayoutEntry[],
+  events: AuditRecord[],
   source: SourceSummary,
 ): Promise<KvCommandResult> {
   const concurrency = input.concurrency ?? 64;
   if (input.action === "import") {
     const report = await importRegistryEntries(kv, entries, { dryRun: input.dryRun, concurrency });
-    return { action: "import", source, report };
+    const mode = input.dryRun ? "dry-run" : "import";
+    const audit = await syncAuditEvents(stream, events, { mode, concurrency });
+    return { action: "import", source, report, audit };
   }
-  return { action: "verify", source, report: await verifyRegistryEntries(kv, entries, { concurrency }) };
+  const report = await verifyRegistryEntries(kv, entries, { concurrency });
+  const audit = await syncAuditEvents(stream, events, { mode: "verify", concurrency });
+  return { action: "verify", source, report, audit };
 }
 
 async function connect(config: MixerConfig, dataDir: string): Promise<NatsConnection> {
@@ -125,7 +142,7 @@ async function connect(config: MixerConfig, dataDir: string): Promise<NatsConnec
 /** Every row cluster mode keeps, read from the registry file (migrated first, as the Mixer itself would at start). */
 async function readRegistry(
   path: string,
-): Promise<{ snapshot: RegistrySnapshot; summary: Omit<SourceSummary, "entries"> }> {
+): Promise<{ snapshot: RegistrySnapshot; audit: AuditRecord[]; summary: Omit<SourceSummary, "entries"> }> {
   const db = await openDatabase({ path });
   try {
     await migrate(db);
@@ -137,6 +154,8 @@ async function readRegistry(
     );
     const scenarioRows = await ormQuery(db.orm.select().from(scenarios));
     const activationRows = await ormQuery(db.orm.select().from(scenarioActivations));
+    const auditRows = await ormQuery(db.orm.select().from(auditEvents));
+    const audit = auditRows.map((e) => auditRecord(e));
     const snapshot: RegistrySnapshot = {
       entities: rows.map(({ registry: r, rack_lifecycle: l }) => ({
         entityId: r.entityId,
@@ -177,6 +196,7 @@ async function readRegistry(
     const racks = snapshot.entities.filter((e) => e.lifecycle !== null).length;
     return {
       snapshot,
+      audit,
       summary: {
         registryPath: path,
         racks,
@@ -184,6 +204,7 @@ async function readRegistry(
         tombstones: snapshot.tombstones.length,
         scenarios: snapshot.scenarios.length,
         activations: snapshot.activations.length,
+        auditEvents: audit.length,
       },
     };
   } finally {
@@ -195,20 +216,27 @@ async function readRegistry(
 export function kvCommandText(result: KvCommandResult): string {
   const s = result.source;
   const lines = [
-    `registry ${s.registryPath}: ${s.racks} Racks, ${s.nodes} node rows, ${s.tombstones} retired MachineIDs, ${s.scenarios} scenarios, ${s.activations} activations: ${s.entries} KV records`,
+    `registry ${s.registryPath}: ${s.racks} Racks, ${s.nodes} node rows, ${s.tombstones} retired MachineIDs, ${s.scenarios} scenarios, ${s.activations} activations: ${s.entries} KV records; ${s.auditEvents} audit events`,
   ];
   const diff = (d: LayoutDifference) => `  ${d.kind} ${d.bucket}/${d.key}: ${d.detail}`;
+  const a = result.audit;
+  const auditDiffs = a.differences.map(
+    (d) => `  ${d.kind} audit/${d.seq < 0 ? "(stream)" : `fluxrig.audit.${d.seq}`}: ${d.detail}`,
+  );
   if (result.action === "import") {
     const r = result.report;
     const verb = r.dryRun ? "would write" : "written";
     for (const b of ["claims", "racks", "scenarios"] as const) {
       lines.push(`${b}: ${verb} ${r.written[b]}, already there ${r.unchanged[b]}`);
     }
-    const total = r.written.claims + r.written.racks + r.written.scenarios;
-    if (r.conflicts.length > 0) {
+    lines.push(`audit: ${verb} ${a.written}, already there ${a.unchanged}`);
+    const total = r.written.claims + r.written.racks + r.written.scenarios + a.written;
+    const conflicts = r.conflicts.length + a.differences.length;
+    if (conflicts > 0) {
       lines.push(
-        `${r.conflicts.length} conflicting record(s) in KV, left as they are:`,
+        `${conflicts} conflicting record(s) in KV, left as they are:`,
         ...r.conflicts.map(diff),
+        ...auditDiffs,
       );
     }
     if (r.dryRun) lines.push("dry run: nothing written");
@@ -216,11 +244,14 @@ export function kvCommandText(result: KvCommandResult): string {
   } else {
     const r = result.report;
     for (const b of ["claims", "racks", "scenarios"] as const) lines.push(`${b}: ${r.same[b]} equal`);
+    lines.push(`audit: ${a.unchanged} equal`);
+    const differences = r.differences.length + a.differences.length;
     lines.push(
-      r.differences.length === 0
-        ? "KV holds exactly the registry's records"
-        : `${r.differences.length} difference(s):`,
+      differences === 0
+        ? "KV holds exactly the registry's records and audit events"
+        : `${differences} difference(s):`,
       ...r.differences.map(diff),
+      ...auditDiffs,
     );
   }
   return `${lines.join("\n")}\n`;
@@ -228,11 +259,7 @@ export function kvCommandText(result: KvCommandResult): string {
 
 /** 0 when the command found nothing to report, 1 when it found conflicts or differences. */
 export function kvCommandExitCode(result: KvCommandResult): number {
-  return result.action === "import"
-    ? result.report.conflicts.length === 0
-      ? 0
-      : 1
-    : result.report.differences.length === 0
-      ? 0
-      : 1;
+  const found =
+    result.action === "import" ? result.report.conflicts.length : result.report.differences.length;
+  return found + result.audit.differences.length === 0 ? 0 : 1;
 }

@@ -2,10 +2,13 @@
 // "Moving a single-Mixer registry into a cluster"). Idempotent: a record already there unchanged is counted, a
 // different one is reported and never overwritten; every write is a `create` (compare-and-set) with a nonce derived
 // from the record, so an unknown outcome reads back as this import's own write.
+import type { AuditStream } from "./audit-stream.js";
 import type { KvBucket, KvRecord } from "./kv-bucket.js";
 import { KvKeyExistsError, KvValueError } from "./kv-errors.js";
 import type { RegistryBuckets } from "./registry-buckets.js";
 import {
+  type AuditRecord,
+  auditRecordSchema,
   canonicalJson,
   decodeLayoutValue,
   importNonce,
@@ -217,4 +220,71 @@ async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Prom
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (failure !== undefined) throw failure.error;
+}
+
+/** What an import or verify of the audit log found: counts and every event that differs. */
+export interface AuditReport {
+  /** import: appended now (or, in a dry run, that would be); verify: 0. */
+  written: number;
+  /** Already in the stream with exactly this event (verify: found equal). */
+  unchanged: number;
+  differences: Array<{ seq: number; kind: "different" | "missing" | "extra"; detail: string }>;
+}
+
+/**
+ * Appends every event the stream does not hold yet; an event it holds is compared, never replaced. `verify` writes
+ * nothing, reports missing events, and a stream holding more events than the log.
+ */
+export async function syncAuditEvents(
+  stream: AuditStream,
+  events: readonly AuditRecord[],
+  opts: { mode: "import" | "dry-run" | "verify"; concurrency?: number },
+): Promise<AuditReport> {
+  const report: AuditReport = { written: 0, unchanged: 0, differences: [] };
+  const compare = (event: AuditRecord, stored: unknown) => {
+    const parsed = auditRecordSchema.safeParse(stored);
+    if (!parsed.success) {
+      report.differences.push({
+        seq: event.seq,
+        kind: "different",
+        detail: "not an audit record of this layout",
+      });
+    } else if (canonicalJson(parsed.data) !== canonicalJson(event)) {
+      report.differences.push({
+        seq: event.seq,
+        kind: "different",
+        detail: firstDifference(event, parsed.data),
+      });
+    } else {
+      report.unchanged++;
+    }
+  };
+  await pool(events, opts.concurrency ?? 64, async (event) => {
+    const stored = await stream.get(event.seq);
+    if (stored !== null) return compare(event, stored);
+    if (opts.mode === "verify") {
+      report.differences.push({
+        seq: event.seq,
+        kind: "missing",
+        detail: "in the registry, not in the stream",
+      });
+    } else if (opts.mode === "dry-run" || (await stream.append(event)) === "written") {
+      report.written++;
+    } else {
+      // Appended by someone else between the read and the write: compare with theirs.
+      compare(event, await stream.get(event.seq));
+    }
+  });
+  if (opts.mode === "verify") {
+    const held = await stream.count();
+    if (held > events.length) {
+      report.differences.push({
+        seq: -1,
+        kind: "extra",
+        detail: `the stream holds ${held} events, the registry's log ${events.length}`,
+      });
+    }
+  }
+  report.differences.sort((a, b) => a.seq - b.seq);
+  return report;
 }

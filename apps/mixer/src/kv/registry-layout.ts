@@ -13,6 +13,7 @@ export const LAYOUT_SCHEMA_VERSION = 1;
 /** Where audit events go in cluster mode: a stream of their own (not a KV bucket), one subject per event. */
 export const AUDIT_STREAM = {
   name: "fluxrig_audit",
+  subjects: "fluxrig.audit.>",
   subject: (seq: number) => `fluxrig.audit.${seq}`,
 } as const;
 

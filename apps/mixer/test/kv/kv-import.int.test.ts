@@ -15,12 +15,14 @@ import {
   tempDir,
 } from "@fluxrig/testkit";
 import { INBOX_PREFIXES } from "@fluxrig/wire";
+import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { beforeEach, describe, expect, test } from "vitest";
 import { loadBusKeys } from "../../src/bus-auth/key-store.js";
 import { natsResolverConfig } from "../../src/bus-auth/resolver-config.js";
 import { mixerFleetUser } from "../../src/bus-auth/service-users.js";
 import { fleetAccountJwt, operatorJwt, systemAccountJwt } from "../../src/bus-auth/trust-chain.js";
+import { AuditStream } from "../../src/kv/audit-stream.js";
 import { openRegistryBuckets, type RegistryBuckets } from "../../src/kv/registry-buckets.js";
 import { type ClaimRecord, type EntityRecord, layoutKeys } from "../../src/kv/registry-layout.js";
 
@@ -168,6 +170,9 @@ async function importStory(opts: {
   );
   expect(dry.stdout).toContain("racks: would write 6, already there 0");
   expect(dry.stdout).toContain("dry run: nothing written");
+  const events = Number(/; (\d+) audit events/.exec(dry.stdout)?.[1]);
+  expect(events).toBeGreaterThan(5); // enrollments, adoptions, a revocation, a removal, a scenario
+  expect(dry.stdout).toContain(`audit: would write ${events}, already there 0`);
   const nc = await opts.open();
   const buckets: RegistryBuckets = await openRegistryBuckets(nc, { replicas, writerId: "test" });
   expect(await buckets.racks.keys()).toEqual([]);
@@ -179,6 +184,11 @@ async function importStory(opts: {
   expect(first.stdout).toContain("claims: written 17, already there 0");
   expect(first.stdout).toContain("racks: written 6, already there 0");
   expect(first.stdout).toContain("scenarios: written 2, already there 0");
+  expect(first.stdout).toContain(`audit: written ${events}, already there 0`);
+  const audit = await AuditStream.open(nc, { replicas });
+  expect(await audit.count()).toBe(events);
+  expect(await audit.get(events)).toMatchObject({ schema: 1, seq: events });
+  expect(await audit.get(events + 1)).toBeNull();
   const scenario = await buckets.scenarios.get(layoutKeys.scenario("demo"));
   expect(scenario?.value).toMatchObject({
     schema: 1,
@@ -214,12 +224,14 @@ async function importStory(opts: {
 
   const verified = await kv(h, url, ["verify", ...replicaArgs]);
   expect(verified.code).toBe(0);
-  expect(verified.stdout).toContain("KV holds exactly the registry's records");
+  expect(verified.stdout).toContain("KV holds exactly the registry's records and audit events");
+  expect(verified.stdout).toContain(`audit: ${events} equal`);
   expect(verified.stdout).toContain("claims: 17 equal");
 
   const again = await kv(h, url, ["import", ...replicaArgs]);
   expect(again.code).toBe(0);
   expect(again.stdout).toContain("racks: written 0, already there 6");
+  expect(again.stdout).toContain(`audit: written 0, already there ${events}`);
   expect(again.stdout).toContain("nothing new: every record was already in KV");
 
   // Another writer changed a record in KV, and added a claim the registry does not have.
@@ -244,6 +256,11 @@ async function importStory(opts: {
     entity_id: "42",
     retired: null,
   });
+  // An event the log does not have, and an attempt to replace one it has (refused by the stream itself).
+  const js = jetstream(nc);
+  await js.publish("fluxrig.audit.999999", JSON.stringify({ schema: 1, seq: 999999 }));
+  await expect(js.publish("fluxrig.audit.1", JSON.stringify({ schema: 1, seq: 1 }))).rejects.toThrow();
+  expect(await audit.get(1)).toMatchObject({ seq: 1, kind: expect.any(String) });
   const conflict = await kv(h, url, ["import", ...replicaArgs]);
   expect(conflict.code).toBe(1);
   expect(conflict.stdout).toContain("2 conflicting record(s) in KV, left as they are:");
@@ -257,7 +274,10 @@ async function importStory(opts: {
 
   const differs = await kv(h, url, ["verify", ...replicaArgs]);
   expect(differs.code).toBe(1);
-  expect(differs.stdout).toContain("3 difference(s):");
+  expect(differs.stdout).toContain("4 difference(s):");
+  expect(differs.stdout).toContain(
+    `extra audit/(stream): the stream holds ${events + 1} events, the registry's log ${events}`,
+  );
   expect(differs.stdout).toContain(
     `different racks/${pendingKey}: KV record ${pendingKey}: schema version 2`,
   );
