@@ -76,13 +76,22 @@ async function main(): Promise<void> {
         const seconds = (performance.now() - started) / 1000;
         const client = process.cpuUsage(clientBefore);
         const serverMs = pids.reduce((s, pid) => s + processCpuMs(pid), 0) - serverBefore;
-        const records = result.source.entries;
+        // KV records and audit events (one enrollment event per Rack).
+        const records = result.source.entries + result.source.auditEvents;
         if (
           result.action === "import" &&
           (result.report.conflicts.length > 0 || result.report.written.racks !== RACKS)
         ) {
           throw new Error(
             `import wrote ${result.report.written.racks} Racks with ${result.report.conflicts.length} conflicts`,
+          );
+        }
+        if (
+          result.audit.differences.length > 0 ||
+          (result.action === "import" && result.audit.written !== RACKS)
+        ) {
+          throw new Error(
+            `audit: ${result.audit.written} written, ${result.audit.differences.length} differences`,
           );
         }
         if (result.action === "verify" && result.report.differences.length > 0) {
@@ -92,7 +101,7 @@ async function main(): Promise<void> {
           name: `kv ${action} R${replicas}`,
           value: Math.round(records / seconds),
           unit: "records/s",
-          note: `${RACKS} Racks = ${records} records in ${seconds.toFixed(1)} s, ${IN_FLIGHT} in flight, sync_interval always; client CPU ${Math.round((client.user + client.system) / records)} us/record, nats-server CPU ${Math.round((serverMs * 1000) / records)} us/record (all servers)`,
+          note: `${RACKS} Racks = ${records} records (${result.source.auditEvents} of them audit events) in ${seconds.toFixed(1)} s, ${IN_FLIGHT} in flight, sync_interval always; client CPU ${Math.round((client.user + client.system) / records)} us/record, nats-server CPU ${Math.round((serverMs * 1000) / records)} us/record (all servers)`,
         };
         console.log(`${line.name}: ${line.value} ${line.unit} (${line.note})`);
         figures.push(line);

@@ -85,15 +85,18 @@ export class AuditStream {
     }
   }
 
-  /** Appends the event if its subject is empty: `"written"`, or `"exists"` when it already holds one. */
+  /**
+   * Appends the event if its subject is empty: `"written"`, or `"exists"` when it already holds one (also when the
+   * server recognises the message id of an earlier attempt of this append: that one landed).
+   */
   async append(record: AuditRecord): Promise<"written" | "exists"> {
     try {
-      await this.#js.publish(AUDIT_STREAM.subject(record.seq), JSON.stringify(record), {
+      const ack = await this.#js.publish(AUDIT_STREAM.subject(record.seq), JSON.stringify(record), {
         msgID: `audit-${record.seq}`,
         expect: { lastSubjectSequence: 0 },
         timeout: this.#timeout,
       });
-      return "written";
+      return ack.duplicate ? "exists" : "written";
     } catch (error) {
       if (classifyKvError(error) === "cas") return "exists";
       throw streamError(error, "create", record.seq);

@@ -260,20 +260,22 @@ export async function syncAuditEvents(
     }
   };
   await pool(events, opts.concurrency ?? 64, async (event) => {
+    if (opts.mode === "import") {
+      // The append is itself the compare-and-set (only onto an empty subject): one request for a new event, and a
+      // read only for one the stream already holds.
+      if ((await stream.append(event)) === "written") report.written++;
+      else compare(event, await stream.get(event.seq));
+      return;
+    }
     const stored = await stream.get(event.seq);
-    if (stored !== null) return compare(event, stored);
-    if (opts.mode === "verify") {
+    if (stored !== null) compare(event, stored);
+    else if (opts.mode === "dry-run") report.written++;
+    else
       report.differences.push({
         seq: event.seq,
         kind: "missing",
         detail: "in the registry, not in the stream",
       });
-    } else if (opts.mode === "dry-run" || (await stream.append(event)) === "written") {
-      report.written++;
-    } else {
-      // Appended by someone else between the read and the write: compare with theirs.
-      compare(event, await stream.get(event.seq));
-    }
   });
   if (opts.mode === "verify") {
     const held = await stream.count();
