@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "@fluxrig/config";
 import { configFileToRead, loadMixerConfig, requireApiAuth } from "./config.js";
+import { kvCommand, kvCommandExitCode, kvCommandText } from "./kv-command.js";
 import { startMixer } from "./mixer.js";
 import { natsConfigCommand } from "./nats-config-command.js";
 import { MixerError } from "./runtime/errors.js";
@@ -11,6 +12,7 @@ import { MIXER_VERSION } from "./version.js";
 
 const USAGE = `Usage: fluxrig-mixer [--config fluxrig-mixer.toml]
        fluxrig-mixer nats-config --resolver-dir DIR [--config FILE] [--out FILE] [--bootstrap-creds FILE]
+       fluxrig-mixer kv import|verify [--config FILE] [--dry-run] [--replicas 3]
 
 Runs the fluxrig control plane: registry, enrollment, presence, passports, scenarios and the REST API.
 Every config key can be set by an environment variable FLUXRIG_<SECTION>_<KEY>, e.g. FLUXRIG_API_AUTH_TOKEN.
@@ -21,7 +23,83 @@ Options:
   -h, --help          this help
 
 nats-config: creates the bus keys in the data dir if missing and prints nats-server's config block for JWT mode
-([nats] auth = "jwt"); run it before starting nats-server and again after a key change (see docs/operations.md).`;
+([nats] auth = "jwt"); run it before starting nats-server and again after a key change (see docs/operations.md).
+
+kv import: copies a stopped single Mixer's registry into the cluster's KV buckets; kv verify compares both sides
+(see docs/cluster.md).`;
+
+const KV_USAGE = `Usage: fluxrig-mixer kv import [--config FILE] [--dry-run] [--replicas 1|3|5]
+       fluxrig-mixer kv verify [--config FILE] [--replicas 1|3|5]
+
+import: reads the registry in [mixer] data_dir (the Mixer must be stopped: its data-dir lock is taken) and writes
+every Rack, node row, claim (MachineID, name, key fingerprint) and scenario into the KV buckets at [nats] url, as the
+Mixer's fleet user in JWT mode. Idempotent: a record already there is counted, a different one is reported and left
+as it is (exit 1). --dry-run reads and compares but writes nothing.
+verify: reads both sides and reports every record that differs, is missing from KV, or is in KV only (exit 1).
+
+Options:
+  -c, --config FILE    Mixer config file (default as for the Mixer)
+  --dry-run            import: write nothing, say what would be written
+  --replicas N         replicas of the buckets, created when absent (default 3; 1 for a single nats-server)
+  -h, --help           this help`;
+
+/** `fluxrig-mixer kv import|verify ...`: exit 0 done, 1 conflicts, differences or failure, 2 bad usage or config. */
+async function kvMain(argv: string[]): Promise<number> {
+  const options = {
+    config: { type: "string", short: "c" },
+    "dry-run": { type: "boolean" },
+    replicas: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  } as const;
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true });
+  } catch (err) {
+    process.stderr.write(`fluxrig-mixer kv: ${(err as Error).message}\n\n${KV_USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${KV_USAGE}\n`);
+    return 0;
+  }
+  const action = positionals[0];
+  if ((action !== "import" && action !== "verify") || positionals.length !== 1) {
+    process.stderr.write(`fluxrig-mixer kv: say import or verify\n\n${KV_USAGE}\n`);
+    return 2;
+  }
+  if (action === "verify" && values["dry-run"]) {
+    process.stderr.write(`fluxrig-mixer kv: --dry-run is for import (verify never writes)\n\n${KV_USAGE}\n`);
+    return 2;
+  }
+  const replicas = Number(values.replicas ?? "3");
+  if (replicas !== 1 && replicas !== 3 && replicas !== 5) {
+    process.stderr.write(`fluxrig-mixer kv: --replicas must be 1, 3 or 5\n\n${KV_USAGE}\n`);
+    return 2;
+  }
+  let config: Awaited<ReturnType<typeof loadMixerConfig>>["config"];
+  try {
+    const file = configFileToRead({ named: values.config ?? process.env.FLUXRIG_CONFIG, cwd: process.cwd() });
+    config = (await loadMixerConfig({ file })).config;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`fluxrig-mixer kv: config error: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  try {
+    const result = await kvCommand({ action, config, dryRun: values["dry-run"] ?? false, replicas });
+    process.stdout.write(kvCommandText(result));
+    return kvCommandExitCode(result);
+  } catch (err) {
+    if (err instanceof MixerError) {
+      process.stderr.write(`fluxrig-mixer kv ${action}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
 
 const NATS_CONFIG_USAGE = `Usage: fluxrig-mixer nats-config --resolver-dir DIR [--config FILE] [--out FILE] [--bootstrap-creds FILE]
 
@@ -110,6 +188,7 @@ async function natsConfigMain(argv: string[]): Promise<number> {
 
 async function main(): Promise<number> {
   if (process.argv[2] === "nats-config") return natsConfigMain(process.argv.slice(3));
+  if (process.argv[2] === "kv") return kvMain(process.argv.slice(3));
   let args: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>;
   const OPTIONS = {
     config: { type: "string", short: "c" },

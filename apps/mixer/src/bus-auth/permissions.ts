@@ -15,6 +15,7 @@ import {
   wireMessageSubject,
 } from "@fluxrig/wire";
 import { REGISTRY_BUCKETS } from "../kv/registry-buckets.js";
+import { AUDIT_STREAM } from "../kv/registry-layout.js";
 import type { UserPermissions } from "./claims.js";
 
 /** What the bus needs to know of a Rack: its name, its status, and (adopted) the scenario push it holds. */
@@ -75,7 +76,7 @@ export function mixerPermissions(): UserPermissions {
 
 /**
  * Cluster mode (docs/cluster.md): the JetStream API (bucket streams, leader reads, watchers' consumers), writes to
- * the registry's own buckets, and watchers' flow-control replies. Replies come back on the Mixer's inbox prefix.
+ * the registry's own buckets and its audit stream, and watchers' flow-control replies. Replies come back on the Mixer's inbox prefix.
  * No Rack gets any of these.
  */
 function registryKvSubjects(): string[] {
@@ -83,6 +84,7 @@ function registryKvSubjects(): string[] {
     "$JS.API.>",
     "$JS.FC.>",
     ...Object.values(REGISTRY_BUCKETS).map((bucket) => `$KV.${bucket.name}.>`),
+    AUDIT_STREAM.subjects,
   ];
 }
 

@@ -1,0 +1,123 @@
+// The audit log's stream in cluster mode (docs/cluster.md, "Record layout"): one message per event on
+// `fluxrig.audit.<seq>`, at most one per subject, never deleted or purged. An event is appended only if its subject
+// holds nothing yet (the stream's compare-and-set: expected last subject sequence 0), so an event is never written
+// twice and an existing one is compared, never replaced. Reads go through the stream leader.
+import {
+  DiscardPolicy,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  StorageType,
+} from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { classifyKvError } from "./kv-error-kind.js";
+import { KvBucketMismatchError, KvRefusedError, KvUnavailableError } from "./kv-errors.js";
+import { AUDIT_STREAM, type AuditRecord } from "./registry-layout.js";
+
+/** JetStream API codes: stream not found, message not found. */
+const STREAM_NOT_FOUND = 10059;
+const NO_MESSAGE_FOUND = 10037;
+
+export class AuditStream {
+  readonly name = AUDIT_STREAM.name;
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
+  readonly #timeout: number;
+
+  private constructor(js: JetStreamClient, jsm: JetStreamManager, timeout: number) {
+    this.#js = js;
+    this.#jsm = jsm;
+    this.#timeout = timeout;
+  }
+
+  /** Opens the stream, creating it with `replicas` copies when absent; refuses one with other replicas. */
+  static async open(
+    nc: NatsConnection,
+    opts: { replicas: 1 | 3 | 5; requestTimeoutMs?: number },
+  ): Promise<AuditStream> {
+    const timeout = opts.requestTimeoutMs ?? 2_000;
+    const jsm = await jetstreamManager(nc, { timeout });
+    let replicas: number;
+    try {
+      try {
+        replicas = (await jsm.streams.info(AUDIT_STREAM.name)).config.num_replicas;
+      } catch (error) {
+        if (!(error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND)) throw error;
+        const created = await jsm.streams.add({
+          name: AUDIT_STREAM.name,
+          subjects: [AUDIT_STREAM.subjects],
+          num_replicas: opts.replicas,
+          storage: StorageType.File,
+          max_msgs_per_subject: 1,
+          // A second message on an event's subject is refused, never a replacement of the first.
+          discard: DiscardPolicy.New,
+          discard_new_per_subject: true,
+          deny_delete: true,
+          deny_purge: true,
+          allow_direct: false,
+        });
+        replicas = created.config.num_replicas;
+      }
+    } catch (error) {
+      throw streamError(error, "open");
+    }
+    if (replicas !== opts.replicas) {
+      throw new KvBucketMismatchError(
+        AUDIT_STREAM.name,
+        `exists with ${replicas} replica(s), this Mixer is configured for ${opts.replicas}`,
+      );
+    }
+    return new AuditStream(jetstream(nc, { timeout }), jsm, timeout);
+  }
+
+  /** The stored event of `seq` (as JSON, decoded by the caller), or null. */
+  async get(seq: number): Promise<unknown | null> {
+    try {
+      const msg = await this.#jsm.streams.getMessage(AUDIT_STREAM.name, {
+        last_by_subj: AUDIT_STREAM.subject(seq),
+      });
+      return msg === null ? null : (msg.json() as unknown);
+    } catch (error) {
+      if (error instanceof JetStreamApiError && error.code === NO_MESSAGE_FOUND) return null;
+      throw streamError(error, "get", seq);
+    }
+  }
+
+  /**
+   * Appends the event if its subject is empty: `"written"`, or `"exists"` when it already holds one (also when the
+   * server recognises the message id of an earlier attempt of this append: that one landed).
+   */
+  async append(record: AuditRecord): Promise<"written" | "exists"> {
+    try {
+      const ack = await this.#js.publish(AUDIT_STREAM.subject(record.seq), JSON.stringify(record), {
+        msgID: `audit-${record.seq}`,
+        expect: { lastSubjectSequence: 0 },
+        timeout: this.#timeout,
+      });
+      return ack.duplicate ? "exists" : "written";
+    } catch (error) {
+      if (classifyKvError(error) === "cas") return "exists";
+      throw streamError(error, "create", record.seq);
+    }
+  }
+
+  /** Messages in the stream (one per event: at most one per subject). */
+  async count(): Promise<number> {
+    try {
+      return (await this.#jsm.streams.info(AUDIT_STREAM.name)).state.messages;
+    } catch (error) {
+      throw streamError(error, "get");
+    }
+  }
+}
+
+/** The KV layer's errors for the stream: no answer is `KvUnavailableError` (re-run: appends are idempotent). */
+function streamError(error: unknown, operation: "open" | "get" | "create", seq?: number): Error {
+  const key = seq === undefined ? "" : AUDIT_STREAM.subject(seq);
+  const kind = classifyKvError(error);
+  if (kind === "fatal" || kind === "cas") return new KvRefusedError(AUDIT_STREAM.name, key, { cause: error });
+  const outcome = operation === "create" ? (kind === "ambiguous" ? "unknown" : "not_written") : "not_a_write";
+  return new KvUnavailableError(AUDIT_STREAM.name, key, operation, outcome, 0, 1, { cause: error });
+}
