@@ -1,6 +1,6 @@
 // The local lab (npm run lab) end to end, and docker-compose.yml kept in step with the lab's config files.
 import { execFile, execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -15,7 +15,7 @@ import {
   natsUrlPort,
   splitListen,
 } from "../../../tooling/lab/lab-config.js";
-import { repoRoot, type SpawnedProcess, startProcess, tempDir, waitFor } from "../src/index.js";
+import { formatLogs, repoRoot, type SpawnedProcess, startProcess, tempDir, waitFor } from "../src/index.js";
 
 // The workspace's YAML parser, borrowed from the Mixer (the testkit does not depend on it).
 const { parse: parseYaml } = createRequire(join(repoRoot(), "apps/mixer/package.json"))("yaml") as {
@@ -273,85 +273,106 @@ async function interrupt(lab: RunningLab): Promise<void> {
   expect(lab.children.filter(isAlive)).toEqual([]);
 }
 
+/**
+ * On failure, the tail of every log the lab wrote (`<labDir>/logs/*.log`: nats-server, Mixer, each Rack, both runs),
+ * read before the temp dir goes: vitest's onTestFailed would run after it is removed.
+ */
+async function withLabLogsOnFailure(labDir: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    const logsDir = join(labDir, "logs");
+    const files = existsSync(logsDir) ? readdirSync(logsDir).filter((f) => f.endsWith(".log")) : [];
+    const sources = files.sort().map((file) => ({
+      label: join(logsDir, file),
+      output: (tail = 60) =>
+        readFileSync(join(logsDir, file), "utf8").trimEnd().split("\n").slice(-tail).join("\n"),
+    }));
+    console.error(formatLogs(sources, 60));
+    throw error;
+  }
+}
+
 describe("npm run lab", () => {
   test("starts the cluster, adopts by scenario and by operator, rides out a Mixer kill, stops on SIGINT, resumes with the same identities", async () => {
     await using dir = tempDir("lab");
     const labDir = join(dir.path, "lab");
-
-    await using first = await startLab(labDir);
-    expect(first.children).toHaveLength(2 + LAB_RACKS.length);
-    await waitForStatuses(first, { "rack-scenario": "active", [MANUAL_RACK]: "pending" }, 0);
-
-    // Path C through the REST API, as the printed curl command does.
-    const since = first.proc.mark();
-    const adopted = await api<RackBody>(first, `/api/v1/racks/${MANUAL_RACK}/adopt`, { method: "POST" });
-    expect(adopted).toMatchObject({ status: 200, body: { status: "active" } });
-    await waitForStatuses(first, { [MANUAL_RACK]: "active", "rack-edge-01": "active" }, since);
-    const ids = await entityIds(first);
-
-    // The CLI as the banner shows it: `source <labDir>/env`, then `fluxrig ...` (a shim in <labDir>/bin).
-    expect(statSync(join(labDir, "env")).mode & 0o777).toBe(0o600);
-    const listed = await listWithSourcedEnv(labDir);
-    expect(Object.fromEntries(listed.items.map((r) => [r.name, r.entity_id]))).toEqual(ids);
-
-    // The Mixer dies: the lab says so, starts it again and keeps the Racks, which stay active.
-    const before = lockedPids(labDir);
-    const oldMixer = before.mixer ?? 0;
-    expect(oldMixer).toBeGreaterThan(0);
-    const killedAt = first.proc.mark();
-    process.kill(oldMixer, "SIGKILL");
-    const restarted = await first.proc.waitForLine(/mixer restarted \(pid \d+\)/, {
-      since: killedAt,
-      timeoutMs: 30_000,
-    });
-    const newMixer = Number(/pid (\d+)/.exec(restarted)?.[1]);
-    first.children.push(newMixer);
-    expect(first.proc.lines({ since: killedAt }).some((l) => l.includes("mixer exited on its own"))).toBe(
-      true,
-    );
-    await first.proc.waitForLine(/mixer is ready again/, { since: killedAt, timeoutMs: 60_000 });
-    await waitForStatuses(
-      first,
-      { "rack-scenario": "active", [MANUAL_RACK]: "active", "rack-edge-01": "active" },
-      first.proc.mark(),
-    );
-    const after = lockedPids(labDir);
-    expect(after.mixer).toBe(newMixer);
-    expect(newMixer).not.toBe(oldMixer);
-    for (const name of LAB_RACKS) {
-      const pid = before[name];
-      expect(pid).toBeGreaterThan(0);
-      expect(after[name]).toBe(pid);
-      expect(pid !== undefined && isAlive(pid)).toBe(true);
-    }
-    expect(first.proc.running).toBe(true);
-    expect(await entityIds(first)).toEqual(ids);
-    await interrupt(first);
-    expect(existsSync(join(labDir, "lab.lock"))).toBe(false);
-
-    // Again on the same dir: same token, and the Racks recover their sessions from state.flux.
-    await using second = await startLab(labDir);
-    expect(second.token).toBe(first.token);
-    // The banner knows rack-manual was adopted, rather than offering to adopt it again.
-    expect(second.proc.lines().some((l) => l.includes(`${MANUAL_RACK} was adopted in an earlier run`))).toBe(
-      true,
-    );
-    await waitForStatuses(
-      second,
-      { "rack-scenario": "active", [MANUAL_RACK]: "active", "rack-edge-01": "active" },
-      0,
-    );
-    for (const name of LAB_RACKS) {
-      // The first run enrolled them; only this run can have restored a passport.
-      await waitFor(
-        () => readFileSync(join(labDir, "logs", `${name}.log`), "utf8").includes('"passport_restored"'),
-        {
-          timeoutMs: 30_000,
-          message: `${name} to recover its session from state.flux`,
-        },
-      );
-    }
-    expect(await entityIds(second)).toEqual(ids);
-    await interrupt(second);
+    await withLabLogsOnFailure(labDir, () => labRoundTrip(labDir));
   }, 150_000);
 });
+
+async function labRoundTrip(labDir: string): Promise<void> {
+  await using first = await startLab(labDir);
+  expect(first.children).toHaveLength(2 + LAB_RACKS.length);
+  await waitForStatuses(first, { "rack-scenario": "active", [MANUAL_RACK]: "pending" }, 0);
+
+  // Path C through the REST API, as the printed curl command does.
+  const since = first.proc.mark();
+  const adopted = await api<RackBody>(first, `/api/v1/racks/${MANUAL_RACK}/adopt`, { method: "POST" });
+  expect(adopted).toMatchObject({ status: 200, body: { status: "active" } });
+  await waitForStatuses(first, { [MANUAL_RACK]: "active", "rack-edge-01": "active" }, since);
+  const ids = await entityIds(first);
+
+  // The CLI as the banner shows it: `source <labDir>/env`, then `fluxrig ...` (a shim in <labDir>/bin).
+  expect(statSync(join(labDir, "env")).mode & 0o777).toBe(0o600);
+  const listed = await listWithSourcedEnv(labDir);
+  expect(Object.fromEntries(listed.items.map((r) => [r.name, r.entity_id]))).toEqual(ids);
+
+  // The Mixer dies: the lab says so, starts it again and keeps the Racks, which stay active.
+  const before = lockedPids(labDir);
+  const oldMixer = before.mixer ?? 0;
+  expect(oldMixer).toBeGreaterThan(0);
+  const killedAt = first.proc.mark();
+  process.kill(oldMixer, "SIGKILL");
+  const restarted = await first.proc.waitForLine(/mixer restarted \(pid \d+\)/, {
+    since: killedAt,
+    timeoutMs: 30_000,
+  });
+  const newMixer = Number(/pid (\d+)/.exec(restarted)?.[1]);
+  first.children.push(newMixer);
+  expect(first.proc.lines({ since: killedAt }).some((l) => l.includes("mixer exited on its own"))).toBe(true);
+  await first.proc.waitForLine(/mixer is ready again/, { since: killedAt, timeoutMs: 60_000 });
+  await waitForStatuses(
+    first,
+    { "rack-scenario": "active", [MANUAL_RACK]: "active", "rack-edge-01": "active" },
+    first.proc.mark(),
+  );
+  const after = lockedPids(labDir);
+  expect(after.mixer).toBe(newMixer);
+  expect(newMixer).not.toBe(oldMixer);
+  for (const name of LAB_RACKS) {
+    const pid = before[name];
+    expect(pid).toBeGreaterThan(0);
+    expect(after[name]).toBe(pid);
+    expect(pid !== undefined && isAlive(pid)).toBe(true);
+  }
+  expect(first.proc.running).toBe(true);
+  expect(await entityIds(first)).toEqual(ids);
+  await interrupt(first);
+  expect(existsSync(join(labDir, "lab.lock"))).toBe(false);
+
+  // Again on the same dir: same token, and the Racks recover their sessions from state.flux.
+  await using second = await startLab(labDir);
+  expect(second.token).toBe(first.token);
+  // The banner knows rack-manual was adopted, rather than offering to adopt it again.
+  expect(second.proc.lines().some((l) => l.includes(`${MANUAL_RACK} was adopted in an earlier run`))).toBe(
+    true,
+  );
+  await waitForStatuses(
+    second,
+    { "rack-scenario": "active", [MANUAL_RACK]: "active", "rack-edge-01": "active" },
+    0,
+  );
+  for (const name of LAB_RACKS) {
+    // The first run enrolled them; only this run can have restored a passport.
+    await waitFor(
+      () => readFileSync(join(labDir, "logs", `${name}.log`), "utf8").includes('"passport_restored"'),
+      {
+        timeoutMs: 30_000,
+        message: `${name} to recover its session from state.flux`,
+      },
+    );
+  }
+  expect(await entityIds(second)).toEqual(ids);
+  await interrupt(second);
+}

@@ -6,7 +6,7 @@
 // lab), CI_COMMANDS (checked: .ci/run runs it), RUNS (run against the lab, with the docs' example objects mapped to
 // lab objects by LAB_OBJECTS) or SKIPPED (with a reason). A new command in the docs, or a table entry the docs no
 // longer have, fails the first test.
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { LAB_FILES, type LabRuntime, rackEnv } from "../../../tooling/lab/lab-config.js";
@@ -14,6 +14,8 @@ import { labLayout } from "../../../tooling/lab/lab-layout.js";
 import {
   binaryPath,
   eventually,
+  formatLogs,
+  type HasOutput,
   repoRoot,
   type SpawnedProcess,
   spawnBinary,
@@ -80,7 +82,19 @@ interface Run {
   shows?: RegExp[];
   /** Statuses the API must come to show afterwards (what the docs say happens next). */
   afterwards?: Record<string, RackStatus>;
+  /**
+   * One of the test's extra Racks whose own log must come to show `msg` afterwards: the Rack itself took the change,
+   * so the next command meets it in that state (not in a race with it).
+   */
+  rackLogShows?: { rack: ExtraRack; msg: RegExp };
+  /**
+   * One of the test's extra Racks, restarted on its state dir (same key) before `afterwards` is checked, and why.
+   */
+  restarts?: { rack: ExtraRack; why: string };
 }
+
+/** The Racks the test adds to the lab, by the name they run as. */
+type ExtraRack = "rack-visitor";
 
 /**
  * The runnable commands, in the order they run: each one leaves the lab as the next one needs it. Each runs as
@@ -119,6 +133,9 @@ const RUNS: Record<string, Run> = {
   },
   "fluxrig racks reject rack-nyc-99": {
     shows: [/^rack-visitor \(0x[0-9a-f]+\): rejected$/m],
+    // Cut off at the bus, it is told "rejected" on the bootstrap connection; `rm` below then always meets a Rack
+    // that is passive there (whether it got there before `rm` was once a race the test won only when unloaded).
+    rackLogShows: { rack: "rack-visitor", msg: /^lifecycle: \w+ -> rejected$/ },
   },
   "fluxrig racks show <name>": {
     shows: [/^conflicts\s+1 other key/m, /^rack-manual\s+SHA256:\S+\s+\d+/m],
@@ -145,7 +162,13 @@ const RUNS: Record<string, Run> = {
       why: "rm asks for confirmation on a terminal; the test has none, and then rm needs --yes (docs/cli.md: exit 2)",
     },
     shows: [/^deleted rack-visitor /m],
-    // "The Rack is told, and enrolls again as a new pending Rack if it is still running."
+    // "...enrolls again as a new pending Rack if it is still running", on the lab's JWT bus "at its next hello".
+    restarts: {
+      rack: "rack-visitor",
+      why:
+        "on a JWT bus a rejected Rack is cut off and hears no push (docs/operations.md): its next hello is at the " +
+        "rejected pace (5 min and more) or at its next start, which the test does not wait 5 minutes for",
+    },
     afterwards: { "rack-visitor": "pending" },
   },
   "fluxrig scenario apply demo.yaml --dry-run": {
@@ -347,6 +370,66 @@ async function startLab(command: string, labDir: string): Promise<Lab> {
   };
 }
 
+/**
+ * Runs `body`; on failure prints the tail of every log the lab wrote (`<labDir>/logs/*.log`: nats-server, Mixer,
+ * Racks) and of the extra Racks, read before the temp dir goes (vitest's onTestFailed runs after it is removed).
+ */
+async function withLogsOnFailure(
+  labDir: string,
+  extra: () => HasOutput[],
+  body: () => Promise<void>,
+): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    const logsDir = labLayout(labDir).logsDir;
+    const files = existsSync(logsDir) ? readdirSync(logsDir).filter((f) => f.endsWith(".log")) : [];
+    const fromFiles = files.sort().map((file) => ({
+      label: join(logsDir, file),
+      output: (tail = 80) =>
+        readFileSync(join(logsDir, file), "utf8").trimEnd().split("\n").slice(-tail).join("\n"),
+    }));
+    console.error(formatLogs([...fromFiles, ...extra()], 80));
+    throw error;
+  }
+}
+
+/** The extra Racks by name, each stopped when disposed (also when the test fails half-way). */
+class ExtraRacks implements AsyncDisposable {
+  readonly running = new Map<string, SpawnedProcess>();
+  /** Every process started, restarted ones included, for the logs of a failure. */
+  readonly all: SpawnedProcess[] = [];
+
+  constructor(
+    private readonly lab: Lab,
+    private readonly dirs: Record<string, string>,
+  ) {}
+
+  start(name: string, key = name): SpawnedProcess {
+    const dir = this.dirs[key];
+    if (dir === undefined) throw new Error(`no state dir for the extra Rack ${key}`);
+    const proc = startExtraRack(this.lab, name, dir);
+    this.running.set(key, proc);
+    this.all.push(proc);
+    return proc;
+  }
+
+  get(key: string): SpawnedProcess {
+    const proc = this.running.get(key);
+    if (proc === undefined) throw new Error(`the extra Rack ${key} is not running`);
+    return proc;
+  }
+
+  async restart(key: string): Promise<void> {
+    await this.get(key).stop();
+    this.start(key, key);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const proc of this.running.values()) await proc.stop();
+  }
+}
+
 async function rackStatuses(lab: Lab): Promise<Record<string, string>> {
   const response = await fetch(`${lab.apiUrl}/api/v1/racks?limit=1000`, {
     headers: { authorization: `Bearer ${lab.token}` },
@@ -486,67 +569,15 @@ describe("the README's quick start and docs/operations.md, command by command", 
 
   test("npm run lab, then every fluxrig command of the quick start and of docs/operations.md against it", async () => {
     await using dir = tempDir("readme-commands");
-    const want = LAB_RUNS["npm run lab"];
-    if (want === undefined) throw new Error("LAB_RUNS lost its `npm run lab` entry");
-    await using lab = await startLab("npm run lab", join(dir.path, "lab"));
-    await waitForStatuses(lab, want);
-
-    // The objects the docs' examples need beyond the lab's three Racks (see LAB_OBJECTS).
-    await using visitor = startExtraRack(lab, "rack-visitor", join(dir.path, "extra", "rack-visitor"));
-    await using rebuilt = startExtraRack(lab, "rack-manual", join(dir.path, "extra", "rack-manual-rebuilt"));
-    await waitForStatuses(lab, { "rack-visitor": "pending", "rack-manual": "pending" });
-    await waitFor(
-      async () => {
-        const response = await fetch(`${lab.apiUrl}/api/v1/conflicts?name=rack-manual`, {
-          headers: { authorization: `Bearer ${lab.token}` },
-        });
-        return ((await response.json()) as { items: unknown[] }).items.length > 0;
-      },
-      { timeoutMs: 30_000, intervalMs: 250, message: "the rebuilt rack-manual's name_taken conflict" },
+    let extras: ExtraRacks | undefined;
+    await withLogsOnFailure(
+      join(dir.path, "lab"),
+      () => extras?.all ?? [],
+      () =>
+        readmeCommands(dir.path, (e) => {
+          extras = e;
+        }),
     );
-
-    const bin = join(dir.path, "bin");
-    mkdirSync(bin);
-    writeShims(bin);
-    const env = {
-      ...withoutFluxrigEnv(),
-      FLUXRIG_API_URL: lab.apiUrl,
-      FLUXRIG_API_TOKEN: lab.token,
-      // No developer's ~/.config/fluxrig/cli.json: a file that does not exist.
-      FLUXRIG_CLI_CONFIG: join(dir.path, "no-cli.json"),
-      PATH: `${bin}${delimiter}${process.env.PATH ?? ""}`,
-      LAB: lab.dir,
-      NO_COLOR: "1",
-      FORCE_COLOR: undefined,
-    };
-
-    const outputs = new Map<string, string>();
-    for (const [documented, spec] of Object.entries(RUNS)) {
-      const { exit, shows = [], afterwards } = spec;
-      const run = runnable(documented, spec);
-      const result = await shell(run, env);
-      const context = `${documented}\n  ran: ${run}\n  stdout:\n${result.stdout}\n  stderr:\n${result.stderr}`;
-      expect({ code: result.code, signal: result.signal }, context).toEqual({
-        code: exit?.code ?? 0,
-        signal: null,
-      });
-      for (const pattern of shows) expect(result.stdout, context).toMatch(pattern);
-      outputs.set(documented, result.stdout);
-      if (afterwards !== undefined) await waitForStatuses(lab, afterwards);
-    }
-
-    // "Compare the key fingerprint with the one the Rack prints": the same string on both sides.
-    const onRack = /^rack key\s+(SHA256:\S+)/m.exec(
-      outputs.get("fluxrig-rack status --state-dir DIR") ?? "",
-    )?.[1];
-    const onMixer = /^key\s+(SHA256:\S+)/m.exec(outputs.get("fluxrig racks show rack-nyc-01") ?? "")?.[1];
-    expect(onRack).toBeDefined();
-    expect(onMixer).toBe(onRack);
-    expect(statSync(join(lab.dir, "mixer", "cluster.key")).mode & 0o777).toBe(0o600);
-
-    await visitor.stop();
-    await rebuilt.stop();
-    await interrupt(lab);
   }, 150_000);
 
   const otherLabRuns = Object.entries(LAB_RUNS).filter(([command]) => command !== "npm run lab");
@@ -561,3 +592,75 @@ describe("the README's quick start and docs/operations.md, command by command", 
     120_000,
   );
 });
+
+/** `npm run lab`, the extra Racks the docs' examples need, then every runnable command of the docs in order. */
+async function readmeCommands(dirPath: string, started: (extras: ExtraRacks) => void): Promise<void> {
+  const want = LAB_RUNS["npm run lab"];
+  if (want === undefined) throw new Error("LAB_RUNS lost its `npm run lab` entry");
+  await using lab = await startLab("npm run lab", join(dirPath, "lab"));
+  await waitForStatuses(lab, want);
+
+  // The objects the docs' examples need beyond the lab's three Racks (see LAB_OBJECTS).
+  await using extras = new ExtraRacks(lab, {
+    "rack-visitor": join(dirPath, "extra", "rack-visitor"),
+    "rack-manual-rebuilt": join(dirPath, "extra", "rack-manual-rebuilt"),
+  });
+  started(extras);
+  extras.start("rack-visitor");
+  extras.start("rack-manual", "rack-manual-rebuilt");
+  await waitForStatuses(lab, { "rack-visitor": "pending", "rack-manual": "pending" });
+  await waitFor(
+    async () => {
+      const response = await fetch(`${lab.apiUrl}/api/v1/conflicts?name=rack-manual`, {
+        headers: { authorization: `Bearer ${lab.token}` },
+      });
+      return ((await response.json()) as { items: unknown[] }).items.length > 0;
+    },
+    { timeoutMs: 30_000, intervalMs: 250, message: "the rebuilt rack-manual's name_taken conflict" },
+  );
+
+  const bin = join(dirPath, "bin");
+  mkdirSync(bin);
+  writeShims(bin);
+  const env = {
+    ...withoutFluxrigEnv(),
+    FLUXRIG_API_URL: lab.apiUrl,
+    FLUXRIG_API_TOKEN: lab.token,
+    // No developer's ~/.config/fluxrig/cli.json: a file that does not exist.
+    FLUXRIG_CLI_CONFIG: join(dirPath, "no-cli.json"),
+    PATH: `${bin}${delimiter}${process.env.PATH ?? ""}`,
+    LAB: lab.dir,
+    NO_COLOR: "1",
+    FORCE_COLOR: undefined,
+  };
+
+  const outputs = new Map<string, string>();
+  for (const [documented, spec] of Object.entries(RUNS)) {
+    const { exit, shows = [], afterwards, rackLogShows, restarts } = spec;
+    const run = runnable(documented, spec);
+    const result = await shell(run, env);
+    const context = `${documented}\n  ran: ${run}\n  stdout:\n${result.stdout}\n  stderr:\n${result.stderr}`;
+    expect({ code: result.code, signal: result.signal }, context).toEqual({
+      code: exit?.code ?? 0,
+      signal: null,
+    });
+    for (const pattern of shows) expect(result.stdout, context).toMatch(pattern);
+    outputs.set(documented, result.stdout);
+    if (rackLogShows !== undefined)
+      await extras.get(rackLogShows.rack).waitForJson({ msg: rackLogShows.msg }, { timeoutMs: 60_000 });
+    if (restarts !== undefined) await extras.restart(restarts.rack);
+    if (afterwards !== undefined) await waitForStatuses(lab, afterwards);
+  }
+
+  // "Compare the key fingerprint with the one the Rack prints": the same string on both sides.
+  const onRack = /^rack key\s+(SHA256:\S+)/m.exec(
+    outputs.get("fluxrig-rack status --state-dir DIR") ?? "",
+  )?.[1];
+  const onMixer = /^key\s+(SHA256:\S+)/m.exec(outputs.get("fluxrig racks show rack-nyc-01") ?? "")?.[1];
+  expect(onRack).toBeDefined();
+  expect(onMixer).toBe(onRack);
+  expect(statSync(join(lab.dir, "mixer", "cluster.key")).mode & 0o777).toBe(0o600);
+
+  await extras[Symbol.asyncDispose]();
+  await interrupt(lab);
+}

@@ -17,7 +17,8 @@ export async function runHello(core: AgentCore, why: string): Promise<void> {
   const keys = core.id.keys;
   if (core.stopping || nc === undefined || keys === undefined) return;
   core.timers.clear("hello");
-  // On the shared bootstrap inbox the full reply comes sealed to this hello's own X25519 key: one hello is enough.
+  // On the shared bootstrap inbox the full reply comes sealed to this hello's own X25519 key: one hello is enough
+  // for a Rack adopted at once (a pending one asks once more as itself, see below).
   const replyKey = core.busMode === "bootstrap" ? generateReplyKey() : undefined;
   let answer: HelloAnswer;
   try {
@@ -79,8 +80,11 @@ export async function runHello(core: AgentCore, why: string): Promise<void> {
       return;
     }
   }
-  // A full reply on the bootstrap path: after moving to its own connection the Rack needs no second hello.
-  const full = clear.sealed !== undefined;
+  // A full reply on the bootstrap path that stays true: after moving to its own connection the Rack needs no second
+  // hello. A pending one does not: the Rack hears no push before it subscribes as itself, so an adoption between the
+  // Mixer's answer and that subscription would be lost until the pending pace (the lab's adopt-at-once race). Only a
+  // hello said after subscribing closes that window, so a pending Rack asks once more as itself.
+  const full = clear.sealed !== undefined && reply.status === "active";
   if (core.helloFailures > 0) {
     core.log.info({ failures: core.helloFailures }, "hello: the Mixer answers again");
     // The run of failures is over: the next outage is retried from the start of the backoff again.
@@ -97,7 +101,7 @@ export async function runHello(core: AgentCore, why: string): Promise<void> {
     // The pin comes first: the switch to this Rack's own connection is only worth it for the pinned cluster.
     if (!(await pinOnFirstEnrollment(core, reply))) return;
     taken = await core.takeCredential(reply.bus_credential, "hello reply", { helloAfterSwitch: !full });
-    // The new connection said hello itself; this (minimal bootstrap) reply has nothing more to say.
+    // The new connection said hello itself; this reply (minimal, or a pending snapshot) has nothing more to say.
     if (taken === "switched" && !full) return;
   }
   await applyReply(core, reply);
