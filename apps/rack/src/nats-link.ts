@@ -48,12 +48,12 @@ export function isAuthError(error: unknown): boolean {
 /**
  * Resolves once connected; until then retries forever with jittered backoff, logging the first failure and
  * every tenth. After that, reconnects are the client's: the first redial after a drop waits a random part of
- * `reconnectSpreadMs`, later ones are paced by the same backoff, reset on success.
+ * `reconnectSpreadMs`, later ones the same backoff's step but at least the spread (bus/reconnect-spread.ts); the
+ * backoff is reset on success.
  */
 export async function connectWithRetry(opts: ConnectWithRetryOptions): Promise<NatsConnection> {
   const backoff = new Backoff(opts.policy ?? DEFAULT_TIMING.reconnect, opts.random);
   const reconnectBackoff = new Backoff(opts.policy ?? DEFAULT_TIMING.reconnect, opts.random);
-  const reconnectDelay = dialPacer(reconnectBackoff);
   const spreadMs = opts.reconnectSpreadMs ?? 0;
   const spread = new FirstRedialSpread(spreadMs, opts.random, (delayMs) =>
     opts.logger.info(
@@ -61,6 +61,8 @@ export async function connectWithRetry(opts: ConnectWithRetryOptions): Promise<N
       "nats: link dropped; first redial spread over [nats] reconnect_spread",
     ),
   );
+  const pacer = dialPacer(reconnectBackoff);
+  const reconnectDelay = () => spread.waitMs(pacer());
   for (let attempt = 1; ; attempt++) {
     opts.signal?.throwIfAborted();
     try {

@@ -90,6 +90,36 @@ describe("connecting to NATS", () => {
     await nc.close();
   });
 
+  test("a redial refused while the server is still down waits at least the spread, keeping the Rack's place", async () => {
+    await using nats = await startNatsServer({ jetstream: false });
+    const spreadMs = 2_000;
+    // Every draw 0.25: the first redial 500 ms after the drop, while the server is still down for 1,200 ms.
+    const nc = await connectWithRetry({
+      url: nats.url,
+      clientName: "test",
+      logger: pino({ level: "silent" }),
+      policy: FAST,
+      reconnectSpreadMs: spreadMs,
+      random: () => 0.25,
+    });
+    const events: Array<{ type: string; at: number }> = [];
+    void (async () => {
+      for await (const s of nc.status()) events.push({ type: s.type, at: performance.now() });
+    })();
+    const downAt = performance.now();
+    await nats.stopForNow();
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await nats.start();
+    const up = performance.now() - downAt;
+    await waitFor(() => events.some((e) => e.type === "reconnect"), { timeoutMs: 10_000, message: "back" });
+    const dropped = events.find((e) => e.type === "disconnect")!.at;
+    const back = events.find((e) => e.type === "reconnect")!.at - dropped;
+    // Refused at 500 ms; with FAST's 50-200 ms steps alone it would be back within ~0.2 s of the server.
+    expect(back).toBeGreaterThanOrEqual(500 + spreadMs - 50);
+    expect(back).toBeLessThan(Math.max(up, 500) + spreadMs + 1_000);
+    await nc.close();
+  });
+
   test("a reconnect the Rack forces (a new credential to present) is not spread", async () => {
     await using nats = await startNatsServer({ jetstream: false });
     const spreadMs = 20_000;

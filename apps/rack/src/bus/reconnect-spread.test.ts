@@ -2,7 +2,7 @@
 // connect nor on a reconnect the Rack forced itself.
 import type { Server, ServerInfo } from "@nats-io/transport-node";
 import { describe, expect, test } from "vitest";
-import { arrivalRate, FirstRedialSpread, firstRedialDelayMs } from "./reconnect-spread.js";
+import { arrivalRate, FirstRedialSpread, firstRedialDelayMs, redialDelayMs } from "./reconnect-spread.js";
 
 const server = { hostname: "127.0.0.1", port: 4222, listen: "127.0.0.1:4222" } as Server;
 const info = { server_id: "N1" } as ServerInfo;
@@ -41,6 +41,35 @@ describe("firstRedialDelayMs", () => {
   });
 });
 
+describe("redialDelayMs", () => {
+  test("a later redial of the same outage waits the backoff's step, but at least the spread", () => {
+    expect(redialDelayMs(5_000, 500)).toBe(5_000);
+    expect(redialDelayMs(5_000, 4_800)).toBe(5_000);
+    expect(redialDelayMs(5_000, 8_000)).toBe(8_000);
+    expect(redialDelayMs(0, 500)).toBe(500);
+  });
+
+  test("Racks that drew less than the outage come back spread over one window after it, not together", () => {
+    // 10,000 Racks, a 5 s spread, the server down for 3 s; the backoff's first steps (0.5 s +-20 %) are below the
+    // spread, so each Rack's next redial is its draw + 5 s: after the server is up they arrive over [3 s, 8 s).
+    const spreadMs = 5_000;
+    const upMs = 3_000;
+    const arrivals: number[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      let at = firstRedialDelayMs(spreadMs, () => (i + 0.5) / 10_000);
+      while (at < upMs) at += redialDelayMs(spreadMs, 500);
+      arrivals.push(at);
+    }
+    const perSecond = new Map<number, number>();
+    for (const a of arrivals)
+      perSecond.set(Math.floor(a / 1000), (perSecond.get(Math.floor(a / 1000)) ?? 0) + 1);
+    expect(Math.min(...arrivals)).toBeGreaterThanOrEqual(upMs);
+    expect(Math.max(...arrivals)).toBeLessThan(upMs + spreadMs);
+    // At most the fleet / spread rate in any second (2,000/s); with the 0.5 s step alone 6,000 would come in one.
+    expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(2_000);
+  });
+});
+
 describe("arrivalRate", () => {
   test("fleet over spread, in handshakes a second", () => {
     expect(arrivalRate(10_000, 5_000)).toBe(2_000);
@@ -73,6 +102,22 @@ describe("FirstRedialSpread", () => {
     // Reconnected, then dropped again: spread again.
     s.arm();
     expect(s.handler([server], info)).toEqual({ server, delay: 2_500 });
+  });
+
+  test("redials after a spread first redial wait at least the spread, until the next connect", () => {
+    const s = new FirstRedialSpread(5_000, () => 0.5);
+    // Not in a spread outage (just connected, or a forced reconnect): the plain backoff step.
+    expect(s.waitMs(500)).toBe(500);
+    s.arm();
+    expect(s.waitMs(500)).toBe(500);
+    s.handler([server], info);
+    expect(s.waitMs(500)).toBe(5_000);
+    expect(s.waitMs(8_000)).toBe(8_000);
+    s.arm();
+    expect(s.waitMs(500)).toBe(500);
+    s.handler([server], info);
+    s.disarm();
+    expect(s.waitMs(500)).toBe(500);
   });
 
   test("a reconnect the Rack forces (disarmed) goes at once", () => {
