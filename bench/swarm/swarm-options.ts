@@ -1,5 +1,7 @@
 // The swarm benchmark's flags: parsed once, checked, with defaults sized for a few minutes on a 2-core machine.
 import { parseArgs } from "node:util";
+// The Rack's own default, not a copy: the herd measures what apps/rack does.
+import { DEFAULT_RECONNECT_SPREAD } from "../../apps/rack/src/bus/reconnect-spread.js";
 
 export interface SwarmOptions {
   racks: number;
@@ -42,6 +44,16 @@ export interface SwarmOptions {
    * with its passport at once (the figure measured before, a session recovery per Rack).
    */
   herdMode: "heartbeat" | "hello";
+  /**
+   * jwt herd: each Rack's first redial after the drop waits a uniformly random part of this, as apps/rack does with
+   * `[nats] reconnect_spread` (default: the Rack's default); `0s` redials at once, as apps/rack did before it.
+   */
+  reconnectSpreadMs: number;
+  /**
+   * jwt herd: handshakes the one generator keeps in flight (default 512; phase-herd.ts says why). Real Racks each sign
+   * their own nonce; a large value lets an unspread herd arrive as the fleet would send it.
+   */
+  herdInFlight: number;
   enrollTimeoutMs: number;
   skipSteps: boolean;
   skipOffline: boolean;
@@ -97,6 +109,8 @@ export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
       kill: { type: "string", default: "0.01" },
       "herd-timeout": { type: "string", default: "120s" },
       herd: { type: "string", default: "heartbeat" },
+      "reconnect-spread": { type: "string", default: DEFAULT_RECONNECT_SPREAD },
+      "herd-in-flight": { type: "string", default: "512" },
       "enroll-timeout": { type: "string", default: "15m" },
       "skip-steps": { type: "boolean", default: false },
       "skip-offline": { type: "boolean", default: false },
@@ -155,6 +169,8 @@ export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
     killFraction: fraction("kill", s("kill")),
     herdTimeoutMs: durationMs("herd-timeout", s("herd-timeout")),
     herdMode,
+    reconnectSpreadMs: durationMs("reconnect-spread", s("reconnect-spread")),
+    herdInFlight: int("herd-in-flight", s("herd-in-flight"), 1, 1_000_000),
     enrollTimeoutMs: durationMs("enroll-timeout", s("enroll-timeout")),
     skipSteps: b("skip-steps") || auth === "jwt",
     skipOffline: b("skip-offline"),

@@ -12,7 +12,7 @@ describe("rack config", () => {
     const config = await load('[rack]\nname = "rack-nyc-01"\n');
     expect(config).toEqual({
       rack: { name: "rack-nyc-01", state_dir: "./state", log_level: "info" },
-      nats: { url: "nats://127.0.0.1:4222" },
+      nats: { url: "nats://127.0.0.1:4222", reconnect_spread: 5_000 },
       cluster: {},
       telemetry: { export_interval: 15_000, headers: {} },
       heartbeat: { interval: 10_000 },

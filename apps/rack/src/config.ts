@@ -3,6 +3,7 @@ import { duration, loadConfig } from "@fluxrig/config";
 import { publicKeyFromBase64url } from "@fluxrig/passport";
 import { EnrollmentTokenSecretSchema, RACK_NAME_PATTERN } from "@fluxrig/wire";
 import { z } from "zod";
+import { DEFAULT_RECONNECT_SPREAD } from "./bus/reconnect-spread.js";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -70,6 +71,11 @@ export const RackConfigSchema = z.strictObject({
      * bus; unset on an open bus.
      */
     creds: z.string().min(1).optional(),
+    /**
+     * After the link drops, the first redial waits a uniformly random part of this, so a fleet that lost nats-server
+     * together comes back at about fleet / spread handshakes a second (bus/reconnect-spread.ts). `0s`: at once.
+     */
+    reconnect_spread: duration({ min: 0, max: 600_000, default: DEFAULT_RECONNECT_SPREAD }),
   }),
   cluster: z.strictObject({
     public_key: ClusterKeySchema,

@@ -32,6 +32,7 @@ async function runAgent(configFile: string | undefined): Promise<number> {
         logger,
         signal: req.signal,
         failOnAuthError: req.failOnAuthError,
+        reconnectSpreadMs: config.nats.reconnect_spread,
         ...(req.authenticator !== undefined ? { authenticator: req.authenticator } : {}),
         ...(req.inboxPrefix !== undefined ? { inboxPrefix: req.inboxPrefix } : {}),
       }),

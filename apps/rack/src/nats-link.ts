@@ -7,7 +7,8 @@ import {
   UserAuthenticationExpiredError,
 } from "@nats-io/transport-node";
 import type { Logger } from "pino";
-import { Backoff, type BackoffPolicy, DEFAULT_TIMING } from "./lifecycle/backoff.js";
+import { FirstRedialSpread } from "./bus/reconnect-spread.js";
+import { Backoff, type BackoffPolicy, DEFAULT_TIMING, type RandomSource } from "./lifecycle/backoff.js";
 
 /** Options of {@link connectWithRetry}. */
 export interface ConnectWithRetryOptions {
@@ -24,6 +25,12 @@ export interface ConnectWithRetryOptions {
   inboxPrefix?: string;
   /** Throw an authorization refusal at once instead of retrying it (the caller has another credential to try). */
   failOnAuthError?: boolean;
+  /**
+   * `[nats] reconnect_spread` (ms): after the link drops, the first redial waits a uniformly random part of it, so a
+   * fleet that lost nats-server together does not come back in one burst (bus/reconnect-spread.ts). 0: at once.
+   */
+  reconnectSpreadMs?: number;
+  random?: RandomSource;
 }
 
 /**
@@ -40,12 +47,22 @@ export function isAuthError(error: unknown): boolean {
 
 /**
  * Resolves once connected; until then retries forever with jittered backoff, logging the first failure and
- * every tenth. After that, reconnects are the client's, paced by the same backoff, reset on success.
+ * every tenth. After that, reconnects are the client's: the first redial after a drop waits a random part of
+ * `reconnectSpreadMs`, later ones the same backoff's step but at least the spread (bus/reconnect-spread.ts); the
+ * backoff is reset on success.
  */
 export async function connectWithRetry(opts: ConnectWithRetryOptions): Promise<NatsConnection> {
-  const backoff = new Backoff(opts.policy ?? DEFAULT_TIMING.reconnect);
-  const reconnectBackoff = new Backoff(opts.policy ?? DEFAULT_TIMING.reconnect);
-  const reconnectDelay = dialPacer(reconnectBackoff);
+  const backoff = new Backoff(opts.policy ?? DEFAULT_TIMING.reconnect, opts.random);
+  const reconnectBackoff = new Backoff(opts.policy ?? DEFAULT_TIMING.reconnect, opts.random);
+  const spreadMs = opts.reconnectSpreadMs ?? 0;
+  const spread = new FirstRedialSpread(spreadMs, opts.random, (delayMs) =>
+    opts.logger.info(
+      { first_redial_in_ms: delayMs, reconnect_spread_ms: spreadMs },
+      "nats: link dropped; first redial spread over [nats] reconnect_spread",
+    ),
+  );
+  const pacer = dialPacer(reconnectBackoff);
+  const reconnectDelay = () => spread.waitMs(pacer());
   for (let attempt = 1; ; attempt++) {
     opts.signal?.throwIfAborted();
     try {
@@ -54,14 +71,24 @@ export async function connectWithRetry(opts: ConnectWithRetryOptions): Promise<N
         name: opts.clientName,
         maxReconnectAttempts: -1,
         reconnectDelayHandler: reconnectDelay,
+        reconnectToServer: spread.handler,
         // Ping often enough that a dead server is noticed within a few heartbeats.
         pingInterval: 20_000,
         maxPingOut: 3,
         ...(opts.authenticator !== undefined ? { authenticator: opts.authenticator } : {}),
         ...(opts.inboxPrefix !== undefined ? { inboxPrefix: opts.inboxPrefix } : {}),
       });
+      spread.arm();
       void (async () => {
-        for await (const status of nc.status()) if (status.type === "reconnect") reconnectBackoff.reset();
+        for await (const status of nc.status()) {
+          if (status.type === "reconnect") {
+            reconnectBackoff.reset();
+            spread.arm();
+          } else if (status.type === "forceReconnect") {
+            // The Rack reconnects on purpose (a new credential to present): no reason to wait.
+            spread.disarm();
+          }
+        }
       })();
       if (attempt > 1)
         opts.logger.info({ url: opts.url, attempts: attempt }, "nats: connected after retrying");

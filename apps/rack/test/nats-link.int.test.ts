@@ -46,6 +46,102 @@ describe("connecting to NATS", () => {
     await expect(connecting).rejects.toThrow("SIGTERM");
   });
 
+  test("after the link drops, the first redial waits its draw from reconnect_spread, then connects", async () => {
+    await using nats = await startNatsServer({ jetstream: false });
+    const { logger, logs } = memoryLogger();
+    const spreadMs = 2_000;
+    // Every draw 0.8: the first redial comes 1,600 ms after the drop (backoff jitter draws are 0.8 too).
+    const nc = await connectWithRetry({
+      url: nats.url,
+      clientName: "test",
+      logger,
+      policy: FAST,
+      reconnectSpreadMs: spreadMs,
+      random: () => 0.8,
+    });
+    const events: Array<{ type: string; at: number }> = [];
+    void (async () => {
+      for await (const s of nc.status()) events.push({ type: s.type, at: performance.now() });
+    })();
+    await nats.restart();
+    const up = performance.now();
+    await waitFor(() => events.some((e) => e.type === "reconnect"), {
+      timeoutMs: 10_000,
+      message: "reconnected",
+    });
+    const dropped = events.find((e) => e.type === "disconnect")!.at;
+    const back = events.find((e) => e.type === "reconnect")!.at - dropped;
+    // Not before its draw (without the spread it redials at once, and again within FAST's 50-200 ms)...
+    expect(back).toBeGreaterThanOrEqual(1_600 - 50);
+    // ...and within its stated bound: the spread or the outage, whichever ends later, then a backoff step (here
+    // at most 200 ms) and one handshake.
+    expect(back).toBeLessThan(Math.max(spreadMs, up - dropped) + 1_000);
+    expect(logs.filter((e) => e.msg?.toString().startsWith("nats: link dropped"))).toMatchObject([
+      { first_redial_in_ms: 1_600, reconnect_spread_ms: spreadMs },
+    ]);
+
+    // Dropped again: spread again (armed by the reconnect).
+    events.length = 0;
+    await nats.restart();
+    await waitFor(() => events.some((e) => e.type === "reconnect"), { timeoutMs: 10_000, message: "again" });
+    const again =
+      events.find((e) => e.type === "reconnect")!.at - events.find((e) => e.type === "disconnect")!.at;
+    expect(again).toBeGreaterThanOrEqual(1_600 - 50);
+    await nc.close();
+  });
+
+  test("a redial refused while the server is still down waits at least the spread, keeping the Rack's place", async () => {
+    await using nats = await startNatsServer({ jetstream: false });
+    const spreadMs = 2_000;
+    // Every draw 0.25: the first redial 500 ms after the drop, while the server is still down for 1,200 ms.
+    const nc = await connectWithRetry({
+      url: nats.url,
+      clientName: "test",
+      logger: pino({ level: "silent" }),
+      policy: FAST,
+      reconnectSpreadMs: spreadMs,
+      random: () => 0.25,
+    });
+    const events: Array<{ type: string; at: number }> = [];
+    void (async () => {
+      for await (const s of nc.status()) events.push({ type: s.type, at: performance.now() });
+    })();
+    const downAt = performance.now();
+    await nats.stopForNow();
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await nats.start();
+    const up = performance.now() - downAt;
+    await waitFor(() => events.some((e) => e.type === "reconnect"), { timeoutMs: 10_000, message: "back" });
+    const dropped = events.find((e) => e.type === "disconnect")!.at;
+    const back = events.find((e) => e.type === "reconnect")!.at - dropped;
+    // Refused at 500 ms; with FAST's 50-200 ms steps alone it would be back within ~0.2 s of the server.
+    expect(back).toBeGreaterThanOrEqual(500 + spreadMs - 50);
+    expect(back).toBeLessThan(Math.max(up, 500) + spreadMs + 1_000);
+    await nc.close();
+  });
+
+  test("a reconnect the Rack forces (a new credential to present) is not spread", async () => {
+    await using nats = await startNatsServer({ jetstream: false });
+    const spreadMs = 20_000;
+    const nc = await connectWithRetry({
+      url: nats.url,
+      clientName: "test",
+      logger: pino({ level: "silent" }),
+      policy: FAST,
+      reconnectSpreadMs: spreadMs,
+      random: () => 0.9,
+    });
+    const t0 = performance.now();
+    const back = (async () => {
+      for await (const s of nc.status()) if (s.type === "reconnect") return performance.now() - t0;
+      return Number.NaN;
+    })();
+    await nc.reconnect();
+    // Spread, it would wait 18 s.
+    expect(await back).toBeLessThan(5_000);
+    await nc.close();
+  });
+
   test("an active Rack keeps running through a NATS outage and heartbeats again after it", async () => {
     await using nats = await startNatsServer({ jetstream: false });
     await using dir = tempDir("rack-outage");

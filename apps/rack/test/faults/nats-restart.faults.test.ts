@@ -33,11 +33,29 @@ const {
 } = openFaultScenario(import.meta.url, { afterAll, beforeEach }, { seeded: true });
 const REAL_RACKS = 3;
 const SCRIPTED_RACKS = 50;
-// 10 missed heartbeats of 500 ms = a 5 s grace window. A Rack's reconnect dials come at 0, ~1 s and ~3 s after the
-// disconnect (jittered backoff), so a window shorter than ~4 s would call a Rack offline that did nothing wrong.
+// 10 missed heartbeats of 500 ms = a 5 s grace window. A real Rack's first redial comes at a random part of its
+// `[nats] reconnect_spread` after the drop, later ones a backoff step (0.5 s doubling) but at least the spread apart;
+// the Mixer's grace after its own reconnect lasts while Racks keep returning, so nobody may be called offline. The
+// spread must stay well inside the offline window (docs/configuration.md): 2 s here against the 5 s window, as the
+// default 5 s is against the default 30 s.
 const MISSED = 10;
+/** The real Racks' `[nats] reconnect_spread`. */
+const SPREAD_MS = 2_000;
+/** Slack for one handshake and a loaded machine on top of the stated bound. */
+const HANDSHAKE_SLACK_MS = 2_000;
 /** The silence after which the Mixer may call a Rack offline. */
 const WINDOW_MS = HEARTBEAT_MS * MISSED;
+
+/**
+ * The stated bound of a Rack's reconnect (docs/bus-auth.md, "The herd: spreading the first redial"): its first redial
+ * at its draw `drawMs` from the spread; if the bus is not back by then (`upMs` after the drop), a later redial comes
+ * within one wait after it is, a wait being the backoff's step (at most 1.2 x the time redialling so far, 0.6 s at
+ * least) but at least the spread.
+ */
+function reconnectBoundMs(drawMs: number, upMs: number): number {
+  if (upMs <= drawMs) return drawMs + HANDSHAKE_SLACK_MS;
+  return upMs + Math.max(SPREAD_MS, 1.2 * Math.max(500, upMs - drawMs)) + HANDSHAKE_SLACK_MS;
+}
 
 interface AuditRow {
   seq: number;
@@ -84,7 +102,11 @@ describe("nats-server restart under a running fleet", () => {
         name: `real-${i}`,
         stateDir: state.path,
         // Telemetry is not under test; the bus is.
-        env: { FLUXRIG_TELEMETRY_OTLP_ENDPOINT: undefined, FLUXRIG_RACK_LOG_LEVEL: "info" },
+        env: {
+          FLUXRIG_TELEMETRY_OTLP_ENDPOINT: undefined,
+          FLUXRIG_RACK_LOG_LEVEL: "info",
+          FLUXRIG_NATS_RECONNECT_SPREAD: `${SPREAD_MS}ms`,
+        },
       });
       onTestFinished(async () => {
         await rack.stop();
@@ -138,6 +160,7 @@ describe("nats-server restart under a running fleet", () => {
         await delay(downMs);
         await h.nats.start();
       }
+      const upMs = Date.now() - restartedAt;
 
       // Everyone reconnects by themselves: the Mixer and every real Rack log it, every Rack is seen again.
       await h.mixer!.waitForJson({ msg: "NATS reconnected" }, { since: mixerMark, timeoutMs: 20_000 });
@@ -146,7 +169,22 @@ describe("nats-server restart under a running fleet", () => {
           { msg: "nats: reconnected" },
           { since: marks[k], timeoutMs: 20_000 },
         );
-        report.max("rack_reconnect_ms", Number(back.time) - restartedAt);
+        const backMs = Number(back.time) - restartedAt;
+        report.max("rack_reconnect_ms", backMs);
+        // The real process spread its first redial over its reconnect_spread, and came back within the bound.
+        const spread = r
+          .json({ since: marks[k] })
+          .find((e) => String(e.msg).startsWith("nats: link dropped; first redial spread"));
+        const drawMs = Number(spread?.first_redial_in_ms);
+        if (spread === undefined || !(drawMs >= 0 && drawMs < SPREAD_MS))
+          problems.push(`iteration ${i}: ${r.label} logged no first redial spread over ${SPREAD_MS} ms`);
+        else {
+          report.max("rack_first_redial_draw_ms", drawMs);
+          if (backMs > reconnectBoundMs(drawMs, upMs))
+            problems.push(
+              `iteration ${i}: ${r.label} back after ${backMs} ms (drew ${drawMs} ms, bus up after ${upMs} ms): over its bound of ${Math.round(reconnectBoundMs(drawMs, upMs))} ms`,
+            );
+        }
       }
       await waitFor(
         async () =>
