@@ -16,6 +16,9 @@ const MONITOR_TIMEOUT_MS = 2_000;
 let clusterSerial = 0;
 
 /** Options for {@link startNatsCluster}. */
+
+/** The bound for a restarted member to be routed, agree on the meta leader and be current with it. */
+const REJOIN_TIMEOUT_MS = 60_000;
 export interface NatsClusterOptions {
   /** Members (default 3). JetStream needs a majority up to elect leaders: 3 tolerates one down. */
   nodes?: number;
@@ -171,7 +174,11 @@ export class NatsCluster implements AsyncDisposable, Started {
    */
   async start(node: number): Promise<void> {
     await this.#node(node).start();
-    if (this.running.length > this.nodes.length / 2) await this.waitForHealthy();
+    // A member back from a crash must catch up with the meta leader before its /healthz is ok: seen taking over 30 s
+    // once while the whole suite loaded both cores, so a rejoin gets at least REJOIN_TIMEOUT_MS.
+    if (this.running.length > this.nodes.length / 2) {
+      await this.waitForHealthy(Math.max(this.#startTimeoutMs, REJOIN_TIMEOUT_MS));
+    }
   }
 
   /** `kill(node, signal)` then `start(node)`. */

@@ -43,7 +43,8 @@ async function publish(nc: NatsConnection, n: number): Promise<number | string> 
   }
 }
 
-describe("startNatsCluster", () => {
+// Kills and restarts members: each restart may wait the cluster's rejoin bound (60 s) on a loaded machine.
+describe("startNatsCluster", { timeout: 180_000 }, () => {
   it("routes three members with sync_interval always and one meta leader, and survives a leader kill", async () => {
     await using cluster = await startNatsCluster({ nodes: 3 });
     expect(new Set(cluster.urls).size).toBe(3);

@@ -163,7 +163,8 @@ describe.each(BUSES)("KV primitives on $name", ({ start }) => {
   });
 });
 
-describe("KV without quorum (3-node cluster, two nodes down)", () => {
+// Restarts members: each may wait the cluster's rejoin bound (60 s) on a loaded machine.
+describe("KV without quorum (3-node cluster, two nodes down)", { timeout: 180_000 }, () => {
   test("writes and leader reads are refused clearly within the bound, and work again once a majority is back", async () => {
     await using cluster = await startNatsCluster({ nodes: 3 });
     const nc = await cluster.connect();
