@@ -4,6 +4,7 @@ import {
   AuthorizationError,
   connect,
   type NatsConnection,
+  PermissionViolationError,
   UserAuthenticationExpiredError,
 } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -86,6 +87,15 @@ export async function connectWithRetry(opts: ConnectWithRetryOptions): Promise<N
             spread.arm();
           } else if (status.type === "forceReconnect") {
             // The Rack reconnects on purpose (a new credential to present): no reason to wait.
+            spread.disarm();
+          } else if (
+            status.type === "error" &&
+            spread.armed &&
+            !(status.error instanceof PermissionViolationError)
+          ) {
+            // The server told this connection, while it was up, why it ends it (its credential revoked or expired):
+            // a verdict on this Rack, not an outage the whole fleet redials after, so its redial is not spread. A
+            // refused publish or subscribe keeps the connection and changes nothing here.
             spread.disarm();
           }
         }

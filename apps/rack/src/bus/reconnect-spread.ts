@@ -70,6 +70,11 @@ export class FirstRedialSpread {
     this.#spreading = false;
   }
 
+  /** Whether the next drop's first redial will be spread (the link is up and nothing disarmed it). */
+  get armed(): boolean {
+    return this.#armed;
+  }
+
   disarm(): void {
     this.#armed = false;
     this.#spreading = false;

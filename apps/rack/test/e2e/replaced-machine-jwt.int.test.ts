@@ -87,6 +87,13 @@ test("racks replace on a JWT bus: the old machine is cut off within 1 s, goes pa
   await old.waitForJson({ msg: "gears: stopped" });
   await old.waitForJson({ msg: "telemetry: stopped" });
   expect(old.exitStatus).toBeUndefined();
+  // The server ended its connection with a verdict on this Rack, not an outage: its redial is not spread over
+  // [nats] reconnect_spread as a fleet's is after a restart (up to 5 s more of a cut-off Rack running its gears).
+  expect(
+    old
+      .json()
+      .filter((l) => l.msg === "nats: link dropped; first redial spread over [nats] reconnect_spread"),
+  ).toEqual([]);
   // And it never gets back on the bus as itself: the server refuses that key from now on.
   expect(await connectedUsers()).not.toContain(oldUser);
 
