@@ -13,7 +13,6 @@ import type {
 } from "../fleet/operations.js";
 import type { RackMetricsStore } from "../telemetry/rack-metrics-store.js";
 import type { RackStatsHistory } from "../telemetry/rack-stats-history.js";
-import type { ConsoleAssets } from "./console-routes.js";
 
 export interface ApiAuth {
   /** The bearer token of `[api] auth_token`; null or empty means none is set. */
@@ -99,3 +98,14 @@ export interface ApiEnv {
     principal: Principal | undefined;
   };
 }
+
+/** One file of the console, ready to serve. */
+export interface ConsoleAsset {
+  body: Uint8Array;
+  contentType: string;
+  /** A strong validator (the content's SHA-256), so a browser revalidates in one round trip and gets a 304. */
+  etag: string;
+}
+
+/** The console's files by the path they are served at (`/` and `/console/...`); null when it was not built. */
+export type ConsoleAssets = ReadonlyMap<string, ConsoleAsset> | null;

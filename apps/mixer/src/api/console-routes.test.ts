@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { RACK_EVENT_KINDS } from "../../console/src/format.js";
 import { buildTestApi } from "../../test/support/test-api.js";
 import { AuditKind } from "../registry/audit-log.js";
-import { CONSOLE_CSP, type ConsoleAssets, loadConsoleAssets } from "./console-routes.js";
+import type { ConsoleAssets } from "./api-deps.js";
+import { CONSOLE_CSP, loadConsoleAssets } from "./console-routes.js";
 
 let dir: string;
 let assets: ConsoleAssets;

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import type { ConsoleAsset, ConsoleAssets } from "./api-deps.js";
 import type { ApiApp } from "./api-route.js";
 
 /**
@@ -19,17 +20,6 @@ export const CONSOLE_CSP = [
   "base-uri 'none'",
   "form-action 'none'",
 ].join("; ");
-
-/** One file of the console, ready to serve. */
-export interface ConsoleAsset {
-  body: Uint8Array;
-  contentType: string;
-  /** A strong validator (the content's SHA-256), so a browser revalidates in one round trip and gets a 304. */
-  etag: string;
-}
-
-/** The console's files by the path they are served at (`/` and `/console/...`); null when it was not built. */
-export type ConsoleAssets = ReadonlyMap<string, ConsoleAsset> | null;
 
 const TYPES: Record<string, string> = {
   "index.html": "text/html; charset=utf-8",

@@ -1,5 +1,5 @@
 // Public surface of the REST API module: build the app, serve it, and the types the Mixer wires it with.
-export type { ApiAuth, ApiDeps, ApiEnv, PrometheusExposition } from "./api-deps.js";
+export type { ApiAuth, ApiDeps, ApiEnv, ConsoleAssets, PrometheusExposition } from "./api-deps.js";
 export { ACTOR_HEADER } from "./api-route.js";
 export {
   ApiListenAddressError,
@@ -8,5 +8,5 @@ export {
   parseListen,
   startApiServer,
 } from "./api-server.js";
-export { type ConsoleAssets, loadConsoleAssets } from "./console-routes.js";
+export { loadConsoleAssets } from "./console-routes.js";
 export { createApi } from "./create-api.js";
