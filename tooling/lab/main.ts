@@ -39,6 +39,50 @@ async function main(): Promise<number> {
   if (options.cluster) return runClusterLab(options);
 
   const lab = new LabCluster({ options, say: (text) => say(`lab: ${text}`) });
+  return runUntilStopped(
+    lab,
+    async () => {
+      const info = await lab.start();
+      const banner = bannerLines({
+        ...info,
+        labDir: shown(info.labDir),
+        tokenFile: shown(info.tokenFile),
+        envFile: shown(info.envFile),
+        logsDir: shown(info.logsDir),
+        scenarioFile: shown(info.scenarioFile),
+      });
+      say(banner.join("\n"));
+      lab.startMonitor();
+    },
+    LabStartError,
+  );
+}
+
+/** `--cluster`: three nats-servers until Ctrl-C (tooling/lab/lab-nats-cluster.ts). */
+async function runClusterLab(options: LabOptions): Promise<number> {
+  const lab = new LabNatsCluster({ options, say: (text) => say(`lab: ${text}`) });
+  return runUntilStopped(lab, async () => say((await lab.start()).join("\n")), LabClusterStartError);
+}
+
+/** What both labs offer the run loop. */
+interface StoppableLab {
+  requestStop(signal: NodeJS.Signals): void;
+  killAll(): void;
+  untilStopRequested(): Promise<unknown>;
+  stop(): Promise<void>;
+  /** Set when a part of the lab died on its own (the full lab watches its processes). */
+  readonly failure?: string | undefined;
+}
+
+/**
+ * Runs a lab until a signal or a failure stops it: the first Ctrl-C stops it cleanly, a second one (not the echo of
+ * the first) kills what is left, and its children never outlive this process. Resolves with the exit code.
+ */
+async function runUntilStopped(
+  lab: StoppableLab,
+  start: () => Promise<void>,
+  StartError: new (...args: never[]) => Error,
+): Promise<number> {
   let firstSignalAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (firstSignalAt === undefined) {
@@ -56,24 +100,13 @@ async function main(): Promise<number> {
 
   let failed = false;
   try {
-    const info = await lab.start();
-    const banner = bannerLines({
-      ...info,
-      labDir: shown(info.labDir),
-      tokenFile: shown(info.tokenFile),
-      envFile: shown(info.envFile),
-      logsDir: shown(info.logsDir),
-      scenarioFile: shown(info.scenarioFile),
-    });
-    say(banner.join("\n"));
-    lab.startMonitor();
+    await start();
     await lab.untilStopRequested();
   } catch (error) {
-    const aborted = error instanceof LabWaitError && error.reason === "aborted";
-    if (!aborted) {
+    if (!(error instanceof LabWaitError && error.reason === "aborted")) {
       failed = true;
       const known =
-        error instanceof LabStartError ||
+        error instanceof StartError ||
         error instanceof LabLockedError ||
         error instanceof LabWaitError ||
         error instanceof ConfigError;
@@ -84,42 +117,6 @@ async function main(): Promise<number> {
   }
   await lab.stop();
   return failed || lab.failure !== undefined ? 1 : 0;
-}
-
-/** `--cluster`: three nats-servers until Ctrl-C (tooling/lab/lab-nats-cluster.ts). */
-async function runClusterLab(options: LabOptions): Promise<number> {
-  const lab = new LabNatsCluster({ options, say: (text) => say(`lab: ${text}`) });
-  let firstSignalAt: number | undefined;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (firstSignalAt === undefined) {
-      firstSignalAt = Date.now();
-      say(`\nlab: ${signal}: stopping (Ctrl-C again to kill at once)`);
-      lab.requestStop(signal);
-    } else if (Date.now() - firstSignalAt >= REPEAT_SIGNAL_MS) {
-      lab.killAll();
-    }
-  };
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, onSignal);
-  process.on("exit", () => lab.killAll());
-  let failed = false;
-  try {
-    say((await lab.start()).join("\n"));
-    await lab.untilStopRequested();
-  } catch (error) {
-    if (!(error instanceof LabWaitError && error.reason === "aborted")) {
-      failed = true;
-      const known =
-        error instanceof LabClusterStartError ||
-        error instanceof LabLockedError ||
-        error instanceof LabWaitError ||
-        error instanceof ConfigError;
-      say(
-        `lab: cannot start: ${known ? (error as Error).message : ((error as Error).stack ?? String(error))}`,
-      );
-    }
-  }
-  await lab.stop();
-  return failed ? 1 : 0;
 }
 
 main().then(
