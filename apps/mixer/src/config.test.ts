@@ -40,8 +40,34 @@ describe("loadMixerConfig", () => {
     ["FLUXRIG_ENROLLMENT_MAX_INFLIGHT_HELLOS", "0", /max_inflight_hellos/],
     ["FLUXRIG_ENROLLMENT_VERIFY_THREADS", "99", /verify_threads/],
     ["FLUXRIG_NATS_AUTH", "token", /nats\.auth/],
+    ["FLUXRIG_CLUSTER_REPLICAS", "2", /cluster\.replicas/],
+    ["FLUXRIG_CLUSTER_MEMBER", "Mixer A", /cluster\.member/],
   ])("%s=%s is refused, naming the key", async (key, value, named) => {
     await expect(loadMixerConfig({ env: { [key]: value } })).rejects.toThrow(named);
+  });
+});
+
+describe("cluster mode", () => {
+  test("off by default; on, it names this Mixer among the cluster's", async () => {
+    const { config: single } = await loadMixerConfig({ env: {} });
+    expect(single.cluster).toMatchObject({ enabled: false, replicas: 3, lease_ttl: 10_000 });
+    const { config } = await loadMixerConfig({
+      env: {
+        FLUXRIG_CLUSTER_ENABLED: "true",
+        FLUXRIG_CLUSTER_MEMBER: "mixer-a",
+        FLUXRIG_CLUSTER_LEASE_TTL: "4s",
+      },
+    });
+    expect(config.cluster).toMatchObject({ enabled: true, member: "mixer-a", lease_ttl: 4_000 });
+  });
+
+  test("enabled without a member, or with the cluster's own name, is refused naming the key", async () => {
+    await expect(loadMixerConfig({ env: { FLUXRIG_CLUSTER_ENABLED: "true" } })).rejects.toThrow(
+      /cluster\.member/,
+    );
+    await expect(
+      loadMixerConfig({ env: { FLUXRIG_CLUSTER_ENABLED: "true", FLUXRIG_CLUSTER_MEMBER: "mixer-1" } }),
+    ).rejects.toThrow(/other than \[mixer\] name/);
   });
 });
 

@@ -97,8 +97,39 @@ export const MixerConfigSchema = z
     passport: z.strictObject({
       ttl: duration({ min: 1000, default: "24h" }),
     }),
+    /**
+     * Cluster mode (docs/cluster.md): the registry's source of truth is JetStream KV on a NATS cluster, shared by
+     * several Mixers; each keeps DuckDB as its index. Off: one Mixer, its DuckDB the source of truth (the default).
+     */
+    cluster: z.strictObject({
+      enabled: z.boolean().default(false),
+      /**
+       * This Mixer's own name among the cluster's Mixers (a DNS label, distinct per Mixer): its registry row and
+       * the holder named in leases. `[mixer] name` stays the cluster's name, shared by every Mixer and in every passport.
+       */
+      member: z.string().regex(DNS_LABEL, "expected a lowercase DNS label such as mixer-a").optional(),
+      /** Copies of every KV value: 3 survives one node's loss; 1 only for a one-node test. */
+      replicas: z.union([z.literal(1), z.literal(3), z.literal(5)]).default(3),
+      /** How long a lease holder may go without renewing before another Mixer takes the work done once. */
+      lease_ttl: duration({ min: 1000, max: 300_000, default: "10s" }),
+    }),
   })
   .superRefine((config, ctx) => {
+    if (config.cluster.enabled && config.cluster.member === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["cluster", "member"],
+        message:
+          "expected a member name (a DNS label distinct per Mixer, e.g. mixer-a) when cluster mode is enabled",
+      });
+    }
+    if (config.cluster.enabled && config.cluster.member === config.mixer.name) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["cluster", "member"],
+        message: "expected a member name other than [mixer] name (the cluster's name, shared by every Mixer)",
+      });
+    }
     if (config.enrollment.machine_id_min > config.enrollment.machine_id_max) {
       ctx.addIssue({
         code: "custom",
