@@ -29,6 +29,8 @@ import { ExpectedKeyOperationsService } from "./fleet/expected-key-operations.js
 import { RackNotifier } from "./fleet/rack-notifier.js";
 import { RackOperationsService } from "./fleet/rack-operations.js";
 import { RackStatusChanges } from "./fleet/rack-status-changes.js";
+import { LeaseGate } from "./kv/lease-gate.js";
+import { openRegistryBuckets } from "./kv/registry-buckets.js";
 import { createMixerMetrics, type MixerMetrics } from "./metrics/mixer-metrics.js";
 import { PassportIssuer } from "./passports/passport-issuer.js";
 import { startPresence } from "./presence/start-presence.js";
@@ -46,6 +48,7 @@ import { type ClusterKey, loadClusterKey } from "./runtime/cluster-key.js";
 import { type Clock, Counters, systemClock } from "./runtime/counters.js";
 import { acquireDataDir, type DataDirLock } from "./runtime/data-dir.js";
 import { ApiAuthMissingError } from "./runtime/errors.js";
+import { ALWAYS_LEADING, type LeaderGate } from "./runtime/leader-gate.js";
 import { connectNats } from "./runtime/nats-connection.js";
 import { ScenarioService } from "./scenarios/scenario-service.js";
 import { RackStatsHistory } from "./telemetry/rack-stats-history.js";
@@ -66,6 +69,11 @@ export interface MixerDeps {
   counters?: Counters;
   /** The registry's revoked keys, loaded by startMixer so the credentials read the same list; loaded here if absent. */
   revocations?: RevocationList;
+  /**
+   * Whether this Mixer leads the work done once (offline sweeps, pending TTL, revocation pruning): a KV lease in
+   * cluster mode (docs/cluster.md, "Work done once"); absent: always, as a single Mixer.
+   */
+  leader?: LeaderGate;
 }
 
 /** What the API serves, and the Mixer's stop. */
@@ -96,6 +104,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
   const clock = deps.clock ?? systemClock;
   const counters = deps.counters ?? new Counters();
   const credentials = deps.credentials ?? OPEN_BUS;
+  const leader = deps.leader ?? ALWAYS_LEADING;
 
   const issuer = new PassportIssuer({
     clusterKey,
@@ -144,7 +153,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     counters,
     credentials,
     // A revocation is kept while a credential it voids could be live: the passport TTL, plus the clock skew allowed.
-    revocations: { horizonMs: config.passport.ttl + config.enrollment.clock_skew },
+    revocations: { horizonMs: config.passport.ttl + config.enrollment.clock_skew, leader },
   });
   scenarios.attach(lifecycle);
   lifecycle.startRevocationUpkeep();
@@ -155,6 +164,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     racksByStatus: () => directory.counts(),
     writerStats: () => writer.stats,
     busLinkUp: () => busLinkUp(),
+    leading: () => leader.leading,
   });
   // One sample per heartbeat interval (10 s at least), for the console's chart of the last 5 minutes.
   const statsHistory = new RackStatsHistory({ stepMs: Math.max(10_000, config.presence.heartbeat_interval) });
@@ -173,6 +183,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     statsFlushIntervalMs: config.presence.stats_flush_interval,
     pendingTtlMs: config.enrollment.pending_ttl,
     timings: metrics,
+    leader,
   });
   busLinkUp = () => !nc.isClosed() && !presence.tracker.blind;
   const racks = new RackOperationsService({ db, lifecycle, directory, presence: presence.tracker, clock });
@@ -237,7 +248,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     },
     "mixer started",
   );
-  const sources = { ...deps, mixerRow, directory, counters, writer, hellos, verifier };
+  const sources = { ...deps, mixerRow, directory, counters, writer, hellos, verifier, leader };
   return {
     racks,
     scenarios,
@@ -339,6 +350,11 @@ export async function startMixer(opts: {
     const counters = new Counters();
     const revocations = await RevocationList.load(db);
     const bus = await connectBus({ config, dataDir: lock.dir, logger, counters, cleanups, revocations });
+    // ── Cluster mode: the work done once, led by one Mixer at a time (docs/cluster.md, "Work done once") ──
+    const leader = config.cluster.enabled
+      ? await startLeaderLease(config, bus.nc, logger, cleanups)
+      : undefined;
+    // ──
     const mixer = await createMixer({
       config,
       db,
@@ -349,6 +365,7 @@ export async function startMixer(opts: {
       credentials: bus.credentials,
       counters,
       revocations,
+      leader,
     });
     const api = await startApi({
       services: {
@@ -384,6 +401,35 @@ export async function startMixer(opts: {
     throw err;
   }
 }
+
+/**
+ * Cluster mode: contends for the lease `leader` in `fluxrig_leases` as `[cluster] member`, in the background. The
+ * cleanup (after the Mixer stopped, before the bus drains) releases it so another Mixer takes over at once.
+ */
+async function startLeaderLease(
+  config: MixerConfig,
+  nc: NatsConnection,
+  logger: Logger,
+  cleanups: Array<() => Promise<void>>,
+): Promise<LeaseGate> {
+  const member = config.cluster.member;
+  // config.ts refuses cluster mode without a member; this only narrows the type.
+  if (member === undefined) throw new Error("[cluster] member is required when cluster mode is enabled");
+  const kv = await openRegistryBuckets(nc, { replicas: config.cluster.replicas, writerId: member });
+  const gate = new LeaseGate({
+    bucket: kv.leases,
+    name: LEADER_LEASE,
+    holder: member,
+    ttlMs: config.cluster.lease_ttl,
+    logger: logger.child({ component: "leader" }),
+  });
+  gate.start();
+  cleanups.push(() => gate.stop());
+  return gate;
+}
+
+/** The lease the Mixers of a cluster contend for: its holder runs every piece of work done once. */
+export const LEADER_LEASE = "leader";
 
 /**
  * Connects to the bus as `[nats] auth` says. jwt: loads (or creates) the bus keys, connects as the Mixer's fleet user
