@@ -100,4 +100,15 @@ describe("two Mixers in cluster mode: the work done once", { timeout: 120_000 },
     );
     expect(other.mixer).toBeUndefined();
   });
+
+  test("a single Mixer (cluster mode off) always leads and creates no lease", async () => {
+    await using h = await MixerHarness.create();
+    expect(await leading(h)).toBe(true);
+    await h.mixer!.waitForJson({ msg: "mixer ready" }, { timeoutMs: 5_000 });
+    // Nothing of cluster mode was touched: no KV bucket on the server.
+    const nc = await h.client();
+    const streams = await nc.request("$JS.API.STREAM.NAMES", "{}", { timeout: 5_000 });
+    expect(streams.json<{ streams: string[] | null }>().streams ?? []).not.toContain("KV_fluxrig_leases");
+    expect(h.mixer!.output()).not.toContain("leading: this Mixer does the work done once");
+  });
 });
