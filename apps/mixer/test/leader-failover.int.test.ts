@@ -111,4 +111,15 @@ describe("two Mixers in cluster mode: the work done once", { timeout: 120_000 },
     expect(streams.json<{ streams: string[] | null }>().streams ?? []).not.toContain("KV_fluxrig_leases");
     expect(h.mixer!.output()).not.toContain("leading: this Mixer does the work done once");
   });
+
+  test("on the JWT bus the Mixer's fleet user holds the lease (its permissions and the account's JetStream suffice)", async () => {
+    await using configs = tempDir("leader-jwt");
+    await using h = await MixerHarness.create({ auth: "jwt", env: clusterEnv(configs, "mixer-a", 1) });
+    await waitFor(async () => (await leading(h)) === true, {
+      timeoutMs: 20_000,
+      intervalMs: 50,
+      message: "the Mixer leads on the JWT bus",
+    });
+    expect(h.mixer!.output()).not.toContain("leader lease lost");
+  });
 });
