@@ -78,6 +78,7 @@ describe("the Mixer and the bootstrap credential", () => {
       "$KV.fluxrig_claims.>",
       "$KV.fluxrig_scenarios.>",
       "$KV.fluxrig_leases.>",
+      "$KV.fluxrig_access.>",
       // and the audit log's stream (docs/cluster.md, "Record layout").
       "fluxrig.audit.>",
     ]);
