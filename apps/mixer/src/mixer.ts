@@ -28,7 +28,10 @@ import { EnrollmentTokenOperationsService } from "./fleet/enrollment-token-opera
 import { ExpectedKeyOperationsService } from "./fleet/expected-key-operations.js";
 import { RackNotifier } from "./fleet/rack-notifier.js";
 import { RackOperationsService } from "./fleet/rack-operations.js";
+import { RackStateWriter } from "./fleet/rack-state-writer.js";
 import { RackStatusChanges } from "./fleet/rack-status-changes.js";
+import type { KvBucket } from "./kv/kv-bucket.js";
+import { openRackStateBucket } from "./kv/rack-state-bucket.js";
 import { createMixerMetrics, type MixerMetrics } from "./metrics/mixer-metrics.js";
 import { PassportIssuer } from "./passports/passport-issuer.js";
 import { startPresence } from "./presence/start-presence.js";
@@ -66,6 +69,8 @@ export interface MixerDeps {
   counters?: Counters;
   /** The registry's revoked keys, loaded by startMixer so the credentials read the same list; loaded here if absent. */
   revocations?: RevocationList;
+  /** Cluster mode: the `fluxrig_rack_state` bucket each push is also written to (docs/cluster.md); absent in single mode. */
+  rackState?: KvBucket;
 }
 
 /** What the API serves, and the Mixer's stop. */
@@ -108,6 +113,15 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     logger: logger.child({ component: "notifier" }),
     counters,
     clusterKey,
+    state:
+      deps.rackState &&
+      new RackStateWriter({
+        bucket: deps.rackState,
+        clusterKey,
+        logger: logger.child({ component: "rack-state" }),
+        counters,
+        clock,
+      }),
   });
 
   // The Mixer is the only writer of its registry file: every Rack and scenario is loaded once, and from here on the
@@ -257,6 +271,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
       await verifier.close();
       await presence.stop();
       await lifecycle.close();
+      await notifier.settled();
       await lifecycle
         .flushHelloFacts()
         .catch((err: unknown) => logger.error({ err }, "final hello facts flush failed"));
@@ -339,6 +354,14 @@ export async function startMixer(opts: {
     const counters = new Counters();
     const revocations = await RevocationList.load(db);
     const bus = await connectBus({ config, dataDir: lock.dir, logger, counters, cleanups, revocations });
+    // ---- Cluster mode: Racks watch their own state (docs/cluster.md, "Racks watch their own state") ----
+    const rackState = config.cluster.enabled
+      ? await openRackStateBucket(bus.nc, {
+          replicas: config.cluster.replicas,
+          writerId: config.cluster.member ?? config.mixer.name,
+        })
+      : undefined;
+    // ---- end of the Rack-state block ----
     const mixer = await createMixer({
       config,
       db,
@@ -349,6 +372,7 @@ export async function startMixer(opts: {
       credentials: bus.credentials,
       counters,
       revocations,
+      ...(rackState ? { rackState } : {}),
     });
     const api = await startApi({
       services: {
@@ -450,6 +474,8 @@ async function connectBus(opts: {
     ),
     logger: logger.child({ component: "bus-auth" }),
     counters: opts.counters,
+    // Cluster mode: an adopted Rack's grant adds the read and watch of its own state key.
+    rackState: config.cluster.enabled,
   });
   cleanups.push(() => credentials.close());
   await credentials.start();

@@ -88,6 +88,8 @@ export interface AgentCore {
   /** Checks the Cluster Key signature of hello replies and pushes; counts what it drops. */
   readonly gate: ControlGate;
   scenario: ScenarioPush | undefined;
+  /** The version of the newest state read from this Rack's own state key (cluster mode); 0 before any. */
+  rackStateVersion: number;
   /** Consecutive hello transport failures: the first of a run is a warning, the rest are quiet. */
   helloFailures: number;
   now(): Date;
