@@ -1,8 +1,12 @@
 // Cluster mode: every push of a passport, a bus credential or a scenario is also written to the Rack's own key of
 // `fluxrig_rack_state`, signed by the Cluster Key with a version that only grows, so a Rack that missed the push reads
 // it when its link comes back (docs/cluster.md, "Racks watch their own state").
-import type { PassportEnvelope } from "@fluxrig/passport";
-import { signControlMessage } from "@fluxrig/passport";
+import {
+  ControlSignatureError,
+  type PassportEnvelope,
+  signControlMessage,
+  verifyControlMessage,
+} from "@fluxrig/passport";
 import {
   type BusCredential,
   decodeRackState,
@@ -49,7 +53,7 @@ const CONFLICT_ATTEMPTS = 5;
  */
 export class RackStateWriter {
   readonly #bucket: Pick<KvBucket, "get" | "create" | "update">;
-  readonly #key: Pick<ClusterKey, "privateKey" | "kid">;
+  readonly #key: Pick<ClusterKey, "privateKey" | "publicKey" | "kid">;
   readonly #logger: Logger;
   readonly #counters: Counters;
   readonly #clock: Clock;
@@ -58,7 +62,7 @@ export class RackStateWriter {
 
   constructor(opts: {
     bucket: Pick<KvBucket, "get" | "create" | "update">;
-    clusterKey: Pick<ClusterKey, "privateKey" | "kid">;
+    clusterKey: Pick<ClusterKey, "privateKey" | "publicKey" | "kid">;
     logger: Logger;
     counters: Counters;
     clock?: Clock;
@@ -137,12 +141,24 @@ export class RackStateWriter {
   async #read(name: string): Promise<Held | null> {
     const record = await this.#bucket.get<StoredRackState>(name);
     if (record === null) return null;
-    const decoded = decodeRackState(Buffer.from(String(record.value?.data ?? ""), "base64url"));
-    if (decoded.ok) return { revision: record.revision, state: decoded.value };
-    // Unreadable (written by hand, or by a newer Mixer): the next version must still pass any the key ever held. A
-    // key's versions grow by one per write, so none exceeds the stream sequence of its last write, its revision.
+    const bytes = Buffer.from(String(record.value?.data ?? ""), "base64url");
+    const decoded = decodeRackState(bytes);
+    let reason = decoded.ok ? "" : decoded.error.message;
+    if (decoded.ok) {
+      try {
+        verifyControlMessage({ publicKey: this.#key.publicKey, bytes, header: record.value.signature });
+        return { revision: record.revision, state: decoded.value };
+      } catch (error) {
+        if (!(error instanceof ControlSignatureError)) throw error;
+        reason = `not signed by this cluster's key (${error.message})`;
+      }
+    }
+    // Unreadable or unsigned (written by hand, by a newer Mixer, or tampered with): its version is not trusted, and the
+    // next one must still pass any the key ever held. A key's versions grow by one per write, so none exceeds the
+    // stream sequence of its last write, its revision.
+    this.#counters.inc("rack_state.unreadable");
     this.#logger.warn(
-      { rack: name, revision: record.revision, reason: decoded.error.message },
+      { rack: name, revision: record.revision, reason },
       "rack state unreadable; overwriting it",
     );
     return {
