@@ -39,8 +39,12 @@ export interface StoredRackState {
   signature: string;
 }
 
-/** Attempts of one change when other Mixers write the same key at the same time. */
-const CONFLICT_ATTEMPTS = 5;
+/**
+ * Attempts of one change when other Mixers write the same key at the same time, with a random pause growing to 250 ms
+ * between them: without it, a Mixer with a stream of changes for one Rack (its last write in hand, no read needed)
+ * won every race against another Mixer's re-read (seen in the two-writer test).
+ */
+const CONFLICT_ATTEMPTS = 20;
 
 /**
  * Writes Rack states. `record` never throws and never blocks the push it follows: changes to one Rack are applied
@@ -124,6 +128,7 @@ export class RackStateWriter {
           // Another Mixer wrote the key: read it again and merge this change into what it holds now.
           this.#held.delete(name);
           this.#counters.inc("rack_state.conflicts");
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(25 * attempt, 250)));
         }
       }
       throw new Error(`still conflicting after ${CONFLICT_ATTEMPTS} attempts`);

@@ -6,6 +6,7 @@ import { RACK_STATE_BUCKET } from "@fluxrig/wire";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { KvBucket, type KvBucketOptions } from "./kv-bucket.js";
+import { classifyKvError } from "./kv-error-kind.js";
 import { KvRefusedError } from "./kv-errors.js";
 
 /** The bucket's name and what it keeps: the latest value per key is all a Rack reads. */
@@ -34,14 +35,19 @@ export async function openRackStateBucket(
     history: RACK_STATE_BUCKET_SPEC.history,
     description: RACK_STATE_BUCKET_SPEC.description,
   });
-  try {
-    const jsm = await jetstreamManager(nc, { timeout: opts.requestTimeoutMs ?? 2_000 });
-    const info = await jsm.streams.info(bucket.streamName);
-    if (info.config.allow_direct !== true) {
-      await jsm.streams.update(bucket.streamName, { ...info.config, allow_direct: true });
+  // Retried like the KV layer's own operations: an R3 stream just created may still be electing its leader.
+  const deadline = Date.now() + (opts.retryWindowMs ?? 20_000);
+  const jsm = await jetstreamManager(nc, { timeout: opts.requestTimeoutMs ?? 5_000 });
+  for (let delay = 100; ; delay = Math.min(delay * 2, 1_000)) {
+    try {
+      const info = await jsm.streams.info(bucket.streamName);
+      if (info.config.allow_direct !== true)
+        await jsm.streams.update(bucket.streamName, { ...info.config, allow_direct: true });
+      return bucket;
+    } catch (cause) {
+      if (classifyKvError(cause) === "fatal" || Date.now() >= deadline)
+        throw new KvRefusedError(RACK_STATE_BUCKET_SPEC.name, "", { cause });
     }
-  } catch (cause) {
-    throw new KvRefusedError(RACK_STATE_BUCKET_SPEC.name, "", { cause });
+    await new Promise((resolve) => setTimeout(resolve, delay));
   }
-  return bucket;
 }
