@@ -271,7 +271,8 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
       await verifier.close();
       await presence.stop();
       await lifecycle.close();
-      await notifier.settled();
+      // Cluster mode: the Rack states still being written (bounded: without quorum they would wait out the retry window).
+      await notifier.settled(5_000);
       await lifecycle
         .flushHelloFacts()
         .catch((err: unknown) => logger.error({ err }, "final hello facts flush failed"));

@@ -308,6 +308,8 @@ class RackAgent implements Rack, AgentCore {
     }
     // The Mixer learns of the new status at once rather than at the next tick (stop() sends its own last beat).
     if (t.to !== "stopping") this.#heartbeat?.beat();
+    // Adopted now: what it must run may already be in its state key (cluster mode).
+    if (t.to === "active") this.#readState("read at activation");
     if (!runsWorkloads(t.to) && t.to !== "stopping") {
       // loaded_subsystems shows, in the log itself, that neither OpenTelemetry nor the gear runtime was imported.
       this.log.info(

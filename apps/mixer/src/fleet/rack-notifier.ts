@@ -81,9 +81,11 @@ export class RackNotifier {
     this.#state?.record(name, { scenario: push });
   }
 
-  /** Resolves once every Rack state queued so far is written (or failed); at once in single mode. */
-  async settled(): Promise<void> {
-    await this.#state?.settled();
+  /**
+   * Resolves once every Rack state queued so far is written (or failed), or after `timeoutMs`; at once in single mode.
+   */
+  async settled(timeoutMs?: number): Promise<void> {
+    await this.#state?.settled(timeoutMs);
   }
 
   #publish(subject: string, message: object, kind: string): void {

@@ -88,9 +88,20 @@ export class RackStateWriter {
     });
   }
 
-  /** Resolves once every change queued so far is written (or failed). */
-  async settled(): Promise<void> {
-    while (this.#queues.size > 0) await Promise.all([...this.#queues.values()]);
+  /**
+   * Resolves once every change queued so far is written (or failed), or after `timeoutMs` (a stopping Mixer does not
+   * wait out the KV layer's retry window for a cluster without quorum: the pushes went out).
+   */
+  async settled(timeoutMs = Number.POSITIVE_INFINITY): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      if (Number.isFinite(timeoutMs)) timer = setTimeout(resolve, timeoutMs);
+    });
+    const drained = (async () => {
+      while (this.#queues.size > 0) await Promise.all([...this.#queues.values()]);
+    })();
+    await Promise.race([drained, deadline]);
+    clearTimeout(timer);
   }
 
   async #write(name: string, change: RackStateChange): Promise<void> {

@@ -13,7 +13,7 @@ import { acceptPassport } from "./passport-keeper.js";
 import { applyScenarioPush, decodedOrDropped } from "./push-handlers.js";
 
 /** Why a state value is looked at: named in the log. */
-export type RackStateSource = "read at connect" | "read after reconnect" | "watch";
+export type RackStateSource = "read at connect" | "read at activation" | "read after reconnect" | "watch";
 
 /** How a read of the key went. */
 export type RackStateRead = "applied" | "current" | "absent" | "no bucket" | "failed" | "refused";
