@@ -64,7 +64,7 @@ describe("the watch of a Rack's own state key", () => {
   test("a newer signed state is applied through the scenario push's path; the same version again is not", async () => {
     await write(m, { name: NAME, version: 2, scenario: scenario("first") });
     await t.waitForLog({ msg: "rack state: applying", version: 2, scenario: "first", apply_scenario: true });
-    await t.waitForLog({ msg: "rack state: applying", scenario: "first", gears: 2 });
+    await t.waitForLog({ msg: "rack state scenario: applying", scenario: "first", gears: 2 });
     expect(t.rack.snapshot().scenario).toEqual({ name: "first", version: "1" });
 
     await write(m, { name: NAME, version: 2, scenario: scenario("other") });

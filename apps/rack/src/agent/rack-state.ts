@@ -118,7 +118,7 @@ async function applyRackState(core: AgentCore, state: RackState, source: RackSta
   if (state.bus_credential !== undefined) await core.takeCredential(state.bus_credential, why);
   if (state.passport !== undefined && state.passport.sig !== core.id.passport?.envelope.sig)
     await acceptPassport(core, state.passport, why);
-  if (runScenario) await applyScenarioPush(core, scenario, "rack state");
+  if (runScenario) await applyScenarioPush(core, scenario, "rack state scenario");
 }
 
 /**

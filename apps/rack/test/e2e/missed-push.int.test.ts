@@ -35,5 +35,12 @@ describe("a Rack that missed a push (JWT bus, real Mixer, real Rack)", () => {
     );
     const running = await runs(fleet.h, name, "beta");
     expect(running.status).toBe("active");
+    // Beta's wire flows: the state brought the credential whose grant allows it (a denied wire counts nothing).
+    const countIn = (r: object) =>
+      ((r as { gears?: Array<{ name: string; in: number }> | null }).gears ?? []).find(
+        (g) => g.name === "count-0",
+      )?.in ?? 0;
+    const from = countIn(running);
+    await waitForRack(fleet.h, name, (r) => countIn(r) >= from + 5, { message: "beta's counter counting" });
   });
 });
