@@ -16,7 +16,7 @@ import {
 } from "@fluxrig/wire";
 import type { Logger } from "pino";
 import type { KvBucket } from "../kv/kv-bucket.js";
-import { KvKeyExistsError, KvRevisionConflictError } from "../kv/kv-errors.js";
+import { KvKeyExistsError, KvRevisionConflictError, KvValueError } from "../kv/kv-errors.js";
 import type { ClusterKey } from "../runtime/cluster-key.js";
 import { type Clock, type Counters, systemClock } from "../runtime/counters.js";
 
@@ -135,8 +135,13 @@ export class RackStateWriter {
           this.#counters.inc("rack_state.written");
           return;
         } catch (error) {
-          if (!(error instanceof KvRevisionConflictError || error instanceof KvKeyExistsError)) throw error;
-          // Another Mixer wrote the key: read it again and merge this change into what it holds now.
+          // A KvValueError here is the KV layer reading back a key another program overwrote (not its envelope).
+          const conflict =
+            error instanceof KvRevisionConflictError ||
+            error instanceof KvKeyExistsError ||
+            error instanceof KvValueError;
+          if (!conflict) throw error;
+          // Another writer wrote the key: read it again and merge this change into what it holds now.
           this.#held.delete(name);
           this.#counters.inc("rack_state.conflicts");
           await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(25 * attempt, 250)));
@@ -155,32 +160,40 @@ export class RackStateWriter {
 
   /** The key's current value through the stream leader; `null` when absent. */
   async #read(name: string): Promise<Held | null> {
-    const record = await this.#bucket.get<StoredRackState>(name);
+    let record: Awaited<ReturnType<KvBucket["get"]>>;
+    try {
+      record = await this.#bucket.get<StoredRackState>(name);
+    } catch (error) {
+      // Not even the KV layer's envelope (written by another program): overwritten like any unreadable value.
+      if (!(error instanceof KvValueError)) throw error;
+      return this.#unreadable(name, error.revision, error.message);
+    }
     if (record === null) return null;
-    const bytes = Buffer.from(String(record.value?.data ?? ""), "base64url");
+    const value = record.value as Partial<StoredRackState> | null;
+    const bytes = Buffer.from(String(value?.data ?? ""), "base64url");
     const decoded = decodeRackState(bytes);
     let reason = decoded.ok ? "" : decoded.error.message;
     if (decoded.ok) {
       try {
-        verifyControlMessage({ publicKey: this.#key.publicKey, bytes, header: record.value.signature });
+        verifyControlMessage({ publicKey: this.#key.publicKey, bytes, header: value?.signature });
         return { revision: record.revision, state: decoded.value };
       } catch (error) {
         if (!(error instanceof ControlSignatureError)) throw error;
         reason = `not signed by this cluster's key (${error.message})`;
       }
     }
-    // Unreadable or unsigned (written by hand, by a newer Mixer, or tampered with): its version is not trusted, and the
-    // next one must still pass any the key ever held. A key's versions grow by one per write, so none exceeds the
-    // stream sequence of its last write, its revision.
+    return this.#unreadable(name, record.revision, reason);
+  }
+
+  /**
+   * An unreadable or unsigned value (written by hand, by a newer Mixer, or tampered with): its version is not trusted,
+   * and the next one must still pass any the key ever held. A key's versions grow by one per write, so none exceeds
+   * the stream sequence of its last write, its revision.
+   */
+  #unreadable(name: string, revision: number, reason: string): Held {
     this.#counters.inc("rack_state.unreadable");
-    this.#logger.warn(
-      { rack: name, revision: record.revision, reason },
-      "rack state unreadable; overwriting it",
-    );
-    return {
-      revision: record.revision,
-      state: { v: 1, name, version: record.revision, ts: new Date(0).toISOString() },
-    };
+    this.#logger.warn({ rack: name, revision, reason }, "rack state unreadable; overwriting it");
+    return { revision, state: { v: 1, name, version: revision, ts: new Date(0).toISOString() } };
   }
 }
 

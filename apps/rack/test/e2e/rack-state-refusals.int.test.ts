@@ -2,6 +2,8 @@
 // changed after signing is dropped, by the watch and by the read after a reconnect; an older value, signed but put
 // back, never takes it back. Real Mixer in cluster mode (one JetStream node) on an open bus, so the test can write
 // the bucket as an intruder with bus access would; real fluxrig-rack process.
+
+import { waitFor } from "@fluxrig/testkit";
 import {
   decodeRackState,
   decodeRackStateRecord,
@@ -110,5 +112,27 @@ describe("a Rack refuses a state it cannot trust (cluster mode, real Mixer and R
       message: "three heartbeats after the older value",
     });
     expect(kept.stats?.scenario?.name).toBe("beta");
+
+    // Not even a value of the Mixer's KV layer: the Rack drops it, and the Mixer's next write replaces it.
+    since = rack.mark();
+    await put(nc, new TextEncoder().encode("not json"));
+    await rack.waitForJson({ msg: "rack state: dropped (does not match its schema)" }, { since });
+    await activateScenario(h, tickerScenario("gamma", [NAME]), "gamma");
+    await runs(h, NAME, "gamma");
+    await rack.waitForJson(
+      { msg: "rack state: applying", source: "watch", scenario: "gamma" },
+      { since, timeoutMs: 15_000 },
+    );
+    // Stored, not only published: the key holds gamma, signed, again.
+    await waitFor(
+      async () => {
+        const got = await nc.request(rackStateDirectGetSubject(NAME), Empty, { timeout: 5_000 });
+        const rec = decodeRackStateRecord(got.data);
+        if (!rec.ok) return false;
+        const st = decodeRackState(Buffer.from(rec.value.v.data, "base64url"));
+        return st.ok && st.value.scenario?.scenario.name === "gamma";
+      },
+      { timeoutMs: 15_000, message: "the key to hold gamma again" },
+    );
   });
 });
