@@ -150,6 +150,10 @@ class RackAgent implements Rack, AgentCore {
     return this.#link?.mode ?? "open";
   }
 
+  get busJwt(): string | undefined {
+    return this.#link?.jwt;
+  }
+
   now(): Date {
     return this.#clock.now();
   }

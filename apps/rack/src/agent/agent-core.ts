@@ -85,6 +85,8 @@ export interface AgentCore {
   readonly nc: NatsConnection | undefined;
   /** How the Rack is on the bus now. */
   readonly busMode: BusMode;
+  /** This Rack's own bus credential (the JWT in bus.jwt), if it holds one. */
+  readonly busJwt: string | undefined;
   /** Checks the Cluster Key signature of hello replies and pushes; counts what it drops. */
   readonly gate: ControlGate;
   scenario: ScenarioPush | undefined;

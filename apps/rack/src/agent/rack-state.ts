@@ -8,6 +8,7 @@ import {
   type ScenarioPush,
 } from "@fluxrig/wire";
 import { Empty, type Msg, type NatsConnection, RequestError, TimeoutError } from "@nats-io/transport-node";
+import { decodeUserJwt } from "../bus/bus-credential.js";
 import type { AgentCore } from "./agent-core.js";
 import { acceptPassport } from "./passport-keeper.js";
 import { applyScenarioPush, decodedOrDropped } from "./push-handlers.js";
@@ -115,10 +116,25 @@ async function applyRackState(core: AgentCore, state: RackState, source: RackSta
   );
   const why = `rack state (${source})`;
   // The credential first, as with pushes: the gears of a new scenario run under the grant that allows their wires.
-  if (state.bus_credential !== undefined) await core.takeCredential(state.bus_credential, why);
+  if (state.bus_credential !== undefined && newerCredential(core.busJwt, state.bus_credential.jwt))
+    await core.takeCredential(state.bus_credential, why);
   if (state.passport !== undefined && state.passport.sig !== core.id.passport?.envelope.sig)
     await acceptPassport(core, state.passport, why);
   if (runScenario) await applyScenarioPush(core, scenario, "rack state scenario");
+}
+
+/**
+ * Whether the state's credential was issued after the one held. Credentials from hello replies (renewals) are not
+ * written to the key, so the key's may be older than the Rack's own: never go back to it.
+ */
+function newerCredential(held: string | undefined, next: string): boolean {
+  if (held === undefined) return true;
+  if (held === next) return false;
+  try {
+    return decodeUserJwt(next).issuedAt > decodeUserJwt(held).issuedAt;
+  } catch {
+    return false;
+  }
 }
 
 /**
