@@ -4,9 +4,10 @@
 // loopback cluster (R3), JetStream `sync_interval: always` as in cluster mode. Then N Racks' direct gets of their own key.
 //
 // Run: pnpm exec tsx --conditions=@fluxrig/source bench/rack-state.bench.ts [--racks 1000]
-// Prints the figures. Needs nats-server 2.10+ (NATS_SERVER_BIN or .tools/bin).
+// Writes bench-results/rack-state.json. Needs nats-server 2.10+ (NATS_SERVER_BIN or .tools/bin).
 
 import { generateKeyPairSync } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { killAllStarted, startNatsCluster, startNatsServer } from "@fluxrig/testkit";
@@ -21,8 +22,18 @@ type ScenarioPush = Extract<Parameters<RackStateWriter["record"]>[1], { scenario
 const silent = { warn: () => undefined } as unknown as WriterOptions["logger"];
 const directGet = (name: string) => `$JS.API.DIRECT.GET.KV_fluxrig_rack_state.$KV.fluxrig_rack_state.${name}`;
 
-const { values: args } = parseArgs({ options: { racks: { type: "string", default: "1000" } } });
-const RACKS = Number(args.racks);
+// Other suites' options (`pnpm bench` passes its arguments to every script) are ignored.
+const { values: args } = parseArgs({
+  options: { racks: { type: "string", default: "1000" } },
+  strict: false,
+});
+const RACKS = Number(args.racks ?? "1000");
+const figures: Array<{ name: string; value: number; unit: string; note: string }> = [];
+const figure = (name: string, count: number, ms: number, unit: string, note = "") => {
+  const value = Math.round((count * 1000) / ms);
+  figures.push({ name, value, unit, note: `${count} in ${(ms / 1000).toFixed(2)} s${note}` });
+  console.log(`${name}: ${count} in ${(ms / 1000).toFixed(2)} s = ${value} ${unit}${note}`);
+};
 if (!Number.isInteger(RACKS) || RACKS < 1) throw new Error("--racks must be a positive integer");
 
 const push = (version: number): ScenarioPush => ({
@@ -54,16 +65,12 @@ async function measure(label: string, replicas: 1 | 3, nc: NatsConnection): Prom
     for (const name of names) writer.record(name, { scenario: push(round) });
     await writer.settled();
     const ms = performance.now() - started;
-    console.log(
-      `${label}: ${what}: ${RACKS} Racks in ${(ms / 1000).toFixed(2)} s = ${Math.round((RACKS * 1000) / ms)} writes/s (failed ${counters.get("rack_state.failed")})`,
-    );
+    figure(`${label}: ${what}`, RACKS, ms, "writes/s", `, ${counters.get("rack_state.failed")} failed`);
   }
   const started = performance.now();
   await Promise.all(names.map((name) => nc.request(directGet(name), new Uint8Array(), { timeout: 10_000 })));
   const ms = performance.now() - started;
-  console.log(
-    `${label}: direct gets: ${RACKS} in ${(ms / 1000).toFixed(2)} s = ${Math.round((RACKS * 1000) / ms)}/s`,
-  );
+  figure(`${label}: direct gets of each Rack's own key`, RACKS, ms, "reads/s");
 }
 
 try {
@@ -73,6 +80,11 @@ try {
   const cluster = await startNatsCluster({ nodes: 3, syncInterval: "always" });
   await measure("R3, 3-node cluster", 3, await cluster.connect());
   await cluster.stop();
+  mkdirSync("bench-results", { recursive: true });
+  writeFileSync(
+    "bench-results/rack-state.json",
+    `${JSON.stringify({ suite: "rack-state", figures }, null, 2)}\n`,
+  );
 } finally {
   await killAllStarted();
 }
