@@ -28,8 +28,11 @@ import { EnrollmentTokenOperationsService } from "./fleet/enrollment-token-opera
 import { ExpectedKeyOperationsService } from "./fleet/expected-key-operations.js";
 import { RackNotifier } from "./fleet/rack-notifier.js";
 import { RackOperationsService } from "./fleet/rack-operations.js";
+import { RackStateWriter } from "./fleet/rack-state-writer.js";
 import { RackStatusChanges } from "./fleet/rack-status-changes.js";
 import { AuditStream } from "./kv/audit-stream.js";
+import type { KvBucket } from "./kv/kv-bucket.js";
+import { openRackStateBucket } from "./kv/rack-state-bucket.js";
 import { openRegistryBuckets, type RegistryBuckets } from "./kv/registry-buckets.js";
 import { createMixerMetrics, type MixerMetrics } from "./metrics/mixer-metrics.js";
 import { PassportIssuer } from "./passports/passport-issuer.js";
@@ -75,6 +78,8 @@ export interface MixerDeps {
    * this Mixer's index, empty at start and filled from KV before the Mixer serves.
    */
   cluster?: { kv: RegistryBuckets; audit: AuditStream; member: string };
+  /** Cluster mode: the `fluxrig_rack_state` bucket each push is also written to (docs/cluster.md); absent in single mode. */
+  rackState?: KvBucket;
 }
 
 /** What the API serves, and the Mixer's stop. */
@@ -117,6 +122,15 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     logger: logger.child({ component: "notifier" }),
     counters,
     clusterKey,
+    state:
+      deps.rackState &&
+      new RackStateWriter({
+        bucket: deps.rackState,
+        clusterKey,
+        logger: logger.child({ component: "rack-state" }),
+        counters,
+        clock,
+      }),
   });
 
   // The Mixer is the only writer of its registry file: every Rack and scenario is loaded once, and from here on the
@@ -276,6 +290,8 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
       await verifier.close();
       await presence.stop();
       await lifecycle.close();
+      // Cluster mode: the Rack states still being written (bounded: without quorum they would wait out the retry window).
+      await notifier.settled(5_000);
       await lifecycle
         .flushHelloFacts()
         .catch((err: unknown) => logger.error({ err }, "final hello facts flush failed"));
@@ -376,6 +392,14 @@ export async function startMixer(opts: {
     const cluster = config.cluster.enabled
       ? await openCluster(config, db, revocations, bus.nc, logger)
       : undefined;
+    // ---- Cluster mode: Racks watch their own state (docs/cluster.md, "Racks watch their own state") ----
+    const rackState = config.cluster.enabled
+      ? await openRackStateBucket(bus.nc, {
+          replicas: config.cluster.replicas,
+          writerId: config.cluster.member ?? config.mixer.name,
+        })
+      : undefined;
+    // ---- end of the Rack-state block ----
     const mixer = await createMixer({
       config,
       db,
@@ -387,6 +411,7 @@ export async function startMixer(opts: {
       counters,
       revocations,
       ...(cluster === undefined ? {} : { cluster }),
+      ...(rackState ? { rackState } : {}),
     });
     if (cluster !== undefined) await bus.start?.();
     const api = await startApi({
@@ -513,6 +538,8 @@ async function connectBus(opts: {
     ),
     logger: logger.child({ component: "bus-auth" }),
     counters: opts.counters,
+    // Cluster mode: an adopted Rack's grant adds the read and watch of its own state key.
+    rackState: config.cluster.enabled,
   });
   cleanups.push(() => credentials.close());
   // Cluster mode pushes the fleet account JWT once the index holds the cluster's revocations (startMixer): this
