@@ -1,7 +1,6 @@
 // Two Mixer processes in cluster mode on one nats-server with JetStream (R1): exactly one leads the work done once
 // (GET /api/v1/cluster `leading`, the gauge fluxrig_mixer_leading); kill -9 of the leader hands the lease to the other
-// within the stated bound; a clean stop hands it over without waiting the ttl. (The registry itself is not shared yet:
-// each Mixer still writes its own DuckDB until the KV writer lands; docs/cluster.md.)
+// within the stated bound; a clean stop hands it over without waiting the ttl.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { attachLogsOnFailure, MixerHarness, type TempDir, tempDir, waitFor } from "@fluxrig/testkit";
@@ -13,15 +12,12 @@ const TTL_MS = 2_000;
 /** Lease.takeoverBoundMs for this ttl: ttl + 2 polls (ttl/5 each) + one write (2 s). */
 const TAKEOVER_BOUND_MS = TTL_MS + 2 * (TTL_MS / 5) + 2_000;
 
-/**
- * A config file with this Mixer's `[cluster]` section (a file, since `FLUXRIG_CLUSTER_REPLICAS` is refused by the
- * env coercion today: a union of number literals is passed on as a string).
- */
+/** A config file with this Mixer's `[cluster]` section, its own MachineID below the Racks' range. */
 function clusterEnv(dir: TempDir, member: string, machineId: number): Record<string, string> {
   const file = join(dir.path, `${member}.toml`);
   writeFileSync(
     file,
-    `[mixer]\nmachine_id = ${machineId}\n\n[cluster]\nenabled = true\nmember = "${member}"\nreplicas = 1\nlease_ttl = "${TTL_MS}ms"\n`,
+    `[mixer]\nmachine_id = ${machineId}\n\n[enrollment]\nmachine_id_min = 16\n\n[cluster]\nenabled = true\nmember = "${member}"\nreplicas = 1\nlease_ttl = "${TTL_MS}ms"\n`,
   );
   return { FLUXRIG_CONFIG: file };
 }

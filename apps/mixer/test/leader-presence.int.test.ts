@@ -23,7 +23,7 @@ describe("presence under the lease in a real Mixer", { timeout: 90_000 }, () => 
     const file = join(configs.path, "mixer-a.toml");
     writeFileSync(
       file,
-      `[cluster]\nenabled = true\nmember = "mixer-a"\nreplicas = 1\nlease_ttl = "${TTL_MS}ms"\n\n[presence]\nheartbeat_interval = "${INTERVAL_MS}ms"\nmissed_heartbeats = ${MISSED}\nflush_interval = "200ms"\n\n[enrollment]\nauto_adopt = true\n`,
+      `[cluster]\nenabled = true\nmember = "mixer-a"\nreplicas = 1\nlease_ttl = "${TTL_MS}ms"\n\n[presence]\nheartbeat_interval = "${INTERVAL_MS}ms"\nmissed_heartbeats = ${MISSED}\nflush_interval = "200ms"\n\n[enrollment]\nauto_adopt = true\nmachine_id_min = 16\n`,
     );
     await using h = await MixerHarness.create({ start: false, env: { FLUXRIG_CONFIG: file } });
     const nc = await h.client();

@@ -3,7 +3,7 @@
 // once across Mixers: only the leader runs it (docs/cluster.md, "Work done once").
 import type { Logger } from "pino";
 import type { BusCredentials } from "../bus-auth/bus-credentials.js";
-import type { RegistryWriter } from "../registry/registry-writer.js";
+import type { RegistryWrites } from "../registry/registry-writer.js";
 import { planPruneRevocations } from "../registry/write-plans.js";
 import type { Clock, Counters } from "../runtime/counters.js";
 import { ALWAYS_LEADING, type LeaderGate } from "../runtime/leader-gate.js";
@@ -13,7 +13,7 @@ const HOUR = 3_600_000;
 
 export interface RevocationSyncOptions {
   credentials: BusCredentials;
-  writer: RegistryWriter;
+  writer: RegistryWrites;
   clock: Clock;
   logger: Logger;
   counters: Counters;

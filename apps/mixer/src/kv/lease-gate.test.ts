@@ -26,7 +26,16 @@ class SharedStore {
     };
     const record = <T>(key: string): KvRecord<T> | null => {
       const v = store.keys.get(key);
-      return v ? { key, revision: v.revision, value: v.value as T, writer: v.writer, nonce: "n" } : null;
+      return v
+        ? {
+            key,
+            revision: v.revision,
+            value: v.value as T,
+            writer: v.writer,
+            nonce: "n",
+            created: new Date(),
+          }
+        : null;
     };
     const fake = {
       async get<T>(key: string, opts: { retryWindowMs?: number } = {}) {
