@@ -1,5 +1,6 @@
-// Cluster mode's operations: `npm run lab -- --cluster` runs three routed nats-servers (JWT bus, sync_interval always)
-// until SIGINT, and docker-compose.yml's `cluster` profile describes the same three members.
+// Cluster mode's operations: `npm run lab -- --cluster` runs three routed nats-servers (JWT bus, sync_interval always),
+// two Mixers in cluster mode and the lab's Racks until SIGINT, and docker-compose.yml's `cluster` profile describes the
+// same topology.
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -13,13 +14,15 @@ const { parse: parseYaml } = createRequire(join(repoRoot(), "apps/mixer/package.
 };
 
 describe("npm run lab -- --cluster", () => {
-  test("refuses the options of the single-Mixer lab", () => {
-    expect(parseLabOptions(["--cluster"], "/repo").cluster).toBe(true);
+  test("takes the lab's Rack and port options", () => {
+    const options = parseLabOptions(["--cluster", "--racks", "2", "--api-port", "0"], "/repo");
+    expect(options.cluster).toBe(true);
+    expect(options.extraRacks).toBe(2);
+    expect(options.apiPort).toBe(0);
     expect(parseLabOptions([], "/repo").cluster).toBe(false);
-    expect(() => parseLabOptions(["--cluster", "--racks", "2"], "/repo")).toThrow(/nats-servers only/);
   });
 
-  test("starts three nats-servers in one JetStream cluster, says the Mixers come later, stops on SIGINT", async () => {
+  test("starts three nats-servers, two Mixers in cluster mode and the Racks; stops them all on SIGINT", async () => {
     await using dir = tempDir("lab-cluster");
     const proc = startProcess({
       command: "bash",
@@ -30,18 +33,21 @@ describe("npm run lab -- --cluster", () => {
         "--cluster",
         "--nats-port",
         "0",
+        "--api-port",
+        "0",
         "--lab-dir",
         dir.path,
       ],
       cwd: repoRoot(),
       label: "lab-cluster",
-      stopGraceMs: 30_000,
+      stopGraceMs: 60_000,
     });
+    let pids: number[] = [];
     try {
-      await proc.waitForLine(/client URL list: /, { timeoutMs: 60_000 });
+      await proc.waitForLine(/fluxrig lab --cluster is running/, { timeoutMs: 180_000 });
+      await proc.waitForLine(/Ctrl-C stops the Racks/, { timeoutMs: 5_000 });
       const output = proc.output();
       expect(output).toMatch(/bus auth: jwt/);
-      expect(output).toMatch(/The Mixers join this cluster in a later step/);
       const monitors = [...output.matchAll(/monitoring (http:\/\/127\.0\.0\.1:\d+)\/jsz/g)].map((m) => m[1]!);
       expect(monitors).toHaveLength(3);
       // Every member counts three peers and names the same meta leader: bounded, as a member may learn of the third
@@ -71,14 +77,71 @@ describe("npm run lab -- --cluster", () => {
           JSON.stringify(join(dir.path, "cluster", name, "jwt")),
         );
       }
+
+      // Two Mixers, one cluster: the same name and Cluster Key, their own machine ids, each answering its API.
+      const apis = [...output.matchAll(/mixer-[ab] +API (http:\/\/[^ ]+)/g)].map((m) => m[1]!);
+      expect(apis).toHaveLength(2);
+      const token = readFileSync(join(dir.path, "token"), "utf8").trim();
+      const get = async <T>(api: string, path: string): Promise<T> => {
+        const res = await fetch(`${api}${path}`, { headers: { authorization: `Bearer ${token}` } });
+        expect(res.status).toBe(200);
+        return (await res.json()) as T;
+      };
+      type Info = { cluster: string; key_id: string; mixer: { machine_id: number } };
+      const infos = await Promise.all(apis.map((api) => get<Info>(api, "/api/v1/cluster")));
+      expect(infos.map((i) => i.cluster)).toEqual(["mixer-lab", "mixer-lab"]);
+      expect(infos[1]?.key_id).toBe(infos[0]?.key_id);
+      expect(infos.map((i) => i.mixer.machine_id)).toEqual([1, 2]);
+      // Each lab Rack enrolled with one of the Mixers (the hellos' queue group spans both).
+      await waitFor(
+        async () => {
+          const lists = await Promise.all(
+            apis.map((api) => get<{ items: Array<{ name: string }> }>(api, "/api/v1/racks?limit=100")),
+          );
+          const names = new Set(lists.flatMap((l) => l.items.map((r) => r.name)));
+          return ["rack-scenario", "rack-manual", "rack-edge-01"].every((n) => names.has(n));
+        },
+        {
+          timeoutMs: 60_000,
+          intervalMs: 500,
+          message: "the lab's three Racks known to the cluster's Mixers",
+        },
+      );
+      const lock = JSON.parse(readFileSync(join(dir.path, "lab.lock"), "utf8")) as {
+        children: Array<{ name: string; pid: number }>;
+      };
+      expect(lock.children.map((c) => c.name).sort()).toEqual(
+        [
+          "mixer-a",
+          "mixer-b",
+          "nats-1",
+          "nats-2",
+          "nats-3",
+          "rack-edge-01",
+          "rack-manual",
+          "rack-scenario",
+        ].sort(),
+      );
+      pids = lock.children.map((c) => c.pid);
     } finally {
       proc.kill("SIGINT");
-      const exit = await proc.waitForExit({ timeoutMs: 30_000 });
+      const exit = await proc.waitForExit({ timeoutMs: 60_000 });
       expect(exit.code).toBe(0);
     }
-    await waitFor(() => /nats-3 stopped/.test(proc.output()), { timeoutMs: 5_000 });
+    expect(proc.output()).toMatch(/nats-3 stopped/);
+    expect(pids).toHaveLength(8);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
   });
 });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe("docker-compose.yml, profile cluster", () => {
   test("adds three nats-server 2.10 members under the profile, each with its own store", (ctx) => {
