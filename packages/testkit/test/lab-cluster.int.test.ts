@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
+import { configVariables, loadLabMixerConfig } from "../../../tooling/lab/lab-config.js";
 import { parseLabOptions } from "../../../tooling/lab/lab-options.js";
 import { repoRoot, startProcess, tempDir, waitFor } from "../src/index.js";
 
@@ -144,7 +145,7 @@ function alive(pid: number): boolean {
 }
 
 describe("docker-compose.yml, profile cluster", () => {
-  test("adds three nats-server 2.10 members under the profile, each with its own store", (ctx) => {
+  test("adds three nats-server 2.10 members and two Mixers in cluster mode under the profile, each with its own store", async (ctx) => {
     const compose = [["docker-compose"], ["docker", "compose"]].find(
       ([bin = "", ...args]) => spawnSync(bin, [...args, "version"], { stdio: "ignore" }).status === 0,
     );
@@ -179,6 +180,10 @@ describe("docker-compose.yml, profile cluster", () => {
             image?: string;
             profiles?: string[];
             volumes?: Array<string | { source?: string; target: string }>;
+            environment?: Record<string, string | number | boolean | null>;
+            entrypoint?: string[];
+            depends_on?: Record<string, { condition: string }>;
+            ports?: Array<string | { published?: number | string; target?: number }>;
           }
         >;
       };
@@ -198,5 +203,60 @@ describe("docker-compose.yml, profile cluster", () => {
     const conf = readFileSync(join(repoRoot(), "examples/lab/nats-cluster.conf"), "utf8");
     expect(conf).toContain("sync_interval: always");
     for (const name of members) expect(conf).toContain(`nats-route://${name}:6222`);
+
+    // Two Mixers in cluster mode: the lab Mixer's settings, each its own member, machine_id and data volume.
+    const volumeOf = (name: string, target: string) => {
+      const v = (services[name]?.volumes ?? []).find((x) =>
+        typeof x === "string" ? x.split(":")[1] === target : x.target === target,
+      );
+      return typeof v === "string" ? v.split(":")[0] : v?.source;
+    };
+    const known = configVariables("mixer");
+    const cliOnly = new Set(["FLUXRIG_API_URL", "FLUXRIG_API_TOKEN"]);
+    const single = await loadLabMixerConfig(stringEnv(services.mixer?.environment), null);
+    for (const [i, name] of ["mixer-a", "mixer-b"].entries()) {
+      const service = services[name];
+      expect(service?.profiles).toEqual(["cluster"]);
+      const env = stringEnv(service?.environment);
+      expect(Object.keys(env).filter((k) => !known.has(k) && !cliOnly.has(k))).toEqual([]);
+      const config = await loadLabMixerConfig(env, null);
+      expect(config.cluster.enabled).toBe(true);
+      expect(config.cluster.member).toBe(name);
+      expect(config.mixer.machine_id).toBe(i + 1);
+      expect(config.mixer.name).toBe(single.mixer.name);
+      expect(config.nats.url.split(",")).toEqual(members.map((m) => `nats://${m}:4222`));
+      // Everything else as the lab's (single) Mixer.
+      const rest = (c: typeof config) => ({
+        ...c,
+        mixer: { ...c.mixer, machine_id: 0 },
+        nats: { ...c.nats, url: "" },
+        cluster: { ...c.cluster, enabled: false, member: undefined },
+      });
+      expect(rest(config)).toEqual(rest(single));
+      expect(volumeOf(name, "/data")).toMatch(new RegExp(`${name}-data$`));
+      // Its key job writes into its volume before it starts.
+      const keys = services[`${name}-keys`];
+      expect(keys?.profiles).toEqual(["cluster"]);
+      expect(volumeOf(`${name}-keys`, "/data")).toBe(volumeOf(name, "/data"));
+      expect(service?.depends_on?.[`${name}-keys`]?.condition).toBe("service_completed_successfully");
+    }
+    // mixer-a's bus keys come from the volume nats-auth wrote them to; mixer-b's key material from mixer-a, healthy.
+    expect(volumeOf("mixer-a-keys", "/from")).toBe(volumeOf("mixer", "/data"));
+    expect(volumeOf("mixer-b-keys", "/from")).toBe(volumeOf("mixer-a", "/data"));
+    expect(services["mixer-b-keys"]?.depends_on?.["mixer-a"]?.condition).toBe("service_healthy");
+    expect(services["mixer-b-keys"]?.entrypoint?.join(" ")).toMatch(/cluster\.key cluster\.pub bus/);
+    expect(volumeOf("mixer-a", "/data")).not.toBe(volumeOf("mixer-b", "/data"));
+    // Without the profile, the single lab only.
+    const plain = config([]).services;
+    for (const name of ["mixer-a", "mixer-b", "mixer-a-keys", "mixer-b-keys"]) {
+      expect(plain[name]?.profiles ?? ["cluster"]).toEqual(["cluster"]);
+    }
   });
 });
+
+/** A compose environment as strings (compose may give numbers or booleans; null means "from the shell", none here). */
+function stringEnv(
+  env: Record<string, string | number | boolean | null> | undefined,
+): Record<string, string> {
+  return Object.fromEntries(Object.entries(env ?? {}).map(([k, v]) => [k, v === null ? "" : String(v)]));
+}
