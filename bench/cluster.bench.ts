@@ -1,7 +1,8 @@
 // Cluster mode against one Mixer, in the same run (issue 18): enrollment rate and heartbeats held with two Mixers on a
 // 3-node nats-server cluster (testkit startMixerCluster: real processes, cluster mode) against the default single
 // Mixer on one nats-server (testkit MixerHarness); then the Mixers' failover: SIGKILL of the leading Mixer while the
-// fleet heartbeats and fresh Racks keep saying hello, timed until hellos are answered again.
+// fleet heartbeats and fresh Racks keep saying hello, timed until hellos are answered again and until the other Mixer
+// leads (once the build exposes leadership), with the fleet's Racks the survivor then shows offline counted.
 // The KV write rate at R1 and R3 is bench/kv.bench.ts's.
 //
 // Run: pnpm exec tsx --conditions=@fluxrig/source bench/cluster.bench.ts [--racks 2000] [--auth none|jwt]
@@ -107,6 +108,26 @@ async function apiGet<T>(apiUrl: string, path: string): Promise<T> {
 
 function getView(apiUrl: string): Promise<ClusterView> {
   return apiGet<ClusterView>(apiUrl, "/api/v1/cluster");
+}
+
+/**
+ * Whether Mixer `apiUrl` leads the work done once (the `leader` lease, docs/cluster.md): `leading` in
+ * `GET /api/v1/cluster`, else the `fluxrig_mixer_leading` gauge of `GET /metrics`; `undefined` when this build exposes
+ * neither (before the leader gate) or the Mixer does not answer.
+ */
+async function leadingOf(apiUrl: string): Promise<boolean | undefined> {
+  try {
+    const view = await apiGet<{ leading?: unknown }>(apiUrl, "/api/v1/cluster");
+    if (typeof view.leading === "boolean") return view.leading;
+    const res = await fetch(`${apiUrl}/metrics`, {
+      headers: { authorization: `Bearer ${TEST_TOKEN}` },
+      signal: AbortSignal.timeout(5_000),
+    });
+    const gauge = /^fluxrig_mixer_leading(?:\{[^}]*\})? ([0-9.]+)$/m.exec(await res.text());
+    return gauge === null ? undefined : Number(gauge[1]) === 1;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The names of the Racks a Mixer's registry holds offline, page by page. */
@@ -385,10 +406,23 @@ async function steadyPhase(run: Run): Promise<void> {
  * how long until a hello is answered again, how many went unanswered, and whether the survivor marked any Rack
  * offline over three missed intervals after.
  */
-async function failoverPhase(run: Run, victim: number): Promise<void> {
+async function failoverPhase(run: Run): Promise<void> {
   const { t, fleet, book, progress } = run;
+  // The Mixer that leads, once the cluster names one (bounded: a lease is taken within its ttl); Mixer 0 when this
+  // build exposes no leadership.
+  const leading = async () => Promise.all(Array.from({ length: t.mixers }, (_, i) => leadingOf(t.apiUrl(i))));
+  let states = await leading();
+  const leaseDeadline = performance.now() + 30_000;
+  while (states.some((x) => x !== undefined) && !states.includes(true) && performance.now() < leaseDeadline) {
+    await sleep(200);
+    states = await leading();
+  }
+  const exposed = states.some((x) => x !== undefined);
+  const victim = Math.max(0, states.indexOf(true));
   const survivor = victim === 0 ? 1 : 0;
-  progress.phase(`${t.name}: failover: SIGKILL of Mixer ${victim} under heartbeats and hellos`);
+  progress.phase(
+    `${t.name}: failover: SIGKILL of Mixer ${victim} (${exposed ? `leading: ${states.join(", ")}` : "leadership not exposed by this build"}) under heartbeats and hellos`,
+  );
   const probeConn = await t.connect("failover-probe");
   const answered: Array<{ sentAt: number; ok: boolean }> = [];
   let probing = true;
@@ -421,7 +455,20 @@ async function failoverPhase(run: Run, victim: number): Promise<void> {
   const offlineBefore = await offlineNames(t.apiUrl(survivor));
   const killedAt = performance.now();
   await t.kill(victim);
-  await sleep(MISSED * opts.intervalMs + 2 * FLUSH_MS + 2_000);
+  // The survivor takes the lead (lease ttl + polls + a write, docs/cluster.md): timed at 100 ms resolution.
+  let ledAfterMs = Number.NaN;
+  if (exposed) {
+    const deadline = killedAt + 90_000;
+    while (performance.now() < deadline) {
+      if ((await leadingOf(t.apiUrl(survivor))) === true) {
+        ledAfterMs = performance.now() - killedAt;
+        break;
+      }
+      await sleep(100);
+    }
+  }
+  const settledAt = performance.now();
+  await sleep(Math.max(0, MISSED * opts.intervalMs + 2 * FLUSH_MS + 2_000 - (settledAt - killedAt)));
   probing = false;
   await probeLoop;
   const offlineAfter = await offlineNames(t.apiUrl(survivor));
@@ -439,6 +486,14 @@ async function failoverPhase(run: Run, victim: number): Promise<void> {
       note:
         `from the SIGKILL of Mixer ${victim} to the send of the first hello answered after it (hellos every 50 ms, ` +
         `1 s timeout; the queue group loses the dead member when nats-server sees its socket close); ${command}`,
+    },
+    {
+      name: `${t.name}.failover.leading_moved_after`,
+      value: round(ledAfterMs, 0),
+      unit: "ms",
+      note: exposed
+        ? `from the SIGKILL of the leading Mixer ${victim} until Mixer ${survivor} says it leads (\`leading\` in GET /api/v1/cluster or the fluxrig_mixer_leading gauge, polled every 100 ms; the lease's ttl is [cluster] lease_ttl, 10 s by default)`
+        : "not measured: this build exposes no leadership (no `leading` in GET /api/v1/cluster, no fluxrig_mixer_leading gauge)",
     },
     {
       name: `${t.name}.failover.hellos_unanswered`,
@@ -478,7 +533,7 @@ async function runTopology(
     const run: Run = { t, fleet, pump, book, progress };
     await enrollPhase(run);
     await steadyPhase(run);
-    if (failover) await failoverPhase(run, 0);
+    if (failover) await failoverPhase(run);
   } finally {
     await within(pump?.stop() ?? Promise.resolve(), 5_000, undefined);
     await within(fleet?.closeOwn() ?? Promise.resolve(), 10_000, undefined);
