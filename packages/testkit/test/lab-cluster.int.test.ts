@@ -124,6 +124,14 @@ describe("npm run lab -- --cluster", () => {
         ].sort(),
       );
       pids = lock.children.map((c) => c.pid);
+      // Failover as the banner suggests: kill -9 mixer-a; the lab says so, restarts nothing, and mixer-b answers.
+      const mixerA = lock.children.find((c) => c.name === "mixer-a")?.pid ?? 0;
+      process.kill(mixerA, "SIGKILL");
+      await proc.waitForLine(/mixer-a exited on its own \(signal SIGKILL\); the others keep running/, {
+        timeoutMs: 15_000,
+      });
+      expect((await get<Info>(apis[1]!, "/api/v1/cluster")).mixer.machine_id).toBe(2);
+      expect(proc.running).toBe(true);
     } finally {
       proc.kill("SIGINT");
       const exit = await proc.waitForExit({ timeoutMs: 60_000 });
