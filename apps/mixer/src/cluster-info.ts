@@ -8,7 +8,7 @@ import type { HelloSubscription } from "./enrollment/hello-subscription.js";
 import type { SignatureVerifier } from "./enrollment/signature-pool.js";
 import type { RackDirectory } from "./registry/rack-directory.js";
 import type { NodeRecord } from "./registry/registry-records.js";
-import type { RegistryWriter } from "./registry/registry-writer.js";
+import type { RegistryWrites } from "./registry/registry-writer.js";
 import type { ClusterKey } from "./runtime/cluster-key.js";
 import type { Counters } from "./runtime/counters.js";
 
@@ -20,7 +20,7 @@ export interface ClusterInfoSources {
   db: Db;
   directory: RackDirectory;
   counters: Counters;
-  writer: RegistryWriter;
+  writer: RegistryWrites;
   hellos: HelloSubscription;
   verifier: SignatureVerifier;
 }

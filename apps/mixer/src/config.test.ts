@@ -56,9 +56,11 @@ describe("cluster mode", () => {
         FLUXRIG_CLUSTER_ENABLED: "true",
         FLUXRIG_CLUSTER_MEMBER: "mixer-a",
         FLUXRIG_CLUSTER_LEASE_TTL: "4s",
+        FLUXRIG_CLUSTER_REPLICAS: "1",
+        FLUXRIG_ENROLLMENT_MACHINE_ID_MIN: "16",
       },
     });
-    expect(config.cluster).toMatchObject({ enabled: true, member: "mixer-a", lease_ttl: 4_000 });
+    expect(config.cluster).toMatchObject({ enabled: true, member: "mixer-a", lease_ttl: 4_000, replicas: 1 });
   });
 
   test("enabled without a member, or with the cluster's own name, is refused naming the key", async () => {
@@ -66,7 +68,13 @@ describe("cluster mode", () => {
       /cluster\.member/,
     );
     await expect(
-      loadMixerConfig({ env: { FLUXRIG_CLUSTER_ENABLED: "true", FLUXRIG_CLUSTER_MEMBER: "mixer-1" } }),
+      loadMixerConfig({
+        env: {
+          FLUXRIG_CLUSTER_ENABLED: "true",
+          FLUXRIG_CLUSTER_MEMBER: "mixer-1",
+          FLUXRIG_ENROLLMENT_MACHINE_ID_MIN: "16",
+        },
+      }),
     ).rejects.toThrow(/other than \[mixer\] name/);
   });
 });

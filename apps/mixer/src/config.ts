@@ -109,7 +109,12 @@ export const MixerConfigSchema = z
        */
       member: z.string().regex(DNS_LABEL, "expected a lowercase DNS label such as mixer-a").optional(),
       /** Copies of every KV value: 3 survives one node's loss; 1 only for a one-node test. */
-      replicas: z.union([z.literal(1), z.literal(3), z.literal(5)]).default(3),
+      replicas: z
+        .number()
+        .int()
+        .refine((n) => n === 1 || n === 3 || n === 5, "expected 1, 3 or 5")
+        .transform((n) => n as 1 | 3 | 5)
+        .default(3),
       /** How long a lease holder may go without renewing before another Mixer takes the work done once. */
       lease_ttl: duration({ min: 1000, max: 300_000, default: "10s" }),
     }),
@@ -121,6 +126,13 @@ export const MixerConfigSchema = z
         path: ["cluster", "member"],
         message:
           "expected a member name (a DNS label distinct per Mixer, e.g. mixer-a) when cluster mode is enabled",
+      });
+    }
+    if (config.cluster.enabled && config.mixer.machine_id >= config.enrollment.machine_id_min) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["enrollment", "machine_id_min"],
+        message: `expected machine_id_min above every Mixer's [mixer] machine_id in cluster mode (here ${config.mixer.machine_id}), so no Rack or Snake Tunnel takes a Mixer's MachineID before that Mixer first starts: e.g. machine_id 1 to 15 for the Mixers and machine_id_min = 16`,
       });
     }
     if (config.cluster.enabled && config.cluster.member === config.mixer.name) {

@@ -28,24 +28,31 @@ import { EnrollmentTokenOperationsService } from "./fleet/enrollment-token-opera
 import { ExpectedKeyOperationsService } from "./fleet/expected-key-operations.js";
 import { RackNotifier } from "./fleet/rack-notifier.js";
 import { RackOperationsService } from "./fleet/rack-operations.js";
+import { RackStateWriter } from "./fleet/rack-state-writer.js";
 import { RackStatusChanges } from "./fleet/rack-status-changes.js";
+import { AuditStream } from "./kv/audit-stream.js";
+import type { KvBucket } from "./kv/kv-bucket.js";
+import { openRackStateBucket } from "./kv/rack-state-bucket.js";
+import { openRegistryBuckets, type RegistryBuckets } from "./kv/registry-buckets.js";
 import { createMixerMetrics, type MixerMetrics } from "./metrics/mixer-metrics.js";
 import { PassportIssuer } from "./passports/passport-issuer.js";
 import { startPresence } from "./presence/start-presence.js";
 import { ApiTokenList } from "./registry/api-token-list.js";
+import { ClusterRegistry } from "./registry/cluster-registry.js";
 import { EnrollmentTokenList } from "./registry/enrollment-token-list.js";
 import { ExpectedKeyList } from "./registry/expected-key-list.js";
+import { emptyRegistryIndex, rackRowCount } from "./registry/index-reset.js";
 import { MachineIdPool } from "./registry/machine-id-pool.js";
 import { RackDirectory } from "./registry/rack-directory.js";
 import type { NodeRecord } from "./registry/registry-records.js";
-import { RegistryWriter } from "./registry/registry-writer.js";
+import { RegistryWriter, type RegistryWrites } from "./registry/registry-writer.js";
 import { RevocationList } from "./registry/revocation-list.js";
 import { ScenarioCatalog } from "./registry/scenario-catalog.js";
 import { planNodeRow } from "./registry/write-plans.js";
 import { type ClusterKey, loadClusterKey } from "./runtime/cluster-key.js";
 import { type Clock, Counters, systemClock } from "./runtime/counters.js";
 import { acquireDataDir, type DataDirLock } from "./runtime/data-dir.js";
-import { ApiAuthMissingError } from "./runtime/errors.js";
+import { ApiAuthMissingError, ClusterImportNeededError } from "./runtime/errors.js";
 import { connectNats } from "./runtime/nats-connection.js";
 import { ScenarioService } from "./scenarios/scenario-service.js";
 import { RackStatsHistory } from "./telemetry/rack-stats-history.js";
@@ -66,6 +73,13 @@ export interface MixerDeps {
   counters?: Counters;
   /** The registry's revoked keys, loaded by startMixer so the credentials read the same list; loaded here if absent. */
   revocations?: RevocationList;
+  /**
+   * Cluster mode (docs/cluster.md): the registry's KV buckets and audit stream, the source of truth; `db` is then
+   * this Mixer's index, empty at start and filled from KV before the Mixer serves.
+   */
+  cluster?: { kv: RegistryBuckets; audit: AuditStream; member: string };
+  /** Cluster mode: the `fluxrig_rack_state` bucket each push is also written to (docs/cluster.md); absent in single mode. */
+  rackState?: KvBucket;
 }
 
 /** What the API serves, and the Mixer's stop. */
@@ -108,6 +122,15 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     logger: logger.child({ component: "notifier" }),
     counters,
     clusterKey,
+    state:
+      deps.rackState &&
+      new RackStateWriter({
+        bucket: deps.rackState,
+        clusterKey,
+        logger: logger.child({ component: "rack-state" }),
+        counters,
+        clock,
+      }),
   });
 
   // The Mixer is the only writer of its registry file: every Rack and scenario is loaded once, and from here on the
@@ -119,7 +142,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
   const apiTokens = await ApiTokenList.load(db);
   const enrollmentTokenList = await EnrollmentTokenList.load(db);
   const expectedKeys = await ExpectedKeyList.load(db);
-  const writer = new RegistryWriter({
+  const index = new RegistryWriter({
     db,
     directory,
     pool: await MachineIdPool.load(db),
@@ -130,6 +153,16 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     expectedKeys,
     logger: logger.child({ component: "registry" }),
   });
+  // One Mixer: its DuckDB is the registry. Cluster mode: KV is, and DuckDB this Mixer's index, fed from KV.
+  const writer: RegistryWrites = deps.cluster
+    ? await ClusterRegistry.start({
+        kv: deps.cluster.kv,
+        audit: deps.cluster.audit,
+        index,
+        member: deps.cluster.member,
+        logger: logger.child({ component: "registry" }),
+      })
+    : index;
   const mixerRow = await recordOwnRows(deps, writer, clock());
   const scenarios = new ScenarioService({ racks: directory, writer, catalog, clock, expectedKeys });
   scenarios.load();
@@ -257,6 +290,8 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
       await verifier.close();
       await presence.stop();
       await lifecycle.close();
+      // Cluster mode: the Rack states still being written (bounded: without quorum they would wait out the retry window).
+      await notifier.settled(5_000);
       await lifecycle
         .flushHelloFacts()
         .catch((err: unknown) => logger.error({ err }, "final hello facts flush failed"));
@@ -269,26 +304,41 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
  * Writes this Mixer's own registry rows (itself, then its Snake Tunnel, so the Snake's allocation skips the Mixer's
  * MachineID) through the writer like every registry write, and returns its own.
  */
-async function recordOwnRows(deps: MixerDeps, writer: RegistryWriter, now: Date): Promise<NodeRecord> {
+async function recordOwnRows(deps: MixerDeps, writer: RegistryWrites, now: Date): Promise<NodeRecord> {
   const { config, clusterKey } = deps;
+  // In cluster mode each Mixer has rows of its own, named after its member name and told apart by it.
+  const member = deps.cluster?.member;
+  const name = member ?? config.mixer.name;
+  const mine = member === undefined ? {} : { member };
   const mixerRow = await writer.submit((stage) =>
     planNodeRow(stage, {
       typeId: EntityType.Mixer,
       machineId: config.mixer.machine_id,
-      name: config.mixer.name,
+      name,
       version: deps.version,
-      attributes: { public_key: clusterKey.publicKeyB64, key_id: clusterKey.kid, api: config.api.listen },
+      attributes: {
+        public_key: clusterKey.publicKeyB64,
+        key_id: clusterKey.kid,
+        api: config.api.listen,
+        ...mine,
+      },
       now,
+      ...mine,
     }),
   );
   await writer.submit((stage) =>
     planNodeRow(stage, {
       typeId: EntityType.SnakeTunnel,
-      name: `${config.mixer.name}-snake`.slice(0, 63).replace(/-+$/, ""),
+      name: `${name}-snake`.slice(0, 63).replace(/-+$/, ""),
       version: deps.version,
-      attributes: { nats_url: redactUrl(config.nats.url), mixer_entity_id: mixerRow.entityId.toString() },
+      attributes: {
+        nats_url: redactUrl(config.nats.url),
+        mixer_entity_id: mixerRow.entityId.toString(),
+        ...mine,
+      },
       now,
       machineIdRange: { min: config.enrollment.machine_id_min, max: config.enrollment.machine_id_max },
+      ...mine,
     }),
   );
   return mixerRow;
@@ -339,6 +389,17 @@ export async function startMixer(opts: {
     const counters = new Counters();
     const revocations = await RevocationList.load(db);
     const bus = await connectBus({ config, dataDir: lock.dir, logger, counters, cleanups, revocations });
+    const cluster = config.cluster.enabled
+      ? await openCluster(config, db, revocations, bus.nc, logger)
+      : undefined;
+    // ---- Cluster mode: Racks watch their own state (docs/cluster.md, "Racks watch their own state") ----
+    const rackState = config.cluster.enabled
+      ? await openRackStateBucket(bus.nc, {
+          replicas: config.cluster.replicas,
+          writerId: config.cluster.member ?? config.mixer.name,
+        })
+      : undefined;
+    // ---- end of the Rack-state block ----
     const mixer = await createMixer({
       config,
       db,
@@ -349,7 +410,10 @@ export async function startMixer(opts: {
       credentials: bus.credentials,
       counters,
       revocations,
+      ...(cluster === undefined ? {} : { cluster }),
+      ...(rackState ? { rackState } : {}),
     });
+    if (cluster !== undefined) await bus.start?.();
     const api = await startApi({
       services: {
         racks: mixer.racks,
@@ -386,6 +450,30 @@ export async function startMixer(opts: {
 }
 
 /**
+ * Cluster mode: opens the registry's buckets and audit stream with their replicas, and empties this Mixer's index
+ * so the mirror rebuilds it from KV. Refuses a registry file holding Racks when KV holds none: that registry has
+ * never been imported (`fluxrig-mixer kv import`), and emptying it would lose it.
+ */
+async function openCluster(
+  config: MixerConfig,
+  db: Db,
+  revocations: RevocationList,
+  nc: NatsConnection,
+  logger: Logger,
+): Promise<{ kv: RegistryBuckets; audit: AuditStream; member: string }> {
+  const member = config.cluster.member as string;
+  const replicas = config.cluster.replicas;
+  const kv = await openRegistryBuckets(nc, { replicas, writerId: member });
+  const audit = await AuditStream.open(nc, { replicas });
+  const local = await rackRowCount(db);
+  if (local > 0 && (await kv.racks.lastRevision()) === 0) throw new ClusterImportNeededError(local);
+  await emptyRegistryIndex(db);
+  for (const record of [...revocations.revocationRecords()]) revocations.remove(record.publicKey);
+  logger.info({ member, replicas, racks_in_old_index: local }, "cluster mode: the index is rebuilt from KV");
+  return { kv, audit, member };
+}
+
+/**
  * Connects to the bus as `[nats] auth` says. jwt: loads (or creates) the bus keys, connects as the Mixer's fleet user
  * (inbox `_INBOX._mixer`) and, on a second connection, as its system user, and pushes the current fleet account JWT
  * (a clear error if the server does not take it). none: one open connection and a loud warning.
@@ -397,7 +485,7 @@ async function connectBus(opts: {
   counters: Counters;
   cleanups: Array<() => Promise<void>>;
   revocations: RevocationList;
-}): Promise<{ nc: NatsConnection; credentials: BusCredentials }> {
+}): Promise<{ nc: NatsConnection; credentials: BusCredentials; start?: () => Promise<void> }> {
   const { config, logger, cleanups } = opts;
   const base = {
     url: config.nats.url,
@@ -450,11 +538,15 @@ async function connectBus(opts: {
     ),
     logger: logger.child({ component: "bus-auth" }),
     counters: opts.counters,
+    // Cluster mode: an adopted Rack's grant adds the read and watch of its own state key.
+    rackState: config.cluster.enabled,
   });
   cleanups.push(() => credentials.close());
-  await credentials.start();
+  // Cluster mode pushes the fleet account JWT once the index holds the cluster's revocations (startMixer): this
+  // Mixer's list before that is what it knew when it last stopped, and pushing it would lift a later revocation.
+  if (!config.cluster.enabled) await credentials.start();
   logger.info({ user: users.fleetNkey }, "on the bus as the Mixer's fleet user (jwt mode)");
-  return { nc, credentials };
+  return { nc, credentials, start: () => credentials.start() };
 }
 
 function redactUrl(url: string): string {

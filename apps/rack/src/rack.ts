@@ -5,6 +5,7 @@ import {
   type BusCredential,
   rackPassportSubject,
   rackScenarioSubject,
+  rackStateSubject,
   type ScenarioPush,
 } from "@fluxrig/wire";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
@@ -21,6 +22,7 @@ import { runHello } from "./agent/hello-exchange.js";
 import { armPassportTimers, holdPassport } from "./agent/passport-keeper.js";
 import { onPassportPush, onScenarioPush } from "./agent/push-handlers.js";
 import { buildSnapshot, type RackSnapshot } from "./agent/rack-snapshot.js";
+import { onRackStateMessage, type RackStateSource, readRackState } from "./agent/rack-state.js";
 import { decodeUserJwt, jwtWarnAt } from "./bus/bus-credential.js";
 import { BusLink, type BusMode, type Dial } from "./bus/bus-link.js";
 import { ControlGate, type ControlKind } from "./bus/control-gate.js";
@@ -87,6 +89,7 @@ class RackAgent implements Rack, AgentCore {
     machineId: null,
   };
   scenario: ScenarioPush | undefined;
+  rackStateVersion = 0;
   helloFailures = 0;
   #state: LifecycleState = "booting";
   #nc: NatsConnection | undefined;
@@ -145,6 +148,10 @@ class RackAgent implements Rack, AgentCore {
 
   get busMode(): BusMode {
     return this.#link?.mode ?? "open";
+  }
+
+  get busJwt(): string | undefined {
+    return this.#link?.jwt;
   }
 
   now(): Date {
@@ -305,6 +312,8 @@ class RackAgent implements Rack, AgentCore {
     }
     // The Mixer learns of the new status at once rather than at the next tick (stop() sends its own last beat).
     if (t.to !== "stopping") this.#heartbeat?.beat();
+    // Adopted now: what it must run may already be in its state key (cluster mode).
+    if (t.to === "active") this.#readState("read at activation");
     if (!runsWorkloads(t.to) && t.to !== "stopping") {
       // loaded_subsystems shows, in the log itself, that neither OpenTelemetry nor the gear runtime was imported.
       this.log.info(
@@ -462,6 +471,35 @@ class RackAgent implements Rack, AgentCore {
       if (link === undefined || link.maySubscribe(subject))
         this.#subs.push(nc.subscribe(subject, on(kind, handler)));
     }
+    // Cluster mode: the watch of its own state key. Its signature travels in the value, checked by the handler.
+    if (this.#watchesState()) {
+      this.#subs.push(
+        nc.subscribe(rackStateSubject(this.name), {
+          callback: (err, msg) => {
+            if (!err) void this.enqueue("rack state", () => onRackStateMessage(this, msg));
+          },
+        }),
+      );
+    }
+  }
+
+  /**
+   * Whether this Rack reads and watches its own state key: when its grant allows it (the Mixer grants it in cluster
+   * mode only), or on an open bus, where a read that no stream answers (single mode) costs one request.
+   */
+  #watchesState(): boolean {
+    const link = this.#link;
+    return link === undefined || link.maySubscribe(rackStateSubject(this.name));
+  }
+
+  /** Reads its own state key (queued like every state change) while adopted and on the bus as itself. */
+  #readState(source: RackStateSource): void {
+    const nc = this.#nc;
+    if (nc === undefined || this.#state !== "active" || !this.#watchesState()) return;
+    void this.enqueue("rack state", async () => {
+      if (this.#nc !== nc || this.#state !== "active") return;
+      await readRackState(this, nc, source);
+    });
   }
 
   /**
@@ -479,6 +517,7 @@ class RackAgent implements Rack, AgentCore {
       await this.workloads.stopGears();
     void this.#watchConnection(nc);
     if (this.#state === "active" && !this.workloads.gearsRunning) await this.startGears();
+    this.#readState("read at connect");
     if (this.#heartbeat === undefined) this.#startHeartbeats();
     if (then === "none") return;
     if (then === "hello" && !isPassive(this.#state)) await runHello(this, "connected");
@@ -519,6 +558,8 @@ class RackAgent implements Rack, AgentCore {
         this.log.warn({ server: status.server }, "nats: disconnected, reconnecting");
       if (status.type !== "reconnect") continue;
       this.log.info({ server: status.server }, "nats: reconnected");
+      // A push sent while the link was down is lost; what it said is in this Rack's state key (cluster mode).
+      this.#readState("read after reconnect");
       // Not yet adopted: ask at once rather than wait out a long backoff that began while NATS was down.
       if (this.#state === "enrolling" || this.#state === "pending")
         this.scheduleHello(jitter(1_000, 0.5), "reconnected");

@@ -1,10 +1,11 @@
 // The Rack on a credentialed bus (issue 14), against a real nats-server in JWT mode and a scripted Mixer that uses the
 // Mixer's own bus-auth code to issue credentials: bootstrap, then its own JWT; the JWT reused at restart; a wider
 // grant reconnects; refusal by the bus (revoked key, name taken) leaves the Rack passive with its gears stopped.
-import { stat, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { CONTROL_SIGNATURE_HEADER } from "@fluxrig/passport";
 import { spawnBinary, type TempDir, tempDir, waitFor } from "@fluxrig/testkit";
-import type { BusCredential, ScenarioPush } from "@fluxrig/wire";
+import { type BusCredential, encodeMessage, rackStateSubject, type ScenarioPush } from "@fluxrig/wire";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from "vitest";
 import { pushAccountJwt } from "../../mixer/src/bus-auth/claims-push.js";
@@ -49,16 +50,24 @@ afterAll(async () => {
 const scenarios = new Map<string, ScenarioPush>();
 /** Credential lifetimes other than an hour, by Rack name. */
 const ttls = new Map<string, number>();
+/** Racks whose grant is cluster mode's: the read and watch of their own state key. */
+const stateWatchers = new Set<string>();
 
-function issue(rack: { name: string; publicKey: string; status: "pending" | "active" }): BusCredential {
+function issue(
+  rack: { name: string; publicKey: string; status: "pending" | "active" },
+  at = nowSeconds(),
+): BusCredential {
   const issued = issueUserJwt({
     signer: bus.keys.fleetSigning,
     account: bus.keys.fleet.nkey,
     publicKey: rack.publicKey,
     name: rack.name,
-    permissions: rackPermissions({ ...rack, scenario: scenarios.get(rack.name) }),
+    permissions: rackPermissions(
+      { ...rack, scenario: scenarios.get(rack.name) },
+      { rackState: stateWatchers.has(rack.name) },
+    ),
     ttlSeconds: ttls.get(rack.name) ?? 3600,
-    nowSeconds: nowSeconds(),
+    nowSeconds: at,
   });
   return { jwt: issued.jwt, expires_at: new Date(issued.expiresAt * 1000).toISOString() };
 }
@@ -170,6 +179,46 @@ describe("a Rack on a JWT-mode bus", () => {
       state: "pending",
       entityId: m.entityId,
       bus: { mode: "self" },
+    });
+  });
+
+  test("cluster mode: a credential in its state key is taken only when newer than the one it holds", async () => {
+    const name = "rack-jwt-state";
+    stateWatchers.add(name);
+    const m = await mixer("active");
+    const state = tempDir("jwt-state");
+    onTestFinished(() => state.remove());
+    const t = await rack(name, state.path);
+    await t.waitForState("active");
+    await t.waitForLog({ msg: "bus: connected (as this Rack, with its own credential)" });
+    // Its grant has the state key, so it reads it (none stored: no bucket on this bus) and watches it.
+    await t.waitForLog({ msg: "rack state: no state bucket on this bus (single mode)" });
+    const publicKey = m.hellos.findLast((h) => h.name === name)?.public_key ?? "";
+    const held = await readFile(join(state.path, "bus.jwt"), "utf8");
+    const write = async (version: number, credential: BusCredential) => {
+      const bytes = encodeMessage({
+        v: 1,
+        name,
+        version,
+        ts: new Date().toISOString(),
+        bus_credential: credential,
+      });
+      const signature = m.signed(bytes)?.get(CONTROL_SIGNATURE_HEADER) ?? "";
+      const value = { w: "mixer", n: "n", v: { data: Buffer.from(bytes).toString("base64url"), signature } };
+      mixerNc.publish(rackStateSubject(name), encodeMessage(value));
+      await mixerNc.flush();
+    };
+    // An older credential (a renewal at a hello is not written to the key): not taken.
+    const mark = t.logs.length;
+    await write(1, issue({ name, publicKey, status: "active" }, nowSeconds() - 600));
+    await t.waitForLog({ msg: "rack state: applying", version: 1 });
+    expect(t.logs.slice(mark).some((e) => e.msg === "bus: stored a new credential (bus.jwt)")).toBe(false);
+    expect(await readFile(join(state.path, "bus.jwt"), "utf8")).toBe(held);
+    // A newer one is.
+    await write(2, issue({ name, publicKey, status: "active" }, nowSeconds() + 5));
+    await t.waitForLog({ msg: "rack state: applying", version: 2 });
+    await waitFor(async () => (await readFile(join(state.path, "bus.jwt"), "utf8")) !== held, {
+      message: "bus.jwt replaced by the newer credential",
     });
   });
 

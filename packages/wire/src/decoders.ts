@@ -14,6 +14,13 @@ import {
   type ScenarioPush,
   ScenarioPushSchema,
 } from "./push-schemas.js";
+import {
+  RACK_STATE_MAX_BYTES,
+  type RackState,
+  type RackStateRecord,
+  RackStateRecordSchema,
+  RackStateSchema,
+} from "./rack-state-schema.js";
 import { WireDecodeError, type WireIssue, type WireMessageKind } from "./wire-error.js";
 
 /** Issues kept on an error: enough to fix a sender, small enough to log and send back. */
@@ -120,6 +127,8 @@ const helloReplyDecoder = messageDecoder("hello_reply", HelloReplySchema);
 const heartbeatDecoder = messageDecoder("heartbeat", HeartbeatSchema);
 const passportPushDecoder = messageDecoder("passport_push", PassportPushSchema);
 const scenarioPushDecoder = messageDecoder("scenario_push", ScenarioPushSchema);
+const rackStateDecoder = messageDecoder("rack_state", RackStateSchema);
+const rackStateRecordDecoder = messageDecoder("rack_state", RackStateRecordSchema);
 
 /**
  * Decodes a hello request (does not check its signature: see `verifyHelloSignature`).
@@ -174,3 +183,23 @@ export const decodePassportPush: Decoder<PassportPush> = publicDecoder(passportP
  * const r = decodeScenarioPush(msg.data); if (r.ok) runtime.replace(r.value);
  */
 export const decodeScenarioPush: Decoder<ScenarioPush> = publicDecoder(scenarioPushDecoder);
+
+/**
+ * Decodes a Rack state's bytes (what the Cluster Key signed), up to {@link RACK_STATE_MAX_BYTES} unless told otherwise.
+ *
+ * @example
+ * const r = decodeRackState(bytes); if (r.ok && r.value.version > held) apply(r.value);
+ */
+export const decodeRackState: Decoder<RackState> = publicDecoder((data, options) =>
+  rackStateDecoder(data, { maxBytes: RACK_STATE_MAX_BYTES, ...options }),
+);
+
+/**
+ * Decodes a Rack state as stored in its KV key or published on its KV subject (the writer's envelope around it).
+ *
+ * @example
+ * const r = decodeRackStateRecord(msg.data); if (r.ok) verify(r.value.v.data, r.value.v.signature);
+ */
+export const decodeRackStateRecord: Decoder<RackStateRecord> = publicDecoder((data, options) =>
+  rackStateRecordDecoder(data, { maxBytes: 2 * RACK_STATE_MAX_BYTES + 4096, ...options }),
+);

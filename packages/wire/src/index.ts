@@ -81,6 +81,8 @@ export {
   decodeHelloReply,
   decodeHelloRequest,
   decodePassportPush,
+  decodeRackState,
+  decodeRackStateRecord,
   decodeScenarioPush,
 } from "./decoders.js";
 export { encodeMessage } from "./encode-message.js";
@@ -122,6 +124,12 @@ export {
 } from "./hello-signature.js";
 export { PassportEnvelopeSchema } from "./passport-envelope-schema.js";
 export type { PassportPush, PassportPushStatus, ScenarioPush } from "./push-schemas.js";
+export {
+  RACK_STATE_MAX_BYTES,
+  type RackState,
+  type RackStateRecord,
+  RackStateSchema,
+} from "./rack-state-schema.js";
 export { RACK_STATUSES } from "./rack-statuses.js";
 export { type ScenarioGearChanges, scenarioGearChanges, scenarioGearKey } from "./scenario-gear-diff.js";
 export { EntityIdStringSchema, PublicKeySchema } from "./schema-primitives.js";
@@ -132,8 +140,11 @@ export {
   looksLikeEntityId,
   parseHeartbeatSubject,
   RACK_NAME_PATTERN,
+  RACK_STATE_BUCKET,
   rackPassportSubject,
   rackScenarioSubject,
+  rackStateDirectGetSubject,
+  rackStateSubject,
   SUBJECTS,
   wireMessageSubject,
 } from "./subjects.js";

@@ -91,6 +91,36 @@ export function rackPassportSubject(name: string): string {
 }
 
 /**
+ * The KV bucket holding each Rack's state in cluster mode (docs/cluster.md): one key per Rack, its name.
+ *
+ * @example
+ * RACK_STATE_BUCKET; // "fluxrig_rack_state"
+ */
+export const RACK_STATE_BUCKET = "fluxrig_rack_state";
+
+/**
+ * The subject a Rack's state key is written on (`$KV.<bucket>.<name>`): the Mixer's writes, and a Rack's watch.
+ *
+ * @example
+ * rackStateSubject("rack-nyc-01"); // "$KV.fluxrig_rack_state.rack-nyc-01"
+ */
+export function rackStateSubject(name: string): string {
+  return `$KV.${RACK_STATE_BUCKET}.${token("name", name)}`;
+}
+
+/**
+ * The JetStream direct get of the last value of a Rack's state key, the subject naming the key (nats-server 2.10's
+ * `$JS.API.DIRECT.GET.<stream>.<subject>`), so a permission can allow exactly one key.
+ *
+ * @example
+ * rackStateDirectGetSubject("rack-nyc-01");
+ * // "$JS.API.DIRECT.GET.KV_fluxrig_rack_state.$KV.fluxrig_rack_state.rack-nyc-01"
+ */
+export function rackStateDirectGetSubject(name: string): string {
+  return `$JS.API.DIRECT.GET.KV_${RACK_STATE_BUCKET}.${rackStateSubject(name)}`;
+}
+
+/**
  * The Rack name in a heartbeat subject, or `null` when the subject is not one (or names an invalid Rack).
  *
  * @example

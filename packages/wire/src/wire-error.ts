@@ -33,6 +33,7 @@ export type WireMessageKind =
   | "heartbeat"
   | "passport_push"
   | "scenario_push"
+  | "rack_state"
   | "message";
 
 /** Options of a decode error. */

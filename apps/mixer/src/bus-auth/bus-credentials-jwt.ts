@@ -51,6 +51,8 @@ export interface JwtBusCredentialsOptions {
   nowMs?: () => number;
   logger: Logger;
   counters?: Counters;
+  /** Cluster mode: adopted Racks may read and watch their own state key (`rackPermissions`' `rackState`). */
+  rackState?: boolean;
 }
 
 /**
@@ -109,7 +111,7 @@ export class JwtBusCredentials implements BusCredentials {
   }
 
   issue(rack: CredentialSubject, now: Date): BusCredential | null {
-    const permissions = rackPermissions(rack);
+    const permissions = rackPermissions(rack, { rackState: this.#o.rackState === true });
     if (permissions === null) return null;
     const grant = `${rack.name}\n${JSON.stringify(permissions)}`;
     const nowSeconds = Math.floor(now.getTime() / 1000);

@@ -56,6 +56,30 @@ describe("rackPermissions", () => {
     ]);
   });
 
+  it("cluster mode: lets an adopted Rack read and watch its own state key, and nothing else of JetStream", () => {
+    const adopted = rackPermissions(
+      { name: "rack-1", status: "active", scenario: push },
+      { rackState: true },
+    );
+    const single = rackPermissions({ name: "rack-1", status: "active", scenario: push });
+    expect(adopted.pub.allow).toEqual([
+      ...single.pub.allow,
+      "$JS.API.DIRECT.GET.KV_fluxrig_rack_state.$KV.fluxrig_rack_state.rack-1",
+    ]);
+    expect(adopted.sub.allow).toEqual([...single.sub.allow, "$KV.fluxrig_rack_state.rack-1"]);
+    // The same for an offline row (still adopted); a pending Rack runs no scenario and reads no state.
+    expect(
+      rackPermissions({ name: "rack-1", status: "offline", scenario: push }, { rackState: true }),
+    ).toEqual(adopted);
+    expect(rackPermissions({ name: "rack-1", status: "pending" }, { rackState: true })).toEqual(
+      rackPermissions({ name: "rack-1", status: "pending" }),
+    );
+    // No wildcard reaches JetStream or another key.
+    for (const subject of [...adopted.pub.allow, ...adopted.sub.allow]) {
+      if (subject.startsWith("$")) expect(subject).not.toMatch(/[*>]/);
+    }
+  });
+
   it("issues nothing to a rejected or revoked Rack, and refuses a name that is not a subject token", () => {
     expect(rackPermissions({ name: "rack-1", status: "rejected" })).toBeNull();
     expect(rackPermissions({ name: "rack-1", status: "revoked" })).toBeNull();
@@ -78,6 +102,9 @@ describe("the Mixer and the bootstrap credential", () => {
       "$KV.fluxrig_claims.>",
       "$KV.fluxrig_scenarios.>",
       "$KV.fluxrig_leases.>",
+      "$KV.fluxrig_access.>",
+      // the Racks' state, which each Rack reads and watches for its own key only (rackPermissions' rackState),
+      "$KV.fluxrig_rack_state.>",
       // and the audit log's stream (docs/cluster.md, "Record layout").
       "fluxrig.audit.>",
     ]);

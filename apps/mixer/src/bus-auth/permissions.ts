@@ -6,10 +6,13 @@ import {
   INBOX_PREFIXES,
   inboxWildcard,
   PUSH_WILDCARDS,
+  RACK_STATE_BUCKET,
   type RackStatus,
   rackInboxPrefix,
   rackPassportSubject,
   rackScenarioSubject,
+  rackStateDirectGetSubject,
+  rackStateSubject,
   type ScenarioPush,
   SUBJECTS,
   wireMessageSubject,
@@ -26,19 +29,32 @@ export interface RackBusState {
   scenario?: Pick<ScenarioPush, "scenario" | "gears" | "wires"> | undefined;
 }
 
+/** What the bus offers besides the state's own grant. */
+export interface RackGrantOptions {
+  /**
+   * Cluster mode: an adopted Rack may read its own key of `fluxrig_rack_state` (a direct get whose subject names the
+   * key) and watch it (the key's `$KV` subject); no other key, and no other `$JS.API` or `$KV` subject.
+   */
+  rackState?: boolean;
+}
+
 /**
  * A Rack's permissions, or `null` when its status earns no credential at all (rejected, revoked).
  * Pending: hello, its own heartbeat subject, its own reply inbox, its passport push; nothing else, so a pending
  * Rack is heartbeat-only at the bus. Adopted (active or offline): those, its scenario push, and the wires of its
- * scenario push: publish where the wire's source gear runs here, subscribe where its target gear does.
+ * scenario push: publish where the wire's source gear runs here, subscribe where its target gear does; in cluster
+ * mode (`opts.rackState`) also the read and the watch of its own state key, the only JetStream it may touch.
  *
  * @example
  * rackPermissions({ name: "rack-1", status: "pending" }).pub.allow;
  * // ["fluxrig.agent.hello", "fluxrig.event.heartbeat.rack-1"]
  */
-export function rackPermissions(state: RackBusState & { status: "pending" | "active" }): UserPermissions;
-export function rackPermissions(state: RackBusState): UserPermissions | null;
-export function rackPermissions(state: RackBusState): UserPermissions | null {
+export function rackPermissions(
+  state: RackBusState & { status: "pending" | "active" },
+  opts?: RackGrantOptions,
+): UserPermissions;
+export function rackPermissions(state: RackBusState, opts?: RackGrantOptions): UserPermissions | null;
+export function rackPermissions(state: RackBusState, opts: RackGrantOptions = {}): UserPermissions | null {
   if (state.status === "rejected" || state.status === "revoked") return null;
   const pub = [SUBJECTS.hello, heartbeatSubject(state.name)];
   const sub = [inboxWildcard(rackInboxPrefix(state.name)), rackPassportSubject(state.name)];
@@ -47,6 +63,10 @@ export function rackPermissions(state: RackBusState): UserPermissions | null {
     const wires = state.scenario === undefined ? { pub: [], sub: [] } : wireSubjects(state.scenario);
     pub.push(...wires.pub);
     sub.push(...wires.sub);
+    if (opts.rackState === true) {
+      pub.push(rackStateDirectGetSubject(state.name));
+      sub.push(rackStateSubject(state.name));
+    }
   }
   return { pub: { allow: pub, deny: [] }, sub: { allow: sub, deny: [] } };
 }
@@ -76,14 +96,16 @@ export function mixerPermissions(): UserPermissions {
 
 /**
  * Cluster mode (docs/cluster.md): the JetStream API (bucket streams, leader reads, watchers' consumers), writes to
- * the registry's own buckets and its audit stream, and watchers' flow-control replies. Replies come back on the Mixer's inbox prefix.
- * No Rack gets any of these.
+ * the registry's own buckets, the Racks' state bucket and its audit stream, and watchers' flow-control replies.
+ * Replies come back on the Mixer's inbox prefix. No Rack gets any of these (an adopted Rack reads and watches its own
+ * state key only: {@link rackPermissions}).
  */
 function registryKvSubjects(): string[] {
   return [
     "$JS.API.>",
     "$JS.FC.>",
     ...Object.values(REGISTRY_BUCKETS).map((bucket) => `$KV.${bucket.name}.>`),
+    `$KV.${RACK_STATE_BUCKET}.>`,
     AUDIT_STREAM.subjects,
   ];
 }

@@ -1,7 +1,9 @@
 // The one error-to-refusal mapping: operation refusals keep their code, registry failures get theirs, bugs get none.
 import { WIRE_ERROR_HTTP_STATUS, type WireErrorCode } from "@fluxrig/wire";
 import { describe, expect, test } from "vitest";
+import { KvUnavailableError } from "../kv/kv-errors.js";
 import {
+  ClusterWriteContendedError,
   DatabaseClosedError,
   IllegalTransitionError,
   NameTakenError,
@@ -11,6 +13,18 @@ import {
 import { OperationError, refusalOf } from "./wire-refusal.js";
 
 describe("refusalOf", () => {
+  test("cluster mode: no quorum, an unknown outcome and a contended write are unavailable, retry (safe to repeat)", () => {
+    const lost = new KvUnavailableError("fluxrig_claims", "machine.42", "create", "not_written", 20_000, 9);
+    expect(refusalOf(lost)).toMatchObject({ code: "unavailable", status: 503, retryAfterSeconds: 5 });
+    expect(refusalOf(lost)?.message).toMatch(/no quorum.*nothing was changed/);
+    const unknown = new KvUnavailableError("fluxrig_racks", "rack.1", "update", "unknown", 20_000, 9);
+    expect(refusalOf(unknown)?.message).toMatch(/may have landed: retry, it is safe/);
+    expect(refusalOf(new ClusterWriteContendedError(16))).toMatchObject({
+      code: "unavailable",
+      retryAfterSeconds: 1,
+    });
+  });
+
   test("an OperationError keeps its code, message and details; its status is the wire table's", () => {
     const refusal = refusalOf(new OperationError("not_found", "no Rack rack-a", { ref: "rack-a" }));
     expect(refusal).toEqual({

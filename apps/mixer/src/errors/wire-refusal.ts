@@ -1,6 +1,9 @@
 // The one mapping from an error to a wire refusal (code, message, HTTP status), used by the REST API and the hello handler.
 import { WIRE_ERROR_HTTP_STATUS, type WireErrorCode } from "@fluxrig/wire";
+import { KvUnavailableError } from "../kv/kv-errors.js";
 import {
+  ClusterIndexBehindError,
+  ClusterWriteContendedError,
   DatabaseClosedError,
   IllegalTransitionError,
   QueryFailedError,
@@ -66,6 +69,27 @@ export function refusalOf(err: unknown): WireRefusal | undefined {
       status: WIRE_ERROR_HTTP_STATUS.unavailable,
       message: `the registry could not be written or read (${storageCause(err)}); nothing was changed, retry once the Mixer's data dir is writable`,
       retryAfterSeconds: 5,
+    };
+  }
+  if (err instanceof KvUnavailableError) {
+    // Cluster mode without a quorum (or mid-election past the retry window). A write whose outcome is unknown is
+    // safe to repeat: enrollment is idempotent, and an operator's operation finds its own result.
+    return {
+      code: "unavailable",
+      status: WIRE_ERROR_HTTP_STATUS.unavailable,
+      message:
+        err.outcome === "unknown"
+          ? "the cluster's KV did not confirm the write in time (no quorum?); it may have landed: retry, it is safe"
+          : "the cluster's KV has no quorum (is a majority of nats-server nodes up?); nothing was changed, retry",
+      retryAfterSeconds: 5,
+    };
+  }
+  if (err instanceof ClusterWriteContendedError || err instanceof ClusterIndexBehindError) {
+    return {
+      code: "unavailable",
+      status: WIRE_ERROR_HTTP_STATUS.unavailable,
+      message: err.message,
+      retryAfterSeconds: 1,
     };
   }
   if (err instanceof RegistryFullError) {

@@ -8,7 +8,7 @@ import {
   newApiTokenSecret,
 } from "../registry/api-token-list.js";
 import { ApiTokenExistsError, NotFoundError } from "../registry/registry-errors.js";
-import type { RegistryWriter } from "../registry/registry-writer.js";
+import type { RegistryWrites } from "../registry/registry-writer.js";
 import { planCreateApiToken, planRevokeApiToken } from "../registry/write-plans.js";
 import type { Clock } from "../runtime/counters.js";
 import type { Actor, ApiTokenOperations } from "./operations.js";
@@ -35,11 +35,11 @@ function view(record: ApiTokenRecord): ApiTokenView {
 }
 
 export class ApiTokenOperationsService implements ApiTokenOperations {
-  readonly #writer: RegistryWriter;
+  readonly #writer: RegistryWrites;
   readonly #tokens: ApiTokenList;
   readonly #clock: Clock;
 
-  constructor(opts: { writer: RegistryWriter; tokens: ApiTokenList; clock: Clock }) {
+  constructor(opts: { writer: RegistryWrites; tokens: ApiTokenList; clock: Clock }) {
     this.#writer = opts.writer;
     this.#tokens = opts.tokens;
     this.#clock = opts.clock;

@@ -10,7 +10,7 @@ import {
   newEnrollmentToken,
 } from "../registry/enrollment-token-list.js";
 import { NotFoundError } from "../registry/registry-errors.js";
-import type { RegistryWriter } from "../registry/registry-writer.js";
+import type { RegistryWrites } from "../registry/registry-writer.js";
 import { planCreateEnrollmentToken, planRevokeEnrollmentToken } from "../registry/write-plans.js";
 import type { Clock } from "../runtime/counters.js";
 import type { Actor, EnrollmentTokenOperations } from "./operations.js";
@@ -29,11 +29,11 @@ function view(record: EnrollmentTokenRecord, now: Date): EnrollmentTokenView {
 }
 
 export class EnrollmentTokenOperationsService implements EnrollmentTokenOperations {
-  readonly #writer: RegistryWriter;
+  readonly #writer: RegistryWrites;
   readonly #tokens: EnrollmentTokenList;
   readonly #clock: Clock;
 
-  constructor(opts: { writer: RegistryWriter; tokens: EnrollmentTokenList; clock: Clock }) {
+  constructor(opts: { writer: RegistryWrites; tokens: EnrollmentTokenList; clock: Clock }) {
     this.#writer = opts.writer;
     this.#tokens = opts.tokens;
     this.#clock = opts.clock;

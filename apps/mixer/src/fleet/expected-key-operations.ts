@@ -4,7 +4,7 @@ import type { ExpectedKeyView } from "@fluxrig/wire";
 import { OperationError } from "../errors/wire-refusal.js";
 import type { ExpectedKeyList, ExpectedKeyRecord } from "../registry/expected-key-list.js";
 import { NotFoundError } from "../registry/registry-errors.js";
-import type { RegistryWriter } from "../registry/registry-writer.js";
+import type { RegistryWrites } from "../registry/registry-writer.js";
 import { planExpectKey, planForgetExpectedKey } from "../registry/write-plans.js";
 import type { Clock } from "../runtime/counters.js";
 import type { Actor, ExpectedKeyOperations } from "./operations.js";
@@ -19,11 +19,11 @@ function view(record: ExpectedKeyRecord): ExpectedKeyView {
 }
 
 export class ExpectedKeyOperationsService implements ExpectedKeyOperations {
-  readonly #writer: RegistryWriter;
+  readonly #writer: RegistryWrites;
   readonly #keys: ExpectedKeyList;
   readonly #clock: Clock;
 
-  constructor(opts: { writer: RegistryWriter; keys: ExpectedKeyList; clock: Clock }) {
+  constructor(opts: { writer: RegistryWrites; keys: ExpectedKeyList; clock: Clock }) {
     this.#writer = opts.writer;
     this.#keys = opts.keys;
     this.#clock = opts.clock;

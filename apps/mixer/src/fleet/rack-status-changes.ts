@@ -11,7 +11,7 @@ import type { RackDirectory } from "../registry/rack-directory.js";
 import type { RackStatus } from "../registry/rack-status.js";
 import { UnexpectedStatusError } from "../registry/registry-errors.js";
 import type { MachineIdRange, RackRecord } from "../registry/registry-records.js";
-import type { RegistryWriter } from "../registry/registry-writer.js";
+import type { RegistryWrites } from "../registry/registry-writer.js";
 import {
   assertExpectedKey,
   hasHostEvidence,
@@ -49,7 +49,7 @@ export interface ScenarioSource {
 }
 
 export interface RackStatusChangesDeps {
-  writer: RegistryWriter;
+  writer: RegistryWrites;
   directory: RackDirectory;
   issuer: PassportIssuer;
   notifier: RackNotifier;

@@ -2,7 +2,7 @@
 // (coalesced, retried until the bus takes it) and prunes entries no live credential can match.
 import type { Logger } from "pino";
 import type { BusCredentials } from "../bus-auth/bus-credentials.js";
-import type { RegistryWriter } from "../registry/registry-writer.js";
+import type { RegistryWrites } from "../registry/registry-writer.js";
 import { planPruneRevocations } from "../registry/write-plans.js";
 import type { Clock, Counters } from "../runtime/counters.js";
 
@@ -11,7 +11,7 @@ const HOUR = 3_600_000;
 
 export interface RevocationSyncOptions {
   credentials: BusCredentials;
-  writer: RegistryWriter;
+  writer: RegistryWrites;
   clock: Clock;
   logger: Logger;
   counters: Counters;

@@ -3,6 +3,7 @@
 // holds nothing yet (the stream's compare-and-set: expected last subject sequence 0), so an event is never written
 // twice and an existing one is compared, never replaced. Reads go through the stream leader.
 import {
+  DeliverPolicy,
   DiscardPolicy,
   JetStreamApiError,
   type JetStreamClient,
@@ -11,10 +12,19 @@ import {
   jetstreamManager,
   StorageType,
 } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { type NatsConnection, nuid } from "@nats-io/transport-node";
 import { classifyKvError } from "./kv-error-kind.js";
 import { KvBucketMismatchError, KvRefusedError, KvUnavailableError } from "./kv-errors.js";
-import { AUDIT_STREAM, type AuditRecord } from "./registry-layout.js";
+import { AUDIT_STREAM, type AuditLiveRecord, type AuditRecord } from "./registry-layout.js";
+
+/** One message of the stream as a follower reads it. */
+export interface AuditMessage {
+  seq: number;
+  subject: string;
+  value: unknown;
+  /** Messages after this one when it was delivered: 0 means the follower has caught up for now. */
+  pending: number;
+}
 
 /** JetStream API codes: stream not found, message not found. */
 const STREAM_NOT_FOUND = 10059;
@@ -103,6 +113,60 @@ export class AuditStream {
     }
   }
 
+  /**
+   * Appends a Mixer's event on a subject of its own, retried within `retryWindowMs` through elections with the same
+   * message id (the server answers a repeat of a landed append with the first one's sequence). Resolves with the
+   * event's sequence in the stream: the cluster's order of events.
+   */
+  async appendLive(record: AuditLiveRecord, opts: { retryWindowMs?: number } = {}): Promise<number> {
+    const id = nuid.next();
+    const deadline = Date.now() + (opts.retryWindowMs ?? 20_000);
+    const data = JSON.stringify(record);
+    let delay = 100;
+    for (;;) {
+      try {
+        const ack = await this.#js.publish(AUDIT_STREAM.liveSubject(id), data, {
+          msgID: id,
+          timeout: this.#timeout,
+        });
+        return ack.seq;
+      } catch (error) {
+        const kind = classifyKvError(error);
+        if (kind === "fatal" || kind === "cas" || Date.now() >= deadline) {
+          throw streamError(error, "create", undefined, AUDIT_STREAM.liveSubject(id));
+        }
+      }
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))),
+      );
+      delay = Math.min(delay * 2, 1_000);
+    }
+  }
+
+  /** The stream's last sequence as the leader has it (0 when empty). */
+  async lastSeq(): Promise<number> {
+    try {
+      return (await this.#jsm.streams.info(AUDIT_STREAM.name)).state.last_seq;
+    } catch (error) {
+      throw streamError(error, "get");
+    }
+  }
+
+  /** Every event from `fromSeq` on, in the stream's order, then each as it is appended, until `stop()`. */
+  async follow(fromSeq = 1): Promise<{ messages: AsyncIterable<AuditMessage>; stop(): void }> {
+    const consumer = await this.#js.consumers.get(AUDIT_STREAM.name, {
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: Math.max(1, fromSeq),
+    });
+    const iter = await consumer.consume();
+    async function* messages(): AsyncGenerator<AuditMessage> {
+      for await (const m of iter) {
+        yield { seq: m.seq, subject: m.subject, value: m.json<unknown>(), pending: m.info.pending };
+      }
+    }
+    return { messages: messages(), stop: () => void iter.stop() };
+  }
+
   /** Messages in the stream (one per event: at most one per subject). */
   async count(): Promise<number> {
     try {
@@ -114,8 +178,13 @@ export class AuditStream {
 }
 
 /** The KV layer's errors for the stream: no answer is `KvUnavailableError` (re-run: appends are idempotent). */
-function streamError(error: unknown, operation: "open" | "get" | "create", seq?: number): Error {
-  const key = seq === undefined ? "" : AUDIT_STREAM.subject(seq);
+function streamError(
+  error: unknown,
+  operation: "open" | "get" | "create",
+  seq?: number,
+  subject?: string,
+): Error {
+  const key = subject ?? (seq === undefined ? "" : AUDIT_STREAM.subject(seq));
   const kind = classifyKvError(error);
   if (kind === "fatal" || kind === "cas") return new KvRefusedError(AUDIT_STREAM.name, key, { cause: error });
   const outcome = operation === "create" ? (kind === "ambiguous" ? "unknown" : "not_written") : "not_a_write";

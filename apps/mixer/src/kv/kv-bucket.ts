@@ -1,9 +1,9 @@
 // One JetStream KV bucket of the registry, with the semantics cluster mode needs (docs/cluster.md): uniqueness by
 // compare-and-set, updates by revision, reads through the stream leader, a bounded retry while the cluster elects
 // a leader, and writes whose unknown outcome (a timeout) is resolved by reading back the writer's nonce.
-import { jetstream } from "@nats-io/jetstream";
-import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
-import { type NatsConnection, nuid } from "@nats-io/transport-node";
+import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
+import { type KV, type KvEntry, Kvm, type KvWatchEntry } from "@nats-io/kv";
+import { headers, type NatsConnection, nuid, type QueuedIterator } from "@nats-io/transport-node";
 import { classifyKvError, type KvErrorKind } from "./kv-error-kind.js";
 import {
   KvBucketMismatchError,
@@ -39,6 +39,17 @@ export interface KvRecord<T> {
   value: T;
   writer: string;
   nonce: string;
+  /** When the server stored this revision. */
+  created: Date;
+}
+
+/** One change seen by {@link KvBucket.watch}: a value written, or a key deleted (`record` null). */
+export interface KvChange<T> {
+  key: string;
+  revision: number;
+  record: KvRecord<T> | null;
+  /** Messages of the bucket after this one when it was delivered: 0 means the watcher has caught up for now. */
+  pending: number;
 }
 
 /** Per-call overrides. */
@@ -77,13 +88,15 @@ export class KvBucket {
   readonly name: string;
   readonly writerId: string;
   readonly #kv: KV;
+  readonly #js: JetStreamClient;
   readonly #requestTimeoutMs: number;
   readonly #retryWindowMs: number;
   readonly #retryDelayMs: number;
 
-  private constructor(name: string, kv: KV, opts: KvBucketOptions) {
+  private constructor(name: string, kv: KV, js: JetStreamClient, opts: KvBucketOptions) {
     this.name = name;
     this.#kv = kv;
+    this.#js = js;
     this.writerId = opts.writerId;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 2_000;
     this.#retryWindowMs = opts.retryWindowMs ?? 20_000;
@@ -104,7 +117,8 @@ export class KvBucket {
       throw new KvBucketMismatchError(name, "a bucket name is [A-Za-z0-9_-]+");
     if (opts.writerId === "") throw new KvBucketMismatchError(name, "the writer id must not be empty");
     const timeout = opts.requestTimeoutMs ?? 2_000;
-    const kvm = new Kvm(jetstream(nc, { timeout }));
+    const js = jetstream(nc, { timeout });
+    const kvm = new Kvm(js);
     const probe = new Retry(name, "", "open", opts.retryWindowMs ?? 20_000, opts.retryDelayMs ?? 100);
     for (;;) {
       try {
@@ -123,7 +137,7 @@ export class KvBucket {
             `exists with ${replicas} replica(s), this Mixer is configured for ${opts.replicas}; change one of them (see docs/cluster.md)`,
           );
         }
-        return new KvBucket(name, kv, opts);
+        return new KvBucket(name, kv, js, opts);
       } catch (error) {
         if (error instanceof KvError) throw error;
         await probe.after(error);
@@ -215,6 +229,94 @@ export class KvBucket {
     }
   }
 
+  /**
+   * Deletes `key` if it is still at `revision` (a delete marker, kept in the history like a value). Resolves with the
+   * marker's revision; rejects with {@link KvRevisionConflictError} when another write came first. A delete whose
+   * outcome was unknown and that finds the key deleted since resolves with that marker's revision: deleted is deleted.
+   */
+  async delete(key: string, revision: number, opts: KvCallOptions = {}): Promise<number> {
+    if (!Number.isInteger(revision) || revision <= 0) {
+      throw new KvRevisionConflictError(this.name, key, revision, 0);
+    }
+    const retry = this.#retry(key, "update", opts);
+    const h = headers();
+    h.set("KV-Operation", "DEL");
+    for (;;) {
+      let kind: KvErrorKind;
+      try {
+        const ack = await this.#js.publish(`$KV.${this.name}.${key}`, new Uint8Array(0), {
+          headers: h,
+          expect: { lastSubjectSequence: revision },
+          timeout: this.#requestTimeoutMs,
+        });
+        return ack.seq;
+      } catch (error) {
+        kind = classifyKvError(error);
+        if (kind === "fatal") throw new KvRefusedError(this.name, key, { cause: error });
+        retry.saw(error, kind);
+      }
+      if (kind === "cas" || kind === "ambiguous") {
+        const current = await this.#readOnce(key, retry);
+        if (current !== undefined) {
+          const at = current?.revision ?? 0;
+          if (current !== null && current.operation !== "PUT" && at > revision) return at;
+          if (at !== revision || kind === "cas")
+            throw new KvRevisionConflictError(this.name, key, revision, at);
+        }
+      }
+      await retry.pause();
+    }
+  }
+
+  /**
+   * Every key's latest value (deleted keys as deletes) and then every change as it is written, in the bucket's
+   * order, from `fromRevision` on when given. Ends when `stop()` is called on the result or the connection closes.
+   */
+  async watch<T = unknown>(
+    opts: { fromRevision?: number } = {},
+  ): Promise<{
+    changes: AsyncIterable<KvChange<T>>;
+    stop(): void;
+  }> {
+    const iter: QueuedIterator<KvWatchEntry> = await this.#kv.watch(
+      opts.fromRevision === undefined ? {} : { resumeFromRevision: opts.fromRevision },
+    );
+    const self = this;
+    async function* changes(): AsyncGenerator<KvChange<T>> {
+      for await (const entry of iter) {
+        const record =
+          entry.operation === "PUT"
+            ? (() => {
+                const stored = self.#decode(entry);
+                return {
+                  key: entry.key,
+                  revision: entry.revision,
+                  value: stored.v as T,
+                  writer: stored.w,
+                  nonce: stored.n,
+                  created: entry.created,
+                };
+              })()
+            : null;
+        yield { key: entry.key, revision: entry.revision, record, pending: entry.delta ?? 0 };
+      }
+    }
+    return { changes: changes(), stop: () => iter.stop() };
+  }
+
+  /** The bucket's last revision (its stream's last sequence) as the stream leader has it: 0 for an empty bucket. */
+  async lastRevision(opts: KvCallOptions = {}): Promise<number> {
+    const retry = this.#retry("", "get", opts);
+    for (;;) {
+      try {
+        const status = await this.#kv.status();
+        return status.streamInfo.state.last_seq;
+      } catch (error) {
+        await retry.after(error);
+      }
+    }
+  }
+
   /** The current value of `key` as the stream leader has it, or `null` (absent or deleted). Retried within the window. */
   async get<T = unknown>(key: string, opts: KvCallOptions = {}): Promise<KvRecord<T> | null> {
     const retry = this.#retry(key, "get", opts);
@@ -223,7 +325,14 @@ export class KvBucket {
       if (current !== undefined) {
         if (current === null || current.operation !== "PUT") return null;
         const stored = this.#decode(current);
-        return { key, revision: current.revision, value: stored.v as T, writer: stored.w, nonce: stored.n };
+        return {
+          key,
+          revision: current.revision,
+          value: stored.v as T,
+          writer: stored.w,
+          nonce: stored.n,
+          created: current.created,
+        };
       }
       await retry.pause();
     }
@@ -266,7 +375,14 @@ export class KvBucket {
   }
 
   #record<T>(key: string, revision: number, envelope: Envelope): KvRecord<T> {
-    return { key, revision, value: envelope.v as T, writer: envelope.w, nonce: envelope.n };
+    return {
+      key,
+      revision,
+      value: envelope.v as T,
+      writer: envelope.w,
+      nonce: envelope.n,
+      created: new Date(),
+    };
   }
 
   #decode(entry: KvEntry): Envelope {

@@ -4,7 +4,8 @@ import { KvBucket, type KvBucketOptions } from "./kv-bucket.js";
 
 /**
  * Every bucket of the registry. `claims` holds the uniqueness keys (`machine.<id>`, `name.<name>`, `key.<kid>`, each
- * created by compare-and-set); `racks` one record per Rack; `scenarios` the catalog; `leases` the work done once.
+ * created by compare-and-set); `racks` one record per Rack; `scenarios` the catalog; `leases` the work done once;
+ * `access` who may do what: bus revocations, named API tokens, enrollment tokens and expected keys.
  * (docs/cluster.md: what each holds and the steps that fill them.)
  */
 export const REGISTRY_BUCKETS = {
@@ -12,6 +13,11 @@ export const REGISTRY_BUCKETS = {
   claims: { name: "fluxrig_claims", history: 1, description: "fluxrig: unique MachineIDs, names and keys" },
   scenarios: { name: "fluxrig_scenarios", history: 10, description: "fluxrig: scenarios and their versions" },
   leases: { name: "fluxrig_leases", history: 1, description: "fluxrig: one holder per lease" },
+  access: {
+    name: "fluxrig_access",
+    history: 1,
+    description: "fluxrig: bus revocations, API and enrollment tokens, expected keys",
+  },
 } as const;
 
 export type RegistryBucketName = keyof typeof REGISTRY_BUCKETS;

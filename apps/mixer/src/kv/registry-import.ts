@@ -48,7 +48,7 @@ export interface VerifyReport {
   differences: LayoutDifference[];
 }
 
-const zero = (): BucketCounts => ({ claims: 0, racks: 0, scenarios: 0 });
+const zero = (): BucketCounts => ({ claims: 0, racks: 0, scenarios: 0, access: 0 });
 
 /**
  * Writes every entry absent from KV; claims first (as enrollment claims before it writes a record), then records.

@@ -14,7 +14,10 @@ export const LAYOUT_SCHEMA_VERSION = 1;
 export const AUDIT_STREAM = {
   name: "fluxrig_audit",
   subjects: "fluxrig.audit.>",
+  /** An event imported from a single Mixer's log, by its sequence there. */
   subject: (seq: number) => `fluxrig.audit.${seq}`,
+  /** An event a Mixer of the cluster appended: the stream's order is the cluster's order. */
+  liveSubject: (id: string) => `fluxrig.audit.live.${id}`,
 } as const;
 
 /** A stored value this Mixer cannot read: another schema version, or not the shape of its key. */
@@ -78,6 +81,14 @@ export const layoutKeys = {
   scenario: (name: string) => `scenario.${keyToken(name)}`,
   /** `fluxrig_scenarios`: one activation, zero-padded so keys sort by sequence; never changed once written. */
   activation: (seq: number) => `activation.${String(seq).padStart(10, "0")}`,
+  /** `fluxrig_access`: a key revoked on the bus, by the Rack's public key. */
+  revocation: (publicKey: string) => `revocation.${keyToken(publicKey)}`,
+  /** `fluxrig_access`: a named API token (its secret's hash, never the secret). */
+  apiToken: (name: string) => `api_token.${keyToken(name)}`,
+  /** `fluxrig_access`: an enrollment token, by id. */
+  enrollmentToken: (id: string) => `enrollment_token.${keyToken(id)}`,
+  /** `fluxrig_access`: the key expected for a name. */
+  expectedKey: (name: string) => `expected_key.${keyToken(name)}`,
 } as const;
 
 // ---- value schemas -------------------------------------------------------------------------------------------
@@ -178,7 +189,116 @@ export const auditRecordSchema = z.strictObject({
 });
 export type AuditRecord = z.infer<typeof auditRecordSchema>;
 
-export type LayoutValue = EntityRecord | ClaimRecord | ScenarioRecord | ActivationRecord;
+/**
+ * One audit event a Mixer of the cluster appended (`fluxrig.audit.live.<id>`): no sequence or hash of its own, as
+ * the stream orders the cluster's events and each Mixer's index chains them in that order.
+ */
+export const auditLiveRecordSchema = z.strictObject({
+  schema,
+  at: isoTime,
+  entity_id: decimalId.nullable(),
+  name: z.string().nullable(),
+  kind: z.string().min(1),
+  from_status: z.string().nullable(),
+  to_status: z.string().nullable(),
+  cause: z.string(),
+  actor: z.string(),
+  details: jsonObject.nullable(),
+  /** The Mixer (its `[cluster] member`) that appended it. */
+  mixer: z.string(),
+});
+export type AuditLiveRecord = z.infer<typeof auditLiveRecordSchema>;
+
+/** An event read from {@link AUDIT_STREAM}, imported or live, in the shape both share. */
+export function decodeAuditMessage(
+  subject: string,
+  value: unknown,
+): Omit<AuditLiveRecord, "schema" | "mixer"> {
+  const live = subject.startsWith(AUDIT_STREAM.liveSubject(""));
+  const spec: z.ZodType<AuditLiveRecord | AuditRecord> = live ? auditLiveRecordSchema : auditRecordSchema;
+  const version =
+    typeof value === "object" && value !== null ? (value as { schema?: unknown }).schema : undefined;
+  if (version !== LAYOUT_SCHEMA_VERSION)
+    throw new KvLayoutError(
+      subject,
+      `schema version ${String(version)}, this Mixer reads ${LAYOUT_SCHEMA_VERSION}`,
+    );
+  const parsed = spec.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new KvLayoutError(
+      subject,
+      `not a valid audit event: ${issue?.path.join(".") || "(value)"}: ${issue?.message}`,
+    );
+  }
+  const e = parsed.data;
+  return {
+    at: e.at,
+    entity_id: e.entity_id,
+    name: e.name,
+    kind: e.kind,
+    from_status: e.from_status,
+    to_status: e.to_status,
+    cause: e.cause,
+    actor: e.actor,
+    details: e.details,
+  };
+}
+
+/** `revocation.<key>` in `fluxrig_access`. */
+export const revocationRecordSchema = z.strictObject({
+  schema,
+  public_key: z.string().min(1),
+  revoked_at: isoTime,
+  name: z.string(),
+  cause: z.string(),
+});
+export type RevocationKvRecord = z.infer<typeof revocationRecordSchema>;
+
+/** `api_token.<name>` in `fluxrig_access`. */
+export const apiTokenRecordSchema = z.strictObject({
+  schema,
+  name: z.string().min(1),
+  role: z.string().min(1),
+  secret_sha256: z.string().regex(/^[0-9a-f]{64}$/, "a SHA-256 in lower-case hex"),
+  created_at: isoTime,
+  created_by: z.string(),
+});
+export type ApiTokenKvRecord = z.infer<typeof apiTokenRecordSchema>;
+
+/** `enrollment_token.<id>` in `fluxrig_access`. */
+export const enrollmentTokenRecordSchema = z.strictObject({
+  schema,
+  id: z.string().min(1),
+  pattern: z.string().min(1),
+  uses: z.int().nonnegative(),
+  used: z.int().nonnegative(),
+  expires_at: isoTime,
+  secret_sha256: z.string().regex(/^[0-9a-f]{64}$/, "a SHA-256 in lower-case hex"),
+  created_at: isoTime,
+  created_by: z.string(),
+});
+export type EnrollmentTokenKvRecord = z.infer<typeof enrollmentTokenRecordSchema>;
+
+/** `expected_key.<name>` in `fluxrig_access`. */
+export const expectedKeyRecordSchema = z.strictObject({
+  schema,
+  name: z.string().min(1),
+  key_fingerprint: z.string().min(1),
+  created_at: isoTime,
+  created_by: z.string(),
+});
+export type ExpectedKeyKvRecord = z.infer<typeof expectedKeyRecordSchema>;
+
+export type LayoutValue =
+  | EntityRecord
+  | ClaimRecord
+  | ScenarioRecord
+  | ActivationRecord
+  | RevocationKvRecord
+  | ApiTokenKvRecord
+  | EnrollmentTokenKvRecord
+  | ExpectedKeyKvRecord;
 
 /** The schema of the value under `key` in `bucket`, read from the key's prefix. */
 function schemaOf(bucket: LayoutBucket, key: string): z.ZodType<LayoutValue> | undefined {
@@ -188,6 +308,12 @@ function schemaOf(bucket: LayoutBucket, key: string): z.ZodType<LayoutValue> | u
     return claimRecordSchema;
   if (bucket === "scenarios" && prefix === "scenario") return scenarioRecordSchema;
   if (bucket === "scenarios" && prefix === "activation") return activationRecordSchema;
+  if (bucket === "access") {
+    if (prefix === "revocation") return revocationRecordSchema;
+    if (prefix === "api_token") return apiTokenRecordSchema;
+    if (prefix === "enrollment_token") return enrollmentTokenRecordSchema;
+    if (prefix === "expected_key") return expectedKeyRecordSchema;
+  }
   return undefined;
 }
 
@@ -327,6 +453,38 @@ export function entityRecord(e: SnapshotEntity): EntityRecord {
             },
             last_source: l.lastSource,
             hello_count: l.helloCount,
+            flaps: l.flaps,
+          },
+  };
+}
+
+/** The registry row a record holds: the inverse of {@link entityRecord}. */
+export function snapshotEntity(r: EntityRecord): SnapshotEntity {
+  const l = r.lifecycle;
+  const date = (s: string | null) => (s === null ? null : new Date(s));
+  return {
+    entityId: BigInt(r.entity_id),
+    typeId: r.type_id,
+    machineId: r.machine_id,
+    name: r.name,
+    status: r.status,
+    version: r.version,
+    attributes: r.attributes,
+    stats: r.stats,
+    lastSeen: date(r.last_seen),
+    lifecycle:
+      l === null
+        ? null
+        : {
+            publicKey: l.public_key,
+            firstSeen: new Date(l.first_seen),
+            statusChangedAt: new Date(l.status_changed_at),
+            passportSerial: l.passport.serial,
+            passportIssuedAt: date(l.passport.issued_at),
+            passportExpiresAt: date(l.passport.expires_at),
+            passportsValidUntil: date(l.passport.valid_until),
+            lastSource: l.last_source,
+            helloCount: l.hello_count,
             flaps: l.flaps,
           },
   };

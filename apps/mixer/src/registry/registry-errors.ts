@@ -176,3 +176,25 @@ export class WriterReentryError extends RegistryError {
     );
   }
 }
+
+/**
+ * Cluster mode: a write kept meeting other Mixers' newer writes (each time it waited for its index to catch up and
+ * was planned again); nothing of it was written. Retrying is safe.
+ */
+export class ClusterWriteContendedError extends RegistryError {
+  override readonly name = "ClusterWriteContendedError";
+  constructor(readonly attempts: number) {
+    super(
+      "cluster_write_contended",
+      `the write met other Mixers' newer writes ${attempts} times; nothing of it was written, retry it`,
+    );
+  }
+}
+
+/** Cluster mode: this Mixer's index did not take KV's changes in time (the mirror stopped, or the disk fails). */
+export class ClusterIndexBehindError extends RegistryError {
+  override readonly name = "ClusterIndexBehindError";
+  constructor(reason: string) {
+    super("cluster_index_behind", `this Mixer's registry index is behind the cluster's KV: ${reason}`);
+  }
+}

@@ -51,13 +51,25 @@ export interface RegistryWriterStats {
   deferredWrites: number;
 }
 
+/**
+ * What the registry's callers write through: the {@link RegistryWriter} itself (one Mixer), or cluster mode's
+ * writer over KV (cluster-registry.ts), which feeds a RegistryWriter as its index.
+ */
+export interface RegistryWrites {
+  /** See {@link RegistryWriter.submit}: the same contract in both modes. */
+  submit<T>(plan: (stage: WriteStage) => T): Promise<T>;
+  readonly queued: number;
+  readonly stats: RegistryWriterStats;
+  close(): Promise<void>;
+}
+
 interface Pending {
   plan: (stage: WriteStage) => unknown;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
 
-export class RegistryWriter {
+export class RegistryWriter implements RegistryWrites {
   readonly #db: Db;
   readonly #directory: RackDirectory;
   readonly #pool: MachineIdPool;
@@ -103,6 +115,11 @@ export class RegistryWriter {
       this.#enrollmentTokens,
       this.#expectedKeys,
     );
+  }
+
+  /** The committed registry as a batch is planned on it (the directory, the pool, the lists). */
+  get base(): StageBase {
+    return this.#base;
   }
 
   /** Writes still queued (not yet in a batch). */

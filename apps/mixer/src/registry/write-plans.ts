@@ -451,6 +451,11 @@ interface NodeRowCommon {
   now: Date;
   /** For the audit event (default "mixer"). */
   actor?: string;
+  /**
+   * Cluster mode: the member whose rows these are. Several Mixers share one registry, each with its own rows, told
+   * apart by `attributes.member`; without it every row of the type is this Mixer's (one Mixer per registry).
+   */
+  member?: string;
 }
 
 export type NodeRowInput =
@@ -475,7 +480,10 @@ export function planNodeRow(stage: WriteStage, input: NodeRowInput): NodeRecord 
   assertNodeName(input.name);
   assertNonEmpty(input.version, "version");
   assertValidDate(input.now, "now");
-  const existing = [...stage.nodeRecords()].filter((node) => node.typeId === input.typeId);
+  const existing = [...stage.nodeRecords()].filter(
+    (node) =>
+      node.typeId === input.typeId && (input.member === undefined || node.attributes.member === input.member),
+  );
   const machineId =
     input.machineId ??
     existing[0]?.machineId ??

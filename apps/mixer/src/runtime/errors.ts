@@ -76,3 +76,14 @@ export class ApiAuthMissingError extends MixerError {
     );
   }
 }
+
+/** Cluster mode on a registry file with Racks the cluster's KV has never held: it must be imported first. */
+export class ClusterImportNeededError extends MixerError {
+  override readonly name = "ClusterImportNeededError";
+  constructor(readonly racks: number) {
+    super(
+      "cluster_import_needed",
+      `cluster mode: this data dir's registry holds ${racks} Rack(s) and the cluster's KV none; stop here and run \`fluxrig-mixer kv import\` on this data dir first (docs/cluster.md, "Moving a single-Mixer registry into a cluster"), or start from an empty data dir`,
+    );
+  }
+}

@@ -19,7 +19,7 @@ import type { RackStatusChanges, ScenarioSource } from "../fleet/rack-status-cha
 import type { ExpectedKeyLookup } from "../registry/expected-key-list.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import { UnexpectedKeyError } from "../registry/registry-errors.js";
-import type { RegistryWriter } from "../registry/registry-writer.js";
+import type { RegistryWrites } from "../registry/registry-writer.js";
 import type {
   ScenarioActivationRecord,
   ScenarioCatalog,
@@ -46,7 +46,7 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
   /** The Racks a scenario names, as the directory has them (never read back from DuckDB). */
   readonly #racks: Pick<RackDirectory, "rackByName">;
   readonly #expectedKeys: Pick<ExpectedKeyLookup, "expectedKey"> | undefined;
-  readonly #writer: RegistryWriter;
+  readonly #writer: RegistryWrites;
   readonly #catalog: ScenarioCatalog;
   readonly #clock: Clock;
   #lifecycle: RackStatusChanges | undefined;
@@ -60,7 +60,7 @@ export class ScenarioService implements ScenarioOperations, ScenarioSource {
 
   constructor(opts: {
     racks: Pick<RackDirectory, "rackByName">;
-    writer: RegistryWriter;
+    writer: RegistryWrites;
     catalog: ScenarioCatalog;
     clock: Clock;
     /** Names that may only be adopted with one key (racks expect): a plan says such a Rack waits, as activation does. */

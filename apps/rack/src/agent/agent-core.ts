@@ -85,9 +85,13 @@ export interface AgentCore {
   readonly nc: NatsConnection | undefined;
   /** How the Rack is on the bus now. */
   readonly busMode: BusMode;
+  /** This Rack's own bus credential (the JWT in bus.jwt), if it holds one. */
+  readonly busJwt: string | undefined;
   /** Checks the Cluster Key signature of hello replies and pushes; counts what it drops. */
   readonly gate: ControlGate;
   scenario: ScenarioPush | undefined;
+  /** The version of the newest state read from this Rack's own state key (cluster mode); 0 before any. */
+  rackStateVersion: number;
   /** Consecutive hello transport failures: the first of a run is a warning, the rest are quiet. */
   helloFailures: number;
   now(): Date;

@@ -1,5 +1,11 @@
 // What the Mixer pushes to this Rack: passports (verified before they count) and scenarios (cached until active).
-import { type DecodeResult, decodePassportPush, decodeScenarioPush, type PassportPush } from "@fluxrig/wire";
+import {
+  type DecodeResult,
+  decodePassportPush,
+  decodeScenarioPush,
+  type PassportPush,
+  type ScenarioPush,
+} from "@fluxrig/wire";
 import { describeRefusal } from "../identity/passport-checks.js";
 import { jitter } from "../lifecycle/backoff.js";
 import { writeScenarioFile } from "../scenario-cache.js";
@@ -50,19 +56,27 @@ async function onRevocationPush(core: AgentCore, push: PassportPush): Promise<vo
 export async function onScenarioPush(core: AgentCore, data: Uint8Array): Promise<void> {
   const push = decodedOrDropped(core, decodeScenarioPush(data), "scenario push");
   if (push === undefined) return;
+  await applyScenarioPush(core, push, "scenario push");
+}
+
+/**
+ * Takes a verified scenario push as the one this Rack runs: applied (and kept in scenario.json) when active, cached
+ * until adoption otherwise. `source` names where it came from in the log (`scenario push`, `rack state`).
+ */
+export async function applyScenarioPush(core: AgentCore, push: ScenarioPush, source: string): Promise<void> {
   core.scenario = push;
   const fields = { scenario: push.scenario.name, version: push.scenario.version, gears: push.gears.length };
   if (core.state !== "active") {
-    core.log.info(fields, "scenario push: cached until this Rack is adopted");
+    core.log.info(fields, `${source}: cached until this Rack is adopted`);
     return;
   }
-  core.log.info(fields, "scenario push: applying");
+  core.log.info(fields, `${source}: applying`);
   if (!(await core.workloads.applyScenario(push))) await core.startGears();
   await writeScenarioFile(core.deps.paths.scenario, push);
 }
 
 /** The decoded push, or undefined after logging why it was dropped. */
-function decodedOrDropped<T>(core: AgentCore, decoded: DecodeResult<T>, what: string): T | undefined {
+export function decodedOrDropped<T>(core: AgentCore, decoded: DecodeResult<T>, what: string): T | undefined {
   if (decoded.ok) return decoded.value;
   core.log.warn({ reason: decoded.error.message }, `${what}: dropped (does not match its schema)`);
   return undefined;

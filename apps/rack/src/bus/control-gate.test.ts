@@ -47,7 +47,7 @@ describe("ControlGate", () => {
     ).toBe(false);
     expect(g.accept("scenario push", cluster.publicKey, altered, header)).toBe(false);
     expect(g.accept("passport push", undefined, bytes, header)).toBe(false);
-    expect(g.refused).toEqual({ "hello reply": 0, "passport push": 1, "scenario push": 6 });
+    expect(g.refused).toEqual({ "hello reply": 0, "passport push": 1, "scenario push": 6, "rack state": 0 });
     expect(lines.map((l) => l.reason)).toEqual([
       "missing",
       "missing",

@@ -5,7 +5,7 @@ import { ControlSignatureError, verifyControlMessage } from "@fluxrig/passport";
 import type { Logger } from "pino";
 
 /** The kinds of control message a Rack receives. */
-export type ControlKind = "hello reply" | "passport push" | "scenario push";
+export type ControlKind = "hello reply" | "passport push" | "scenario push" | "rack state";
 
 /** How often a refusal of one kind is logged at warn (the rest are debug; the counter counts them all). */
 export const REFUSAL_LOG_INTERVAL_MS = 10_000;
@@ -20,6 +20,7 @@ export class ControlGate {
     "hello reply": 0,
     "passport push": 0,
     "scenario push": 0,
+    "rack state": 0,
   };
   readonly #log: Logger;
   readonly #now: () => number;
