@@ -118,8 +118,13 @@ export function clusterMixerEnv(run: LabRuntime, mixer: ClusterLabMixer): Record
     FLUXRIG_CLUSTER_ENABLED: "true",
     FLUXRIG_CLUSTER_MEMBER: mixer.member,
     FLUXRIG_MIXER_MACHINE_ID: String(mixer.machineId),
+    // Racks from 16 up: the Mixers' machine_ids (1 to 15) must stay below them in cluster mode.
+    FLUXRIG_ENROLLMENT_MACHINE_ID_MIN: String(CLUSTER_FIRST_RACK_MACHINE_ID),
   };
 }
+
+/** `--cluster` and the compose profile: the first MachineID handed to Racks, above every Mixer's machine_id. */
+export const CLUSTER_FIRST_RACK_MACHINE_ID = 16;
 
 /** A Rack's environment: `--config examples/lab/fluxrig-rack.toml` plus its name, state dir and the live endpoints. */
 export function rackEnv(run: LabRuntime, name: string, stateDir: string): Record<string, string> {

@@ -11,6 +11,7 @@ import { CLUSTER_KEY_FILE, CLUSTER_PUBLIC_KEY_FILE } from "../../apps/mixer/src/
 import { applyScenario } from "../../examples/lab/apply-scenario.mjs";
 import { mixerReady, runLabNatsConfig } from "./lab-cluster.js";
 import {
+  CLUSTER_FIRST_RACK_MACHINE_ID,
   type ClusterLabMixer,
   clusterMixerEnv,
   extraRackNames,
@@ -315,9 +316,10 @@ export class LabNatsCluster {
       `  Scenario   ${scenario}`,
       `  Logs       ${layout.logsDir}/<name>.log   (${[...members.map((m) => m.name), ...MIXERS, racks[0]].join(", ")}, ...)`,
       "",
-      "Until the registry moves onto KV (docs/cluster.md, Next steps), each Mixer still keeps its own registry: a Rack is",
-      "known to the Mixer that answered its hello. Try failover: kill -9 a Mixer's or a member's pid (.lab/lab.lock) and",
-      "watch the other Mixer answer the hellos and /jsz elect a new leader; nothing is restarted in this lab.",
+      "Both Mixers share one registry in JetStream KV (R3), each with its own DuckDB index: ask either API. Try failover:",
+      "kill -9 a Mixer's or a member's pid (.lab/lab.lock) and watch the other Mixer answer the hellos and take the lead",
+      '("leading" in GET /api/v1/cluster) and /jsz elect new leaders; nothing is restarted in this lab.',
+      `Machine ids: the Mixers 1 and 2, the Racks from ${CLUSTER_FIRST_RACK_MACHINE_ID} up.`,
       "Ctrl-C stops the Racks, then the Mixers, then the cluster; everything stays in .lab/cluster/ until --reset.",
       "",
     ];

@@ -26,6 +26,9 @@ const SHARED_KEY_MATERIAL = ["cluster.key", "cluster.pub"] as const;
 /** The bus key store (`fluxrig-mixer nats-config` creates it): shared on the JWT bus. */
 const BUS_KEY_DIR = "bus";
 
+/** The first MachineID handed to Racks: Mixers take 1 to 15 (docs/configuration.md, `[cluster] member`). */
+const FIRST_RACK_MACHINE_ID = 16;
+
 /** Options for {@link startMixerCluster}. */
 export interface MixerClusterOptions {
   /** How many Mixers (default 2). */
@@ -105,8 +108,10 @@ export class MixerCluster implements AsyncDisposable {
   /** Same as {@link startMixerCluster}. */
   static async launch(opts: MixerClusterOptions = {}): Promise<MixerCluster> {
     const count = opts.mixers ?? 2;
-    if (!Number.isInteger(count) || count < 1 || count > 26) {
-      throw new TestkitError(`startMixerCluster: mixers must be a whole number from 1 to 26, got ${count}`);
+    if (!Number.isInteger(count) || count < 1 || count >= FIRST_RACK_MACHINE_ID) {
+      throw new TestkitError(
+        `startMixerCluster: mixers must be a whole number from 1 to ${FIRST_RACK_MACHINE_ID - 1}, got ${count}`,
+      );
     }
     const auth = opts.auth ?? "none";
     const given = opts.nats instanceof NatsCluster ? opts.nats : undefined;
@@ -158,6 +163,8 @@ export class MixerCluster implements AsyncDisposable {
         FLUXRIG_MIXER_MACHINE_ID: String(i + 1),
         FLUXRIG_CLUSTER_ENABLED: "true",
         FLUXRIG_CLUSTER_MEMBER: memberName(i),
+        // The Mixers' machine_ids (1..count) stay below the Racks' range, as cluster mode requires.
+        FLUXRIG_ENROLLMENT_MACHINE_ID_MIN: String(FIRST_RACK_MACHINE_ID),
         ...opts.env,
         ...opts.envOf?.(i),
       }));

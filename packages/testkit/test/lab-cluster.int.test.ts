@@ -6,7 +6,11 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { configVariables, loadLabMixerConfig } from "../../../tooling/lab/lab-config.js";
+import {
+  CLUSTER_FIRST_RACK_MACHINE_ID,
+  configVariables,
+  loadLabMixerConfig,
+} from "../../../tooling/lab/lab-config.js";
 import { parseLabOptions } from "../../../tooling/lab/lab-options.js";
 import { repoRoot, startProcess, tempDir, waitFor } from "../src/index.js";
 
@@ -93,20 +97,31 @@ describe("npm run lab -- --cluster", () => {
       expect(infos.map((i) => i.cluster)).toEqual(["mixer-lab", "mixer-lab"]);
       expect(infos[1]?.key_id).toBe(infos[0]?.key_id);
       expect(infos.map((i) => i.mixer.machine_id)).toEqual([1, 2]);
-      // Each lab Rack enrolled with one of the Mixers (the hellos' queue group spans both).
+      // One registry in KV: each Mixer lists the lab's three Racks, whichever answered their hellos, with the same
+      // MachineIDs, from 16 up.
       await waitFor(
         async () => {
           const lists = await Promise.all(
-            apis.map((api) => get<{ items: Array<{ name: string }> }>(api, "/api/v1/racks?limit=100")),
+            apis.map((api) =>
+              get<{ items: Array<{ name: string; machine_id: number }> }>(api, "/api/v1/racks?limit=100"),
+            ),
           );
-          const names = new Set(lists.flatMap((l) => l.items.map((r) => r.name)));
-          return ["rack-scenario", "rack-manual", "rack-edge-01"].every((n) => names.has(n));
+          const views = lists.map((l) =>
+            JSON.stringify(
+              l.items
+                .filter((r) => r.name.startsWith("rack-"))
+                .map((r) => `${r.name}:${r.machine_id}`)
+                .sort(),
+            ),
+          );
+          const racks = (lists[0]?.items ?? []).filter((r) => r.name.startsWith("rack-"));
+          return (
+            ["rack-scenario", "rack-manual", "rack-edge-01"].every((n) => racks.some((r) => r.name === n)) &&
+            views[0] === views[1] &&
+            racks.every((r) => r.machine_id >= 16)
+          );
         },
-        {
-          timeoutMs: 60_000,
-          intervalMs: 500,
-          message: "the lab's three Racks known to the cluster's Mixers",
-        },
+        { timeoutMs: 60_000, intervalMs: 500, message: "both Mixers listing the lab's three Racks alike" },
       );
       const lock = JSON.parse(readFileSync(join(dir.path, "lab.lock"), "utf8")) as {
         children: Array<{ name: string; pid: number }>;
@@ -232,11 +247,13 @@ describe("docker-compose.yml, profile cluster", () => {
       expect(config.cluster.member).toBe(name);
       expect(config.mixer.machine_id).toBe(i + 1);
       expect(config.mixer.name).toBe(single.mixer.name);
+      expect(config.enrollment.machine_id_min).toBe(CLUSTER_FIRST_RACK_MACHINE_ID);
       expect(config.nats.url.split(",")).toEqual(members.map((m) => `nats://${m}:4222`));
       // Everything else as the lab's (single) Mixer.
       const rest = (c: typeof config) => ({
         ...c,
         mixer: { ...c.mixer, machine_id: 0 },
+        enrollment: { ...c.enrollment, machine_id_min: 0 },
         nats: { ...c.nats, url: "" },
         cluster: { ...c.cluster, enabled: false, member: undefined },
       });
