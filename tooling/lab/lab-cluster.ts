@@ -59,6 +59,8 @@ export async function runLabNatsConfig(opts: {
   layout: LabLayout;
   resolverDir: string;
   out: string;
+  /** The data dir holding the bus keys (default the lab's Mixer's; `--cluster`: the first Mixer's). */
+  dataDir?: string;
 }): Promise<void> {
   const { run, layout } = opts;
   const args = [
@@ -75,7 +77,7 @@ export async function runLabNatsConfig(opts: {
   ];
   try {
     await promisify(execFile)(process.execPath, args, {
-      env: mixerEnv(run, layout.mixerDir),
+      env: mixerEnv(run, opts.dataDir ?? layout.mixerDir),
       timeout: 30_000,
     });
   } catch (error) {
@@ -436,7 +438,7 @@ export class LabCluster {
 }
 
 /** The `api` of the Mixer's `{"msg":"mixer ready","api":"http://..."}` log line. */
-function mixerReady(line: string): string | undefined {
+export function mixerReady(line: string): string | undefined {
   if (!line.startsWith("{")) return undefined;
   try {
     const entry = JSON.parse(line) as { msg?: unknown; api?: unknown };

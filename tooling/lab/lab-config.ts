@@ -97,6 +97,35 @@ export function mixerEnv(run: LabRuntime, dataDir: string): Record<string, strin
   });
 }
 
+/** `--cluster`: one of the lab's Mixers in cluster mode (docs/cluster.md). */
+export interface ClusterLabMixer {
+  /** `[cluster] member`: mixer-a, mixer-b. */
+  member: string;
+  /** `[mixer] machine_id`: distinct per Mixer. */
+  machineId: number;
+  dataDir: string;
+  apiListen: string;
+}
+
+/**
+ * `--cluster`: a Mixer's environment: the lab Mixer's (`run.natsUrl` lists every node), in cluster mode under the
+ * cluster's name from the toml, with its own member name, machine_id, data dir and API address.
+ */
+export function clusterMixerEnv(run: LabRuntime, mixer: ClusterLabMixer): Record<string, string> {
+  return {
+    ...mixerEnv(run, mixer.dataDir),
+    FLUXRIG_API_LISTEN: mixer.apiListen,
+    FLUXRIG_CLUSTER_ENABLED: "true",
+    FLUXRIG_CLUSTER_MEMBER: mixer.member,
+    FLUXRIG_MIXER_MACHINE_ID: String(mixer.machineId),
+    // Racks from 16 up: the Mixers' machine_ids (1 to 15) must stay below them in cluster mode.
+    FLUXRIG_ENROLLMENT_MACHINE_ID_MIN: String(CLUSTER_FIRST_RACK_MACHINE_ID),
+  };
+}
+
+/** `--cluster` and the compose profile: the first MachineID handed to Racks, above every Mixer's machine_id. */
+export const CLUSTER_FIRST_RACK_MACHINE_ID = 16;
+
 /** A Rack's environment: `--config examples/lab/fluxrig-rack.toml` plus its name, state dir and the live endpoints. */
 export function rackEnv(run: LabRuntime, name: string, stateDir: string): Record<string, string> {
   return childEnv(run, {

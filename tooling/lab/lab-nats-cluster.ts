@@ -1,12 +1,30 @@
-// `npm run lab -- --cluster`: three nats-servers in one JetStream cluster (cluster mode's foundation, docs/cluster.md),
-// each with its own store and (jwt bus) resolver dir under .lab/cluster/, until Ctrl-C. The Mixers join in a later
-// step of issue 18; until then this lab runs the cluster alone, for trying failover with `kill -9` and `/jsz`.
+// `npm run lab -- --cluster`: cluster mode's lab (docs/cluster.md): three nats-servers in one JetStream cluster, each
+// with its own store and (jwt bus) resolver dir, two Mixers in cluster mode sharing the first one's Cluster Key and
+// bus keys, and the lab's Racks, all under .lab/cluster/, until Ctrl-C. Nothing is restarted when it dies: this lab is
+// for trying failover with `kill -9` (pids in .lab/lab.lock).
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { cp, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { runLabNatsConfig } from "./lab-cluster.js";
-import { LAB_FILES, natsEnv, REPO_ROOT } from "./lab-config.js";
+import { BUS_KEY_DIR } from "../../apps/mixer/src/bus-auth/key-store.js";
+import { CLUSTER_KEY_FILE, CLUSTER_PUBLIC_KEY_FILE } from "../../apps/mixer/src/runtime/cluster-key.js";
+import { applyScenario } from "../../examples/lab/apply-scenario.mjs";
+import { mixerReady, runLabNatsConfig } from "./lab-cluster.js";
+import {
+  CLUSTER_FIRST_RACK_MACHINE_ID,
+  type ClusterLabMixer,
+  clusterMixerEnv,
+  extraRackNames,
+  LAB_FILES,
+  LAB_RACKS,
+  type LabRuntime,
+  loadLabMixerConfig,
+  natsEnv,
+  REPO_ROOT,
+  rackEnv,
+  splitListen,
+} from "./lab-config.js";
+import { writeLabEnv } from "./lab-env-file.js";
 import { labLayout, logFile, prepareLayout, rotateLogs, wipeLab } from "./lab-layout.js";
 import { LabLock } from "./lab-lock.js";
 import { findNatsServer } from "./lab-nats.js";
@@ -16,8 +34,11 @@ import { describeExit, LabProcess, LabWaitError } from "./lab-process.js";
 import { prepareRuntime } from "./lab-runtime.js";
 
 const NODES = 3;
+/** The cluster's Mixers: `[cluster] member` mixer-a, mixer-b, with machine_id 1, 2. */
+const MIXERS = ["mixer-a", "mixer-b"] as const;
 const READY_MS = 30_000;
-const GRACE_MS = 10_000;
+const MIXER_READY_MS = 90_000;
+const GRACE_MS = { rack: 10_000, mixer: 20_000, nats: 10_000 } as const;
 const HOST = "127.0.0.1";
 
 /** The cluster lab cannot start; the message says why. */
@@ -64,15 +85,32 @@ export function clusterMemberConfig(member: Member, all: readonly Member[], incl
   ].join("\n");
 }
 
+/** `--cluster`: one Mixer of the lab's cluster, with where it lives and answers. */
+interface LabMixer extends ClusterLabMixer {
+  apiUrl: string;
+}
+
+/** The cluster lab's processes, in start order: stopped in reverse (Racks, Mixers, nats-servers). */
+type Tier = "nats" | "mixer" | "rack";
+const TIER_ORDER: Record<Tier, number> = { nats: 0, mixer: 1, rack: 2 };
+
 export class LabNatsCluster {
   readonly #options: LabOptions;
   readonly #say: (text: string) => void;
   readonly #halt = new AbortController();
-  readonly #procs: LabProcess[] = [];
+  readonly #procs = new Map<Tier, LabProcess[]>([
+    ["nats", []],
+    ["mixer", []],
+    ["rack", []],
+  ]);
   readonly #stopRequested: Promise<string>;
   #requestStop: (reason: string) => void = () => {};
   #lock: LabLock | undefined;
   #stopping: Promise<void> | undefined;
+  /** Set once everything runs: until then a nats-server or Mixer that dies fails the start. */
+  #running = false;
+  /** Set when a nats-server or a Mixer died while the lab started: the lab then exits 1. */
+  failure: string | undefined;
 
   constructor(opts: { options: LabOptions; say: (text: string) => void }) {
     this.#options = opts.options;
@@ -82,7 +120,7 @@ export class LabNatsCluster {
     });
   }
 
-  /** Starts the three members, waits until they form a cluster with a JetStream meta leader; returns the banner. */
+  /** Starts the three members, the two Mixers and the Racks, each waited on; returns the banner. */
   async start(): Promise<string[]> {
     const options = this.#options;
     const layout = labLayout(options.labDir);
@@ -92,8 +130,9 @@ export class LabNatsCluster {
         "nats-server is not installed: run without --no-setup, run `bash tooling/nats-server.sh`, or set NATS_SERVER_BIN to a nats-server 2.10+",
       );
     }
-    if (options.auth === "jwt" && !existsSync(LAB_FILES.mixerBundle)) {
-      throw new LabClusterStartError(`${LAB_FILES.mixerBundle} is missing: run the lab without --no-build`);
+    for (const bundle of [LAB_FILES.mixerBundle, LAB_FILES.rackBundle]) {
+      if (!existsSync(bundle))
+        throw new LabClusterStartError(`${bundle} is missing: run the lab without --no-build`);
     }
     await mkdir(layout.dir, { recursive: true, mode: 0o700 });
     this.#lock = await LabLock.acquire({ file: layout.lockFile, labDir: layout.dir, note: this.#say });
@@ -103,44 +142,76 @@ export class LabNatsCluster {
     }
     await prepareLayout(layout);
     await rotateLogs(layout);
-    const run = await prepareRuntime({ options, layout, say: this.#say });
+    const single = await prepareRuntime({ options, layout, say: this.#say });
+    const clusterDir = join(layout.dir, "cluster");
 
     const members: Member[] = [];
     const taken: number[] = [];
+    const pick = async (preferred: number, what: string, requested: number | undefined, flag: string) => {
+      const choice = await choosePort({ host: HOST, requested, preferred, what, flag, avoid: taken });
+      if (choice.note !== undefined) this.#say(choice.note);
+      taken.push(choice.port);
+      return choice.port;
+    };
     // --nats-port P: the members' client ports are P, P+1, P+2 (routes 6222.., monitoring 8222.., free ones when
-    // taken); --nats-port 0: every port a free one.
-    const any = options.natsPort === 0;
+    // taken); --nats-port 0: every port a free one. --api-port likewise for the Mixers (default from the toml).
+    const anyNats = options.natsPort === 0 ? 0 : undefined;
     const base = options.natsPort ?? 4222;
     for (let i = 0; i < NODES; i++) {
-      const pick = async (preferred: number, what: string) => {
-        const choice = await choosePort({
-          host: HOST,
-          requested: any ? 0 : undefined,
-          preferred,
-          what,
-          flag: "--nats-port",
-          avoid: taken,
-        });
-        if (choice.note !== undefined) this.#say(choice.note);
-        taken.push(choice.port);
-        return choice.port;
-      };
       const name = `nats-${i + 1}`;
       members.push({
         name,
-        client: await pick(base + i, `${name} (client)`),
-        route: await pick(6222 + i, `${name} (routes)`),
-        monitor: await pick(8222 + i, `${name} (monitoring)`),
-        dir: join(layout.dir, "cluster", name),
+        client: await pick(base + i, `${name} (client)`, anyNats, "--nats-port"),
+        route: await pick(6222 + i, `${name} (routes)`, anyNats, "--nats-port"),
+        monitor: await pick(8222 + i, `${name} (monitoring)`, anyNats, "--nats-port"),
+        dir: join(clusterDir, name),
       });
     }
+    const api = splitListen((await loadLabMixerConfig()).api.listen);
+    const apiHost = api.host === "0.0.0.0" || api.host === "::" ? HOST : api.host;
+    const mixers: LabMixer[] = [];
+    for (const [i, member] of MIXERS.entries()) {
+      const port = await pick(
+        (options.apiPort || api.port) + i,
+        `${member} (API)`,
+        options.apiPort === undefined || options.apiPort === 0 ? options.apiPort : options.apiPort + i,
+        "--api-port",
+      );
+      mixers.push({
+        member,
+        machineId: i + 1,
+        dataDir: join(clusterDir, member),
+        apiListen: `${apiHost}:${port}`,
+        apiUrl: `http://${apiHost}:${port}`,
+      });
+    }
+    const first = mixers[0]!;
+    // Every Mixer and Rack lists every node; the Racks send their telemetry to the first Mixer.
+    const run: LabRuntime = {
+      ...single,
+      natsUrl: members.map((m) => `nats://${HOST}:${m.client}`).join(","),
+      apiListen: first.apiListen,
+      apiUrl: first.apiUrl,
+    };
+    await writeLabEnv({
+      labDir: layout.dir,
+      envFile: layout.envFile,
+      binDir: layout.binDir,
+      apiUrl: run.apiUrl,
+      token: run.token,
+      cliBundle: LAB_FILES.cliBundle,
+    });
+
     for (const m of members) {
       await mkdir(m.dir, { recursive: true, mode: 0o700 });
       let include: string | undefined;
       if (options.auth === "jwt") {
+        // The first Mixer's data dir holds the bus keys (created here on the first run); each node its own resolver.
+        await mkdir(first.dataDir, { recursive: true, mode: 0o700 });
         await runLabNatsConfig({
           run,
           layout,
+          dataDir: first.dataDir,
           resolverDir: join(m.dir, "jwt"),
           out: join(m.dir, "auth.conf"),
         });
@@ -154,28 +225,19 @@ export class LabNatsCluster {
         : "bus auth: none (an open bus)",
     );
 
+    this.#checkpoint();
     for (const m of members) {
-      const proc = new LabProcess({
+      await this.#launch("nats", {
         name: m.name,
         command: natsBin,
         args: ["-c", join(m.dir, "nats-server.conf")],
         env: natsEnv(run),
-        cwd: REPO_ROOT,
-        logFile: logFile(layout, m.name),
-        stopGraceMs: GRACE_MS,
-      });
-      this.#procs.push(proc);
-      if (proc.pid !== undefined) await this.#lock.recordChild({ name: m.name, pid: proc.pid, tier: 0 });
-      void proc.exited().then((exit) => {
-        if (this.#stopping === undefined)
-          this.#say(
-            `${m.name} exited (${describeExit(exit)}); the others keep running. Its log: ${proc.logFile}`,
-          );
+        stopGraceMs: GRACE_MS.nats,
       });
     }
     this.#say(`starting ${NODES} nats-servers: ${members.map((m) => `${m.name} on ${m.client}`).join(", ")}`);
     await Promise.all(
-      this.#procs.map((p) =>
+      this.#of("nats").map((p) =>
         p.waitForLine((l) => (l.includes("Server is ready") ? true : undefined), {
           timeoutMs: READY_MS,
           what: '"Server is ready"',
@@ -185,19 +247,80 @@ export class LabNatsCluster {
     );
     await this.#waitForMetaLeader(members);
 
-    const urls = members.map((m) => `nats://${HOST}:${m.client}`).join(",");
+    // The first Mixer creates the Cluster Key on its first start; the others get copies before theirs (an operator
+    // copies them the same way, docs/cluster.md).
+    for (const [i, mixer] of mixers.entries()) {
+      this.#checkpoint();
+      if (i > 0) await shareKeyMaterial(first.dataDir, mixer.dataDir, options.auth === "jwt");
+      this.#say(
+        `starting ${mixer.member} (cluster mode, machine_id ${mixer.machineId}, API ${mixer.apiUrl})`,
+      );
+      const proc = await this.#launch("mixer", {
+        name: mixer.member,
+        command: process.execPath,
+        args: ["--enable-source-maps", LAB_FILES.mixerBundle, "--config", LAB_FILES.mixerConfig],
+        env: clusterMixerEnv(run, mixer),
+        stopGraceMs: GRACE_MS.mixer,
+      });
+      await proc.waitForLine(mixerReady, {
+        timeoutMs: MIXER_READY_MS,
+        what: '"mixer ready"',
+        signal: this.#halt.signal,
+      });
+    }
+
+    let scenario: string;
+    try {
+      const applied = await applyScenario({
+        apiUrl: first.apiUrl,
+        token: run.token,
+        file: LAB_FILES.scenario,
+      });
+      scenario = `${applied.name} v${applied.version} (${applied.action}) through ${first.member}`;
+    } catch (error) {
+      scenario = `NOT applied: ${(error as Error).message}`;
+      this.#say(`the demo scenario was not applied: ${(error as Error).message}`);
+    }
+
+    this.#checkpoint();
+    const racks = [...LAB_RACKS, ...extraRackNames(options.extraRacks)];
+    this.#say(`starting ${racks.length} Racks: ${racks.join(", ")}`);
+    for (const name of racks) {
+      // Their own state dirs: a Rack of the single-Mixer lab pins that lab's Cluster Key.
+      await this.#launch("rack", {
+        name,
+        command: process.execPath,
+        args: ["--enable-source-maps", LAB_FILES.rackBundle, "--config", LAB_FILES.rackConfig],
+        env: rackEnv(run, name, join(clusterDir, "racks", name)),
+        stopGraceMs: GRACE_MS.rack,
+      });
+    }
+    this.#running = true;
+
     return [
       "",
-      `fluxrig lab --cluster: ${NODES} nats-servers in one JetStream cluster (sync_interval always)`,
+      `fluxrig lab --cluster is running (${layout.dir}): ${NODES} nats-servers in one JetStream cluster (sync_interval always), ${MIXERS.length} Mixers in cluster mode, ${racks.length} Racks`,
+      "",
       ...members.map(
         (m) =>
-          `  ${m.name}: nats://${HOST}:${m.client}   monitoring http://${HOST}:${m.monitor}/jsz   log ${logFile(layout, m.name)}`,
+          `  ${m.name}    nats://${HOST}:${m.client}   monitoring http://${HOST}:${m.monitor}/jsz   store ${join(m.dir, "store")}`,
       ),
-      `  client URL list: ${urls}`,
+      `  NATS URL   ${run.natsUrl}   (every Mixer and Rack lists every node)`,
+      ...mixers.map(
+        (m) =>
+          `  ${m.member}    API ${m.apiUrl}   console ${m.apiUrl}/   docs ${m.apiUrl}/api/v1/docs   data ${m.dataDir}`,
+      ),
+      `  Token      ${run.token}   (in ${layout.tokenFile}; both Mixers take it)`,
+      `  CLI        source ${layout.envFile}   (points fluxrig at ${first.member})`,
+      `  Racks      ${racks.join(", ")}   (state in ${join(clusterDir, "racks")})`,
+      `  Scenario   ${scenario}`,
+      `  Logs       ${layout.logsDir}/<name>.log   (${[...members.map((m) => m.name), ...MIXERS, racks[0]].join(", ")}, ...)`,
       "",
-      "The Mixers join this cluster in a later step of issue 18 (docs/cluster.md); for the Mixer and Racks today,",
-      "run the lab without --cluster. Try failover: kill -9 a member's pid (see .lab/lab.lock) and watch /jsz.",
-      "Ctrl-C stops the cluster; its stores stay in .lab/cluster/ until --reset.",
+      "Both Mixers share one registry in JetStream KV (R3), each with its own DuckDB index: ask either API. Try failover:",
+      "kill -9 a Mixer's or a member's pid (.lab/lab.lock) and watch the other Mixer answer the hellos and take the lead",
+      '("leading" in GET /api/v1/cluster) and /jsz elect new leaders; nothing is restarted in this lab.',
+      `Machine ids: the Mixers 1 and 2, the Racks from ${CLUSTER_FIRST_RACK_MACHINE_ID} up.`,
+      "Ctrl-C stops the Racks, then the Mixers, then the cluster; everything stays in .lab/cluster/ until --reset.",
       "",
     ];
   }
@@ -212,24 +335,69 @@ export class LabNatsCluster {
   }
 
   killAll(): void {
-    for (const p of this.#procs) p.kill();
+    for (const procs of this.#procs.values()) for (const p of procs) p.kill();
   }
 
+  /** Racks, then the Mixers, then the nats-servers: SIGTERM each, SIGKILL what outlives its grace. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#halt.abort();
-      if (this.#procs.length > 0) this.#say("stopping the cluster");
-      await Promise.all(
-        this.#procs.map(async (p) => {
-          const exit = await p.stop();
-          this.#say(
-            `  ${p.name} stopped (${describeExit(exit)}${exit.killed ? ", killed after its grace" : ""})`,
-          );
-        }),
-      );
+      const any = [...this.#procs.values()].some((p) => p.length > 0);
+      if (any) this.#say("stopping the lab: Racks, then the Mixers, then the cluster");
+      for (const tier of ["rack", "mixer", "nats"] as const) {
+        await Promise.all(
+          this.#of(tier).map(async (p) => {
+            const exit = await p.stop();
+            // nats-server shuts down cleanly on SIGTERM, then exits with 1.
+            const normal = tier === "nats" && exit.code === 1 ? ", its normal exit after SIGTERM" : "";
+            this.#say(
+              `  ${p.name} stopped (${describeExit(exit)}${normal}${exit.killed ? ", killed after its grace" : ""})`,
+            );
+          }),
+        );
+      }
       await this.#lock?.release();
     })();
     return this.#stopping;
+  }
+
+  #of(tier: Tier): LabProcess[] {
+    return this.#procs.get(tier) ?? [];
+  }
+
+  /** Ends a start that a signal interrupted between two steps. */
+  #checkpoint(): void {
+    if (this.#halt.signal.aborted) throw new LabWaitError("stopped while starting", "aborted");
+  }
+
+  /** Starts a child now, records it in the lock, and reports its exit (a core one while starting fails the lab). */
+  async #launch(
+    tier: Tier,
+    spec: { name: string; command: string; args: string[]; env: Record<string, string>; stopGraceMs: number },
+  ): Promise<LabProcess> {
+    const proc = new LabProcess({
+      ...spec,
+      cwd: REPO_ROOT,
+      logFile: logFile(labLayout(this.#options.labDir), spec.name),
+    });
+    this.#of(tier).push(proc);
+    void proc.exited().then((exit) => {
+      if (this.#stopping !== undefined) return;
+      const tail = proc.tail(8).map((l) => `    ${l}`);
+      this.#say(
+        [
+          `${proc.name} exited on its own (${describeExit(exit)}); the others keep running. Its log: ${proc.logFile}`,
+          ...tail,
+        ].join("\n"),
+      );
+      if (!this.#running && tier !== "rack") {
+        this.failure = `${proc.name} exited (${describeExit(exit)})`;
+        this.requestStop(this.failure);
+      }
+    });
+    if (proc.pid !== undefined)
+      await this.#lock?.recordChild({ name: spec.name, pid: proc.pid, tier: TIER_ORDER[tier] });
+    return proc;
   }
 
   /** Every member names the same JetStream meta leader (bounded). */
@@ -261,5 +429,17 @@ export class LabNatsCluster {
     throw new LabClusterStartError(
       `the cluster did not elect a JetStream meta leader within ${READY_MS} ms (${last})`,
     );
+  }
+}
+
+/**
+ * Copies the first Mixer's Cluster Key (and, on the JWT bus, its bus key store) into another Mixer's data dir where
+ * absent, keeping their modes (0600 keys, 0700 folder): every Mixer of a cluster signs with the same keys.
+ */
+export async function shareKeyMaterial(from: string, to: string, busKeys: boolean): Promise<void> {
+  await mkdir(to, { recursive: true, mode: 0o700 });
+  const items = [CLUSTER_KEY_FILE, CLUSTER_PUBLIC_KEY_FILE, ...(busKeys ? [BUS_KEY_DIR] : [])];
+  for (const item of items) {
+    await cp(join(from, item), join(to, item), { recursive: true, force: false, errorOnExist: false });
   }
 }

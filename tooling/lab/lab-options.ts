@@ -12,8 +12,8 @@ Options:
   --auto-adopt       Path A: the Mixer adopts every new Rack at once ([enrollment] auto_adopt = true)
   --auth MODE        the bus: jwt (default; nats-server checks each Rack's own credential) or none (open bus)
   --racks N          start N more Racks, rack-lab-01 .. rack-lab-NN (default 0)
-  --cluster          cluster mode's foundation: 3 nats-servers in one JetStream cluster, no Mixer or Racks yet
-                     (the Mixers join in a later step, see docs/cluster.md)
+  --cluster          cluster mode (docs/cluster.md): 3 nats-servers in one JetStream cluster, 2 Mixers in cluster
+                     mode (APIs on --api-port and the next port) and the Racks, under .lab/cluster/
   --reset            wipe the lab directory first (new cluster key, new token, new Racks)
   --nats-port P      nats-server port (default 4222, or a free one if taken; 0: any free port)
   --api-port P       Mixer API port (default from examples/lab/fluxrig-mixer.toml, or a free one if taken; 0: any)
@@ -28,7 +28,7 @@ export interface LabOptions {
   /** `[nats] auth`: `jwt` runs `fluxrig-mixer nats-config` and nats-server with its block; `none` an open bus. */
   auth: "jwt" | "none";
   extraRacks: number;
-  /** `--cluster`: three nats-servers in one JetStream cluster instead of the single-Mixer lab. */
+  /** `--cluster`: three nats-servers in one JetStream cluster and two Mixers in cluster mode, with the Racks. */
   cluster: boolean;
   reset: boolean;
   natsPort: number | undefined;
@@ -68,14 +68,6 @@ export function parseLabOptions(argv: readonly string[], cwd: string): LabOption
     throw new LabUsageError((error as Error).message);
   }
   const auth = values.auth ?? "jwt";
-  if (
-    values.cluster &&
-    (values.racks !== undefined || values["auto-adopt"] || values["api-port"] !== undefined)
-  ) {
-    throw new LabUsageError(
-      "--cluster runs the nats-servers only (the Mixers join in a later step): drop --racks, --auto-adopt and --api-port",
-    );
-  }
   if (auth !== "jwt" && auth !== "none") {
     throw new LabUsageError(`--auth: expected jwt or none, got "${auth}"`);
   }

@@ -58,7 +58,7 @@ async function main(): Promise<number> {
   );
 }
 
-/** `--cluster`: three nats-servers until Ctrl-C (tooling/lab/lab-nats-cluster.ts). */
+/** `--cluster`: three nats-servers, two Mixers in cluster mode and the Racks until Ctrl-C (tooling/lab/lab-nats-cluster.ts). */
 async function runClusterLab(options: LabOptions): Promise<number> {
   const lab = new LabNatsCluster({ options, say: (text) => say(`lab: ${text}`) });
   return runUntilStopped(lab, async () => say((await lab.start()).join("\n")), LabClusterStartError);

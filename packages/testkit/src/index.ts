@@ -69,14 +69,24 @@ export {
   type OnTestFailed,
 } from "./logs-on-failure.js";
 export {
+  MixerCluster,
+  type MixerClusterOptions,
+  memberName,
+  startMixerCluster,
+} from "./mixer-cluster.js";
+export {
   bootstrapConnectOptions,
   type HarnessBusAuth,
   type JwtBusFiles,
   MixerHarness,
   type MixerHarnessOptions,
+  type MixerProcessSpec,
+  mixerApi,
   OPEN_BUS_ENV,
   runNatsConfig,
+  spawnMixer,
   TEST_TOKEN,
+  waitForMixerReady,
 } from "./mixer-harness.js";
 export {
   NatsCluster,

@@ -112,21 +112,15 @@ export class MixerHarness {
 
   /** Starts the Mixer process and waits until it logs that it is started. */
   async start(extraEnv: Record<string, string> = {}): Promise<SpawnedProcess> {
-    const mixer = spawnBinary("fluxrig-mixer", {
-      ...(this.nodeArgs.length > 0 ? { nodeArgs: ["--enable-source-maps", ...this.nodeArgs] } : {}),
-      env: {
-        FLUXRIG_NATS_URL: this.nats.url,
-        FLUXRIG_MIXER_DATA_DIR: this.dataDir,
-        FLUXRIG_API_LISTEN: `127.0.0.1:${this.apiPort}`,
-        FLUXRIG_API_AUTH_TOKEN: TEST_TOKEN,
-        FLUXRIG_NATS_CONNECT_TIMEOUT: "10s",
-        FLUXRIG_NATS_AUTH: "none", // an open test server; tests of bus auth ask for jwt
-        ...this.env,
-        ...extraEnv,
-      },
+    const mixer = spawnMixer({
+      natsUrl: this.nats.url,
+      dataDir: this.dataDir,
+      apiPort: this.apiPort,
+      env: { ...this.env, ...extraEnv },
+      nodeArgs: this.nodeArgs,
     });
     this.mixer = mixer;
-    await mixer.waitForJson({ msg: "mixer ready" }, { timeoutMs: 30_000 });
+    await waitForMixerReady(mixer);
     return mixer;
   }
 
@@ -203,26 +197,11 @@ export class MixerHarness {
   }
 
   /** Calls the REST API with the test token; returns status and parsed JSON body. */
-  async api<T = unknown>(
+  api<T = unknown>(
     path: string,
     init: RequestInit & { json?: unknown } = {},
   ): Promise<{ status: number; body: T }> {
-    const headers = new Headers(init.headers);
-    if (!headers.has("authorization")) headers.set("authorization", `Bearer ${TEST_TOKEN}`);
-    let body = init.body;
-    if (init.json !== undefined) {
-      headers.set("content-type", "application/json");
-      body = JSON.stringify(init.json);
-    }
-    const res = await fetch(`${this.apiUrl}${path}`, { ...init, headers, body });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      // Not JSON: return the text as is.
-    }
-    return { status: res.status, body: parsed as T };
+    return mixerApi<T>(this.apiUrl, path, init);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -231,6 +210,78 @@ export class MixerHarness {
     await this.nats.stop();
     await this.disposeDir();
   }
+}
+
+/** What differs per Mixer process started by the testkit: its bus, data dir, API port, and overrides. */
+export interface MixerProcessSpec {
+  /** `[nats] url`: one URL, or several joined by commas (a cluster's nodes). */
+  natsUrl: string;
+  dataDir: string;
+  apiPort: number;
+  /** `FLUXRIG_*` overrides, over the testkit's defaults (open bus, the test token, a 10 s connect timeout). */
+  env?: Record<string, string>;
+  /** Extra Node flags (after `--enable-source-maps`). */
+  nodeArgs?: readonly string[];
+  /** Its name in logs and failure reports (default `fluxrig-mixer`). */
+  label?: string;
+}
+
+/**
+ * Spawns the built `fluxrig-mixer` as every testkit Mixer runs: its data dir, API on loopback with {@link TEST_TOKEN},
+ * an open bus unless `env` says `FLUXRIG_NATS_AUTH=jwt`. Does not wait: see {@link waitForMixerReady}.
+ *
+ * @example
+ * const mixer = spawnMixer({ natsUrl: nats.url, dataDir, apiPort: await freePort() });
+ * await waitForMixerReady(mixer);
+ */
+export function spawnMixer(spec: MixerProcessSpec): SpawnedProcess {
+  const nodeArgs = spec.nodeArgs ?? [];
+  return spawnBinary("fluxrig-mixer", {
+    ...(nodeArgs.length > 0 ? { nodeArgs: ["--enable-source-maps", ...nodeArgs] } : {}),
+    ...(spec.label === undefined ? {} : { label: spec.label }),
+    env: {
+      FLUXRIG_NATS_URL: spec.natsUrl,
+      FLUXRIG_MIXER_DATA_DIR: spec.dataDir,
+      FLUXRIG_API_LISTEN: `127.0.0.1:${spec.apiPort}`,
+      FLUXRIG_API_AUTH_TOKEN: TEST_TOKEN,
+      FLUXRIG_NATS_CONNECT_TIMEOUT: "10s",
+      FLUXRIG_NATS_AUTH: "none", // an open test server; tests of bus auth ask for jwt
+      ...spec.env,
+    },
+  });
+}
+
+/** Waits (bounded) until a Mixer process logs `mixer ready`; rejects if it exits first. */
+export async function waitForMixerReady(mixer: SpawnedProcess, timeoutMs = 30_000): Promise<void> {
+  await mixer.waitForJson({ msg: "mixer ready" }, { timeoutMs });
+}
+
+/**
+ * Calls a Mixer's REST API with {@link TEST_TOKEN} (unless `init.headers` has an authorization); `json` is sent as
+ * the body. Resolves with the status and the parsed JSON body (the text when it is not JSON).
+ */
+export async function mixerApi<T = unknown>(
+  apiUrl: string,
+  path: string,
+  init: RequestInit & { json?: unknown } = {},
+): Promise<{ status: number; body: T }> {
+  const { json, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (!headers.has("authorization")) headers.set("authorization", `Bearer ${TEST_TOKEN}`);
+  let body = rest.body;
+  if (json !== undefined) {
+    headers.set("content-type", "application/json");
+    body = JSON.stringify(json);
+  }
+  const res = await fetch(`${apiUrl}${path}`, { ...rest, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON: return the text as is.
+  }
+  return { status: res.status, body: parsed as T };
 }
 
 /**
@@ -249,17 +300,23 @@ export function bootstrapConnectOptions(credsFile: string): NodeConnectionOption
 
 /**
  * Runs the real `fluxrig-mixer nats-config` on a Mixer's data dir (it creates the bus keys there), with the resolver
- * dir and the bootstrap creds in `dir`; answers the config block for `startNatsServer({ extraConfig })`.
+ * dir and the bootstrap creds in `dir` unless `opts` names them (one resolver dir per nats-server of a cluster);
+ * answers the config block for `startNatsServer({ extraConfig })`.
  *
  * @example
  * const bus = await runNatsConfig(tmp.path, join(tmp.path, "data"));
  * await using nats = await startNatsServer({ extraConfig: bus.config });
  */
-export async function runNatsConfig(dir: string, dataDir: string): Promise<JwtBusFiles> {
-  const bootstrapCreds = join(dir, "bootstrap.creds");
+export async function runNatsConfig(
+  dir: string,
+  dataDir: string,
+  opts: { resolverDir?: string; bootstrapCreds?: string } = {},
+): Promise<JwtBusFiles> {
+  const bootstrapCreds = opts.bootstrapCreds ?? join(dir, "bootstrap.creds");
+  const resolverDir = opts.resolverDir ?? join(dir, "nats-jwt");
   const run = await runBinary(
     "fluxrig-mixer",
-    ["nats-config", "--resolver-dir", join(dir, "nats-jwt"), "--bootstrap-creds", bootstrapCreds],
+    ["nats-config", "--resolver-dir", resolverDir, "--bootstrap-creds", bootstrapCreds],
     { env: { FLUXRIG_MIXER_DATA_DIR: dataDir } },
   );
   if (run.code !== 0) {
