@@ -716,34 +716,39 @@ export class ClusterRegistry implements RegistryWrites {
       reached[followed] = Math.max(reached[followed] ?? 0, revision);
     };
     const kv = this.#o.kv;
+    // Claims this write created, until one of its records is written: a write refused before that (another Mixer
+    // was first) lets them go again, so they do not stand as orphans until ORPHAN_AFTER_MS. One left behind by a stop
+    // or a lost link is an orphan the next claimant takes over.
+    const created: Array<{ key: string; revision: number }> = [];
+    const rollBack = async () => {
+      for (const claim of created.reverse())
+        await kv.claims.delete(claim.key, claim.revision).catch(() => undefined);
+    };
     for (const op of ops) {
       switch (op.op) {
-        case "claim":
-          note("claims", await this.#claim(op));
-          break;
-        case "put": {
+        case "claim": {
+          let claim: { revision: number; created: boolean };
           try {
-            const written =
-              op.revision === undefined
-                ? await kv[op.bucket].create(op.key, op.value)
-                : await kv[op.bucket].update(op.key, op.value, op.revision);
-            note(op.bucket, written.revision);
+            claim = await this.#claim(op);
           } catch (error) {
-            if (error instanceof KvKeyExistsError) throw new Stale({ [op.bucket]: error.revision });
-            if (error instanceof KvRevisionConflictError) throw new Stale({ [op.bucket]: error.actual });
+            await rollBack();
             throw error;
           }
+          if (claim.created) created.push({ key: op.key, revision: claim.revision });
+          note("claims", claim.revision);
           break;
         }
-        case "delete": {
+        case "put":
+        case "delete":
           try {
-            note(op.bucket, await kv[op.bucket].delete(op.key, op.revision));
+            await this.#record(op, note);
           } catch (error) {
-            if (error instanceof KvRevisionConflictError) throw new Stale({ [op.bucket]: error.actual });
+            await rollBack();
             throw error;
           }
+          // A record holds them now.
+          created.length = 0;
           break;
-        }
         case "release":
         case "retire": {
           // The write itself has landed: a claim left behind is an orphan, which the next claimant takes over.
@@ -790,17 +795,40 @@ export class ClusterRegistry implements RegistryWrites {
     return reached;
   }
 
+  /** Writes or deletes one record by revision; another writer's newer one means the index is behind. */
+  async #record(
+    op: Extract<KvOp, { op: "put" | "delete" }>,
+    note: (followed: Followed, revision: number) => void,
+  ): Promise<void> {
+    const bucket = this.#o.kv[op.bucket];
+    try {
+      if (op.op === "delete") {
+        note(op.bucket, await bucket.delete(op.key, op.revision));
+        return;
+      }
+      const written =
+        op.revision === undefined
+          ? await bucket.create(op.key, op.value)
+          : await bucket.update(op.key, op.value, op.revision);
+      note(op.bucket, written.revision);
+    } catch (error) {
+      if (error instanceof KvKeyExistsError) throw new Stale({ [op.bucket]: error.revision });
+      if (error instanceof KvRevisionConflictError) throw new Stale({ [op.bucket]: error.actual });
+      throw error;
+    }
+  }
+
   /**
    * Takes a claim: created when free; ours already (an earlier attempt landed); a tombstone this write clears or that
    * has expired; or an orphan (its holder's record does not hold it, for longer than ORPHAN_AFTER_MS). Anything
    * else is another writer's: the index is behind.
    */
-  async #claim(op: Extract<KvOp, { op: "claim" }>): Promise<number> {
+  async #claim(op: Extract<KvOp, { op: "claim" }>): Promise<{ revision: number; created: boolean }> {
     const claims = this.#o.kv.claims;
     const kind = op.key.slice(0, op.key.indexOf(".")) as ClaimRecord["kind"];
     const value = liveClaim(kind, op.entityId);
     try {
-      return (await claims.create(op.key, value)).revision;
+      return { revision: (await claims.create(op.key, value)).revision, created: true };
     } catch (error) {
       if (!(error instanceof KvKeyExistsError)) throw error;
     }
@@ -814,10 +842,10 @@ export class ClusterRegistry implements RegistryWrites {
       held.entity_id === op.entityId.toString() &&
       current.writer === claims.writerId
     )
-      return current.revision;
+      return { revision: current.revision, created: false };
     if (held.retired !== null) {
       if (op.clearsTombstone || Date.parse(held.retired.reusable_after) <= Date.now())
-        return (await this.#replaceClaim(op.key, value, current.revision)) ?? 0;
+        return { revision: await this.#replaceClaim(op.key, value, current.revision), created: false };
       throw new Stale({ claims: current.revision });
     }
     const holderId = BigInt(held.entity_id);
@@ -853,10 +881,10 @@ export class ClusterRegistry implements RegistryWrites {
       { key: op.key, holder: held.entity_id, by: op.entityId.toString() },
       "KV claim taken over: its holder's record does not hold it (a writer stopped between claim and record)",
     );
-    return (await this.#replaceClaim(op.key, value, current.revision)) ?? 0;
+    return { revision: await this.#replaceClaim(op.key, value, current.revision), created: false };
   }
 
-  async #replaceClaim(key: string, value: ClaimRecord, revision: number): Promise<number | undefined> {
+  async #replaceClaim(key: string, value: ClaimRecord, revision: number): Promise<number> {
     try {
       return (await this.#o.kv.claims.update(key, value, revision)).revision;
     } catch (error) {
