@@ -34,6 +34,11 @@ import {
   registryEntries,
 } from "./kv/registry-layout.js";
 import { REGISTRY_FILE } from "./mixer.js";
+import { ApiTokenList } from "./registry/api-token-list.js";
+import { EnrollmentTokenList } from "./registry/enrollment-token-list.js";
+import { ExpectedKeyList } from "./registry/expected-key-list.js";
+import { apiTokenToKv, enrollmentTokenToKv, expectedKeyToKv, revocationToKv } from "./registry/kv-records.js";
+import { RevocationList } from "./registry/revocation-list.js";
 import { acquireDataDir } from "./runtime/data-dir.js";
 import { MixerError } from "./runtime/errors.js";
 import { createLogger } from "./runtime/logger.js";
@@ -61,6 +66,8 @@ export interface SourceSummary {
   tombstones: number;
   scenarios: number;
   activations: number;
+  /** Bus revocations, API and enrollment tokens, expected keys. */
+  access: number;
   auditEvents: number;
   entries: number;
 }
@@ -192,6 +199,14 @@ async function readRegistry(
       })),
       scenarios: scenarioRows.map((s) => ({ ...s })),
       activations: activationRows.map((a) => ({ ...a })),
+      access: {
+        revocations: [...(await RevocationList.load(db)).revocationRecords()].map(revocationToKv),
+        apiTokens: [...(await ApiTokenList.load(db)).apiTokenRecords()].map(apiTokenToKv),
+        enrollmentTokens: [...(await EnrollmentTokenList.load(db)).enrollmentTokenRecords()].map(
+          enrollmentTokenToKv,
+        ),
+        expectedKeys: [...(await ExpectedKeyList.load(db)).expectedKeyRecords()].map(expectedKeyToKv),
+      },
     };
     const racks = snapshot.entities.filter((e) => e.lifecycle !== null).length;
     return {
@@ -204,6 +219,7 @@ async function readRegistry(
         tombstones: snapshot.tombstones.length,
         scenarios: snapshot.scenarios.length,
         activations: snapshot.activations.length,
+        access: Object.values(snapshot.access ?? {}).reduce((n, list) => n + list.length, 0),
         auditEvents: audit.length,
       },
     };
@@ -216,7 +232,7 @@ async function readRegistry(
 export function kvCommandText(result: KvCommandResult): string {
   const s = result.source;
   const lines = [
-    `registry ${s.registryPath}: ${s.racks} Racks, ${s.nodes} node rows, ${s.tombstones} retired MachineIDs, ${s.scenarios} scenarios, ${s.activations} activations: ${s.entries} KV records; ${s.auditEvents} audit events`,
+    `registry ${s.registryPath}: ${s.racks} Racks, ${s.tombstones} retired MachineIDs, ${s.scenarios} scenarios, ${s.activations} activations, ${s.access} revocations/tokens/expected keys: ${s.entries} KV records; ${s.auditEvents} audit events (${s.nodes} node rows of this Mixer left out: each cluster Mixer writes its own)`,
   ];
   const diff = (d: LayoutDifference) => `  ${d.kind} ${d.bucket}/${d.key}: ${d.detail}`;
   const a = result.audit;

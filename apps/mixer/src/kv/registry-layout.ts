@@ -383,6 +383,13 @@ export interface SnapshotEntity {
 
 /** Everything of a single Mixer's registry that cluster mode keeps in KV. */
 export interface RegistrySnapshot {
+  /** Who may do what (bucket `fluxrig_access`), as stored; absent = none. */
+  access?: {
+    revocations: RevocationKvRecord[];
+    apiTokens: ApiTokenKvRecord[];
+    enrollmentTokens: EnrollmentTokenKvRecord[];
+    expectedKeys: ExpectedKeyKvRecord[];
+  };
   entities: SnapshotEntity[];
   tombstones: Array<{
     machineId: number;
@@ -553,12 +560,11 @@ export function registryEntries(snapshot: RegistrySnapshot): LayoutEntry[] {
     });
   const live = new Set<number>();
   for (const e of snapshot.entities) {
+    // A node row is the single Mixer's own (itself, its Snake Tunnel): in a cluster each Mixer writes its own rows,
+    // and the old ones would only hold names and MachineIDs no Mixer answers for.
+    if (e.lifecycle === null) continue;
     const record = entityRecord(e);
-    add({
-      bucket: "racks",
-      key: e.lifecycle === null ? layoutKeys.node(e.entityId) : layoutKeys.rack(e.entityId),
-      value: record,
-    });
+    add({ bucket: "racks", key: layoutKeys.rack(e.entityId), value: record });
     claim("machine", layoutKeys.machine(e.machineId), e.entityId);
     claim("name", layoutKeys.name(e.name), e.entityId);
     if (record.lifecycle !== null) claim("key", layoutKeys.key(record.lifecycle.key_fingerprint), e.entityId);
@@ -610,6 +616,16 @@ export function registryEntries(snapshot: RegistrySnapshot): LayoutEntry[] {
         reason: a.reason,
       },
     });
+  }
+  const access = snapshot.access;
+  if (access !== undefined) {
+    for (const r of access.revocations)
+      add({ bucket: "access", key: layoutKeys.revocation(r.public_key), value: r });
+    for (const t of access.apiTokens) add({ bucket: "access", key: layoutKeys.apiToken(t.name), value: t });
+    for (const t of access.enrollmentTokens)
+      add({ bucket: "access", key: layoutKeys.enrollmentToken(t.id), value: t });
+    for (const k of access.expectedKeys)
+      add({ bucket: "access", key: layoutKeys.expectedKey(k.name), value: k });
   }
   return [...entries.values()];
 }

@@ -8,12 +8,15 @@ import { LinkCutter } from "../../support/link-cutter.js";
 import { activateScenario, fastMixerEnv, spawnRack, tickerScenario, waitForRack } from "./real-fleet.js";
 
 /**
- * Cluster mode on one JetStream node (one replica), as a config file in `dir`: `FLUXRIG_CLUSTER_REPLICAS` is refused
- * from the environment today (the loader passes a union of numbers through as text), so the test writes the TOML.
+ * Cluster mode on one JetStream node (one replica), as a config file in `dir`; the Racks' MachineIDs start above the
+ * Mixer's, as cluster mode requires.
  */
 export async function clusterConfigEnv(dir: string): Promise<Record<string, string>> {
   const path = join(dir, "fluxrig-mixer.toml");
-  await writeFile(path, '[cluster]\nenabled = true\nmember = "mixer-a"\nreplicas = 1\n');
+  await writeFile(
+    path,
+    '[cluster]\nenabled = true\nmember = "mixer-a"\nreplicas = 1\n\n[enrollment]\nmachine_id_min = 16\n',
+  );
   return { FLUXRIG_CONFIG: path };
 }
 
