@@ -1,4 +1,5 @@
 // Connecting to NATS: the first connect retried with jittered backoff (logged), then the client's own reconnects.
+import { natsServers } from "@fluxrig/config";
 import {
   type Authenticator,
   AuthorizationError,
@@ -68,7 +69,7 @@ export async function connectWithRetry(opts: ConnectWithRetryOptions): Promise<N
     opts.signal?.throwIfAborted();
     try {
       const nc = await connect({
-        servers: opts.url,
+        servers: natsServers(opts.url),
         name: opts.clientName,
         maxReconnectAttempts: -1,
         reconnectDelayHandler: reconnectDelay,

@@ -8,3 +8,4 @@ export {
   loadConfig,
   parseConfig,
 } from "./load-config.js";
+export { natsServers } from "./nats-servers.js";

@@ -1,4 +1,5 @@
 // Connects the Mixer to NATS: a bounded retry at start, then unlimited reconnects while running.
+import { natsServers } from "@fluxrig/config";
 import {
   type Authenticator,
   AuthorizationError,
@@ -52,7 +53,7 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
   for (let attempt = 1; ; attempt++) {
     try {
       const nc = await connect({
-        servers: opts.url,
+        servers: natsServers(opts.url),
         name: opts.name,
         reconnect: true,
         maxReconnectAttempts: -1,
