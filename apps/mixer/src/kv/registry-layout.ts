@@ -189,12 +189,7 @@ export const auditRecordSchema = z.strictObject({
 });
 export type AuditRecord = z.infer<typeof auditRecordSchema>;
 
-/**
- * One audit event a Mixer of the cluster appended (`fluxrig.audit.live.<id>`): no sequence or hash of its own, as
- * the stream orders the cluster's events and each Mixer's index chains them in that order.
- */
-export const auditLiveRecordSchema = z.strictObject({
-  schema,
+const auditEventSchema = z.strictObject({
   at: isoTime,
   entity_id: decimalId.nullable(),
   name: z.string().nullable(),
@@ -204,16 +199,25 @@ export const auditLiveRecordSchema = z.strictObject({
   cause: z.string(),
   actor: z.string(),
   details: jsonObject.nullable(),
-  /** The Mixer (its `[cluster] member`) that appended it. */
+});
+/** One audit event as both kinds of message carry it. */
+export type AuditEventValue = z.infer<typeof auditEventSchema>;
+
+/**
+ * The audit events of one write a Mixer of the cluster committed (`fluxrig.audit.live.<id>`), in their order: one
+ * message per write, so a write costs one replicated append however many events it makes. No sequence or hash of
+ * their own: the stream orders the cluster's events, and each Mixer's index chains them in that order.
+ */
+export const auditLiveRecordSchema = z.strictObject({
+  schema,
+  /** The Mixer (its `[cluster] member`) that appended them. */
   mixer: z.string(),
+  events: z.array(auditEventSchema).min(1),
 });
 export type AuditLiveRecord = z.infer<typeof auditLiveRecordSchema>;
 
-/** An event read from {@link AUDIT_STREAM}, imported or live, in the shape both share. */
-export function decodeAuditMessage(
-  subject: string,
-  value: unknown,
-): Omit<AuditLiveRecord, "schema" | "mixer"> {
+/** The events a message of {@link AUDIT_STREAM} holds, imported (one) or live (a write's), in order. */
+export function decodeAuditMessage(subject: string, value: unknown): AuditEventValue[] {
   const live = subject.startsWith(AUDIT_STREAM.liveSubject(""));
   const spec: z.ZodType<AuditLiveRecord | AuditRecord> = live ? auditLiveRecordSchema : auditRecordSchema;
   const version =
@@ -228,21 +232,24 @@ export function decodeAuditMessage(
     const issue = parsed.error.issues[0];
     throw new KvLayoutError(
       subject,
-      `not a valid audit event: ${issue?.path.join(".") || "(value)"}: ${issue?.message}`,
+      `not a valid audit message: ${issue?.path.join(".") || "(value)"}: ${issue?.message}`,
     );
   }
-  const e = parsed.data;
-  return {
-    at: e.at,
-    entity_id: e.entity_id,
-    name: e.name,
-    kind: e.kind,
-    from_status: e.from_status,
-    to_status: e.to_status,
-    cause: e.cause,
-    actor: e.actor,
-    details: e.details,
-  };
+  const data = parsed.data;
+  if ("events" in data) return data.events;
+  return [
+    {
+      at: data.at,
+      entity_id: data.entity_id,
+      name: data.name,
+      kind: data.kind,
+      from_status: data.from_status,
+      to_status: data.to_status,
+      cause: data.cause,
+      actor: data.actor,
+      details: data.details,
+    },
+  ];
 }
 
 /** `revocation.<key>` in `fluxrig_access`. */

@@ -265,31 +265,33 @@ export class ClusterRegistry implements RegistryWrites {
     try {
       for await (const m of messages) {
         mark.submitted(m.seq);
-        let event: ReturnType<typeof decodeAuditMessage>;
+        let events: ReturnType<typeof decodeAuditMessage>;
         try {
-          event = decodeAuditMessage(m.subject, m.value);
+          events = decodeAuditMessage(m.subject, m.value);
         } catch (error) {
           this.#o.logger.error(
             { err: (error as Error).message, seq: m.seq },
-            "audit stream: an event this Mixer cannot read is left out of its index",
+            "audit stream: a message this Mixer cannot read is left out of its index",
           );
           mark.settled(m.seq);
           continue;
         }
         this.#o.index
-          .submit((stage) =>
-            stage.appendAudit({
-              at: new Date(event.at),
-              entityId: event.entity_id === null ? null : BigInt(event.entity_id),
-              name: event.name,
-              kind: event.kind,
-              fromStatus: event.from_status,
-              toStatus: event.to_status,
-              cause: event.cause,
-              actor: event.actor,
-              details: event.details,
-            }),
-          )
+          .submit((stage) => {
+            for (const event of events) {
+              stage.appendAudit({
+                at: new Date(event.at),
+                entityId: event.entity_id === null ? null : BigInt(event.entity_id),
+                name: event.name,
+                kind: event.kind,
+                fromStatus: event.from_status,
+                toStatus: event.to_status,
+                cause: event.cause,
+                actor: event.actor,
+                details: event.details,
+              });
+            }
+          })
           .catch((error: unknown) => this.#indexFailed("audit", m.subject, error))
           .finally(() => mark.settled(m.seq));
       }
@@ -772,23 +774,26 @@ export class ClusterRegistry implements RegistryWrites {
         }
       }
     }
-    for (const event of audits) {
+    if (audits.length > 0) {
       const seq = await this.#o.audit.appendLive({
         schema: LAYOUT_SCHEMA_VERSION,
-        at: event.at.toISOString(),
-        entity_id: event.entityId === undefined || event.entityId === null ? null : event.entityId.toString(),
-        name: event.name ?? null,
-        kind: event.kind,
-        from_status: event.fromStatus ?? null,
-        to_status: event.toStatus ?? null,
-        cause: event.cause,
-        actor: event.actor,
-        // As the audit log stores them: bigints as decimal strings.
-        details:
-          event.details === undefined || event.details === null
-            ? null
-            : (JSON.parse(toJsonText(event.details, "details")) as Record<string, unknown>),
         mixer: this.#o.member,
+        events: audits.map((event) => ({
+          at: event.at.toISOString(),
+          entity_id:
+            event.entityId === undefined || event.entityId === null ? null : event.entityId.toString(),
+          name: event.name ?? null,
+          kind: event.kind,
+          from_status: event.fromStatus ?? null,
+          to_status: event.toStatus ?? null,
+          cause: event.cause,
+          actor: event.actor,
+          // As the audit log stores them: bigints as decimal strings.
+          details:
+            event.details === undefined || event.details === null
+              ? null
+              : (JSON.parse(toJsonText(event.details, "details")) as Record<string, unknown>),
+        })),
       });
       note("audit", seq);
     }
