@@ -131,7 +131,11 @@ function newerCredential(held: string | undefined, next: string): boolean {
   if (held === undefined) return true;
   if (held === next) return false;
   try {
-    return decodeUserJwt(next).issuedAt > decodeUserJwt(held).issuedAt;
+    // NATS JWTs count whole seconds: a credential pushed with a scenario activated in the same second as the hello
+    // that gave the held one is newer, not older (taken as older, the Rack ran the new scenario under the old grant
+    // and its wires carried nothing). Of two issued in one second the state's is never the worse: it was cut for the
+    // Rack's latest scenario.
+    return decodeUserJwt(next).issuedAt >= decodeUserJwt(held).issuedAt;
   } catch {
     return false;
   }

@@ -5,9 +5,12 @@
 // Single mode (the default) is what it has always been: an adopted Rack says no hello when its link comes back, so it
 // runs the scenario it last heard until its next hello (its passport renewal, 2/3 of `[passport] ttl`). Cluster mode:
 // the Rack reads its own key of `fluxrig_rack_state` after the reconnect and runs the scenario the Mixer wrote there.
-import { describe, expect, test } from "vitest";
+import { attachLogsOnFailure } from "@fluxrig/testkit";
+import { beforeEach, describe, expect, test } from "vitest";
 import { missScenario, rackOnScenario, runs } from "./support/cut-fleet.js";
 import { type RackView, showRack, waitForRack } from "./support/real-fleet.js";
+
+beforeEach(({ onTestFailed }) => attachLogsOnFailure(onTestFailed));
 
 const seqOf = (r: RackView) => r.stats?.presence?.seq ?? -1;
 
