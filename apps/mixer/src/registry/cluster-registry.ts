@@ -156,7 +156,10 @@ export class ClusterRegistry implements RegistryWrites {
   };
   /** `bucket/key` -> the revision of the value the index holds. */
   readonly #revisions = new Map<string, number>();
-  readonly #stops: Array<() => void> = [];
+  /** How to stop each follower now running. */
+  readonly #stops = new Map<Followed, () => void>();
+  /** The last revision (stream sequence) each follower handed on: where it starts again. */
+  readonly #seen: Record<Followed, number> = { racks: 0, claims: 0, scenarios: 0, access: 0, audit: 0 };
   #scheduled = false;
   #draining: Promise<void> | undefined;
   #closed = false;
@@ -228,7 +231,7 @@ export class ClusterRegistry implements RegistryWrites {
       if (!this.#draining) this.#draining = this.#drain();
       await this.#draining;
     }
-    for (const stop of this.#stops) stop();
+    for (const stop of this.#stops.values()) stop();
     await this.#o.index.close();
   }
 
@@ -239,22 +242,44 @@ export class ClusterRegistry implements RegistryWrites {
       ...MIRRORED.map(async (bucket) => [bucket, await this.#o.kv[bucket].lastRevision()] as const),
       (async () => ["audit", await this.#o.audit.lastSeq()] as const)(),
     ]);
-    for (const bucket of MIRRORED) {
-      const watch = await this.#o.kv[bucket].watch<unknown>();
-      this.#stops.push(() => watch.stop());
-      void this.#follow(bucket, watch.changes);
-    }
-    const audit = await this.#o.audit.follow(1);
-    this.#stops.push(() => audit.stop());
-    void this.#followAudit(audit.messages);
+    for (const bucket of MIRRORED) void this.#keepFollowing(bucket);
+    void this.#keepFollowing("audit");
     for (const [followed, target] of targets) await this.#caughtUp(followed, target);
   }
 
-  async #follow(bucket: LayoutBucket, changes: AsyncIterable<KvChange<unknown>>): Promise<void> {
-    try {
-      for await (const change of changes) this.#mirror(bucket, change);
-    } catch (error) {
-      this.#mirrorLost(bucket, error);
+  /**
+   * Follows one bucket (or the audit stream) for as long as the registry is open: a follower that ends (its
+   * consumer lost for good, the connection replaced) starts again after the last change it handed on, so the index
+   * misses nothing and takes nothing twice.
+   */
+  async #keepFollowing(followed: Followed): Promise<void> {
+    let pause = 250;
+    while (!this.#closed) {
+      const from = this.#seen[followed] + 1;
+      try {
+        if (followed === "audit") {
+          const audit = await this.#o.audit.follow(from);
+          this.#stops.set(followed, () => audit.stop());
+          await this.#followAudit(audit.messages);
+        } else {
+          const watch = await this.#o.kv[followed].watch<unknown>(from > 1 ? { fromRevision: from } : {});
+          this.#stops.set(followed, () => watch.stop());
+          for await (const change of watch.changes) {
+            this.#seen[followed] = change.revision;
+            this.#mirror(followed, change);
+            pause = 250;
+          }
+        }
+      } catch (error) {
+        this.#mirrorLost(followed, error);
+      }
+      if (this.#closed) return;
+      this.#o.logger.warn(
+        { followed, from: this.#seen[followed] + 1, pause_ms: pause },
+        "KV mirror: following again",
+      );
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(pause * 2, 5_000);
     }
   }
 
@@ -262,41 +287,38 @@ export class ClusterRegistry implements RegistryWrites {
     messages: AsyncIterable<{ seq: number; subject: string; value: unknown }>,
   ): Promise<void> {
     const mark = this.#marks.audit;
-    try {
-      for await (const m of messages) {
-        mark.submitted(m.seq);
-        let events: ReturnType<typeof decodeAuditMessage>;
-        try {
-          events = decodeAuditMessage(m.subject, m.value);
-        } catch (error) {
-          this.#o.logger.error(
-            { err: (error as Error).message, seq: m.seq },
-            "audit stream: a message this Mixer cannot read is left out of its index",
-          );
-          mark.settled(m.seq);
-          continue;
-        }
-        this.#o.index
-          .submit((stage) => {
-            for (const event of events) {
-              stage.appendAudit({
-                at: new Date(event.at),
-                entityId: event.entity_id === null ? null : BigInt(event.entity_id),
-                name: event.name,
-                kind: event.kind,
-                fromStatus: event.from_status,
-                toStatus: event.to_status,
-                cause: event.cause,
-                actor: event.actor,
-                details: event.details,
-              });
-            }
-          })
-          .catch((error: unknown) => this.#indexFailed("audit", m.subject, error))
-          .finally(() => mark.settled(m.seq));
+    for await (const m of messages) {
+      this.#seen.audit = m.seq;
+      mark.submitted(m.seq);
+      let events: ReturnType<typeof decodeAuditMessage>;
+      try {
+        events = decodeAuditMessage(m.subject, m.value);
+      } catch (error) {
+        this.#o.logger.error(
+          { err: (error as Error).message, seq: m.seq },
+          "audit stream: a message this Mixer cannot read is left out of its index",
+        );
+        mark.settled(m.seq);
+        continue;
       }
-    } catch (error) {
-      this.#mirrorLost("audit", error);
+      this.#o.index
+        .submit((stage) => {
+          for (const event of events) {
+            stage.appendAudit({
+              at: new Date(event.at),
+              entityId: event.entity_id === null ? null : BigInt(event.entity_id),
+              name: event.name,
+              kind: event.kind,
+              fromStatus: event.from_status,
+              toStatus: event.to_status,
+              cause: event.cause,
+              actor: event.actor,
+              details: event.details,
+            });
+          }
+        })
+        .catch((error: unknown) => this.#indexFailed("audit", m.subject, error))
+        .finally(() => mark.settled(m.seq));
     }
   }
 
@@ -417,7 +439,7 @@ export class ClusterRegistry implements RegistryWrites {
   #mirrorLost(followed: Followed, error: unknown): void {
     if (this.#closed) return;
     this.#mirrorFailed = error instanceof Error ? error : new Error(String(error));
-    this.#o.logger.error({ err: this.#mirrorFailed.message, followed }, "the KV mirror stopped");
+    this.#o.logger.error({ err: this.#mirrorFailed.message, followed }, "the KV mirror's follower stopped");
   }
 
   async #caughtUp(followed: Followed, revision: number): Promise<void> {
