@@ -50,6 +50,7 @@ import { RegistryWriter, type RegistryWrites } from "./registry/registry-writer.
 import { RevocationList } from "./registry/revocation-list.js";
 import { ScenarioCatalog } from "./registry/scenario-catalog.js";
 import { planNodeRow } from "./registry/write-plans.js";
+import { watchBus } from "./runtime/bus-watch.js";
 import { type ClusterKey, loadClusterKey } from "./runtime/cluster-key.js";
 import { type Clock, Counters, systemClock } from "./runtime/counters.js";
 import { acquireDataDir, type DataDirLock } from "./runtime/data-dir.js";
@@ -162,15 +163,18 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     logger: logger.child({ component: "registry" }),
   });
   // One Mixer: its DuckDB is the registry. Cluster mode: KV is, and DuckDB this Mixer's index, fed from KV.
-  const writer: RegistryWrites = deps.cluster
-    ? await ClusterRegistry.start({
-        kv: deps.cluster.kv,
-        audit: deps.cluster.audit,
-        index,
-        member: deps.cluster.member,
-        logger: logger.child({ component: "registry" }),
-      })
-    : index;
+  let writer: RegistryWrites = index;
+  if (deps.cluster) {
+    const registry = await ClusterRegistry.start({
+      kv: deps.cluster.kv,
+      audit: deps.cluster.audit,
+      index,
+      member: deps.cluster.member,
+      logger: logger.child({ component: "registry" }),
+    });
+    watchBus(nc, { lost: () => undefined, regained: () => registry.refollow() });
+    writer = registry;
+  }
   const mixerRow = await recordOwnRows(deps, writer, clock());
   const scenarios = new ScenarioService({ racks: directory, writer, catalog, clock, expectedKeys });
   scenarios.load();

@@ -216,6 +216,20 @@ export class ClusterRegistry implements RegistryWrites {
     return this.#queue.length;
   }
 
+  /**
+   * Starts every follower again after the last change it handed on: called when the Mixer's NATS link is back after
+   * a loss. A follower's consumer lived on the server the link was on; left to itself, the client noticed it gone
+   * only after 30 to 75 s (the cluster fault test), while writes waited for the index.
+   */
+  refollow(): void {
+    if (this.#closed) return;
+    this.#o.logger.info(
+      {},
+      "KV mirror: the bus link is back; following every bucket again from where it was",
+    );
+    for (const stop of this.#stops.values()) stop();
+  }
+
   submit<T>(plan: (stage: WriteStage) => T): Promise<T> {
     if (this.#closed) return Promise.reject(new ClusterIndexBehindError("the registry is closed"));
     return new Promise<T>((resolve, reject) => {

@@ -5,10 +5,12 @@ import {
   attachLogsOnFailure,
   type NatsServer,
   ScriptedRack,
+  startNatsCluster,
   startNatsServer,
   tempDuckDbPath,
   waitFor,
 } from "@fluxrig/testkit";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { loadMixerConfig } from "../../src/config.js";
@@ -37,25 +39,31 @@ afterAll(async () => {
   await nats?.stop();
 });
 
-async function member(name: string, machineId: number, env: Record<string, string> = {}): Promise<Member> {
+async function member(
+  name: string,
+  machineId: number,
+  env: Record<string, string> = {},
+  on: { nc: NatsConnection; replicas: 1 | 3 } | undefined = undefined,
+): Promise<Member> {
   const file = tempDuckDbPath();
   const db = await openDatabase({ path: file.path });
   await migrate(db);
-  const nc = await nats.connect();
+  const nc = on?.nc ?? (await nats.connect());
+  const replicas = on?.replicas ?? 1;
   const { config } = await loadMixerConfig({
     env: {
       FLUXRIG_NATS_AUTH: "none",
       FLUXRIG_CLUSTER_ENABLED: "true",
       FLUXRIG_CLUSTER_MEMBER: name,
-      FLUXRIG_CLUSTER_REPLICAS: "1",
+      FLUXRIG_CLUSTER_REPLICAS: String(replicas),
       FLUXRIG_MIXER_MACHINE_ID: String(machineId),
       FLUXRIG_ENROLLMENT_VERIFY_THREADS: "0",
       FLUXRIG_ENROLLMENT_MACHINE_ID_MIN: "16",
       ...env,
     },
   });
-  const kv = await openRegistryBuckets(nc, { replicas: 1, writerId: name });
-  const audit = await AuditStream.open(nc, { replicas: 1 });
+  const kv = await openRegistryBuckets(nc, { replicas, writerId: name });
+  const audit = await AuditStream.open(nc, { replicas });
   const mixer = await createMixer({
     config,
     db,
@@ -73,7 +81,7 @@ async function member(name: string, machineId: number, env: Record<string, strin
     async stop() {
       await mixer.stop();
       await db.close();
-      await nc.drain();
+      if (!nc.isClosed()) await nc.drain();
       await file.remove();
     },
   };
@@ -210,6 +218,64 @@ describe("cluster mode: two Mixers on one registry in KV", () => {
       }
       await client.drain();
     } finally {
+      await a.stop();
+    }
+  });
+});
+
+describe("cluster mode on a 3-node cluster", () => {
+  test("the node a Mixer is on is killed: it follows KV again from the node it moves to, and misses nothing", async () => {
+    await using cluster = await startNatsCluster({ nodes: 3 });
+    // Each Mixer starts on one node only; the client learns the others from the cluster and moves there.
+    const a = await member("mixer-k", 11, {}, { nc: await cluster.connectTo(0), replicas: 3 });
+    const b = await member("mixer-l", 12, {}, { nc: await cluster.connectTo(1), replicas: 3 });
+    try {
+      const client = await cluster.connectTo(2);
+      for (const name of ["before-0", "before-1"])
+        expect((await new ScriptedRack(client, name).hello()).status).toBe("pending");
+      await waitFor(async () => (await indexRows(a.db)).length === 6, {
+        timeoutMs: 20_000,
+        message: "mixer-k's index before the kill",
+      });
+
+      await cluster.kill(0, "SIGKILL");
+      // Writes through the other Mixer, once the cluster has a quorum and leaders again.
+      await waitFor(
+        async () =>
+          b.mixer.racks.adopt("before-0", { actor: "test" }).then(
+            () => true,
+            () => false,
+          ),
+        {
+          timeoutMs: 30_000,
+          message: "an adoption through mixer-l after node 0's kill",
+        },
+      );
+      const late = new ScriptedRack(client, "after-kill");
+      await waitFor(async () => (await late.hello()).status === "pending", {
+        timeoutMs: 30_000,
+        message: "a hello answered after node 0's kill",
+      });
+      // mixer-k, moved to another node, has them in its index: its followers started again where they were.
+      await waitFor(
+        async () =>
+          (await a.mixer.racks.show("before-0")).status === "active" &&
+          (await a.mixer.racks.show("after-kill").then(
+            () => true,
+            () => false,
+          )),
+        { timeoutMs: 15_000, message: "mixer-k's index follows the writes made after its node died" },
+      );
+      await waitFor(
+        async () => JSON.stringify(await indexRows(a.db)) === JSON.stringify(await indexRows(b.db)),
+        {
+          timeoutMs: 15_000,
+          message: "both indexes identical",
+        },
+      );
+      await client.close();
+    } finally {
+      await b.stop();
       await a.stop();
     }
   });
