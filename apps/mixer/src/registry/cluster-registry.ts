@@ -62,6 +62,8 @@ type Followed = LayoutBucket | "audit";
 
 /** A claim whose holder has no record holding it is an orphan (a writer died between claim and record) after this. */
 const ORPHAN_AFTER_MS = 30_000;
+/** A change known to be in KV and not delivered by the mirror within this long restarts its follower. */
+const STALL_MS = 3_000;
 /** How long a claim met in KV stands in for its holder's record while the index has not applied that yet. */
 const CLAIM_SEEN_MS = 60_000;
 
@@ -160,6 +162,10 @@ export class ClusterRegistry implements RegistryWrites {
   readonly #stops = new Map<Followed, () => void>();
   /** The last revision (stream sequence) each follower handed on: where it starts again. */
   readonly #seen: Record<Followed, number> = { racks: 0, claims: 0, scenarios: 0, access: 0, audit: 0 };
+  /** The index has been filled from KV once: from here a delivery that waits too long is a stall. */
+  #live = false;
+  /** When each follower was last started again for a stall (at most once per STALL_MS). */
+  readonly #restarted: Record<Followed, number> = { racks: 0, claims: 0, scenarios: 0, access: 0, audit: 0 };
   #scheduled = false;
   #draining: Promise<void> | undefined;
   #closed = false;
@@ -230,6 +236,18 @@ export class ClusterRegistry implements RegistryWrites {
     for (const stop of this.#stops.values()) stop();
   }
 
+  #restartFollower(followed: Followed): void {
+    const now = Date.now();
+    // Not while the index is first filled: a long replay is not a stall.
+    if (this.#closed || !this.#live || now - this.#restarted[followed] < STALL_MS) return;
+    this.#restarted[followed] = now;
+    this.#o.logger.warn(
+      { followed, at: this.#marks[followed].applied },
+      `KV mirror: a change KV holds was not delivered within ${STALL_MS} ms; following ${followed} again from where it was`,
+    );
+    this.#stops.get(followed)?.();
+  }
+
   submit<T>(plan: (stage: WriteStage) => T): Promise<T> {
     if (this.#closed) return Promise.reject(new ClusterIndexBehindError("the registry is closed"));
     return new Promise<T>((resolve, reject) => {
@@ -259,6 +277,7 @@ export class ClusterRegistry implements RegistryWrites {
     for (const bucket of MIRRORED) void this.#keepFollowing(bucket);
     void this.#keepFollowing("audit");
     for (const [followed, target] of targets) await this.#caughtUp(followed, target);
+    this.#live = true;
   }
 
   /**
@@ -470,10 +489,14 @@ export class ClusterRegistry implements RegistryWrites {
         );
       }, timeoutMs);
     });
+    // A change this Mixer knows KV holds, not delivered within STALL_MS: its follower's consumer may be gone without
+    // the client noticing yet (its node died while the link stayed up); start that follower again where it was.
+    const nudge = setTimeout(() => this.#restartFollower(followed), STALL_MS);
     try {
       await Promise.race([wait, timeout]);
     } finally {
       clearTimeout(timer);
+      clearTimeout(nudge);
     }
   }
 
