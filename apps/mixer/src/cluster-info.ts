@@ -11,6 +11,7 @@ import type { NodeRecord } from "./registry/registry-records.js";
 import type { RegistryWrites } from "./registry/registry-writer.js";
 import type { ClusterKey } from "./runtime/cluster-key.js";
 import type { Counters } from "./runtime/counters.js";
+import type { LeaderGate } from "./runtime/leader-gate.js";
 
 export interface ClusterInfoSources {
   config: MixerConfig;
@@ -23,6 +24,8 @@ export interface ClusterInfoSources {
   writer: RegistryWrites;
   hellos: HelloSubscription;
   verifier: SignatureVerifier;
+  /** Whether this Mixer leads the work done once. */
+  leader: LeaderGate;
 }
 
 /** Reads the cluster facts now. Counts come from the directory: the registry as committed (the bench polls this). */
@@ -43,6 +46,7 @@ export async function clusterInfo(s: ClusterInfoSources): Promise<ClusterInfo> {
     },
     counts: { ...counts, total },
     heartbeat_interval_ms: s.config.presence.heartbeat_interval,
+    leading: s.leader.leading,
     counters: {
       ...s.counters.snapshot(),
       "registry.write_batches": s.writer.stats.batches,

@@ -242,7 +242,7 @@ export function kvCommandText(result: KvCommandResult): string {
   if (result.action === "import") {
     const r = result.report;
     const verb = r.dryRun ? "would write" : "written";
-    for (const b of ["claims", "racks", "scenarios"] as const) {
+    for (const b of ["claims", "racks", "scenarios", "access"] as const) {
       lines.push(`${b}: ${verb} ${r.written[b]}, already there ${r.unchanged[b]}`);
     }
     lines.push(`audit: ${verb} ${a.written}, already there ${a.unchanged}`);
@@ -259,7 +259,8 @@ export function kvCommandText(result: KvCommandResult): string {
     else if (total === 0) lines.push("nothing new: every record was already in KV");
   } else {
     const r = result.report;
-    for (const b of ["claims", "racks", "scenarios"] as const) lines.push(`${b}: ${r.same[b]} equal`);
+    for (const b of ["claims", "racks", "scenarios", "access"] as const)
+      lines.push(`${b}: ${r.same[b]} equal`);
     lines.push(`audit: ${a.unchanged} equal`);
     const differences = r.differences.length + a.differences.length;
     lines.push(

@@ -32,6 +32,7 @@ import { RackStateWriter } from "./fleet/rack-state-writer.js";
 import { RackStatusChanges } from "./fleet/rack-status-changes.js";
 import { AuditStream } from "./kv/audit-stream.js";
 import type { KvBucket } from "./kv/kv-bucket.js";
+import { LeaseGate } from "./kv/lease-gate.js";
 import { openRackStateBucket } from "./kv/rack-state-bucket.js";
 import { openRegistryBuckets, type RegistryBuckets } from "./kv/registry-buckets.js";
 import { createMixerMetrics, type MixerMetrics } from "./metrics/mixer-metrics.js";
@@ -53,6 +54,7 @@ import { type ClusterKey, loadClusterKey } from "./runtime/cluster-key.js";
 import { type Clock, Counters, systemClock } from "./runtime/counters.js";
 import { acquireDataDir, type DataDirLock } from "./runtime/data-dir.js";
 import { ApiAuthMissingError, ClusterImportNeededError } from "./runtime/errors.js";
+import { ALWAYS_LEADING, type LeaderGate } from "./runtime/leader-gate.js";
 import { connectNats } from "./runtime/nats-connection.js";
 import { ScenarioService } from "./scenarios/scenario-service.js";
 import { RackStatsHistory } from "./telemetry/rack-stats-history.js";
@@ -73,6 +75,11 @@ export interface MixerDeps {
   counters?: Counters;
   /** The registry's revoked keys, loaded by startMixer so the credentials read the same list; loaded here if absent. */
   revocations?: RevocationList;
+  /**
+   * Whether this Mixer leads the work done once (offline sweeps, pending TTL, revocation pruning): a KV lease in
+   * cluster mode (docs/cluster.md, "Work done once"); absent: always, as a single Mixer.
+   */
+  leader?: LeaderGate;
   /**
    * Cluster mode (docs/cluster.md): the registry's KV buckets and audit stream, the source of truth; `db` is then
    * this Mixer's index, empty at start and filled from KV before the Mixer serves.
@@ -110,6 +117,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
   const clock = deps.clock ?? systemClock;
   const counters = deps.counters ?? new Counters();
   const credentials = deps.credentials ?? OPEN_BUS;
+  const leader = deps.leader ?? ALWAYS_LEADING;
 
   const issuer = new PassportIssuer({
     clusterKey,
@@ -177,7 +185,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     counters,
     credentials,
     // A revocation is kept while a credential it voids could be live: the passport TTL, plus the clock skew allowed.
-    revocations: { horizonMs: config.passport.ttl + config.enrollment.clock_skew },
+    revocations: { horizonMs: config.passport.ttl + config.enrollment.clock_skew, leader },
   });
   scenarios.attach(lifecycle);
   lifecycle.startRevocationUpkeep();
@@ -188,6 +196,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     racksByStatus: () => directory.counts(),
     writerStats: () => writer.stats,
     busLinkUp: () => busLinkUp(),
+    leading: () => leader.leading,
   });
   // One sample per heartbeat interval (10 s at least), for the console's chart of the last 5 minutes.
   const statsHistory = new RackStatsHistory({ stepMs: Math.max(10_000, config.presence.heartbeat_interval) });
@@ -206,6 +215,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     statsFlushIntervalMs: config.presence.stats_flush_interval,
     pendingTtlMs: config.enrollment.pending_ttl,
     timings: metrics,
+    leader,
   });
   busLinkUp = () => !nc.isClosed() && !presence.tracker.blind;
   const racks = new RackOperationsService({ db, lifecycle, directory, presence: presence.tracker, clock });
@@ -270,7 +280,7 @@ export async function createMixer(deps: MixerDeps): Promise<Mixer> {
     },
     "mixer started",
   );
-  const sources = { ...deps, mixerRow, directory, counters, writer, hellos, verifier };
+  const sources = { ...deps, mixerRow, directory, counters, writer, hellos, verifier, leader };
   return {
     racks,
     scenarios,
@@ -400,6 +410,9 @@ export async function startMixer(opts: {
         })
       : undefined;
     // ---- end of the Rack-state block ----
+    // ── Cluster mode: the work done once, led by one Mixer at a time (docs/cluster.md, "Work done once") ──
+    const leader = cluster === undefined ? undefined : leaderLease(config, cluster, logger, cleanups);
+    // ──
     const mixer = await createMixer({
       config,
       db,
@@ -412,8 +425,11 @@ export async function startMixer(opts: {
       revocations,
       ...(cluster === undefined ? {} : { cluster }),
       ...(rackState ? { rackState } : {}),
+      leader,
     });
     if (cluster !== undefined) await bus.start?.();
+    // Contends once this Mixer can do the work (its index caught up with KV): a Mixer still starting never holds it.
+    leader?.start();
     const api = await startApi({
       services: {
         racks: mixer.racks,
@@ -448,6 +464,31 @@ export async function startMixer(opts: {
     throw err;
   }
 }
+
+/**
+ * Cluster mode: the gate on the lease `leader` in `fluxrig_leases`, held as `[cluster] member` (started by the caller
+ * once the Mixer is ready). The cleanup (after the Mixer stopped, before the bus drains) releases it, so another Mixer
+ * takes over at once.
+ */
+function leaderLease(
+  config: MixerConfig,
+  cluster: { kv: RegistryBuckets; member: string },
+  logger: Logger,
+  cleanups: Array<() => Promise<void>>,
+): LeaseGate {
+  const gate = new LeaseGate({
+    bucket: cluster.kv.leases,
+    name: LEADER_LEASE,
+    holder: cluster.member,
+    ttlMs: config.cluster.lease_ttl,
+    logger: logger.child({ component: "leader" }),
+  });
+  cleanups.push(() => gate.stop());
+  return gate;
+}
+
+/** The lease the Mixers of a cluster contend for: its holder runs every piece of work done once. */
+export const LEADER_LEASE = "leader";
 
 /**
  * Cluster mode: opens the registry's buckets and audit stream with their replicas, and empties this Mixer's index

@@ -246,6 +246,8 @@ export const ClusterInfoSchema = z
     }),
     counts: z.object({ ...statusCounts, total: Int }),
     heartbeat_interval_ms: Int,
+    /** True while this Mixer leads the work done once (always, for a single Mixer); absent from older Mixers. */
+    leading: z.boolean().optional(),
     counters: z.record(z.string(), z.number()),
     memory: MemoryViewSchema,
   })

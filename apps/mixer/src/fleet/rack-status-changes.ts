@@ -64,9 +64,11 @@ export interface RackStatusChangesDeps {
   credentials: BusCredentials;
   /**
    * How the revocation list is kept on the bus: `horizonMs` (default: the passport TTL) is how long a revocation
-   * must stay, retry and prune timings for tests.
+   * must stay, retry and prune timings for tests, `leader` whether this Mixer runs the timed prune (cluster mode).
    */
-  revocations?: Partial<Pick<RevocationSyncOptions, "horizonMs" | "retryMs" | "retryMaxMs" | "pruneEveryMs">>;
+  revocations?: Partial<
+    Pick<RevocationSyncOptions, "horizonMs" | "retryMs" | "retryMaxMs" | "pruneEveryMs" | "leader">
+  >;
 }
 
 /** A new Rack's first hello, and whether it is adopted at once (auto_adopt, or named by the active scenario). */

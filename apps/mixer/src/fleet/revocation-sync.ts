@@ -1,10 +1,12 @@
 // Keeps nats-server's copy of the bus revocation list in step with the registry's: pushes after every cut-off
-// (coalesced, retried until the bus takes it) and prunes entries no live credential can match.
+// (coalesced, retried until the bus takes it) and prunes entries no live credential can match. The prune is work done
+// once across Mixers: only the leader runs it (docs/cluster.md, "Work done once").
 import type { Logger } from "pino";
 import type { BusCredentials } from "../bus-auth/bus-credentials.js";
 import type { RegistryWrites } from "../registry/registry-writer.js";
 import { planPruneRevocations } from "../registry/write-plans.js";
 import type { Clock, Counters } from "../runtime/counters.js";
+import { ALWAYS_LEADING, type LeaderGate } from "../runtime/leader-gate.js";
 
 const SECOND = 1_000;
 const HOUR = 3_600_000;
@@ -22,6 +24,13 @@ export interface RevocationSyncOptions {
   retryMaxMs?: number;
   /** How often {@link RevocationSync.start} prunes (default hourly). */
   pruneEveryMs?: number;
+  /**
+   * Whether this Mixer runs the timed prune (a registry write, done once across Mixers); absent: always. A Mixer that
+   * becomes leader prunes and pushes at once. Pushes after a cut-off, and their retries, run on the Mixer that made
+   * the cut-off, leading or not: a push sends the whole list, so a second one is harmless, and a failure no other
+   * Mixer knows of must still be repaired.
+   */
+  leader?: LeaderGate;
 }
 
 /**
@@ -39,11 +48,14 @@ export class RevocationSync {
   #retryTimer: NodeJS.Timeout | undefined;
   #retryDelay: number;
   #pruneTimer: NodeJS.Timeout | undefined;
+  #unfollowLeader: (() => void) | undefined;
   #closed = false;
+  readonly #leader: LeaderGate;
 
   constructor(options: RevocationSyncOptions) {
     this.#o = options;
     this.#retryDelay = options.retryMs ?? SECOND;
+    this.#leader = options.leader ?? ALWAYS_LEADING;
   }
 
   /**
@@ -87,17 +99,26 @@ export class RevocationSync {
     return pruned;
   }
 
-  /** Prunes now and then every `pruneEveryMs`. */
+  /** Prunes now and then every `pruneEveryMs`, each time only while leading; on becoming leader, prunes and pushes. */
   start(): void {
     if (this.#closed || this.#pruneTimer) return;
-    void this.prune();
-    this.#pruneTimer = setInterval(() => void this.prune(), this.#o.pruneEveryMs ?? HOUR);
+    const prune = () => {
+      if (this.#leader.leading) void this.prune();
+    };
+    prune();
+    this.#pruneTimer = setInterval(prune, this.#o.pruneEveryMs ?? HOUR);
     this.#pruneTimer.unref();
+    // The last leader may have died between a cut-off and its push: a new leader's push repairs that at once.
+    this.#unfollowLeader = this.#leader.onChange((leading) => {
+      if (leading) void this.prune().then((pruned) => (pruned > 0 ? undefined : this.push()));
+    });
   }
 
   /** Stops the timers and waits for a push under way. Pushes after this resolve false at once. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#unfollowLeader?.();
+    this.#unfollowLeader = undefined;
     clearInterval(this.#pruneTimer);
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;

@@ -34,6 +34,8 @@ export interface LeaseOptions {
   now?: () => number;
   /** Called when this process becomes the holder. */
   onAcquired?: () => void;
+  /** Called after each successful renewal: the lease may be acted on for longer ({@link Lease.heldForMs}). */
+  onRenewed?: () => void;
   /** Called when this process stops being the holder without asking to: work under the lease must stop. */
   onLost?: (error: LeaseLostError) => void;
 }
@@ -62,6 +64,7 @@ export class Lease {
   readonly #now: () => number;
   readonly #marginMs: number;
   readonly #onAcquired: (() => void) | undefined;
+  readonly #onRenewed: (() => void) | undefined;
   readonly #onLost: ((error: LeaseLostError) => void) | undefined;
   #revision = 0;
   #held = false;
@@ -89,6 +92,7 @@ export class Lease {
     this.#marginMs = Math.floor(this.ttlMs / 10);
     this.#now = opts.now ?? (() => performance.now());
     this.#onAcquired = opts.onAcquired;
+    this.#onRenewed = opts.onRenewed;
     this.#onLost = opts.onLost;
   }
 
@@ -100,6 +104,15 @@ export class Lease {
   /** True while this process holds the lease and its last renewal is recent enough to act on. */
   isHeld(): boolean {
     return this.#held && this.#now() < this.#validUntil;
+  }
+
+  /**
+   * How much longer this process may act on the lease from now, given no further renewal (0 when not held): a gate
+   * arms a timer on it so the work stops the moment the lease can no longer be counted on, not when a late renewal
+   * attempt finally gives up (kv/lease-gate.ts).
+   */
+  heldForMs(): number {
+    return this.#held ? Math.max(0, this.#validUntil - this.#now()) : 0;
   }
 
   /** Starts contending (and renewing once held), in the background. */
@@ -163,6 +176,7 @@ export class Lease {
       );
       this.#revision = record.revision;
       this.#validUntil = sentAt + this.ttlMs - this.#marginMs;
+      if (!this.#stopped) this.#onRenewed?.();
     } catch (error) {
       if (error instanceof KvRevisionConflictError) {
         const now = await this.#bucket.get<LeaseValue>(this.name).catch(() => null);

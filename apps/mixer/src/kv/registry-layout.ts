@@ -584,38 +584,10 @@ export function registryEntries(snapshot: RegistrySnapshot): LayoutEntry[] {
     });
   }
   for (const s of snapshot.scenarios) {
-    add({
-      bucket: "scenarios",
-      key: layoutKeys.scenario(s.name),
-      value: {
-        schema: LAYOUT_SCHEMA_VERSION,
-        name: s.name,
-        version: s.version,
-        yaml: s.yaml,
-        spec: s.spec,
-        imported_at: iso(s.importedAt),
-        activated_at: isoOrNull(s.activatedAt),
-        active: s.active,
-      },
-    });
+    add({ bucket: "scenarios", key: layoutKeys.scenario(s.name), value: scenarioValue(s) });
   }
   for (const a of snapshot.activations) {
-    add({
-      bucket: "scenarios",
-      key: layoutKeys.activation(a.seq),
-      value: {
-        schema: LAYOUT_SCHEMA_VERSION,
-        seq: a.seq,
-        name: a.name,
-        version: a.version,
-        yaml: a.yaml,
-        spec: a.spec,
-        at: iso(a.at),
-        actor: a.actor,
-        cause: a.cause,
-        reason: a.reason,
-      },
-    });
+    add({ bucket: "scenarios", key: layoutKeys.activation(a.seq), value: activationValue(a) });
   }
   const access = snapshot.access;
   if (access !== undefined) {
@@ -628,6 +600,36 @@ export function registryEntries(snapshot: RegistrySnapshot): LayoutEntry[] {
       add({ bucket: "access", key: layoutKeys.expectedKey(k.name), value: k });
   }
   return [...entries.values()];
+}
+
+/** A scenario's record (`scenario.<name>`). */
+export function scenarioValue(s: RegistrySnapshot["scenarios"][number]): ScenarioRecord {
+  return {
+    schema: LAYOUT_SCHEMA_VERSION,
+    name: s.name,
+    version: s.version,
+    yaml: s.yaml,
+    spec: s.spec,
+    imported_at: iso(s.importedAt),
+    activated_at: isoOrNull(s.activatedAt),
+    active: s.active,
+  };
+}
+
+/** An activation's record (`activation.<seq>`). */
+export function activationValue(a: RegistrySnapshot["activations"][number]): ActivationRecord {
+  return {
+    schema: LAYOUT_SCHEMA_VERSION,
+    seq: a.seq,
+    name: a.name,
+    version: a.version,
+    yaml: a.yaml,
+    spec: a.spec,
+    at: iso(a.at),
+    actor: a.actor,
+    cause: a.cause,
+    reason: a.reason,
+  };
 }
 
 /** JSON with object keys sorted at every level: two values are the same record exactly when these are equal. */

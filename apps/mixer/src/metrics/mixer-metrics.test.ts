@@ -117,6 +117,21 @@ describe("the Mixer's Prometheus metrics", () => {
     );
   });
 
+  test("fluxrig_mixer_leading is 1 for a single Mixer, and follows the gate in cluster mode", async () => {
+    expect(await samples(fakeSources().metrics)).toContain("fluxrig_mixer_leading 1");
+    const gate = { leading: false };
+    const metrics = createMixerMetrics({
+      counters: new Counters(),
+      racksByStatus: () => ({}),
+      writerStats: () => fakeSources().stats,
+      busLinkUp: () => true,
+      leading: () => gate.leading,
+    });
+    expect(await samples(metrics)).toContain("fluxrig_mixer_leading 0");
+    gate.leading = true;
+    expect(await samples(metrics)).toContain("fluxrig_mixer_leading 1");
+  });
+
   test("two Mixers in one process keep separate registries", async () => {
     const a = fakeSources();
     const b = fakeSources();

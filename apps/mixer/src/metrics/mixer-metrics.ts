@@ -15,6 +15,8 @@ export interface MixerMetricsSources {
   writerStats: () => Readonly<RegistryWriterStats>;
   /** True while the Mixer's own NATS link is up. */
   busLinkUp: () => boolean;
+  /** True while this Mixer leads the work done once (a single Mixer always does; cluster mode: its lease). */
+  leading?: () => boolean;
 }
 
 /** Seconds of a presence flush or sweep: from sub-millisecond idle ticks to a stalled DuckDB. */
@@ -162,6 +164,15 @@ export function createMixerMetrics(sources: MixerMetricsSources): MixerMetrics {
     registers: [registry],
     collect() {
       this.set(sources.busLinkUp() ? 1 : 0);
+    },
+  });
+
+  new Gauge({
+    name: "fluxrig_mixer_leading",
+    help: "1 while this Mixer leads the work done once (offline sweeps, pending expiry, revocation pruning); always 1 for a single Mixer.",
+    registers: [registry],
+    collect() {
+      this.set((sources.leading?.() ?? true) ? 1 : 0);
     },
   });
 

@@ -1,8 +1,10 @@
 // The presence timers: batched flushes of last_seen and stats, offline sweeps, and removal of silent pending Racks.
+// Sweeps and pending removals are work done once across Mixers: only while this Mixer leads (docs/cluster.md).
 import type { Logger } from "pino";
 import type { RackStatusChanges } from "../fleet/rack-status-changes.js";
 import { NotFoundError, UnexpectedStatusError } from "../registry/registry-errors.js";
 import type { Clock, Counters } from "../runtime/counters.js";
+import { ALWAYS_LEADING, type LeaderGate } from "../runtime/leader-gate.js";
 import type { PresenceStatusChanges } from "./presence-status.js";
 import type { PresenceTracker } from "./presence-tracker.js";
 
@@ -33,6 +35,11 @@ export interface PresenceSweeperOptions {
   confirmTimeoutMs?: number;
   /** Told the duration of every flush and sweep; nothing is timed without it. */
   timings?: PresenceTimings;
+  /**
+   * Whether this Mixer gives verdicts (offline sweeps, pending TTL); absent: always (a single Mixer). Flushes run
+   * on every Mixer. On becoming leader, presence restarts its grace ({@link PresenceTracker.leadingFrom}).
+   */
+  leader?: LeaderGate;
 }
 
 /** One timer loop per duty; each waits for its own work to finish before it is scheduled again. */
@@ -40,13 +47,17 @@ export class PresenceSweeper {
   readonly #o: PresenceSweeperOptions;
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #running = new Set<Promise<unknown>>();
+  readonly #leader: LeaderGate;
+  #unfollowLeader: (() => void) | undefined;
   #stopped = false;
 
   constructor(opts: PresenceSweeperOptions) {
     this.#o = opts;
+    this.#leader = opts.leader ?? ALWAYS_LEADING;
   }
 
   start(): void {
+    this.#unfollowLeader ??= this.#leader.onChange((leading) => this.#leadingChanged(leading));
     this.#loop(this.#o.flushIntervalMs, () => this.#timed("flush", () => this.flush()));
     this.#loop(this.#o.sweepIntervalMs, () => this.#timed("sweep", () => this.sweep()));
     // Pending TTL is coarse by nature; checking ten times per TTL (at most once a second) is plenty.
@@ -79,6 +90,7 @@ export class PresenceSweeper {
    */
   async sweep(): Promise<number> {
     const { presence, clock, counters } = this.#o;
+    if (!this.#leader.leading) return 0;
     const asOf = clock().getTime();
     if (!presence.hasSilent(asOf)) return 0;
     if (this.#o.confirmCaughtUp) {
@@ -93,11 +105,20 @@ export class PresenceSweeper {
         return 0;
       }
     }
+    // Leadership may have ended while the sweep waited for the bus: each verdict is given only while still leading.
     const silent = presence.silent(asOf);
-    if (silent.length === 0) return 0;
-    counters.inc("presence.sweep.marked", silent.length);
-    await Promise.all(silent.map((rack) => this.#o.changes.offline(rack)));
-    return silent.length;
+    const given: Promise<void>[] = [];
+    for (const rack of silent) {
+      if (!this.#leader.leading) {
+        counters.inc("presence.sweep.not_leading");
+        break;
+      }
+      given.push(this.#o.changes.offline(rack));
+    }
+    if (given.length === 0) return 0;
+    counters.inc("presence.sweep.marked", given.length);
+    await Promise.all(given);
+    return given.length;
   }
 
   /** The Mixer's bus link is down: offline detection pauses (see PresenceTracker.busLost). */
@@ -117,15 +138,19 @@ export class PresenceSweeper {
     );
   }
 
-  /** Removes pending Racks silent for longer than pending_ttl. */
+  /** Removes pending Racks silent for longer than pending_ttl (while this Mixer leads). */
   async expirePending(): Promise<number> {
+    if (!this.#leader.leading) return 0;
     const stale = this.#o.presence.stalePending(this.#o.clock().getTime() - this.#o.pendingTtlMs);
     // All at once, so the writer commits them together rather than one transaction per Rack.
-    const results = await Promise.allSettled(
-      stale.map((rack) =>
+    const removals: Promise<unknown>[] = [];
+    for (const rack of stale) {
+      if (!this.#leader.leading) break;
+      removals.push(
         this.#o.lifecycle.remove(rack, { cause: "pending_ttl", actor: "mixer", expectFrom: "pending" }),
-      ),
-    );
+      );
+    }
+    const results = await Promise.allSettled(removals);
     const removed = results.filter((r) => r.status === "fulfilled").length;
     if (removed > 0) this.#o.counters.inc("presence.pending_expired", removed);
     // A Rack adopted (or removed) since it was picked is left alone; anything else is worth a log line.
@@ -141,9 +166,25 @@ export class PresenceSweeper {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#unfollowLeader?.();
+    this.#unfollowLeader = undefined;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     await Promise.allSettled([...this.#running]);
+  }
+
+  /**
+   * Becoming leader restarts presence's grace: a Rack silent since before now was not this Mixer's to judge, and
+   * may be one whose nats-server went down with the last leader. Ending it needs nothing: every verdict checks.
+   */
+  #leadingChanged(leading: boolean): void {
+    if (leading) this.#o.presence.leadingFrom(this.#o.clock().getTime());
+    this.#o.logger.info(
+      { grace_ms: this.#o.presence.offlineAfterMs },
+      leading
+        ? "leading: offline sweeps and pending expiry run here, after a full presence window"
+        : "not leading: no offline or pending verdicts from this Mixer",
+    );
   }
 
   /** Runs one duty and reports its wall time (monotonic clock), failed or not. */

@@ -2,6 +2,7 @@
 import type { Heartbeat } from "@fluxrig/wire";
 import type { DirectoryFollower, RackDirectory, RackSlot } from "../registry/rack-directory.js";
 import type { RackRecord } from "../registry/registry-records.js";
+import { ALWAYS_LEADING, type LeaderGate } from "../runtime/leader-gate.js";
 import { LiveStats } from "./live-stats.js";
 
 /**
@@ -111,8 +112,11 @@ export class PresenceTracker {
   readonly #sink: PresenceSink;
   /** Since when the Mixer's own bus link is down (it cannot see heartbeats then); undefined while connected. */
   #blindSinceMs: number | undefined;
-  /** The last time the bus link came back: silence before it was not observable, so it is not held against Racks. */
-  #regainedAtMs = 0;
+  /**
+   * The last time the bus link came back or this Mixer began to lead: silence before it was not observed (or not this
+   * Mixer's to judge), so it is not held against Racks.
+   */
+  #graceRestartedAtMs = 0;
   /**
    * The latest time a Rack was heard for the first time since the Mixer's start or the last bus reconnect: while the
    * fleet is still coming back (a Rack returned within the last window), nobody is judged. On a JWT bus, 10,000 Racks
@@ -125,14 +129,17 @@ export class PresenceTracker {
 
   /** Where each heartbeat's stats are sampled for the last minutes' chart (`GET /api/v1/racks/{ref}/stats`). */
   readonly #history: StatsHistorySink | undefined;
+  /** Whether this Mixer gives verdicts (cluster mode: one Mixer leads; the others keep presence warm). */
+  readonly #leader: LeaderGate;
 
   constructor(
     opts: PresenceOptions,
-    deps: { directory: RackDirectory; sink: PresenceSink; history?: StatsHistorySink },
+    deps: { directory: RackDirectory; sink: PresenceSink; history?: StatsHistorySink; leader?: LeaderGate },
   ) {
     this.#opts = opts;
     this.#sink = deps.sink;
     this.#history = deps.history;
+    this.#leader = deps.leader ?? ALWAYS_LEADING;
     const history = deps.history;
     const entries = this.#entries;
     const follower: DirectoryFollower = {
@@ -152,9 +159,9 @@ export class PresenceTracker {
     return this.#opts.heartbeatIntervalMs * this.#opts.missedHeartbeats;
   }
 
-  /** Where silence starts to count: the Mixer's start or the last bus reconnect, whichever is later. */
+  /** Where silence starts to count: the Mixer's start, the last bus reconnect or its start as leader, the latest. */
   get #graceFromMs(): number {
-    return Math.max(this.#opts.startedAtMs, this.#regainedAtMs);
+    return Math.max(this.#opts.startedAtMs, this.#graceRestartedAtMs);
   }
 
   /**
@@ -196,7 +203,8 @@ export class PresenceTracker {
    * Applies one heartbeat. Never creates a Rack: unknown names, mismatched ids, rejected Racks and replays are
    * dropped with a reason for the caller to count. A heartbeat from an offline Rack asks for it back at once; the
    * last heartbeat of an active Rack that stops on purpose (`stopping`) asks for it offline at once, without waiting
-   * for the missed-heartbeat window.
+   * for the missed-heartbeat window. Only while this Mixer leads: otherwise it keeps the Rack's presence and asks for
+   * nothing (the leader, which hears the same heartbeat, does).
    */
   heartbeat(hb: Heartbeat, entityId: bigint, nowMs: number): HeartbeatVerdict {
     const entry = this.#entries.get(hb.name);
@@ -215,8 +223,9 @@ export class PresenceTracker {
     this.#noteReturn(entry, nowMs);
     entry.lastSeenMs = Math.max(entry.lastSeenMs, nowMs);
     const stopping = hb.status === "stopping";
-    const cameBack = status === "offline" && !stopping && !entry.returning;
-    const stopped = status === "active" && stopping && !entry.leaving;
+    const leading = this.#leader.leading;
+    const cameBack = leading && status === "offline" && !stopping && !entry.returning;
+    const stopped = leading && status === "active" && stopping && !entry.leaving;
     if (cameBack) {
       entry.returning = true;
       entry.flaps += 1;
@@ -263,8 +272,21 @@ export class PresenceTracker {
   busRegained(nowMs: number): number {
     const blindFor = this.#blindSinceMs === undefined ? 0 : Math.max(0, nowMs - this.#blindSinceMs);
     this.#blindSinceMs = undefined;
-    this.#regainedAtMs = Math.max(this.#regainedAtMs, nowMs);
+    this.#restartGrace(nowMs);
     return blindFor;
+  }
+
+  /**
+   * This Mixer leads from now (cluster mode, docs/cluster.md "Work done once"): the same grace as after a bus
+   * reconnect, so it marks nobody offline for silence it did not judge. A window from now, longer while Racks are
+   * still coming back (their first heartbeat since now counts as a return, see {@link #lastReturnMs}).
+   */
+  leadingFrom(nowMs: number): void {
+    this.#restartGrace(nowMs);
+  }
+
+  #restartGrace(nowMs: number): void {
+    this.#graceRestartedAtMs = Math.max(this.#graceRestartedAtMs, nowMs);
   }
 
   /** True while the Mixer's bus link is down. */
@@ -293,9 +315,10 @@ export class PresenceTracker {
 
   /**
    * The adopted Racks silent for longer than the window as of `nowMs`: the sweep's verdicts, for the caller to
-   * write. Nobody is named while the bus link is down, nor within one window of the Mixer's start or of a bus
-   * reconnect (longer while Racks are still coming back, see {@link #lastReturnMs}), nor within one window of
-   * becoming active (an adoption starts a full window).
+   * write. Nobody is named while the bus link is down, nor within one window of the Mixer's start, of a bus
+   * reconnect or of its start as leader (longer while Racks are still coming back, see {@link #lastReturnMs}), nor
+   * within one window of becoming active (an adoption starts a full window). Whether this Mixer leads is the
+   * sweeper's to check: presence judges the same on every Mixer.
    */
   silent(nowMs: number): SilentRack[] {
     return this.#judge(nowMs, false);

@@ -7,6 +7,7 @@ import { writePresenceRows } from "../registry/presence-writes.js";
 import type { RackDirectory } from "../registry/rack-directory.js";
 import { watchBus } from "../runtime/bus-watch.js";
 import type { Clock, Counters } from "../runtime/counters.js";
+import type { LeaderGate } from "../runtime/leader-gate.js";
 import { subscribeHeartbeats } from "./heartbeat-subscription.js";
 import { presenceStatusChanges } from "./presence-status.js";
 import { PresenceSweeper, type PresenceTimings } from "./presence-sweeper.js";
@@ -30,6 +31,11 @@ export interface PresenceDeps {
   timings?: PresenceTimings;
   /** Samples each heartbeat's stats for the last minutes (the console's chart). */
   statsHistory?: StatsHistorySink;
+  /**
+   * Whether this Mixer gives presence verdicts (offline, back, stopped, pending expiry); absent: always. A Mixer that
+   * does not lead still takes every heartbeat and flushes its own presence (docs/cluster.md, "Work done once").
+   */
+  leader?: LeaderGate;
 }
 
 export interface RunningPresence {
@@ -59,6 +65,7 @@ export function startPresence(deps: PresenceDeps): RunningPresence {
         markStopped: changes.stopped,
       },
       ...(deps.statsHistory === undefined ? {} : { history: deps.statsHistory }),
+      leader: deps.leader,
     },
   );
   const heartbeats = subscribeHeartbeats({ nc: deps.nc, presence: tracker, counters, clock });
@@ -75,6 +82,7 @@ export function startPresence(deps: PresenceDeps): RunningPresence {
     confirmCaughtUp: heartbeats.caughtUp,
     confirmTimeoutMs: tracker.offlineAfterMs,
     timings: deps.timings,
+    leader: deps.leader,
   });
   sweeper.start();
   // While the Mixer cannot see the bus it judges nobody; when it sees it again, every Rack gets a fresh window.

@@ -10,6 +10,7 @@
 // Mixer's claim, a newer revision) waits until the mirror has caught up with what it met and is planned again.
 import { keyId } from "@fluxrig/passport";
 import type { Logger } from "pino";
+import { toJsonText } from "../db/duckdb-values.js";
 import type { AuditStream } from "../kv/audit-stream.js";
 import type { KvChange } from "../kv/kv-bucket.js";
 import { KvKeyExistsError, KvRevisionConflictError } from "../kv/kv-errors.js";
@@ -777,12 +778,11 @@ export class ClusterRegistry implements RegistryWrites {
         to_status: event.toStatus ?? null,
         cause: event.cause,
         actor: event.actor,
+        // As the audit log stores them: bigints as decimal strings.
         details:
           event.details === undefined || event.details === null
             ? null
-            : (JSON.parse(
-                JSON.stringify(event.details, (_k, v) => (typeof v === "bigint" ? v.toString() : v)),
-              ) as Record<string, unknown>),
+            : (JSON.parse(toJsonText(event.details, "details")) as Record<string, unknown>),
         mixer: this.#o.member,
       });
       note("audit", seq);

@@ -5,6 +5,7 @@ import { API_TOKEN_ROLES, type ApiTokenRole } from "@fluxrig/wire";
 import {
   type ActivationRecord,
   type ApiTokenKvRecord,
+  activationValue,
   type ClaimRecord,
   type EnrollmentTokenKvRecord,
   type EntityRecord,
@@ -14,6 +15,7 @@ import {
   LAYOUT_SCHEMA_VERSION,
   type RevocationKvRecord,
   type ScenarioRecord as ScenarioKvRecord,
+  scenarioValue,
   snapshotEntity,
 } from "../kv/registry-layout.js";
 import type { ApiTokenRecord } from "./api-token-list.js";
@@ -25,7 +27,6 @@ import type { ScenarioActivationRecord, ScenarioRecord } from "./scenario-catalo
 import type { TombstoneRow } from "./write-stage.js";
 
 const iso = (d: Date) => d.toISOString();
-const isoOrNull = (d: Date | null) => (d === null ? null : d.toISOString());
 
 export function rackToKv(rack: RackRecord): EntityRecord {
   return entityRecord(rack);
@@ -101,18 +102,8 @@ export function tombstoneFromKv(machineId: number, claim: ClaimRecord): Tombston
   };
 }
 
-export function scenarioToKv(s: ScenarioRecord): ScenarioKvRecord {
-  return {
-    schema: LAYOUT_SCHEMA_VERSION,
-    name: s.name,
-    version: s.version,
-    yaml: s.yaml,
-    spec: s.spec,
-    imported_at: iso(s.importedAt),
-    activated_at: isoOrNull(s.activatedAt),
-    active: s.active,
-  };
-}
+/** The layout's scenario record: the registry's and the snapshot's shapes are one. */
+export const scenarioToKv: (s: ScenarioRecord) => ScenarioKvRecord = scenarioValue;
 
 export function scenarioFromKv(s: ScenarioKvRecord): ScenarioRecord {
   return {
@@ -126,20 +117,7 @@ export function scenarioFromKv(s: ScenarioKvRecord): ScenarioRecord {
   };
 }
 
-export function activationToKv(a: ScenarioActivationRecord): ActivationRecord {
-  return {
-    schema: LAYOUT_SCHEMA_VERSION,
-    seq: a.seq,
-    name: a.name,
-    version: a.version,
-    yaml: a.yaml,
-    spec: a.spec,
-    at: iso(a.at),
-    actor: a.actor,
-    cause: a.cause,
-    reason: a.reason,
-  };
-}
+export const activationToKv: (a: ScenarioActivationRecord) => ActivationRecord = activationValue;
 
 export function activationFromKv(a: ActivationRecord): ScenarioActivationRecord {
   return {
