@@ -5,7 +5,7 @@
 //   1. Concurrent enrollment through both Mixers: every Rack once; MachineIDs, names and keys unique.
 //   2. kill -9 of the leading Mixer under enrollment and heartbeats: the other answers hellos and leads within a bound,
 //      no registration lost, no Rack falsely offline; the killed Mixer comes back with its index rebuilt from KV.
-//   3. SIGKILL of a nats-server node (the racks stream's leader, then a follower), then of two (no quorum): no
+//   3. SIGKILL of a nats-server node (a follower of the racks stream, then its leader), then of two (no quorum): no
 //      confirmed write lost, writes refused clearly without quorum, replicas and indexes identical afterwards.
 // The default run does one round of each; FLUXRIG_FAULT_ITERATIONS=<n> does n. Replay with FLUXRIG_FAULT_SEED=<seed>.
 import {
@@ -80,7 +80,7 @@ const NODE_KILLS = process.env.FLUXRIG_FAULT_ITERATIONS !== undefined;
 if (!NODE_KILLS)
   report.skip(
     "SIGKILL of nats-server nodes under enrollment",
-    "known bug: a Mixer's KV mirror stalls 30-100 s after the stream leader's node is killed, so the scenario takes minutes; runs with FLUXRIG_FAULT_ITERATIONS set (pnpm test:faults)",
+    "known bug: a Mixer's KV mirror stalls for 30 to over 75 s once the nats-server it is connected to is killed, so the scenario takes minutes and fails; it runs when FLUXRIG_FAULT_ITERATIONS is set (pnpm test:faults)",
   );
 /** A probe hello's own bound: past the Mixer's KV retry window (20 s) and its wait for its index (30 s). */
 const PROBE_TIMEOUT_MS = 40_000;
@@ -507,6 +507,9 @@ describe("cluster mode with real processes: two Mixers on a 3-node JWT cluster",
       await mc.kill(victim, "SIGKILL");
       step(`round ${round}: ${mc.member(victim)} killed`);
       const killedIso = new Date(killedAt).toISOString();
+      // Probes from the kill on, each on its own (the load's hellos in flight to the dead Mixer block their loops
+      // for their timeout: that is the test's stall, not the product's).
+      const probing = probeHellos(fleet, killedAt, 2_000, 10_000);
 
       const ledAt = await waitFor(async () => (await leading(mc, survivor)) && Date.now(), {
         timeoutMs: TAKEOVER_BOUND_MS + 20_000,
@@ -528,23 +531,22 @@ describe("cluster mode with real processes: two Mixers on a 3-node JWT cluster",
       await delay(OFFLINE_WINDOW_MS + 2 * FLUSH_MS + 1_000);
       await load.stop();
 
-      const after = load.outcomes.filter((o) => o.outcome.sentAt >= killedAt);
-      const firstAnswered = after
-        .map((o) => o.outcome)
-        .filter((o): o is Extract<HelloOutcome, { kind: "answered" }> => o.kind === "answered")
-        .sort((a, b) => a.answeredAt - b.answeredAt)[0];
-      const helloGapMs =
-        firstAnswered === undefined ? Number.POSITIVE_INFINITY : firstAnswered.answeredAt - killedAt;
+      const probed = await probing;
+      const helloGapMs = probed.firstMs;
       report.max("hello_answered_again_ms", helloGapMs);
-      const unanswered = load.outcomes.filter((o) => o.outcome.kind !== "answered");
-      report.count("hellos_unanswered_around_kill", unanswered.length);
-      report.count("hellos_during_kill_rounds", load.outcomes.length);
+      report.max("hello_probes_last_answered_ms", probed.lastMs);
       if (helloGapMs > HELLO_FAILOVER_BOUND_MS)
         failures.push(
           `round ${round}: first hello answered ${helloGapMs} ms after the kill, bound ${HELLO_FAILOVER_BOUND_MS} ms`,
         );
+      for (const p of probed.notAnswered) failures.push(`round ${round}: a probe after the kill: ${p}`);
+      // The load's hellos: one in flight to the killed Mixer gets no answer (the Rack says hello again, below);
+      // anything else, or any later hello not answered, is the product's.
+      const unanswered = load.outcomes.filter((o) => o.outcome.kind !== "answered");
+      report.count("hellos_unanswered_around_kill", unanswered.length);
+      report.count("hellos_during_kill_rounds", load.outcomes.length);
       for (const o of unanswered)
-        if (o.outcome.kind === "refused" || o.outcome.sentAt >= killedAt + HELLO_FAILOVER_BOUND_MS)
+        if (o.outcome.kind === "refused" || o.outcome.sentAt >= killedAt)
           failures.push(
             `round ${round}: ${o.rack} ${JSON.stringify(o.outcome)} (sent ${o.outcome.sentAt - killedAt} ms after the kill)`,
           );
@@ -636,7 +638,7 @@ describe("cluster mode with real processes: two Mixers on a 3-node JWT cluster",
   // While the known bug below lasts, one stalled mirror costs this scenario 30 to 100 s, so it runs in the full fault
   // run (`pnpm test:faults`, FLUXRIG_FAULT_ITERATIONS set) and is skipped, with the reason recorded, by default.
   test.skipIf(!NODE_KILLS)(
-    `SIGKILL of nats-server nodes under enrollment: the racks stream's leader, a follower, then two nodes (${ROUNDS} round(s))`,
+    `SIGKILL of nats-server nodes under enrollment: a follower of the racks stream, its leader, then two nodes (${ROUNDS} round(s))`,
     async () => {
       const rng = new SeededRandom(SEED + 1);
       await using mc = await startCluster({
@@ -695,8 +697,10 @@ describe("cluster mode with real processes: two Mixers on a 3-node JWT cluster",
           };
 
           for (let round = 0; round < ROUNDS; round++) {
-            await killOne(round, "leader");
+            // The follower first: its kill needs no election, so it is checked before the leader's kill meets the
+            // known mirror stall (below).
             await killOne(round, "follower");
+            await killOne(round, "leader");
 
             // Two nodes down (the racks stream's leader and a follower): no quorum.
             await load.pause();
@@ -815,7 +819,7 @@ describe("cluster mode with real processes: two Mixers on a 3-node JWT cluster",
           failures.push(...(await indexesMatchKv(mc, "after the node kills")));
           step("indexes checked");
           report.note(
-            `node kills (seed ${SEED}, ${ROUNDS} round(s)): SIGKILL of the ${racksStream} leader, of a follower, then of two nodes; ${load.outcomes.length} hellos, 3 in flight`,
+            `node kills (seed ${SEED}, ${ROUNDS} round(s)): SIGKILL of a follower of ${racksStream}, of its leader, then of two nodes; ${load.outcomes.length} hellos, 3 in flight`,
           );
           for (const line of stalls) report.note(`known bug (KV mirror stall): ${line}`);
           report.count("write_resume_bound_missed", stalls.length);
@@ -828,16 +832,18 @@ describe("cluster mode with real processes: two Mixers on a 3-node JWT cluster",
     900_000,
   );
 
-  // KNOWN PRODUCT BUG, reported to the lead (registry code is theirs): after the SIGKILL of a KV stream's leader
-  // node, a Mixer's KV mirror (KvBucket.watch: nats.js's ordered push consumer, idle heartbeat 5 s) stops applying
-  // that bucket's changes for 30 s and more, so writes that wait for the index are refused `unavailable` ("the index
-  // did not reach racks revision 20 within 30000 ms") or go unanswered for 40 s, long after the election (7 s). The
-  // scenario above measures it and checks everything else; this test holds the bound. Marked `fails` until fixed:
-  // once writes resume within the bound it fails, and the marker must go.
+  // KNOWN PRODUCT BUG, reported to the lead (the registry code is theirs). A Mixer whose nats-server is killed
+  // reconnects to another node within 50 ms, yet its KV mirror (KvBucket.watch: nats.js's ordered push consumer,
+  // idle heartbeat 5 s) stops applying changes for 30 to over 75 s. This happened whether the killed node led the
+  // racks stream or followed it. Meanwhile that Mixer's hellos are refused `unavailable` ("the index did not reach
+  // racks revision 20 within 30000 ms (at 18)", "met other Mixers' newer writes 16 times") or go unanswered for 25 to
+  // 40 s, long after any election (7 s). The scenario above measures it and checks everything else; this test holds
+  // the bound. It is marked `fails` until the bug is fixed: once writes resume within the bound it fails, and the
+  // marker must go.
   test
     .skipIf(!NODE_KILLS)
     .fails(
-      `writes resume within ${WRITE_RESUME_BOUND_MS} ms of a stream leader's kill and of quorum's return (known bug: the KV mirror stalls)`,
+      `writes resume within ${WRITE_RESUME_BOUND_MS} ms of a node's kill and of quorum's return (known bug: the KV mirror stalls)`,
       () => {
         expect(nodeKillScenarioRan, "the node-kill scenario above ran and passed").toBe(true);
         expect(nodeKillStalls).toEqual([]);
