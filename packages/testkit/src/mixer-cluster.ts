@@ -335,7 +335,12 @@ export class MixerCluster implements AsyncDisposable {
     await mkdir(to, { recursive: true, mode: 0o700 });
     for (const file of SHARED_KEY_MATERIAL) await cp(join(from, file), join(to, file));
     if (this.jwtBus !== undefined) {
-      await cp(join(from, BUS_KEY_DIR), join(to, BUS_KEY_DIR), { recursive: true });
+      // Not a Mixer's files in the making: Mixer 0 may be rewriting one (write to `.<name>.<pid>.<rand>.tmp`, then
+      // rename) while this copies, and the temp file is gone by the time it is read (ENOENT).
+      await cp(join(from, BUS_KEY_DIR), join(to, BUS_KEY_DIR), {
+        recursive: true,
+        filter: (src) => !src.endsWith(".tmp"),
+      });
     }
   }
 
