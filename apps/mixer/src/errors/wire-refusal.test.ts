@@ -3,6 +3,7 @@ import { WIRE_ERROR_HTTP_STATUS, type WireErrorCode } from "@fluxrig/wire";
 import { describe, expect, test } from "vitest";
 import { KvUnavailableError } from "../kv/kv-errors.js";
 import {
+  ClusterUnavailableError,
   ClusterWriteContendedError,
   DatabaseClosedError,
   IllegalTransitionError,
@@ -23,6 +24,7 @@ describe("refusalOf", () => {
       code: "unavailable",
       retryAfterSeconds: 1,
     });
+    expect(refusalOf(new ClusterUnavailableError(lost))).toMatchObject({ code: "unavailable", status: 503 });
   });
 
   test("an OperationError keeps its code, message and details; its status is the wire table's", () => {

@@ -3,6 +3,7 @@ import { WIRE_ERROR_HTTP_STATUS, type WireErrorCode } from "@fluxrig/wire";
 import { KvUnavailableError } from "../kv/kv-errors.js";
 import {
   ClusterIndexBehindError,
+  ClusterUnavailableError,
   ClusterWriteContendedError,
   DatabaseClosedError,
   IllegalTransitionError,
@@ -81,6 +82,14 @@ export function refusalOf(err: unknown): WireRefusal | undefined {
         err.outcome === "unknown"
           ? "the cluster's KV did not confirm the write in time (no quorum?); it may have landed: retry, it is safe"
           : "the cluster's KV has no quorum (is a majority of nats-server nodes up?); nothing was changed, retry",
+      retryAfterSeconds: 5,
+    };
+  }
+  if (err instanceof ClusterUnavailableError) {
+    return {
+      code: "unavailable",
+      status: WIRE_ERROR_HTTP_STATUS.unavailable,
+      message: err.message,
       retryAfterSeconds: 5,
     };
   }

@@ -13,7 +13,7 @@ import type { Logger } from "pino";
 import { toJsonText } from "../db/duckdb-values.js";
 import type { AuditStream } from "../kv/audit-stream.js";
 import type { KvChange } from "../kv/kv-bucket.js";
-import { KvKeyExistsError, KvRevisionConflictError } from "../kv/kv-errors.js";
+import { KvKeyExistsError, KvRevisionConflictError, KvUnavailableError } from "../kv/kv-errors.js";
 import type { RegistryBuckets } from "../kv/registry-buckets.js";
 import {
   type ActivationRecord,
@@ -52,7 +52,11 @@ import {
   tombstoneFromKv,
   tombstoneToKv,
 } from "./kv-records.js";
-import { ClusterIndexBehindError, ClusterWriteContendedError } from "./registry-errors.js";
+import {
+  ClusterIndexBehindError,
+  ClusterUnavailableError,
+  ClusterWriteContendedError,
+} from "./registry-errors.js";
 import type { RegistryWriter, RegistryWriterStats, RegistryWrites } from "./registry-writer.js";
 import { type StageBase, WriteStage } from "./write-stage.js";
 
@@ -569,6 +573,7 @@ export class ClusterRegistry implements RegistryWrites {
     const retry: Pending[] = [];
     const waits: Array<Promise<void>> = [];
     const done: typeof planned = [];
+    let noQuorum: KvUnavailableError | undefined;
     const roundReached: Partial<Record<Followed, number>> = {};
     for (const { p, reached, error } of outcomes as Array<{
       p: (typeof planned)[number];
@@ -587,6 +592,7 @@ export class ClusterRegistry implements RegistryWrites {
         continue;
       }
       if (error !== undefined) {
+        if (error instanceof KvUnavailableError) noQuorum = error;
         p.item.reject(error);
         continue;
       }
@@ -626,6 +632,14 @@ export class ClusterRegistry implements RegistryWrites {
         );
     }
     await Promise.allSettled(waits);
+    if (noQuorum !== undefined) {
+      // The KV gave no answer for a whole retry window: every write that queued meanwhile would wait as long again,
+      // one round after another (hellos went unanswered past their timeouts). They are refused now, unwritten; the
+      // next write to arrive tries again.
+      const refused = this.#queue.splice(0);
+      for (const item of [...retry, ...later, ...refused]) item.reject(new ClusterUnavailableError(noQuorum));
+      return;
+    }
     // Re-planned first, ahead of what queued meanwhile, over the index as it now is.
     this.#queue.unshift(...retry, ...later);
   }

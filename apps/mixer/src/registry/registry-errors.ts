@@ -198,3 +198,18 @@ export class ClusterIndexBehindError extends RegistryError {
     super("cluster_index_behind", `this Mixer's registry index is behind the cluster's KV: ${reason}`);
   }
 }
+
+/**
+ * Cluster mode: a write that queued while another waited a whole retry window for the cluster's KV (no quorum) is
+ * refused at once, unwritten, instead of waiting as long again. Retrying once a majority of nodes is up is safe.
+ */
+export class ClusterUnavailableError extends RegistryError {
+  override readonly name = "ClusterUnavailableError";
+  constructor(cause: Error) {
+    super(
+      "cluster_unavailable",
+      "the cluster's KV gave no answer to the write before this one (is a majority of nats-server nodes up?); nothing of this one was written, retry it",
+      { cause },
+    );
+  }
+}

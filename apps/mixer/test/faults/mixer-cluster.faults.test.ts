@@ -73,18 +73,20 @@ const STREAMS = [
  * the KV layer's backoff (at most 1 s between attempts) and slack for a loaded machine.
  */
 const WRITE_RESUME_BOUND_MS = 20_000;
-/** What the node-kill scenario saw past WRITE_RESUME_BOUND_MS, for the test that holds the known bug. */
-const nodeKillStalls: string[] = [];
-/** The node-kill scenario runs in the full fault run only while the known bug (below) makes it take minutes. */
+/**
+ * The node-kill scenario runs in the full fault run (`FLUXRIG_FAULT_ITERATIONS` set). With the mirror's fix it passed
+ * in 69 s; the next run stopped making progress after a follower's kill (the load's hellos got no answers for
+ * minutes while fresh probes had been answered in 8.7 s), cause not found yet (docs/cluster.md, "Tests of the
+ * whole"), so it stays out of the default run until it is.
+ */
 const NODE_KILLS = process.env.FLUXRIG_FAULT_ITERATIONS !== undefined;
 if (!NODE_KILLS)
   report.skip(
     "SIGKILL of nats-server nodes under enrollment",
-    "known bug: a Mixer's KV mirror stalls for 30 s to over 3 minutes once the nats-server it is connected to is killed, so the scenario takes minutes and fails; it runs when FLUXRIG_FAULT_ITERATIONS is set (pnpm test:faults)",
+    "runs in the full fault run (FLUXRIG_FAULT_ITERATIONS set): one of its two runs since the mirror's fix stalled after a follower's kill, cause not found yet",
   );
 /** A probe hello's own bound: past the Mixer's KV retry window (20 s) and its wait for its index (30 s). */
 const PROBE_TIMEOUT_MS = 40_000;
-let nodeKillScenarioRan = false;
 
 const MIXER_ENV = {
   FLUXRIG_ENROLLMENT_MAX_PENDING: "65535",
@@ -635,8 +637,6 @@ describe("cluster mode with real processes: two Mixers on a 3-node JWT cluster",
     expect([...failures, ...fleet.problems]).toEqual([]);
   });
 
-  // While the known bug below lasts, one stalled mirror costs this scenario 30 to 100 s, so it runs in the full fault
-  // run (`pnpm test:faults`, FLUXRIG_FAULT_ITERATIONS set) and is skipped, with the reason recorded, by default.
   test.skipIf(!NODE_KILLS)(
     `SIGKILL of nats-server nodes under enrollment: a follower of the racks stream, its leader, then two nodes (${ROUNDS} round(s))`,
     async () => {
@@ -648,7 +648,8 @@ describe("cluster mode with real processes: two Mixers on a 3-node JWT cluster",
       const fleet = await fleetOf(mc, "nk");
       const failures: string[] = [];
       /** Bounds the product misses (writes not resuming after an election): the known bug, asserted separately. */
-      const stalls = nodeKillStalls;
+      /** Hellos in flight when a node died that took longer than 25 s: a figure, not a failure (see docs). */
+      const slow: string[] = [];
       const step = stepper("node kills");
       step("cluster up");
       const racksStream = `KV_${REGISTRY_BUCKETS.racks.name}`;
@@ -679,7 +680,7 @@ describe("cluster mode with real processes: two Mixers on a 3-node JWT cluster",
             report.max(`hello_answered_after_${which}_kill_first_ms`, probed.firstMs);
             report.max(`hello_answered_after_${which}_kill_last_ms`, probed.lastMs);
             if (probed.lastMs > WRITE_RESUME_BOUND_MS || probed.notAnswered.length > 0)
-              stalls.push(
+              failures.push(
                 `round ${round}: hellos sent in the 3 s after the SIGKILL of the ${which} of ${racksStream} (node ${node}) were answered ${probed.firstMs} to ${probed.lastMs} ms after it (bound ${WRITE_RESUME_BOUND_MS} ms); not answered: ${probed.notAnswered.join("; ") || "none"}`,
               );
             await waitFor(() => load.answeredSince(killedAt) >= 5, {
@@ -776,7 +777,7 @@ describe("cluster mode with real processes: two Mixers on a 3-node JWT cluster",
             report.max("hello_answered_after_quorum_back_first_ms", back.firstMs);
             report.max("hello_answered_after_quorum_back_last_ms", back.lastMs);
             if (back.lastMs > WRITE_RESUME_BOUND_MS || back.notAnswered.length > 0)
-              stalls.push(
+              failures.push(
                 `round ${round}: hellos sent in the 3 s after quorum came back were answered ${back.firstMs} to ${back.lastMs} ms after it (bound ${WRITE_RESUME_BOUND_MS} ms); not answered: ${back.notAnswered.join("; ") || "none"}`,
               );
           }
@@ -788,7 +789,7 @@ describe("cluster mode with real processes: two Mixers on a 3-node JWT cluster",
           for (const o of notAnswered) {
             if (o.outcome.kind === "no_answer") {
               report.count("hellos_unanswered_25s");
-              stalls.push(`${o.rack}: hello sent +${o.outcome.sentAt - t0} ms got no answer in 25 s`);
+              slow.push(`${o.rack}: hello sent +${o.outcome.sentAt - t0} ms got no answer in 25 s`);
             } else if (o.outcome.kind === "refused" && o.outcome.code === "unavailable") {
               if (/index is behind/.test(o.outcome.message)) report.count("hellos_refused_index_behind");
             } else
@@ -821,32 +822,15 @@ describe("cluster mode with real processes: two Mixers on a 3-node JWT cluster",
           report.note(
             `node kills (seed ${SEED}, ${ROUNDS} round(s)): SIGKILL of a follower of ${racksStream}, of its leader, then of two nodes; ${load.outcomes.length} hellos, 3 in flight`,
           );
-          for (const line of stalls) report.note(`known bug (KV mirror stall): ${line}`);
-          report.count("write_resume_bound_missed", stalls.length);
+          // A hello in flight when a stream's leader dies meets an election in each stream it writes (claims,
+          // records, audit), one after another: it may take longer than a fresh one. The Rack says hello again and
+          // is enrolled once (checked above); how many took longer than 25 s is a figure.
+          for (const line of slow) report.note(`in flight at a kill, answered late: ${line}`);
+          report.count("hellos_in_flight_unanswered_25s", slow.length);
           expect([...failures, ...fleet.problems]).toEqual([]);
-          nodeKillScenarioRan = true;
         },
       );
-      // Past the project's 180 s: while the known bug below lasts, each stalled mirror costs this scenario 30 s and more.
     },
     900_000,
   );
-
-  // KNOWN PRODUCT BUG, reported to the lead (the registry code is theirs). A Mixer whose nats-server is killed
-  // reconnects to another node within 50 ms, yet its KV mirror (KvBucket.watch: nats.js's ordered push consumer,
-  // idle heartbeat 5 s) stops applying changes for 30 s to over 3 minutes (both Mixers, once). This happened whether the killed node led the
-  // racks stream or followed it. Meanwhile that Mixer's hellos are refused `unavailable` ("the index did not reach
-  // racks revision 20 within 30000 ms (at 18)", "met other Mixers' newer writes 16 times") or go unanswered for 25 to
-  // 40 s, long after any election (7 s). The scenario above measures it and checks everything else; this test holds
-  // the bound. It is marked `fails` until the bug is fixed: once writes resume within the bound it fails, and the
-  // marker must go.
-  test
-    .skipIf(!NODE_KILLS)
-    .fails(
-      `writes resume within ${WRITE_RESUME_BOUND_MS} ms of a node's kill and of quorum's return (known bug: the KV mirror stalls)`,
-      () => {
-        expect(nodeKillScenarioRan, "the node-kill scenario above ran and passed").toBe(true);
-        expect(nodeKillStalls).toEqual([]);
-      },
-    );
 });
