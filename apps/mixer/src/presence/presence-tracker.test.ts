@@ -65,6 +65,20 @@ describe("PresenceTracker", () => {
     expect(known.size).toBe(1);
   });
 
+  test("a Rack heard before its record arrives (cluster mode's mirror lagging) is judged from that heartbeat", () => {
+    const { t, directory, silent } = setup([]);
+    // Its enrollment (by another Mixer) is long past when the record reaches this directory.
+    const rack = rackRecordFixture({
+      status: "active",
+      lifecycle: { ...rackRecordFixture().lifecycle, statusChangedAt: new Date(0) },
+    });
+    expect(t.heartbeat(hb({ seq: 1 }), RACK_ID, 1_000)).toMatchObject({ reason: "unknown_rack" });
+    directory.put(rack);
+    // Without the heartbeat heard at 1,000 it would be silent since the start: the window (300) long past.
+    expect(silent(1_250)).toEqual([]);
+    expect(silent(1_301)).toEqual(["rack-a:3"]);
+  });
+
   test("a pending Rack silent past interval x missed is stale (shown, never written); adopted ones never are", () => {
     const { t, commit } = setup([rackRecordFixture({ status: "pending" })]);
     t.heartbeat(hb({ seq: 1, status: "pending" }), RACK_ID, 1000);

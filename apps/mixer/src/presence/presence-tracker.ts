@@ -106,7 +106,12 @@ export interface PresenceOptions {
 /** The longest grace after a start or a bus reconnect while Racks keep returning, in offline windows (or 60 s). */
 export const RECOVERY_CAP_WINDOWS = 10;
 
+/** Racks heard before they were known, remembered at most (a fleet's worth of enrollments in flight). */
+const HEARD_UNKNOWN_MAX = 10_000;
+
 export class PresenceTracker {
+  /** Heartbeats heard from Racks not yet in the directory: entity id -> when (see #heardBeforeKnown). */
+  readonly #heardUnknown = new Map<bigint, number>();
   readonly #entries = new Map<string, PresenceEntry>();
   readonly #opts: PresenceOptions;
   readonly #sink: PresenceSink;
@@ -144,7 +149,13 @@ export class PresenceTracker {
     const entries = this.#entries;
     const follower: DirectoryFollower = {
       added: (slot) => {
-        entries.set(slot.record.name, new PresenceEntry(slot));
+        const entry = new PresenceEntry(slot);
+        const heard = this.#heardUnknown.get(slot.record.entityId);
+        if (heard !== undefined) {
+          this.#heardUnknown.delete(slot.record.entityId);
+          entry.lastSeenMs = Math.max(entry.lastSeenMs, heard);
+        }
+        entries.set(slot.record.name, entry);
       },
       removed: (slot) => {
         if (entries.get(slot.record.name)?.rack === slot) entries.delete(slot.record.name);
@@ -189,6 +200,19 @@ export class PresenceTracker {
     return this.#entries.get(name);
   }
 
+  /**
+   * A heartbeat from a Rack not in the directory yet. In cluster mode a Rack another Mixer just enrolled reaches this
+   * Mixer's directory through the KV mirror, which may lag its first heartbeats; were they forgotten, a sweep could
+   * judge the Rack silent the moment its record arrives (seen under load when the mirror lagged past the window).
+   * Kept per entity id (bounded, the oldest dropped first) and taken as the Rack's last seen when it is added.
+   */
+  #heardBeforeKnown(entityId: bigint, nowMs: number): void {
+    const heard = this.#heardUnknown;
+    heard.delete(entityId);
+    heard.set(entityId, nowMs);
+    if (heard.size > HEARD_UNKNOWN_MAX) heard.delete(heard.keys().next().value as bigint);
+  }
+
   /** A sign of life other than a heartbeat (a hello). */
   touch(name: string, nowMs: number): void {
     const entry = this.#entries.get(name);
@@ -208,7 +232,10 @@ export class PresenceTracker {
    */
   heartbeat(hb: Heartbeat, entityId: bigint, nowMs: number): HeartbeatVerdict {
     const entry = this.#entries.get(hb.name);
-    if (!entry) return { accepted: false, reason: "unknown_rack" };
+    if (!entry) {
+      this.#heardBeforeKnown(entityId, nowMs);
+      return { accepted: false, reason: "unknown_rack" };
+    }
     const rack = entry.rack.record;
     if (rack.entityId !== entityId) return { accepted: false, reason: "entity_mismatch" };
     const status = rack.status;

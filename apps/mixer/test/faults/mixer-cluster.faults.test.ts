@@ -73,6 +73,8 @@ const STREAMS = [
  * the KV layer's backoff (at most 1 s between attempts) and slack for a loaded machine.
  */
 const WRITE_RESUME_BOUND_MS = 20_000;
+/** How long after a Mixer's SIGKILL a hello may still go to its queue-group member (nats-server notices the close). */
+const DEAD_MEMBER_ROUTED_MS = 250;
 /**
  * The node-kill scenario runs in the full fault run (`FLUXRIG_FAULT_ITERATIONS` set). With the mirror's fix it passed
  * in 69 s; the next run stopped making progress after a follower's kill (the load's hellos got no answers for
@@ -541,14 +543,22 @@ describe("cluster mode with real processes: two Mixers on a 3-node JWT cluster",
         failures.push(
           `round ${round}: first hello answered ${helloGapMs} ms after the kill, bound ${HELLO_FAILOVER_BOUND_MS} ms`,
         );
-      for (const p of probed.notAnswered) failures.push(`round ${round}: a probe after the kill: ${p}`);
+      for (const p of probed.notAnswered) {
+        // See DEAD_MEMBER_ROUTED_MS: a probe sent in the moment after the kill may go to the dead member.
+        const sentAfter = Number(/\(sent \+(\d+) ms\)/.exec(p)?.[1] ?? Number.POSITIVE_INFINITY);
+        if (sentAfter >= DEAD_MEMBER_ROUTED_MS || !p.includes("no answer"))
+          failures.push(`round ${round}: a probe after the kill: ${p}`);
+      }
       // The load's hellos: one in flight to the killed Mixer gets no answer (the Rack says hello again, below);
       // anything else, or any later hello not answered, is the product's.
       const unanswered = load.outcomes.filter((o) => o.outcome.kind !== "answered");
       report.count("hellos_unanswered_around_kill", unanswered.length);
       report.count("hellos_during_kill_rounds", load.outcomes.length);
+      // A hello sent in the moment after the SIGKILL may still be routed to the dead Mixer's queue-group member until
+      // nats-server sees its socket close (a few ms; more on a loaded machine): the Rack says hello again. Later ones
+      // are the product's.
       for (const o of unanswered)
-        if (o.outcome.kind === "refused" || o.outcome.sentAt >= killedAt)
+        if (o.outcome.kind === "refused" || o.outcome.sentAt >= killedAt + DEAD_MEMBER_ROUTED_MS)
           failures.push(
             `round ${round}: ${o.rack} ${JSON.stringify(o.outcome)} (sent ${o.outcome.sentAt - killedAt} ms after the kill)`,
           );
