@@ -440,6 +440,13 @@ export async function shareKeyMaterial(from: string, to: string, busKeys: boolea
   await mkdir(to, { recursive: true, mode: 0o700 });
   const items = [CLUSTER_KEY_FILE, CLUSTER_PUBLIC_KEY_FILE, ...(busKeys ? [BUS_KEY_DIR] : [])];
   for (const item of items) {
-    await cp(join(from, item), join(to, item), { recursive: true, force: false, errorOnExist: false });
+    // Not a file in the making: the first Mixer may be rewriting one (`.<name>.<pid>.<rand>.tmp`, then a rename) while
+    // this copies, and the temp file is gone by the time it is read (ENOENT, seen in CI).
+    await cp(join(from, item), join(to, item), {
+      recursive: true,
+      force: false,
+      errorOnExist: false,
+      filter: (src) => !src.endsWith(".tmp"),
+    });
   }
 }
