@@ -12,7 +12,7 @@ import {
   loadLabMixerConfig,
 } from "../../../tooling/lab/lab-config.js";
 import { parseLabOptions } from "../../../tooling/lab/lab-options.js";
-import { repoRoot, startProcess, tempDir, waitFor } from "../src/index.js";
+import { attachLogsOnFailure, repoRoot, startProcess, tempDir, waitFor } from "../src/index.js";
 
 const { parse: parseYaml } = createRequire(join(repoRoot(), "apps/mixer/package.json"))("yaml") as {
   parse(text: string): unknown;
@@ -27,7 +27,9 @@ describe("npm run lab -- --cluster", () => {
     expect(parseLabOptions([], "/repo").cluster).toBe(false);
   });
 
-  test("starts three nats-servers, two Mixers in cluster mode and the Racks; stops them all on SIGINT", async () => {
+  test("starts three nats-servers, two Mixers in cluster mode and the Racks; stops them all on SIGINT", async ({
+    onTestFailed,
+  }) => {
     await using dir = tempDir("lab-cluster");
     const proc = startProcess({
       command: "bash",
@@ -47,7 +49,10 @@ describe("npm run lab -- --cluster", () => {
       label: "lab-cluster",
       stopGraceMs: 60_000,
     });
+    // The lab's own output says why it stopped or failed to start: printed under a failure (it has exited by then).
+    attachLogsOnFailure(onTestFailed, { only: [proc], tail: 200 });
     let pids: number[] = [];
+    let reachedStop = false;
     try {
       await proc.waitForLine(/fluxrig lab --cluster is running/, { timeoutMs: 180_000 });
       await proc.waitForLine(/Ctrl-C stops the Racks/, { timeoutMs: 5_000 });
@@ -147,10 +152,12 @@ describe("npm run lab -- --cluster", () => {
       });
       expect((await get<Info>(apis[1]!, "/api/v1/cluster")).mixer.machine_id).toBe(2);
       expect(proc.running).toBe(true);
+      reachedStop = true;
     } finally {
       proc.kill("SIGINT");
       const exit = await proc.waitForExit({ timeoutMs: 60_000 });
-      expect(exit.code).toBe(0);
+      // After an earlier failure the exit code would only hide that failure's own error.
+      if (reachedStop) expect(exit.code).toBe(0);
     }
     expect(proc.output()).toMatch(/nats-3 stopped/);
     expect(pids).toHaveLength(8);

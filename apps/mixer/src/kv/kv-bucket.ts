@@ -4,7 +4,12 @@
 import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import { type KV, type KvEntry, Kvm, type KvWatchEntry } from "@nats-io/kv";
 import { headers, type NatsConnection, nuid, type QueuedIterator } from "@nats-io/transport-node";
-import { classifyKvError, type KvErrorKind } from "./kv-error-kind.js";
+import {
+  classifyKvError,
+  classifyKvOpenError,
+  isJetStreamOffForAccount,
+  type KvErrorKind,
+} from "./kv-error-kind.js";
 import {
   KvBucketMismatchError,
   KvError,
@@ -449,7 +454,7 @@ class Retry {
 
   /** Classifies a failed attempt, notes it and pauses (or refuses what retrying cannot fix). */
   async after(error: unknown): Promise<void> {
-    const kind = classifyKvError(error);
+    const kind = this.operation === "open" ? classifyKvOpenError(error) : classifyKvError(error);
     if (kind === "fatal") throw new KvRefusedError(this.bucket, this.key, { cause: error });
     this.saw(error, kind);
     await this.pause();
@@ -459,6 +464,9 @@ class Retry {
   async pause(): Promise<void> {
     const now = Date.now();
     if (now >= this.#deadline) {
+      // Still off for the account after the whole window: a configuration to fix, not a cluster to wait for.
+      if (this.operation === "open" && isJetStreamOffForAccount(this.#last))
+        throw new KvRefusedError(this.bucket, this.key, { cause: this.#last });
       const write = this.operation === "create" || this.operation === "update";
       throw new KvUnavailableError(
         this.bucket,

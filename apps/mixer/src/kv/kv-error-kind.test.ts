@@ -1,7 +1,7 @@
 import { JetStreamApiError } from "@nats-io/jetstream";
 import { errors } from "@nats-io/transport-node";
 import { describe, expect, test } from "vitest";
-import { classifyKvError } from "./kv-error-kind.js";
+import { classifyKvError, classifyKvOpenError } from "./kv-error-kind.js";
 
 const apiError = (code: number, err_code: number, description = "x") =>
   new JetStreamApiError({ code, err_code, description });
@@ -38,5 +38,18 @@ describe("classifyKvError", () => {
     const notNoResponders = new Error("jetstream is not enabled");
     notNoResponders.name = "JetStreamNotEnabled";
     expect(classifyKvError(notNoResponders)).toBe("fatal");
+  });
+
+  test("opening a bucket waits out JetStream not enabled for the account, direct or wrapped; nothing else changes", () => {
+    const off = apiError(503, 10039, "JetStream not enabled for account");
+    const wrapped = new Error("JetStream not enabled for account", { cause: off });
+    wrapped.name = "JetStreamNotEnabled";
+    expect(classifyKvOpenError(off)).toBe("unavailable");
+    expect(classifyKvOpenError(wrapped)).toBe("unavailable");
+    expect(classifyKvError(wrapped)).toBe("fatal");
+    expect(
+      classifyKvOpenError(new errors.PermissionViolationError("denied", "publish", "$JS.API.INFO")),
+    ).toBe("fatal");
+    expect(classifyKvOpenError(new errors.TimeoutError())).toBe("ambiguous");
   });
 });

@@ -11,6 +11,9 @@ import { errors } from "@nats-io/transport-node";
  */
 export type KvErrorKind = "cas" | "unavailable" | "ambiguous" | "fatal";
 
+/** "JetStream not enabled for account" (an API error, or nats.js's JetStreamNotEnabled wrapping one). */
+const NOT_ENABLED_FOR_ACCOUNT = 10039;
+
 /** JetStream API codes: wrong last sequence (the CAS check), and "JetStream system temporarily unavailable". */
 const WRONG_LAST_SEQUENCE = new Set([10071, 10164]);
 const TEMPORARILY_UNAVAILABLE = 10008;
@@ -55,6 +58,20 @@ export function classifyKvError(error: unknown): KvErrorKind {
   }
   if (error instanceof errors.ConnectionError) return "ambiguous";
   return "fatal";
+}
+
+/**
+ * Classifies an error thrown while opening (or creating) a bucket. "JetStream not enabled for account" is retried
+ * there: a node answers so for a while after an account JWT reaches it, until it has applied the account's
+ * JetStream limits (a Mixer starting with a fresh cluster). Anywhere else it stays fatal.
+ */
+export function classifyKvOpenError(error: unknown): KvErrorKind {
+  return isJetStreamOffForAccount(error) ? "unavailable" : classifyKvError(error);
+}
+
+/** The node said JetStream is not enabled for the connection's account. */
+export function isJetStreamOffForAccount(error: unknown): boolean {
+  return causes(error).some((e) => e instanceof JetStreamApiError && e.code === NOT_ENABLED_FOR_ACCOUNT);
 }
 
 function isNoResponders(cause: unknown): boolean {

@@ -9,7 +9,7 @@ import {
   type NodeConnectionOptions,
   PermissionViolationError,
 } from "@nats-io/transport-node";
-import { issueUserJwt } from "../../src/bus-auth/issue-jwt.js";
+import { issueAccountJwt, issueUserJwt } from "../../src/bus-auth/issue-jwt.js";
 import { type BusKeys, loadBusKeys } from "../../src/bus-auth/key-store.js";
 import { type RackBusState, rackPermissions } from "../../src/bus-auth/permissions.js";
 import { natsResolverConfig } from "../../src/bus-auth/resolver-config.js";
@@ -19,6 +19,7 @@ import {
   operatorJwt,
   type RevocationList,
   systemAccountJwt,
+  TRUST_NAMES,
 } from "../../src/bus-auth/trust-chain.js";
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
@@ -51,9 +52,9 @@ export interface TestRack {
 
 /**
  * Starts nats-server (NATS_SERVER_BIN, 2.10.27 in this project) with the generated operator, system account and
- * fleet account config. The data dir with the keys and the resolver store is removed on dispose.
+ * fleet account config (`fleetJetStream: false` preloads the fleet account without JetStream). The data dir with the keys and the resolver store is removed on dispose.
  */
-export async function startJwtBus(): Promise<JwtBus> {
+export async function startJwtBus(opts: { fleetJetStream?: boolean } = {}): Promise<JwtBus> {
   const dir: TempDir = tempDir("bus-auth");
   try {
     const keys = await loadBusKeys(dir.path);
@@ -63,7 +64,18 @@ export async function startJwtBus(): Promise<JwtBus> {
       systemAccount: keys.system.nkey,
       preload: {
         [keys.system.nkey]: systemAccountJwt(keys, now),
-        [keys.fleet.nkey]: fleetAccountJwt(keys, { revocations: {}, nowSeconds: now }),
+        [keys.fleet.nkey]:
+          opts.fleetJetStream === false
+            ? issueAccountJwt({
+                operator: keys.operator,
+                account: keys.fleet.nkey,
+                name: TRUST_NAMES.fleet,
+                jetstream: false,
+                signingKeys: [keys.fleetSigning.nkey],
+                revocations: {},
+                nowSeconds: now,
+              })
+            : fleetAccountJwt(keys, { revocations: {}, nowSeconds: now }),
       },
       resolverDir: join(dir.path, "jwt"),
     });
