@@ -6,7 +6,6 @@
 // Run: pnpm exec tsx --conditions=@fluxrig/source bench/kv-import.bench.ts [--racks 10000] [--in-flight 64]
 // Writes bench-results/kv-import.json. Needs nats-server 2.10+ (NATS_SERVER_BIN or .tools/bin).
 
-import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -17,6 +16,7 @@ import { openDatabase } from "../apps/mixer/src/db/duckdb-database.js";
 import { migrate } from "../apps/mixer/src/db/migrate.js";
 import { kvCommand } from "../apps/mixer/src/kv-command.js";
 import { insertPlan, openTestWriter } from "../apps/mixer/test/support/registry-test-harness.js";
+import { generateKeyPair, publicKeyToBase64url } from "../packages/passport/src/index.js";
 
 const { values: args } = parseArgs({
   options: { racks: { type: "string", default: "10000" }, "in-flight": { type: "string", default: "64" } },
@@ -40,8 +40,8 @@ async function buildRegistry(dataDir: string): Promise<void> {
   const { writer } = await openTestWriter(db);
   const writes: Promise<unknown>[] = [];
   for (let n = 0; n < RACKS; n++) {
-    // The raw Ed25519 key as base64url, as Racks present it (a JWK's x is exactly that).
-    const publicKey = generateKeyPairSync("ed25519").publicKey.export({ format: "jwk" }).x as string;
+    // The raw Ed25519 key as base64url, as Racks present it.
+    const publicKey = publicKeyToBase64url(generateKeyPair().publicKey);
     writes.push(writer.submit(insertPlan(n, now, { publicKey, name: `rack-${String(n).padStart(5, "0")}` })));
   }
   await Promise.all(writes);

@@ -6,7 +6,6 @@
 // Run: pnpm exec tsx --conditions=@fluxrig/source bench/rack-state.bench.ts [--racks 1000]
 // Writes bench-results/rack-state.json. Needs nats-server 2.10+ (NATS_SERVER_BIN or .tools/bin).
 
-import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -14,6 +13,7 @@ import { killAllStarted, startNatsCluster, startNatsServer } from "@fluxrig/test
 import { RackStateWriter } from "../apps/mixer/src/fleet/rack-state-writer.js";
 import { openRackStateBucket } from "../apps/mixer/src/kv/rack-state-bucket.js";
 import { Counters } from "../apps/mixer/src/runtime/counters.js";
+import { generateKeyPair } from "../packages/passport/src/index.js";
 
 // The root has no direct dependency on the client, the wire package or pino: their types through the writer's.
 type NatsConnection = Parameters<typeof openRackStateBucket>[0];
@@ -48,7 +48,7 @@ const push = (version: number): ScenarioPush => ({
 });
 
 async function measure(label: string, replicas: 1 | 3, nc: NatsConnection): Promise<void> {
-  const key = generateKeyPairSync("ed25519");
+  const key = generateKeyPair();
   const counters = new Counters();
   const writer = new RackStateWriter({
     bucket: await openRackStateBucket(nc, { replicas, writerId: "bench" }),

@@ -1,16 +1,9 @@
 // Ed25519 keys over node:crypto: generation, the raw base64url public form, key ids, and raw sign/verify.
 
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  type KeyObject,
-  randomBytes,
-  sign,
-  verify,
-} from "node:crypto";
+import { createHash, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 import { decodeBase64url } from "./base64url.js";
 import { PassportKeyError } from "./errors.js";
+import { randomKeyPair } from "./raw-keys.js";
 
 /** A matching Ed25519 private and public key. */
 export interface Ed25519KeyPair {
@@ -39,20 +32,9 @@ const keyIdCache = new WeakMap<KeyObject, string>();
  * const { privateKey, publicKey } = generateKeyPair();
  */
 export function generateKeyPair(): Ed25519KeyPair {
-  // A random 32-byte seed wrapped as PKCS#8 is exactly an Ed25519 private key (RFC 8032 §5.1.5). Building it this way
-  // avoids Node's KeyGenJob: on Node 20, a garbage collection finalizing that job while the new key is exported
-  // (publicKeyToBase64url right after generation) can deadlock the main thread on the key's mutex, which tests that
-  // create thousands of Racks hit (seen with gdb).
-  const privateKey = createPrivateKey({
-    key: Buffer.concat([PKCS8_ED25519_SEED_PREFIX, randomBytes(32)]),
-    format: "der",
-    type: "pkcs8",
-  });
-  return { privateKey, publicKey: createPublicKey(privateKey) };
+  // From a random seed, never node:crypto's generateKeyPair: see randomKeyPair (a Node 20 deadlock).
+  return randomKeyPair("ed25519");
 }
-
-/** DER header of a PKCS#8 Ed25519 private key; the 32-byte seed follows. */
-const PKCS8_ED25519_SEED_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 
 /**
  * The raw 32-byte public key as unpadded base64url (43 characters). Accepts a private key too and

@@ -1,7 +1,8 @@
 // NATS nkeys for raw Ed25519 keys: a role prefix byte, base32 (RFC 4648, no padding) and a CRC-16/XMODEM, as nkeys do.
-import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
+import { createPublicKey, type KeyObject } from "node:crypto";
 import { NkeyFormatError } from "./errors.js";
 import { publicKeyToBase64url } from "./keys.js";
+import { privateKeyFromRaw, publicKeyFromRaw, RAW_KEY_BYTES } from "./raw-keys.js";
 
 /**
  * The nkey roles the Mixer issues, with their prefix bytes (a role letter in base32 is the top five bits).
@@ -11,14 +12,12 @@ export const NKEY_ROLES = { operator: 14 << 3, account: 0, user: 20 << 3 } as co
 export type NkeyRole = keyof typeof NKEY_ROLES;
 
 const SEED_PREFIX = 18 << 3; // 'S'
-const RAW_KEY_BYTES = 32;
 // 35 bytes (prefix, key, CRC) are 280 bits: exactly 56 base32 characters, no padding.
 const PUBLIC_NKEY_LENGTH = 56;
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const BASE32_INDEX = new Map([...BASE32].map((ch, i) => [ch, i]));
 const ROLE_BY_PREFIX = new Map(Object.entries(NKEY_ROLES).map(([role, byte]) => [byte, role as NkeyRole]));
-// DER headers of an Ed25519 key: the raw 32 bytes follow them (RFC 8410).
-const SPKI_ED25519_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+// DER header of a PKCS#8 Ed25519 private key: the raw 32-byte seed follows it (RFC 8410).
 const PKCS8_ED25519_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 
 /**
@@ -98,7 +97,7 @@ export function seedNkeyOf(privateKey: KeyObject, role: NkeyRole): string {
  */
 export function publicKeyOfNkey(nkey: string): KeyObject {
   const { raw } = decodePublicNkey(nkey);
-  return createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: "der", type: "spki" });
+  return publicKeyFromRaw("ed25519", raw);
 }
 
 /**
@@ -109,7 +108,7 @@ export function publicKeyOfNkey(nkey: string): KeyObject {
  */
 export function privateKeyOfSeed(seed: Uint8Array): KeyObject {
   checkLength(seed, "seed");
-  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: "der", type: "pkcs8" });
+  return privateKeyFromRaw("ed25519", seed);
 }
 
 /** The raw 32 bytes of an Ed25519 public key (or of a private key's public half). */

@@ -7,12 +7,12 @@ import {
   createDecipheriv,
   createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
   hkdfSync,
   type KeyObject,
   randomBytes,
 } from "node:crypto";
 import { SealedReplyError } from "./errors.js";
+import { randomKeyPair } from "./raw-keys.js";
 
 const X25519_KEY_BYTES = 32;
 const IV_BYTES = 12;
@@ -43,7 +43,7 @@ export interface ReplyKey {
  * const key = generateReplyKey(); // hello.reply_key = key.publicKey
  */
 export function generateReplyKey(): ReplyKey {
-  const { privateKey, publicKey } = generateKeyPairSync("x25519");
+  const { privateKey, publicKey } = randomKeyPair("x25519");
   return { privateKey, publicKey: rawX25519(publicKey) };
 }
 
@@ -61,7 +61,7 @@ export function sealReply(opts: {
   context: Uint8Array;
 }): SealedBox {
   const recipient = x25519PublicKey(opts.recipient);
-  const eph = generateKeyPairSync("x25519");
+  const eph = randomKeyPair("x25519");
   const epk = rawX25519(eph.publicKey);
   const key = deriveKey(
     diffieHellman({ privateKey: eph.privateKey, publicKey: recipient }),
