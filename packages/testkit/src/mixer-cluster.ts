@@ -74,6 +74,8 @@ export class MixerCluster implements AsyncDisposable {
   readonly dataDirs: readonly string[];
   readonly apiPorts: readonly number[];
   readonly #procs: (SpawnedProcess | undefined)[];
+  /** Every Mixer process this cluster started, stopped ones too: their logs explain a failure found afterwards. */
+  readonly #started: SpawnedProcess[] = [];
   readonly #env: readonly Record<string, string>[];
   readonly #nodeArgs: readonly string[];
   readonly #readyTimeoutMs: number;
@@ -271,6 +273,7 @@ export class MixerCluster implements AsyncDisposable {
       label: `fluxrig-mixer[${memberName(i)}]`,
     });
     this.#procs[i] = proc;
+    this.#started.push(proc);
     await waitForMixerReady(proc, this.#readyTimeoutMs);
     return proc;
   }
@@ -303,10 +306,9 @@ export class MixerCluster implements AsyncDisposable {
     return mixerApi<T>(this.apiUrl(i), path, init);
   }
 
-  /** Every Mixer's log and every node's, labelled, for failure reports. */
+  /** Every Mixer's log (each process started, stopped ones too) and every node's, labelled, for failure reports. */
   output(tail?: number): string {
-    const mixers = this.#procs.filter((p): p is SpawnedProcess => p !== undefined);
-    return [formatLogs(mixers, tail), this.nats.output(tail)].filter((s) => s !== "").join("\n");
+    return [formatLogs(this.#started, tail), this.nats.output(tail)].filter((s) => s !== "").join("\n");
   }
 
   /** Stops every Mixer (SIGTERM, then SIGKILL after the grace), the NATS cluster if it started it, the temp dir. */

@@ -8,11 +8,14 @@
 //   3. SIGKILL of a nats-server node (a follower of the racks stream, then its leader), then of two (no quorum): no
 //      confirmed write lost, writes refused clearly without quorum, replicas and indexes identical afterwards.
 // The default run does one round of each; FLUXRIG_FAULT_ITERATIONS=<n> does n. Replay with FLUXRIG_FAULT_SEED=<seed>.
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import {
   HeartbeatSends,
   type MixerCluster,
   type NodeStreamState,
   openFaultScenario,
+  repoRoot,
   type ScriptedRack,
   SeededRandom,
   startMixerCluster,
@@ -151,7 +154,13 @@ async function diagnosed<T>(mc: MixerCluster, seen: () => string, body: () => Pr
   try {
     return await body();
   } catch (error) {
-    console.error(`--- what the scenario saw ---\n${seen()}\n--- logs ---\n${mc.output(60)}`);
+    // Every line each Mixer and node kept goes to a file (a stall's cause may lie minutes before its symptom).
+    const full = join(repoRoot(), ".reports", "faults", `mixer-cluster-${process.pid}-${Date.now()}.log`);
+    await mkdir(dirname(full), { recursive: true });
+    await writeFile(full, mc.output());
+    console.error(
+      `--- what the scenario saw ---\n${seen()}\n--- logs (every line: ${full}) ---\n${mc.output(60)}`,
+    );
     throw error;
   }
 }
@@ -288,7 +297,7 @@ class HelloLoad {
           return `${rack} ${at}: ${o.reply.status} after ${o.answeredAt - o.sentAt} ms`;
         if (o.kind === "refused")
           return `${rack} ${at}: refused ${o.code} after ${o.answeredAt - o.sentAt} ms: ${o.message}`;
-        return `${rack} ${at}: no answer: ${o.error}`;
+        return `${rack} ${at}: no answer: ${o.error} (via ${o.link})`;
       })
       .join("\n");
   }
@@ -357,7 +366,7 @@ async function probeHellos(
       .map(({ rack, o }) =>
         o.kind === "refused"
           ? `${rack} (sent +${o.sentAt - since} ms) refused ${o.code} after ${o.answeredAt - o.sentAt} ms: ${o.message}`
-          : `${rack} (sent +${o.sentAt - since} ms): no answer in ${timeoutMs} ms`,
+          : `${rack} (sent +${o.sentAt - since} ms): no answer in ${timeoutMs} ms (via ${o.kind === "no_answer" ? o.link : "?"})`,
       ),
   };
 }

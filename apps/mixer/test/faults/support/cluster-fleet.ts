@@ -30,7 +30,13 @@ import { snapshotRegistry } from "./registry-snapshot.js";
 export type HelloOutcome =
   | { kind: "answered"; reply: HelloReply; sentAt: number; answeredAt: number }
   | { kind: "refused"; code: string; message: string; sentAt: number; answeredAt: number }
-  | { kind: "no_answer"; error: string; sentAt: number };
+  | {
+      kind: "no_answer";
+      error: string;
+      sentAt: number;
+      /** The node the Rack's connection was on when it sent the hello, and when the wait ended. */
+      link: string;
+    };
 
 /** What the Mixers confirmed to one Rack: the first reply naming its entity id and MachineID. */
 export interface Confirmed {
@@ -96,6 +102,7 @@ export class ClusterFleet {
     const bytes = encodeMessage(rack.buildHello({ sealed: true, passport: undefined }));
     const replyKey = rack.replyKey!;
     const sentAt = Date.now();
+    const sentVia = rack.nc.getServer();
     let data: Uint8Array;
     let header: string | undefined;
     try {
@@ -103,7 +110,9 @@ export class ClusterFleet {
       data = msg.data;
       header = msg.headers?.get(CONTROL_SIGNATURE_HEADER);
     } catch (error) {
-      return { kind: "no_answer", error: (error as Error).message, sentAt };
+      const endVia = rack.nc.getServer();
+      const link = endVia === sentVia ? sentVia : `${sentVia} then ${endVia}`;
+      return { kind: "no_answer", error: (error as Error).message, sentAt, link };
     }
     const answeredAt = Date.now();
     try {
