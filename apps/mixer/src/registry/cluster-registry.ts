@@ -68,6 +68,13 @@ type Followed = LayoutBucket | "audit";
 const ORPHAN_AFTER_MS = 30_000;
 /** A change known to be in KV and not delivered by the mirror within this long restarts its follower. */
 const STALL_MS = 3_000;
+/**
+ * Between a follower's failed start (its consumer could not be made: an election) and the next: doubling from
+ * `first` up to `max`, back to `first` once a follower runs. Kept short: every write waits for the index.
+ */
+const FOLLOW_PAUSE_MS = { first: 250, max: 1_000 } as const;
+/** A round of writes this long is logged with where its time went (an election, the mirror, conflicts). */
+const SLOW_ROUND_MS = 2_000;
 /** How long a claim met in KV stands in for its holder's record while the index has not applied that yet. */
 const CLAIM_SEEN_MS = 60_000;
 
@@ -290,33 +297,43 @@ export class ClusterRegistry implements RegistryWrites {
    * misses nothing and takes nothing twice.
    */
   async #keepFollowing(followed: Followed): Promise<void> {
-    let pause = 250;
+    let pause: number = FOLLOW_PAUSE_MS.first;
     while (!this.#closed) {
       const from = this.#seen[followed] + 1;
+      // Stopped on purpose (the link is back, or a known change did not arrive): start again at once.
+      let stopped = false;
       try {
         if (followed === "audit") {
           const audit = await this.#o.audit.follow(from);
-          this.#stops.set(followed, () => audit.stop());
+          this.#stops.set(followed, () => {
+            stopped = true;
+            audit.stop();
+          });
+          pause = FOLLOW_PAUSE_MS.first;
           await this.#followAudit(audit.messages);
         } else {
           const watch = await this.#o.kv[followed].watch<unknown>(from > 1 ? { fromRevision: from } : {});
-          this.#stops.set(followed, () => watch.stop());
+          this.#stops.set(followed, () => {
+            stopped = true;
+            watch.stop();
+          });
+          pause = FOLLOW_PAUSE_MS.first;
           for await (const change of watch.changes) {
             this.#seen[followed] = change.revision;
             this.#mirror(followed, change);
-            pause = 250;
           }
         }
       } catch (error) {
         this.#mirrorLost(followed, error);
       }
       if (this.#closed) return;
+      const wait = stopped ? 0 : pause;
       this.#o.logger.warn(
-        { followed, from: this.#seen[followed] + 1, pause_ms: pause },
+        { followed, from: this.#seen[followed] + 1, pause_ms: wait },
         "KV mirror: following again",
       );
-      await new Promise((resolve) => setTimeout(resolve, pause));
-      pause = Math.min(pause * 2, 5_000);
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (!stopped) pause = Math.min(pause * 2, FOLLOW_PAUSE_MS.max);
     }
   }
 
@@ -532,6 +549,7 @@ export class ClusterRegistry implements RegistryWrites {
 
   /** Plans a round of writes over the index, commits each to KV (side by side), and settles or re-queues each. */
   async #round(items: Pending[]): Promise<void> {
+    const started = Date.now();
     const stage = new WriteStage(this.#base);
     const taken = new Set<string>();
     const planned: Array<{
@@ -561,6 +579,7 @@ export class ClusterRegistry implements RegistryWrites {
       }
     }
     this.stats.deferredWrites += later.length;
+    const committing = Date.now();
     const outcomes = await Promise.all(
       planned.map(async (p) => {
         try {
@@ -608,9 +627,11 @@ export class ClusterRegistry implements RegistryWrites {
     // The next round is planned over an index that holds this one's writes, as one Mixer's writer plans over the
     // directory its last batch moved (else it would hand out the same MachineIDs again); the callers read them too.
     let behind: unknown;
+    const reaching = Date.now();
     await this.#reach(roundReached).catch((error: unknown) => {
       behind = error;
     });
+    const reached = Date.now();
     for (const p of done) {
       if (behind !== undefined) {
         p.item.reject(behind);
@@ -632,6 +653,23 @@ export class ClusterRegistry implements RegistryWrites {
         );
     }
     await Promise.allSettled(waits);
+    const ended = Date.now();
+    // Every write queued behind this round waited as long: say where the time went when it is long.
+    if (ended - started >= SLOW_ROUND_MS) {
+      this.#o.logger.warn(
+        {
+          ms: ended - started,
+          commit_ms: reaching - committing,
+          index_ms: reached - reaching,
+          replan_wait_ms: ended - reached,
+          writes: planned.length,
+          conflicts: retry.length,
+          refused: planned.length - done.length - retry.length,
+          queued: this.#queue.length,
+        },
+        "KV writes: a slow round",
+      );
+    }
     if (noQuorum !== undefined) {
       // The KV gave no answer for a whole retry window: every write that queued meanwhile would wait as long again,
       // one round after another (hellos went unanswered past their timeouts). They are refused now, unwritten; the

@@ -151,13 +151,19 @@ async function startCluster(env: Record<string, string>): Promise<MixerCluster> 
  * temp dir and logs go with the Mixers once the body ends, so after that it is too late).
  */
 async function diagnosed<T>(mc: MixerCluster, seen: () => string, body: () => Promise<T>): Promise<T> {
-  try {
-    return await body();
-  } catch (error) {
-    // Every line each Mixer and node kept goes to a file (a stall's cause may lie minutes before its symptom).
-    const full = join(repoRoot(), ".reports", "faults", `mixer-cluster-${process.pid}-${Date.now()}.log`);
+  // Every line each Mixer and node kept goes to a file, passed or failed (a stall's cause may lie minutes before its
+  // symptom, and a pass near a bound is worth reading too): .reports/faults/mixer-cluster-<pid>.log.
+  const full = join(repoRoot(), ".reports", "faults", `mixer-cluster-${process.pid}.log`);
+  const keep = async () => {
     await mkdir(dirname(full), { recursive: true });
-    await writeFile(full, mc.output());
+    await writeFile(full, mc.output(Number.MAX_SAFE_INTEGER));
+  };
+  try {
+    const result = await body();
+    await keep();
+    return result;
+  } catch (error) {
+    await keep();
     console.error(
       `--- what the scenario saw ---\n${seen()}\n--- logs (every line: ${full}) ---\n${mc.output(60)}`,
     );
@@ -341,7 +347,7 @@ interface Probed {
 }
 
 /**
- * Fresh Racks say hello every 250 ms from `since` for `spreadMs` (none waiting for another; the queue group spreads
+ * Fresh Racks say hello every 250 ms, `spreadMs / 250` of them (none waiting for another; the queue group spreads
  * them over both Mixers), each with `timeoutMs`; then every probe's fate is awaited. Times are from `since`.
  */
 async function probeHellos(
@@ -351,10 +357,11 @@ async function probeHellos(
   timeoutMs: number,
 ): Promise<Probed> {
   const probes: Array<Promise<{ rack: string; o: HelloOutcome }>> = [];
-  while (Date.now() < since + spreadMs) {
+  // A fixed count, from now: the caller may reach this a moment after `since` (checks between a fault and its probes).
+  for (let n = 0; n < Math.max(1, Math.round(spreadMs / 250)); n++) {
+    if (n > 0) await delay(250);
     const rack = fleet.add(1)[0]!;
     probes.push(fleet.hello(rack, timeoutMs).then((o) => ({ rack: rack.name, o })));
-    await delay(250);
   }
   const done = await Promise.all(probes);
   const answered = done.flatMap(({ o }) => (o.kind === "answered" ? [o.answeredAt - since] : []));
@@ -804,6 +811,7 @@ describe("cluster mode with real processes: two Mixers on a 3-node JWT cluster",
           step("load stopped");
           const notAnswered = load.outcomes.filter((o) => o.outcome.kind !== "answered");
           report.count("hellos_sent", load.outcomes.length);
+          report.count("hellos_said_again_after_a_reconnect", fleet.resentHellos);
           report.count("hellos_not_answered_during_faults", notAnswered.length);
           for (const o of notAnswered) {
             if (o.outcome.kind === "no_answer") {
