@@ -684,9 +684,13 @@ export class ClusterRegistry implements RegistryWrites {
 
   async #reach(at: Partial<Record<Followed, number>>, pauseMs = 0): Promise<void> {
     if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
-    for (const [followed, revision] of Object.entries(at) as Array<[Followed, number]>) {
-      await this.#caughtUp(followed, revision);
-    }
+    // Side by side: a node's death stalls every follower whose consumer lived there, and each one's stall is found
+    // STALL_MS after its own wait begins (one after another, three stalled followers held a write 27 s).
+    await Promise.all(
+      (Object.entries(at) as Array<[Followed, number]>).map(([followed, revision]) =>
+        this.#caughtUp(followed, revision),
+      ),
+    );
   }
 
   /** What a planned write is in KV, from its stage against the index it was planned on. */

@@ -87,12 +87,12 @@ export class ClusterFleet {
     for (const nc of bootstrap) this.#links.set(nc, new LinkWatch(nc));
   }
 
-  /** `count` new Racks (fresh keys), spread over the bootstrap connections. */
-  add(count: number): ScriptedRack[] {
+  /** `count` new Racks (fresh keys), spread over the bootstrap connections, or all on `via`. */
+  add(count: number, via?: NatsConnection): ScriptedRack[] {
     const out: ScriptedRack[] = [];
     for (let i = 0; i < count; i++) {
       const name = `${this.prefix}-${String(this.#next++).padStart(5, "0")}`;
-      const nc = this.bootstrap[this.#conn++ % this.bootstrap.length]!;
+      const nc = via ?? this.bootstrap[this.#conn++ % this.bootstrap.length]!;
       const rack = new ScriptedRack(nc, name, undefined, { clusterPublicKey: this.clusterPublicKey });
       this.racks.set(name, rack);
       out.push(rack);
