@@ -28,7 +28,8 @@ for (let i = 0; i < RACKS; i++) {
   directory.put(rackRecordFixture({ entityId, name }));
   racks.push({
     subject: heartbeatSubject(name),
-    // The swarm's heartbeat (ScriptedRack's stats), about 560 bytes encoded.
+    // live-stats.bench.ts's heartbeat with the totals (about 560 bytes encoded): figures with all their digits, so
+    // the decode is dearer than the swarm's (ScriptedRack sends short numbers), as with a Rack that does not round.
     hb: {
       v: 1,
       entity_id: entityId.toString(),
