@@ -3,6 +3,7 @@
 // Run: pnpm exec tsx --conditions=@fluxrig/source bench/swarm.bench.ts [--auth none|jwt] [--racks 10000] [--duration 10s]
 //      [--rates 10000,20000,...] [--connections 16] [--interval 1s] [--flush-interval 1s] [--kill 0.01]
 //      [--skip-steps] [--skip-offline] [--skip-herd] [--skip-baseline] [--no-flat-out] [--mixer-node-args="--cpu-prof ..."]
+//      [--mixer-env FLUXRIG_NAME=value,...]
 // Needs the built Mixer (`pnpm build`, or `pnpm bench`, which builds first). About 3 minutes at the defaults.
 // Every Rack has its own Ed25519 key and name, enrolls with a signed hello (auto_adopt), and heartbeats with the
 // real Heartbeat message; Racks share --connections NATS connections. Phases: enrollment, steady state (Mixer RSS
@@ -52,6 +53,7 @@ async function runSwarm(): Promise<void> {
       FLUXRIG_PRESENCE_HEARTBEAT_INTERVAL: durationText(opts.intervalMs),
       FLUXRIG_PRESENCE_MISSED_HEARTBEATS: String(opts.missed),
       FLUXRIG_PRESENCE_FLUSH_INTERVAL: durationText(opts.flushIntervalMs),
+      ...opts.mixerEnv,
     },
     nodeArgs: opts.mixerNodeArgs,
   });

@@ -61,7 +61,24 @@ export interface SwarmOptions {
   skipBaseline: boolean;
   /** Flags for the Mixer's node, e.g. `--cpu-prof --cpu-prof-dir=DIR` (split on spaces). */
   mixerNodeArgs: string[];
+  /**
+   * More environment for the Mixer, e.g. `FLUXRIG_PRESENCE_STATS_FLUSH_INTERVAL=10s` (`--mixer-env K=V,K=V`): a
+   * setting measured against its default, one run after the other.
+   */
+  mixerEnv: Record<string, string>;
   out: string;
+}
+
+/** `--mixer-env`: `FLUXRIG_X=1,FLUXRIG_Y=2s` as an object; only FLUXRIG_ variables, the Mixer's settings. */
+function mixerEnv(value: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of value.split(",").filter((p) => p !== "")) {
+    const m = /^(FLUXRIG_[A-Z0-9_]+)=(.*)$/.exec(pair.trim());
+    if (m === null)
+      throw new Error(`--mixer-env: expected FLUXRIG_NAME=value[,FLUXRIG_NAME=value], got "${pair}"`);
+    env[m[1]!] = m[2]!;
+  }
+  return env;
 }
 
 /** `500ms`, `20s`, `2m` or a bare number of seconds, in milliseconds. */
@@ -117,6 +134,7 @@ export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
       "skip-herd": { type: "boolean", default: false },
       "skip-baseline": { type: "boolean", default: false },
       "mixer-node-args": { type: "string", default: "" },
+      "mixer-env": { type: "string", default: "" },
       out: { type: "string", default: "bench-results/swarm.json" },
     },
   });
@@ -179,6 +197,7 @@ export function parseSwarmOptions(argv: readonly string[]): SwarmOptions {
     mixerNodeArgs: s("mixer-node-args")
       .split(" ")
       .filter((a) => a !== ""),
+    mixerEnv: mixerEnv(s("mixer-env")),
     out: s("out"),
   };
 }

@@ -136,6 +136,7 @@ export { EntityIdStringSchema, PublicKeySchema } from "./schema-primitives.js";
 export { openSealedHelloReply } from "./sealed-hello-reply.js";
 export {
   heartbeatSubject,
+  isHeartbeatSubjectOf,
   isValidRackName,
   looksLikeEntityId,
   parseHeartbeatSubject,

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import {
   heartbeatSubject,
+  isHeartbeatSubjectOf,
   isValidRackName,
   looksLikeEntityId,
   parseHeartbeatSubject,
@@ -109,6 +110,27 @@ describe("subject parsers", () => {
     "fluxrig.rack.rack-1.passport",
   ])("answer null for %j", (subject) => {
     expect(parseHeartbeatSubject(subject)).toBeNull();
+  });
+
+  it("tell whether a subject is a valid name's heartbeat subject, as the parser would", () => {
+    const subjects = [
+      heartbeatSubject("rack-1"),
+      heartbeatSubject("rack-10"),
+      "fluxrig.event.heartbeat.",
+      "fluxrig.event.heartbeat.rack-1.x",
+      "fluxrig.event.heartbeats.rack-1",
+      "xfluxrig.event.heartbeat.rack-1",
+      "fluxrig.event.heartbeat.xrack-1",
+      "fluxrig.rack.rack-1.passport",
+    ];
+    for (const name of ["rack-1", "rack-10", "x"]) {
+      for (const subject of subjects) {
+        expect(isHeartbeatSubjectOf(subject, name), `${subject} / ${name}`).toBe(
+          parseHeartbeatSubject(subject) === name,
+        );
+      }
+    }
+    expect(isHeartbeatSubjectOf(heartbeatSubject("rack-1"), "rack-1")).toBe(true);
   });
 
   it("split per-Rack subjects", () => {

@@ -133,6 +133,23 @@ export function parseHeartbeatSubject(subject: string): string | null {
   return isValidRackName(name) ? name : null;
 }
 
+/**
+ * Whether `subject` is the heartbeat subject of `name`, a name already known valid (a decoded heartbeat's, which its
+ * schema checked): the same answer as `parseHeartbeatSubject(subject) === name` for such a name, without the slice
+ * and the pattern test per message.
+ *
+ * @example
+ * isHeartbeatSubjectOf("fluxrig.event.heartbeat.rack-1", "rack-1"); // true
+ * isHeartbeatSubjectOf("fluxrig.event.heartbeat.rack-2", "rack-1"); // false
+ */
+export function isHeartbeatSubjectOf(subject: string, name: string): boolean {
+  return (
+    subject.length === HEARTBEAT_PREFIX.length + name.length &&
+    subject.startsWith(HEARTBEAT_PREFIX) &&
+    subject.endsWith(name)
+  );
+}
+
 /** What a per-Rack subject is for. */
 export type RackSubjectKind = "scenario" | "passport";
 

@@ -1,7 +1,7 @@
 // The heartbeat subscription: every Rack's heartbeat off the bus, checked and applied to presence in arrival order.
-import { decodeHeartbeatValue, parseHeartbeatSubject, SUBJECTS, WireDecodeError } from "@fluxrig/wire";
+import { decodeHeartbeatValue, isHeartbeatSubjectOf, SUBJECTS, WireDecodeError } from "@fluxrig/wire";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node";
-import type { Clock, Counters } from "../runtime/counters.js";
+import { type Clock, type Counters, systemClock } from "../runtime/counters.js";
 import type { PresenceTracker } from "./presence-tracker.js";
 
 export interface HeartbeatSubscription {
@@ -26,15 +26,18 @@ export function subscribeHeartbeats(deps: {
   clock: Clock;
 }): HeartbeatSubscription {
   const { nc, presence, counters, clock } = deps;
+  // The system clock's time without the Date it would build per heartbeat; any other clock (tests) as it is.
+  const nowMs = clock === systemClock ? Date.now : () => clock().getTime();
   const apply = (msg: Msg): void => {
-    const name = parseHeartbeatSubject(msg.subject);
+    const subject = msg.subject;
     // The heartbeat itself, not a result object around it: see decodeHeartbeatValue.
     const hb = decodeHeartbeatValue(msg.data);
     if (hb instanceof WireDecodeError) {
       counters.inc(`heartbeat.dropped.${hb.code}`);
       return;
     }
-    if (name === null || hb.name !== name) {
+    // The subject must be the heartbeat's own name's: its schema checked the name, so no pattern test here.
+    if (!isHeartbeatSubjectOf(subject, hb.name)) {
       counters.inc("heartbeat.dropped.subject_mismatch");
       return;
     }
@@ -45,7 +48,7 @@ export function subscribeHeartbeats(deps: {
       counters.inc("heartbeat.dropped.schema");
       return;
     }
-    const verdict = presence.heartbeat(hb, entityId, clock().getTime());
+    const verdict = presence.heartbeat(hb, entityId, nowMs());
     counters.inc(verdict.accepted ? "heartbeat.accepted" : `heartbeat.dropped.${verdict.reason}`);
   };
   const sub = nc.subscribe(SUBJECTS.heartbeatAll, {

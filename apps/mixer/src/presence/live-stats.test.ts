@@ -230,6 +230,28 @@ describe("LiveStats", () => {
     );
   });
 
+  test("toJSONText follows a new session, scenario and status, though it keeps their JSON text between flushes", () => {
+    const live = new LiveStats();
+    const hb = heartbeat(BASE_STATS, 1, "active");
+    const steps: Partial<Heartbeat>[] = [
+      { scenario: { name: "lab-demo", version: "3" } },
+      { scenario: { name: "lab-demo", version: "4" } },
+      { scenario: { name: "other", version: "4" }, session: "s-2-restarted" },
+      { session: 'quote"and\\back' },
+      { status: "stopping" },
+      { scenario: { name: "lab-demo", version: "3" } },
+    ];
+    for (const [i, over] of steps.entries()) {
+      live.take({ ...hb, seq: i + 2, ...over }, i);
+      expect(live.toJSONText()).toBe(JSON.stringify(live.toJSON()));
+      expect(live.toJSONText()).toBe(JSON.stringify(live.toJSON()));
+    }
+    expect(live.toJSON()).toMatchObject({
+      scenario: { name: "lab-demo", version: "3" },
+      rack_status: "active",
+    });
+  });
+
   test("toJSONText writes a number JSON cannot hold as null, as JSON.stringify does", () => {
     const live = new LiveStats();
     const hb = heartbeat(BASE_STATS, 1, "active");

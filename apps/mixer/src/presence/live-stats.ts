@@ -209,6 +209,15 @@ export class LiveStats {
   session = "";
   seq = 0;
   flaps = 0;
+  /**
+   * The JSON text of `session` and of the scenario, for `toJSONText`, with the strings they were made from: made again
+   * only when those change (a Rack's restart, a new scenario), not per Rack per flush (JSON.stringify of a session is
+   * about 170 ns; the flush writes every Rack every second).
+   */
+  #sessionJSONOf = "";
+  #sessionJSON = '""';
+  #scenarioJSONOf: readonly [string, string] = ["", ""];
+  #scenarioJSON = "";
 
   constructor(layout: StatsLayout = RACK_STATS_LAYOUT) {
     this.#layout = layout;
@@ -275,15 +284,31 @@ export class LiveStats {
       for (let i = 0; i < group.texts.length; i++) text += group.texts[i]! + num(this.values[group.at + i]!);
       text += group.close;
     }
-    if (this.scenarioName !== "") {
-      text +=
-        `${text.length > 1 ? "," : ""}"scenario":{"name":${JSON.stringify(this.scenarioName)},` +
+    if (this.scenarioName !== "") text += `${text.length > 1 ? "," : ""}${this.#scenarioText()}`;
+    const status = STATUS_JSON.get(this.rackStatus) ?? JSON.stringify(this.rackStatus);
+    return (
+      `${text}${text.length > 1 ? "," : ""}"rack_status":${status},` +
+      `"presence":{"flaps":${num(this.flaps)},"session":${this.#sessionText()},"seq":${num(this.seq)}}}`
+    );
+  }
+
+  #sessionText(): string {
+    if (this.#sessionJSONOf !== this.session) {
+      this.#sessionJSONOf = this.session;
+      this.#sessionJSON = JSON.stringify(this.session);
+    }
+    return this.#sessionJSON;
+  }
+
+  #scenarioText(): string {
+    const [name, version] = this.#scenarioJSONOf;
+    if (name !== this.scenarioName || version !== this.scenarioVersion || this.#scenarioJSON === "") {
+      this.#scenarioJSONOf = [this.scenarioName, this.scenarioVersion];
+      this.#scenarioJSON =
+        `"scenario":{"name":${JSON.stringify(this.scenarioName)},` +
         `"version":${JSON.stringify(this.scenarioVersion)}}`;
     }
-    return (
-      `${text}${text.length > 1 ? "," : ""}"rack_status":${JSON.stringify(this.rackStatus)},` +
-      `"presence":{"flaps":${num(this.flaps)},"session":${JSON.stringify(this.session)},"seq":${num(this.seq)}}}`
-    );
+    return this.#scenarioJSON;
   }
 
   #sent(group: StatsGroup): boolean {
@@ -308,6 +333,11 @@ function rowsToJSON(list: ListLayout, rows: readonly ListRow[]): Record<string, 
 function num(n: number): string {
   return Number.isFinite(n) ? String(n) : "null";
 }
+
+/** Each heartbeat status as JSON text, made once. */
+const STATUS_JSON: ReadonlyMap<string, string> = new Map(
+  HEARTBEAT_STATUSES.map((s) => [s, JSON.stringify(s)]),
+);
 
 function internStatus(status: HeartbeatStatus): HeartbeatStatus {
   return HEARTBEAT_STATUSES.find((s) => s === status) ?? status;

@@ -30,6 +30,11 @@ export class PresenceEntry {
   returning = false;
   /** The Rack said it is stopping and presence asked for it offline; set until that change has settled. */
   leaving = false;
+  /**
+   * When the stats history takes this Rack's next sample (what its `record` answered; 0: at the next heartbeat). The
+   * heartbeats before it are not offered: the history would skip them anyway, after a lookup by entity id each.
+   */
+  historyDueMs = 0;
 
   constructor(rack: RackSlot) {
     this.rack = rack;
@@ -83,7 +88,8 @@ export interface PresenceSink {
 
 /** The stats history presence feeds (telemetry/rack-stats-history.ts). */
 export interface StatsHistorySink {
-  record(entityId: bigint, nowMs: number, stats: unknown): void;
+  /** Samples the stats unless within the step of the Rack's last sample; answers when the next one is due. */
+  record(entityId: bigint, nowMs: number, stats: unknown): number;
   forget(entityId: bigint): void;
 }
 
@@ -259,7 +265,12 @@ export class PresenceTracker {
     }
     entry.live ??= new LiveStats();
     entry.live.take(hb, entry.flaps);
-    this.#history?.record(entityId, nowMs, hb.stats);
+    // The step is the history's rule; the entry only remembers when the history said to come back. A clock that
+    // steps back waits until it passes the due time again, as the history's own check would.
+    const history = this.#history;
+    if (history !== undefined && nowMs >= entry.historyDueMs) {
+      entry.historyDueMs = history.record(entityId, nowMs, hb.stats);
+    }
     entry.dirty = true;
     entry.statsDirty = true;
     if (cameBack) {

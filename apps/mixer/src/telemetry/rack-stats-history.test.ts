@@ -31,6 +31,14 @@ describe("RackStatsHistory", () => {
     expect(h.samples(2n, T0)).toEqual([]);
   });
 
+  test("record answers when the next sample is due, sampled or not", () => {
+    const h = new RackStatsHistory({ windowMs: 60_000, stepMs: 10_000 });
+    expect(h.record(1n, T0, stats(1))).toBe(T0 + 10_000);
+    expect(h.record(1n, T0 + 4000, stats(2))).toBe(T0 + 10_000); // not sampled: still due then
+    expect(h.record(1n, T0 + 12_000, stats(3))).toBe(T0 + 22_000);
+    expect(h.samples(1n, T0 + 12_000).map((s) => s.cpu_pct)).toEqual([1, 3]);
+  });
+
   test("keeps only the window, however long it runs (the ring wraps)", () => {
     const h = new RackStatsHistory({ windowMs: 30_000, stepMs: 10_000 });
     for (let i = 0; i < 50; i += 1) h.record(7n, T0 + i * 10_000, stats(i));
@@ -88,5 +96,47 @@ describe("fed by presence", () => {
     expect(history.samples(RACK_ID, 30)).toHaveLength(1);
     directory.remove(record.entityId);
     expect(history.samples(RACK_ID, 30)).toEqual([]);
+  });
+
+  test("a Rack heartbeating every second is sampled once per 10 s step, at the heartbeat that opens the step", async () => {
+    const { PresenceTracker } = await import("../presence/presence-tracker.js");
+    const { RackDirectory } = await import("../registry/rack-directory.js");
+    const { heartbeatFixture, NULL_PRESENCE_SINK, RACK_ID, rackRecordFixture } = await import(
+      "../../test/support/presence-fixtures.js"
+    );
+    const directory = new RackDirectory();
+    directory.put(rackRecordFixture());
+    const history = new RackStatsHistory({ windowMs: 300_000, stepMs: 10_000 });
+    const offered: number[] = [];
+    const tracker = new PresenceTracker(
+      { heartbeatIntervalMs: 1000, missedHeartbeats: 3, startedAtMs: T0 },
+      {
+        directory,
+        sink: NULL_PRESENCE_SINK,
+        // The real history, and what presence offers it: the heartbeats within a step are no longer offered.
+        history: {
+          record: (id, nowMs, s) => {
+            offered.push(nowMs - T0);
+            return history.record(id, nowMs, s);
+          },
+          forget: (id) => history.forget(id),
+        },
+      },
+    );
+    for (let i = 0; i <= 25; i++) {
+      const hb = heartbeatFixture({
+        seq: i + 1,
+        stats: { ...heartbeatFixture().stats, cpu: { process_pct: i, host_pct: 0 } },
+      });
+      // 500 ms late now and then: the next step is due 10 s after the sample actually taken.
+      const at = T0 + i * 1000 + (i === 10 ? 500 : 0);
+      expect(tracker.heartbeat(hb, RACK_ID, at).accepted).toBe(true);
+    }
+    expect(offered).toEqual([0, 10_500, 21_000]);
+    expect(history.samples(RACK_ID, T0 + 25_000).map((s) => [s.at, s.cpu_pct])).toEqual([
+      ["2025-06-01T12:00:00.000Z", 0],
+      ["2025-06-01T12:00:10.500Z", 10],
+      ["2025-06-01T12:00:21.000Z", 21],
+    ]);
   });
 });

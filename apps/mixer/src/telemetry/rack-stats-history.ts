@@ -78,10 +78,14 @@ export class RackStatsHistory {
     this.#maxRacks = opts.maxRacks ?? 20_000;
   }
 
-  /** Notes a heartbeat's stats; a no-op within `stepMs` of the Rack's last sample. */
-  record(entityId: bigint, nowMs: number, stats: unknown): void {
+  /**
+   * Notes a heartbeat's stats; a no-op within `stepMs` of the Rack's last sample. Returns when the next sample is due
+   * (ms since the epoch): a caller that keeps it per Rack (presence does, in the Rack's entry) may skip the calls
+   * before then, which would be no-ops, and with them a Map lookup by entity id per heartbeat.
+   */
+  record(entityId: bigint, nowMs: number, stats: unknown): number {
     let ring = this.#rings.get(entityId);
-    if (ring !== undefined && nowMs - ring.lastMs < this.stepMs) return;
+    if (ring !== undefined && nowMs - ring.lastMs < this.stepMs) return ring.lastMs + this.stepMs;
     if (ring === undefined) {
       if (this.#rings.size >= this.#maxRacks) {
         const oldest = this.#rings.keys().next().value;
@@ -107,6 +111,7 @@ export class RackStatsHistory {
     ring.values[base + 3] = numberAt(stats, "messages", "out");
     ring.next = (slot + 1) % this.#slots;
     ring.lastMs = nowMs;
+    return nowMs + this.stepMs;
   }
 
   /** The Rack's samples within the window before `nowMs`, oldest first; [] when none. */
