@@ -92,7 +92,7 @@ export const MixerConfigSchema = z
        * How often stats are written with last_seen: at the first flush this long after the last one that wrote them.
        * The API reads stats from memory; only what is stored (read after a restart) is this much older.
        */
-      stats_flush_interval: duration({ min: 50, max: 3_600_000, default: "1s" }),
+      stats_flush_interval: duration({ min: 50, max: 3_600_000, default: "10s" }),
     }),
     passport: z.strictObject({
       ttl: duration({ min: 1000, default: "24h" }),
