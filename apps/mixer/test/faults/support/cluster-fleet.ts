@@ -2,13 +2,7 @@
 // that say a sealed hello over a bootstrap connection (one hello gives the entity id, MachineID and bus credential, as
 // apps/rack does) and heartbeat over their own connection as themselves; the registry as KV holds it (read through the
 // stream leader as the Mixers' fleet user), as each Mixer's API lists it, and as each Mixer's DuckDB file holds it.
-import {
-  CONTROL_SIGNATURE_HEADER,
-  keyId,
-  nonceAuthenticator,
-  type ReplyKey,
-  verifyControlMessage,
-} from "@fluxrig/passport";
+import { CONTROL_SIGNATURE_HEADER, keyId, nonceAuthenticator, verifyControlMessage } from "@fluxrig/passport";
 import { type MixerCluster, ScriptedRack } from "@fluxrig/testkit";
 import {
   decodeHelloReply,
@@ -19,7 +13,7 @@ import {
   openSealedHelloReply,
   SUBJECTS,
 } from "@fluxrig/wire";
-import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { loadBusKeys } from "../../../src/bus-auth/key-store.js";
 import { mixerFleetUser } from "../../../src/bus-auth/service-users.js";
 import type { KvBucket } from "../../../src/kv/kv-bucket.js";
@@ -73,9 +67,6 @@ export class ClusterFleet {
   readonly problems: string[] = [];
   /** Replies whose Cluster Key signature did not verify. */
   badSignatures = 0;
-  /** Hellos said again because their connection reconnected while they waited (see `hello`). */
-  resentHellos = 0;
-  readonly #links = new Map<NatsConnection, LinkWatch>();
   #next = 0;
   #conn = 0;
 
@@ -83,9 +74,7 @@ export class ClusterFleet {
     readonly bootstrap: readonly NatsConnection[],
     readonly clusterPublicKey: string,
     readonly prefix: string,
-  ) {
-    for (const nc of bootstrap) this.#links.set(nc, new LinkWatch(nc));
-  }
+  ) {}
 
   /** `count` new Racks (fresh keys), spread over the bootstrap connections, or all on `via`. */
   add(count: number, via?: NatsConnection): ScriptedRack[] {
@@ -107,70 +96,24 @@ export class ClusterFleet {
 
   /**
    * One sealed hello with its own timeout (a hello refused for want of quorum is answered only after the Mixer's KV
-   * retry window, 20 s). Never throws for the bus's or the Mixer's reasons: they are outcomes.
-   *
-   * A hello sent just before its connection's node died is lost with the link (core NATS delivers at most once;
-   * the client may write it to a socket already closed). As a Rack says hello again once its link is back, so does
-   * this: when the connection reconnects during the wait, a fresh hello goes out on the new link, and the first
-   * answer of either counts (`resent` says so; times stay those of the first send).
+   * retry window, 20 s). Never throws for the bus's or the Mixer's reasons: they are outcomes. One hello, never said
+   * again here: a caller that acts as a Rack says it again (mixer-cluster.faults.test.ts, probeHellos).
    */
   async hello(rack: ScriptedRack, timeoutMs = 10_000): Promise<HelloOutcome> {
+    const bytes = encodeMessage(rack.buildHello({ sealed: true, passport: undefined }));
+    const replyKey = rack.replyKey!;
     const sentAt = Date.now();
-    const deadline = sentAt + timeoutMs;
     const sentVia = rack.nc.getServer();
-    const link = this.#links.get(rack.nc);
-    const reconnectsBefore = link?.reconnects ?? 0;
-    const attempt = (): { replyKey: ReplyKey; reply: Promise<Msg> } => {
-      const bytes = encodeMessage(rack.buildHello({ sealed: true, passport: undefined }));
-      return {
-        replyKey: rack.replyKey!,
-        reply: rack.nc.request(SUBJECTS.hello, bytes, { timeout: Math.max(1, deadline - Date.now()) }),
-      };
-    };
-    const first = attempt();
-    const cancels: Array<() => void> = [];
-    let resent = false;
     let data: Uint8Array;
     let header: string | undefined;
-    let replyKey: ReplyKey;
     try {
-      const reconnected = link?.next(reconnectsBefore, cancels);
-      const answer = await Promise.race([
-        first.reply.then((msg) => ({ msg, replyKey: first.replyKey })),
-        ...(reconnected === undefined
-          ? []
-          : [
-              reconnected.then(async () => {
-                resent = true;
-                this.resentHellos++;
-                const second = attempt();
-                // Either answer will do: the first hello may have reached a Mixer before its link died.
-                return Promise.any([
-                  first.reply.then((msg) => ({ msg, replyKey: first.replyKey })),
-                  second.reply.then((msg) => ({ msg, replyKey: second.replyKey })),
-                ]);
-              }),
-            ]),
-      ]);
-      data = answer.msg.data;
-      header = answer.msg.headers?.get(CONTROL_SIGNATURE_HEADER);
-      replyKey = answer.replyKey;
-      for (const cancel of cancels) cancel();
+      const msg = await rack.nc.request(SUBJECTS.hello, bytes, { timeout: timeoutMs });
+      data = msg.data;
+      header = msg.headers?.get(CONTROL_SIGNATURE_HEADER);
     } catch (error) {
-      first.reply.catch(() => {});
-      for (const cancel of cancels) cancel();
       const endVia = rack.nc.getServer();
-      const via = endVia === sentVia ? sentVia : `${sentVia} then ${endVia}`;
-      const why =
-        error instanceof AggregateError
-          ? error.errors.map((e) => (e as Error).message).join(", ")
-          : (error as Error).message;
-      return {
-        kind: "no_answer",
-        error: why,
-        sentAt,
-        link: resent ? `${via}, said again on the new link` : via,
-      };
+      const link = endVia === sentVia ? sentVia : `${sentVia} then ${endVia}`;
+      return { kind: "no_answer", error: (error as Error).message, sentAt, link };
     }
     const answeredAt = Date.now();
     try {
@@ -418,30 +361,4 @@ export function lostConfirmed(fleet: ClusterFleet, view: Map<string, RackView>, 
     }
   }
   return out;
-}
-
-/** The reconnects of one connection, as they happen. */
-class LinkWatch {
-  reconnects = 0;
-  readonly #waiters = new Set<() => void>();
-
-  constructor(nc: NatsConnection) {
-    void (async () => {
-      for await (const status of nc.status()) {
-        if (status.type !== "reconnect") continue;
-        this.reconnects++;
-        for (const wake of this.#waiters) wake();
-        this.#waiters.clear();
-      }
-    })();
-  }
-
-  /** Resolves once the connection has reconnected more than `seen` times; `cancels` gets what forgets the wait. */
-  next(seen: number, cancels: Array<() => void>): Promise<void> {
-    if (this.reconnects > seen) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      this.#waiters.add(resolve);
-      cancels.push(() => this.#waiters.delete(resolve));
-    });
-  }
 }
