@@ -184,7 +184,7 @@ export function stepsSummary(ctx: SwarmContext, o: StepsOutcome): Figure[] {
       note: rest
         ? `GET /api/v1/racks?prefix=...&limit=100 (the lag reads, one every ${LAG_EVERY_MS} ms, ${rest.readMs.length} of them) answered while ` +
           `${ctx.fleet.enrolled} Racks heartbeat every ${ctx.opts.intervalMs} ms (step ${rest.label}: accepted ${round(rest.window.acceptedRate, 0)}/s); ` +
-          `request sent to body read by the generator; ${cpuText(rest.window)}; ${ctx.command}`
+          `request sent to body read, timed on a thread of the generator's own, off its busy event loop; ${cpuText(rest.window)}; ${ctx.command}`
         : `no step at the rest rate (${ctx.fleet.enrolled} Racks / ${ctx.opts.intervalMs} ms): add it to --rates`,
     }),
     {
