@@ -90,6 +90,23 @@ describe("writePresenceRows", () => {
     expect(await t.store.getByEntityId(rack!.entityId)).toMatchObject({ lastSeen: later, stats: { cpu: 1 } });
   });
 
+  it("writes the stats of the rows that carry them and keeps the others' in one batch", async () => {
+    const [a, b] = await insertRacks(2);
+    await write([
+      { entityId: a!.entityId, lastSeen: t.clock.now(), stats: { cpu: 1 } },
+      { entityId: b!.entityId, lastSeen: t.clock.now(), stats: { cpu: 2 } },
+    ]);
+    const later = t.clock.advance(1_000);
+    expect(
+      await write([
+        { entityId: a!.entityId, lastSeen: later, stats: null },
+        { entityId: b!.entityId, lastSeen: later, stats: { cpu: 3 } },
+      ]),
+    ).toBe(2);
+    expect(await t.store.getByEntityId(a!.entityId)).toMatchObject({ lastSeen: later, stats: { cpu: 1 } });
+    expect(await t.store.getByEntityId(b!.entityId)).toMatchObject({ lastSeen: later, stats: { cpu: 3 } });
+  });
+
   it("does nothing for an empty batch", async () => {
     await insertRacks(1);
     const before = await snapshotTables(t.db);

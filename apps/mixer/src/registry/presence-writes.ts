@@ -22,6 +22,14 @@ const APPLY_BATCH = `UPDATE registry
 SET last_seen = epoch_ms(b.last_seen_ms::BIGINT), stats = coalesce(b.stats::JSON, registry.stats)
 FROM temp.main.presence_batch AS b
 WHERE registry.entity_id = b.entity_id AND registry.type_id = ${EntityType.Rack}`;
+// A batch whose rows all keep their stats (nine flushes in ten with `stats_flush_interval`) sets last_seen alone:
+// APPLY_BATCH would read every Rack's stored stats and set them again through the coalesce. 10,000 rows with 560-byte
+// stats, alternated three times on the 2-core machine (load 6 to 7): 2.07 against 1.57 us of CPU per row, 38 against
+// 26 ms of wall time per flush. (The WAL is the same either way: 25 bytes per row.)
+const APPLY_LAST_SEEN = `UPDATE registry
+SET last_seen = epoch_ms(b.last_seen_ms::BIGINT)
+FROM temp.main.presence_batch AS b
+WHERE registry.entity_id = b.entity_id AND registry.type_id = ${EntityType.Rack}`;
 
 /** Takes one row of a presence batch: an entity id, last_seen in ms since the epoch, and stats as JSON text. */
 export type PresenceRowSink = (entityId: bigint, lastSeenMs: number, statsJson: string | null) => void;
@@ -59,12 +67,16 @@ export async function writePresenceRows(db: Db, source: PresenceRowSource): Prom
         step = "append to presence_batch";
         const appender = await connection.createAppender("presence_batch", null, "temp");
         let given = 0;
+        let withStats = 0;
         try {
           const row: PresenceRowSink = (entityId, lastSeenMs, statsJson) => {
             appender.appendUBigInt(entityId);
             appender.appendDouble(lastSeenMs);
             if (statsJson === null) appender.appendNull();
-            else appender.appendVarchar(statsJson);
+            else {
+              appender.appendVarchar(statsJson);
+              withStats++;
+            }
             appender.endRow();
             given++;
           };
@@ -74,8 +86,8 @@ export async function writePresenceRows(db: Db, source: PresenceRowSource): Prom
           appender.closeSync();
         }
         if (given === 0) return 0;
-        step = APPLY_BATCH;
-        const result = await connection.run(APPLY_BATCH);
+        step = withStats > 0 ? APPLY_BATCH : APPLY_LAST_SEEN;
+        const result = await connection.run(step);
         return result.rowsChanged;
       } catch (error) {
         throw new QueryFailedError(step, { cause: error });
