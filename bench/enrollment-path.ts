@@ -5,8 +5,10 @@
 // Racks do, and handed in waves of `--wave` at once (the writer's batch: about 100 in the swarm at 10,000 Racks,
 // 256 hellos in flight). /proc CPU of the whole process (DuckDB's threads included) and of the main thread, per Rack,
 // over `--racks` Racks after a warm-up of 1,000. The log is the Mixer's own logger (runtime/logger.ts, JSON lines on
-// stdout, one "rack enrolled" line per Rack): send stdout to /dev/null; the result goes to stderr. The swarm's enrollment figure moves by 100 us and more between runs on a busy machine; this one resolves a
-// few us. Compare two builds by running it on each, alternated, on the same machine.
+// stdout, one "rack enrolled" line per Rack): send stdout to /dev/null; the result goes to stderr. It leaves out
+// nats-server, the generator and the heartbeats that share the cores in the swarm, but still moves with the
+// machine's load (579 to 728 us per Rack for one build at load 3 to 4): compare two builds by running each,
+// alternated, several times.
 //
 // Run: pnpm exec tsx --conditions=@fluxrig/source bench/enrollment-path.ts [--auth none|jwt] [--racks 5000] [--wave 100] [--log info|warn] >/dev/null
 import { randomBytes } from "node:crypto";
