@@ -5,14 +5,14 @@
 import {
   createCipheriv,
   createDecipheriv,
+  createHmac,
   createPublicKey,
   diffieHellman,
-  hkdfSync,
   type KeyObject,
   randomBytes,
 } from "node:crypto";
 import { SealedReplyError } from "./errors.js";
-import { randomKeyPair } from "./raw-keys.js";
+import { privateKeyFromRaw, RAW_KEY_BYTES, randomKeyPair } from "./raw-keys.js";
 
 const X25519_KEY_BYTES = 32;
 const IV_BYTES = 12;
@@ -61,13 +61,11 @@ export function sealReply(opts: {
   context: Uint8Array;
 }): SealedBox {
   const recipient = x25519PublicKey(opts.recipient);
-  const eph = randomKeyPair("x25519");
-  const epk = rawX25519(eph.publicKey);
-  const key = deriveKey(
-    diffieHellman({ privateKey: eph.privateKey, publicKey: recipient }),
-    epk,
-    opts.recipient,
-  );
+  // The ephemeral key's public half comes with its private key's JWK (node:crypto derives it on import): no second
+  // KeyObject for it, as randomKeyPair would make.
+  const ephemeral = privateKeyFromRaw("x25519", randomBytes(RAW_KEY_BYTES));
+  const epk = rawX25519(ephemeral);
+  const key = deriveKey(diffieHellman({ privateKey: ephemeral, publicKey: recipient }), epk, opts.recipient);
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv("aes-256-gcm", key, iv);
   cipher.setAAD(opts.context);
@@ -124,7 +122,19 @@ export function sealContext(rackPublicKey: string): Uint8Array {
 function deriveKey(shared: Buffer, epk: string, recipient: string): Buffer {
   // Both public keys go into the salt, so the key belongs to this exchange (as in HPKE's key schedule).
   const salt = Buffer.concat([Buffer.from(epk, "base64url"), Buffer.from(recipient, "base64url")]);
-  return Buffer.from(hkdfSync("sha256", shared, salt, INFO, 32));
+  return hkdfSha256(shared, salt, INFO);
+}
+
+const HKDF_FIRST_BLOCK = Buffer.from([1]);
+
+/**
+ * HKDF-SHA-256 (RFC 5869) of one 32-byte block: PRK = HMAC(salt, ikm), OKM = HMAC(PRK, info || 0x01). The same bytes
+ * as node:crypto's `hkdfSync("sha256", ikm, salt, info, 32)` (sealed-reply.test.ts checks it, so boxes sealed either
+ * way open either way), in half its CPU: hkdfSync goes through a crypto job and OpenSSL's KDF fetch on every call.
+ */
+export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: string): Buffer {
+  const prk = createHmac("sha256", salt).update(ikm).digest();
+  return createHmac("sha256", prk).update(info).update(HKDF_FIRST_BLOCK).digest();
 }
 
 function x25519PublicKey(b64: string): KeyObject {
@@ -138,8 +148,9 @@ function x25519PublicKey(b64: string): KeyObject {
   }
 }
 
-function rawX25519(publicKey: KeyObject): string {
-  const { x } = publicKey.export({ format: "jwk" });
+/** The raw public key (base64url) of an X25519 key, public or private (a private key's JWK carries both halves). */
+function rawX25519(key: KeyObject): string {
+  const { x } = key.export({ format: "jwk" });
   if (typeof x !== "string") throw new Error("X25519 key without x");
   return x;
 }
