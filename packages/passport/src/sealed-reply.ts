@@ -5,9 +5,9 @@
 import {
   createCipheriv,
   createDecipheriv,
-  createHmac,
   createPublicKey,
   diffieHellman,
+  hkdfSync,
   type KeyObject,
   randomBytes,
 } from "node:crypto";
@@ -122,19 +122,7 @@ export function sealContext(rackPublicKey: string): Uint8Array {
 function deriveKey(shared: Buffer, epk: string, recipient: string): Buffer {
   // Both public keys go into the salt, so the key belongs to this exchange (as in HPKE's key schedule).
   const salt = Buffer.concat([Buffer.from(epk, "base64url"), Buffer.from(recipient, "base64url")]);
-  return hkdfSha256(shared, salt, INFO);
-}
-
-const HKDF_FIRST_BLOCK = Buffer.from([1]);
-
-/**
- * HKDF-SHA-256 (RFC 5869) of one 32-byte block: PRK = HMAC(salt, ikm), OKM = HMAC(PRK, info || 0x01). The same bytes
- * as node:crypto's `hkdfSync("sha256", ikm, salt, info, 32)` (sealed-reply.test.ts checks it, so boxes sealed either
- * way open either way), in half its CPU: hkdfSync goes through a crypto job and OpenSSL's KDF fetch on every call.
- */
-export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: string): Buffer {
-  const prk = createHmac("sha256", salt).update(ikm).digest();
-  return createHmac("sha256", prk).update(info).update(HKDF_FIRST_BLOCK).digest();
+  return Buffer.from(hkdfSync("sha256", shared, salt, INFO, 32));
 }
 
 function x25519PublicKey(b64: string): KeyObject {
