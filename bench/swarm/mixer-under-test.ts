@@ -153,7 +153,8 @@ export class MixerUnderTest implements AsyncDisposable {
       ...this.opts.env,
     };
     env.NODE_OPTIONS = MEMORY_PROBE;
-    // As shipped: no --enable-source-maps, which costs the Mixer on every stack trace it logs.
+    // No --enable-source-maps unless asked (`--mixer-node-args=--enable-source-maps`, as the Dockerfile runs it): since
+    // the Mixer's map carries no source text it costs about 2 MB of RSS (bench/swarm/README.md, issue 19 fifth round).
     this.mixer = spawnBinary("fluxrig-mixer", { env, nodeArgs: [...(this.opts.nodeArgs ?? [])] });
     let tail = "";
     this.mixer.child.stderr?.on("data", (chunk: Buffer) => {

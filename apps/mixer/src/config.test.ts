@@ -10,6 +10,7 @@ describe("loadMixerConfig", () => {
     const { config } = await loadMixerConfig({ env: {} });
     expect(config.mixer.db_memory_limit).toBe("256MB");
     expect(config.mixer.heap_soft_limit_mb).toBe(64);
+    expect(config.mixer.heap_optimize_for_size).toBe(false);
     expect(config.enrollment.max_inflight_hellos).toBe(4096);
     const cores = availableParallelism();
     expect(config.enrollment.verify_threads).toBe(cores >= 4 ? Math.min(4, cores - 2) : 0);
@@ -22,6 +23,7 @@ describe("loadMixerConfig", () => {
       env: {
         FLUXRIG_MIXER_DB_MEMORY_LIMIT: "1GiB",
         FLUXRIG_MIXER_HEAP_SOFT_LIMIT_MB: "0",
+        FLUXRIG_MIXER_HEAP_OPTIMIZE_FOR_SIZE: "true",
         FLUXRIG_ENROLLMENT_MAX_INFLIGHT_HELLOS: "16",
         FLUXRIG_ENROLLMENT_VERIFY_THREADS: "2",
         FLUXRIG_NATS_AUTH: "none",
@@ -30,6 +32,7 @@ describe("loadMixerConfig", () => {
     expect(config.nats.auth).toBe("none");
     expect(config.mixer.db_memory_limit).toBe("1GiB");
     expect(config.mixer.heap_soft_limit_mb).toBe(0);
+    expect(config.mixer.heap_optimize_for_size).toBe(true);
     expect(config.enrollment.max_inflight_hellos).toBe(16);
     expect(config.enrollment.verify_threads).toBe(2);
   });
@@ -37,6 +40,7 @@ describe("loadMixerConfig", () => {
   test.each([
     ["FLUXRIG_MIXER_DB_MEMORY_LIMIT", "lots", /db_memory_limit/],
     ["FLUXRIG_MIXER_HEAP_SOFT_LIMIT_MB", "-1", /heap_soft_limit_mb/],
+    ["FLUXRIG_MIXER_HEAP_OPTIMIZE_FOR_SIZE", "small", /heap_optimize_for_size/],
     ["FLUXRIG_ENROLLMENT_MAX_INFLIGHT_HELLOS", "0", /max_inflight_hellos/],
     ["FLUXRIG_ENROLLMENT_VERIFY_THREADS", "99", /verify_threads/],
     ["FLUXRIG_NATS_AUTH", "token", /nats\.auth/],

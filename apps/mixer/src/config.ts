@@ -37,6 +37,12 @@ export const MixerConfigSchema = z
        * 0 leaves collection to V8 alone. See runtime/heap-governor.ts.
        */
       heap_soft_limit_mb: z.number().int().min(0).max(1_000_000).default(64),
+      /**
+       * V8's `--optimize-for-size`, set at start: a heap close to what is live, for more CPU. At 10,000 heartbeating
+       * Racks 237 to 251 MB of RSS instead of 276 to 340, for 2 to 11 us more CPU per heartbeat (median 7). See
+       * runtime/heap-governor.ts.
+       */
+      heap_optimize_for_size: z.boolean().default(false),
     }),
     nats: z.strictObject({
       url: z.string().min(1).default("nats://127.0.0.1:4222"),

@@ -6,7 +6,7 @@ import { kvCommand, kvCommandExitCode, kvCommandText } from "./kv-command.js";
 import { startMixer } from "./mixer.js";
 import { natsConfigCommand } from "./nats-config-command.js";
 import { MixerError } from "./runtime/errors.js";
-import { HeapGovernor } from "./runtime/heap-governor.js";
+import { HeapGovernor, optimizeHeapForSize } from "./runtime/heap-governor.js";
 import { createLogger } from "./runtime/logger.js";
 import { MIXER_VERSION } from "./version.js";
 
@@ -227,6 +227,7 @@ async function main(): Promise<number> {
   }
 
   const logger = createLogger({ level: loaded.config.mixer.log_level });
+  if (loaded.config.mixer.heap_optimize_for_size) optimizeHeapForSize();
   try {
     const running = await startMixer({ config: loaded.config, logger, version: MIXER_VERSION });
     const softLimitMb = loaded.config.mixer.heap_soft_limit_mb;
