@@ -188,7 +188,11 @@ export class MixerUnderTest implements AsyncDisposable {
    * busy event loop does not stretch.
    */
   async timedApi<T>(path: string, timeoutMs = 30_000): Promise<{ body: T; ms: number }> {
-    this.#timer ??= new ApiTimer();
+    if (this.#timer === undefined) {
+      this.#timer = new ApiTimer();
+      // Untimed: the thread's start and its first connection (51 ms in one run) are the benchmark's, not the API's.
+      await this.#timer.get(`${this.apiUrl}/health`, {}, timeoutMs);
+    }
     const r = await this.#timer.get(
       `${this.apiUrl}${path}`,
       { authorization: `Bearer ${TEST_TOKEN}` },
