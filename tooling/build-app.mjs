@@ -13,7 +13,7 @@
 //   --map-without-sources  the source map names each original file and line but does not embed the files' text:
 //                      `node --enable-source-maps` reads the whole .map at start and keeps it, and the Mixer's embedded
 //                      sources were 3.5 of its 5.2 MB (+33 to 40 MB of RSS once ready). Stack traces are mapped the
-//                      same without them (bench/swarm/README.md, issue 19 fifth round; bundle-source-map test).
+//                      same without them (bench/swarm/README.md, issue 19 fifth round; packages/testkit/test/bundle-source-maps.int.test.ts).
 import { execSync } from "node:child_process";
 import { chmodSync, readFileSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
