@@ -1,5 +1,4 @@
 // The audit log: a hash chain that verifies, and breaks at exactly the row someone edited or removed.
-import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   insertPlan,
@@ -7,7 +6,7 @@ import {
   openTestWriter,
   type TestRegistry,
 } from "../../test/support/registry-test-harness.js";
-import { type AuditEventFields, auditHashBody, canonicalJson, GENESIS_HASH } from "./audit-chain.js";
+import { canonicalJson, GENESIS_HASH } from "./audit-chain.js";
 import type { RegistryWriter } from "./registry-writer.js";
 import { planImportScenario, planSetStatus } from "./write-plans.js";
 
@@ -75,64 +74,6 @@ describe("canonicalJson", () => {
 
   it("refuses values JSON cannot carry", () => {
     expect(() => canonicalJson({ x: Number.NaN })).toThrow(TypeError);
-  });
-});
-
-describe("auditHashBody", () => {
-  /** The hashed text as the chain has always defined it: canonicalJson of the fields under their column names. */
-  const generic = (f: AuditEventFields) =>
-    canonicalJson({
-      seq: f.seq,
-      at: f.at.toISOString(),
-      entity_id: f.entityId === null ? null : f.entityId.toString(),
-      name: f.name,
-      kind: f.kind,
-      from_status: f.fromStatus,
-      to_status: f.toStatus,
-      cause: f.cause,
-      actor: f.actor,
-      details: f.details,
-    });
-  const text = fc.string({ unit: "binary" });
-  const json = fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)));
-  const fields = fc.record({
-    seq: fc.integer({ min: 1 }),
-    at: fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }),
-    entityId: fc.option(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })),
-    name: fc.option(text),
-    kind: text,
-    fromStatus: fc.option(text),
-    toStatus: fc.option(text),
-    cause: text,
-    actor: text,
-    details: fc.option(fc.dictionary(text, json)),
-  });
-
-  it("is the canonical JSON of the fields, for any event", () => {
-    fc.assert(
-      fc.property(fields, (f) => {
-        expect(auditHashBody(f as AuditEventFields)).toBe(generic(f as AuditEventFields));
-      }),
-      { numRuns: 2000 },
-    );
-  });
-
-  it("leaves a field missing from a row out, as canonicalJson does, and refuses what JSON cannot carry", () => {
-    const event = {
-      seq: 7,
-      at: new Date("2026-12-06T23:00:00.000Z"),
-      entityId: 5n,
-      name: "rack-1",
-      kind: "rack_enrolled",
-      toStatus: "active",
-      cause: "auto_adopt",
-      actor: "mixer",
-      details: { public_key: "k", machine_id: 3 },
-    } as unknown as AuditEventFields;
-    expect(auditHashBody(event)).toBe(
-      '{"actor":"mixer","at":"2026-12-06T23:00:00.000Z","cause":"auto_adopt","details":{"machine_id":3,"public_key":"k"},"entity_id":"5","kind":"rack_enrolled","name":"rack-1","seq":7,"to_status":"active"}',
-    );
-    expect(() => auditHashBody({ ...event, fromStatus: null, seq: Number.NaN })).toThrow(TypeError);
   });
 });
 
