@@ -75,6 +75,9 @@ export function clusterMemberConfig(member: Member, all: readonly Member[], incl
     "cluster {",
     '  name: "fluxrig-lab"',
     `  listen: "${HOST}:${member.route}"`,
+    "  # One route per peer: nats-server 2.10's route pools lost a member from the JetStream meta group at start on a",
+    '  # loaded machine (docs/cluster.md, "One route per peer").',
+    "  pool_size: -1",
     `  routes: [${all
       .filter((m) => m !== member)
       .map((m) => JSON.stringify(`nats-route://${HOST}:${m.route}`))
@@ -400,36 +403,69 @@ export class LabNatsCluster {
     return proc;
   }
 
-  /** Every member names the same JetStream meta leader (bounded). */
+  /**
+   * Every member names the same JetStream meta leader and counts every member in the meta group, and the leader knows
+   * every other member as a peer, not offline (bounded): only then can it place the registry's R3 buckets. Naming a leader
+   * is not enough: a member left out of the meta group still names it, and every bucket is then refused with "no
+   * suitable peers for placement".
+   */
   async #waitForMetaLeader(members: readonly Member[]): Promise<void> {
     const deadline = Date.now() + READY_MS;
     let last = "no answer yet";
     while (Date.now() < deadline) {
       if (this.#halt.signal.aborted) throw new LabWaitError("stopped while starting", "aborted");
       try {
-        const leaders = await Promise.all(
+        const metas = await Promise.all(
           members.map(async (m) => {
             const res = await fetch(`http://${HOST}:${m.monitor}/jsz`, {
               signal: AbortSignal.timeout(2_000),
             });
-            const jsz = (await res.json()) as { meta_cluster?: { leader?: string } };
-            return jsz.meta_cluster?.leader ?? "";
+            return ((await res.json()) as { meta_cluster?: MetaCluster }).meta_cluster ?? {};
           }),
         );
-        if (leaders.every((l) => l !== "" && l === leaders[0])) {
-          this.#say(`cluster formed: JetStream meta leader ${leaders[0]}`);
+        const problem = metaGroupProblem(members, metas);
+        if (problem === undefined) {
+          this.#say(`cluster formed: JetStream meta leader ${metas[0]?.leader}`);
           return;
         }
-        last = `meta leaders seen: ${leaders.map((l) => l || "none").join(", ")}`;
+        last = problem;
       } catch (error) {
         last = (error as Error).message;
       }
       await delay(200);
     }
     throw new LabClusterStartError(
-      `the cluster did not elect a JetStream meta leader within ${READY_MS} ms (${last})`,
+      `the cluster did not form one JetStream meta group of ${members.length} within ${READY_MS} ms (${last})`,
     );
   }
+}
+
+/** What a member's `/jsz` says of the JetStream meta group (`replicas` only on the leader). */
+export interface MetaCluster {
+  leader?: string;
+  cluster_size?: number;
+  replicas?: Array<{ name?: string; offline?: boolean }>;
+}
+
+/** Why the members' views (`metas[i]` is `members[i]`'s) are not yet one meta group of them all, or undefined. */
+export function metaGroupProblem(
+  members: readonly { name: string }[],
+  metas: readonly MetaCluster[],
+): string | undefined {
+  const leaders = metas.map((m) => m.leader ?? "");
+  if (!leaders.every((l) => l !== "" && l === leaders[0]))
+    return `meta leaders seen: ${leaders.map((l) => l || "none").join(", ")}`;
+  const small = members.filter((_, i) => metas[i]?.cluster_size !== members.length);
+  if (small.length > 0)
+    return `meta group sizes seen: ${metas.map((m, i) => `${members[i]?.name} ${m.cluster_size ?? "?"}`).join(", ")}`;
+  const at = members.findIndex((m) => m.name === leaders[0]);
+  const peers = metas[at]?.replicas ?? [];
+  const absent = members.filter(
+    (m) => m.name !== leaders[0] && !peers.some((p) => p.name === m.name && p.offline !== true),
+  );
+  if (absent.length > 0)
+    return `meta leader ${leaders[0]} does not know peers ${absent.map((m) => m.name).join(", ")}`;
+  return undefined;
 }
 
 /**
