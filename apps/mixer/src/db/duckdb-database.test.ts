@@ -130,6 +130,26 @@ describe("transactions", () => {
     expect(await countRows()).toBe(0);
   });
 
+  it("tells what it is doing: the job holding the connection, for how long, and the jobs waiting behind it", async () => {
+    expect(db.activity()).toEqual({ queued: 0 });
+    const hold = gate();
+    const holding = gate();
+    const held = db.withConnection(async () => {
+      holding.open();
+      await hold.opened;
+    });
+    await holding.opened;
+    const behind = countRows();
+    const now = Date.now() + 5;
+    const activity = db.activity(now);
+    expect(activity.queued).toBe(2);
+    expect(activity.running?.sql).toBe("(the raw connection: appenders, batch SQL)");
+    expect(activity.running?.ms).toBeGreaterThanOrEqual(5);
+    hold.open();
+    await Promise.all([held, behind]);
+    expect(db.activity()).toEqual({ queued: 0 });
+  });
+
   it("wraps DuckDB failures in QueryFailedError naming the statement", async () => {
     const failed = await db.query("SELECT * FROM no_such_table").catch((error: unknown) => error);
     expect(failed).toBeInstanceOf(QueryFailedError);

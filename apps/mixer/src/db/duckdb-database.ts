@@ -101,6 +101,8 @@ export class Db {
   readonly #transactions = new AsyncLocalStorage<TransactionContext>();
   #closing = false;
   #closed = false;
+  /** The statement DuckDB runs now, and since when (ms): what a stalled writer waits on. */
+  #running: { sql: string; since: number } | undefined;
 
   constructor(parts: {
     path: string;
@@ -168,7 +170,9 @@ export class Db {
 
   /** Exclusive use of the raw connection (e.g. for an appender), in the caller's transaction when there is one. */
   withConnection<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    return this.#schedule(() => fn(this.#connection));
+    return this.#schedule(() =>
+      this.#tracked("(the raw connection: appenders, batch SQL)", () => fn(this.#connection)),
+    );
   }
 
   /** Writes the WAL into the main file now rather than at DuckDB's own pace. */
@@ -197,6 +201,15 @@ export class Db {
     return this.#closed;
   }
 
+  /** What the handle is doing: the statement running (its first 80 characters, and for how long) and jobs waiting. */
+  activity(now = Date.now()): { running?: { sql: string; ms: number }; queued: number } {
+    const running = this.#running;
+    return {
+      ...(running ? { running: { sql: running.sql.slice(0, 80), ms: now - running.since } } : {}),
+      queued: this.#queue.pending,
+    };
+  }
+
   #currentTransaction(): TransactionContext | undefined {
     const context = this.#transactions.getStore();
     return context?.open ? context : undefined;
@@ -216,7 +229,20 @@ export class Db {
     await this.#execute(statement, []);
   }
 
-  async #execute(sql: string, params: readonly DuckDBValue[]): Promise<QueryResult> {
+  async #tracked<T>(what: string, job: () => Promise<T>): Promise<T> {
+    this.#running = { sql: what, since: Date.now() };
+    try {
+      return await job();
+    } finally {
+      this.#running = undefined;
+    }
+  }
+
+  #execute(sql: string, params: readonly DuckDBValue[]): Promise<QueryResult> {
+    return this.#tracked(sql, () => this.#run(sql, params));
+  }
+
+  async #run(sql: string, params: readonly DuckDBValue[]): Promise<QueryResult> {
     try {
       let reader: Awaited<ReturnType<DuckDBConnection["runAndReadAll"]>>;
       if (params.length === 0) {

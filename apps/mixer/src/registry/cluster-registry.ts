@@ -505,7 +505,7 @@ export class ClusterRegistry implements RegistryWrites {
       timer = setTimeout(() => {
         reject(
           new ClusterIndexBehindError(
-            `the index did not reach ${followed} revision ${revision} within ${timeoutMs} ms (at ${this.#marks[followed].applied})${this.#mirrorFailed ? `: ${this.#mirrorFailed.message}` : ""}`,
+            `the index did not reach ${followed} revision ${revision} within ${timeoutMs} ms (at ${this.#marks[followed].applied}, the mirror handed on ${this.#seen[followed]}; index: ${this.#o.index.describeActivity()})${this.#mirrorFailed ? `: ${this.#mirrorFailed.message}` : ""}`,
           ),
         );
       }, timeoutMs);

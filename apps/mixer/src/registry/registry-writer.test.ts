@@ -1,5 +1,6 @@
 // Group commit: many writes in one transaction, refusals and failures isolated, MachineIDs and the audit chain exact.
 import { EntityType, nodeEntityId } from "@fluxrig/entity-id";
+import { waitFor } from "@fluxrig/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { getRackByName } from "../../test/support/registry-oracle.js";
 import {
@@ -401,6 +402,41 @@ describe("RegistryWriter", () => {
     expect(inside).toMatchObject({ name: "WriterReentryError" });
     await writer.close();
     await expect(writer.submit(insert(2))).rejects.toMatchObject({ name: "DatabaseClosedError" });
+  });
+
+  it("says what a waiting write waits behind: its batch committing, and the database job ahead of it", async () => {
+    expect(writer.describeActivity()).toBe("0 writes queued, no batch committing, 0 database jobs pending");
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let holding = (): void => undefined;
+    const held = new Promise<void>((resolve) => {
+      holding = resolve;
+    });
+    const blocker = t.db.withConnection(async () => {
+      holding();
+      await released;
+    });
+    await held;
+    const write = writer.submit(insert(1));
+    await waitFor(() => writer.describeActivity().includes("a batch committing"), {
+      timeoutMs: 5_000,
+      message: "the writer's batch waiting on the database",
+    });
+    expect(writer.describeActivity()).toMatch(
+      /^0 writes queued, a batch committing for \d+ ms, DuckDB running "\(the raw connection: appenders, batch SQL\)" for \d+ ms, 2 database jobs pending$/,
+    );
+    release();
+    await Promise.all([blocker, write]);
+    // The write settles inside its batch; the batch ends a turn later.
+    await waitFor(
+      () => writer.describeActivity() === "0 writes queued, no batch committing, 0 database jobs pending",
+      {
+        timeoutMs: 5_000,
+        message: "the writer idle again",
+      },
+    );
   });
 
   it("answers with DatabaseClosedError (not drizzle's wrapper) once the file is closed", async () => {

@@ -86,6 +86,8 @@ export class RegistryWriter implements RegistryWrites {
   #head: AuditHead | undefined;
   #scheduled = false;
   #draining: Promise<void> | undefined;
+  /** When the batch now committing started (ms), if one is. */
+  #committingSince: number | undefined;
   #closed = false;
   readonly stats: RegistryWriterStats = {
     batches: 0,
@@ -120,6 +122,20 @@ export class RegistryWriter implements RegistryWrites {
   /** The committed registry as a batch is planned on it (the directory, the pool, the lists). */
   get base(): StageBase {
     return this.#base;
+  }
+
+  /**
+   * What the writer is doing, for an error that says why a write waits: writes queued, how long the batch now
+   * committing has taken, and the database's own activity.
+   */
+  describeActivity(now = Date.now()): string {
+    const db = this.#db.activity(now);
+    const batch =
+      this.#committingSince === undefined
+        ? "no batch committing"
+        : `a batch committing for ${now - this.#committingSince} ms`;
+    const running = db.running ? `, DuckDB running "${db.running.sql}" for ${db.running.ms} ms` : "";
+    return `${this.#queue.length} writes queued, ${batch}${running}, ${db.queued} database jobs pending`;
   }
 
   /** Writes still queued (not yet in a batch). */
@@ -165,11 +181,14 @@ export class RegistryWriter implements RegistryWrites {
       // Whatever queued while a batch committed is the next batch: group commit without a timer.
       while (this.#queue.length > 0) {
         const items = this.#queue.splice(0, this.#maxBatch);
+        this.#committingSince = Date.now();
         try {
           await this.#commit(items, true);
         } catch (error) {
           // Not a database failure (those are handled inside): a bug. Fail this batch, keep serving the next.
           for (const item of items) item.reject(error);
+        } finally {
+          this.#committingSince = undefined;
         }
       }
     } finally {
