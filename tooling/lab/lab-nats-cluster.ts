@@ -37,6 +37,13 @@ const NODES = 3;
 /** The cluster's Mixers: `[cluster] member` mixer-a, mixer-b, with machine_id 1, 2. */
 const MIXERS = ["mixer-a", "mixer-b"] as const;
 const READY_MS = 30_000;
+/**
+ * A node the meta leader has not taken into its group this long after the node started is started again, at most
+ * MAX_REJOINS times (a nats-server 2.10 route race at a cold start; docs/cluster.md, "One route per peer"). In 2 x 50
+ * lab starts at a load average of 11 to 26, every healthy group formed within 3 s of the last node's start.
+ */
+const REJOIN_MS = 15_000;
+const MAX_REJOINS = 2;
 const MIXER_READY_MS = 90_000;
 const GRACE_MS = { rack: 10_000, mixer: 20_000, nats: 10_000 } as const;
 const HOST = "127.0.0.1";
@@ -95,6 +102,14 @@ interface LabMixer extends ClusterLabMixer {
 
 /** The cluster lab's processes, in start order: stopped in reverse (Racks, Mixers, nats-servers). */
 type Tier = "nats" | "mixer" | "rack";
+/** How the lab starts a child. */
+interface LaunchSpec {
+  name: string;
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  stopGraceMs: number;
+}
 const TIER_ORDER: Record<Tier, number> = { nats: 0, mixer: 1, rack: 2 };
 
 export class LabNatsCluster {
@@ -110,6 +125,9 @@ export class LabNatsCluster {
   #requestStop: (reason: string) => void = () => {};
   #lock: LabLock | undefined;
   #stopping: Promise<void> | undefined;
+  /** nats-servers being started again during the start (their exit is expected), and how to start each. */
+  readonly #replacing = new Set<LabProcess>();
+  readonly #natsSpecs = new Map<string, LaunchSpec>();
   /** Set once everything runs: until then a nats-server or Mixer that dies fails the start. */
   #running = false;
   /** Set when a nats-server or a Mixer died while the lab started: the lab then exits 1. */
@@ -230,24 +248,18 @@ export class LabNatsCluster {
 
     this.#checkpoint();
     for (const m of members) {
-      await this.#launch("nats", {
+      const spec: LaunchSpec = {
         name: m.name,
         command: natsBin,
         args: ["-c", join(m.dir, "nats-server.conf")],
         env: natsEnv(run),
         stopGraceMs: GRACE_MS.nats,
-      });
+      };
+      this.#natsSpecs.set(m.name, spec);
+      await this.#launch("nats", spec);
     }
     this.#say(`starting ${NODES} nats-servers: ${members.map((m) => `${m.name} on ${m.client}`).join(", ")}`);
-    await Promise.all(
-      this.#of("nats").map((p) =>
-        p.waitForLine((l) => (l.includes("Server is ready") ? true : undefined), {
-          timeoutMs: READY_MS,
-          what: '"Server is ready"',
-          signal: this.#halt.signal,
-        }),
-      ),
-    );
+    await Promise.all(this.#of("nats").map((p) => this.#natsReady(p)));
     await this.#waitForMetaLeader(members);
 
     // The first Mixer creates the Cluster Key on its first start; the others get copies before theirs (an operator
@@ -374,10 +386,7 @@ export class LabNatsCluster {
   }
 
   /** Starts a child now, records it in the lock, and reports its exit (a core one while starting fails the lab). */
-  async #launch(
-    tier: Tier,
-    spec: { name: string; command: string; args: string[]; env: Record<string, string>; stopGraceMs: number },
-  ): Promise<LabProcess> {
+  async #launch(tier: Tier, spec: LaunchSpec): Promise<LabProcess> {
     const proc = new LabProcess({
       ...spec,
       cwd: REPO_ROOT,
@@ -385,7 +394,7 @@ export class LabNatsCluster {
     });
     this.#of(tier).push(proc);
     void proc.exited().then((exit) => {
-      if (this.#stopping !== undefined) return;
+      if (this.#stopping !== undefined || this.#replacing.has(proc)) return;
       const tail = proc.tail(8).map((l) => `    ${l}`);
       this.#say(
         [
@@ -410,12 +419,15 @@ export class LabNatsCluster {
    * suitable peers for placement".
    */
   async #waitForMetaLeader(members: readonly Member[]): Promise<void> {
-    const deadline = Date.now() + READY_MS;
+    let deadline = Date.now() + READY_MS;
+    const startedAt = new Map(members.map((m) => [m.name, Date.now()]));
+    const rejoins = new Map<string, number>();
     let last = "no answer yet";
     while (Date.now() < deadline) {
       if (this.#halt.signal.aborted) throw new LabWaitError("stopped while starting", "aborted");
+      let metas: MetaCluster[] | undefined;
       try {
-        const metas = await Promise.all(
+        metas = await Promise.all(
           members.map(async (m) => {
             const res = await fetch(`http://${HOST}:${m.monitor}/jsz`, {
               signal: AbortSignal.timeout(2_000),
@@ -423,20 +435,56 @@ export class LabNatsCluster {
             return ((await res.json()) as { meta_cluster?: MetaCluster }).meta_cluster ?? {};
           }),
         );
+      } catch (error) {
+        last = (error as Error).message;
+      }
+      if (metas !== undefined) {
         const problem = metaGroupProblem(members, metas);
         if (problem === undefined) {
           this.#say(`cluster formed: JetStream meta leader ${metas[0]?.leader}`);
           return;
         }
         last = problem;
-      } catch (error) {
-        last = (error as Error).message;
+        for (const name of leftOutOfMetaGroup(members, metas)) {
+          const since = Date.now() - (startedAt.get(name) ?? 0);
+          const times = rejoins.get(name) ?? 0;
+          if (since < REJOIN_MS || times >= MAX_REJOINS) continue;
+          rejoins.set(name, times + 1);
+          this.#say(
+            `${name} is not in the JetStream meta group ${Math.round(since / 1000)} s after its start (${problem}; a nats-server 2.10 route race, docs/cluster.md): starting it again`,
+          );
+          await this.#restartNats(name);
+          startedAt.set(name, Date.now());
+          deadline = Math.max(deadline, Date.now() + READY_MS);
+        }
       }
       await delay(200);
     }
     throw new LabClusterStartError(
       `the cluster did not form one JetStream meta group of ${members.length} within ${READY_MS} ms (${last})`,
     );
+  }
+
+  /** Waits (bounded) for a nats-server's "Server is ready". */
+  async #natsReady(proc: LabProcess): Promise<void> {
+    await proc.waitForLine((l) => (l.includes("Server is ready") ? true : undefined), {
+      timeoutMs: READY_MS,
+      what: '"Server is ready"',
+      signal: this.#halt.signal,
+    });
+  }
+
+  /** Stops one nats-server of the start (SIGTERM, its store kept) and starts it again with the same config. */
+  async #restartNats(name: string): Promise<void> {
+    const procs = this.#of("nats");
+    const old = procs.find((p) => p.name === name);
+    const spec = this.#natsSpecs.get(name);
+    if (old === undefined || spec === undefined) return;
+    this.#replacing.add(old);
+    await old.stop();
+    procs.splice(procs.indexOf(old), 1);
+    this.#checkpoint();
+    await this.#natsReady(await this.#launch("nats", spec));
   }
 }
 
@@ -445,6 +493,23 @@ export interface MetaCluster {
   leader?: string;
   cluster_size?: number;
   replicas?: Array<{ name?: string; offline?: boolean }>;
+}
+
+/**
+ * The members the meta leader all others name does not know as peers (not in its `/jsz` replicas, or offline): the
+ * ones to start again when they stay out. None while the members disagree on the leader.
+ */
+export function leftOutOfMetaGroup(
+  members: readonly { name: string }[],
+  metas: readonly MetaCluster[],
+): string[] {
+  const leader = metas[0]?.leader ?? "";
+  if (leader === "" || !metas.every((m) => m.leader === leader)) return [];
+  // `replicas` is left out of the leader's /jsz when it knows no peer at all.
+  const peers = metas[members.findIndex((m) => m.name === leader)]?.replicas ?? [];
+  return members
+    .filter((m) => m.name !== leader && !peers.some((p) => p.name === m.name && p.offline !== true))
+    .map((m) => m.name);
 }
 
 /** Why the members' views (`metas[i]` is `members[i]`'s) are not yet one meta group of them all, or undefined. */
@@ -458,13 +523,8 @@ export function metaGroupProblem(
   const small = members.filter((_, i) => metas[i]?.cluster_size !== members.length);
   if (small.length > 0)
     return `meta group sizes seen: ${metas.map((m, i) => `${members[i]?.name} ${m.cluster_size ?? "?"}`).join(", ")}`;
-  const at = members.findIndex((m) => m.name === leaders[0]);
-  const peers = metas[at]?.replicas ?? [];
-  const absent = members.filter(
-    (m) => m.name !== leaders[0] && !peers.some((p) => p.name === m.name && p.offline !== true),
-  );
-  if (absent.length > 0)
-    return `meta leader ${leaders[0]} does not know peers ${absent.map((m) => m.name).join(", ")}`;
+  const absent = leftOutOfMetaGroup(members, metas);
+  if (absent.length > 0) return `meta leader ${leaders[0]} does not know peers ${absent.join(", ")}`;
   return undefined;
 }
 

@@ -1,6 +1,10 @@
 // The cluster lab's start: a member config with one route per peer, and when three members are one JetStream meta group.
 import { describe, expect, test } from "vitest";
-import { clusterMemberConfig, metaGroupProblem } from "../../../tooling/lab/lab-nats-cluster.js";
+import {
+  clusterMemberConfig,
+  leftOutOfMetaGroup,
+  metaGroupProblem,
+} from "../../../tooling/lab/lab-nats-cluster.js";
 
 const members = ["nats-1", "nats-2", "nats-3"].map((name, i) => ({
   name,
@@ -60,5 +64,36 @@ describe("metaGroupProblem", () => {
     );
     const offline = peers("nats-2", "nats-3").map((p) => (p.name === "nats-3" ? { ...p, offline: true } : p));
     expect(metaGroupProblem(members, metas(offline))).toBe("meta leader nats-1 does not know peers nats-3");
+  });
+});
+
+describe("leftOutOfMetaGroup: the nodes the lab starts again when they stay out", () => {
+  test("the node the agreed leader does not know, or knows as offline", () => {
+    const metas = [
+      { leader: "nats-3", cluster_size: 2 },
+      { leader: "nats-3", cluster_size: 2 },
+      { leader: "nats-3", cluster_size: 2, replicas: peers("nats-2") },
+    ];
+    expect(leftOutOfMetaGroup(members, metas)).toEqual(["nats-1"]);
+    const offline = [{ name: "nats-1", current: false, offline: true }, ...peers("nats-2")];
+    expect(leftOutOfMetaGroup(members, [metas[0]!, metas[1]!, { ...metas[2]!, replicas: offline }])).toEqual([
+      "nats-1",
+    ]);
+  });
+
+  test("both others when the leader knows no peer (its /jsz then has no replicas)", () => {
+    const metas = [{ leader: "nats-1", cluster_size: 1 }, { leader: "nats-1" }, { leader: "nats-1" }];
+    expect(leftOutOfMetaGroup(members, metas)).toEqual(["nats-2", "nats-3"]);
+  });
+
+  test("none in a whole group, and none while the nodes disagree on the leader (no one to blame yet)", () => {
+    const whole = [
+      { leader: "nats-2", cluster_size: 3 },
+      { leader: "nats-2", cluster_size: 3, replicas: peers("nats-1", "nats-3") },
+      { leader: "nats-2", cluster_size: 3 },
+    ];
+    expect(leftOutOfMetaGroup(members, whole)).toEqual([]);
+    expect(leftOutOfMetaGroup(members, [{ leader: "nats-2" }, {}, { leader: "nats-2" }])).toEqual([]);
+    expect(leftOutOfMetaGroup(members, [{ leader: "nats-2" }, { leader: "nats-1" }, {}])).toEqual([]);
   });
 });
