@@ -41,7 +41,7 @@ describe("natsConfigText", () => {
     expect(natsConfigText({ ...base, maxPayload: 1024 })).toContain("max_payload: 1024");
   });
 
-  it("writes a cluster member: sync_interval in the JetStream block, the route listener and its seed routes", () => {
+  it("writes a cluster member: sync_interval in the JetStream block, the route listener, its seed routes, no route pool", () => {
     const text = natsConfigText({
       ...base,
       syncInterval: "always",
@@ -54,6 +54,7 @@ describe("natsConfigText", () => {
     expect(text).toMatch(/jetstream \{[^}]*sync_interval: "always"[^}]*\}/);
     expect(text).toContain('cluster {\n  name: "c1"\n  listen: "127.0.0.1:6222"');
     expect(text).toContain('routes: ["nats-route://127.0.0.1:6223", "nats-route://127.0.0.1:6224"]');
+    expect(text).toMatch(/cluster \{[^}]*\n {2}pool_size: -1\n\}/);
     expect(() => natsConfigText({ ...base, cluster: { name: "c", port: 0, routes: [] } })).toThrow(
       /cluster port/,
     );

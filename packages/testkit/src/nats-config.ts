@@ -17,7 +17,7 @@ export interface NatsConfigInput {
   trace?: boolean;
   /** JetStream `sync_interval` (`"always"`: fsync before every acknowledgement, cluster mode's setting). */
   syncInterval?: string | undefined;
-  /** Route listener and seed routes: this server joins a cluster (nats-server 2.10+). */
+  /** Route listener and seed routes: this server joins a cluster (nats-server 2.10+), one route per peer. */
   cluster?: { name: string; port: number; routes: readonly string[] } | undefined;
   extraConfig?: string | undefined;
 }
@@ -60,6 +60,9 @@ export function natsConfigText(input: NatsConfigInput): string {
       `  name: ${quote(input.cluster.name)}`,
       `  listen: ${quote(`${input.host}:${port(input.cluster.port, "cluster port")}`)}`,
       `  routes: [${input.cluster.routes.map(quote).join(", ")}]`,
+      // One route per peer, as the product's cluster config (examples/lab/nats-cluster.conf): 2.10's route pools
+      // left a member out of the JetStream meta group (docs/cluster.md, "One route per peer").
+      "  pool_size: -1",
       "}",
     );
   }
