@@ -29,7 +29,7 @@ import { labLayout, logFile, prepareLayout, rotateLogs, wipeLab } from "./lab-la
 import { LabLock } from "./lab-lock.js";
 import { findNatsServer } from "./lab-nats.js";
 import type { LabOptions } from "./lab-options.js";
-import { choosePort } from "./lab-ports.js";
+import { holdPort } from "./lab-ports.js";
 import { describeExit, LabProcess, LabWaitError } from "./lab-process.js";
 import { prepareRuntime } from "./lab-runtime.js";
 
@@ -128,6 +128,8 @@ export class LabNatsCluster {
   /** nats-servers being started again during the start (their exit is expected), and how to start each. */
   readonly #replacing = new Set<LabProcess>();
   readonly #natsSpecs = new Map<string, LaunchSpec>();
+  /** Ports chosen for a child and held until it starts, by the child's name. */
+  readonly #heldPorts = new Map<string, Array<() => Promise<void>>>();
   /** Set once everything runs: until then a nats-server or Mixer that dies fails the start. */
   #running = false;
   /** Set when a nats-server or a Mixer died while the lab started: the lab then exits 1. */
@@ -168,10 +170,13 @@ export class LabNatsCluster {
 
     const members: Member[] = [];
     const taken: number[] = [];
+    // Each port stays held (listening) until right before the process that binds it starts.
     const pick = async (preferred: number, what: string, requested: number | undefined, flag: string) => {
-      const choice = await choosePort({ host: HOST, requested, preferred, what, flag, avoid: taken });
+      const choice = await holdPort({ host: HOST, requested, preferred, what, flag, avoid: taken });
       if (choice.note !== undefined) this.#say(choice.note);
       taken.push(choice.port);
+      const owner = what.split(" ")[0] as string;
+      this.#heldPorts.set(owner, [...(this.#heldPorts.get(owner) ?? []), choice.release]);
       return choice.port;
     };
     // --nats-port P: the members' client ports are P, P+1, P+2 (routes 6222.., monitoring 8222.., free ones when
@@ -357,6 +362,7 @@ export class LabNatsCluster {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#halt.abort();
+      await Promise.all([...this.#heldPorts.values()].flat().map((release) => release()));
       const any = [...this.#procs.values()].some((p) => p.length > 0);
       if (any) this.#say("stopping the lab: Racks, then the Mixers, then the cluster");
       for (const tier of ["rack", "mixer", "nats"] as const) {
@@ -387,6 +393,8 @@ export class LabNatsCluster {
 
   /** Starts a child now, records it in the lock, and reports its exit (a core one while starting fails the lab). */
   async #launch(tier: Tier, spec: LaunchSpec): Promise<LabProcess> {
+    await Promise.all((this.#heldPorts.get(spec.name) ?? []).map((release) => release()));
+    this.#heldPorts.delete(spec.name);
     const proc = new LabProcess({
       ...spec,
       cwd: REPO_ROOT,
