@@ -7,7 +7,9 @@ import { createServer } from "node:net";
  */
 function listenHeld(host: string, port: number): Promise<{ port: number; release: () => Promise<void> }> {
   return new Promise((resolve, reject) => {
-    const server = createServer();
+    // A connection to a held port (a node already started dialling a route to one not started yet) is closed at
+    // once: left open, it would keep `close` from ever calling back.
+    const server = createServer((socket) => socket.destroy());
     server.unref();
     server.once("error", reject);
     server.listen({ host, port, exclusive: true }, () => {

@@ -1,5 +1,5 @@
 // The lab's ports: a chosen port stays held until the process that binds it is about to start.
-import { createServer, type Server } from "node:net";
+import { connect, createServer, type Server } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import { holdPort } from "../../../tooling/lab/lab-ports.js";
 
@@ -33,6 +33,17 @@ describe("holdPort", () => {
     expect(held.note).toBeUndefined();
     expect(await canListen(held.port)).toBe(false);
     await held.release();
+    await held.release();
+    expect(await canListen(held.port)).toBe(true);
+  });
+
+  test("closes a connection made to a held port at once, so releasing it never waits for the peer", async () => {
+    const held = await holdPort({ host: HOST, requested: 0, preferred: 1, what: "t", flag: "--x" });
+    const peer = connect({ host: HOST, port: held.port });
+    const closed = new Promise<void>((resolve) => peer.once("close", () => resolve()));
+    peer.on("error", () => undefined);
+    await closed;
+    // The peer never closes its side itself (as a nats-server dialling a route would not): release must not wait for it.
     await held.release();
     expect(await canListen(held.port)).toBe(true);
   });
