@@ -6,6 +6,7 @@ import {
   connect,
   type NatsConnection,
   PermissionViolationError,
+  type ReconnectToServerHandler,
   UserAuthenticationExpiredError,
 } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -63,8 +64,20 @@ export async function connectWithRetry(opts: ConnectWithRetryOptions): Promise<N
       "nats: link dropped; first redial spread over [nats] reconnect_spread",
     ),
   );
-  const pacer = dialPacer(reconnectBackoff);
-  const reconnectDelay = () => spread.waitMs(pacer());
+  const pacer = new DialPacer(reconnectBackoff, (stepMs) => spread.waitMs(stepMs));
+  /** Dials since the link last came up; undefined until the first connect (whose dials are not redials). */
+  let redials: number | undefined;
+  const reconnectToServer: ReconnectToServerHandler = (pool, info) => {
+    // nats.js calls this once per dial, just before it: the moment the wait before the next dial is fixed. (`info` is
+    // null on the initial connect, and also on a redial after a refused one: the client forgets it when it dials.)
+    const picked = spread.handler(pool, info);
+    pacer.dialed();
+    if (redials !== undefined) {
+      redials += 1;
+      opts.logger.debug({ redial: redials, next_redial_in_ms: pacer.waitMs() }, "nats: redialling");
+    }
+    return picked;
+  };
   for (let attempt = 1; ; attempt++) {
     opts.signal?.throwIfAborted();
     try {
@@ -72,19 +85,22 @@ export async function connectWithRetry(opts: ConnectWithRetryOptions): Promise<N
         servers: natsServers(opts.url),
         name: opts.clientName,
         maxReconnectAttempts: -1,
-        reconnectDelayHandler: reconnectDelay,
-        reconnectToServer: spread.handler,
+        reconnectDelayHandler: pacer.waitMs,
+        reconnectToServer,
         // Ping often enough that a dead server is noticed within a few heartbeats.
         pingInterval: 20_000,
         maxPingOut: 3,
         ...(opts.authenticator !== undefined ? { authenticator: opts.authenticator } : {}),
         ...(opts.inboxPrefix !== undefined ? { inboxPrefix: opts.inboxPrefix } : {}),
       });
+      pacer.reset();
+      redials = 0;
       spread.arm();
       void (async () => {
         for await (const status of nc.status()) {
           if (status.type === "reconnect") {
-            reconnectBackoff.reset();
+            pacer.reset();
+            redials = 0;
             spread.arm();
           } else if (status.type === "forceReconnect") {
             // The Rack reconnects on purpose (a new credential to present): no reason to wait.
@@ -119,22 +135,44 @@ export async function connectWithRetry(opts: ConnectWithRetryOptions): Promise<N
 }
 
 /**
- * The client asks for the reconnect delay on every pass of its dial loop, also the passes that only wait for the
- * previous delay to run out. Calling `backoff.next()` each time grew the delay on every wait, so after a failed
- * dial the next one came only at the backoff's maximum (30 s) however soon the server was back. This advances
- * the backoff once the current delay has run out, so it paces the dials themselves: 0.5 s, 1 s, 2 s, ...
+ * The waits between the client's dials. nats.js asks for its reconnect delay (`reconnectDelayHandler`) on every pass of
+ * its dial loop, also the passes that only sleep out the rest of the previous delay, and dials once `delay` has passed
+ * since its last dial; it calls `reconnectToServer` exactly once per dial, just before it. So the wait is fixed once
+ * per dial ({@link DialPacer.dialed}) and handed back unchanged on every pass until the next dial: the backoff's next
+ * step (0.5 s, 1 s, 2 s, ... with the Rack's policy), raised by `atLeast` (the spread, once an outage's first redial was
+ * spread).
+ *
+ * Two earlier versions grew the wait on the passes instead. Once per pass: after one refused dial the next came only
+ * at the backoff's maximum (30 s). Then once per step of wall time: a wait longer than the step (the spread's floor),
+ * or one whose timer fired a few ms late, saw its step run out and took the next one before dialling, so a refused
+ * redial was followed by one two steps later (3.9 s instead of 2 s with a 2 s spread, nats-restart.faults.test.ts).
  */
-export function dialPacer(backoff: Backoff, now: () => number = Date.now): () => number {
-  let current: number | undefined;
-  let since = 0;
-  return () => {
-    const t = now();
-    if (current === undefined || t - since >= current) {
-      current = backoff.next();
-      since = t;
-    }
-    return current;
-  };
+export class DialPacer {
+  readonly #backoff: Backoff;
+  readonly #atLeast: (stepMs: number) => number;
+  #waitMs: number | undefined;
+
+  constructor(backoff: Backoff, atLeast: (stepMs: number) => number = (stepMs) => stepMs) {
+    this.#backoff = backoff;
+    this.#atLeast = atLeast;
+  }
+
+  /**
+   * For `ConnectionOptions.reconnectDelayHandler`: the wait from the last dial to the next. Before the first dial since
+   * {@link reset}, the backoff's initial step without jitter: a link that lived less than that is not redialled at once.
+   */
+  readonly waitMs = (): number => this.#waitMs ?? this.#backoff.policy.initialMs;
+
+  /** A dial is starting: fixes the wait before the next one. */
+  dialed(): void {
+    this.#waitMs = this.#atLeast(this.#backoff.next());
+  }
+
+  /** Connected: the next outage starts again from the first step. */
+  reset(): void {
+    this.#backoff.reset();
+    this.#waitMs = undefined;
+  }
 }
 
 function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {

@@ -81,9 +81,9 @@ export class FirstRedialSpread {
   }
 
   /**
-   * For `ConnectionOptions.reconnectDelayHandler`: the backoff's `stepMs`, but at least the spread once this outage's
-   * first redial was spread ({@link redialDelayMs}); any other dial (a forced reconnect, one soon after a connect)
-   * keeps the plain step.
+   * The wait before the next redial, given the backoff's `stepMs`: at least the spread once this outage's first redial
+   * was spread ({@link redialDelayMs}); any other dial (a forced reconnect, one soon after a connect) keeps the plain
+   * step. The dial pacer (`DialPacer`, nats-link.ts) asks once per dial, when the dial starts.
    */
   waitMs(stepMs: number): number {
     return this.#spreading ? redialDelayMs(this.#spreadMs, stepMs) : stepMs;
