@@ -30,8 +30,8 @@ export const CUT_OFF_RESTART_MS = 15_000;
 export const CUT_OFF_RESTARTS = 2;
 
 /**
- * A problem of one running member in particular: the meta leader has not heard from it since it started, or its own
- * `/healthz` is not ok.
+ * A problem of one running member in particular: it knows no meta leader, the meta leader has not heard from it since
+ * it started, or its own `/healthz` is not ok.
  */
 class MemberUnhealthyError extends TestkitError {
   constructor(
@@ -240,8 +240,8 @@ export class NatsCluster implements AsyncDisposable, Started {
    * is healthy again (every running member routed to every other, one meta leader that hears from each). A no-op
    * start if it runs.
    *
-   * A member still unhealthy {@link CUT_OFF_RESTART_MS} after it started (the meta leader has not heard from it, or
-   * its own `/healthz` is not ok) is cut off: seen with nats-server 2.10.27 after a crash and restart, its Raft
+   * A member still unhealthy {@link CUT_OFF_RESTART_MS} after it started (it knows no meta leader, the meta leader
+   * has not heard from it, or its own `/healthz` is not ok) is cut off: seen with nats-server 2.10.27 after a crash and restart, its Raft
    * groups answering nothing for as long as it ran while its peers' traffic still reached it (docs/cluster.md "A member
    * back from a crash"). nats-server does not mend that by itself, so the member is started once more (SIGTERM, then
    * start), at most {@link CUT_OFF_RESTARTS} times, each listed in {@link rejoinRestarts}.
@@ -345,7 +345,7 @@ export class NatsCluster implements AsyncDisposable, Started {
     if (missing.length > 0) throw new TestkitError(`node ${i} has no route to ${missing.join(", ")}`);
     const jsz = await this.monitor<Jsz>(i, "jsz");
     const leader = jsz.meta_cluster?.leader ?? "";
-    if (leader === "") throw new TestkitError(`node ${i} knows no JetStream meta leader`);
+    if (leader === "") throw new MemberUnhealthyError(i, `node ${i} knows no JetStream meta leader`);
     leaders.add(leader);
     if (leader === this.#serverNames[i]) {
       // The meta leader places streams only on peers it knows: every other running member, not offline. (Not
