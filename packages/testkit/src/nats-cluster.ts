@@ -286,8 +286,8 @@ export class NatsCluster implements AsyncDisposable, Started {
   }
 
   /**
-   * {@link waitForHealthy}; with `cutOffAfterMs`, it resolves early with a member the meta leader has still not heard
-   * from that long after the member started (undefined once healthy).
+   * {@link waitForHealthy}; with `cutOff`, it resolves early with member `cutOff.node` when a problem of that member
+   * (see {@link MemberUnhealthyError}) still holds `cutOff.afterMs` after the member started (undefined once healthy).
    */
   async #waitForHealthy(
     timeoutMs: number,
