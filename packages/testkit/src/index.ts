@@ -92,6 +92,8 @@ export {
   NatsCluster,
   type NatsClusterOptions,
   type NodeStreamState,
+  SAME_STREAM_STATE_TIMEOUT_MS,
+  type SameStreamStateOptions,
   startNatsCluster,
 } from "./nats-cluster.js";
 export { type NatsConfigInput, natsConfigText } from "./nats-config.js";

@@ -84,15 +84,28 @@ describe("startNatsCluster", { timeout: 180_000 }, () => {
 
     await cluster.start(leader);
     expect(cluster.running).toEqual([0, 1, 2]);
-    const after = await waitFor(
-      async () => {
-        const s = await cluster.streamStates(STREAM);
-        const last = s[0]!.lastSeq;
-        return s.every((x) => x.lastSeq === last && x.messages === s[0]!.messages) && last >= 21 && s;
-      },
-      { timeoutMs: 30_000, message: "the restarted member caught up" },
-    );
+    // start() waited until the meta leader heard from every member since its start; a cut-off member would have been
+    // started again and listed.
+    for (const r of cluster.rejoinRestarts) expect(r.reason).toMatch(/has not heard from node/);
+    const after = await cluster.waitForSameStreamState(STREAM, { timeoutMs: 30_000 });
     expect(after).toHaveLength(3);
+    expect(after[0]!.lastSeq).toBeGreaterThanOrEqual(21);
+    expect(new Set(after.map((s) => `${s.messages}/${s.bytes}/${s.firstSeq}/${s.lastSeq}`)).size).toBe(1);
+    expect(after.every((s) => s.account === "$G" && s.raftGroup !== "")).toBe(true);
+  });
+
+  it("waitForSameStreamState names the member that is not there and what each showed", async () => {
+    await using cluster = await startNatsCluster({ nodes: 3 });
+    const nc = await cluster.connectTo(0);
+    await createStream(nc);
+    expect(await publish(nc, 1)).toBe(1);
+    await cluster.waitForSameStreamState(STREAM, { timeoutMs: 10_000 });
+    await cluster.kill(2, "SIGKILL");
+    const error = await cluster.waitForSameStreamState(STREAM, { timeoutMs: 1_000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/every replica of TESTKIT_R3 at the same state/);
+    expect((error as Error).message).toMatch(/node 0: 1 msgs/);
+    expect((error as Error).message).toMatch(/members not running: 2/);
   });
 
   it("refuses writes with two of three members down, and takes them again after", async () => {
