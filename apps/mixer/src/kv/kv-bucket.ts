@@ -162,36 +162,27 @@ export class KvBucket {
     const retry = this.#retry(key, "create", opts);
     // 0 = "no value yet"; a tombstone's revision when the key was deleted (then the create replaces it).
     let expected = 0;
-    for (;;) {
-      let kind: KvErrorKind;
-      try {
-        const revision = await this.#kv.put(key, data, {
-          previousSeq: expected,
-          timeout: this.#requestTimeoutMs,
-        });
-        return this.#record(key, revision, envelope);
-      } catch (error) {
-        kind = classifyKvError(error);
-        if (kind === "fatal") throw new KvRefusedError(this.name, key, { cause: error });
-        retry.saw(error, kind);
-      }
-      if (kind === "cas" || kind === "ambiguous") {
-        // Read back: our nonce means one of our attempts landed; another nonce means the key is taken.
-        const current = await this.#readOnce(key, retry);
-        if (current !== undefined) {
-          if (current === null) {
-            expected = 0;
-          } else if (current.operation !== "PUT") {
-            expected = current.revision;
-          } else {
-            const stored = this.#decode(current);
-            if (stored.n === envelope.n) return this.#record(key, current.revision, envelope);
-            throw new KvKeyExistsError(this.name, key, current.revision, stored.w);
-          }
+    return this.#conditional(
+      key,
+      retry,
+      async () =>
+        this.#record(
+          key,
+          await this.#kv.put(key, data, { previousSeq: expected, timeout: this.#requestTimeoutMs }),
+          envelope,
+        ),
+      (current) => {
+        // Our nonce means one of our attempts landed; another nonce means the key is taken.
+        if (current === null) expected = 0;
+        else if (current.operation !== "PUT") expected = current.revision;
+        else {
+          const stored = this.#decode(current);
+          if (stored.n === envelope.n) return this.#record(key, current.revision, envelope);
+          throw new KvKeyExistsError(this.name, key, current.revision, stored.w);
         }
-      }
-      await retry.pause();
-    }
+        return undefined;
+      },
+    );
   }
 
   /**
@@ -205,33 +196,26 @@ export class KvBucket {
     const envelope = this.#envelope(value, opts.nonce);
     const data = encode(envelope);
     const retry = this.#retry(key, "update", opts);
-    for (;;) {
-      let kind: KvErrorKind;
-      try {
-        const next = await this.#kv.put(key, data, {
-          previousSeq: revision,
-          timeout: this.#requestTimeoutMs,
-        });
-        return this.#record(key, next, envelope);
-      } catch (error) {
-        kind = classifyKvError(error);
-        if (kind === "fatal") throw new KvRefusedError(this.name, key, { cause: error });
-        retry.saw(error, kind);
-      }
-      if (kind === "cas" || kind === "ambiguous") {
-        const current = await this.#readOnce(key, retry);
-        if (current !== undefined) {
-          const at = current?.revision ?? 0;
-          if (current !== null && current.operation === "PUT" && at > revision) {
-            if (this.#decode(current).n === envelope.n) return this.#record(key, at, envelope);
-          }
-          // Still at our revision: the write did not land (yet); try again with the same nonce.
-          if (at !== revision || kind === "cas")
-            throw new KvRevisionConflictError(this.name, key, revision, at);
+    return this.#conditional(
+      key,
+      retry,
+      async () =>
+        this.#record(
+          key,
+          await this.#kv.put(key, data, { previousSeq: revision, timeout: this.#requestTimeoutMs }),
+          envelope,
+        ),
+      (current, kind) => {
+        const at = current?.revision ?? 0;
+        if (current !== null && current.operation === "PUT" && at > revision) {
+          if (this.#decode(current).n === envelope.n) return this.#record(key, at, envelope);
         }
-      }
-      await retry.pause();
-    }
+        // Still at our revision: the write did not land (yet); try again with the same nonce.
+        if (at !== revision || kind === "cas")
+          throw new KvRevisionConflictError(this.name, key, revision, at);
+        return undefined;
+      },
+    );
   }
 
   /**
@@ -246,15 +230,44 @@ export class KvBucket {
     const retry = this.#retry(key, "update", opts);
     const h = headers();
     h.set("KV-Operation", "DEL");
+    return this.#conditional(
+      key,
+      retry,
+      async () =>
+        (
+          await this.#js.publish(`$KV.${this.name}.${key}`, new Uint8Array(0), {
+            headers: h,
+            expect: { lastSubjectSequence: revision },
+            timeout: this.#requestTimeoutMs,
+          })
+        ).seq,
+      (current, kind) => {
+        const at = current?.revision ?? 0;
+        if (current !== null && current.operation !== "PUT" && at > revision) return at;
+        if (at !== revision || kind === "cas")
+          throw new KvRevisionConflictError(this.name, key, revision, at);
+        return undefined;
+      },
+    );
+  }
+
+  /**
+   * One conditional write (create, update, delete), sent until it lands, is refused, or the retry window ends:
+   * `send` makes one attempt. After a compare-and-set refusal or an attempt whose outcome is unknown (a timeout, an
+   * election), what the key holds now is read back (null: nothing) and `settle` says how the write ended: its result
+   * (an earlier attempt landed), a thrown error (another write came first), or undefined (send it again). A read that
+   * gets no answer, or any other passing error, waits one retry step and sends again.
+   */
+  async #conditional<R>(
+    key: string,
+    retry: Retry,
+    send: () => Promise<R>,
+    settle: (current: KvEntry | null, kind: "cas" | "ambiguous") => R | undefined,
+  ): Promise<R> {
     for (;;) {
       let kind: KvErrorKind;
       try {
-        const ack = await this.#js.publish(`$KV.${this.name}.${key}`, new Uint8Array(0), {
-          headers: h,
-          expect: { lastSubjectSequence: revision },
-          timeout: this.#requestTimeoutMs,
-        });
-        return ack.seq;
+        return await send();
       } catch (error) {
         kind = classifyKvError(error);
         if (kind === "fatal") throw new KvRefusedError(this.name, key, { cause: error });
@@ -263,10 +276,8 @@ export class KvBucket {
       if (kind === "cas" || kind === "ambiguous") {
         const current = await this.#readOnce(key, retry);
         if (current !== undefined) {
-          const at = current?.revision ?? 0;
-          if (current !== null && current.operation !== "PUT" && at > revision) return at;
-          if (at !== revision || kind === "cas")
-            throw new KvRevisionConflictError(this.name, key, revision, at);
+          const settled = settle(current, kind);
+          if (settled !== undefined) return settled;
         }
       }
       await retry.pause();
