@@ -165,12 +165,7 @@ export class KvBucket {
     return this.#conditional(
       key,
       retry,
-      async () =>
-        this.#record(
-          key,
-          await this.#kv.put(key, data, { previousSeq: expected, timeout: this.#requestTimeoutMs }),
-          envelope,
-        ),
+      () => this.#putAt(key, data, envelope, expected),
       (current) => {
         // Our nonce means one of our attempts landed; another nonce means the key is taken.
         if (current === null) expected = 0;
@@ -199,12 +194,7 @@ export class KvBucket {
     return this.#conditional(
       key,
       retry,
-      async () =>
-        this.#record(
-          key,
-          await this.#kv.put(key, data, { previousSeq: revision, timeout: this.#requestTimeoutMs }),
-          envelope,
-        ),
+      () => this.#putAt(key, data, envelope, revision),
       (current, kind) => {
         const at = current?.revision ?? 0;
         if (current !== null && current.operation === "PUT" && at > revision) {
@@ -249,6 +239,17 @@ export class KvBucket {
         return undefined;
       },
     );
+  }
+
+  /** One attempt of a put that lands only if `key` is at revision `previousSeq` (0: has no value). */
+  async #putAt<T>(
+    key: string,
+    data: Uint8Array,
+    envelope: Envelope,
+    previousSeq: number,
+  ): Promise<KvRecord<T>> {
+    const revision = await this.#kv.put(key, data, { previousSeq, timeout: this.#requestTimeoutMs });
+    return this.#record(key, revision, envelope);
   }
 
   /**
